@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PropelConfig(AppConfig):
+    name = "propel"
+    verbose_name = "Propel"

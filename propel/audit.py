@@ -1,0 +1,38 @@
+"""The one way to write to the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from propel.http import client_ip
+from propel.models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    patient_id: int | None = None,
+    obj: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it records.
+
+    `actor` defaults to the request's user; `obj` is any model instance (its type and pk are kept).
+    `detail` must name what was read or changed, never copy the health information itself.
+    """
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_label=actor.get_username() if actor is not None else "system",
+        patient_id=patient_id,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        ip_address=client_ip(request) if request is not None else None,
+        detail=detail or {},
+    )

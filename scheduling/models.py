@@ -1,0 +1,252 @@
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import Patient
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class RoomKind(models.TextChoices):
+    CONSULT = "consult", _("Consult room")
+    INFUSION = "infusion", _("Infusion room")
+
+
+def _opens_before_closes(prefix: str, start: str, end: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{start}__lt": models.F(end)}), name=f"{prefix}_start_before_end"
+    )
+
+
+class Room(models.Model):
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=RoomKind.choices)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinician(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clinician",
+    )
+    display_name = models.CharField(_("name shown"), max_length=120)
+    active = models.BooleanField(_("in practice"), default=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class WorkingHours(models.Model):
+    """A clinician's weekly hours; availability keeps them inside the clinic's opening hours."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+
+    class Meta:
+        ordering = ["clinician", "weekday", "starts"]
+        constraints = [_opens_before_closes("working_hours", "starts", "ends")]
+        verbose_name_plural = _("working hours")
+
+    def __str__(self) -> str:
+        return f"{self.clinician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+class AppointmentType(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    duration_minutes = models.PositiveSmallIntegerField(_("length in minutes"))
+    room_kind = models.CharField(_("room needed"), max_length=16, choices=RoomKind.choices)
+    needs_clinician = models.BooleanField(_("needs a clinician"), default=True)
+    self_bookable = models.BooleanField(_("patients may book online"), default=False)
+    needs_clearance = models.BooleanField(_("needs a clinician's clearance"), default=False)
+    active = models.BooleanField(_("offered"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5, duration_minutes__lte=480),
+                name="appointment_type_sane_duration",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> datetime.timedelta:
+        return datetime.timedelta(minutes=self.duration_minutes)
+
+
+class OpeningHours(models.Model):
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        constraints = [_opens_before_closes("opening_hours", "opens", "closes")]
+        verbose_name_plural = _("opening hours")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """Whole days the clinic is closed (holidays, training days), inclusive of both ends."""
+
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"))
+    reason = models.CharField(_("reason"), max_length=120)
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start_date__lte=models.F("end_date")),
+                name="closure_start_not_after_end",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.start_date:%Y-%m-%d})"
+
+
+class ExtraOpening(models.Model):
+    """Hours outside the weekly pattern (an open Saturday). Only staff may book into them."""
+
+    date = models.DateField(_("date"))
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+    note = models.CharField(_("note"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["date", "opens"]
+        constraints = [_opens_before_closes("extra_opening", "opens", "closes")]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CHECKED_IN = "checked_in", _("Checked in")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+
+
+# Appointments in these states hold their room, clinician and patient. The exclusion constraints
+# in migration 0002 repeat this list in SQL; a test keeps the two in step.
+ACTIVE_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.COMPLETED,
+)
+
+
+class BookedVia(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    ONLINE = "online", _("Online")
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> AppointmentQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def overlapping(
+        self, start: datetime.datetime, end: datetime.datetime
+    ) -> AppointmentQuerySet:
+        """Half-open overlap: an appointment ending at `start` does not overlap."""
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class Appointment(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="appointments"
+    )
+    start = models.DateTimeField(_("starts"))
+    end = models.DateTimeField(_("ends"))
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(
+        Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    booked_via = models.CharField(max_length=8, choices=BookedVia.choices, default=BookedVia.STAFF)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["start"], name="appointment_start"),
+            models.Index(fields=["room", "start"], name="appointment_room_start"),
+            models.Index(fields=["clinician", "start"], name="appointment_clinician_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="appointment_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class AppointmentStatusChange(models.Model):
+    """Append-only history of an appointment's status, written by the scheduling services."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AppointmentStatus.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
