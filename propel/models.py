@@ -26,9 +26,10 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """One staff read or change, append-only.
 
-    `patient_id` is a plain number, not a foreign key: the log must outlive the rows it describes and
-    propel sits below the apps that own patients. On PostgreSQL a trigger (migration 0002) refuses
-    UPDATE and DELETE, so not even raw SQL from the application can rewrite history.
+    `patient_id` is a plain number, not a foreign key: the log must outlive the rows it
+    describes and propel sits below the apps that own patients. On PostgreSQL a trigger
+    (migration 0002) refuses UPDATE and DELETE, so not even raw SQL from the application can
+    rewrite history.
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -67,7 +68,7 @@ class AuditEvent(models.Model):
 
 
 class WorkerHeartbeat(models.Model):
-    """The last time a Celery worker ran the beat-scheduled heartbeat task (one row per worker name)."""
+    """When each Celery worker last ran the beat-scheduled heartbeat task."""
 
     worker = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()

@@ -1,8 +1,8 @@
 """Propel settings: one module, configured from environment variables.
 
-PROPEL_MODE=demo (the default) runs on embedded services (SQLite, a filesystem broker, mail to files)
-with a throwaway secret. PROPEL_MODE=production refuses to start without a real secret and hosts, and
-turns on every transport-security setting `manage.py check --deploy` asks for.
+PROPEL_MODE=demo (the default) runs on embedded services (SQLite, a filesystem broker, mail
+to files) with a throwaway secret. PROPEL_MODE=production refuses to start without a real secret
+and hosts, and turns on every transport-security setting `manage.py check --deploy` asks for.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ DATABASE_URL = env_url(
     f"sqlite:///{VAR_DIR / 'propel.sqlite3'}",
     ("postgres", "postgresql", "sqlite"),
 )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the file: wait for locks instead of failing, and take the write
     # lock at BEGIN so two writers never deadlock upgrading a read lock.
@@ -131,13 +133,15 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "propel:login"
-LOGIN_REDIRECT_URL = "propel:staff_home"
+LOGIN_REDIRECT_URL = "scheduling:today"
 LOGOUT_REDIRECT_URL = "propel:login"
 
 # Staff sessions: 15 minutes idle, 12 hours absolute (propel.middleware enforces both).
@@ -190,8 +194,9 @@ if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, ("redis", "rediss"))
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -201,8 +206,12 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -74,7 +74,9 @@ class WorkingHours(models.Model):
         verbose_name_plural = _("working hours")
 
     def __str__(self) -> str:
-        return f"{self.clinician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        return (
+            f"{self.clinician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        )
 
 
 class AppointmentType(models.Model):
@@ -180,9 +182,7 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self) -> AppointmentQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def overlapping(
-        self, start: datetime.datetime, end: datetime.datetime
-    ) -> AppointmentQuerySet:
+    def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
         """Half-open overlap: an appointment ending at `start` does not overlap."""
         return self.filter(start__lt=end, end__gt=start)
 
@@ -199,7 +199,10 @@ class Appointment(models.Model):
         Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+        _("status"),
+        max_length=16,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.BOOKED,
     )
     booked_via = models.CharField(max_length=8, choices=BookedVia.choices, default=BookedVia.STAFF)
     booked_by = models.ForeignKey(

@@ -1,0 +1,42 @@
+"""The scheduling app's one domain error. Messages are written to be shown to staff or patients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class SchedulingError(Exception):
+    messages = {
+        "type_unavailable": _("This kind of appointment is not offered."),
+        "not_self_bookable": _("This kind of appointment is booked by the clinic's staff."),
+        "needs_clearance": _(
+            "This appointment needs a clinician's clearance, which the patient does not have."
+        ),
+        "in_past": _("That time has already passed. Please choose a later time."),
+        "closed": _("The clinic is closed on {day} ({reason})."),
+        "outside_hours": _("The clinic is not open for the whole of that time."),
+        "wrong_room_kind": _("{room} is not the right kind of room for this appointment."),
+        "room_inactive": _("{room} is not in use."),
+        "clinician_needed": _("This appointment needs a clinician."),
+        "clinician_off": _("{clinician} is not working for the whole of that time."),
+        "room_taken": _("{room} is already booked at that time."),
+        "clinician_taken": _("{clinician} already has an appointment at that time."),
+        "patient_taken": _("The patient already has an appointment at that time."),
+        "no_resource": _("No room or clinician is free at that time. Please choose another time."),
+        "busy": _("The calendar is busy right now. Please try again in a moment."),
+        "bad_transition": _("An appointment that is {current} cannot be marked {target}."),
+        "stale": _("This appointment was changed by someone else. Please reload and try again."),
+        "not_found": _("That appointment could not be found."),
+        "patient_not_found": _("That patient could not be found."),
+    }
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(str(self.messages[code]).format(**params))
+
+    @property
+    def message(self) -> str:
+        return str(self.messages[self.code]).format(**self.params)

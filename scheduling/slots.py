@@ -1,0 +1,146 @@
+"""Availability through the database: loads the engine's inputs in a fixed number of queries.
+
+Whatever the date range or the number of appointments, `find_slots` runs seven queries (opening
+hours, closures, extra openings, rooms, working hours, busy appointments, the patient's own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+
+from scheduling.availability import (
+    ClinicCalendar,
+    Interval,
+    Resource,
+    Slot,
+    TimeSpan,
+    free_slots,
+    local_interval,
+)
+from scheduling.models import (
+    Appointment,
+    AppointmentType,
+    Closure,
+    ExtraOpening,
+    OpeningHours,
+    Room,
+    WorkingHours,
+)
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(settings.CLINIC_TIME_ZONE)
+
+
+def utc_range(start_date: dt.date, end_date: dt.date, tz: ZoneInfo) -> Interval:
+    """From local midnight starting start_date to local midnight ending end_date."""
+    return Interval(
+        local_interval(start_date, (dt.time(0), dt.time(0)), tz).start,
+        local_interval(end_date + dt.timedelta(days=1), (dt.time(0), dt.time(0)), tz).start,
+    )
+
+
+def load_calendar(start_date: dt.date, end_date: dt.date) -> ClinicCalendar:
+    weekly: dict[int, list[TimeSpan]] = defaultdict(list)
+    for weekday, opens, closes in OpeningHours.objects.values_list("weekday", "opens", "closes"):
+        weekly[weekday].append((opens, closes))
+    closures = list(
+        Closure.objects.filter(start_date__lte=end_date, end_date__gte=start_date).values_list(
+            "start_date", "end_date"
+        )
+    )
+    extra: dict[dt.date, list[TimeSpan]] = defaultdict(list)
+    for day, opens, closes in ExtraOpening.objects.filter(
+        date__range=(start_date, end_date)
+    ).values_list("date", "opens", "closes"):
+        extra[day].append((opens, closes))
+    return ClinicCalendar(
+        tz=clinic_tz(), weekly=dict(weekly), closures=closures, extra_openings=dict(extra)
+    )
+
+
+def load_clinician_hours(
+    clinician_ids: Iterable[int] | None = None,
+) -> dict[int, dict[int, list[TimeSpan]]]:
+    rows = WorkingHours.objects.filter(clinician__active=True)
+    if clinician_ids is not None:
+        rows = rows.filter(clinician_id__in=list(clinician_ids))
+    hours: dict[int, dict[int, list[TimeSpan]]] = defaultdict(lambda: defaultdict(list))
+    for clinician_id, weekday, starts, ends in rows.values_list(
+        "clinician_id", "weekday", "starts", "ends"
+    ):
+        hours[clinician_id][weekday].append((starts, ends))
+    return {cid: dict(days) for cid, days in hours.items()}
+
+
+def load_busy(
+    span: Interval, *, room_ids: list[int], clinician_ids: list[int]
+) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
+    """Active appointments in `span` per room and per clinician, in one query."""
+    by_room: dict[int, list[Interval]] = defaultdict(list)
+    by_clinician: dict[int, list[Interval]] = defaultdict(list)
+    rows = (
+        Appointment.objects.active()
+        .overlapping(span.start, span.end)
+        .filter(Q(room_id__in=room_ids) | Q(clinician_id__in=clinician_ids))
+        .values_list("room_id", "clinician_id", "start", "end")
+    )
+    for room_id, clinician_id, start, end in rows:
+        by_room[room_id].append(Interval(start, end))
+        if clinician_id is not None:
+            by_clinician[clinician_id].append(Interval(start, end))
+    return by_room, by_clinician
+
+
+def patient_busy(patient_id: int | None, span: Interval) -> list[Interval]:
+    if patient_id is None:
+        return []
+    rows = (
+        Appointment.objects.active()
+        .overlapping(span.start, span.end)
+        .filter(patient_id=patient_id)
+        .values_list("start", "end")
+    )
+    return [Interval(start, end) for start, end in rows]
+
+
+def find_slots(
+    *,
+    appointment_type: AppointmentType,
+    start_date: dt.date,
+    end_date: dt.date,
+    include_extra_openings: bool,
+    patient_id: int | None = None,
+    not_before: dt.datetime | None = None,
+    step: dt.timedelta | None = None,
+) -> list[Slot]:
+    """Free slots for one appointment type, every room of its kind and every active clinician."""
+    calendar = load_calendar(start_date, end_date)
+    span = utc_range(start_date, end_date, calendar.tz)
+    room_ids = list(
+        Room.objects.filter(kind=appointment_type.room_kind, active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    hours = load_clinician_hours() if appointment_type.needs_clinician else {}
+    clinician_ids = sorted(hours)
+    by_room, by_clinician = load_busy(span, room_ids=room_ids, clinician_ids=clinician_ids)
+    return free_slots(
+        calendar=calendar,
+        start_date=start_date,
+        end_date=end_date,
+        duration=appointment_type.duration,
+        step=step or dt.timedelta(minutes=settings.SLOT_STEP_MINUTES),
+        rooms=[Resource(room_id, by_room.get(room_id, ())) for room_id in room_ids],
+        clinicians=[Resource(cid, by_clinician.get(cid, ()), hours[cid]) for cid in clinician_ids],
+        needs_clinician=appointment_type.needs_clinician,
+        patient_busy=patient_busy(patient_id, span),
+        include_extra_openings=include_extra_openings,
+        not_before=not_before,
+    )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from propel.roles import Capability, staff_required
+from scheduling.forms import AvailabilityForm
+from scheduling.models import Clinician, Room
+from scheduling.queries import appointments_on
+from scheduling.slots import clinic_tz, find_slots
+
+
+@staff_required(Capability.CALENDAR)
+def today(request: HttpRequest) -> HttpResponse:
+    day = timezone.localdate()
+    return render(
+        request, "scheduling/today.html", {"day": day, "appointments": appointments_on(day)}
+    )
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    start: dt.datetime
+    rooms: list[str]
+    clinicians: list[str]
+
+
+@staff_required(Capability.CALENDAR)
+def availability(request: HttpRequest) -> HttpResponse:
+    form = AvailabilityForm(request.GET or None)
+    days: list[tuple[dt.date, list[SlotRow]]] = []
+    if form.is_valid():
+        start_date = form.cleaned_data["start_date"]
+        slots = find_slots(
+            appointment_type=form.cleaned_data["appointment_type"],
+            start_date=start_date,
+            end_date=start_date + dt.timedelta(days=form.cleaned_data["days"] - 1),
+            include_extra_openings=True,
+            not_before=timezone.now(),
+        )
+        tz = clinic_tz()
+        rooms = dict(Room.objects.values_list("pk", "name"))
+        clinicians = dict(Clinician.objects.values_list("pk", "display_name"))
+        rows = [
+            SlotRow(
+                start=slot.start.astimezone(tz),
+                rooms=[rooms[pk] for pk in slot.room_ids],
+                clinicians=[clinicians[pk] for pk in slot.clinician_ids],
+            )
+            for slot in slots
+        ]
+        days = [
+            (day, list(day_rows)) for day, day_rows in groupby(rows, key=lambda r: r.start.date())
+        ]
+    return render(request, "scheduling/availability.html", {"form": form, "days": days})
