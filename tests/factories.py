@@ -66,6 +66,7 @@ class RoomFactory(factory.django.DjangoModelFactory):
 class ClinicianFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Clinician
+        skip_postgeneration_save = True
 
     display_name = factory.Sequence(lambda n: f"Dr Example {n}")
 

@@ -1,0 +1,182 @@
+"""Sixteen clients try to book the same slot at the same moment, on real PostgreSQL connections.
+
+The control test shows the race is real: a naive check-then-insert with the database constraints
+removed books the slot many times. Each guard alone (row locks with a re-check, or the exclusion
+constraint) lets exactly one through, and so does the booking service, which has both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection
+
+from propel.db import PostgresOnlySQL
+from scheduling.booking import appointment_book
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment
+from tests.factories import (
+    AppointmentTypeFactory,
+    ClinicianFactory,
+    PatientFactory,
+    RoomFactory,
+    open_weekdays,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+THREADS = 16
+LA = ZoneInfo("America/Los_Angeles")
+NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)
+SLOT = dt.datetime(2027, 1, 5, 10, 0, tzinfo=LA)
+
+
+@pytest.fixture
+def contested():
+    assert connection.vendor == "postgresql"
+    open_weekdays()
+    return {
+        "type": AppointmentTypeFactory(),
+        "room": RoomFactory(),
+        "clinician": ClinicianFactory(),
+        "patients": PatientFactory.create_batch(THREADS),
+    }
+
+
+def all_at_once(attempt: Callable[[int], object]) -> list[object]:
+    """Run attempt(0..THREADS-1) in THREADS threads released together; return results or errors."""
+    start_line = threading.Barrier(THREADS)
+    results: list[object] = [None] * THREADS
+
+    def run(index: int) -> None:
+        try:
+            start_line.wait(timeout=10)
+            results[index] = attempt(index)
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    return results
+
+
+@contextmanager
+def without_overlap_constraints() -> Iterator[None]:
+    migration = importlib.import_module("scheduling.migrations.0002_no_overlap_constraints")
+    operations = [op for op in migration.Migration.operations if isinstance(op, PostgresOnlySQL)]
+    with connection.cursor() as cursor:
+        for operation in operations:
+            cursor.execute(operation.reverse_sql)
+    try:
+        yield
+    finally:
+        Appointment.objects.all().delete()  # the constraints cannot return over overlapping rows
+        with connection.cursor() as cursor:
+            for operation in operations:
+                cursor.execute(operation.sql)
+
+
+def naive_booking(contested, *, everyone_checked: threading.Barrier | None):
+    """Check, then insert, with no lock: the race the guards exist for."""
+
+    def attempt(index: int) -> Appointment:
+        end = SLOT + contested["type"].duration
+        taken = Appointment.objects.active().overlapping(SLOT, end).filter(room=contested["room"])
+        if taken.exists():
+            raise SchedulingError("room_taken", room=contested["room"].name)
+        if everyone_checked is not None:
+            everyone_checked.wait(timeout=10)
+        return Appointment.objects.create(
+            patient=contested["patients"][index],
+            appointment_type=contested["type"],
+            room=contested["room"],
+            clinician=contested["clinician"],
+            start=SLOT,
+            end=end,
+        )
+
+    return attempt
+
+
+def service_booking(contested):
+    def attempt(index: int) -> Appointment:
+        return appointment_book(
+            patient_id=contested["patients"][index].pk,
+            appointment_type_id=contested["type"].pk,
+            start=SLOT,
+            room_id=contested["room"].pk,
+            clinician_id=contested["clinician"].pk,
+            now=NOW,
+        )
+
+    return attempt
+
+
+def successes(results: list[object]) -> list[Appointment]:
+    return [result for result in results if isinstance(result, Appointment)]
+
+
+def test_control_without_any_guard_the_race_double_books(contested):
+    with without_overlap_constraints():
+        results = all_at_once(naive_booking(contested, everyone_checked=threading.Barrier(THREADS)))
+        assert len(successes(results)) == THREADS
+        assert Appointment.objects.filter(room=contested["room"], start=SLOT).count() == THREADS
+
+
+def test_sixteen_clients_on_one_slot_exactly_one_books(contested):
+    results = all_at_once(service_booking(contested))
+    assert len(successes(results)) == 1
+    refusals = [result for result in results if isinstance(result, SchedulingError)]
+    assert len(refusals) == THREADS - 1, results
+    assert {refusal.code for refusal in refusals} <= {"room_taken", "busy"}
+    assert Appointment.objects.active().count() == 1
+
+
+def test_row_locks_with_a_recheck_alone_stop_the_race(contested):
+    with without_overlap_constraints():
+        results = all_at_once(service_booking(contested))
+        assert len(successes(results)) == 1
+        assert Appointment.objects.active().count() == 1
+
+
+def test_the_exclusion_constraint_alone_stops_the_race(contested):
+    results = all_at_once(naive_booking(contested, everyone_checked=threading.Barrier(THREADS)))
+    assert len(successes(results)) == 1
+    errors = [result for result in results if isinstance(result, IntegrityError)]
+    assert len(errors) == THREADS - 1
+    assert all("appointment_room_no_overlap" in str(error) for error in errors)
+    assert Appointment.objects.active().count() == 1
+
+
+def test_a_patient_racing_for_two_rooms_at_once_gets_one(contested):
+    second_room = RoomFactory()
+    second_clinician = ClinicianFactory()
+    patient = contested["patients"][0]
+    choices = [(contested["room"], contested["clinician"]), (second_room, second_clinician)]
+
+    def attempt(index: int) -> Appointment:
+        room, clinician = choices[index % 2]
+        return appointment_book(
+            patient_id=patient.pk,
+            appointment_type_id=contested["type"].pk,
+            start=SLOT,
+            room_id=room.pk,
+            clinician_id=clinician.pk,
+            now=NOW,
+        )
+
+    results = all_at_once(attempt)
+    assert len(successes(results)) == 1
+    assert Appointment.objects.filter(patient=patient).count() == 1
