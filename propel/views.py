@@ -27,8 +27,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["patient"]:
         patient_id = form.cleaned_data["patient"]
         events = events.for_patient(patient_id)
-        audit_record(action="audit.viewed", request=request, patient_id=patient_id)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    if patient_id is not None:
+        audit_record(action="audit.viewed", request=request, patient_id=patient_id)
     return render(
         request,
         "propel/audit_log.html",
