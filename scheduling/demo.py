@@ -1,0 +1,241 @@
+"""Demo data: an obviously fake clinic to click through. Idempotent: running it again tops up what
+is missing and resets the demo logins, and never duplicates anything.
+
+Every patient here is invented (example.test addresses, 555-01xx phone numbers).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import random
+from dataclasses import dataclass
+
+import holidays
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from intake.models import Patient
+from propel.roles import Role
+from scheduling.booking import appointment_book, appointment_transition
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Clinician,
+    Closure,
+    ExtraOpening,
+    OpeningHours,
+    Room,
+    RoomKind,
+    WorkingHours,
+)
+from scheduling.slots import clinic_tz, find_slots
+
+DEMO_PASSWORD = "propel-demo-password"  # noqa: S105 - printed on purpose, demo only
+DEMO_BACKUP_CODES = [str(digit) * 8 for digit in range(1, 10)]
+DEMO_EMAIL_DOMAIN = "example.test"
+
+STAFF = [
+    # username, role, clinician name shown (None for non-clinicians), weekdays worked
+    ("frontdesk", Role.FRONT_DESK, None, ()),
+    ("admin", Role.ADMIN, None, ()),
+    ("clinician1", Role.CLINICIAN, "Dr. Ada Placeholder (demo)", (0, 1, 2, 3, 4, 5)),
+    ("clinician2", Role.CLINICIAN, "Dr. Ben Sample (demo)", (0, 1, 2, 3, 4)),
+    ("clinician3", Role.CLINICIAN, "NP Cara Testwell (demo)", (0, 2, 4)),
+]
+ROOMS = [
+    ("Consult Room A", RoomKind.CONSULT),
+    ("Consult Room B", RoomKind.CONSULT),
+    ("Infusion Suite 1", RoomKind.INFUSION),
+    ("Infusion Suite 2", RoomKind.INFUSION),
+    ("Infusion Suite 3", RoomKind.INFUSION),
+    ("Infusion Suite 4", RoomKind.INFUSION),
+]
+APPOINTMENT_TYPES = [
+    # code, name, minutes, room kind, self-bookable, needs clearance
+    ("consultation", "Consultation", 60, RoomKind.CONSULT, True, False),
+    ("infusion", "Infusion visit", 120, RoomKind.INFUSION, False, True),
+    ("maintenance", "Maintenance infusion", 120, RoomKind.INFUSION, False, True),
+    ("follow-up", "Follow-up", 30, RoomKind.CONSULT, False, False),
+]
+FIRST_NAMES = [
+    "Avery",
+    "Blake",
+    "Casey",
+    "Devon",
+    "Emery",
+    "Finley",
+    "Gray",
+    "Harper",
+    "Indigo",
+    "Jules",
+]
+LAST_NAMES = ["Example", "Sample", "Placeholder"]
+PATIENT_COUNT = 30
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    totp_secret: str
+
+
+def demo_totp_key(username: str) -> str:
+    """A fixed 20-byte TOTP key per demo user (hex), so the printed secret survives a re-seed."""
+    return hashlib.sha1(f"propel-demo-{username}".encode()).hexdigest()  # noqa: S324
+
+
+def _base32(hex_key: str) -> str:
+    return base64.b32encode(bytes.fromhex(hex_key)).decode()
+
+
+def seed_staff() -> list[DemoLogin]:
+    logins = []
+    for username, role, clinician_name, weekdays in STAFF:
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@staff.{DEMO_EMAIL_DOMAIN}"}
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.first_name, user.last_name = "Demo", role.value
+        user.is_staff = role == Role.ADMIN
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        totp, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="Authenticator app", defaults={"key": demo_totp_key(username)}
+        )
+        if totp.key != demo_totp_key(username) or not totp.confirmed:
+            totp.key, totp.confirmed = demo_totp_key(username), True
+            totp.save()
+        backup, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
+        backup.token_set.all().delete()
+        StaticToken.objects.bulk_create(
+            StaticToken(device=backup, token=code) for code in DEMO_BACKUP_CODES
+        )
+        if clinician_name:
+            clinician, _ = Clinician.objects.update_or_create(
+                user=user, defaults={"display_name": clinician_name, "active": True}
+            )
+            for weekday in weekdays:
+                ends = dt.time(13) if weekday == 5 else dt.time(19)
+                WorkingHours.objects.get_or_create(
+                    clinician=clinician,
+                    weekday=weekday,
+                    defaults={"starts": dt.time(9), "ends": ends},
+                )
+        logins.append(DemoLogin(username, role.value, _base32(demo_totp_key(username))))
+    return logins
+
+
+def seed_clinic(today: dt.date) -> None:
+    for name, kind in ROOMS:
+        Room.objects.get_or_create(name=name, defaults={"kind": kind})
+    for code, name, minutes, kind, self_bookable, needs_clearance in APPOINTMENT_TYPES:
+        AppointmentType.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "duration_minutes": minutes,
+                "room_kind": kind,
+                "self_bookable": self_bookable,
+                "needs_clearance": needs_clearance,
+            },
+        )
+    if not OpeningHours.objects.exists():
+        OpeningHours.objects.bulk_create(
+            OpeningHours(weekday=weekday, opens=dt.time(9), closes=dt.time(19))
+            for weekday in range(5)
+        )
+    federal = holidays.country_holidays("US", years=[today.year, today.year + 1])
+    upcoming = sorted((day, name) for day, name in federal.items() if day >= today)[:4]
+    for day, name in upcoming:
+        Closure.objects.get_or_create(start_date=day, end_date=day, defaults={"reason": name})
+    if not ExtraOpening.objects.filter(date__gte=today).exists():
+        saturday = today + dt.timedelta(days=7 + (5 - today.weekday()) % 7)
+        while Closure.objects.filter(start_date__lte=saturday, end_date__gte=saturday).exists():
+            saturday += dt.timedelta(days=7)
+        ExtraOpening.objects.create(
+            date=saturday, opens=dt.time(9), closes=dt.time(13), note="Open Saturday (staff only)"
+        )
+
+
+def seed_patients(rng: random.Random) -> list[Patient]:
+    patients = []
+    for index in range(PATIENT_COUNT):
+        first = FIRST_NAMES[index % len(FIRST_NAMES)]
+        last = LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]
+        patient, _ = Patient.objects.get_or_create(
+            email=f"{first.lower()}.{last.lower()}@{DEMO_EMAIL_DOMAIN}",
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": dt.date(1950 + rng.randrange(50), rng.randrange(1, 13), 15),
+                "mobile": f"+1916555{100 + index:04d}",
+            },
+        )
+        patients.append(patient)
+    return patients
+
+
+def seed_appointments(
+    *, patients: list[Patient], today: dt.date, now: dt.datetime, rng: random.Random
+) -> int:
+    """Book consultations and follow-ups over the next three weeks through the real booking
+    service, unless the demo patients already have upcoming appointments."""
+    if Appointment.objects.active().filter(patient__in=patients, start__gte=now).exists():
+        return 0
+    booker = User.objects.get(username="frontdesk")
+    booked = 0
+    plan = [("consultation", patient) for patient in patients] + [
+        ("follow-up", patient) for patient in patients[::3]
+    ]
+    for code, patient in plan:
+        appointment_type = AppointmentType.objects.get(code=code)
+        slots = find_slots(
+            appointment_type=appointment_type,
+            start_date=today,
+            end_date=today + dt.timedelta(days=21),
+            include_extra_openings=True,
+            patient_id=patient.pk,
+            not_before=now + dt.timedelta(minutes=30),
+            step=dt.timedelta(minutes=30),
+        )
+        if not slots:
+            continue
+        slot = rng.choice(slots)
+        try:
+            appointment = appointment_book(
+                patient_id=patient.pk,
+                appointment_type_id=appointment_type.pk,
+                start=slot.start,
+                actor=booker,
+                now=now,
+            )
+        except SchedulingError:
+            continue
+        booked += 1
+        if booked % 11 == 0:
+            appointment_transition(
+                appointment_id=appointment.pk,
+                to_status=AppointmentStatus.CANCELLED,
+                actor=booker,
+                reason="Demo: patient asked to cancel",
+                now=now,
+            )
+    return booked
+
+
+def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    today = now.astimezone(clinic_tz()).date()
+    with transaction.atomic():
+        logins = seed_staff()
+        seed_clinic(today)
+        patients = seed_patients(rng)
+    booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)
+    return logins, booked

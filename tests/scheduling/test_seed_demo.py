@@ -1,0 +1,92 @@
+"""seed_demo builds an obviously fake, rule-abiding clinic and is safe to run again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django_otp.plugins.otp_static.models import StaticToken
+
+from intake.models import Patient
+from propel.models import AuditEvent
+from propel.roles import Role, roles_of
+from scheduling.models import Appointment, Closure, ExtraOpening, OpeningHours, Room, RoomKind
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+def seed() -> str:
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (User, Patient, Appointment, Room, Closure, ExtraOpening, OpeningHours)
+    }
+
+
+def test_seed_builds_the_clinic_the_design_describes():
+    output = seed()
+    assert Room.objects.filter(kind=RoomKind.CONSULT).count() == 2
+    assert Room.objects.filter(kind=RoomKind.INFUSION).count() == 4
+    assert sorted(OpeningHours.objects.values_list("weekday", flat=True)) == [0, 1, 2, 3, 4]
+    assert Patient.objects.count() == 30
+    assert Closure.objects.filter(reason__icontains="Martin Luther King").exists()
+    saturday = ExtraOpening.objects.get()
+    assert saturday.date.weekday() == 5 and saturday.date > NOW.date()
+    roles = {user.username: roles_of(user) for user in User.objects.all()}
+    assert roles["frontdesk"] == {Role.FRONT_DESK}
+    assert roles["admin"] == {Role.ADMIN}
+    assert sum(Role.CLINICIAN in r for r in roles.values()) == 3
+    assert "propel-demo-password" in output and "11111111" in output
+
+
+def test_demo_patients_are_obviously_fake():
+    seed()
+    assert all(
+        email.endswith("@example.test") for email in Patient.objects.values_list("email", flat=True)
+    )
+    assert all("555" in str(mobile) for mobile in Patient.objects.values_list("mobile", flat=True))
+
+
+def test_appointments_go_through_the_booking_service_and_obey_the_rules():
+    seed()
+    appointments = list(Appointment.objects.active())
+    assert len(appointments) > 20
+    assert (
+        AuditEvent.objects.filter(action="appointment.booked").count()
+        == Appointment.objects.count()
+    )
+    for first in appointments:
+        for second in appointments:
+            if first.pk < second.pk and first.start < second.end and second.start < first.end:
+                assert first.room_id != second.room_id
+                assert first.clinician_id != second.clinician_id
+                assert first.patient_id != second.patient_id
+
+
+def test_running_it_again_adds_nothing_and_resets_the_backup_codes():
+    seed()
+    before = counts()
+    StaticToken.objects.filter(token="11111111").delete()  # as if used
+    seed()
+    assert counts() == before
+    assert StaticToken.objects.filter(token="11111111").count() == 5
+
+
+def test_seed_refuses_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(SystemExit):
+        call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
+    assert not Patient.objects.exists()
