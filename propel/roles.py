@@ -100,3 +100,30 @@ def staff_required(
         return wrapped
 
     return decorator
+
+
+# Apps whose models the Admin role manages in the Django admin (clinic settings, users, devices).
+ADMIN_MANAGED_APPS = frozenset({"scheduling", "intake", "auth", "otp_totp", "otp_static"})
+
+
+class RolePermissionBackend:
+    """Grants Django's model permissions from roles, so the admin shows an Admin-role user the
+    clinic's settings without per-user permission rows. It authenticates nobody.
+
+    Read-only models (appointments, the audit log) refuse changes in their ModelAdmin whatever
+    this grants.
+    """
+
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+        return None
+
+    def get_user(self, user_id: int) -> None:
+        return None
+
+    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
+        return (
+            can(user_obj, Capability.CLINIC_ADMIN) and perm.partition(".")[0] in ADMIN_MANAGED_APPS
+        )
+
+    def has_module_perms(self, user_obj: Any, app_label: str) -> bool:
+        return can(user_obj, Capability.CLINIC_ADMIN) and app_label in ADMIN_MANAGED_APPS

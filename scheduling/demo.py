@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from intake.models import Patient
 from propel.roles import Role
+from propel.second_factor import BACKUP_CODE_DIGITS
 from scheduling.booking import appointment_book, appointment_transition
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -37,7 +38,7 @@ from scheduling.models import (
 from scheduling.slots import clinic_tz, find_slots
 
 DEMO_PASSWORD = "propel-demo-password"  # noqa: S105 - printed on purpose, demo only
-DEMO_BACKUP_CODES = [str(digit) * 8 for digit in range(1, 10)]
+DEMO_BACKUP_CODES = [str(digit) * BACKUP_CODE_DIGITS for digit in range(1, 10)]
 DEMO_EMAIL_DOMAIN = "example.test"
 
 STAFF = [

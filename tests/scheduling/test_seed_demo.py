@@ -49,7 +49,7 @@ def test_seed_builds_the_clinic_the_design_describes():
     assert roles["frontdesk"] == {Role.FRONT_DESK}
     assert roles["admin"] == {Role.ADMIN}
     assert sum(Role.CLINICIAN in r for r in roles.values()) == 3
-    assert "propel-demo-password" in output and "11111111" in output
+    assert "propel-demo-password" in output and "1111111111" in output
 
 
 def test_demo_patients_are_obviously_fake():
@@ -79,10 +79,10 @@ def test_appointments_go_through_the_booking_service_and_obey_the_rules():
 def test_running_it_again_adds_nothing_and_resets_the_backup_codes():
     seed()
     before = counts()
-    StaticToken.objects.filter(token="11111111").delete()  # as if used
+    StaticToken.objects.filter(token="1111111111").delete()  # as if used
     seed()
     assert counts() == before
-    assert StaticToken.objects.filter(token="11111111").count() == 5
+    assert StaticToken.objects.filter(token="1111111111").count() == 5
 
 
 def test_seed_refuses_production(settings):

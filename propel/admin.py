@@ -1,0 +1,132 @@
+"""The Django admin as the clinic's settings room: Admin role only, second factor verified.
+
+The admin's own login page is never used; staff sign in through propel:login, which enforces the
+password lockout and the second factor. The audit log is shown read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from propel.audit import audit_record
+from propel.auth_views import logout_view
+from propel.models import AuditEvent
+from propel.roles import Capability, can, second_factor_verified
+
+
+def is_clinic_admin(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(
+        user.is_active and can(user, Capability.CLINIC_ADMIN) and second_factor_verified(user)
+    )
+
+
+class PropelAdminSite(admin.AdminSite):
+    site_header = _("Propel clinic settings")
+    site_title = _("Propel clinic settings")
+    index_title = _("Clinic settings")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # Roles, not Django's is_staff flag, decide who may use the admin (propel.roles).
+        return is_clinic_admin(request)
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        user = request.user
+        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+        if self.has_permission(request):
+            return redirect(reverse("admin:index"))
+        if user.is_authenticated and second_factor_verified(user):
+            # Signed in properly but not an admin: sending them to sign in again would loop.
+            raise PermissionDenied
+        target = "propel:second_factor" if user.is_authenticated else "propel:login"
+        # propel:login re-checks that `next` is safe before using it.
+        return redirect(f"{reverse(target)}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+
+    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # One sign-out path, so it is audited and ends the session the same way everywhere.
+        return logout_view(request)
+
+
+# admin.site is created by django.contrib.admin before this module is imported; changing its class
+# keeps every app's `admin.site.register` and `admin.site.urls` pointing at the one site while
+# giving it our access rule. (The alternative, AdminConfig.default_site, needs INSTALLED_APPS to
+# name a custom AdminConfig instead of "django.contrib.admin".)
+admin.site.__class__ = PropelAdminSite
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only in the database too (migration 0002)."""
+
+    list_display = ("at", "actor_label", "action", "patient_id", "object_type", "object_id")
+    list_filter = ("action",)
+    search_fields = ("=patient_id",)
+    search_help_text = _("Search by patient number.")
+    date_hierarchy = "at"
+    actions = None
+    fields = (
+        "at",
+        "actor",
+        "actor_label",
+        "action",
+        "patient_id",
+        "object_type",
+        "object_id",
+        "ip_address",
+        "detail",
+    )
+    readonly_fields = fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_clinic_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return is_clinic_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str
+    ) -> tuple[QuerySet[AuditEvent], bool]:
+        patient_id = _patient_number(search_term)
+        if patient_id is None:
+            return (queryset.none() if search_term.strip() else queryset), False
+        return queryset.for_patient(patient_id), False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        patient_id = _patient_number(request.GET.get(SEARCH_VAR, ""))
+        if patient_id is not None and self.has_view_permission(request):
+            # Looking up one patient's history is itself a read worth recording, as in
+            # propel.views.audit_log.
+            audit_record(
+                action="audit.viewed",
+                request=request,
+                patient_id=patient_id,
+                detail={"via": "admin"},
+            )
+        return super().changelist_view(request, extra_context)
+
+
+def _patient_number(term: str) -> int | None:
+    term = term.strip()
+    return int(term) if term.isdigit() else None
