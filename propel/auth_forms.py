@@ -55,9 +55,22 @@ class LoginForm(AuthenticationForm):
         )
 
 
-class SecondFactorForm(forms.Form):
+class _CodeForm(forms.Form):
+    submit_name = "continue"
+    submit_label = _("Continue")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(Field("code"), Submit(self.submit_name, self.submit_label))
+
+
+class SecondFactorForm(_CodeForm):
     """A 6-digit code from the authenticator app or a 10-digit backup code."""
 
+    submit_name = "verify"
     code = forms.CharField(
         label=_("Code"),
         help_text=_(
@@ -65,16 +78,6 @@ class SecondFactorForm(forms.Form):
         ),
         widget=_code_widget(BACKUP_CODE_DIGITS),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
-            Field("code"),
-            Submit("verify", _("Continue")),
-        )
 
     def clean_code(self) -> str:
         code = _normalise_code(self.cleaned_data["code"])
@@ -86,23 +89,15 @@ class SecondFactorForm(forms.Form):
         return code
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(_CodeForm):
     """The first code from a freshly set-up authenticator app."""
 
+    submit_name = "confirm"
+    submit_label = _("Confirm and continue")
     code = forms.CharField(
         label=_("6-digit code from your app"),
         widget=_code_widget(TOTP_CODE_DIGITS),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.disable_csrf = True
-        self.helper.layout = Layout(
-            Field("code"),
-            Submit("confirm", _("Confirm and continue")),
-        )
 
     def clean_code(self) -> str:
         code = _normalise_code(self.cleaned_data["code"])

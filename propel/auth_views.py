@@ -73,6 +73,15 @@ def _refuse_non_staff(request: HttpRequest, user: object) -> HttpResponse:
     return redirect("propel:login")
 
 
+def _unless_password_passed(request: HttpRequest, next_url: str) -> HttpResponse | None:
+    """A redirect for anyone who may not be at a second-factor step yet, else None."""
+    if not request.user.is_authenticated:
+        return redirect(_with_next("propel:login", next_url))
+    if not is_staff_member(request.user):
+        return _refuse_non_staff(request, request.user)
+    return None
+
+
 @sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -110,10 +119,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def second_factor(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     user = request.user
-    if not user.is_authenticated:
-        return redirect(_with_next("propel:login", next_url))
-    if not is_staff_member(user):
-        return _refuse_non_staff(request, user)
+    if refused := _unless_password_passed(request, next_url):
+        return refused
     if second_factor_verified(user):
         return redirect(_destination(next_url))
     if not second_factor_service.has_confirmed_device(user):
@@ -159,10 +166,8 @@ def _say_backup_codes_left(request: HttpRequest, left: int) -> None:
 def enrol(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
     user = request.user
-    if not user.is_authenticated:
-        return redirect(_with_next("propel:login", next_url))
-    if not is_staff_member(user):
-        return _refuse_non_staff(request, user)
+    if refused := _unless_password_passed(request, next_url):
+        return refused
     # A password alone must never be enough to swap in a new device: once a device exists, only a
     # session that has already passed the second factor may set up another.
     if second_factor_service.has_confirmed_device(user) and not second_factor_verified(user):
