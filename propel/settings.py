@@ -168,7 +168,8 @@ OTP_STATIC_BACKUP_CODES = 10
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "America/Los_Angeles"
+# The clinic's zone: every rule thinks in it, the database stores UTC.
+TIME_ZONE = env_timezone("CLINIC_TIME_ZONE", "America/Los_Angeles")
 USE_I18N = True
 USE_TZ = True
 
@@ -255,7 +256,7 @@ SMS_FILE_PATH = str(VAR_DIR / "sms")
 CLINIC_NAME = env_str("CLINIC_NAME", "Propel Ketamine Clinic")
 CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "1010 Hurley Way, Suite 140, Sacramento, CA 95825")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "(916) 915-9215")
-CLINIC_TIME_ZONE = env_timezone("CLINIC_TIME_ZONE", TIME_ZONE)
+CLINIC_TIME_ZONE = TIME_ZONE
 SLOT_STEP_MINUTES = env_int("SLOT_STEP_MINUTES", 15, minimum=5, maximum=60)
 BOOKING_LOCK_TIMEOUT_MS = env_int("BOOKING_LOCK_TIMEOUT_MS", 3000, minimum=100, maximum=30000)
 
