@@ -1,5 +1,6 @@
-"""Shared fixtures: personas (as in healthchecks' alice/bob/charlie) and a check that the suite runs
-on PostgreSQL and Redis, failing loudly rather than skipping when either is missing."""
+"""Shared fixtures: personas (as in healthchecks' alice/bob/charlie), and a guard that makes every
+test marked `postgres` fail, never skip, when the database is not PostgreSQL. (`make test` checks
+first that PostgreSQL and Redis answer; see scripts/preflight.py.)"""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from tests.factories import PatientFactory, UserFactory
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_for_marked_tests(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        assert connection.vendor == "postgresql", (
+            "this test needs PostgreSQL: set DATABASE_URL=postgres://... (make test does)"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -37,9 +37,17 @@ NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)
 SLOT = dt.datetime(2027, 1, 5, 10, 0, tzinfo=LA)
 
 
+def overlap_constraints() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conname LIKE 'appointment_%%_no_overlap'"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
 @pytest.fixture
 def contested():
-    assert connection.vendor == "postgresql"
+    assert len(overlap_constraints()) == 3, "an earlier test left the constraints dropped"
     open_weekdays()
     return {
         "type": AppointmentTypeFactory(),
@@ -79,6 +87,7 @@ def without_overlap_constraints() -> Iterator[None]:
     with connection.cursor() as cursor:
         for operation in operations:
             cursor.execute(operation.reverse_sql)
+    assert overlap_constraints() == set()
     try:
         yield
     finally:
@@ -86,6 +95,7 @@ def without_overlap_constraints() -> Iterator[None]:
         with connection.cursor() as cursor:
             for operation in operations:
                 cursor.execute(operation.sql)
+        assert len(overlap_constraints()) == 3
 
 
 def naive_booking(contested, *, everyone_checked: threading.Barrier | None):
