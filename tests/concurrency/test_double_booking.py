@@ -12,7 +12,6 @@ import importlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection
@@ -21,6 +20,7 @@ from propel.db import PostgresOnlySQL
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment
+from tests.clinic_time import LA
 from tests.factories import (
     AppointmentTypeFactory,
     ClinicianFactory,
@@ -32,7 +32,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 THREADS = 16
-LA = ZoneInfo("America/Los_Angeles")
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)
 SLOT = dt.datetime(2027, 1, 5, 10, 0, tzinfo=LA)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,6 +17,7 @@ from scheduling.models import (
     BookedVia,
     RoomKind,
 )
+from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -29,15 +29,10 @@ from tests.factories import (
     open_weekdays,
 )
 
-LA = ZoneInfo("America/Los_Angeles")
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday morning
 TUESDAY = dt.date(2027, 1, 5)
 
 pytestmark = pytest.mark.django_db
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LA)
 
 
 @pytest.fixture(autouse=True)

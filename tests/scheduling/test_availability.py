@@ -4,7 +4,6 @@ intervals and daylight-saving days."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,16 +16,12 @@ from scheduling.availability import (
     free_slots,
     local_interval,
 )
+from tests.clinic_time import LA, at
 
-LA = ZoneInfo("America/Los_Angeles")
 HOUR = dt.timedelta(hours=1)
 WEEKDAYS_9_TO_7 = {weekday: [(dt.time(9), dt.time(19))] for weekday in range(5)}
 EVERY_DAY_9_TO_7 = {weekday: [(dt.time(9), dt.time(19))] for weekday in range(7)}
 TUESDAY = dt.date(2027, 1, 5)
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LA)
 
 
 def slots(calendar: ClinicCalendar, first: dt.date, last: dt.date | None = None, **kwargs):

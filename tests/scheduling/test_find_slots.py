@@ -4,12 +4,12 @@ queries whatever the number of appointments or days."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from scheduling.models import AppointmentStatus, RoomKind, WorkingHours
 from scheduling.slots import find_slots
+from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -23,13 +23,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-LA = ZoneInfo("America/Los_Angeles")
 MONDAY = dt.date(2027, 1, 4)
 FIND_SLOTS_QUERIES = 7
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LA)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from scheduling.models import AppointmentStatus
+from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -24,12 +24,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-LA = ZoneInfo("America/Los_Angeles")
 TUESDAY = dt.date(2027, 1, 5)
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LA)
 
 
 @pytest.fixture(autouse=True)
