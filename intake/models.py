@@ -22,6 +22,8 @@ class Patient(models.Model):
     consent_sms_at = models.DateTimeField(null=True, blank=True)
     escort_name = models.CharField(_("escort or driver"), max_length=200, blank=True)
     escort_phone = PhoneNumberField(_("escort's phone"), blank=True)
+    # Bumped to revoke every link the patient was sent (intake.links).
+    link_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,3 +51,119 @@ class Patient(models.Model):
     @property
     def initials(self) -> str:
         return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
+
+
+class SubmissionStatus(models.TextChoices):
+    DRAFT = "draft", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class IntakeSubmission(models.Model):
+    """One screening round: answers saved step by step, then submitted once and frozen.
+
+    `answers` is a flat mapping from question key (intake.questions, instruments.json item ids) to
+    the answer exactly as given. `scores` and the flags are computed at submission.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="submissions")
+    round = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    completed_sections = models.JSONField(default=list, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["patient", "-round"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "round"], name="submission_round_unique"),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status="draft"),
+                name="submission_one_draft_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(submitted_at__isnull=False),
+                name="submission_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Screening round {self.round} for patient {self.patient_id}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == SubmissionStatus.SUBMITTED
+
+
+class Severity(models.TextChoices):
+    URGENT = "urgent", _("Urgent")
+    HARD_STOP = "hard_stop", _("Hard stop")
+    REVIEW = "review", _("Clinician review")
+    INFO = "info", _("Information")
+
+
+# Most pressing first; queues and charts sort by this.
+SEVERITY_ORDER = {
+    Severity.URGENT: 0,
+    Severity.HARD_STOP: 1,
+    Severity.REVIEW: 2,
+    Severity.INFO: 3,
+}
+
+
+class Flag(models.Model):
+    """An eligibility flag raised by a rule at submission (intake.eligibility), with its evidence.
+
+    Never shown to the patient.
+    """
+
+    submission = models.ForeignKey(IntakeSubmission, on_delete=models.CASCADE, related_name="flags")
+    rule_id = models.CharField(max_length=40)
+    severity = models.CharField(max_length=16, choices=Severity.choices)
+    title = models.CharField(max_length=200)
+    evidence = models.JSONField(default=list)
+    source = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "rule_id"], name="flag_rule_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} ({self.severity})"
+
+
+class AlertPriority(models.TextChoices):
+    URGENT = "urgent", _("Urgent: contact the same business day")
+    IMMEDIATE = "immediate", _("Immediate: phone within the hour")
+
+
+class CrisisAlert(models.Model):
+    """A self-harm answer that a clinician must act on: when it was raised, who was told, who
+    acknowledged it. The alert email names no health detail, only that a chart needs attention."""
+
+    submission = models.OneToOneField(
+        IntakeSubmission, on_delete=models.PROTECT, related_name="crisis_alert"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="crisis_alerts")
+    priority = models.CharField(max_length=16, choices=AlertPriority.choices)
+    raised_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["acknowledged_at", "-raised_at"]
+
+    def __str__(self) -> str:
+        return f"{self.priority} alert for patient {self.patient_id}"

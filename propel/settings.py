@@ -257,6 +257,23 @@ CLINIC_NAME = env_str("CLINIC_NAME", "Propel Ketamine Clinic")
 CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "1010 Hurley Way, Suite 140, Sacramento, CA 95825")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "(916) 915-9215")
 CLINIC_TIME_ZONE = TIME_ZONE
+# Online booking and patient links (patients book consultations only; staff book the rest).
+PATIENT_LINK_MAX_AGE = timedelta(
+    days=env_int("PATIENT_LINK_MAX_AGE_DAYS", 30, minimum=1, maximum=365)
+)
+ONLINE_MIN_NOTICE = timedelta(hours=env_int("ONLINE_MIN_NOTICE_HOURS", 24, minimum=0, maximum=720))
+ONLINE_MAX_DAYS_AHEAD = env_int("ONLINE_MAX_DAYS_AHEAD", 60, minimum=1, maximum=365)
+ONLINE_CHANGE_CUTOFF = timedelta(
+    hours=env_int("ONLINE_CHANGE_CUTOFF_HOURS", 24, minimum=0, maximum=720)
+)
+ONLINE_MAX_UPCOMING_CONSULTATIONS = env_int("ONLINE_MAX_UPCOMING_CONSULTATIONS", 2, minimum=1)
+SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1, maximum=60)
+BOOKING_RATE_PER_IP_PER_HOUR = env_int("BOOKING_RATE_PER_IP_PER_HOUR", 20, minimum=1)
+BOOKING_RATE_PER_EMAIL_PER_DAY = env_int("BOOKING_RATE_PER_EMAIL_PER_DAY", 5, minimum=1)
+LINK_REQUEST_RATE_PER_IP_PER_HOUR = env_int("LINK_REQUEST_RATE_PER_IP_PER_HOUR", 10, minimum=1)
+# Who is emailed at once when a patient's answers need a clinician now (no health details sent).
+CLINICIAN_ALERT_EMAILS = env_list("CLINICIAN_ALERT_EMAILS", ["on-call@propel.example"])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SLOT_STEP_MINUTES = env_int("SLOT_STEP_MINUTES", 15, minimum=5, maximum=60)
 BOOKING_LOCK_TIMEOUT_MS = env_int("BOOKING_LOCK_TIMEOUT_MS", 3000, minimum=100, maximum=30000)
 

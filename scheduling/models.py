@@ -208,6 +208,10 @@ class Appointment(models.Model):
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A client-supplied key: the same online booking submitted twice makes one appointment.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Bumped whenever the time or place changes, for calendar files (iCalendar SEQUENCE).
+    sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -232,6 +236,41 @@ class Appointment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class SlotHoldQuerySet(models.QuerySet["SlotHold"]):
+    def live(self, now: datetime.datetime) -> SlotHoldQuerySet:
+        return self.filter(expires_at__gt=now)
+
+
+class SlotHold(models.Model):
+    """A few minutes' claim on a room and clinician while a patient fills in the booking form.
+
+    Live holds count as busy for everyone but their holder (scheduling.slots, scheduling.booking);
+    an expired hold is simply ignored.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    room = models.ForeignKey(Room, on_delete=models.CASCADE)
+    clinician = models.ForeignKey(Clinician, null=True, blank=True, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SlotHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="slot_hold_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"
 
 
 class AppointmentStatusChange(models.Model):
