@@ -1,0 +1,322 @@
+"""Screening rounds: the services that open, save and submit a round (each in its own
+transaction, with its audit event), the crisis decision, and the front desk's status badge.
+
+What a round's answers mean (which questions are shown, required and counted; how an answer reads
+back) is pure and lives in intake.answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+from collections.abc import Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from django.db import OperationalError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from intake import questions as questions_
+from intake.answers import (
+    CRISIS_ITEM,
+    effective_answers,
+    flag_evidence,
+    incomplete_sections,
+    is_blank,
+    section_entries,
+)
+from intake.models import (
+    CrisisAlert,
+    Flag,
+    IntakeSubmission,
+    Patient,
+    Severity,
+    SubmissionStatus,
+)
+from propel.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+# How long a save or send waits for another request holding the same round before saying "busy".
+LOCK_TIMEOUT_MS = 5000
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class IntakeError(Exception):
+    """The intake app's one domain error. Messages are written to be shown to the patient."""
+
+    messages = {
+        "not_found": _("We could not find these answers. Please use the link we sent you."),
+        "already_submitted": _(
+            "Your answers have already been sent, so nothing was changed. "
+            "If something needs correcting, please call us."
+        ),
+        "unknown_section": _("That part of the questionnaire does not exist."),
+        "incomplete": _("Please finish these steps before sending: {sections}."),
+        "busy": _("We are saving your answers. Please wait a moment and try again."),
+    }
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return str(self.messages[self.code]).format(**self.params)
+
+
+def crisis_resources_needed(submission: IntakeSubmission) -> bool:
+    """Whether the patient must be shown crisis resources for this round (§5.3).
+
+    Read from what was stored: an urgent flag, or, belt and braces, the item-9 answer itself, so
+    the resources show even if a rule were ever mis-configured. Showing them needlessly is safe;
+    failing to show them is not.
+    """
+    if not submission.is_submitted:
+        return False
+    item9 = effective_answers(submission.answers).get(CRISIS_ITEM)
+    if isinstance(item9, int) and item9 > 0:
+        return True
+    return submission.flags.filter(severity=Severity.URGENT).exists()
+
+
+# --- Services ----------------------------------------------------------------------------------
+
+
+def _lock_submission(submission_id: int, *, with_patient: bool = False) -> IntakeSubmission:
+    """Lock one round's row (inside the caller's transaction), waiting at most LOCK_TIMEOUT_MS."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
+    rounds = IntakeSubmission.objects.select_for_update(of=("self",))
+    if with_patient:
+        rounds = rounds.select_related("patient")
+    try:
+        return rounds.get(pk=submission_id)
+    except IntakeSubmission.DoesNotExist:
+        raise IntakeError("not_found") from None
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise IntakeError("busy") from error
+        raise
+
+
+def submission_current(*, patient_id: int) -> IntakeSubmission | None:
+    """The patient's draft if there is one, else the latest submitted round, else None."""
+    rounds = IntakeSubmission.objects.filter(patient_id=patient_id)
+    draft = rounds.filter(status=SubmissionStatus.DRAFT).first()
+    if draft is not None:
+        return draft
+    return rounds.filter(status=SubmissionStatus.SUBMITTED).order_by("-round").first()
+
+
+def submission_open(*, patient_id: int) -> IntakeSubmission:
+    """The patient's draft round, created (round = previous highest + 1) if there is none.
+
+    Locks the patient row so two devices opening at once get the same draft; idempotent.
+    """
+    with transaction.atomic():
+        try:
+            Patient.objects.select_for_update().only("pk").get(pk=patient_id)
+        except Patient.DoesNotExist:
+            raise IntakeError("not_found") from None
+        rounds = IntakeSubmission.objects.filter(patient_id=patient_id)
+        draft = rounds.filter(status=SubmissionStatus.DRAFT).first()
+        if draft is not None:
+            return draft
+        previous = rounds.aggregate(highest=Max("round"))["highest"] or 0
+        draft = IntakeSubmission.objects.create(patient_id=patient_id, round=previous + 1)
+        audit_record(
+            action="intake.started", patient_id=patient_id, obj=draft, detail={"round": draft.round}
+        )
+        return draft
+
+
+def submission_save_section(
+    *,
+    submission_id: int,
+    section_key: str,
+    answers: Mapping[str, Any],
+    complete: bool = True,
+) -> IntakeSubmission:
+    """Store one section's answers (flat keys; None removes an answer) and, unless `complete` is
+    False, mark the section done. Answers to other sections are untouched, so a question hidden by
+    this change keeps its old answer (ignored while hidden). Refuses a submitted round."""
+    if section_key not in questions_.SECTION_KEYS:
+        raise IntakeError("unknown_section")
+    allowed = {entry.key for entry in section_entries(section_key)}
+    unknown = set(answers) - allowed
+    if unknown:
+        raise ValueError(f"answers for another section: {sorted(unknown)}")
+    with transaction.atomic():
+        submission = _lock_submission(submission_id)
+        if submission.is_submitted:
+            raise IntakeError("already_submitted")
+        stored = dict(submission.answers)
+        for key, value in answers.items():
+            if value is None:
+                stored.pop(key, None)
+            else:
+                stored[key] = value
+        submission.answers = stored
+        if complete and section_key not in submission.completed_sections:
+            done = {*submission.completed_sections, section_key}
+            submission.completed_sections = [k for k in questions_.SECTION_KEYS if k in done]
+        submission.save(update_fields=["answers", "completed_sections", "updated_at"])
+        audit_record(
+            action="intake.section_saved",
+            patient_id=submission.patient_id,
+            obj=submission,
+            detail={"section": section_key},
+        )
+    return submission
+
+
+def _alert_priority(results: Iterable[Any]) -> str | None:
+    urgent = [r for r in results if r.severity == Severity.URGENT]
+    if not urgent:
+        return None
+    if any(r.priority == "immediate" for r in urgent):
+        return "immediate"
+    return "urgent"
+
+
+def _queue_crisis_alert(alert_id: int) -> None:
+    from intake.tasks import send_crisis_alert
+
+    try:
+        send_crisis_alert.delay(alert_id)
+    except Exception:
+        # The patient's answers are safely stored and the crisis page must still show: a broker
+        # outage must not turn into an error page. The alert row stays un-notified, which the
+        # staff chart shows and the sweep task (intake.tasks.crisis_alerts_sweep) picks up.
+        logger.exception("could not queue crisis alert %s; the sweep will send it", alert_id)
+
+
+def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> IntakeSubmission:
+    """Send a round: score it, raise its flags, freeze it. Exactly once.
+
+    Locks the submission row, re-checks it is a complete draft, computes scores and flags from the
+    answers that count (stale answers to hidden questions are left out), then claims the row with
+    a conditional update (draft -> submitted). A second call, concurrent or later, raises
+    IntakeError("already_submitted") and changes nothing. An urgent flag creates the CrisisAlert
+    and queues its email after commit.
+    """
+    from intake.eligibility import evaluate
+    from intake.scoring import score_all
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = _lock_submission(submission_id, with_patient=True)
+        if submission.is_submitted:
+            raise IntakeError("already_submitted")
+        incomplete = incomplete_sections(submission)
+        if incomplete:
+            names = ", ".join(str(s.title) for s in incomplete)
+            raise IntakeError("incomplete", sections=names)
+        patient = submission.patient
+        answers = effective_answers(submission.answers)
+        scores = score_all(answers)
+        results = evaluate(
+            answers, date_of_birth=patient.date_of_birth, today=timezone.localdate(now)
+        )
+        claimed = IntakeSubmission.objects.filter(
+            pk=submission.pk, status=SubmissionStatus.DRAFT
+        ).update(status=SubmissionStatus.SUBMITTED, submitted_at=now, scores=scores)
+        if claimed != 1:
+            raise IntakeError("already_submitted")
+        Flag.objects.bulk_create(
+            Flag(
+                submission=submission,
+                rule_id=result.rule_id,
+                severity=result.severity,
+                title=result.title,
+                evidence=flag_evidence(
+                    result.evidence, answers, date_of_birth=patient.date_of_birth
+                ),
+                source=result.source,
+            )
+            for result in results
+        )
+        escort = {
+            field: answers[field]
+            for field in ("escort_name", "escort_phone")
+            if not is_blank(answers.get(field))
+        }
+        if escort:
+            Patient.objects.filter(pk=patient.pk).update(**escort, updated_at=now)
+        priority = _alert_priority(results)
+        if priority is not None:
+            alert = CrisisAlert.objects.create(
+                submission=submission, patient=patient, priority=priority, raised_at=now
+            )
+            audit_record(
+                action="crisis_alert.raised",
+                patient_id=patient.pk,
+                obj=alert,
+                detail={"priority": priority},
+            )
+            transaction.on_commit(partial(_queue_crisis_alert, alert.pk))
+        audit_record(
+            action="intake.submitted",
+            patient_id=patient.pk,
+            obj=submission,
+            detail={"round": submission.round},
+        )
+    submission.refresh_from_db()
+    return submission
+
+
+# --- Status badge for front-desk pages ---------------------------------------------------------
+
+
+class ScreeningStatus(enum.StrEnum):
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    AWAITING_REVIEW = "submitted, awaiting review"
+    URGENT = "needs urgent attention"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    ScreeningStatus.NOT_STARTED: _("not started"),
+    ScreeningStatus.IN_PROGRESS: _("in progress"),
+    ScreeningStatus.AWAITING_REVIEW: _("submitted, awaiting review"),
+    ScreeningStatus.URGENT: _("needs urgent attention"),
+}
+
+
+def screening_statuses(patient_ids: Iterable[int]) -> dict[int, ScreeningStatus]:
+    """The screening badge for each patient, in two queries whatever the number of patients.
+
+    Safe to show to front desk: no answer, score or flag is revealed, only whether the patient has
+    an un-acknowledged crisis alert ("needs urgent attention").
+    """
+    ids = set(patient_ids)
+    statuses = dict.fromkeys(ids, ScreeningStatus.NOT_STARTED)
+    rounds = (
+        IntakeSubmission.objects.filter(patient_id__in=ids)
+        .order_by("patient_id", "round")
+        .values_list("patient_id", "status")
+    )
+    for patient_id, status in rounds:
+        statuses[patient_id] = (
+            ScreeningStatus.IN_PROGRESS
+            if status == SubmissionStatus.DRAFT
+            else ScreeningStatus.AWAITING_REVIEW
+        )
+    urgent = CrisisAlert.objects.filter(patient_id__in=ids, acknowledged_at__isnull=True)
+    for patient_id in urgent.values_list("patient_id", flat=True):
+        statuses[patient_id] = ScreeningStatus.URGENT
+    return statuses
+
+
+def screening_status(patient_id: int) -> ScreeningStatus:
+    return screening_statuses([patient_id])[patient_id]

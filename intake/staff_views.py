@@ -1,0 +1,208 @@
+"""Staff pages for screening rounds: the list of submitted rounds and one round's chart.
+
+Both need Capability.HEALTH_RECORD (clinician, admin); front desk sees only the status badge
+(intake.screening.screening_status) on its own pages. Every read writes an audit event.
+A fuller review queue with acknowledgement and clearance arrives with the clinician review issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import never_cache
+
+from intake.answers import summarise
+from intake.instruments import instruments
+from intake.models import (
+    SEVERITY_ORDER,
+    CrisisAlert,
+    IntakeSubmission,
+    Severity,
+    SubmissionStatus,
+)
+from propel.audit import audit_record
+from propel.roles import Capability, staff_required
+
+PAGE_SIZE = 50
+TAPS1_DOMAIN_LABELS = {
+    "tobacco": _lazy("Tobacco"),
+    "alcohol": _lazy("Alcohol"),
+    "illicit_drugs": _lazy("Illicit drugs"),
+    "prescription_misuse": _lazy("Prescription medication misuse"),
+}
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    name: str
+    value: str
+    band: str = ""
+    details: tuple[str, ...] = ()
+
+
+def _maximum(instrument_id: str) -> Any:
+    return instruments()[instrument_id].scoring.get("range", {}).get("max", "")
+
+
+def _missing_note(result: dict[str, Any]) -> tuple[str, ...]:
+    missing = result.get("missing") or []
+    return (
+        (_("Not scored: %(count)d item(s) unanswered") % {"count": len(missing)},)
+        if missing
+        else ()
+    )
+
+
+def score_rows(scores: dict[str, Any]) -> list[ScoreRow]:
+    """The stored scores (intake.scoring.score_all) as lines a clinician reads."""
+    rows: list[ScoreRow] = []
+    catalogue = instruments()
+    for instrument_id, result in scores.items():
+        if instrument_id not in catalogue or not isinstance(result, dict):
+            continue
+        name = catalogue[instrument_id].title
+        if "total" in result:
+            total = result.get("total")
+            value = "—" if total is None else f"{total} / {_maximum(instrument_id)}"
+            details = list(_missing_note(result))
+            if instrument_id == "pcl5" and total is not None:
+                clusters = result.get("clusters") or {}
+                details.append(
+                    _("Clusters: %(clusters)s")
+                    % {"clusters": ", ".join(f"{k} {v}" for k, v in sorted(clusters.items()))}
+                )
+                dsm5 = result.get("dsm5_provisional")
+                details.append(
+                    _("Provisional DSM-5 pattern: %(met)s")
+                    % {"met": _("met") if dsm5 else _("not met")}
+                )
+                details.append(
+                    _("Cut-point %(cutoff)s: %(status)s")
+                    % {
+                        "cutoff": result.get("cutoff"),
+                        "status": _("at or above")
+                        if result.get("at_or_above_cutoff")
+                        else _("below"),
+                    }
+                )
+            rows.append(ScoreRow(name, value, result.get("band") or "", tuple(details)))
+        elif "mean" in result:
+            mean = result.get("mean")
+            value = "—" if mean is None else f"{mean} / 10"
+            rows.append(ScoreRow(name, value, "", _missing_note(result)))
+        elif "score" in result:
+            score = result.get("score")
+            value = "—" if score is None else f"{score} / {_maximum(instrument_id)}"
+            rows.append(ScoreRow(name, value, result.get("band") or "", _missing_note(result)))
+        elif "positive" in result:
+            positive = result.get("positive") or {}
+            outcome = {True: _("positive"), False: _("negative"), None: _("not answered")}
+            screened = [
+                f"{TAPS1_DOMAIN_LABELS.get(domain, domain)}: {outcome.get(flag, flag)}"
+                for domain, flag in positive.items()
+            ]
+            any_positive = any(flag for flag in positive.values())
+            rows.append(
+                ScoreRow(
+                    name,
+                    _("Positive screen") if any_positive else _("Negative screen"),
+                    "",
+                    tuple(screened),
+                )
+            )
+    if "mme_per_day" in scores:
+        not_computed = scores.get("mme_not_computed") or []
+        details = (
+            (
+                _("Opioid entries without an MME (check dose, unit or frequency): %(rows)s")
+                % {"rows": ", ".join(str(int(i) + 1) for i in not_computed)},
+            )
+            if not_computed
+            else ()
+        )
+        rows.append(
+            ScoreRow(
+                _("Opioids: morphine milligram equivalents per day"),
+                str(scores["mme_per_day"]),
+                "",
+                details,
+            )
+        )
+    return rows
+
+
+def _flag_counts() -> dict[str, Count]:
+    return {
+        f"n_{severity}": Count("flags", filter=Q(flags__severity=severity))
+        for severity in Severity.values
+    }
+
+
+@never_cache
+@staff_required(Capability.HEALTH_RECORD)
+def submission_list(request: HttpRequest) -> HttpResponse:
+    """Submitted rounds, most pressing first: urgent, then hard stop, then newest. Two queries
+    for the page (count and rows) however many rounds and flags there are, plus the audit row."""
+    rounds = (
+        IntakeSubmission.objects.filter(status=SubmissionStatus.SUBMITTED)
+        .select_related("patient", "crisis_alert")
+        .annotate(**_flag_counts())
+        .annotate(
+            pressing=Case(
+                When(n_urgent__gt=0, then=Value(0)),
+                When(n_hard_stop__gt=0, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("pressing", "-submitted_at", "-pk")
+    )
+    page = Paginator(rounds, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    audit_record(
+        action="intake.list_viewed",
+        request=request,
+        detail={"page": page.number, "rounds": [s.pk for s in page.object_list]},
+    )
+    return render(request, "intake/staff_submissions.html", {"page": page})
+
+
+@never_cache
+@staff_required(Capability.HEALTH_RECORD)
+def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
+    submission = get_object_or_404(
+        IntakeSubmission.objects.select_related("patient"), pk=submission_id
+    )
+    flags = sorted(
+        submission.flags.all(), key=lambda flag: (SEVERITY_ORDER[flag.severity], flag.pk)
+    )
+    alert = (
+        CrisisAlert.objects.filter(submission=submission).select_related("acknowledged_by").first()
+    )
+    audit_record(
+        action="chart.viewed",
+        request=request,
+        patient_id=submission.patient_id,
+        obj=submission,
+        detail={"round": submission.round},
+    )
+    return render(
+        request,
+        "intake/staff_submission.html",
+        {
+            "submission": submission,
+            "patient": submission.patient,
+            "flags": flags,
+            "urgent": any(flag.severity == Severity.URGENT for flag in flags),
+            "alert": alert,
+            "scores": score_rows(submission.scores) if submission.is_submitted else [],
+            "summaries": summarise(submission),
+        },
+    )
