@@ -227,6 +227,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "propel.tasks.heartbeat", "schedule": 30.0},
+    # A crisis alert whose email was never queued or never got through is sent by this sweep.
+    "crisis-alert-sweep": {"task": "intake.tasks.crisis_alerts_sweep", "schedule": 60.0},
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(
@@ -253,7 +255,12 @@ SMS_BACKEND = env_str(
 SMS_FILE_PATH = str(VAR_DIR / "sms")
 
 # The clinic, as shown to patients and used by the scheduling rules.
-CLINIC_NAME = env_str("CLINIC_NAME", "Propel Ketamine Clinic")
+# The name appears in email subjects and texts, which must never say "ketamine" or "infusion".
+CLINIC_NAME = env_str("CLINIC_NAME", "Propel Clinic")
+if any(word in CLINIC_NAME.lower() for word in ("ketamine", "infusion")):
+    raise ImproperlyConfigured(
+        "CLINIC_NAME goes into email subjects and text messages, which must not name the treatment"
+    )
 CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "1010 Hurley Way, Suite 140, Sacramento, CA 95825")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "(916) 915-9215")
 CLINIC_TIME_ZONE = TIME_ZONE

@@ -5,16 +5,23 @@ appointment needs (rooms, then clinicians, then the patient, each by ascending i
 can never wait on each other in a cycle) with a short lock timeout; re-check opening hours, working
 hours and overlaps against the database as it is now; write. The PostgreSQL exclusion constraints
 are the last line: if anything slipped past, the insert fails and becomes the same domain error.
+
+Slot holds (a patient's few-minute claim while filling in the booking form) are written here too,
+under the same locks: a live hold is busy for everyone but its holder, in the re-check of every
+booking and every other hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import formats, timezone
 
@@ -32,6 +39,7 @@ from scheduling.models import (
     Clinician,
     Closure,
     Room,
+    SlotHold,
 )
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
 
@@ -56,19 +64,36 @@ def _sqlstate(error: Exception) -> str | None:
     return getattr(error.__cause__, "sqlstate", None)
 
 
-def _set_lock_timeout() -> None:
+def set_lock_timeout() -> None:
+    """Make lock waits in this transaction give up after BOOKING_LOCK_TIMEOUT_MS."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.BOOKING_LOCK_TIMEOUT_MS}ms"])
 
 
+@contextmanager
+def booking_transaction() -> Iterator[None]:
+    """`atomic()` with the short lock timeout; a lock wait that times out inside it becomes
+    SchedulingError("busy") (when nested, only the savepoint is rolled back)."""
+    try:
+        with transaction.atomic():
+            set_lock_timeout()
+            yield
+    except OperationalError as error:
+        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+            raise SchedulingError("busy") from error
+        raise
+
+
 def _lock_resources(
-    *, room_ids: list[int], clinician_ids: list[int], patient_id: int
-) -> tuple[list[Room], list[Clinician], Patient]:
+    *, room_ids: list[int], clinician_ids: list[int], patient_id: int | None
+) -> tuple[list[Room], list[Clinician], Patient | None]:
     rooms = list(Room.objects.select_for_update().filter(pk__in=room_ids).order_by("pk"))
     clinicians = list(
         Clinician.objects.select_for_update().filter(pk__in=clinician_ids).order_by("pk")
     )
+    if patient_id is None:
+        return rooms, clinicians, None
     patient = Patient.objects.select_for_update().get(pk=patient_id)
     return rooms, clinicians, patient
 
@@ -95,11 +120,16 @@ def _choose_resources(
     appointment_type: AppointmentType,
     rooms: list[Room],
     clinicians: list[Clinician],
-    patient_id: int,
+    patient_id: int | None,
     explicit_room: bool,
     explicit_clinician: bool,
+    now: dt.datetime,
+    hold_key: str | None = None,
 ) -> tuple[Room, Clinician | None]:
-    """Pick the first free room and clinician among the locked ones, or say exactly what clashes."""
+    """Pick the first free room and clinician among the locked ones, or say exactly what clashes.
+
+    Live slot holds other than `hold_key` make their room and clinician busy.
+    """
     if not rooms:
         raise SchedulingError("no_resource")
     for room in rooms:
@@ -107,20 +137,31 @@ def _choose_resources(
             raise SchedulingError("wrong_room_kind", room=room.name)
         if not room.active:
             raise SchedulingError("room_inactive", room=room.name)
+    uses_resources = Q(room__in=rooms) | Q(clinician__in=clinicians)
     clashes = list(
         Appointment.objects.active()
         .overlapping(start, end)
-        .filter(Q(room__in=rooms) | Q(clinician__in=clinicians) | Q(patient_id=patient_id))
+        .filter((uses_resources | Q(patient_id=patient_id)) if patient_id else uses_resources)
         .values_list("room_id", "clinician_id", "patient_id")
     )
-    if any(clash_patient == patient_id for _, _, clash_patient in clashes):
+    if patient_id and any(clash_patient == patient_id for _, _, clash_patient in clashes):
         raise SchedulingError("patient_taken")
+    held = list(
+        SlotHold.objects.live(now)
+        .filter(uses_resources, start__lt=end, end__gt=start)
+        .exclude(key=hold_key or "")
+        .values_list("room_id", "clinician_id")
+    )
     busy_rooms = {room_id for room_id, _, _ in clashes}
     busy_clinicians = {clinician_id for _, clinician_id, _ in clashes}
-    free_rooms = [room for room in rooms if room.pk not in busy_rooms]
+    held_rooms = {room_id for room_id, _ in held}
+    held_clinicians = {clinician_id for _, clinician_id in held}
+    free_rooms = [room for room in rooms if room.pk not in busy_rooms | held_rooms]
     if not free_rooms:
-        if explicit_room:
+        if explicit_room and rooms[0].pk in busy_rooms:
             raise SchedulingError("room_taken", room=rooms[0].name)
+        if explicit_room:
+            raise SchedulingError("held")
         raise SchedulingError("no_resource")
     if not appointment_type.needs_clinician and not clinicians:
         return free_rooms[0], None
@@ -133,10 +174,12 @@ def _choose_resources(
     ]
     if explicit_clinician and not working:
         raise SchedulingError("clinician_off", clinician=clinicians[0].display_name)
-    free_clinicians = [c for c in working if c.pk not in busy_clinicians]
+    free_clinicians = [c for c in working if c.pk not in busy_clinicians | held_clinicians]
     if not free_clinicians:
-        if explicit_clinician:
+        if explicit_clinician and clinicians[0].pk in busy_clinicians:
             raise SchedulingError("clinician_taken", clinician=clinicians[0].display_name)
+        if explicit_clinician:
+            raise SchedulingError("held")
         raise SchedulingError("no_resource")
     return free_rooms[0], free_clinicians[0]
 
@@ -165,6 +208,9 @@ def appointment_book(
     actor: Any = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    hold_key: str | None = None,
+    idempotency_key: str | None = None,
+    max_online_upcoming: int | None = None,
 ) -> Appointment:
     """Book one appointment, or raise SchedulingError saying why not.
 
@@ -173,8 +219,17 @@ def appointment_book(
     bookings may not, and only self-bookable types. Locks the candidate rooms, clinicians and the
     patient row (in that order) for the length of the transaction; a lock wait longer than
     BOOKING_LOCK_TIMEOUT_MS raises SchedulingError("busy").
+
+    Live slot holds are busy, except the one `hold_key` names: when that hold is live and is for
+    this type and start, its room and clinician are booked, and the hold is released on success.
+    With `idempotency_key`, booking again with the same key returns the appointment it made
+    (checked before and under the locks, and after a unique-constraint race); the same key for
+    another patient raises SchedulingError("key_reused"). `max_online_upcoming` caps, under the
+    patient's lock, how many future appointments of this type booked online the patient may have.
     """
     now = now or timezone.now()
+    if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
+        return existing
     appointment_type = AppointmentType.objects.filter(pk=appointment_type_id, active=True).first()
     if appointment_type is None:
         raise SchedulingError("type_unavailable")
@@ -187,6 +242,88 @@ def appointment_book(
         raise SchedulingError("in_past")
     if appointment_type.needs_clearance and not has_valid_clearance(patient_id, start):
         raise SchedulingError("needs_clearance")
+    hold = None
+    if hold_key and room_id is None and clinician_id is None:
+        hold = (
+            SlotHold.objects.live(now)
+            .filter(key=hold_key, appointment_type=appointment_type, start=start)
+            .first()
+        )
+    if hold is not None:
+        room_ids = [hold.room_id]
+        clinician_ids = [hold.clinician_id] if hold.clinician_id else []
+    else:
+        room_ids, clinician_ids = _candidates(
+            appointment_type, room_id=room_id, clinician_id=clinician_id
+        )
+    with booking_transaction():
+        try:
+            rooms, clinicians, _patient = _lock_resources(
+                room_ids=room_ids, clinician_ids=clinician_ids, patient_id=patient_id
+            )
+        except Patient.DoesNotExist:
+            raise SchedulingError("patient_not_found") from None
+        if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
+            return existing
+        if max_online_upcoming is not None:
+            _check_online_cap(patient_id, appointment_type, max_online_upcoming, now)
+        _check_open(start, end, include_extra=via == BookedVia.STAFF)
+        room, clinician = _choose_resources(
+            start=start,
+            end=end,
+            appointment_type=appointment_type,
+            rooms=rooms,
+            clinicians=clinicians,
+            patient_id=patient_id,
+            explicit_room=room_id is not None,
+            explicit_clinician=clinician_id is not None,
+            now=now,
+            hold_key=hold_key,
+        )
+        try:
+            with transaction.atomic():
+                appointment = Appointment.objects.create(
+                    patient_id=patient_id,
+                    appointment_type=appointment_type,
+                    start=start,
+                    end=end,
+                    room=room,
+                    clinician=clinician,
+                    booked_via=via,
+                    booked_by=actor,
+                    idempotency_key=idempotency_key or None,
+                )
+        except IntegrityError as error:
+            if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
+                return existing
+            raise _error_from_constraint(error, room, clinician) from error
+        AppointmentStatusChange.objects.create(
+            appointment=appointment, to_status=appointment.status, at=now, by=actor
+        )
+        audit_record(
+            action="appointment.booked",
+            actor=actor,
+            request=request,
+            patient_id=patient_id,
+            obj=appointment,
+            detail={"type": appointment_type.code, "via": via},
+        )
+        if hold_key:
+            SlotHold.objects.filter(key=hold_key).delete()
+    return appointment
+
+
+def _replay(idempotency_key: str, patient_id: int) -> Appointment | None:
+    existing = Appointment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and existing.patient_id != patient_id:
+        raise SchedulingError("key_reused")
+    return existing
+
+
+def _candidates(
+    appointment_type: AppointmentType, *, room_id: int | None, clinician_id: int | None
+) -> tuple[list[int], list[int]]:
+    """The rooms and clinicians a booking may use: the given ones, or every active one."""
     room_ids = (
         [room_id]
         if room_id is not None
@@ -202,56 +339,82 @@ def appointment_book(
         clinician_ids = list(Clinician.objects.filter(active=True).values_list("pk", flat=True))
     else:
         clinician_ids = []
-    try:
-        with transaction.atomic():
-            _set_lock_timeout()
-            try:
-                rooms, clinicians, _patient = _lock_resources(
-                    room_ids=room_ids, clinician_ids=clinician_ids, patient_id=patient_id
-                )
-            except Patient.DoesNotExist:
-                raise SchedulingError("patient_not_found") from None
-            _check_open(start, end, include_extra=via == BookedVia.STAFF)
-            room, clinician = _choose_resources(
-                start=start,
-                end=end,
-                appointment_type=appointment_type,
-                rooms=rooms,
-                clinicians=clinicians,
-                patient_id=patient_id,
-                explicit_room=room_id is not None,
-                explicit_clinician=clinician_id is not None,
-            )
-            try:
-                with transaction.atomic():
-                    appointment = Appointment.objects.create(
-                        patient_id=patient_id,
-                        appointment_type=appointment_type,
-                        start=start,
-                        end=end,
-                        room=room,
-                        clinician=clinician,
-                        booked_via=via,
-                        booked_by=actor,
-                    )
-            except IntegrityError as error:
-                raise _error_from_constraint(error, room, clinician) from error
-            AppointmentStatusChange.objects.create(
-                appointment=appointment, to_status=appointment.status, at=now, by=actor
-            )
-            audit_record(
-                action="appointment.booked",
-                actor=actor,
-                request=request,
-                patient_id=patient_id,
-                obj=appointment,
-                detail={"type": appointment_type.code, "via": via},
-            )
-    except OperationalError as error:
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
-            raise SchedulingError("busy") from error
-        raise
-    return appointment
+    return room_ids, clinician_ids
+
+
+def _check_online_cap(
+    patient_id: int, appointment_type: AppointmentType, limit: int, now: dt.datetime
+) -> None:
+    upcoming = (
+        Appointment.objects.active()
+        .filter(
+            patient_id=patient_id,
+            appointment_type=appointment_type,
+            booked_via=BookedVia.ONLINE,
+            start__gt=now,
+        )
+        .count()
+    )
+    if upcoming >= limit:
+        raise SchedulingError("too_many_upcoming", limit=limit, phone=settings.CLINIC_PHONE)
+
+
+def slot_hold_create(
+    *,
+    appointment_type_id: int,
+    start: dt.datetime,
+    minutes: int,
+    replaces: str | None = None,
+    now: dt.datetime | None = None,
+) -> SlotHold:
+    """Hold the first free room and clinician at `start` for `minutes`, for a patient booking
+    online; raise SchedulingError like appointment_book when nothing is free.
+
+    The same guard as a booking: locks the type's rooms, then its clinicians (no patient yet), and
+    re-checks opening hours (no staff-only openings), appointments and other live holds. The
+    holder's previous hold (`replaces`) is released in the same transaction. Holds expired for a
+    day are swept here, so the table stays small without a periodic task.
+    """
+    now = now or timezone.now()
+    appointment_type = AppointmentType.objects.filter(pk=appointment_type_id, active=True).first()
+    if appointment_type is None:
+        raise SchedulingError("type_unavailable")
+    if not appointment_type.self_bookable:
+        raise SchedulingError("not_self_bookable")
+    if start.tzinfo is None:
+        raise ValueError("start must be an aware datetime")
+    if start <= now:
+        raise SchedulingError("in_past")
+    end = start + appointment_type.duration
+    room_ids, clinician_ids = _candidates(appointment_type, room_id=None, clinician_id=None)
+    with booking_transaction():
+        rooms, clinicians, _ = _lock_resources(
+            room_ids=room_ids, clinician_ids=clinician_ids, patient_id=None
+        )
+        if replaces:
+            SlotHold.objects.filter(key=replaces).delete()
+        _check_open(start, end, include_extra=False)
+        room, clinician = _choose_resources(
+            start=start,
+            end=end,
+            appointment_type=appointment_type,
+            rooms=rooms,
+            clinicians=clinicians,
+            patient_id=None,
+            explicit_room=False,
+            explicit_clinician=False,
+            now=now,
+        )
+        SlotHold.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()
+        return SlotHold.objects.create(
+            key=secrets.token_urlsafe(24),
+            appointment_type=appointment_type,
+            start=start,
+            end=end,
+            room=room,
+            clinician=clinician,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
 
 
 def appointment_transition(
@@ -267,6 +430,7 @@ def appointment_transition(
 
     The change is a conditional UPDATE on the status read, so two staff members acting at once
     cannot both succeed; the loser gets SchedulingError("stale"). Writes history and audit.
+    Cancelling bumps `sequence`, so a calendar file sent afterwards replaces the one sent before.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -280,9 +444,10 @@ def appointment_transition(
                 current=AppointmentStatus(current).label.lower(),
                 target=AppointmentStatus(to_status).label.lower(),
             )
-        claimed = Appointment.objects.filter(pk=appointment_id, status=current).update(
-            status=to_status, updated_at=now
-        )
+        changes: dict[str, Any] = {"status": to_status, "updated_at": now}
+        if to_status == AppointmentStatus.CANCELLED:
+            changes["sequence"] = F("sequence") + 1
+        claimed = Appointment.objects.filter(pk=appointment_id, status=current).update(**changes)
         if claimed != 1:
             raise SchedulingError("stale")
         AppointmentStatusChange.objects.create(
@@ -302,4 +467,6 @@ def appointment_transition(
             detail={"from": current, "reason": reason} if reason else {"from": current},
         )
         appointment.status = to_status
+        if to_status == AppointmentStatus.CANCELLED:
+            appointment.sequence += 1
     return appointment

@@ -24,12 +24,48 @@ class SchedulingError(Exception):
         "room_taken": _("{room} is already booked at that time."),
         "clinician_taken": _("{clinician} already has an appointment at that time."),
         "patient_taken": _("The patient already has an appointment at that time."),
+        "held": _(
+            "That time is held for someone booking online. It frees up within a few minutes "
+            "if they do not book."
+        ),
         "no_resource": _("No room or clinician is free at that time. Please choose another time."),
         "busy": _("The calendar is busy right now. Please try again in a moment."),
         "bad_transition": _("An appointment that is {current} cannot be marked {target}."),
         "stale": _("This appointment was changed by someone else. Please reload and try again."),
         "not_found": _("That appointment could not be found."),
         "patient_not_found": _("That patient could not be found."),
+        # Online booking (scheduling.online): written for patients, calm, always a way forward.
+        "slot_gone": _("Sorry, that time is no longer free. Please choose another time."),
+        "too_soon": _(
+            "Online bookings need at least {hours} hours' notice. For a sooner time, please call "
+            "us at {phone}."
+        ),
+        "too_far": _(
+            "You can book up to {days} days ahead online. For a later date, please call us at "
+            "{phone}."
+        ),
+        "too_many_upcoming": _(
+            "You already have {limit} upcoming consultations booked. To book another, please "
+            "call us at {phone}."
+        ),
+        "under_18": _(
+            "We can only book online for adults aged 18 or over. Please call the clinic at "
+            "{phone} and we will be glad to help."
+        ),
+        "care_team": _(
+            "Thank you. Our care team will contact you about your next step. You can also call "
+            "us at {phone}."
+        ),
+        "key_reused": _("This booking has already been made. Please start again to book another."),
+        "change_closed": _(
+            "This appointment starts in less than {hours} hours, so it can no longer be changed "
+            "online. Please call us at {phone}."
+        ),
+        "not_changeable": _("To change this appointment, please call us at {phone}."),
+        "own_clash": _("You already have an appointment at that time. Please choose another time."),
+        "online_unavailable": _(
+            "Online booking is not available right now. Please call us at {phone}."
+        ),
     }
 
     def __init__(self, code: str, **params: Any) -> None:

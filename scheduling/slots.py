@@ -1,7 +1,8 @@
 """Availability through the database: loads the engine's inputs in a fixed number of queries.
 
 Whatever the date range or the number of appointments, `find_slots` runs seven queries (opening
-hours, closures, extra openings, rooms, working hours, busy appointments, the patient's own).
+hours, closures, extra openings, rooms, working hours, busy appointments and live slot holds in one,
+the patient's own).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from scheduling.availability import (
     ClinicCalendar,
@@ -30,6 +32,7 @@ from scheduling.models import (
     ExtraOpening,
     OpeningHours,
     Room,
+    SlotHold,
     WorkingHours,
 )
 
@@ -80,18 +83,36 @@ def load_clinician_hours(
 
 
 def load_busy(
-    span: Interval, *, room_ids: list[int], clinician_ids: list[int]
+    span: Interval,
+    *,
+    room_ids: list[int],
+    clinician_ids: list[int],
+    now: dt.datetime,
+    hold_key: str | None = None,
 ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """Active appointments in `span` per room and per clinician, in one query."""
+    """Active appointments and live slot holds in `span` per room and per clinician, in one query.
+
+    A hold counts as busy for everyone but its holder (`hold_key`).
+    """
     by_room: dict[int, list[Interval]] = defaultdict(list)
     by_clinician: dict[int, list[Interval]] = defaultdict(list)
-    rows = (
+    uses_resources = Q(room_id__in=room_ids) | Q(clinician_id__in=clinician_ids)
+    columns = ("room_id", "clinician_id", "start", "end")
+    appointments = (
         Appointment.objects.active()
         .overlapping(span.start, span.end)
-        .filter(Q(room_id__in=room_ids) | Q(clinician_id__in=clinician_ids))
-        .values_list("room_id", "clinician_id", "start", "end")
+        .filter(uses_resources)
+        .order_by()
+        .values_list(*columns)
     )
-    for room_id, clinician_id, start, end in rows:
+    holds = (
+        SlotHold.objects.live(now)
+        .filter(uses_resources, start__lt=span.end, end__gt=span.start)
+        .exclude(key=hold_key or "")
+        .order_by()
+        .values_list(*columns)
+    )
+    for room_id, clinician_id, start, end in appointments.union(holds, all=True):
         by_room[room_id].append(Interval(start, end))
         if clinician_id is not None:
             by_clinician[clinician_id].append(Interval(start, end))
@@ -119,8 +140,14 @@ def find_slots(
     patient_id: int | None = None,
     not_before: dt.datetime | None = None,
     step: dt.timedelta | None = None,
+    hold_key: str | None = None,
+    now: dt.datetime | None = None,
 ) -> list[Slot]:
-    """Free slots for one appointment type, every room of its kind and every active clinician."""
+    """Free slots for one appointment type, every room of its kind and every active clinician.
+
+    Live slot holds (as of `now`, default the current time) are busy, except the one `hold_key`
+    names, so a patient still sees the time they are holding.
+    """
     calendar = load_calendar(start_date, end_date)
     span = utc_range(start_date, end_date, calendar.tz)
     room_ids = list(
@@ -130,7 +157,13 @@ def find_slots(
     )
     hours = load_clinician_hours() if appointment_type.needs_clinician else {}
     clinician_ids = sorted(hours)
-    by_room, by_clinician = load_busy(span, room_ids=room_ids, clinician_ids=clinician_ids)
+    by_room, by_clinician = load_busy(
+        span,
+        room_ids=room_ids,
+        clinician_ids=clinician_ids,
+        now=now or timezone.now(),
+        hold_key=hold_key,
+    )
     return free_slots(
         calendar=calendar,
         start_date=start_date,

@@ -7,7 +7,9 @@ import datetime as dt
 import factory
 from django.contrib.auth.models import Group, User
 
-from intake.models import Patient
+from intake.answers import section_entries
+from intake.models import IntakeSubmission, Patient
+from intake.questions import SECTION_KEYS
 from propel.roles import Role
 from scheduling.models import (
     Appointment,
@@ -136,3 +138,133 @@ def open_weekdays(opens: dt.time = dt.time(9), closes: dt.time = dt.time(19)) ->
     """The clinic's real hours: Monday to Friday, 9am to 7pm."""
     for weekday in range(5):
         OpeningHoursFactory(weekday=weekday, opens=opens, closes=closes)
+
+
+# --- Screening rounds -------------------------------------------------------------------------
+
+# A complete, low-risk set of answers (stored format, intake.questions): no flag above "info".
+COMPLETE_ANSWERS: dict = {
+    "sex": "female",
+    "height_ft": 5,
+    "height_in": 6,
+    "weight_lb": 150,
+    "emergency_name": "Pat Example",
+    "emergency_phone": "+19165550101",
+    "emergency_relationship": "Sister",
+    "escort_name": "Sam Driver",
+    "escort_phone": "+19165550102",
+    "has_cancer": "no",
+    "nrs_now": 3,
+    "peg_p": 3,
+    "peg_e": 2,
+    "peg_g": 2,
+    "takes_medications": "no",
+    **{f"phq9_{n}": 0 for n in range(1, 10)},
+    **{f"gad7_{n}": 0 for n in range(1, 8)},
+    "stressful_experience": "no",
+    "bp_diagnosed": "no",
+    **dict.fromkeys(
+        [
+            "mi_ever",
+            "angina_recent",
+            "stent_or_bypass",
+            "heart_failure",
+            "arrhythmia",
+            "valve_severe",
+            "aneurysm_avm",
+            "brain_bleed",
+            "stroke_tia",
+            "hypertensive_emergency",
+            "psychosis_recent",
+            "mania_recent",
+            "psychosis_history",
+            "bipolar",
+            "prior_ect_tms",
+            "ketamine_allergy",
+            "brain_condition",
+            "eye_pressure",
+            "liver_severe",
+            "liver_disease",
+            "bladder",
+            "seizures",
+            "lung_osa",
+        ],
+        "no",
+    ),
+    "taps1_tobacco": 0,
+    "taps1_alcohol_women": 0,
+    "taps1_drugs": 0,
+    "taps1_rx": 0,
+    "kh_nonmedical_ever": 0,
+    "kh_treatment": 0,
+    "kh_urinary": 0,
+    "kh_prior_medical": 0,
+    "pregnancy": "no",
+    "breastfeeding": "no",
+    "attest_true": True,
+    "signature_name": "Testy McFakeface",
+}
+
+
+def complete_answers(**changes: object) -> dict:
+    return {**COMPLETE_ANSWERS, **changes}
+
+
+class IntakeSubmissionFactory(factory.django.DjangoModelFactory):
+    """A draft round with no answers; `complete=True` gives every step answered (low risk)."""
+
+    class Meta:
+        model = IntakeSubmission
+
+    patient = factory.SubFactory(PatientFactory)
+    round = 1
+    answers = factory.LazyFunction(dict)
+    completed_sections = factory.LazyFunction(list)
+
+    class Params:
+        complete = factory.Trait(
+            answers=factory.LazyFunction(complete_answers),
+            completed_sections=factory.LazyFunction(lambda: list(SECTION_KEYS)),
+        )
+
+
+def section_post_data(section_key: str, answers: dict) -> dict:
+    """The form data a browser sends for one questionnaire step with these (stored) answers."""
+    data: dict = {}
+    for entry in section_entries(section_key):
+        if entry.key not in answers:
+            continue
+        value = answers[entry.key]
+        if entry.kind == "medications":
+            data["medications-rows"] = str(max(3, len(value)))
+            for index, row in enumerate(value):
+                for part in ("name", "dose", "unit", "times_per_day"):
+                    if row.get(part) is not None:
+                        data[f"medications-{index}-{part}"] = str(row[part])
+        elif value is True:
+            data[entry.key] = "on"
+        elif value is False:
+            continue
+        elif isinstance(value, list):
+            data[entry.key] = [str(v) for v in value]
+        else:
+            data[entry.key] = str(value)
+    return data
+
+
+# --- Online booking -----------------------------------------------------------------------------
+
+
+class SlotHoldFactory(factory.django.DjangoModelFactory):
+    """A live hold on a 60-minute consultation at Tuesday 5 January 2027, 10:00 Pacific."""
+
+    class Meta:
+        model = "scheduling.SlotHold"
+
+    key = factory.Sequence(lambda n: f"test-hold-key-{n:08d}")
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    start = dt.datetime(2027, 1, 5, 18, 0, tzinfo=dt.UTC)
+    end = factory.LazyAttribute(lambda h: h.start + h.appointment_type.duration)
+    room = factory.SubFactory(RoomFactory)
+    clinician = factory.SubFactory(ClinicianFactory)
+    expires_at = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)

@@ -1,0 +1,202 @@
+"""The patient's own page by signed link: their appointments only, in clinic time, with calendar
+files; every bad token or someone else's appointment is the same 404 with no data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+from icalendar import Calendar
+
+from intake.links import patient_link_token, patient_links_revoke
+from intake.models import SubmissionStatus
+from scheduling.models import AppointmentStatus, RoomKind
+from tests.clinic_time import at
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    IntakeSubmissionFactory,
+    PatientFactory,
+    RoomFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def booked(online_clinic, patient):
+    """The patient's appointments: one of each kind a patient page must show."""
+    consultation = online_clinic.consultation
+    infusion_type = AppointmentTypeFactory(
+        code="infusion",
+        name="Infusion visit",
+        duration_minutes=120,
+        room_kind=RoomKind.INFUSION,
+        self_bookable=False,
+    )
+
+    def make(start, **kwargs):
+        return AppointmentFactory(
+            patient=patient,
+            room=kwargs.pop("room", online_clinic.room),
+            clinician=online_clinic.clinician,
+            appointment_type=kwargs.pop("appointment_type", consultation),
+            start=start,
+            **kwargs,
+        )
+
+    return {
+        "changeable": make(at(dt.date(2027, 1, 6), 15)),
+        "too_close": make(at(dt.date(2027, 1, 5), 11)),  # 23 hours away
+        "infusion": make(
+            at(dt.date(2027, 1, 8), 10),
+            appointment_type=infusion_type,
+            room=RoomFactory(kind=RoomKind.INFUSION),
+        ),
+        "past": make(at(dt.date(2026, 12, 15), 10), status=AppointmentStatus.COMPLETED),
+        "cancelled": make(at(dt.date(2027, 1, 7), 10), status=AppointmentStatus.CANCELLED),
+    }
+
+
+def home(client, patient):
+    return client.get(reverse("scheduling:patient_home", args=[patient_link_token(patient)]))
+
+
+def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient, booked):
+    response = home(client, patient)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Hello, {patient.first_name}" in page
+    upcoming, earlier = page.split("Past and cancelled")
+    assert "Wednesday, January 6, 2027, 3:00 PM" in upcoming
+    assert "Tuesday, January 5, 2027, 11:00 AM" in upcoming
+    assert "Infusion visit" in upcoming and "Friday, January 8, 2027, 10:00 AM" in upcoming
+    assert "Tuesday, December 15, 2026, 10:00 AM" in earlier
+    assert "Thursday, January 7, 2027, 10:00 AM" in earlier and "Cancelled" in earlier
+    assert "Times are Pacific time." in page
+
+
+def test_only_consultations_outside_the_cutoff_offer_change_buttons(client, patient, booked):
+    token = patient_link_token(patient)
+    page = home(client, patient).content.decode()
+    for name in ("patient_reschedule", "patient_cancel"):
+        assert reverse(f"scheduling:{name}", args=[token, booked["changeable"].pk]) in page
+        for other in ("too_close", "infusion", "past", "cancelled"):
+            assert reverse(f"scheduling:{name}", args=[token, booked[other].pk]) not in page
+    assert page.count("To change this appointment, call us at (916) 915-9215.") == 2
+
+
+def test_each_upcoming_appointment_has_a_calendar_file(client, patient, booked):
+    token = patient_link_token(patient)
+    page = home(client, patient).content.decode()
+    assert reverse("scheduling:patient_ics", args=[token, booked["changeable"].pk]) in page
+    response = client.get(reverse("scheduling:patient_ics", args=[token, booked["changeable"].pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="appointment-2027-01-06.ics"'
+    assert "no-store" in response["Cache-Control"]
+    (event,) = Calendar.from_ical(response.content).walk("VEVENT")
+    assert event.decoded("dtstart") == at(dt.date(2027, 1, 6), 15)
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "button"),
+    [
+        (None, "Not started yet", "Start your health questionnaire"),
+        (SubmissionStatus.DRAFT, "Started, not yet sent", "Continue your questionnaire"),
+        (SubmissionStatus.SUBMITTED, "Received. Thank you.", None),
+    ],
+)
+def test_the_questionnaire_status_and_link(client, patient, online_clinic, status, text, button):
+    if status is not None:
+        IntakeSubmissionFactory(
+            patient=patient,
+            status=status,
+            submitted_at=NOW if status == SubmissionStatus.SUBMITTED else None,
+        )
+    page = home(client, patient).content.decode()
+    assert text in page
+    link = reverse("intake:start", args=[patient_link_token(patient)])
+    assert (f'href="{link}"' in page) == (button is not None)
+    if button:
+        assert button in page
+
+
+def test_patient_pages_are_private_to_caches_and_referrers(client, patient, booked):
+    response = home(client, patient)
+    assert "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def tampered(token: str) -> str:
+    last = "A" if token[-1] != "A" else "B"
+    return token[:-1] + last
+
+
+@pytest.mark.parametrize("kind", ["garbage", "tampered", "expired", "revoked"])
+def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen, kind):
+    token = patient_link_token(patient)
+    if kind == "garbage":
+        token = "not-a-token"
+    elif kind == "tampered":
+        token = tampered(token)
+    elif kind == "expired":
+        frozen.shift(dt.timedelta(days=31))
+    else:
+        patient_links_revoke(patient_id=patient.pk)
+    for name, args in (
+        ("patient_home", [token]),
+        ("patient_ics", [token, booked["changeable"].pk]),
+        ("patient_cancel", [token, booked["changeable"].pk]),
+        ("patient_reschedule", [token, booked["changeable"].pk]),
+        ("book_done", [token, booked["changeable"].pk]),
+    ):
+        response = client.get(reverse(f"scheduling:{name}", args=args))
+        assert response.status_code == 404, name
+        page = response.content.decode()
+        assert patient.first_name not in page
+        assert "This link does not work" in page
+        assert "no-store" in response["Cache-Control"]
+        assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_another_patients_appointment_is_a_404_with_no_data(client, patient, booked):
+    stranger = PatientFactory(first_name="Stranger")
+    theirs = AppointmentFactory(patient=stranger, start=at(dt.date(2027, 1, 12), 15))
+    token = patient_link_token(patient)
+    for name in ("patient_ics", "patient_cancel", "patient_reschedule", "book_done"):
+        response = client.get(reverse(f"scheduling:{name}", args=[token, theirs.pk]))
+        assert response.status_code == 404, name
+        assert "Stranger" not in response.content.decode()
+    response = client.post(reverse("scheduling:patient_cancel", args=[token, theirs.pk]))
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == AppointmentStatus.BOOKED
+    assert "Stranger" not in home(client, patient).content.decode()
+
+
+def test_a_fresh_link_works_after_an_old_one_expired(client, patient, booked, frozen):
+    old = patient_link_token(patient)
+    frozen.shift(dt.timedelta(days=31))
+    assert client.get(reverse("scheduling:patient_home", args=[old])).status_code == 404
+    assert home(client, patient).status_code == 200
+
+
+def test_refusals_do_not_write_the_link_into_the_log(client, patient, booked, caplog):
+    token = patient_link_token(patient)
+    stranger = AppointmentFactory(start=at(dt.date(2027, 1, 12), 15))
+    with caplog.at_level("INFO"):
+        client.get(reverse("scheduling:patient_ics", args=[token, stranger.pk]))
+        client.get(reverse("scheduling:patient_home", args=[tampered(token)]))
+    assert caplog.records
+    assert token[:20] not in caplog.text
