@@ -212,10 +212,19 @@ def effective_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
     what scoring, the rules and the summaries see.
     """
     effective: dict[str, Any] = {}
+    if not isinstance(answers, Mapping):
+        return effective
     for key, entry in all_entries().items():
-        if key in answers and entry.shown(effective):
+        if key in answers and _shown_safely(entry, effective):
             effective[key] = answers[key]
     return effective
+
+
+def _shown_safely(entry: Entry, answers: Mapping[str, Any]) -> bool:
+    try:
+        return entry.shown(answers)
+    except TypeError:  # an unhashable or incomparable stale value hides what depends on it
+        return False
 
 
 def shown_keys(answers: Mapping[str, Any]) -> set[str]:

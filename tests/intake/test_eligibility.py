@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intake import eligibility, policy, scoring
+from intake.answers import all_entries
 from intake.eligibility import HARD_STOP, INFO, REVIEW, URGENT, evaluate, months_before, visible
 from intake.instruments import instrument, instruments
 from intake.models import Severity
@@ -676,7 +677,7 @@ def test_every_critical_item_rule_in_instruments_json_is_in_the_table_with_its_t
 
 
 def test_every_display_condition_is_understood():
-    keys = set(eligibility._display_rules())
+    keys = set(all_entries())
     conditioned = [
         item.id
         for entry in instruments().values()
