@@ -199,7 +199,12 @@ def slot_week(
     outside the online window it snaps to the nearest week inside it. Weekdays without a free
     time are listed too (empty), so a patient sees that the day was considered."""
     window = current_window(now)
-    first, last = _monday(window.first_day), _monday(window.last_day)
+    # A window that opens on a weekend starts with the following week: the clinic's own
+    # Saturdays are never booked online, so that first week would be empty.
+    first_day = window.first_day
+    if first_day.weekday() >= 5:
+        first_day += dt.timedelta(days=7 - first_day.weekday())
+    first, last = _monday(first_day), _monday(window.last_day)
     monday = min(max(_monday(week), first), last) if week else first
     sunday = monday + dt.timedelta(days=6)
     tz = clinic_tz()

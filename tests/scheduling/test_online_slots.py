@@ -372,3 +372,13 @@ def test_holding_is_rate_limited_per_address(client, online_clinic, settings):
     response = client.post(reverse("scheduling:book_hold"), {"start": "2027-01-05T16:00:00-08:00"})
     assert response.status_code == 429
     assert "too many attempts" in response.content.decode()
+
+
+def test_when_the_notice_window_opens_on_a_weekend_the_picker_starts_with_the_next_week(
+    client, online_clinic, frozen
+):
+    frozen.move_to(at(dt.date(2027, 1, 8), 10))  # Friday: the first bookable start is Saturday
+    response = client.get(reverse("scheduling:book"))
+    starts = local(offered(response))
+    assert starts[0] == "Mon 01-11 09:00"
+    assert "Week of January 11" in response.content.decode()
