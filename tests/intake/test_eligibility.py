@@ -17,6 +17,7 @@ from intake.eligibility import HARD_STOP, INFO, REVIEW, URGENT, evaluate, months
 from intake.instruments import instrument, instruments
 from intake.models import Severity
 from intake.questions import questions
+from tests.factories import complete_answers
 
 TODAY = dt.date(2025, 6, 15)
 ADULT = dt.date(1980, 1, 1)
@@ -24,63 +25,8 @@ PHQ9 = [f"phq9_{n}" for n in range(1, 10)]
 GAD7 = [f"gad7_{n}" for n in range(1, 8)]
 PCL5 = [f"pcl5_{n}" for n in range(1, 21)]
 
-# A complete screening that raises nothing: every yes/no "no", every item 0.
-CLEAN: dict = {
-    "sex": "female",
-    "height_ft": 5,
-    "height_in": 6,
-    "weight_lb": 150,
-    "has_cancer": "no",
-    "nrs_now": 0,
-    "peg_p": 0,
-    "peg_e": 0,
-    "peg_g": 0,
-    "takes_medications": "no",
-    **dict.fromkeys(PHQ9, 0),
-    **dict.fromkeys(GAD7, 0),
-    "stressful_experience": "no",
-    "bp_diagnosed": "no",
-    **dict.fromkeys(
-        [
-            "mi_ever",
-            "angina_recent",
-            "stent_or_bypass",
-            "heart_failure",
-            "arrhythmia",
-            "valve_severe",
-            "aneurysm_avm",
-            "brain_bleed",
-            "stroke_tia",
-            "hypertensive_emergency",
-            "psychosis_recent",
-            "mania_recent",
-            "psychosis_history",
-            "bipolar",
-            "prior_ect_tms",
-            "ketamine_allergy",
-            "brain_condition",
-            "eye_pressure",
-            "liver_severe",
-            "liver_disease",
-            "bladder",
-            "seizures",
-            "lung_osa",
-        ],
-        "no",
-    ),
-    "taps1_tobacco": 0,
-    "taps1_alcohol_women": 0,
-    "taps1_drugs": 0,
-    "taps1_rx": 0,
-    "kh_nonmedical_ever": 0,
-    "kh_treatment": 0,
-    "kh_urinary": 0,
-    "kh_prior_medical": 0,
-    "pregnancy": "no",
-    "breastfeeding": "no",
-    "attest_true": True,
-    "signature_name": "A Patient",
-}
+# A complete screening that raises nothing: every yes/no "no", every item 0, no pain.
+CLEAN: dict = complete_answers(nrs_now=0, peg_p=0, peg_e=0, peg_g=0)
 
 
 def days_ago(days: int) -> str:
