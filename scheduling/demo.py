@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import holidays
 from django.contrib.auth.models import Group, User
@@ -18,7 +19,10 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from intake.models import Patient
+from intake.examples import complete_answers
+from intake.models import IntakeSubmission, Patient
+from intake.questions import SECTION_KEYS
+from intake.screening import intake_submit, submission_open
 from propel.roles import Role
 from propel.second_factor import BACKUP_CODE_DIGITS
 from scheduling.booking import appointment_book, appointment_transition
@@ -231,6 +235,47 @@ def seed_appointments(
     return booked
 
 
+# Demo screenings: (patient index, changes to the low-risk example, submit?). Invented answers that
+# show each kind of flag in the staff pages.
+DEMO_SCREENINGS: list[tuple[int, dict[str, Any], bool]] = [
+    (0, {}, True),
+    (1, {"phq9_2": 2, "phq9_9": 1, "phq9_difficulty": 1}, True),
+    (2, {"bp_diagnosed": "yes", "bp_treated": "yes", "bp_controlled": "no"}, True),
+    (
+        3,
+        {
+            "takes_medications": "yes",
+            "medications": [
+                {"name": "Lorazepam", "dose": "1", "unit": "mg", "times_per_day": 2},
+                {"name": "Oxycodone", "dose": "10", "unit": "mg", "times_per_day": 3},
+            ],
+        },
+        True,
+    ),
+    (4, {"breastfeeding": "yes", "gad7_1": 2, "gad7_2": 2}, True),
+    (5, {}, False),
+]
+
+
+def seed_screenings(*, patients: list[Patient], now: dt.datetime) -> int:
+    """Give a few demo patients a screening round (one left in progress), through the real
+    screening services, unless they already have one."""
+    submitted = 0
+    for index, changes, submit in DEMO_SCREENINGS:
+        patient = patients[index]
+        if IntakeSubmission.objects.filter(patient=patient).exists():
+            continue
+        draft = submission_open(patient_id=patient.pk)
+        IntakeSubmission.objects.filter(pk=draft.pk).update(
+            answers=complete_answers(**changes, signature_name=str(patient)),
+            completed_sections=list(SECTION_KEYS) if submit else list(SECTION_KEYS[:3]),
+        )
+        if submit:
+            intake_submit(submission_id=draft.pk, now=now)
+            submitted += 1
+    return submitted
+
+
 def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = now.astimezone(clinic_tz()).date()
@@ -239,4 +284,5 @@ def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
         seed_clinic(today)
         patients = seed_patients(rng)
     booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)
+    seed_screenings(patients=patients, now=now)
     return logins, booked

@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from intake.answers import section_entries
+from intake.examples import complete_answers
 from intake.models import IntakeSubmission, Patient
 from intake.questions import SECTION_KEYS
 from propel.roles import Role
@@ -141,73 +142,6 @@ def open_weekdays(opens: dt.time = dt.time(9), closes: dt.time = dt.time(19)) ->
 
 
 # --- Screening rounds -------------------------------------------------------------------------
-
-# A complete, low-risk set of answers (stored format, intake.questions): no flag above "info".
-COMPLETE_ANSWERS: dict = {
-    "sex": "female",
-    "height_ft": 5,
-    "height_in": 6,
-    "weight_lb": 150,
-    "emergency_name": "Pat Example",
-    "emergency_phone": "+19165550101",
-    "emergency_relationship": "Sister",
-    "escort_name": "Sam Driver",
-    "escort_phone": "+19165550102",
-    "has_cancer": "no",
-    "nrs_now": 3,
-    "peg_p": 3,
-    "peg_e": 2,
-    "peg_g": 2,
-    "takes_medications": "no",
-    **{f"phq9_{n}": 0 for n in range(1, 10)},
-    **{f"gad7_{n}": 0 for n in range(1, 8)},
-    "stressful_experience": "no",
-    "bp_diagnosed": "no",
-    **dict.fromkeys(
-        [
-            "mi_ever",
-            "angina_recent",
-            "stent_or_bypass",
-            "heart_failure",
-            "arrhythmia",
-            "valve_severe",
-            "aneurysm_avm",
-            "brain_bleed",
-            "stroke_tia",
-            "hypertensive_emergency",
-            "psychosis_recent",
-            "mania_recent",
-            "psychosis_history",
-            "bipolar",
-            "prior_ect_tms",
-            "ketamine_allergy",
-            "brain_condition",
-            "eye_pressure",
-            "liver_severe",
-            "liver_disease",
-            "bladder",
-            "seizures",
-            "lung_osa",
-        ],
-        "no",
-    ),
-    "taps1_tobacco": 0,
-    "taps1_alcohol_women": 0,
-    "taps1_drugs": 0,
-    "taps1_rx": 0,
-    "kh_nonmedical_ever": 0,
-    "kh_treatment": 0,
-    "kh_urinary": 0,
-    "kh_prior_medical": 0,
-    "pregnancy": "no",
-    "breastfeeding": "no",
-    "attest_true": True,
-    "signature_name": "Testy McFakeface",
-}
-
-
-def complete_answers(**changes: object) -> dict:
-    return {**COMPLETE_ANSWERS, **changes}
 
 
 class IntakeSubmissionFactory(factory.django.DjangoModelFactory):

@@ -16,11 +16,14 @@ from django.utils import timezone
 
 from intake import tasks
 from intake.alerts import crisis_alert_notify
+from intake.examples import complete_answers
 from intake.links import patient_link_token
 from intake.models import CrisisAlert, Flag, IntakeSubmission
 from intake.screening import intake_submit
 from propel.models import AuditEvent
-from tests.factories import IntakeSubmissionFactory, complete_answers
+from tests.factories import (
+    IntakeSubmissionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

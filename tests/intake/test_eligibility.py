@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from intake import eligibility, policy, scoring
 from intake.answers import all_entries
 from intake.eligibility import HARD_STOP, INFO, REVIEW, URGENT, evaluate, months_before, visible
+from intake.examples import complete_answers
 from intake.instruments import instrument, instruments
 from intake.models import Severity
 from intake.questions import questions
-from tests.factories import complete_answers
 
 TODAY = dt.date(2025, 6, 15)
 ADULT = dt.date(1980, 1, 1)

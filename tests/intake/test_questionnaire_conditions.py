@@ -14,9 +14,9 @@ from intake.answers import (
     parse_display_condition,
     shown_keys,
 )
+from intake.examples import COMPLETE_ANSWERS, complete_answers
 from intake.instruments import instruments
 from intake.questions import SECTION_KEYS
-from tests.factories import COMPLETE_ANSWERS, complete_answers
 
 
 def test_every_display_condition_in_instruments_json_is_understood():

@@ -7,15 +7,14 @@ from django.test import Client
 from django.urls import reverse
 
 from intake.answers import effective_answers
+from intake.examples import COMPLETE_ANSWERS, complete_answers
 from intake.links import patient_link_token
 from intake.models import IntakeSubmission, SubmissionStatus
 from intake.questions import MAX_MEDICATIONS, SECTION_KEYS
 from intake.screening import submission_open
 from propel.models import AuditEvent
 from tests.factories import (
-    COMPLETE_ANSWERS,
     IntakeSubmissionFactory,
-    complete_answers,
     section_post_data,
 )
 

@@ -11,13 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from intake.examples import COMPLETE_ANSWERS, complete_answers
 from intake.links import patient_link_token, patient_links_revoke
 from intake.models import IntakeSubmission
 from intake.questions import SECTION_KEYS
 from tests.factories import (
-    COMPLETE_ANSWERS,
     IntakeSubmissionFactory,
-    complete_answers,
     section_post_data,
 )
 

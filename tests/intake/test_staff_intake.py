@@ -12,10 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from intake.examples import complete_answers
 from intake.models import CrisisAlert, Flag, IntakeSubmission
 from intake.screening import ScreeningStatus, intake_submit, screening_status, screening_statuses
 from propel.models import AuditEvent
-from tests.factories import IntakeSubmissionFactory, PatientFactory, complete_answers
+from tests.factories import (
+    IntakeSubmissionFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

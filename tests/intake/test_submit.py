@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.urls import reverse
 
+from intake.examples import COMPLETE_ANSWERS, complete_answers
 from intake.links import patient_link_token
 from intake.models import (
     CrisisAlert,
@@ -26,10 +27,8 @@ from intake.screening import (
 )
 from propel.models import AuditEvent
 from tests.factories import (
-    COMPLETE_ANSWERS,
     IntakeSubmissionFactory,
     PatientFactory,
-    complete_answers,
     section_post_data,
 )
 

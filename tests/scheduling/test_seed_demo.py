@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django_otp.plugins.otp_static.models import StaticToken
 
-from intake.models import Patient
+from intake.models import CrisisAlert, Flag, IntakeSubmission, Patient, SubmissionStatus
 from propel.models import AuditEvent
 from propel.roles import Role, roles_of
 from scheduling.models import Appointment, Closure, ExtraOpening, OpeningHours, Room, RoomKind
@@ -32,7 +32,16 @@ def seed() -> str:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (User, Patient, Appointment, Room, Closure, ExtraOpening, OpeningHours)
+        for model in (
+            User,
+            Patient,
+            Appointment,
+            Room,
+            Closure,
+            ExtraOpening,
+            OpeningHours,
+            IntakeSubmission,
+        )
     }
 
 
@@ -90,3 +99,13 @@ def test_seed_refuses_production(settings):
     with pytest.raises(SystemExit):
         call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
     assert not Patient.objects.exists()
+
+
+def test_demo_screenings_show_each_kind_of_flag_through_the_real_services():
+    seed()
+    assert IntakeSubmission.objects.filter(status=SubmissionStatus.SUBMITTED).count() == 5
+    assert IntakeSubmission.objects.filter(status=SubmissionStatus.DRAFT).count() == 1
+    severities = set(Flag.objects.values_list("severity", flat=True))
+    assert {"urgent", "hard_stop", "review", "info"} <= severities
+    assert CrisisAlert.objects.count() == 1
+    assert AuditEvent.objects.filter(action="intake.submitted").count() == 5
