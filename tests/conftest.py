@@ -4,6 +4,7 @@ first that PostgreSQL and Redis answer; see scripts/preflight.py.)"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -28,6 +29,16 @@ def _postgres_for_marked_tests(request: pytest.FixtureRequest) -> None:
         assert connection.vendor == "postgresql", (
             "this test needs PostgreSQL: set DATABASE_URL=postgres://... (make test does)"
         )
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings) -> None:
+    """Rate-limit counters live in the shared cache (Redis under `make test`): a key prefix of the
+    test's own keeps tests, and parallel runs on the same Redis, from counting each other's hits,
+    without flushing anyone's data."""
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)

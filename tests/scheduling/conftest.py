@@ -1,9 +1,7 @@
-"""Fixtures for the online-booking tests: a small clinic, tasks run eagerly, rate-limit counters
-private to each test."""
+"""Fixtures for the online-booking tests: a small clinic, tasks run eagerly."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -11,16 +9,6 @@ import pytest
 
 from propel.celery import app as celery_app
 from tests.factories import AppointmentTypeFactory, ClinicianFactory, RoomFactory, open_weekdays
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(settings) -> None:
-    """Rate-limit counters live in the shared cache (Redis under `make test`): a key prefix of the
-    test's own keeps tests, and parallel runs on the same Redis, from counting each other's hits,
-    without flushing anyone's data."""
-    caches = {name: dict(config) for name, config in settings.CACHES.items()}
-    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = caches
 
 
 @pytest.fixture(autouse=True)
