@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from propel.append_only import AppendOnlyModel
+
 
 class Patient(models.Model):
     """A person who books with the clinic. Contact details only; health information lives in intake
@@ -58,14 +60,35 @@ class SubmissionStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
 
 
+class SubmissionKind(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    CHECK_IN = "check_in", _("Pre-infusion check-in")
+
+
+class IntakeSubmissionQuerySet(models.QuerySet["IntakeSubmission"]):
+    def screenings(self) -> IntakeSubmissionQuerySet:
+        return self.filter(kind=SubmissionKind.SCREENING)
+
+    def check_ins(self) -> IntakeSubmissionQuerySet:
+        return self.filter(kind=SubmissionKind.CHECK_IN)
+
+    def submitted(self) -> IntakeSubmissionQuerySet:
+        return self.filter(status=SubmissionStatus.SUBMITTED)
+
+
 class IntakeSubmission(models.Model):
-    """One screening round: answers saved step by step, then submitted once and frozen.
+    """One questionnaire round: a screening (the full intake) or a short pre-infusion check-in.
+    Answers are saved step by step, then submitted once and frozen.
 
     `answers` is a flat mapping from question key (intake.questions, instruments.json item ids) to
-    the answer exactly as given. `scores` and the flags are computed at submission.
+    the answer exactly as given. `scores` and the flags are computed at submission. Rounds are
+    numbered per patient and kind.
     """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="submissions")
+    kind = models.CharField(
+        max_length=16, choices=SubmissionKind.choices, default=SubmissionKind.SCREENING
+    )
     round = models.PositiveIntegerField(default=1)
     status = models.CharField(
         max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT
@@ -73,16 +96,22 @@ class IntakeSubmission(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     completed_sections = models.JSONField(default=list, blank=True)
     scores = models.JSONField(default=dict, blank=True)
+    # What a clinician asked for when reopening sections (shown to the patient with the round).
+    info_request = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 
+    objects = IntakeSubmissionQuerySet.as_manager()
+
     class Meta:
-        ordering = ["patient", "-round"]
+        ordering = ["patient", "kind", "-round"]
         constraints = [
-            models.UniqueConstraint(fields=["patient", "round"], name="submission_round_unique"),
             models.UniqueConstraint(
-                fields=["patient"],
+                fields=["patient", "kind", "round"], name="submission_round_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
                 condition=models.Q(status="draft"),
                 name="submission_one_draft_per_patient",
             ),
@@ -93,7 +122,7 @@ class IntakeSubmission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Screening round {self.round} for patient {self.patient_id}"
+        return f"{self.get_kind_display()} {self.round} for patient {self.patient_id}"
 
     @property
     def is_submitted(self) -> bool:
@@ -167,3 +196,65 @@ class CrisisAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.priority} alert for patient {self.patient_id}"
+
+
+class FlagAcknowledgement(AppendOnlyModel):
+    """A clinician's note on a flag: seen, and what they make of it. Append-only."""
+
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="acknowledgements")
+    by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    note = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("flag acknowledgement")
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(note=""), name="flag_ack_has_note")
+        ]
+
+    def __str__(self) -> str:
+        return f"ack of flag {self.flag_id} by {self.by_id}"
+
+
+class DecisionKind(models.TextChoices):
+    CLEARED = "cleared", _("Cleared for infusion")
+    DECLINED = "declined", _("Declined")
+    NEEDS_INFORMATION = "needs_information", _("Needs more information")
+
+
+class ClearanceDecision(AppendOnlyModel):
+    """A clinician's decision on a screening round. Append-only: a later decision supersedes an
+    earlier one, nothing is edited. A clearance lasts until `valid_until` (inclusive) and ends
+    early when a newer screening round is submitted (intake.clearance)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="decisions")
+    submission = models.ForeignKey(
+        IntakeSubmission, on_delete=models.PROTECT, related_name="decisions"
+    )
+    kind = models.CharField(max_length=20, choices=DecisionKind.choices)
+    valid_until = models.DateField(null=True, blank=True)
+    # Declined: why. Needs information: what the patient is asked for.
+    reason = models.TextField(blank=True)
+    # Clearing over a hard stop: the clinician's explicit reason.
+    override_reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        verbose_name = _("clearance decision")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="cleared") | models.Q(valid_until__isnull=False),
+                name="decision_cleared_has_end",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="cleared") | ~models.Q(reason=""),
+                name="decision_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "-decided_at"], name="decision_patient_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for patient {self.patient_id}"

@@ -107,7 +107,7 @@ def _lock_submission(submission_id: int, *, with_patient: bool = False) -> Intak
 
 def submission_current(*, patient_id: int) -> IntakeSubmission | None:
     """The patient's draft if there is one, else the latest submitted round, else None."""
-    rounds = IntakeSubmission.objects.filter(patient_id=patient_id)
+    rounds = IntakeSubmission.objects.screenings().filter(patient_id=patient_id)
     draft = rounds.filter(status=SubmissionStatus.DRAFT).first()
     if draft is not None:
         return draft
@@ -124,7 +124,7 @@ def submission_open(*, patient_id: int) -> IntakeSubmission:
             Patient.objects.select_for_update().only("pk").get(pk=patient_id)
         except Patient.DoesNotExist:
             raise IntakeError("not_found") from None
-        rounds = IntakeSubmission.objects.filter(patient_id=patient_id)
+        rounds = IntakeSubmission.objects.screenings().filter(patient_id=patient_id)
         draft = rounds.filter(status=SubmissionStatus.DRAFT).first()
         if draft is not None:
             return draft
@@ -302,7 +302,8 @@ def screening_statuses(patient_ids: Iterable[int]) -> dict[int, ScreeningStatus]
     ids = set(patient_ids)
     statuses = dict.fromkeys(ids, ScreeningStatus.NOT_STARTED)
     rounds = (
-        IntakeSubmission.objects.filter(patient_id__in=ids)
+        IntakeSubmission.objects.screenings()
+        .filter(patient_id__in=ids)
         .order_by("patient_id", "round")
         .values_list("patient_id", "status")
     )

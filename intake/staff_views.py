@@ -151,7 +151,8 @@ def submission_list(request: HttpRequest) -> HttpResponse:
     """Submitted rounds, most pressing first: urgent, then hard stop, then newest. Two queries
     for the page (count and rows) however many rounds and flags there are, plus the audit row."""
     rounds = (
-        IntakeSubmission.objects.filter(status=SubmissionStatus.SUBMITTED)
+        IntakeSubmission.objects.screenings()
+        .filter(status=SubmissionStatus.SUBMITTED)
         .select_related("patient", "crisis_alert")
         .annotate(**_flag_counts())
         .annotate(

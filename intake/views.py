@@ -45,9 +45,11 @@ def _patient_or_404(token: str) -> Patient:
 
 
 def _submitted_round_or_404(patient: Patient, round_: int) -> IntakeSubmission:
-    submission = IntakeSubmission.objects.filter(
-        patient=patient, round=round_, status=SubmissionStatus.SUBMITTED
-    ).first()
+    submission = (
+        IntakeSubmission.objects.screenings()
+        .filter(patient=patient, round=round_, status=SubmissionStatus.SUBMITTED)
+        .first()
+    )
     if submission is None:
         raise Http404
     return submission

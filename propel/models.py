@@ -1,29 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from propel.append_only import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet
 
-class AuditLogImmutable(Exception):
-    """Raised when code tries to change or delete an audit event."""
+# The name callers and tests already use for a refused change to the audit log.
+AuditLogImmutable = AppendOnlyError
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise AuditLogImmutable("audit events cannot be changed")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AuditLogImmutable("audit events cannot be deleted")
-
+class AuditEventQuerySet(AppendOnlyQuerySet):
     def for_patient(self, patient_id: int) -> AuditEventQuerySet:
         return self.filter(patient_id=patient_id)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One staff read or change, append-only.
 
     `patient_id` is a plain number, not a foreign key: the log must outlive the rows it
@@ -57,14 +50,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AuditLogImmutable("audit events cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AuditLogImmutable("audit events cannot be deleted")
 
 
 class WorkerHeartbeat(models.Model):

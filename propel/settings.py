@@ -308,3 +308,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Clinician review: how long a clearance lasts by default, and the longest a clinician may set.
+CLEARANCE_VALID_DAYS = env_int("CLEARANCE_VALID_DAYS", 182, minimum=1, maximum=730)
+CLEARANCE_MAX_DAYS = env_int("CLEARANCE_MAX_DAYS", 365, minimum=1, maximum=730)
+# Pre-infusion check-in: alcohol or recreational drugs within this many hours before the visit
+# defer that day's infusion (reference A13 and §8: 12-24 h in published clinic instructions).
+CHECK_IN_ABSTINENCE_HOURS = env_int("CHECK_IN_ABSTINENCE_HOURS", 24, minimum=1, maximum=72)

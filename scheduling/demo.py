@@ -263,7 +263,7 @@ def seed_screenings(*, patients: list[Patient], now: dt.datetime) -> int:
     submitted = 0
     for index, changes, submit in DEMO_SCREENINGS:
         patient = patients[index]
-        if IntakeSubmission.objects.filter(patient=patient).exists():
+        if IntakeSubmission.objects.screenings().filter(patient=patient).exists():
             continue
         draft = submission_open(patient_id=patient.pk)
         IntakeSubmission.objects.filter(pk=draft.pk).update(

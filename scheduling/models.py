@@ -292,3 +292,18 @@ class AppointmentStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class PreInfusionCheckIn(models.Model):
+    """The short questionnaire a patient answers before one infusion (an intake check-in round)."""
+
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="check_in"
+    )
+    submission = models.OneToOneField(
+        "intake.IntakeSubmission", on_delete=models.PROTECT, related_name="pre_infusion"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"check-in for appointment {self.appointment_id}"

@@ -273,7 +273,8 @@ def is_offered(
 def has_hard_stop(patient_id: int) -> bool:
     """Whether the patient's latest submitted screening round raised a hard-stop flag."""
     latest = (
-        IntakeSubmission.objects.filter(patient_id=patient_id, status=SubmissionStatus.SUBMITTED)
+        IntakeSubmission.objects.screenings()
+        .filter(patient_id=patient_id, status=SubmissionStatus.SUBMITTED)
         .order_by("-round")
         .values("pk")[:1]
     )
@@ -284,7 +285,8 @@ def questionnaire_status(patient_id: int) -> str:
     """ "none", "draft" or "submitted": the patient's latest screening round, as the patient may
     see it (never its answers or flags)."""
     status = (
-        IntakeSubmission.objects.filter(patient_id=patient_id)
+        IntakeSubmission.objects.screenings()
+        .filter(patient_id=patient_id)
         .order_by("-round")
         .values_list("status", flat=True)
         .first()
