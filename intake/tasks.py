@@ -1,4 +1,5 @@
-"""Celery tasks of the intake app: thin wrappers over intake.alerts, taking ids only."""
+"""Celery tasks of the intake app: thin wrappers over intake.alerts and intake.decisions, taking
+ids only."""
 
 from __future__ import annotations
 
@@ -53,3 +54,23 @@ def crisis_alerts_sweep() -> None:
             crisis_alert_notify(alert_id=alert_id)
         except TRANSIENT_MAIL_ERRORS:
             logger.exception("crisis alert %s: email failed again; will retry", alert_id)
+
+
+@shared_task(
+    name="intake.tasks.send_information_request",
+    bind=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
+def send_information_request(self, decision_id: int) -> None:
+    """Email the patient that the care team needs more information (intake.decisions); retried
+    with back-off on mail errors, recorded in the audit log when retries run out."""
+    from intake.decisions import information_request_failed, information_request_send
+
+    try:
+        information_request_send(decision_id=decision_id)
+    except TRANSIENT_MAIL_ERRORS as error:
+        if self.request.retries >= self.max_retries:
+            information_request_failed(decision_id=decision_id, error=error)
+            raise
+        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error

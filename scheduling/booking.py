@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import formats, timezone
 
-from intake.clearance import has_valid_clearance
+from intake.clearance import clearance_refusal, has_valid_clearance
 from intake.models import Patient
 from propel.audit import audit_record
 from scheduling.availability import works_during
@@ -241,7 +241,7 @@ def appointment_book(
     if start <= now:
         raise SchedulingError("in_past")
     if appointment_type.needs_clearance and not has_valid_clearance(patient_id, start):
-        raise SchedulingError("needs_clearance")
+        raise SchedulingError("needs_clearance", why=clearance_refusal(patient_id, start, now=now))
     hold = None
     if hold_key and room_id is None and clinician_id is None:
         hold = (
