@@ -43,7 +43,7 @@ def crisis_alert_notify(*, alert_id: int, now: dt.datetime | None = None) -> boo
                 "crisis alert %s: CLINICIAN_ALERT_EMAILS is empty; nobody was told", alert_id
             )
             return False
-        chart_path = reverse("intake:staff_submission", args=[alert.submission_id])
+        chart_path = reverse("intake:chart", args=[alert.patient_id])
         send_email(
             name="crisis_alert",
             to=recipients,

@@ -1,5 +1,8 @@
-"""What the questionnaire shows, requires and counts for a given set of answers, and how an answer
+"""What a questionnaire shows, requires and counts for a given set of answers, and how an answer
 reads back to a person. Pure functions over intake.questions and the instruments: no queries.
+
+Every function takes the questionnaire `kind` (intake.questions.SCREENING, the default, or
+CHECK_IN); those given a round read it from the round.
 
 The questionnaire is flattened into `Entry` objects, one per stored answer key, each with the
 conditions under which it is shown. Conditions are evaluated in questionnaire order against the
@@ -16,6 +19,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
+from django.conf import settings
 from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -23,7 +27,7 @@ from django.utils.translation import ngettext
 from intake import instruments as instruments_
 from intake import questions as questions_
 from intake.instruments import Instrument, Item
-from intake.questions import MEDICATION_UNITS, Question, Section
+from intake.questions import MEDICATION_UNITS, SCREENING, InstrumentBlock, Question, Section
 
 if TYPE_CHECKING:
     from intake.models import IntakeSubmission
@@ -136,7 +140,7 @@ class Entry:
 
     @property
     def text(self) -> Any:
-        return self.question.text if self.question is not None else self.item.text
+        return question_text(self.question) if self.question is not None else self.item.text
 
     @property
     def kind(self) -> str:
@@ -149,6 +153,26 @@ class Entry:
         if self.item is not None:
             return _option_label(((o.value, o.label) for o in self.item.options), value)
         return _option_label(self.question.options if self.question else (), value)
+
+
+def question_text(question: Question) -> Any:
+    """The question's wording as shown: placeholders named in `text_params` are filled from their
+    settings at the moment it is shown (the check-in's alcohol window follows
+    CHECK_IN_ABSTINENCE_HOURS), in the active language."""
+    if not question.text_params:
+        return question.text
+    values = {name: getattr(settings, setting) for name, setting in question.text_params}
+    return question.text % values
+
+
+def instrument_ids(kind: str = SCREENING) -> tuple[str, ...]:
+    """The instruments a questionnaire asks, in order."""
+    return tuple(
+        part.instrument_id
+        for section_ in questions_.sections(kind)
+        for part in section_.parts
+        if isinstance(part, InstrumentBlock)
+    )
 
 
 def _section_entries(section_: Section) -> tuple[Entry, ...]:
@@ -187,17 +211,17 @@ def _section_entries(section_: Section) -> tuple[Entry, ...]:
 
 
 @cache
-def section_entries(section_key: str) -> tuple[Entry, ...]:
-    return _section_entries(questions_.section(section_key))
+def section_entries(section_key: str, kind: str = SCREENING) -> tuple[Entry, ...]:
+    return _section_entries(questions_.section(section_key, kind))
 
 
 @cache
-def all_entries() -> dict[str, Entry]:
-    """Every entry by key, in questionnaire order."""
+def all_entries(kind: str = SCREENING) -> dict[str, Entry]:
+    """Every entry of one questionnaire by key, in questionnaire order."""
     return {
         entry.key: entry
-        for section_ in questions_.SECTIONS
-        for entry in section_entries(section_.key)
+        for section_ in questions_.sections(kind)
+        for entry in section_entries(section_.key, kind)
     }
 
 
@@ -205,7 +229,7 @@ def is_blank(value: Any) -> bool:
     return value is None or value == "" or value == [] or value is False
 
 
-def effective_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+def effective_answers(answers: Mapping[str, Any], kind: str = SCREENING) -> dict[str, Any]:
     """The answers that count: those to entries shown given the answers before them.
 
     Stale answers (to questions hidden by a later change) and unknown keys are left out. This is
@@ -214,7 +238,7 @@ def effective_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
     effective: dict[str, Any] = {}
     if not isinstance(answers, Mapping):
         return effective
-    for key, entry in all_entries().items():
+    for key, entry in all_entries(kind).items():
         if key in answers and _shown_safely(entry, effective):
             effective[key] = answers[key]
     return effective
@@ -227,11 +251,11 @@ def _shown_safely(entry: Entry, answers: Mapping[str, Any]) -> bool:
         return False
 
 
-def shown_keys(answers: Mapping[str, Any]) -> set[str]:
+def shown_keys(answers: Mapping[str, Any], kind: str = SCREENING) -> set[str]:
     """Keys of every entry shown for these answers (answered or not)."""
     effective: dict[str, Any] = {}
     shown: set[str] = set()
-    for key, entry in all_entries().items():
+    for key, entry in all_entries(kind).items():
         if entry.shown(effective):
             shown.add(key)
             if key in answers:
@@ -239,10 +263,14 @@ def shown_keys(answers: Mapping[str, Any]) -> set[str]:
     return shown
 
 
-def missing_answers(answers: Mapping[str, Any], section_key: str | None = None) -> list[Entry]:
+def missing_answers(
+    answers: Mapping[str, Any], section_key: str | None = None, kind: str = SCREENING
+) -> list[Entry]:
     """Required entries that are shown but not answered, in order."""
-    shown = shown_keys(answers)
-    entries = section_entries(section_key) if section_key else tuple(all_entries().values())
+    shown = shown_keys(answers, kind)
+    entries = (
+        section_entries(section_key, kind) if section_key else tuple(all_entries(kind).values())
+    )
     return [
         entry
         for entry in entries
@@ -253,9 +281,10 @@ def missing_answers(answers: Mapping[str, Any], section_key: str | None = None) 
 def incomplete_sections(submission: IntakeSubmission) -> list[Section]:
     """Sections not yet saved, or saved but missing a required answer (an earlier change can make
     a question appear in a section already done, e.g. sex and the TAPS-1 alcohol item)."""
-    missing = {entry.section_key for entry in missing_answers(submission.answers)}
+    kind = submission.kind
+    missing = {entry.section_key for entry in missing_answers(submission.answers, kind=kind)}
     done = set(submission.completed_sections)
-    return [s for s in questions_.SECTIONS if s.key not in done or s.key in missing]
+    return [s for s in questions_.sections(kind) if s.key not in done or s.key in missing]
 
 
 # --- Reading answers back (pure) ---------------------------------------------------------------
@@ -305,11 +334,11 @@ def medication_label(row: Mapping[str, Any]) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def answer_label(key: str, value: Any) -> str:
+def answer_label(key: str, value: Any, kind: str = SCREENING) -> str:
     """A stored answer as a person reads it ("Several days", "Mar 3, 2021", "Yes")."""
     if value is None or value == "" or value == []:
         return str(_("Not answered"))
-    entry = all_entries().get(key)
+    entry = all_entries(kind).get(key)
     if entry is None:
         if isinstance(value, dt.date):
             return formats.date_format(value, "DATE_FORMAT")
@@ -349,24 +378,26 @@ class SectionSummary:
     number: int
     rows: list[AnswerRow]
     complete: bool
+    edit_url: str = ""  # filled in by the patient's review page (intake.views)
 
 
 def summarise(submission: IntakeSubmission) -> list[SectionSummary]:
     """Every section with its shown questions and the answers that count, for review pages."""
+    kind = submission.kind
     answers = submission.answers
-    effective = effective_answers(answers)
-    shown = shown_keys(answers)
+    effective = effective_answers(answers, kind)
+    shown = shown_keys(answers, kind)
     incomplete = {s.key for s in incomplete_sections(submission)}
     summaries = []
-    for number, section_ in enumerate(questions_.SECTIONS, start=1):
+    for number, section_ in enumerate(questions_.sections(kind), start=1):
         rows = [
             AnswerRow(
                 key=entry.key,
                 question=str(entry.text),
-                answer=answer_label(entry.key, effective.get(entry.key)),
+                answer=answer_label(entry.key, effective.get(entry.key), kind),
                 answered=not is_blank(effective.get(entry.key)),
             )
-            for entry in section_entries(section_.key)
+            for entry in section_entries(section_.key, kind)
             if entry.key in shown
         ]
         summaries.append(
@@ -384,16 +415,21 @@ def _list_position(key: str, list_key: str) -> int | None:
 
 
 def flag_evidence(
-    keys: Iterable[str], answers: Mapping[str, Any], *, date_of_birth: dt.date
+    keys: Iterable[str],
+    answers: Mapping[str, Any],
+    *,
+    date_of_birth: dt.date,
+    kind: str = SCREENING,
 ) -> list[dict[str, str]]:
     """Evidence as stored on a Flag: which question, in the clinic's language, and the answer."""
     rows = []
+    entries = all_entries(kind)
     with translation.override("en"):
         for key in keys:
-            entry = all_entries().get(key)
+            entry = entries.get(key)
             if entry is not None:
                 question = str(entry.text)
-                answer = answer_label(key, answers.get(key))
+                answer = answer_label(key, answers.get(key), kind)
             elif key == "date_of_birth":
                 question = str(DERIVED_EVIDENCE[key])
                 answer = answer_label(key, date_of_birth)

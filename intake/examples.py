@@ -68,3 +68,19 @@ COMPLETE_ANSWERS: dict = {
 
 def complete_answers(**changes: object) -> dict:
     return {**COMPLETE_ANSWERS, **changes}
+
+
+# A complete pre-infusion check-in (intake.questions.CHECK_IN_SECTIONS): nothing changed, no
+# alcohol, no depression or anxiety symptoms, mild pain. Raises no flag.
+COMPLETE_CHECK_IN_ANSWERS: dict = {
+    **{f"phq9_{n}": 0 for n in range(1, 10)},
+    **{f"gad7_{n}": 0 for n in range(1, 8)},
+    "nrs_now": 2,
+    "new_medicines": "no",
+    "alcohol_or_drugs_recent": "no",
+    "other_changes": "no",
+}
+
+
+def complete_check_in_answers(**changes: object) -> dict:
+    return {**COMPLETE_CHECK_IN_ANSWERS, **changes}

@@ -27,11 +27,12 @@ from intake.answers import (
     Entry,
     effective_answers,
     is_blank,
+    question_text,
     section_entries,
     shown_keys,
 )
 from intake.instruments import Instrument
-from intake.questions import MAX_MEDICATIONS, MEDICATION_UNITS, Question, section
+from intake.questions import MAX_MEDICATIONS, MEDICATION_UNITS, SCREENING, Question, section
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 # How far ahead a date may be where the future is allowed (e.g. a next chemotherapy cycle).
@@ -140,7 +141,7 @@ def _choice_error() -> dict[str, Any]:
 
 
 def question_field(question: Question, *, today: dt.date) -> forms.Field:
-    common: dict[str, Any] = {"label": question.text, "required": False}
+    common: dict[str, Any] = {"label": question_text(question), "required": False}
     if question.help_text:
         common["help_text"] = question.help_text
     kind = question.kind
@@ -310,7 +311,7 @@ def _widget_kind(form_field: forms.Field) -> str:
 
 
 class SectionForm(forms.Form):
-    """One step of the questionnaire.
+    """One step of a questionnaire (`kind`: the screening by default, or the check-in).
 
     `saved` is the round's stored answers: they fill the form and decide conditions that depend on
     other steps (the TAPS-1 alcohol item depends on sex, asked in the first step). `answers()`
@@ -328,17 +329,19 @@ class SectionForm(forms.Form):
         today: dt.date,
         rows: int | None = None,
         add_rows: bool = False,
+        kind: str = SCREENING,
     ) -> None:
         super().__init__(data)
-        self.section = section(section_key)
+        self.kind = kind
+        self.section = section(section_key, kind)
         self.saved = dict(saved)
         self.today = today
         self.entries: list[Entry] = []
         self.row_count = 0
         self._blocks_spec: list[tuple[str, Any]] = []
-        counted = effective_answers(self.saved)
+        counted = effective_answers(self.saved, kind)
         by_instrument: dict[str, list[Entry]] = {}
-        for entry in section_entries(section_key):
+        for entry in section_entries(section_key, kind):
             # A condition on an answer from another step is decided now, from the saved answers:
             # the question is left out of this step entirely when it does not apply.
             external = [c for c in entry.conditions if not self._internal(c)]
@@ -478,7 +481,7 @@ class SectionForm(forms.Form):
         for key, value in values.items():
             if value is None:
                 merged.pop(key, None)
-        shown = shown_keys(merged)
+        shown = shown_keys(merged, self.kind)
         self._answers: dict[str, Any] = {}
         for entry in self.entries:
             if entry.key not in shown:
@@ -507,7 +510,7 @@ class SectionForm(forms.Form):
     # -- rendering -------------------------------------------------------------------------------
 
     def _internal(self, condition: Condition | None) -> bool:
-        own_keys = {entry.key for entry in section_entries(self.section.key)}
+        own_keys = {entry.key for entry in section_entries(self.section.key, self.kind)}
         return condition is not None and set(condition.keys) <= own_keys
 
     def _describe(self, condition: Condition | None) -> dict[str, str]:

@@ -33,6 +33,16 @@ GAD7_FLAG_AT = 10
 # the same boundary (tests/intake/test_scoring.py checks they agree: change both or neither).
 PCL5_CUTOFF = 33
 
+# --- Outcomes over time (measurement-based care; intake.outcomes) -------------------------------
+
+# §5.2: "Response to treatment is often defined as a 50% drop in score" from baseline (a
+# convention ketamine clinics have used, not a rule). A point is a response when its score is at
+# most (100 - RESPONSE_DROP_PERCENT)% of the baseline, and only when the baseline is above 0.
+RESPONSE_DROP_PERCENT = 50
+# Remission: a score below the instrument's first band above "none/minimal" (PHQ-9 and GAD-7 both
+# put 0-4 in that band, §5.2, §5.4). The pain NRS has no remission marker.
+REMISSION_BELOW = {"phq9": 5, "gad7": 5}
+
 # --- Cardiac and cerebrovascular windows (§3; every window PROPOSED, by analogy with 2014 ACC/AHA
 # perioperative guidance and Jørgensen 2014) -----------------------------------------------------
 # A missing or unreadable date on a "yes" answer is treated as inside the strictest window.

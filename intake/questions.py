@@ -1,5 +1,5 @@
-"""The screening questionnaire as data: its steps, in order, and every question's key, wording,
-kind and limits.
+"""The questionnaires as data: the screening (SECTIONS) and the short pre-infusion check-in
+(CHECK_IN_SECTIONS), their steps, in order, and every question's key, wording, kind and limits.
 
 Validated instruments are referenced by id and rendered verbatim from instruments.json
 (intake.instruments). The other questions are clinic-authored plain-language screening questions;
@@ -13,6 +13,9 @@ or the instrument item id, exactly as given:
 - instrument items: the option value (an int)
 - checkbox: True
 - medications: a list of {"name", "dose", "unit", "times_per_day"} (see MEDICATION_UNITS)
+
+A question whose wording depends on a setting (the check-in's alcohol window) carries the setting's
+name in `text_params`; intake.answers.question_text fills it in when the question is shown.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+# The questionnaire kinds: the values of intake.models.SubmissionKind (that module needs Django's
+# app registry, which this data module does without; tests check the two agree).
+SCREENING, CHECK_IN = "screening", "check_in"
 
 YES, NO, UNSURE, NOT_APPLICABLE = "yes", "no", "unsure", "not_applicable"
 YES_NO = ((YES, _("Yes")), (NO, _("No")))
@@ -52,6 +60,9 @@ class Question:
     # Dates: whether a date after today is acceptable (e.g. a next chemotherapy cycle).
     future_ok: bool = False
     rule: str = ""  # the reference rule this question feeds, for readers of this file
+    # Placeholders in `text` filled from Django settings when shown: (placeholder, setting name).
+    # `text` may then be an ngettext_lazy whose number is the placeholder.
+    text_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -580,21 +591,110 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 
+# The short questionnaire before each infusion (measurement-based care): the same validated
+# instruments as the screening, verbatim, so the scores compare, and what changed since the last
+# visit. PHQ-9 item 9 follows the same crisis path (reference §5.3: "at intake, pre-infusion and
+# follow-up").
+IF_NEW_MEDICINES = ("new_medicines", (YES,))
+IF_OTHER_CHANGES = ("other_changes", (YES,))
+
+CHECK_IN_SECTIONS: tuple[Section, ...] = (
+    Section("phq9", _("How you have been feeling"), "", (InstrumentBlock("phq9"),)),
+    Section("gad7", _("Worry and anxiety"), "", (InstrumentBlock("gad7"),)),
+    Section(
+        "pain", _("Pain"), _("If you have no pain, choose 0."), (InstrumentBlock("nrs11_pain"),)
+    ),
+    Section(
+        "changes",
+        _("Since your last visit"),
+        _("Tell us what has changed, so the care team can plan your treatment safely."),
+        (
+            yes_no(
+                "new_medicines",
+                _(
+                    "Since your last visit, have you started, stopped or changed the dose of any "
+                    "medicine, including over-the-counter medicines and supplements?"
+                ),
+                rule="§7.2",
+            ),
+            Question(
+                "new_medicines_detail",
+                _("Which medicines, and what changed?"),
+                "text",
+                max_length=500,
+                show_if=IF_NEW_MEDICINES,
+                help_text=_("For example: started sertraline 50 mg once a day."),
+            ),
+            Question(
+                "alcohol_or_drugs_recent",
+                ngettext_lazy(
+                    "Have you had any alcohol or recreational drugs in the last %(hours)d hour?",
+                    "Have you had any alcohol or recreational drugs in the last %(hours)d hours?",
+                    "hours",
+                ),
+                "yes_no",
+                options=YES_NO,
+                rule="A13",
+                text_params=(("hours", "CHECK_IN_ABSTINENCE_HOURS"),),
+            ),
+            yes_no(
+                "other_changes",
+                _(
+                    "Has anything else about your health changed since your last visit, for "
+                    "example a new illness or diagnosis, a hospital stay, or a possible pregnancy?"
+                ),
+            ),
+            Question(
+                "other_changes_detail",
+                _("What has changed?"),
+                "text",
+                max_length=500,
+                required=False,
+                show_if=IF_OTHER_CHANGES,
+            ),
+        ),
+    ),
+)
+
+QUESTIONNAIRES: dict[str, tuple[Section, ...]] = {
+    SCREENING: SECTIONS,
+    CHECK_IN: CHECK_IN_SECTIONS,
+}
+
 SECTION_KEYS = tuple(section.key for section in SECTIONS)
+CHECK_IN_SECTION_KEYS = tuple(section.key for section in CHECK_IN_SECTIONS)
 
 
-def section(key: str) -> Section:
-    for candidate in SECTIONS:
+def sections(kind: str = SCREENING) -> tuple[Section, ...]:
+    """The steps of one questionnaire, in order (KeyError for an unknown kind)."""
+    return QUESTIONNAIRES[kind]
+
+
+def section_keys(kind: str = SCREENING) -> tuple[str, ...]:
+    return tuple(section_.key for section_ in sections(kind))
+
+
+def section(key: str, kind: str = SCREENING) -> Section:
+    for candidate in sections(kind):
         if candidate.key == key:
             return candidate
     raise KeyError(key)
 
 
-def questions() -> dict[str, Question]:
-    """Every clinic-authored question by key."""
+def questions(kind: str = SCREENING) -> dict[str, Question]:
+    """Every clinic-authored question of one questionnaire by key."""
     return {
         part.key: part
-        for section_ in SECTIONS
+        for section_ in sections(kind)
         for part in section_.parts
         if isinstance(part, Question)
     }
+
+
+def all_questions() -> dict[str, Question]:
+    """Every clinic-authored question of every questionnaire by key (keys are unique across
+    questionnaires; a test checks it)."""
+    found: dict[str, Question] = {}
+    for kind in QUESTIONNAIRES:
+        found.update(questions(kind))
+    return found

@@ -1,5 +1,10 @@
-"""Screening rounds: the services that open, save and submit a round (each in its own
-transaction, with its audit event), the crisis decision, and the front desk's status badge.
+"""Questionnaire rounds, screening or pre-infusion check-in: the services that open, save and
+submit a round (each in its own transaction, with its audit event), the crisis decision, and the
+front desk's status badge.
+
+A round's kind (intake.models.SubmissionKind) picks its questionnaire (intake.questions) and its
+rules table (intake.eligibility); the save and submit services read it from the round. Only a
+screening round copies escort details to the patient.
 
 What a round's answers mean (which questions are shown, required and counted; how an answer reads
 back) is pure and lives in intake.answers.
@@ -25,6 +30,7 @@ from intake.answers import (
     effective_answers,
     flag_evidence,
     incomplete_sections,
+    instrument_ids,
     is_blank,
     section_entries,
 )
@@ -34,6 +40,7 @@ from intake.models import (
     IntakeSubmission,
     Patient,
     Severity,
+    SubmissionKind,
     SubmissionStatus,
 )
 from propel.audit import audit_record
@@ -78,13 +85,21 @@ def crisis_resources_needed(submission: IntakeSubmission) -> bool:
     """
     if not submission.is_submitted:
         return False
-    item9 = effective_answers(submission.answers).get(CRISIS_ITEM)
+    item9 = effective_answers(submission.answers, submission.kind).get(CRISIS_ITEM)
     if isinstance(item9, int) and item9 > 0:
         return True
     return submission.flags.filter(severity=Severity.URGENT).exists()
 
 
 # --- Services ----------------------------------------------------------------------------------
+
+
+def _audit_detail(submission: IntakeSubmission, **detail: Any) -> dict[str, Any]:
+    """An event's detail: the round, and its kind when it is not a screening."""
+    detail = {"round": submission.round, **detail}
+    if submission.kind != SubmissionKind.SCREENING:
+        detail["kind"] = str(submission.kind)
+    return detail
 
 
 def _lock_submission(submission_id: int, *, with_patient: bool = False) -> IntakeSubmission:
@@ -114,26 +129,54 @@ def submission_current(*, patient_id: int) -> IntakeSubmission | None:
     return rounds.filter(status=SubmissionStatus.SUBMITTED).order_by("-round").first()
 
 
-def submission_open(*, patient_id: int) -> IntakeSubmission:
-    """The patient's draft round, created (round = previous highest + 1) if there is none.
+def submission_open(*, patient_id: int, kind: str = SubmissionKind.SCREENING) -> IntakeSubmission:
+    """The patient's draft round of this kind, created (round = previous highest of the kind + 1)
+    if there is none.
 
     Locks the patient row so two devices opening at once get the same draft; idempotent.
     """
+    kind = SubmissionKind(kind)
     with transaction.atomic():
         try:
             Patient.objects.select_for_update().only("pk").get(pk=patient_id)
         except Patient.DoesNotExist:
             raise IntakeError("not_found") from None
-        rounds = IntakeSubmission.objects.screenings().filter(patient_id=patient_id)
+        rounds = IntakeSubmission.objects.filter(patient_id=patient_id, kind=kind)
         draft = rounds.filter(status=SubmissionStatus.DRAFT).first()
         if draft is not None:
             return draft
         previous = rounds.aggregate(highest=Max("round"))["highest"] or 0
-        draft = IntakeSubmission.objects.create(patient_id=patient_id, round=previous + 1)
+        draft = IntakeSubmission.objects.create(
+            patient_id=patient_id, kind=kind, round=previous + 1
+        )
         audit_record(
-            action="intake.started", patient_id=patient_id, obj=draft, detail={"round": draft.round}
+            action="intake.started", patient_id=patient_id, obj=draft, detail=_audit_detail(draft)
         )
         return draft
+
+
+def submission_restart(*, submission_id: int) -> IntakeSubmission:
+    """Clear a draft round's answers and finished steps, keeping the round.
+
+    For a check-in draft left from a visit that did not happen (cancelled, moved, or past): its
+    answers describe another day (the alcohol question above all), so they must not be sent for
+    the next visit. Never sent, they were never part of the record. Refuses a submitted round.
+    Locks the round row; audited.
+    """
+    with transaction.atomic():
+        submission = _lock_submission(submission_id)
+        if submission.is_submitted:
+            raise IntakeError("already_submitted")
+        submission.answers = {}
+        submission.completed_sections = []
+        submission.save(update_fields=["answers", "completed_sections", "updated_at"])
+        audit_record(
+            action="intake.restarted",
+            patient_id=submission.patient_id,
+            obj=submission,
+            detail=_audit_detail(submission),
+        )
+    return submission
 
 
 def submission_save_section(
@@ -144,16 +187,18 @@ def submission_save_section(
     complete: bool = True,
 ) -> IntakeSubmission:
     """Store one section's answers (flat keys; None removes an answer) and, unless `complete` is
-    False, mark the section done. Answers to other sections are untouched, so a question hidden by
-    this change keeps its old answer (ignored while hidden). Refuses a submitted round."""
-    if section_key not in questions_.SECTION_KEYS:
-        raise IntakeError("unknown_section")
-    allowed = {entry.key for entry in section_entries(section_key)}
-    unknown = set(answers) - allowed
-    if unknown:
-        raise ValueError(f"answers for another section: {sorted(unknown)}")
+    False, mark the section done. The section is one of the round's questionnaire (its kind).
+    Answers to other sections are untouched, so a question hidden by this change keeps its old
+    answer (ignored while hidden). Refuses a submitted round."""
     with transaction.atomic():
         submission = _lock_submission(submission_id)
+        keys = questions_.section_keys(submission.kind)
+        if section_key not in keys:
+            raise IntakeError("unknown_section")
+        allowed = {entry.key for entry in section_entries(section_key, submission.kind)}
+        unknown = set(answers) - allowed
+        if unknown:
+            raise ValueError(f"answers for another section: {sorted(unknown)}")
         if submission.is_submitted:
             raise IntakeError("already_submitted")
         stored = dict(submission.answers)
@@ -165,13 +210,16 @@ def submission_save_section(
         submission.answers = stored
         if complete and section_key not in submission.completed_sections:
             done = {*submission.completed_sections, section_key}
-            submission.completed_sections = [k for k in questions_.SECTION_KEYS if k in done]
+            submission.completed_sections = [k for k in keys if k in done]
         submission.save(update_fields=["answers", "completed_sections", "updated_at"])
+        detail = {"section": section_key}
+        if submission.kind != SubmissionKind.SCREENING:
+            detail["kind"] = str(submission.kind)
         audit_record(
             action="intake.section_saved",
             patient_id=submission.patient_id,
             obj=submission,
-            detail={"section": section_key},
+            detail=detail,
         )
     return submission
 
@@ -201,10 +249,12 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
     """Send a round: score it, raise its flags, freeze it. Exactly once.
 
     Locks the submission row, re-checks it is a complete draft, computes scores and flags from the
-    answers that count (stale answers to hidden questions are left out), then claims the row with
-    a conditional update (draft -> submitted). A second call, concurrent or later, raises
-    IntakeError("already_submitted") and changes nothing. An urgent flag creates the CrisisAlert
-    and queues its email after commit.
+    answers that count in its questionnaire (stale answers to hidden questions are left out) with
+    its kind's rules table, then claims the row with a conditional update (draft -> submitted). A
+    second call, concurrent or later, raises IntakeError("already_submitted") and changes nothing.
+    An urgent flag (PHQ-9 item 9, in a screening or a check-in) creates the CrisisAlert and queues
+    its email after commit. Only a screening copies the escort's details to the patient; a
+    check-in stores only its own scores (the instruments it asks).
     """
     from intake.eligibility import evaluate
     from intake.scoring import score_all
@@ -219,10 +269,18 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
             names = ", ".join(str(s.title) for s in incomplete)
             raise IntakeError("incomplete", sections=names)
         patient = submission.patient
-        answers = effective_answers(submission.answers)
+        kind = submission.kind
+        screening = kind == SubmissionKind.SCREENING
+        answers = effective_answers(submission.answers, kind)
         scores = score_all(answers)
+        if not screening:
+            asked = set(instrument_ids(kind))
+            scores = {key: value for key, value in scores.items() if key in asked}
         results = evaluate(
-            answers, date_of_birth=patient.date_of_birth, today=timezone.localdate(now)
+            answers,
+            date_of_birth=patient.date_of_birth,
+            today=timezone.localdate(now),
+            kind=kind,
         )
         claimed = IntakeSubmission.objects.filter(
             pk=submission.pk, status=SubmissionStatus.DRAFT
@@ -236,7 +294,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
                 severity=result.severity,
                 title=result.title,
                 evidence=flag_evidence(
-                    result.evidence, answers, date_of_birth=patient.date_of_birth
+                    result.evidence, answers, date_of_birth=patient.date_of_birth, kind=kind
                 ),
                 source=result.source,
             )
@@ -245,7 +303,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         escort = {
             field: answers[field]
             for field in ("escort_name", "escort_phone")
-            if not is_blank(answers.get(field))
+            if screening and not is_blank(answers.get(field))
         }
         if escort:
             Patient.objects.filter(pk=patient.pk).update(**escort, updated_at=now)
@@ -265,7 +323,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
             action="intake.submitted",
             patient_id=patient.pk,
             obj=submission,
-            detail={"round": submission.round},
+            detail=_audit_detail(submission),
         )
     submission.refresh_from_db()
     return submission

@@ -1,8 +1,10 @@
-"""Staff pages for screening rounds: the list of submitted rounds and one round's chart.
+"""Staff pages for screening rounds: the list of every submitted round and one round read-only
+(the chart links here for earlier rounds; crisis alert emails link here too).
 
-Both need Capability.HEALTH_RECORD (clinician, admin); front desk sees only the status badge
-(intake.screening.screening_status) on its own pages. Every read writes an audit event.
-A fuller review queue with acknowledgement and clearance arrives with the clinician review issue.
+Both need Capability.HEALTH_RECORD (clinician, admin); front desk sees only the status badges
+(intake.screening, intake.clearance) on its own pages. Every read writes an audit event. The
+clinician's working pages (the review queue and the patient's chart, with acknowledgements and
+decisions) are in intake.review_views.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake import staff_views, views
+from intake import review_views, staff_views, views
 
 app_name = "intake"
 
@@ -10,10 +10,49 @@ urlpatterns = [
     path("p/<str:token>/intake/sent/<int:round>/", views.submitted, name="submitted"),
     path("p/<str:token>/intake/answers/<int:round>/", views.summary, name="summary"),
     path("p/<str:token>/intake/<slug:section_key>/", views.section, name="section"),
+    # Pre-infusion check-ins (opened by scheduling:check_in, which links a round to a visit).
+    path("p/<str:token>/check-in/round/<int:round>/", views.check_in_start, name="check_in_start"),
+    path(
+        "p/<str:token>/check-in/round/<int:round>/review/",
+        views.check_in_review,
+        name="check_in_review",
+    ),
+    path(
+        "p/<str:token>/check-in/round/<int:round>/sent/",
+        views.check_in_submitted,
+        name="check_in_submitted",
+    ),
+    path(
+        "p/<str:token>/check-in/round/<int:round>/answers/",
+        views.check_in_summary,
+        name="check_in_summary",
+    ),
+    path(
+        "p/<str:token>/check-in/round/<int:round>/<slug:section_key>/",
+        views.check_in_section,
+        name="check_in_section",
+    ),
     path("staff/intake/", staff_views.submission_list, name="staff_submissions"),
     path(
         "staff/intake/<int:submission_id>/",
         staff_views.submission_detail,
         name="staff_submission",
+    ),
+    path("staff/review/", review_views.queue, name="review_queue"),
+    path("staff/patients/<int:patient_id>/chart/", review_views.chart, name="chart"),
+    path(
+        "staff/patients/<int:patient_id>/chart/flags/<int:flag_id>/acknowledge/",
+        review_views.flag_acknowledge_view,
+        name="chart_flag_acknowledge",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/chart/alerts/<int:alert_id>/acknowledge/",
+        review_views.alert_acknowledge_view,
+        name="chart_alert_acknowledge",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/chart/decide/",
+        review_views.decide_view,
+        name="chart_decide",
     ),
 ]

@@ -1,12 +1,15 @@
 """The patient's questionnaire, reached through the signed link in intake.links.
 
-Every view starts from the token: an invalid, expired, revoked or tampered token answers 404 and
-says nothing about why. A patient only ever reaches their own rounds. Pages are never cached (they
-carry health answers and may be opened on a shared device).
+Two questionnaires share these views (a `Flow` says which): the screening, and the short check-in
+before each infusion. Every view starts from the token: an invalid, expired, revoked or tampered
+token answers 404 and says nothing about why. A patient only ever reaches their own rounds. Pages
+are never cached (they carry health answers and may be opened on a shared device).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from typing import Any
 
 from django.contrib import messages
@@ -22,8 +25,8 @@ from django.views.decorators.http import require_http_methods
 from intake.answers import incomplete_sections, summarise
 from intake.forms import SectionForm
 from intake.links import patient_from_token
-from intake.models import IntakeSubmission, Patient, SubmissionStatus
-from intake.questions import SECTION_KEYS, SECTIONS
+from intake.models import IntakeSubmission, Patient, SubmissionKind
+from intake.questions import section_keys
 from intake.screening import (
     IntakeError,
     crisis_resources_needed,
@@ -37,6 +40,34 @@ GET_ONLY = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
 
 
+@dataclass(frozen=True)
+class Flow:
+    """Which questionnaire a page belongs to, and its addresses. The screening is addressed by the
+    token alone (the patient's current round); a pre-infusion check-in by its round as well
+    (intake:check_in_*), since a patient answers one before each infusion."""
+
+    token: str
+    kind: str = SubmissionKind.SCREENING
+    round: int | None = None
+
+    @property
+    def is_check_in(self) -> bool:
+        return self.kind == SubmissionKind.CHECK_IN
+
+    @property
+    def section_keys(self) -> tuple[str, ...]:
+        return section_keys(self.kind)
+
+    def url(self, name: str, **kwargs: Any) -> str:
+        if self.is_check_in:
+            kwargs = {"token": self.token, "round": self.round, **kwargs}
+            return reverse(f"intake:check_in_{name}", kwargs=kwargs)
+        return reverse(f"intake:{name}", kwargs={"token": self.token, **kwargs})
+
+    def section_url(self, section_key: str) -> str:
+        return self.url("section", section_key=section_key)
+
+
 def _patient_or_404(token: str) -> Patient:
     patient = patient_from_token(token)
     if patient is None:
@@ -44,10 +75,13 @@ def _patient_or_404(token: str) -> Patient:
     return patient
 
 
-def _submitted_round_or_404(patient: Patient, round_: int) -> IntakeSubmission:
+def _submitted_round_or_404(
+    patient: Patient, round_: int, kind: str = SubmissionKind.SCREENING
+) -> IntakeSubmission:
     submission = (
-        IntakeSubmission.objects.screenings()
-        .filter(patient=patient, round=round_, status=SubmissionStatus.SUBMITTED)
+        IntakeSubmission.objects.filter(kind=kind)
+        .submitted()
+        .filter(patient=patient, round=round_)
         .first()
     )
     if submission is None:
@@ -55,32 +89,44 @@ def _submitted_round_or_404(patient: Patient, round_: int) -> IntakeSubmission:
     return submission
 
 
-def _url(name: str, token: str, **kwargs: Any) -> str:
-    return reverse(f"intake:{name}", kwargs={"token": token, **kwargs})
-
-
-def _section_url(token: str, section_key: str) -> str:
-    return _url("section", token, section_key=section_key)
+def _check_in_or_404(patient: Patient, round_: int) -> IntakeSubmission:
+    """The patient's own check-in round with this number (opened by scheduling.check_ins)."""
+    submission = IntakeSubmission.objects.check_ins().filter(patient=patient, round=round_).first()
+    if submission is None:
+        raise Http404
+    return submission
 
 
 def _summary_redirect(
-    request: HttpRequest, token: str, submission: IntakeSubmission, *, told: bool
-):
+    request: HttpRequest, flow: Flow, submission: IntakeSubmission, *, told: bool
+) -> HttpResponse:
     if told:
         messages.info(request, IntakeError("already_submitted").message)
-    return redirect(_url("summary", token, round=submission.round))
+    return redirect(flow.url("summary", round=submission.round))
 
 
-def _next_url(token: str, submission: IntakeSubmission, section_key: str) -> str:
+def _next_url(flow: Flow, submission: IntakeSubmission, section_key: str) -> str:
     """The first unfinished step after this one, else the first unfinished one, else review."""
-    position = SECTION_KEYS.index(section_key)
+    keys = flow.section_keys
+    position = keys.index(section_key)
     incomplete = [s.key for s in incomplete_sections(submission)]
-    later = [key for key in incomplete if SECTION_KEYS.index(key) > position]
+    later = [key for key in incomplete if keys.index(key) > position]
     if later:
-        return _section_url(token, later[0])
+        return flow.section_url(later[0])
     if incomplete:
-        return _section_url(token, incomplete[0])
-    return _url("review", token)
+        return flow.section_url(incomplete[0])
+    return flow.url("review")
+
+
+def _resume(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
+    """Where an opened round continues: its answers once sent, else the first unfinished step,
+    else the review page."""
+    if submission.is_submitted:
+        return _summary_redirect(request, flow, submission, told=False)
+    incomplete = incomplete_sections(submission)
+    if incomplete:
+        return redirect(flow.section_url(incomplete[0].key))
+    return redirect(flow.url("review"))
 
 
 @never_cache
@@ -90,55 +136,49 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
     submission = submission_current(patient_id=patient.pk)
     if submission is None:
         submission = submission_open(patient_id=patient.pk)
-    if submission.is_submitted:
-        return _summary_redirect(request, token, submission, told=False)
-    incomplete = incomplete_sections(submission)
-    if incomplete:
-        return redirect(_section_url(token, incomplete[0].key))
-    return redirect(_url("review", token))
+    return _resume(request, Flow(token), submission)
 
 
 def _render_section(
     request: HttpRequest,
-    token: str,
+    flow: Flow,
     submission: IntakeSubmission,
     form: SectionForm,
     *,
     page_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    number = SECTION_KEYS.index(form.section.key) + 1
-    previous = SECTION_KEYS[number - 2] if number > 1 else None
+    keys = flow.section_keys
+    number = keys.index(form.section.key) + 1
+    previous = keys[number - 2] if number > 1 else None
     return render(
         request,
         "intake/section.html",
         {
-            "token": token,
+            "token": flow.token,
+            "check_in": flow.is_check_in,
             "section": form.section,
             "number": number,
-            "total": len(SECTIONS),
+            "total": len(keys),
             "form": form,
             "blocks": form.blocks(),
             "error_links": form.error_links() if form.is_bound else [],
             "page_error": page_error,
-            "back_url": _section_url(token, previous) if previous else "",
+            "back_url": flow.section_url(previous) if previous else "",
             "first_visit": not submission.completed_sections and number == 1,
+            "info_request": submission.info_request,
         },
         status=status,
     )
 
 
-@never_cache
-@require_http_methods(GET_POST)
-def section(request: HttpRequest, token: str, section_key: str) -> HttpResponse:
-    patient = _patient_or_404(token)
-    if section_key not in SECTION_KEYS:
-        raise Http404
-    submission = submission_current(patient_id=patient.pk)
-    if submission is None:
-        submission = submission_open(patient_id=patient.pk)
+def _section_page(
+    request: HttpRequest, flow: Flow, submission: IntakeSubmission, section_key: str
+) -> HttpResponse:
+    """One step of an open round: shown, or saved and on to the next step. A round already sent
+    is read-only: its answers are shown instead."""
     if submission.is_submitted:
-        return _summary_redirect(request, token, submission, told=request.method == "POST")
+        return _summary_redirect(request, flow, submission, told=request.method == "POST")
     today = timezone.localdate()
     if request.method != "POST":
         form = SectionForm(
@@ -146,25 +186,33 @@ def section(request: HttpRequest, token: str, section_key: str) -> HttpResponse:
             saved=submission.answers,
             today=today,
             rows=request.GET.get("rows"),
+            kind=flow.kind,
         )
-        return _render_section(request, token, submission, form)
+        return _render_section(request, flow, submission, form)
     try:
         data = request.POST
     except RequestDataTooBig:
         # Far more than any answer needs (a text box holds at most a few hundred characters).
         # What was saved before is shown again; nothing from this page could be read.
-        form = SectionForm(section_key=section_key, saved=submission.answers, today=today)
+        form = SectionForm(
+            section_key=section_key, saved=submission.answers, today=today, kind=flow.kind
+        )
         page_error = _(
             "That was too much to save at once, so this page was not saved. Please shorten your "
             "answers (each box holds a few hundred characters) and try again."
         )
-        return _render_section(request, token, submission, form, page_error=page_error, status=400)
+        return _render_section(request, flow, submission, form, page_error=page_error, status=400)
     add_rows = "add_rows" in data
     form = SectionForm(
-        data, section_key=section_key, saved=submission.answers, today=today, add_rows=add_rows
+        data,
+        section_key=section_key,
+        saved=submission.answers,
+        today=today,
+        add_rows=add_rows,
+        kind=flow.kind,
     )
     if not form.is_valid():
-        return _render_section(request, token, submission, form)
+        return _render_section(request, flow, submission, form)
     try:
         submission = submission_save_section(
             submission_id=submission.pk,
@@ -174,27 +222,36 @@ def section(request: HttpRequest, token: str, section_key: str) -> HttpResponse:
         )
     except IntakeError as error:
         if error.code == "already_submitted":
-            return _summary_redirect(request, token, submission, told=True)
+            return _summary_redirect(request, flow, submission, told=True)
         # "busy": the same round is being saved from another tab; the answers stay on the page.
-        return _render_section(request, token, submission, form, page_error=error.message)
+        return _render_section(request, flow, submission, form, page_error=error.message)
     if add_rows:
-        url = f"{_section_url(token, section_key)}?rows={form.row_count}#medications"
+        url = f"{flow.section_url(section_key)}?rows={form.row_count}#medications"
         return redirect(url)
-    return redirect(_next_url(token, submission, section_key))
+    return redirect(_next_url(flow, submission, section_key))
 
 
 @never_cache
 @require_http_methods(GET_POST)
-def review(request: HttpRequest, token: str) -> HttpResponse:
+def section(request: HttpRequest, token: str, section_key: str) -> HttpResponse:
     patient = _patient_or_404(token)
+    flow = Flow(token)
+    if section_key not in flow.section_keys:
+        raise Http404
     submission = submission_current(patient_id=patient.pk)
     if submission is None:
-        return redirect(_url("start", token))
+        submission = submission_open(patient_id=patient.pk)
+    return _section_page(request, flow, submission, section_key)
+
+
+def _review_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
+    """Every answer with a link to change it, and "Send". Sending twice shows the sent page."""
+    sent_url = flow.url("submitted", round=submission.round)
     if submission.is_submitted:
         if request.method == "POST":
             # A second press of "Send" (or a second tab): the round went already; show its page.
-            return redirect(_url("submitted", token, round=submission.round))
-        return _summary_redirect(request, token, submission, told=False)
+            return redirect(sent_url)
+        return _summary_redirect(request, flow, submission, told=False)
     error = ""
     if request.method == "POST":
         try:
@@ -203,19 +260,65 @@ def review(request: HttpRequest, token: str) -> HttpResponse:
             if exc.code != "already_submitted":
                 error = exc.message
             else:
-                return redirect(_url("submitted", token, round=submission.round))
+                return redirect(sent_url)
         else:
-            return redirect(_url("submitted", token, round=submission.round))
+            return redirect(sent_url)
+    incomplete = incomplete_sections(submission)
     return render(
         request,
         "intake/review.html",
         {
-            "token": token,
+            "token": flow.token,
+            "check_in": flow.is_check_in,
+            "submission": submission,
+            "summaries": [
+                dataclass_replace(summary, edit_url=flow.section_url(summary.section.key))
+                for summary in summarise(submission)
+            ],
+            "incomplete": incomplete,
+            "incomplete_links": [(s.title, flow.section_url(s.key)) for s in incomplete],
+            "review_url": flow.url("review"),
+            "error": error,
+            "total": len(flow.section_keys),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(GET_POST)
+def review(request: HttpRequest, token: str) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = submission_current(patient_id=patient.pk)
+    if submission is None:
+        return redirect(Flow(token).url("start"))
+    return _review_page(request, Flow(token), submission)
+
+
+def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
+    """Sent: crisis resources first when item 9 was positive (decided from the stored round)."""
+    return render(
+        request,
+        "intake/submitted.html",
+        {
+            "token": flow.token,
+            "check_in": flow.is_check_in,
+            "submission": submission,
+            "summary_url": flow.url("summary", round=submission.round),
+            "crisis": crisis_resources_needed(submission),
+        },
+    )
+
+
+def _summary_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
+    return render(
+        request,
+        "intake/summary.html",
+        {
+            "token": flow.token,
+            "check_in": flow.is_check_in,
             "submission": submission,
             "summaries": summarise(submission),
-            "incomplete": incomplete_sections(submission),
-            "error": error,
-            "total": len(SECTIONS),
+            "crisis": crisis_resources_needed(submission),
         },
     )
 
@@ -225,15 +328,7 @@ def review(request: HttpRequest, token: str) -> HttpResponse:
 def submitted(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _submitted_round_or_404(patient, round)
-    return render(
-        request,
-        "intake/submitted.html",
-        {
-            "token": token,
-            "submission": submission,
-            "crisis": crisis_resources_needed(submission),
-        },
-    )
+    return _submitted_page(request, Flow(token), submission)
 
 
 @never_cache
@@ -241,13 +336,52 @@ def submitted(request: HttpRequest, token: str, round: int) -> HttpResponse:
 def summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _submitted_round_or_404(patient, round)
-    return render(
-        request,
-        "intake/summary.html",
-        {
-            "token": token,
-            "submission": submission,
-            "summaries": summarise(submission),
-            "crisis": crisis_resources_needed(submission),
-        },
-    )
+    return _summary_page(request, Flow(token), submission)
+
+
+# --- Pre-infusion check-in rounds (opened from the patient's page, scheduling.check_ins) ---------
+
+
+@never_cache
+@require_http_methods(GET_ONLY)
+def check_in_start(request: HttpRequest, token: str, round: int) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = _check_in_or_404(patient, round)
+    return _resume(request, Flow(token, SubmissionKind.CHECK_IN, submission.round), submission)
+
+
+@never_cache
+@require_http_methods(GET_POST)
+def check_in_section(
+    request: HttpRequest, token: str, round: int, section_key: str
+) -> HttpResponse:
+    patient = _patient_or_404(token)
+    flow = Flow(token, SubmissionKind.CHECK_IN, round)
+    if section_key not in flow.section_keys:
+        raise Http404
+    submission = _check_in_or_404(patient, round)
+    return _section_page(request, flow, submission, section_key)
+
+
+@never_cache
+@require_http_methods(GET_POST)
+def check_in_review(request: HttpRequest, token: str, round: int) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = _check_in_or_404(patient, round)
+    return _review_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
+
+
+@never_cache
+@require_http_methods(GET_ONLY)
+def check_in_submitted(request: HttpRequest, token: str, round: int) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = _submitted_round_or_404(patient, round, SubmissionKind.CHECK_IN)
+    return _submitted_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
+
+
+@never_cache
+@require_http_methods(GET_ONLY)
+def check_in_summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = _submitted_round_or_404(patient, round, SubmissionKind.CHECK_IN)
+    return _summary_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)

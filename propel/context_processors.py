@@ -19,6 +19,7 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
         },
         "staff_nav": {
             "calendar": verified and can(user, Capability.CALENDAR),
+            "review": verified and can(user, Capability.HEALTH_RECORD),
             "admin": verified and can(user, Capability.CLINIC_ADMIN),
         },
     }

@@ -11,9 +11,9 @@ class SchedulingError(Exception):
     messages = {
         "type_unavailable": _("This kind of appointment is not offered."),
         "not_self_bookable": _("This kind of appointment is booked by the clinic's staff."),
-        "needs_clearance": _(
-            "This appointment needs a clinician's clearance, which the patient does not have."
-        ),
+        # `why` (intake.clearance.clearance_refusal) says which: no decision yet, declined,
+        # expired, ended by a new screening, or more information needed.
+        "needs_clearance": _("This appointment needs a clinician's clearance. {why}"),
         "in_past": _("That time has already passed. Please choose a later time."),
         "closed": _("The clinic is closed on {day} ({reason})."),
         "outside_hours": _("The clinic is not open for the whole of that time."),
@@ -66,12 +66,28 @@ class SchedulingError(Exception):
         "online_unavailable": _(
             "Online booking is not available right now. Please call us at {phone}."
         ),
+        # Pre-infusion check-ins (scheduling.check_ins): written for patients.
+        "check_in_not_infusion": _("This visit does not need a check-in."),
+        "check_in_not_booked": _("This visit is no longer booked, so it needs no check-in."),
+        "check_in_closed": _(
+            "This visit has already started, so the check-in is closed. Please talk to the care "
+            "team."
+        ),
+        "check_in_too_early": _(
+            "The check-in opens {days} days before your visit. Please come back then."
+        ),
+        "check_in_other_open": _(
+            "Please finish the check-in for your visit on {when} first. Then this one opens."
+        ),
     }
+
+    # Parameters a message may be raised without.
+    defaults: dict[str, dict[str, Any]] = {"needs_clearance": {"why": ""}}
 
     def __init__(self, code: str, **params: Any) -> None:
         self.code = code
-        self.params = params
-        super().__init__(str(self.messages[code]).format(**params))
+        self.params = {**self.defaults.get(code, {}), **params}
+        super().__init__(self.message)
 
     @property
     def message(self) -> str:

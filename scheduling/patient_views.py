@@ -1,5 +1,6 @@
 """A patient's own page, reached by the signed link in their emails (intake.links): their
-appointments, a calendar file for each, and moving or cancelling a consultation online.
+appointments, a calendar file for each, moving or cancelling a consultation online, and the short
+check-in before each infusion (scheduling.check_ins).
 
 Every page here carries the token in its path, so every response, refusals included, says
 Cache-Control: no-store and Referrer-Policy: no-referrer. A token that is invalid, expired, tampered
@@ -29,8 +30,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from intake.links import patient_from_token
-from intake.models import Patient
+from intake.models import Patient, SubmissionKind
+from intake.questions import section_keys
 from scheduling import online
+from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
 from scheduling.ics import CONTENT_TYPE, appointments_ics
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
@@ -105,6 +108,7 @@ def _refusal(appointment: Appointment, now: dt.datetime) -> str | None:
 class AppointmentRow:
     appointment: Appointment
     changeable: bool
+    check_in: str = ""  # a scheduling.check_ins.CheckInState when the visit's check-in is open
 
 
 def week_context(week: online.SlotWeek, base_url: str) -> dict[str, Any]:
@@ -128,8 +132,9 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
     appointments = list(
         patient.appointments.select_related("appointment_type", "clinician").order_by("start")
     )
+    check_ins = check_in_states(appointments, now=now)
     upcoming = [
-        AppointmentRow(a, _refusal(a, now) is None)
+        AppointmentRow(a, _refusal(a, now) is None, check_ins.get(a.pk, ""))
         for a in appointments
         if a.status in ACTIVE_STATUSES and a.end > now
     ]
@@ -151,8 +156,24 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
             "questionnaire": online.questionnaire_status(patient.pk),
             "questionnaire_url": reverse("intake:start", args=[token]),
             "cutoff_hours": int(settings.ONLINE_CHANGE_CUTOFF.total_seconds() // 3600),
+            "check_in_steps": len(section_keys(SubmissionKind.CHECK_IN)),
         },
     )
+
+
+@require_http_methods(["GET", "HEAD"])
+@patient_page
+def patient_check_in(
+    request: HttpRequest, patient: Patient, token: str, appointment_id: int
+) -> HttpResponse:
+    """Open (once) the check-in for one of the patient's own visits, then go to its questions."""
+    appointment = _own(patient, appointment_id)
+    try:
+        submission = check_in_open(appointment_id=appointment.pk)
+    except SchedulingError as error:
+        messages.info(request, error.message)
+        return redirect("scheduling:patient_home", token=token)
+    return redirect("intake:check_in_start", token=token, round=submission.round)
 
 
 @require_http_methods(["GET", "HEAD"])

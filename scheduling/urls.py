@@ -22,6 +22,11 @@ urlpatterns = [
     path(f"{appointment}calendar.ics", patient_views.patient_ics, name="patient_ics"),
     path(f"{appointment}cancel/", patient_views.patient_cancel, name="patient_cancel"),
     path(
+        "p/<str:token>/check-in/<int:appointment_id>/",
+        patient_views.patient_check_in,
+        name="check_in",
+    ),
+    path(
         f"{appointment}reschedule/",
         patient_views.patient_reschedule,
         name="patient_reschedule",

@@ -8,18 +8,39 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from intake.clearance import ClearanceStatus, clearance_statuses
+from intake.screening import ScreeningStatus, screening_statuses
 from propel.roles import Capability, staff_required
 from scheduling.forms import AvailabilityForm
-from scheduling.models import Clinician, Room
+from scheduling.models import Appointment, Clinician, Room
 from scheduling.queries import appointments_on
 from scheduling.slots import clinic_tz, find_slots
+
+
+@dataclass(frozen=True)
+class TodayRow:
+    appointment: Appointment
+    # Status badges only (Capability.HEALTH_STATUS): no answer, score or flag.
+    clearance: ClearanceStatus | None
+    screening: ScreeningStatus | None
 
 
 @staff_required(Capability.CALENDAR)
 def today(request: HttpRequest) -> HttpResponse:
     day = timezone.localdate()
+    appointments = appointments_on(day)
+    patient_ids = {appointment.patient_id for appointment in appointments}
+    # Four queries for the whole day, however many appointments (two per badge).
+    clearances = clearance_statuses(patient_ids, today=day)
+    screenings = screening_statuses(patient_ids)
+    rows = [
+        TodayRow(a, clearances.get(a.patient_id), screenings.get(a.patient_id))
+        for a in appointments
+    ]
     return render(
-        request, "scheduling/today.html", {"day": day, "appointments": appointments_on(day)}
+        request,
+        "scheduling/today.html",
+        {"day": day, "appointments": appointments, "rows": rows},
     )
 
 

@@ -8,9 +8,9 @@ import factory
 from django.contrib.auth.models import Group, User
 
 from intake.answers import section_entries
-from intake.examples import complete_answers
+from intake.examples import complete_answers, complete_check_in_answers
 from intake.models import IntakeSubmission, Patient
-from intake.questions import SECTION_KEYS
+from intake.questions import CHECK_IN_SECTION_KEYS, SCREENING, SECTION_KEYS
 from propel.roles import Role
 from scheduling.models import (
     Appointment,
@@ -162,10 +162,23 @@ class IntakeSubmissionFactory(factory.django.DjangoModelFactory):
         )
 
 
-def section_post_data(section_key: str, answers: dict) -> dict:
+class CheckInSubmissionFactory(IntakeSubmissionFactory):
+    """A draft pre-infusion check-in round; `complete=True` gives every step answered (nothing
+    changed, no alcohol)."""
+
+    kind = "check_in"
+
+    class Params:
+        complete = factory.Trait(
+            answers=factory.LazyFunction(complete_check_in_answers),
+            completed_sections=factory.LazyFunction(lambda: list(CHECK_IN_SECTION_KEYS)),
+        )
+
+
+def section_post_data(section_key: str, answers: dict, kind: str = SCREENING) -> dict:
     """The form data a browser sends for one questionnaire step with these (stored) answers."""
     data: dict = {}
-    for entry in section_entries(section_key):
+    for entry in section_entries(section_key, kind):
         if entry.key not in answers:
             continue
         value = answers[entry.key]
@@ -202,3 +215,51 @@ class SlotHoldFactory(factory.django.DjangoModelFactory):
     room = factory.SubFactory(RoomFactory)
     clinician = factory.SubFactory(ClinicianFactory)
     expires_at = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+# --- Clinician review (intake.decisions) --------------------------------------------------------
+
+
+class SubmittedScreeningFactory(IntakeSubmissionFactory):
+    """A complete screening round, sent on Monday 4 January 2027 (no flags unless added)."""
+
+    answers = factory.LazyFunction(complete_answers)
+    completed_sections = factory.LazyFunction(lambda: list(SECTION_KEYS))
+    status = "submitted"
+    submitted_at = dt.datetime(2027, 1, 4, 18, 0, tzinfo=dt.UTC)
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "intake.Flag"
+
+    submission = factory.SubFactory(SubmittedScreeningFactory)
+    rule_id = factory.Sequence(lambda n: f"test_rule_{n}")
+    severity = "review"
+    title = factory.Sequence(lambda n: f"Test flag {n} needs a clinician's judgement")
+    evidence = factory.LazyFunction(list)
+    source = "Test source"
+
+
+class CrisisAlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "intake.CrisisAlert"
+
+    submission = factory.SubFactory(SubmittedScreeningFactory)
+    patient = factory.SelfAttribute("submission.patient")
+    priority = "urgent"
+    raised_at = factory.SelfAttribute("submission.submitted_at")
+
+
+class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
+    """A clearance until 5 July 2027 of a sent round, by a clinician, decided on 4 January 2027."""
+
+    class Meta:
+        model = "intake.ClearanceDecision"
+
+    submission = factory.SubFactory(SubmittedScreeningFactory)
+    patient = factory.SelfAttribute("submission.patient")
+    kind = "cleared"
+    valid_until = dt.date(2027, 7, 5)
+    decided_by = factory.SubFactory(UserFactory, role=Role.CLINICIAN)
+    decided_at = dt.datetime(2027, 1, 4, 20, 0, tzinfo=dt.UTC)

@@ -1,9 +1,12 @@
-"""Which flags a screening raises: the reference's rule tables (shared/clinical/
-screening-reference.md §1.2, §2.4, §3, §4, §5, §7.2) as one table of rules over the answers.
+"""Which flags a round raises: the reference's rule tables (shared/clinical/
+screening-reference.md §1.2, §2.4, §3, §4, §5, §7.2) as one table of rules over the answers of a
+screening, and a short table for the pre-infusion check-in (A13, §5.3, changes since the last
+visit).
 
-`evaluate(answers, date_of_birth=..., today=...)` is pure: no ORM, no clock, no settings. It reads
-only the answers the patient could see (`visible`): a stale answer to a follow-up whose question
-is now hidden (mi_on kept after mi_ever changed to "no") never raises a flag.
+`evaluate(answers, date_of_birth=..., today=..., kind=...)` is pure: no ORM, no clock, no
+settings. It reads only the answers the patient could see (`visible`) in that questionnaire: a
+stale answer to a follow-up whose question is now hidden (mi_on kept after mi_ever changed to "no")
+never raises a flag.
 
 How odd input is read, so that it never raises:
 - an answer of the wrong type, or not one of its question's options, is unanswered;
@@ -39,9 +42,11 @@ from intake.eligibility.checks import (
     _as_date,
     months_before,
 )
-from intake.eligibility.rules import RULES, Rule
+from intake.eligibility.rules import CHECK_IN_RULES, RULES, Rule
+from intake.questions import CHECK_IN, SCREENING
 
 __all__ = [
+    "CHECK_IN_RULES",
     "DATE_OF_BIRTH",
     "EARLIEST_DATE",
     "HARD_STOP",
@@ -56,6 +61,7 @@ __all__ = [
     "evaluate",
     "months_before",
     "rules_by_id",
+    "rules_for",
     "visible",
 ]
 
@@ -82,12 +88,22 @@ class FlagResult:
 # --- Evaluation ----------------------------------------------------------------------------------
 
 
-def _facts(answers: Mapping[str, Any], date_of_birth: object, today: dt.date) -> Facts:
+def rules_for(kind: str = SCREENING) -> tuple[Rule, ...]:
+    """The rules table of one questionnaire (KeyError for an unknown kind). Looked up when called,
+    so a test may swap a table."""
+    if kind == SCREENING:
+        return RULES
+    if kind == CHECK_IN:
+        return CHECK_IN_RULES
+    raise KeyError(kind)
+
+
+def _facts(answers: Mapping[str, Any], date_of_birth: object, today: dt.date, kind: str) -> Facts:
     if isinstance(today, dt.datetime):
         today = today.date()
     if not isinstance(today, dt.date):
         raise TypeError("today must be a date")  # a caller's bug, not odd patient input
-    shown = visible(answers)
+    shown = visible(answers, kind)
     listed = tuple(medications.entries(shown.get("medications")))
     return Facts(
         answers=shown,
@@ -128,14 +144,20 @@ def _apply(rule: Rule, facts: Facts) -> FlagResult | None:
 
 
 def evaluate(
-    answers: Mapping[str, Any], *, date_of_birth: dt.date, today: dt.date
+    answers: Mapping[str, Any],
+    *,
+    date_of_birth: dt.date,
+    today: dt.date,
+    kind: str = SCREENING,
 ) -> list[FlagResult]:
-    """Every flag the answers raise, most pressing first (urgent, hard stop, review, info), then by
-    rule id. Reads only visible answers. `today` is the clinic's date of the evaluation."""
-    facts = _facts(answers, date_of_birth, today)
-    flags = [flag for rule in RULES if (flag := _apply(rule, facts)) is not None]
+    """Every flag the answers raise under the questionnaire's rules table, most pressing first
+    (urgent, hard stop, review, info), then by rule id. Reads only the answers visible in that
+    questionnaire. `today` is the clinic's date of the evaluation."""
+    table = rules_for(kind)
+    facts = _facts(answers, date_of_birth, today, kind)
+    flags = [flag for rule in table if (flag := _apply(rule, facts)) is not None]
     return sorted(flags, key=lambda flag: (_SEVERITY_ORDER[flag.severity], flag.rule_id))
 
 
-def rules_by_id() -> dict[str, Rule]:
-    return {rule.id: rule for rule in RULES}
+def rules_by_id(kind: str = SCREENING) -> dict[str, Rule]:
+    return {rule.id: rule for rule in rules_for(kind)}

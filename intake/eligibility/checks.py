@@ -18,7 +18,7 @@ from typing import Any
 
 from intake import medications, policy, scoring
 from intake.instruments import instrument
-from intake.questions import Question, questions
+from intake.questions import Question, all_questions
 
 # The values of intake.models.Severity, most pressing first (that module needs Django's app
 # registry, which this pure package does without; tests check the two agree).
@@ -69,7 +69,7 @@ class Check:
 
 @cache
 def _questions() -> dict[str, Question]:
-    return questions()
+    return all_questions()
 
 
 def _choice(facts: Facts, key: str) -> Any:
@@ -167,6 +167,16 @@ def answer_in(key: str, *values: Any, missing_counts: bool = False, say: str = "
 
 def yes(key: str, *, missing_counts: bool = False, say: str = "") -> Check:
     return answer_in(key, "yes", missing_counts=missing_counts, say=say)
+
+
+def text_given(key: str) -> Check:
+    """Fires when a free-text answer is given (not blank), naming it as evidence."""
+
+    def test(facts: Facts) -> Hit | None:
+        value = facts.answers.get(key)
+        return Hit((key,)) if isinstance(value, str) and value.strip() else None
+
+    return Check(test, frozenset({key}))
 
 
 def gte(key: str, threshold: int, *, say: str = "") -> Check:

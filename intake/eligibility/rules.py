@@ -1,6 +1,7 @@
-"""The rules table: every row of the reference's tables (shared/clinical/screening-reference.md
-§1.2, §2.4, §3, §4, §5, §7.2) that an intake answer can trigger, with its tier and source.
-Thresholds live in intake.policy, the medical director's one place to change them.
+"""The rules tables: every row of the reference's tables (shared/clinical/screening-reference.md
+§1.2, §2.4, §3, §4, §5, §7.2) that an intake answer can trigger, with its tier and source (RULES,
+for the screening), and the rules for the pre-infusion check-in (CHECK_IN_RULES). Thresholds live
+in intake.policy, the medical director's one place to change them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from intake.eligibility.checks import (
     reported_bp,
     score_at_least,
     takes,
+    text_given,
     yes,
 )
 from intake.instruments import instrument
@@ -93,18 +95,34 @@ HYPERTENSION_UNCONTROLLED = all_of(
     yes("bp_diagnosed"), answer_in("bp_controlled", "no", missing_counts=True)
 )
 
+# §5.3 / A23: crisis pathway, at intake and before every infusion. Booking is not blocked; no
+# infusion before a documented assessment.
+PHQ9_ITEM9_POSITIVE = Rule(
+    "phq9_item9_positive",
+    URGENT,
+    "PHQ-9 item 9 positive (thoughts of death or self-harm): contact the patient and complete "
+    "a validated suicide-risk assessment before any infusion",
+    "A23 / §5.3 · Simon 2013, 2016; NPSG 15.01.01; workflow PROPOSED",
+    gte("phq9_9", 1, say="item 9:"),
+    priority=_item9_priority,
+)
+PHQ9_MODERATE_OR_ABOVE = Rule(
+    "phq9_moderate_or_above",
+    INFO,
+    f"PHQ-9 >= {policy.PHQ9_FLAG_AT}",
+    "§5.2 · Kroenke 2001",
+    score_at_least("phq9", policy.PHQ9_FLAG_AT),
+)
+GAD7_MODERATE_OR_ABOVE = Rule(
+    "gad7_moderate_or_above",
+    INFO,
+    f"GAD-7 >= {policy.GAD7_FLAG_AT}",
+    "§5.4 · Spitzer 2006",
+    score_at_least("gad7", policy.GAD7_FLAG_AT),
+)
+
 RULES: tuple[Rule, ...] = (
-    # §5.3 / A23: crisis pathway. Booking is not blocked; no infusion before a documented
-    # assessment.
-    Rule(
-        "phq9_item9_positive",
-        URGENT,
-        "PHQ-9 item 9 positive (thoughts of death or self-harm): contact the patient and complete "
-        "a validated suicide-risk assessment before any infusion",
-        "A23 / §5.3 · Simon 2013, 2016; NPSG 15.01.01; workflow PROPOSED",
-        gte("phq9_9", 1, say="item 9:"),
-        priority=_item9_priority,
-    ),
+    PHQ9_ITEM9_POSITIVE,
     # §1.2
     Rule(
         "ketamine_allergy",
@@ -539,20 +557,8 @@ RULES: tuple[Rule, ...] = (
         "§4 / §7.3 · ketamine_use_history supplement",
         gte("kh_prior_medical", 1),
     ),
-    Rule(
-        "phq9_moderate_or_above",
-        INFO,
-        f"PHQ-9 >= {policy.PHQ9_FLAG_AT}",
-        "§5.2 · Kroenke 2001",
-        score_at_least("phq9", policy.PHQ9_FLAG_AT),
-    ),
-    Rule(
-        "gad7_moderate_or_above",
-        INFO,
-        f"GAD-7 >= {policy.GAD7_FLAG_AT}",
-        "§5.4 · Spitzer 2006",
-        score_at_least("gad7", policy.GAD7_FLAG_AT),
-    ),
+    PHQ9_MODERATE_OR_ABOVE,
+    GAD7_MODERATE_OR_ABOVE,
     Rule(
         "pcl5_probable_ptsd",
         INFO,
@@ -560,4 +566,34 @@ RULES: tuple[Rule, ...] = (
         "§5.5 · National Center for PTSD; cut-off PROPOSED",
         pcl5_probable(),
     ),
+)
+
+# The pre-infusion check-in (intake.questions.CHECK_IN_SECTIONS). Titles never name the hours of
+# the alcohol window: that is a setting, and the question as stored in the evidence carries it.
+CHECK_IN_RULES: tuple[Rule, ...] = (
+    PHQ9_ITEM9_POSITIVE,
+    Rule(
+        "check_in_alcohol_or_drugs",
+        HARD_STOP,
+        "Alcohol or recreational drugs within the pre-visit window: defer today's infusion and "
+        "reschedule",
+        "A13 · clinic pre-visit instructions",
+        yes("alcohol_or_drugs_recent"),
+    ),
+    Rule(
+        "check_in_new_medicines",
+        REVIEW,
+        "New or changed medicines since the last visit: review before the infusion",
+        "§7.2 · medicines of note; pre-infusion check-in",
+        all_of(yes("new_medicines"), optional(text_given("new_medicines_detail"))),
+    ),
+    Rule(
+        "check_in_other_changes",
+        INFO,
+        "Other health changes since the last visit",
+        "Pre-infusion check-in",
+        all_of(yes("other_changes"), optional(text_given("other_changes_detail"))),
+    ),
+    PHQ9_MODERATE_OR_ABOVE,
+    GAD7_MODERATE_OR_ABOVE,
 )

@@ -98,7 +98,7 @@ def test_a_positive_item_9_shows_crisis_resources_first_and_alerts_the_on_call_l
     message = mail.outbox[0]
     assert message.to == ON_CALL
     assert "needs a clinician now" in message.subject
-    chart = f"/staff/intake/{submission.pk}/"
+    chart = f"/staff/patients/{submission.patient_id}/chart/"
     assert chart in message.body
     html = message.alternatives[0].content
     for text in (message.subject, message.body, html):

@@ -1,0 +1,383 @@
+"""Clinician review pages: the queue and a patient's chart, with the acknowledgement and decision
+forms.
+
+Reading needs Capability.HEALTH_RECORD (clinicians, admins); every POST needs
+Capability.CLEARANCE_DECIDE (clinicians only: an admin sees the chart read-only). Front desk gets
+403 here and sees only status badges on its own pages. Every render of the chart writes a
+"chart.viewed" audit event; the services record the changes.
+
+POST handlers check access, bind a form, call one service (intake.decisions), turn its
+DecisionError into a form error (the chart is drawn again with what was typed, status 400) or
+redirect back to the chart with a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from intake.answers import summarise
+from intake.clearance import clearance_statuses
+from intake.decisions import DecisionError, crisis_alert_acknowledge, flag_acknowledge
+from intake.models import CrisisAlert, DecisionKind, Flag, Patient, SubmissionKind
+from intake.outcomes import patient_outcomes
+from intake.review import (
+    Chart,
+    ChartChanged,
+    age_on,
+    clearance_decide_unless_changed,
+    flag_counts,
+    load_chart,
+    medication_rows,
+    recent_decisions,
+    review_queue,
+)
+from intake.review_forms import (
+    CrisisAlertAcknowledgeForm,
+    DecisionForm,
+    FlagAcknowledgeForm,
+    add_decision_error,
+    mark_too_large,
+)
+from intake.staff_views import score_rows
+from propel.audit import audit_record
+from propel.roles import Capability, can, staff_required
+
+PAGE_SIZE = 50
+
+
+# --- The queue ---------------------------------------------------------------------------------
+
+
+@never_cache
+@staff_required(Capability.HEALTH_RECORD)
+def queue(request: HttpRequest) -> HttpResponse:
+    """Rounds waiting for a decision, most pressing first (intake.review.review_queue)."""
+    rows = review_queue(now=timezone.now())
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    recent = recent_decisions()
+    audit_record(
+        action="review.queue_viewed",
+        request=request,
+        detail={
+            "page": page.number,
+            "patients": [row.patient.pk for row in page.object_list],
+            "recently_decided": [decision.patient_id for decision in recent],
+        },
+    )
+    return render(
+        request,
+        "intake/review/queue.html",
+        {
+            "page": page,
+            "urgent_open": sum(1 for row in rows if row.urgent_open),
+            "total": len(rows),
+            "recent": recent,
+        },
+    )
+
+
+# --- The chart ---------------------------------------------------------------------------------
+
+
+def _patient_or_404(patient_id: int) -> Patient:
+    return get_object_or_404(Patient, pk=patient_id)
+
+
+def chart_url(patient_id: int, anchor: str = "") -> str:
+    url = reverse("intake:chart", kwargs={"patient_id": patient_id})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _flag_action(patient_id: int, flag_id: int) -> str:
+    return reverse(
+        "intake:chart_flag_acknowledge", kwargs={"patient_id": patient_id, "flag_id": flag_id}
+    )
+
+
+def _alert_action(patient_id: int, alert_id: int) -> str:
+    return reverse(
+        "intake:chart_alert_acknowledge", kwargs={"patient_id": patient_id, "alert_id": alert_id}
+    )
+
+
+def _decide_action(patient_id: int) -> str:
+    return reverse("intake:chart_decide", kwargs={"patient_id": patient_id})
+
+
+def _flag_form(chart: Chart, flag: Flag, data: Any = None) -> FlagAcknowledgeForm:
+    return FlagAcknowledgeForm(
+        data,
+        prefix=f"flag-{flag.pk}",
+        action=_flag_action(chart.patient.pk, flag.pk),
+        first=not flag.acknowledgements.all(),
+        title=flag.title,
+    )
+
+
+def _alert_form(chart: Chart, alert: CrisisAlert, data: Any = None) -> CrisisAlertAcknowledgeForm:
+    return CrisisAlertAcknowledgeForm(
+        data, prefix=f"alert-{alert.pk}", action=_alert_action(chart.patient.pk, alert.pk)
+    )
+
+
+def _tokens(chart: Chart) -> dict[str, int]:
+    """What the decision form says the clinician saw: the round and the latest decision."""
+    latest = chart.latest_decision
+    return {
+        "submission_id": chart.current.pk if chart.current else 0,
+        "after": latest.pk if latest else 0,
+    }
+
+
+def _decision_form(chart: Chart, data: Any = None) -> DecisionForm:
+    return DecisionForm(
+        data,
+        today=timezone.localdate(),
+        has_hard_stop=chart.has_hard_stop,
+        action=_decide_action(chart.patient.pk),
+        initial=_tokens(chart),
+    )
+
+
+def _refreshed_decision_form(chart: Chart, form: DecisionForm, message: str) -> DecisionForm:
+    """The clinician's input again, now carrying what the chart shows at present, with
+    `message` on top: sending it again is a deliberate decision on the current state."""
+    data = form.data.copy()
+    for key, value in _tokens(chart).items():
+        data[key] = str(value)  # QueryDict.update would append, not replace
+    refreshed = _decision_form(chart, data)
+    refreshed.is_valid()
+    refreshed.add_error(None, message)
+    return refreshed
+
+
+def _render_chart(
+    request: HttpRequest,
+    chart: Chart,
+    *,
+    bound: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Draw the chart, with `bound` forms (keyed "flag-<id>", "alert-<id>", "decision") in place
+    of fresh ones, and record that it was read."""
+    bound = bound or {}
+    patient = chart.patient
+    today = timezone.localdate()
+    can_decide = can(request.user, Capability.CLEARANCE_DECIDE)
+    current = chart.current
+    flag_rows = [
+        (
+            flag,
+            (bound.get(f"flag-{flag.pk}") or _flag_form(chart, flag)) if can_decide else None,
+        )
+        for flag in chart.flags
+    ]
+    alert_rows = [
+        (
+            alert,
+            (bound.get(f"alert-{alert.pk}") or _alert_form(chart, alert))
+            if can_decide and alert.acknowledged_at is None
+            else None,
+        )
+        for alert in chart.alerts
+    ]
+    decision_form = None
+    if can_decide and current is not None:
+        decision_form = bound.get("decision") or _decision_form(chart)
+    medicines, total_mme = medication_rows(current.answers) if current else ([], None)
+    context = {
+        "patient": patient,
+        "age": age_on(patient.date_of_birth, today),
+        "chart": chart,
+        "current": current,
+        "clearance": clearance_statuses([patient.pk], today=today).get(patient.pk),
+        "flag_rows": flag_rows,
+        "flag_counts": flag_counts(chart.flags),
+        "unacknowledged": len(chart.unacknowledged_flags),
+        "alert_rows": alert_rows,
+        "scores": score_rows(current.scores) if current else [],
+        "summaries": summarise(current) if current else [],
+        "medicines": medicines,
+        "total_mme": total_mme,
+        "decision_form": decision_form,
+        "can_decide": can_decide,
+        "outcomes": patient_outcomes(patient.pk),
+    }
+    audit_record(
+        action="chart.viewed",
+        request=request,
+        patient_id=patient.pk,
+        obj=patient,
+        detail={"round": current.round if current else None},
+    )
+    return render(request, "intake/review/chart.html", context, status=status)
+
+
+@never_cache
+@staff_required(Capability.HEALTH_RECORD)
+def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
+    return _render_chart(request, load_chart(_patient_or_404(patient_id)))
+
+
+def _post_data(request: HttpRequest) -> Any:
+    """request.POST, or None when the body is beyond DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    try:
+        return request.POST
+    except RequestDataTooBig:
+        return None
+
+
+@never_cache
+@staff_required(Capability.CLEARANCE_DECIDE)
+@require_POST
+def flag_acknowledge_view(request: HttpRequest, patient_id: int, flag_id: int) -> HttpResponse:
+    # Only this patient's screening flags: another patient's flag id is a 404, never a write.
+    flag = get_object_or_404(
+        Flag.objects.only("pk", "submission_id"),
+        pk=flag_id,
+        submission__patient_id=patient_id,
+        submission__kind=SubmissionKind.SCREENING,
+    )
+    chart = load_chart(_patient_or_404(patient_id))
+    shown = next((f for f in chart.flags if f.pk == flag.pk), None)
+    if shown is None:
+        messages.error(
+            request, _("That flag belongs to an earlier round; the chart shows the latest one.")
+        )
+        return redirect(chart_url(patient_id, "flags"))
+    data = _post_data(request)
+    if data is None:
+        form = mark_too_large(_flag_form(chart, shown, {}), "note")
+        return _render_chart(request, chart, bound={f"flag-{flag.pk}": form}, status=400)
+    form = _flag_form(chart, shown, data)
+    if form.is_valid():
+        try:
+            flag_acknowledge(
+                flag_id=flag.pk, actor=request.user, note=form.cleaned_data["note"], request=request
+            )
+        except DecisionError as error:
+            form.add_error("note", error.message)
+        else:
+            messages.success(request, _("Flag acknowledged: %(title)s") % {"title": shown.title})
+            return redirect(chart_url(patient_id, f"flag-{flag.pk}"))
+    return _render_chart(request, chart, bound={f"flag-{flag.pk}": form}, status=400)
+
+
+@never_cache
+@staff_required(Capability.CLEARANCE_DECIDE)
+@require_POST
+def alert_acknowledge_view(request: HttpRequest, patient_id: int, alert_id: int) -> HttpResponse:
+    alert = get_object_or_404(CrisisAlert.objects.only("pk"), pk=alert_id, patient_id=patient_id)
+    chart = load_chart(_patient_or_404(patient_id))
+    shown = next(a for a in chart.alerts if a.pk == alert.pk)
+    data = _post_data(request)
+    if data is None:
+        form = mark_too_large(_alert_form(chart, shown, {}), "outcome")
+        return _render_chart(request, chart, bound={f"alert-{alert.pk}": form}, status=400)
+    form = _alert_form(chart, shown, data)
+    if form.is_valid():
+        try:
+            crisis_alert_acknowledge(
+                alert_id=alert.pk,
+                actor=request.user,
+                outcome=form.cleaned_data["outcome"],
+                request=request,
+            )
+        except DecisionError as error:
+            if error.code != "already_acknowledged":
+                form.add_error("outcome", error.message)
+            else:
+                # Someone else got there first: nothing to redo; the chart shows who and when.
+                messages.warning(request, error.message)
+                return redirect(chart_url(patient_id, "flags"))
+        else:
+            messages.success(request, _("Crisis alert acknowledged."))
+            return redirect(chart_url(patient_id, "crisis"))
+    return _render_chart(request, chart, bound={f"alert-{alert.pk}": form}, status=400)
+
+
+def _changed_message(latest: Any) -> str:
+    if latest is None:
+        return _(
+            "The decisions on this chart changed while this page was open, so nothing was "
+            "recorded. Please read the chart again before deciding."
+        )
+    who = latest.decided_by.get_full_name() or latest.decided_by.get_username()
+    return _(
+        "A decision (%(kind)s) was recorded by %(who)s at %(when)s while this page was open, so "
+        "nothing more was recorded. Read it below; decide again only if it should change."
+    ) % {
+        "kind": latest.get_kind_display(),
+        "who": who,
+        "when": formats.date_format(timezone.localtime(latest.decided_at), "DATETIME_FORMAT"),
+    }
+
+
+NEWER_ROUND = _lazy(
+    "A newer screening round arrived while this page was open, so nothing was recorded. The "
+    "chart now shows it: please review it before deciding."
+)
+
+
+def _decided_message(kind: str, valid_until: Any) -> str:
+    if kind == DecisionKind.CLEARED:
+        return _("Decision recorded: cleared until %(date)s.") % {
+            "date": formats.date_format(valid_until, "DATE_FORMAT")
+        }
+    if kind == DecisionKind.DECLINED:
+        return _("Decision recorded: declined.")
+    return _("Decision recorded: more information requested from the patient.")
+
+
+@never_cache
+@staff_required(Capability.CLEARANCE_DECIDE)
+@require_POST
+def decide_view(request: HttpRequest, patient_id: int) -> HttpResponse:
+    chart = load_chart(_patient_or_404(patient_id))
+    if chart.current is None:
+        messages.error(request, _("This patient has not sent a screening round to decide on."))
+        return redirect(chart_url(patient_id))
+    data = _post_data(request)
+    if data is None:
+        form = mark_too_large(_decision_form(chart, _tokens(chart)), None)
+        return _render_chart(request, chart, bound={"decision": form}, status=400)
+    form = _decision_form(chart, data)
+    status = 400
+    if form.is_valid():
+        if form.cleaned_data["submission_id"] != chart.current.pk:
+            form = _refreshed_decision_form(chart, form, str(NEWER_ROUND))
+            status = 409
+        else:
+            arguments = form.service_arguments()
+            try:
+                clearance_decide_unless_changed(
+                    submission_id=chart.current.pk,
+                    seen_decision_id=form.cleaned_data["after"],
+                    actor=request.user,
+                    request=request,
+                    **arguments,
+                )
+            except ChartChanged as changed:
+                chart = load_chart(chart.patient)
+                form = _refreshed_decision_form(chart, form, _changed_message(changed.latest))
+                status = 409
+            except DecisionError as error:
+                add_decision_error(form, error)
+            else:
+                messages.success(
+                    request, _decided_message(arguments["kind"], arguments["valid_until"])
+                )
+                return redirect(chart_url(patient_id, "decisions"))
+    return _render_chart(request, chart, bound={"decision": form}, status=status)

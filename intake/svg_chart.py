@@ -1,0 +1,271 @@
+"""A small server-rendered line chart as SVG: no JavaScript, no library, no inline styles.
+
+Pure: numbers and text in, markup out. Every piece of text is XML-escaped and every number is
+formatted here, so the result is safe to mark safe in a template. The chart is an image to
+assistive technology (role="img", named by its <title> and described by its <desc>); the page
+gives the same values as a table beside it.
+
+Points are evenly spaced in the order they were taken (one step per measurement), labelled with
+their dates: readable when visits bunch up during an induction and thin out in maintenance.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+WIDTH = 640
+HEIGHT = 290
+LEFT, RIGHT, TOP = 52, 136, 14
+PLOT_BOTTOM = 206
+PAD = 14  # between the plot's edges and the first and last points
+MAX_X_LABELS = 8
+
+# Point markers and reference lines, each with a class for CSS and a look (shape, dash pattern)
+# that does not rely on colour alone.
+RESPONSE, REMISSION = "response", "remission"
+BASELINE_LINE, RESPONSE_LINE, REMISSION_LINE = "baseline", "response-line", "remission-line"
+LINE_DASH = {BASELINE_LINE: "6 4", RESPONSE_LINE: "2 3", REMISSION_LINE: "10 3 2 3"}
+LINE_COLOUR = {BASELINE_LINE: "#495057", RESPONSE_LINE: "#146c43", REMISSION_LINE: "#6f42c1"}
+MARKER_COLOUR = {RESPONSE: "#146c43", REMISSION: "#6f42c1"}
+SERIES_COLOUR = "#0b5ed7"
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    label: str  # on the x axis (a short date)
+    value: float
+    title: str  # the point's tooltip: its date, value and markers in words
+    markers: tuple[str, ...] = ()  # RESPONSE, REMISSION
+
+
+@dataclass(frozen=True)
+class ReferenceLine:
+    value: float
+    label: str
+    kind: str  # BASELINE_LINE, RESPONSE_LINE or REMISSION_LINE
+
+
+def _text(value: object) -> str:
+    return escape(str(value), {'"': "&quot;", "'": "&#x27;"})
+
+
+def _n(value: float) -> str:
+    """A coordinate: at most one decimal, no trailing ".0"."""
+    rounded = round(float(value), 1)
+    return str(int(rounded)) if rounded.is_integer() else f"{rounded:.1f}"
+
+
+def _safe_id(chart_id: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", chart_id) or "chart"
+    return cleaned if cleaned[0].isalpha() else f"c-{cleaned}"
+
+
+def _x_positions(count: int) -> list[float]:
+    if count == 1:
+        return [(LEFT + (WIDTH - RIGHT)) / 2]
+    span = (WIDTH - RIGHT) - LEFT - 2 * PAD
+    return [LEFT + PAD + span * index / (count - 1) for index in range(count)]
+
+
+def _labelled(count: int, most: int) -> list[int]:
+    """Which points get an x label: evenly spread, always the first and the last."""
+    if count <= most:
+        return list(range(count))
+    step = math.ceil(count / most)
+    chosen = list(range(0, count, step))
+    if chosen[-1] != count - 1:
+        if count - 1 - chosen[-1] < step / 2:
+            chosen.pop()
+        chosen.append(count - 1)
+    return chosen
+
+
+def _spread(ys: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Nudge label positions (sorted top to bottom) apart so none overlap, within [low, high]."""
+    placed: list[float] = []
+    for y in ys:
+        y = max(low, min(high, y))
+        if placed and y < placed[-1] + gap:
+            y = placed[-1] + gap
+        placed.append(y)
+    overflow = placed[-1] - high if placed else 0
+    if overflow > 0:
+        placed = [y - overflow for y in placed]
+    return placed
+
+
+def _point_shape(x: float, y: float, markers: Iterable[str]) -> str:
+    markers = set(markers)
+    parts = []
+    if REMISSION in markers:
+        parts.append(
+            f'<rect class="marker-remission" x="{_n(x - 5)}" y="{_n(y - 5)}" width="10" '
+            f'height="10" fill="{MARKER_COLOUR[REMISSION]}"/>'
+        )
+    else:
+        parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="4.5" fill="{SERIES_COLOUR}"/>')
+    if RESPONSE in markers:
+        parts.append(
+            f'<circle class="marker-response" cx="{_n(x)}" cy="{_n(y)}" r="9" fill="none" '
+            f'stroke="{MARKER_COLOUR[RESPONSE]}" stroke-width="2"/>'
+        )
+    return "".join(parts)
+
+
+def _legend(entries: Sequence[tuple[str, str]], top: float) -> tuple[list[str], float]:
+    """Legend entries (kind, label) laid out in rows under the axis labels; and the baseline of
+    the last row."""
+    parts = ['<g class="chart-legend">']
+    x, y = float(LEFT), top
+    for kind, label in entries:
+        width = 30 + 6.2 * len(label) + 16
+        if x + width > WIDTH and x > LEFT:
+            x, y = float(LEFT), y + 18
+        if kind in LINE_DASH:
+            parts.append(
+                f'<line x1="{_n(x)}" y1="{_n(y - 4)}" x2="{_n(x + 24)}" y2="{_n(y - 4)}" '
+                f'stroke="{LINE_COLOUR[kind]}" stroke-width="2" '
+                f'stroke-dasharray="{LINE_DASH[kind]}"/>'
+            )
+        elif kind == RESPONSE:
+            parts.append(_point_shape(x + 12, y - 4, (RESPONSE,)))
+        elif kind == REMISSION:
+            parts.append(_point_shape(x + 12, y - 4, (REMISSION,)))
+        else:
+            parts.append(_point_shape(x + 12, y - 4, ()))
+        parts.append(
+            f'<text x="{_n(x + 30)}" y="{_n(y)}" font-size="12" fill="currentColor">'
+            f"{_text(label)}</text>"
+        )
+        x += width
+    parts.append("</g>")
+    return parts, y
+
+
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    points: Sequence[ChartPoint],
+    y_min: float,
+    y_max: float,
+    y_ticks: Iterable[float] = (),
+    lines: Sequence[ReferenceLine] = (),
+    legend: Sequence[tuple[str, str]] = (),
+    x_label: str = "",
+    y_label: str = "",
+    empty_text: str = "",
+    max_x_labels: int = MAX_X_LABELS,
+) -> str:
+    """The chart as one <svg> element (a string). `legend` entries are (kind, label), where kind
+    is a reference line's kind, a marker (RESPONSE, REMISSION) or "point" (a plain point). Values
+    outside [y_min, y_max] are drawn at the nearest edge."""
+    if y_max <= y_min:
+        raise ValueError("y_max must be above y_min")
+    cid = _safe_id(chart_id)
+    plot_right = WIDTH - RIGHT
+    legend_parts, legend_bottom = (
+        _legend(legend, PLOT_BOTTOM + (58 if x_label else 40)) if legend else ([], 0.0)
+    )
+    height = max(HEIGHT, math.ceil(legend_bottom + 10))
+
+    def y_of(value: float) -> float:
+        value = max(y_min, min(y_max, value))
+        return PLOT_BOTTOM - (value - y_min) / (y_max - y_min) * (PLOT_BOTTOM - TOP)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="outcome-chart" id="{cid}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="{cid}-title {cid}-desc" font-family="system-ui, sans-serif">',
+        f'<title id="{cid}-title">{_text(title)}</title>',
+        f'<desc id="{cid}-desc">{_text(description)}</desc>',
+    ]
+    # Axes, grid and tick labels.
+    out.append('<g class="chart-axes" fill="currentColor">')
+    for tick in sorted(set(y_ticks)):
+        if not y_min <= tick <= y_max:
+            continue
+        y = y_of(tick)
+        out.append(
+            f'<line x1="{LEFT}" y1="{_n(y)}" x2="{plot_right}" y2="{_n(y)}" stroke="#dee2e6" '
+            'stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{LEFT - 8}" y="{_n(y + 4)}" font-size="12" text-anchor="end">'
+            f"{_text(_n(tick))}</text>"
+        )
+    out.append(
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{PLOT_BOTTOM}" stroke="currentColor" '
+        'stroke-width="1"/>'
+    )
+    out.append(
+        f'<line x1="{LEFT}" y1="{PLOT_BOTTOM}" x2="{plot_right}" y2="{PLOT_BOTTOM}" '
+        'stroke="currentColor" stroke-width="1"/>'
+    )
+    xs = _x_positions(len(points))
+    for index in _labelled(len(points), max(1, max_x_labels)):
+        out.append(
+            f'<text x="{_n(xs[index])}" y="{PLOT_BOTTOM + 18}" font-size="12" '
+            f'text-anchor="middle">{_text(points[index].label)}</text>'
+        )
+    if x_label:
+        out.append(
+            f'<text x="{_n((LEFT + plot_right) / 2)}" y="{PLOT_BOTTOM + 36}" font-size="12" '
+            f'text-anchor="middle">{_text(x_label)}</text>'
+        )
+    if y_label:
+        middle = (TOP + PLOT_BOTTOM) / 2
+        out.append(
+            f'<text x="14" y="{_n(middle)}" font-size="12" text-anchor="middle" '
+            f'transform="rotate(-90 14 {_n(middle)})">{_text(y_label)}</text>'
+        )
+    out.append("</g>")
+    # Reference lines, labelled at the right.
+    drawn = [line for line in lines if line.kind in LINE_DASH]
+    if drawn:
+        out.append('<g class="chart-reference-lines">')
+        ordered = sorted(drawn, key=lambda line: y_of(line.value))
+        label_ys = _spread([y_of(line.value) + 4 for line in ordered], 13, TOP + 8, PLOT_BOTTOM)
+        for line, label_y in zip(ordered, label_ys, strict=True):
+            y = y_of(line.value)
+            out.append(
+                f'<line class="line-{line.kind}" x1="{LEFT}" y1="{_n(y)}" x2="{plot_right}" '
+                f'y2="{_n(y)}" stroke="{LINE_COLOUR[line.kind]}" stroke-width="1.5" '
+                f'stroke-dasharray="{LINE_DASH[line.kind]}"/>'
+            )
+            out.append(
+                f'<text x="{plot_right + 6}" y="{_n(label_y)}" font-size="11" '
+                f'fill="{LINE_COLOUR[line.kind]}">{_text(line.label)}</text>'
+            )
+        out.append("</g>")
+    # The series.
+    if not points:
+        out.append(
+            f'<text x="{_n((LEFT + plot_right) / 2)}" y="{_n((TOP + PLOT_BOTTOM) / 2)}" '
+            f'font-size="14" text-anchor="middle" fill="currentColor">{_text(empty_text)}</text>'
+        )
+    else:
+        coordinates = [(x, y_of(point.value)) for x, point in zip(xs, points, strict=True)]
+        if len(coordinates) > 1:
+            path = " ".join(f"{_n(x)},{_n(y)}" for x, y in coordinates)
+            out.append(
+                f'<polyline class="series-line" points="{path}" fill="none" '
+                f'stroke="{SERIES_COLOUR}" stroke-width="2"/>'
+            )
+        out.append('<g class="series-points">')
+        for (x, y), point in zip(coordinates, points, strict=True):
+            classes = " ".join(["point", *(f"point-{m}" for m in point.markers)])
+            out.append(
+                f'<g class="{_text(classes)}" data-label="{_text(point.label)}" '
+                f'data-value="{_text(_n(point.value))}"><title>{_text(point.title)}</title>'
+                f"{_point_shape(x, y, point.markers)}</g>"
+            )
+        out.append("</g>")
+    out.extend(legend_parts)
+    out.append("</svg>")
+    return "".join(out)

@@ -1,0 +1,153 @@
+"""{% outcome_chart series %}: one measure's series (intake.outcomes) as an SVG line chart
+(intake.svg_chart), with translated labels and clinic-formatted dates."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from django import template
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from intake.models import SubmissionKind
+from intake.outcomes import Point, Series
+from intake.svg_chart import (
+    BASELINE_LINE,
+    REMISSION,
+    REMISSION_LINE,
+    RESPONSE,
+    RESPONSE_LINE,
+    ChartPoint,
+    ReferenceLine,
+    line_chart,
+)
+
+register = template.Library()
+
+
+def score_text(value: Fraction | int | float) -> str:
+    """7.5 for 15/2, 10 for 10: how a threshold reads."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{float(value):.1f}"
+
+
+def _day(point: Point) -> str:
+    return date_format(point.day, "M j, Y")
+
+
+def _point_words(point: Point) -> list[str]:
+    words = [f"{point.score}, {point.band}" if point.band else str(point.score)]
+    if point.is_baseline:
+        words.append(_("baseline"))
+    if point.response:
+        words.append(_("response"))
+    if point.remission:
+        words.append(_("remission"))
+    return words
+
+
+def point_title(point: Point) -> str:
+    kind = SubmissionKind(point.kind).label if point.kind in SubmissionKind.values else point.kind
+    return f"{_day(point)} ({kind}): {'; '.join(_point_words(point))}"
+
+
+def describe(series: Series) -> str:
+    """The chart's <desc>: what it shows, in one short paragraph."""
+    name = str(series.measure.name)
+    points = series.points
+    if not points:
+        return _("%(name)s: no scores yet.") % {"name": name}
+    sentences = [
+        _("%(name)s, %(count)d scores from %(first)s to %(last)s.")
+        % {"name": name, "count": len(points), "first": _day(points[0]), "last": _day(points[-1])}
+    ]
+    if series.baseline is not None:
+        sentences.append(_("Baseline %(score)d.") % {"score": series.baseline})
+    latest = points[-1]
+    sentences.append(
+        _("Latest %(score)d (%(band)s).") % {"score": latest.score, "band": latest.band}
+    )
+    responses = sum(point.response for point in points)
+    if responses:
+        sentences.append(_("Response at %(count)d of them.") % {"count": responses})
+    remissions = sum(bool(point.remission) for point in points)
+    if remissions:
+        sentences.append(_("Remission at %(count)d of them.") % {"count": remissions})
+    sentences.append(_("The table beside the chart lists every score."))
+    return " ".join(sentences)
+
+
+def series_svg(series: Series) -> str:
+    measure = series.measure
+    points = series.points
+    label_format = "M j" if len({point.day.year for point in points}) <= 1 else "M j, Y"
+    chart_points = [
+        ChartPoint(
+            label=date_format(point.day, label_format),
+            value=point.score,
+            title=point_title(point),
+            markers=tuple(
+                marker
+                for marker, shown in ((RESPONSE, point.response), (REMISSION, point.remission))
+                if shown
+            ),
+        )
+        for point in points
+    ]
+    lines: list[ReferenceLine] = []
+    legend: list[tuple[str, str]] = [("point", _("Score"))]
+    if series.baseline is not None:
+        lines.append(
+            ReferenceLine(
+                series.baseline,
+                _("Baseline %(score)s") % {"score": series.baseline},
+                BASELINE_LINE,
+            )
+        )
+        legend.append((BASELINE_LINE, _("Baseline")))
+    threshold = series.response_at_most
+    if threshold is not None:
+        lines.append(
+            ReferenceLine(
+                float(threshold),
+                _("Response: %(score)s or less") % {"score": score_text(threshold)},
+                RESPONSE_LINE,
+            )
+        )
+        legend.extend([(RESPONSE_LINE, _("Response threshold")), (RESPONSE, _("Response"))])
+    if measure.remission_below is not None:
+        lines.append(
+            ReferenceLine(
+                measure.remission_below,
+                _("Remission: below %(score)s") % {"score": measure.remission_below},
+                REMISSION_LINE,
+            )
+        )
+        legend.extend([(REMISSION_LINE, _("Remission threshold")), (REMISSION, _("Remission"))])
+    return line_chart(
+        chart_id=f"outcome-{measure.key}",
+        title=str(measure.name),
+        description=describe(series),
+        points=chart_points,
+        y_min=measure.minimum,
+        y_max=measure.maximum,
+        y_ticks=measure.ticks,
+        lines=lines,
+        legend=legend,
+        y_label=_("Score"),
+        empty_text=_("No scores yet"),
+    )
+
+
+@register.simple_tag
+def outcome_chart(series: Series) -> SafeString:
+    # Safe: intake.svg_chart builds the markup only from formatted numbers and escaped text.
+    return mark_safe(series_svg(series))  # noqa: S308
+
+
+@register.filter
+def score_display(value: Fraction | int | float | None) -> str:
+    return "" if value is None else score_text(value)

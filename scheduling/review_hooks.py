@@ -1,0 +1,38 @@
+"""What scheduling tells intake's review queue: each patient's next consultation.
+
+intake never imports scheduling (design: scheduling -> intake -> propel), so intake.review keeps a
+registry and SchedulingConfig.ready() registers `next_consultations` in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from django.db.models import Min
+
+from scheduling.models import Appointment
+from scheduling.online import CONSULTATION_CODE
+
+
+def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dict[int, dt.datetime]:
+    """Start of each patient's next active consultation (one in progress counts), in one query
+    for any number of patients. Patients without one are left out."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    rows = (
+        Appointment.objects.active()
+        .filter(patient_id__in=ids, appointment_type__code=CONSULTATION_CODE, end__gt=now)
+        .values("patient_id")
+        .annotate(first_start=Min("start"))
+        .order_by()
+        .values_list("patient_id", "first_start")
+    )
+    return dict(rows)
+
+
+def register() -> None:
+    from intake.review import set_consultation_lookup
+
+    set_consultation_lookup(next_consultations)
