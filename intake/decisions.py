@@ -40,6 +40,7 @@ from intake.models import (
 from intake.screening import submission_open
 from propel.audit import audit_record
 from propel.emails import send_email
+from propel.errors import DomainError
 from propel.roles import Capability, can
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ LOCK_TIMEOUT_MS = 5000
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-class DecisionError(Exception):
+class DecisionError(DomainError):
     """The review's one domain error. Messages are written to be shown to clinicians."""
 
     messages = {
@@ -90,15 +91,6 @@ class DecisionError(Exception):
             "Please say in plain words what you need from them."
         ),
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return str(self.messages[self.code]).format(**self.params)
 
 
 def _require_decider(actor: Any) -> None:

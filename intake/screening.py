@@ -44,6 +44,7 @@ from intake.models import (
     SubmissionStatus,
 )
 from propel.audit import audit_record
+from propel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ LOCK_TIMEOUT_MS = 5000
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-class IntakeError(Exception):
+class IntakeError(DomainError):
     """The intake app's one domain error. Messages are written to be shown to the patient."""
 
     messages = {
@@ -65,15 +66,6 @@ class IntakeError(Exception):
         "incomplete": _("Please finish these steps before sending: {sections}."),
         "busy": _("We are saving your answers. Please wait a moment and try again."),
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return str(self.messages[self.code]).format(**self.params)
 
 
 def crisis_resources_needed(submission: IntakeSubmission) -> bool:

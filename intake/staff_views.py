@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -27,12 +25,10 @@ from intake.models import (
     CrisisAlert,
     IntakeSubmission,
     Severity,
-    SubmissionStatus,
 )
 from propel.audit import audit_record
 from propel.roles import Capability, staff_required
 
-PAGE_SIZE = 50
 TAPS1_DOMAIN_LABELS = {
     "tobacco": _lazy("Tobacco"),
     "alcohol": _lazy("Alcohol"),
@@ -140,41 +136,10 @@ def score_rows(scores: dict[str, Any]) -> list[ScoreRow]:
     return rows
 
 
-def _flag_counts() -> dict[str, Count]:
-    return {
-        f"n_{severity}": Count("flags", filter=Q(flags__severity=severity))
-        for severity in Severity.values
-    }
-
-
-@never_cache
 @staff_required(Capability.HEALTH_RECORD)
 def submission_list(request: HttpRequest) -> HttpResponse:
-    """Submitted rounds, most pressing first: urgent, then hard stop, then newest. Two queries
-    for the page (count and rows) however many rounds and flags there are, plus the audit row."""
-    rounds = (
-        IntakeSubmission.objects.screenings()
-        .filter(status=SubmissionStatus.SUBMITTED)
-        .select_related("patient", "crisis_alert")
-        .annotate(**_flag_counts())
-        .annotate(
-            pressing=Case(
-                When(n_urgent__gt=0, then=Value(0)),
-                When(n_hard_stop__gt=0, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("pressing", "-submitted_at", "-pk")
-    )
-    page = Paginator(rounds, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    audit_record(
-        action="intake.list_viewed",
-        request=request,
-        detail={"page": page.number, "rounds": [s.pk for s in page.object_list]},
-    )
-    return render(request, "intake/staff_submissions.html", {"page": page})
+    """The first list of submitted rounds grew into the review queue; old bookmarks go there."""
+    return redirect("intake:review_queue")
 
 
 @never_cache

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from propel.errors import DomainError
 
-class SchedulingError(Exception):
+
+class SchedulingError(DomainError):
     messages = {
         "type_unavailable": _("This kind of appointment is not offered."),
         "not_self_bookable": _("This kind of appointment is booked by the clinic's staff."),
@@ -83,12 +85,3 @@ class SchedulingError(Exception):
 
     # Parameters a message may be raised without.
     defaults: dict[str, dict[str, Any]] = {"needs_clearance": {"why": ""}}
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = {**self.defaults.get(code, {}), **params}
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        return str(self.messages[self.code]).format(**self.params)

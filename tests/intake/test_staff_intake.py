@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,19 +51,17 @@ LIST = reverse("intake:staff_submissions")
 # --- Access ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", ["list", "detail"])
-def test_anonymous_visitors_are_sent_to_sign_in(page, patient):
-    address = LIST if page == "list" else detail(sent(patient))
+def test_anonymous_visitors_are_sent_to_sign_in(patient):
+    address = detail(sent(patient))
     response = Client().get(address)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("propel:login"))
 
 
-@pytest.mark.parametrize("page", ["list", "detail"])
 def test_front_desk_and_staff_without_a_role_are_refused(
-    page, patient, front_desk, no_role_user, client_for
+    patient, front_desk, no_role_user, client_for
 ):
-    address = LIST if page == "list" else detail(sent(patient, **URGENT))
+    address = detail(sent(patient, **URGENT))
     for user in (front_desk, no_role_user):
         response = client_for(user).get(address)
         assert response.status_code == 403
@@ -153,53 +149,13 @@ def test_a_draft_chart_says_it_is_not_sent(patient, clinician_user, client_for):
     assert "Flags are raised when the patient sends the answers." in page
 
 
-# --- The list -----------------------------------------------------------------------------------
+# --- The old list address ----------------------------------------------------------------------
 
 
-def test_the_list_puts_urgent_first_then_hard_stops_then_newest(clinician_user, client_for):
-    older_plain = sent(at=NOW - dt.timedelta(days=3))
-    newer_plain = sent(at=NOW)
-    hard_stop = sent(at=NOW - dt.timedelta(days=5), **HARD_STOP)
-    urgent = sent(at=NOW - dt.timedelta(days=9), **URGENT)
-    IntakeSubmissionFactory()  # a draft is not listed
-
+def test_the_old_list_address_leads_to_the_review_queue(clinician_user, client_for):
     response = client_for(clinician_user).get(LIST)
-
-    rows = response.context["page"].object_list
-    assert [s.pk for s in rows] == [urgent.pk, hard_stop.pk, newer_plain.pk, older_plain.pk]
-    assert (rows[0].n_urgent, rows[0].n_hard_stop) == (1, 0)
-    assert (rows[1].n_hard_stop, rows[1].n_info) == (1, 1)
-    assert AuditEvent.objects.filter(action="intake.list_viewed", actor=clinician_user).exists()
-
-
-def test_the_list_costs_the_same_number_of_queries_for_2_or_20_rounds(clinician_user, client_for):
-    client = client_for(clinician_user)
-    client.get(LIST)  # warm the session and role caches
-
-    def queries_for_list() -> int:
-        with CaptureQueriesContext(connection) as captured:
-            assert client.get(LIST).status_code == 200
-        return len(captured)
-
-    for index in range(2):
-        sent(at=NOW - dt.timedelta(hours=index), **(URGENT if index == 0 else HARD_STOP))
-    with_two = queries_for_list()
-    for index in range(18):
-        sent(at=NOW - dt.timedelta(days=index + 1), **(HARD_STOP if index % 2 else OPIOIDS))
-    with_twenty = queries_for_list()
-
-    assert with_two == with_twenty
-
-
-def test_the_list_page_size_bounds_the_page(
-    clinician_user, client_for, django_assert_max_num_queries
-):
-    client = client_for(clinician_user)
-    for index in range(3):
-        sent(at=NOW - dt.timedelta(hours=index))
-    with django_assert_max_num_queries(12):
-        response = client.get(LIST)
-    assert response.status_code == 200
+    assert response.status_code == 302
+    assert response["Location"] == reverse("intake:review_queue")
 
 
 # --- The front desk's badge ---------------------------------------------------------------------

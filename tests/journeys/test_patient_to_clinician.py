@@ -110,8 +110,8 @@ def test_a_patient_books_screens_and_a_clinician_sees_the_flags(
     assert alert.priority == "immediate" and alert.notified_at is not None
     assert mail.outbox[-1].to == ["on-call@clinic.example"]
 
-    chart_url = reverse("intake:staff_submission", args=[submission.pk])
-    queue = client_for(clinician_user).get(reverse("intake:staff_submissions"))
+    chart_url = reverse("intake:chart", args=[submission.patient_id])
+    queue = client_for(clinician_user).get(reverse("intake:review_queue"))
     assert chart_url in queue.content.decode()
     chart = client_for(clinician_user).get(chart_url).content.decode()
     assert "phq9_item9_positive" in chart or "PHQ-9 item 9" in chart
