@@ -55,6 +55,10 @@ class DecisionError(DomainError):
     """The review's one domain error. Messages are written to be shown to clinicians."""
 
     messages = {
+        "changed": _(
+            "Another decision was recorded for this patient while you were reading. Please look "
+            "at it before deciding."
+        ),
         "not_allowed": _("Only a clinician can make this decision."),
         "not_found": _("That could not be found. It may have been removed; please reload."),
         "not_screening": _("Only a screening can be cleared, declined or reopened."),
@@ -91,6 +95,14 @@ class DecisionError(DomainError):
             "Please say in plain words what you need from them."
         ),
     }
+
+
+class DecisionChanged(DecisionError):
+    """Another decision was recorded for the patient after the clinician's page was drawn."""
+
+    def __init__(self, latest: ClearanceDecision | None) -> None:
+        self.latest = latest
+        super().__init__("changed")
 
 
 def _require_decider(actor: Any) -> None:
@@ -301,10 +313,15 @@ def clearance_decide(
     reason: str = "",
     override_reason: str = "",
     sections: Iterable[str] = (),
+    seen_decision_id: int | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> ClearanceDecision:
     """Record a clinician's decision on the patient's latest submitted screening round.
+
+    With `seen_decision_id` (the latest decision the clinician's page showed, 0 for none), the
+    decision is refused with DecisionChanged when another was recorded meanwhile: of two identical
+    submissions racing (a double click, two tabs) exactly one is recorded.
 
     Locks the round's row (a lock wait past LOCK_TIMEOUT_MS raises "busy"), re-checks that it is a
     submitted screening and still the patient's latest, then appends the decision:
@@ -336,6 +353,10 @@ def clearance_decide(
             latest = _latest_round(submission.patient_id)
             if latest > submission.round:
                 raise DecisionError("superseded", round=latest)
+            if seen_decision_id is not None:
+                newest = latest_decision(submission.patient_id)
+                if (newest.pk if newest else 0) != seen_decision_id:
+                    raise DecisionChanged(newest)
             fields: dict[str, Any] = {}
             detail: dict[str, Any] = {"round": submission.round, "submission_id": submission.pk}
             reopened = None
@@ -437,4 +458,13 @@ def information_request_failed(*, decision_id: int, error: BaseException) -> Non
         patient_id=decision.patient_id if decision else None,
         obj=decision,
         detail={"error": type(error).__name__},
+    )
+
+
+def latest_decision(patient_id: int) -> ClearanceDecision | None:
+    return (
+        ClearanceDecision.objects.filter(patient_id=patient_id)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-pk")
+        .first()
     )

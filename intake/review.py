@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from intake import medications
 from intake.answers import effective_answers, medication_label
-from intake.decisions import LOCK_NOT_AVAILABLE, LOCK_TIMEOUT_MS, DecisionError, clearance_decide
 from intake.models import (
     SEVERITY_ORDER,
     ClearanceDecision,
@@ -362,57 +360,3 @@ def flag_counts(flags: Sequence[Flag]) -> dict[str, int]:
     for flag in flags:
         counts[flag.severity] = counts.get(flag.severity, 0) + 1
     return counts
-
-
-# --- Deciding from a page ------------------------------------------------------------------------
-
-
-class ChartChanged(Exception):
-    """The patient's latest decision is not the one the clinician's page showed."""
-
-    def __init__(self, latest: ClearanceDecision | None) -> None:
-        self.latest = latest
-        super().__init__(f"latest decision is now {latest.pk if latest else None}")
-
-
-def latest_decision(patient_id: int) -> ClearanceDecision | None:
-    return (
-        ClearanceDecision.objects.filter(patient_id=patient_id)
-        .select_related("decided_by")
-        .order_by("-decided_at", "-pk")
-        .first()
-    )
-
-
-def clearance_decide_unless_changed(
-    *, submission_id: int, seen_decision_id: int, **arguments: Any
-) -> ClearanceDecision:
-    """intake.decisions.clearance_decide, but only while the patient's latest decision is still
-    the one the clinician's page showed (`seen_decision_id`, 0 for none); else ChartChanged.
-
-    Locks the round's row first (the lock the service takes again, re-entrant in this
-    transaction), so of two identical submissions racing (a double click, two tabs) exactly one is
-    recorded and the other raises ChartChanged naming it. A lock wait past the service's timeout
-    is DecisionError("busy").
-    """
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
-            patient_id = (
-                IntakeSubmission.objects.select_for_update(of=("self",))
-                .filter(pk=submission_id)
-                .values_list("patient_id", flat=True)
-                .first()
-            )
-            if patient_id is None:
-                raise DecisionError("not_found")
-            latest = latest_decision(patient_id)
-            if (latest.pk if latest else 0) != seen_decision_id:
-                raise ChartChanged(latest)
-            return clearance_decide(submission_id=submission_id, **arguments)
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise DecisionError("busy") from error
-        raise

@@ -29,14 +29,18 @@ from django.views.decorators.http import require_POST
 
 from intake.answers import summarise
 from intake.clearance import clearance_statuses
-from intake.decisions import DecisionError, crisis_alert_acknowledge, flag_acknowledge
+from intake.decisions import (
+    DecisionChanged,
+    DecisionError,
+    clearance_decide,
+    crisis_alert_acknowledge,
+    flag_acknowledge,
+)
 from intake.models import CrisisAlert, DecisionKind, Flag, Patient, SubmissionKind
 from intake.outcomes import patient_outcomes
 from intake.review import (
     Chart,
-    ChartChanged,
     age_on,
-    clearance_decide_unless_changed,
     flag_counts,
     load_chart,
     medication_rows,
@@ -362,14 +366,14 @@ def decide_view(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             arguments = form.service_arguments()
             try:
-                clearance_decide_unless_changed(
+                clearance_decide(
                     submission_id=chart.current.pk,
                     seen_decision_id=form.cleaned_data["after"],
                     actor=request.user,
                     request=request,
                     **arguments,
                 )
-            except ChartChanged as changed:
+            except DecisionChanged as changed:
                 chart = load_chart(chart.patient)
                 form = _refreshed_decision_form(chart, form, _changed_message(changed.latest))
                 status = 409

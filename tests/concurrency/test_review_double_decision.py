@@ -1,10 +1,11 @@
 """The same decision sent twice at once (a double click, two tabs) is recorded once.
 
 The decision form carries the id of the latest decision the clinician saw;
-intake.review.clearance_decide_unless_changed locks the round, then re-checks it. Here one
+intake.decisions.clearance_decide, given the decision the page showed, locks the round, then
+re-checks it. Here one
 "request" holds the round's lock and records a decision while the other waits on that lock.
 The control shows the race is real: calling the service directly, the waiting request records a
-second decision nobody reviewed. With the guard it raises ChartChanged naming the first.
+second decision nobody reviewed. With the guard it raises DecisionChanged naming the first.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from intake.decisions import clearance_decide
+from intake.decisions import DecisionChanged, clearance_decide
 from intake.models import ClearanceDecision, DecisionKind, IntakeSubmission
-from intake.review import ChartChanged, clearance_decide_unless_changed
 from tests.intake.review_data import sent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -90,7 +90,7 @@ def test_control_without_the_guard_both_decisions_are_recorded(round_, clinician
 
 def test_with_the_guard_the_second_is_refused_and_names_the_first(round_, clinician_user):
     def decide_second():
-        return clearance_decide_unless_changed(
+        return clearance_decide(
             submission_id=round_.pk,
             seen_decision_id=0,
             actor=clinician_user,
@@ -102,6 +102,6 @@ def test_with_the_guard_the_second_is_refused_and_names_the_first(round_, clinic
 
     result = race(decide_second)
 
-    assert isinstance(result, ChartChanged)
+    assert isinstance(result, DecisionChanged)
     assert result.latest == ClearanceDecision.objects.get()
     assert ClearanceDecision.objects.count() == 1
