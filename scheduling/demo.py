@@ -19,8 +19,9 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from intake.decisions import clearance_decide, flag_acknowledge
 from intake.examples import complete_answers
-from intake.models import IntakeSubmission, Patient
+from intake.models import ClearanceDecision, DecisionKind, IntakeSubmission, Patient
 from intake.questions import SECTION_KEYS
 from intake.screening import intake_submit, submission_open
 from propel.roles import Role
@@ -276,6 +277,50 @@ def seed_screenings(*, patients: list[Patient], now: dt.datetime) -> int:
     return submitted
 
 
+def seed_clearances(*, patients: list[Patient], now: dt.datetime, rng: random.Random) -> int:
+    """A clinician clears two demo patients (acknowledging their flags first, as the rules
+    require) and the front desk books each a first infusion, through the real services."""
+    clinician = User.objects.get(username="clinician1")
+    booker = User.objects.get(username="frontdesk")
+    infusion = AppointmentType.objects.get(code="infusion")
+    booked = 0
+    for index in (0, 3):
+        patient = patients[index]
+        if ClearanceDecision.objects.filter(patient=patient).exists():
+            continue
+        submission = (
+            IntakeSubmission.objects.screenings().submitted().filter(patient=patient).first()
+        )
+        if submission is None:
+            continue
+        for flag in submission.flags.all():
+            flag_acknowledge(
+                flag_id=flag.pk, actor=clinician, note="Demo: reviewed at consultation.", now=now
+            )
+        clearance_decide(
+            submission_id=submission.pk, actor=clinician, kind=DecisionKind.CLEARED, now=now
+        )
+        today = now.astimezone(clinic_tz()).date()
+        slots = find_slots(
+            appointment_type=infusion,
+            start_date=today + dt.timedelta(days=1),
+            end_date=today + dt.timedelta(days=7),
+            include_extra_openings=False,
+            patient_id=patient.pk,
+            step=dt.timedelta(hours=1),
+        )
+        if slots:
+            appointment_book(
+                patient_id=patient.pk,
+                appointment_type_id=infusion.pk,
+                start=rng.choice(slots[:8]).start,
+                actor=booker,
+                now=now,
+            )
+            booked += 1
+    return booked
+
+
 def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = now.astimezone(clinic_tz()).date()
@@ -285,4 +330,5 @@ def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
         patients = seed_patients(rng)
     booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)
     seed_screenings(patients=patients, now=now)
+    booked += seed_clearances(patients=patients, now=now, rng=rng)
     return logins, booked

@@ -12,7 +12,16 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django_otp.plugins.otp_static.models import StaticToken
 
-from intake.models import CrisisAlert, Flag, IntakeSubmission, Patient, SubmissionStatus
+from intake.clearance import has_valid_clearance
+from intake.models import (
+    ClearanceDecision,
+    CrisisAlert,
+    DecisionKind,
+    Flag,
+    IntakeSubmission,
+    Patient,
+    SubmissionStatus,
+)
 from propel.models import AuditEvent
 from propel.roles import Role, roles_of
 from scheduling.models import Appointment, Closure, ExtraOpening, OpeningHours, Room, RoomKind
@@ -109,3 +118,12 @@ def test_demo_screenings_show_each_kind_of_flag_through_the_real_services():
     assert {"urgent", "hard_stop", "review", "info"} <= severities
     assert CrisisAlert.objects.count() == 1
     assert AuditEvent.objects.filter(action="intake.submitted").count() == 5
+
+
+def test_demo_clears_two_patients_and_books_their_first_infusions():
+    seed()
+    cleared = ClearanceDecision.objects.filter(kind=DecisionKind.CLEARED)
+    assert cleared.count() == 2
+    infusions = Appointment.objects.filter(appointment_type__code="infusion")
+    assert infusions.count() == 2
+    assert all(has_valid_clearance(a.patient_id, a.start) for a in infusions)
