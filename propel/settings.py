@@ -315,3 +315,11 @@ CLEARANCE_MAX_DAYS = env_int("CLEARANCE_MAX_DAYS", 365, minimum=1, maximum=730)
 # Pre-infusion check-in: alcohol or recreational drugs within this many hours before the visit
 # defer that day's infusion (reference A13 and §8: 12-24 h in published clinic instructions).
 CHECK_IN_ABSTINENCE_HOURS = env_int("CHECK_IN_ABSTINENCE_HOURS", 24, minimum=1, maximum=72)
+
+# Infusion courses (the clinic's stated policy: 4-8 infusions over 4-8 weeks) and their spacing.
+COURSE_MIN_SESSIONS = env_int("COURSE_MIN_SESSIONS", 4, minimum=1, maximum=20)
+COURSE_MAX_SESSIONS = env_int("COURSE_MAX_SESSIONS", 8, minimum=1, maximum=20)
+COURSE_MIN_WEEKS = env_int("COURSE_MIN_WEEKS", 4, minimum=1, maximum=26)
+COURSE_MAX_WEEKS = env_int("COURSE_MAX_WEEKS", 8, minimum=1, maximum=26)
+COURSE_MIN_HOURS_BETWEEN = env_int("COURSE_MIN_HOURS_BETWEEN", 48, minimum=1, maximum=336)
+COURSE_MAX_PER_WEEK = env_int("COURSE_MAX_PER_WEEK", 2, minimum=1, maximum=7)

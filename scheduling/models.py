@@ -52,6 +52,8 @@ class Clinician(models.Model):
     )
     display_name = models.CharField(_("name shown"), max_length=120)
     active = models.BooleanField(_("in practice"), default=True)
+    # Bumped to revoke every calendar-feed link handed out for this clinician.
+    feed_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["display_name"]
@@ -178,6 +180,36 @@ class BookedVia(models.TextChoices):
     ONLINE = "online", _("Online")
 
 
+class CourseStatus(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class InfusionCourse(models.Model):
+    """A planned course of infusions (often 4-8 over 4-8 weeks), booked all at once by
+    scheduling.courses; its sessions are the appointments pointing at it. Maintenance infusions
+    after a completed course point at it too."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    planned_sessions = models.PositiveSmallIntegerField()
+    span_weeks = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=16, choices=CourseStatus.choices, default=CourseStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"course of {self.planned_sessions} for patient {self.patient_id}"
+
+
 class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self) -> AppointmentQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -207,6 +239,9 @@ class Appointment(models.Model):
     booked_via = models.CharField(max_length=8, choices=BookedVia.choices, default=BookedVia.STAFF)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    course = models.ForeignKey(
+        InfusionCourse, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
     )
     # A client-supplied key: the same online booking submitted twice makes one appointment.
     idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
