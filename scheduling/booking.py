@@ -125,10 +125,12 @@ def _choose_resources(
     explicit_clinician: bool,
     now: dt.datetime,
     hold_key: str | None = None,
+    exclude_id: int | None = None,
 ) -> tuple[Room, Clinician | None]:
     """Pick the first free room and clinician among the locked ones, or say exactly what clashes.
 
-    Live slot holds other than `hold_key` make their room and clinician busy.
+    Live slot holds other than `hold_key` make their room and clinician busy. The appointment
+    `exclude_id` (one being moved) is not a clash with itself.
     """
     if not rooms:
         raise SchedulingError("no_resource")
@@ -142,6 +144,7 @@ def _choose_resources(
         Appointment.objects.active()
         .overlapping(start, end)
         .filter((uses_resources | Q(patient_id=patient_id)) if patient_id else uses_resources)
+        .exclude(pk=exclude_id or 0)
         .values_list("room_id", "clinician_id", "patient_id")
     )
     if patient_id and any(clash_patient == patient_id for _, _, clash_patient in clashes):
@@ -211,6 +214,7 @@ def appointment_book(
     hold_key: str | None = None,
     idempotency_key: str | None = None,
     max_online_upcoming: int | None = None,
+    course_id: int | None = None,
 ) -> Appointment:
     """Book one appointment, or raise SchedulingError saying why not.
 
@@ -226,6 +230,7 @@ def appointment_book(
     (checked before and under the locks, and after a unique-constraint race); the same key for
     another patient raises SchedulingError("key_reused"). `max_online_upcoming` caps, under the
     patient's lock, how many future appointments of this type booked online the patient may have.
+    `course_id` links the appointment to an InfusionCourse (scheduling.courses).
     """
     now = now or timezone.now()
     if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
@@ -292,6 +297,7 @@ def appointment_book(
                     booked_via=via,
                     booked_by=actor,
                     idempotency_key=idempotency_key or None,
+                    course_id=course_id,
                 )
         except IntegrityError as error:
             if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
@@ -470,3 +476,113 @@ def appointment_transition(
         if to_status == AppointmentStatus.CANCELLED:
             appointment.sequence += 1
     return appointment
+
+
+def appointment_move(
+    *,
+    appointment_id: int,
+    new_start: dt.datetime,
+    actor: Any = None,
+    room_id: int | None = None,
+    clinician_id: int | None = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move a booked appointment to `new_start` (same type and length), or raise SchedulingError.
+
+    The same guard as a booking: locks the candidate rooms, clinicians and the patient (in that
+    order), then the appointment row, and re-checks opening hours (extra openings allowed: staff
+    move appointments), working hours and overlaps, not counting the appointment itself. Keeps
+    its room and clinician when they are free, else takes another of the same kind, unless
+    `room_id`/`clinician_id` name the ones to use. Needs a clearance valid on the new date when
+    the type does. The update is conditional on the status and `sequence` read under the lock
+    (SchedulingError("stale") otherwise) and bumps `sequence`; an "appointment.moved" audit event
+    records both times. The status is unchanged, so no status history is written.
+    """
+    now = now or timezone.now()
+    if new_start.tzinfo is None:
+        raise ValueError("new_start must be an aware datetime")
+    appointment = (
+        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise SchedulingError("not_found")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise SchedulingError(
+            "not_movable", status=AppointmentStatus(appointment.status).label.lower()
+        )
+    if new_start <= now or appointment.start <= now:
+        raise SchedulingError("in_past")
+    appointment_type = appointment.appointment_type
+    patient_id = appointment.patient_id
+    end = new_start + appointment_type.duration
+    if appointment_type.needs_clearance and not has_valid_clearance(patient_id, new_start):
+        raise SchedulingError(
+            "needs_clearance", why=clearance_refusal(patient_id, new_start, now=now)
+        )
+    room_ids, clinician_ids = _candidates(
+        appointment_type, room_id=room_id, clinician_id=clinician_id
+    )
+    if appointment.clinician_id and clinician_id is None:
+        clinician_ids = sorted({*clinician_ids, appointment.clinician_id})
+    with booking_transaction():
+        rooms, clinicians, _patient = _lock_resources(
+            room_ids=room_ids, clinician_ids=clinician_ids, patient_id=patient_id
+        )
+        current = Appointment.objects.select_for_update().filter(pk=appointment_id).first()
+        if (
+            current is None
+            or current.status != AppointmentStatus.BOOKED
+            or current.sequence != appointment.sequence
+            or current.start != appointment.start
+        ):
+            raise SchedulingError("stale")
+        _check_open(new_start, end, include_extra=True)
+        # Prefer the room and clinician the appointment already has.
+        rooms.sort(key=lambda room: room.pk != current.room_id)
+        clinicians.sort(key=lambda clinician: clinician.pk != current.clinician_id)
+        room, clinician = _choose_resources(
+            start=new_start,
+            end=end,
+            appointment_type=appointment_type,
+            rooms=rooms,
+            clinicians=clinicians,
+            patient_id=patient_id,
+            explicit_room=room_id is not None,
+            explicit_clinician=clinician_id is not None,
+            now=now,
+            exclude_id=appointment_id,
+        )
+        try:
+            with transaction.atomic():
+                claimed = Appointment.objects.filter(
+                    pk=appointment_id,
+                    status=AppointmentStatus.BOOKED,
+                    sequence=current.sequence,
+                ).update(
+                    start=new_start,
+                    end=end,
+                    room=room,
+                    clinician=clinician,
+                    sequence=F("sequence") + 1,
+                    updated_at=now,
+                )
+        except IntegrityError as error:
+            raise _error_from_constraint(error, room, clinician) from error
+        if claimed != 1:
+            raise SchedulingError("stale")
+        audit_record(
+            action="appointment.moved",
+            actor=actor,
+            request=request,
+            patient_id=patient_id,
+            obj=current,
+            detail={
+                "from": current.start.isoformat(),
+                "to": new_start.astimezone(dt.UTC).isoformat(),
+                "room": room.pk,
+                "clinician": clinician.pk if clinician else None,
+            },
+        )
+    current.refresh_from_db()
+    return current

@@ -81,6 +81,30 @@ class SchedulingError(DomainError):
         "check_in_other_open": _(
             "Please finish the check-in for your visit on {when} first. Then this one opens."
         ),
+        # Infusion courses (scheduling.course_planner, scheduling.courses): written for staff.
+        "course_sessions": _("A course has {min} to {max} infusions."),
+        "course_weeks": _("A course spans {min} to {max} weeks."),
+        "course_no_weekdays": _("Choose at least one weekday for the course."),
+        "course_window": _("The time window must start no later than it ends."),
+        "course_clearance_ended": _(
+            "The patient's clearance ends on {date}, before the course would start."
+        ),
+        "course_too_few": _(
+            "Only {found} of {wanted} infusions fit the rules between {first} and {last} on the "
+            "chosen days and times ({why}). Choose more weekdays, a wider time window, fewer "
+            "infusions or a longer span."
+        ),
+        "course_rules": _("The course breaks the rules: {problems}"),
+        "course_session_clearance": _("Session {number} on {when}: {why}"),
+        "course_session_past": _("Session {number} on {when} has already passed."),
+        "course_conflict": _("{detail}"),
+        "course_not_found": _("That course could not be found."),
+        "course_not_active": _("This course is {status}, so it cannot be changed."),
+        "course_not_completed": _(
+            "Maintenance infusions follow a completed course; this course still has sessions to go."
+        ),
+        "not_course_session": _("This appointment is not part of an infusion course."),
+        "not_movable": _("An appointment that is {status} cannot be moved."),
     }
 
     # Parameters a message may be raised without.
