@@ -61,16 +61,30 @@ def appointments_ics(appointments: Sequence[Appointment], *, now: dt.datetime) -
     """One calendar file holding `appointments` (each with its appointment_type loaded)."""
     if not appointments:
         raise ValueError("a calendar file needs at least one appointment")
+    return calendar_ics(
+        [_event(appointment, now=now) for appointment in appointments],
+        first=min(appointment.start for appointment in appointments).date(),
+        last=max(appointment.end for appointment in appointments).date(),
+    )
+
+
+def calendar_ics(
+    events: Sequence[Event], *, first: dt.date, last: dt.date, name: str | None = None
+) -> bytes:
+    """One calendar file holding `events` (whose times are in the clinic's zone), with the
+    VTIMEZONE for the dates `first`..`last` they fall between. Shared by the patient's files and
+    the clinicians' feeds (scheduling.feeds)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
-    for appointment in appointments:
-        calendar.add_component(_event(appointment, now=now))
+    if name:
+        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-timezone", settings.CLINIC_TIME_ZONE)
+    for event in events:
+        calendar.add_component(event)
     # The zone's rules for a year either side of the appointments: enough for any client to
     # place them, small enough to keep the file short.
-    first = min(appointment.start for appointment in appointments).date()
-    last = max(appointment.end for appointment in appointments).date()
     calendar.add_missing_timezones(
         first_date=first - dt.timedelta(days=366), last_date=last + dt.timedelta(days=366)
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import patient_views, public_views, views
+from scheduling import calendar_views, course_views, feeds, patient_views, public_views, views
 
 app_name = "scheduling"
 
@@ -9,6 +9,53 @@ appointment = "p/<str:token>/appointments/<int:appointment_id>/"
 urlpatterns = [
     path("staff/", views.today, name="today"),
     path("staff/availability/", views.availability, name="availability"),
+    # Staff calendar and appointment actions (scheduling.calendar_views).
+    path("staff/calendar/", calendar_views.calendar_day, name="calendar"),
+    path("staff/calendar/week/", calendar_views.calendar_week, name="calendar_week"),
+    path("staff/appointments/new/", calendar_views.appointment_new, name="appointment_new"),
+    path(
+        "staff/appointments/<int:appointment_id>/",
+        calendar_views.appointment_detail,
+        name="appointment",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/status/",
+        calendar_views.appointment_status,
+        name="appointment_status",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/cancel/",
+        calendar_views.appointment_cancel,
+        name="appointment_cancel",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/move/",
+        calendar_views.appointment_move,
+        name="appointment_move",
+    ),
+    # Infusion courses (scheduling.course_views).
+    path(
+        "staff/patients/<int:patient_id>/course/new/",
+        course_views.course_new,
+        name="course_new",
+    ),
+    path("staff/courses/<int:course_id>/", course_views.course_detail, name="course_detail"),
+    path("staff/courses/<int:course_id>/move/", course_views.course_move, name="course_move"),
+    path("staff/courses/<int:course_id>/cancel/", course_views.course_cancel, name="course_cancel"),
+    path(
+        "staff/courses/<int:course_id>/maintenance/",
+        course_views.course_maintenance,
+        name="course_maintenance",
+    ),
+    # Calendar feeds (scheduling.feeds): a clinician's subscribable feed, by signed address.
+    path("feeds/clinician/<str:token>.ics", feeds.clinician_feed, name="clinician_feed"),
+    path("staff/feeds/", feeds.feed_settings, name="feed_settings"),
+    path("staff/feeds/<int:clinician_id>/revoke/", feeds.feed_revoke, name="feed_revoke"),
+    path(
+        "staff/appointments/<int:appointment_id>/calendar.ics",
+        feeds.appointment_ics,
+        name="appointment_ics",
+    ),
     # Online booking (anyone).
     path("book/", public_views.book, name="book"),
     path("book/hold/", public_views.book_hold, name="book_hold"),

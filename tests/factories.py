@@ -263,3 +263,25 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
     valid_until = dt.date(2027, 7, 5)
     decided_by = factory.SubFactory(UserFactory, role=Role.CLINICIAN)
     decided_at = dt.datetime(2027, 1, 4, 20, 0, tzinfo=dt.UTC)
+
+
+# --- Infusion courses (scheduling.courses) ------------------------------------------------------
+
+
+def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:
+    """A 120-minute, staff-booked infusion in an infusion room that needs a clearance."""
+    return AppointmentTypeFactory(
+        code=code,
+        name=name,
+        duration_minutes=120,
+        room_kind=RoomKind.INFUSION,
+        self_bookable=False,
+        needs_clearance=True,
+    )
+
+
+def clear_patient(patient: Patient, *, valid_until: dt.date = dt.date(2027, 7, 5)) -> object:
+    """Clear `patient` for infusions until `valid_until` (decided 4 January 2027)."""
+    return ClearanceDecisionFactory(
+        submission=SubmittedScreeningFactory(patient=patient), valid_until=valid_until
+    )

@@ -1,0 +1,158 @@
+"""Forms behind the staff calendar and appointment pages. They validate and normalise; the
+services in scheduling.booking decide whether a time is free."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import Patient
+from scheduling.models import AppointmentStatus, AppointmentType, Clinician, Room
+from scheduling.slots import clinic_tz
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+PATIENT_RESULTS = 20
+
+
+class CalendarDateForm(forms.Form):
+    date = forms.DateField(label=_("Date"), required=False, widget=DATE_INPUT)
+
+
+class WeekForm(forms.Form):
+    date = forms.DateField(label=_("Week of"), required=False, widget=DATE_INPUT)
+    room = forms.ModelChoiceField(
+        label=_("Room"), queryset=Room.objects.filter(active=True), required=False
+    )
+    clinician = forms.ModelChoiceField(
+        label=_("Clinician"), queryset=Clinician.objects.filter(active=True), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("room") and cleaned.get("clinician"):
+            raise forms.ValidationError(_("Choose a room or a clinician, not both."))
+        return cleaned
+
+
+def parse_date_of_birth(text: str) -> dt.date | None:
+    for pattern in ("%m/%d/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_phone(text: str) -> str | None:
+    """The number in E.164 (how Patient.mobile stores it) if `text` is a plausible US phone."""
+    if len(re.sub(r"\D", "", text)) < 7:
+        return None
+    try:
+        number = phonenumbers.parse(text, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Find a patient"),
+        max_length=100,
+        help_text=_("Name, date of birth (MM/DD/YYYY) or phone number."),
+    )
+
+    def matches(self) -> QuerySet[Patient]:
+        """Up to PATIENT_RESULTS patients, in one query: by date of birth, phone, or every word
+        of the name."""
+        text = self.cleaned_data["q"].strip()
+        if (born := parse_date_of_birth(text)) is not None:
+            condition = Q(date_of_birth=born)
+        elif (phone := parse_phone(text)) is not None:
+            condition = Q(mobile=phone)
+        else:
+            condition = Q()
+            for word in text.split()[:4]:
+                condition &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        return Patient.objects.filter(condition)[:PATIENT_RESULTS]
+
+
+class _WhenForm(forms.Form):
+    """A clinic-local date and time, turned into an aware datetime in `start`."""
+
+    date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    time = forms.TimeField(label=_("Time"), required=False)
+    room = forms.ModelChoiceField(
+        label=_("Room"),
+        queryset=Room.objects.filter(active=True),
+        required=False,
+        empty_label=_("Any free room"),
+    )
+    clinician = forms.ModelChoiceField(
+        label=_("Clinician"),
+        queryset=Clinician.objects.filter(active=True),
+        required=False,
+        empty_label=_("Any free clinician"),
+    )
+
+    def __init__(self, *args: Any, require_time: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time"].required = require_time
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        day, time = cleaned.get("date"), cleaned.get("time")
+        if day is not None and time is not None:
+            # fold=0: on the night clocks go back, an ambiguous time means its first occurrence.
+            cleaned["start"] = dt.datetime.combine(day, time, tzinfo=clinic_tz())
+        return cleaned
+
+
+class BookingForm(_WhenForm):
+    """Step 2 of "new appointment": type, date, a free time, optionally a room and clinician.
+    Status, who booked and how are never taken from the request."""
+
+    field_order = ["patient", "appointment_type", "date", "time", "room", "clinician"]
+
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.all(), widget=forms.HiddenInput, label=_("Patient")
+    )
+    appointment_type = forms.ModelChoiceField(
+        label=_("Appointment type"), queryset=AppointmentType.objects.filter(active=True)
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("appointment_type")
+        room = cleaned.get("room")
+        if kind is not None and room is not None and room.kind != kind.room_kind:
+            self.add_error("room", _("%(room)s is not the right kind of room.") % {"room": room})
+        return cleaned
+
+
+class MoveForm(_WhenForm):
+    pass
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=300)
+
+
+class StatusForm(forms.Form):
+    """The one-click changes; cancelling needs a reason and has its own form."""
+
+    status = forms.ChoiceField(
+        label=_("New status"),
+        choices=[
+            (AppointmentStatus.CHECKED_IN, _("Check in")),
+            (AppointmentStatus.COMPLETED, _("Complete")),
+            (AppointmentStatus.NO_SHOW, _("No-show")),
+        ],
+    )
