@@ -41,7 +41,7 @@ from scheduling.models import (
     Room,
     SlotHold,
 )
-from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
+from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours, utc_range
 
 LOCK_NOT_AVAILABLE = "55P03"
 EXCLUSION_VIOLATION = "23P01"
@@ -272,6 +272,7 @@ def appointment_book(
             return existing
         if max_online_upcoming is not None:
             _check_online_cap(patient_id, appointment_type, max_online_upcoming, now)
+        check_infusion_spacing(appointment_type, patient_id=patient_id, start=start)
         _check_open(start, end, include_extra=via == BookedVia.STAFF)
         room, clinician = _choose_resources(
             start=start,
@@ -317,6 +318,47 @@ def appointment_book(
         if hold_key:
             SlotHold.objects.filter(key=hold_key).delete()
     return appointment
+
+
+def check_infusion_spacing(
+    appointment_type: AppointmentType,
+    *,
+    patient_id: int,
+    start: dt.datetime,
+    exclude_id: int | None = None,
+) -> None:
+    """For treatment visits (types that need clearance), the patient's other active treatment
+    visits must start at least COURSE_MIN_HOURS_BETWEEN hours away, and at most
+    COURSE_MAX_PER_WEEK may fall in one Monday-Sunday week (clinic time): the course rules hold
+    for every infusion, in a course or not. Call under the patient's row lock."""
+    if not appointment_type.needs_clearance:
+        return
+    gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN)
+    tz = clinic_tz()
+    local_day = start.astimezone(tz).date()
+    monday = local_day - dt.timedelta(days=local_day.weekday())
+    week = utc_range(monday, monday + dt.timedelta(days=6), tz)
+    others = (
+        Appointment.objects.active()
+        .filter(patient_id=patient_id, appointment_type__needs_clearance=True)
+        .filter(
+            Q(start__gt=start - gap, start__lt=start + gap)
+            | Q(start__gte=week.start, start__lt=week.end)
+        )
+        .exclude(pk=exclude_id)
+        .values_list("start", flat=True)
+    )
+    starts = list(others)
+    for other in starts:
+        if abs(other - start) < gap:
+            raise SchedulingError(
+                "infusion_too_close",
+                hours=settings.COURSE_MIN_HOURS_BETWEEN,
+                when=formats.date_format(other.astimezone(tz), "D M j, g:i A"),
+            )
+    in_week = [other for other in starts if week.start <= other < week.end]
+    if len(in_week) >= settings.COURSE_MAX_PER_WEEK:
+        raise SchedulingError("infusion_week_full", limit=settings.COURSE_MAX_PER_WEEK)
 
 
 def _replay(idempotency_key: str, patient_id: int) -> Appointment | None:
@@ -537,6 +579,9 @@ def appointment_move(
             or current.start != appointment.start
         ):
             raise SchedulingError("stale")
+        check_infusion_spacing(
+            appointment_type, patient_id=patient_id, start=new_start, exclude_id=appointment.pk
+        )
         _check_open(new_start, end, include_extra=True)
         # Prefer the room and clinician the appointment already has.
         rooms.sort(key=lambda room: room.pk != current.room_id)

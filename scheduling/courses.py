@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
 from intake.models import Patient
 from propel.audit import audit_record
+from scheduling.availability import Interval
 from scheduling.booking import appointment_book, appointment_move, appointment_transition
 from scheduling.course_planner import (
     CourseRules,
@@ -132,12 +133,28 @@ def course_propose(
         window=window,
         duration=appointment_type.duration,
         calendar=calendar,
-        busy=patient_busy(patient_id, utc_range(start_date, end_date, calendar.tz)),
+        busy=[
+            *patient_busy(patient_id, utc_range(start_date, end_date, calendar.tz)),
+            *_spacing_around_treatments(patient_id, appointment_type.duration),
+        ],
         last_day=last_day,
         rules=rules_from_settings(),
         tz=calendar.tz,
         not_before=now,
     )
+
+
+def _spacing_around_treatments(patient_id: int, duration: dt.timedelta) -> list[Interval]:
+    """Busy intervals that keep a proposed start at least the minimum gap from every treatment
+    visit the patient already has (a start X overlaps [S - gap + duration, S + gap) exactly when
+    X is within the gap of S)."""
+    gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN)
+    starts = (
+        Appointment.objects.active()
+        .filter(patient_id=patient_id, appointment_type__needs_clearance=True)
+        .values_list("start", flat=True)
+    )
+    return [Interval(start - gap + duration, start + gap) for start in starts]
 
 
 def _span_weeks(starts: Sequence[dt.datetime], rules: CourseRules) -> int:

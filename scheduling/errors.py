@@ -26,6 +26,13 @@ class SchedulingError(DomainError):
         "room_taken": _("{room} is already booked at that time."),
         "clinician_taken": _("{clinician} already has an appointment at that time."),
         "patient_taken": _("The patient already has an appointment at that time."),
+        "infusion_too_close": _(
+            "Treatment visits must start at least {hours} hours apart; the patient has one on "
+            "{when}."
+        ),
+        "infusion_week_full": _(
+            "The patient already has {limit} treatment visits that week, the most allowed."
+        ),
         "held": _(
             "That time is held for someone booking online. It frees up within a few minutes "
             "if they do not book."
