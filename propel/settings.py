@@ -323,3 +323,18 @@ COURSE_MIN_WEEKS = env_int("COURSE_MIN_WEEKS", 4, minimum=1, maximum=26)
 COURSE_MAX_WEEKS = env_int("COURSE_MAX_WEEKS", 8, minimum=1, maximum=26)
 COURSE_MIN_HOURS_BETWEEN = env_int("COURSE_MIN_HOURS_BETWEEN", 48, minimum=1, maximum=336)
 COURSE_MAX_PER_WEEK = env_int("COURSE_MAX_PER_WEEK", 2, minimum=1, maximum=7)
+
+# Pre-infusion vital signs (reference §2.4, PROPOSED: the medical director approves these).
+# A reading at or above a "flag" line asks for a repeat after VITALS_REPEAT_MINUTES; lower counts.
+VITALS_NOTE_SYSTOLIC = env_int("VITALS_NOTE_SYSTOLIC", 140, minimum=100, maximum=250)
+VITALS_NOTE_DIASTOLIC = env_int("VITALS_NOTE_DIASTOLIC", 90, minimum=50, maximum=150)
+VITALS_SIGN_OFF_SYSTOLIC = env_int("VITALS_SIGN_OFF_SYSTOLIC", 160, minimum=100, maximum=250)
+VITALS_SIGN_OFF_DIASTOLIC = env_int("VITALS_SIGN_OFF_DIASTOLIC", 100, minimum=50, maximum=150)
+VITALS_DEFER_ABOVE_SYSTOLIC = env_int("VITALS_DEFER_ABOVE_SYSTOLIC", 180, minimum=100, maximum=250)
+VITALS_DEFER_ABOVE_DIASTOLIC = env_int("VITALS_DEFER_ABOVE_DIASTOLIC", 110, minimum=50, maximum=150)
+VITALS_HR_DEFER_BELOW = env_int("VITALS_HR_DEFER_BELOW", 50, minimum=20, maximum=100)
+VITALS_HR_DEFER_ABOVE = env_int("VITALS_HR_DEFER_ABOVE", 120, minimum=60, maximum=250)
+VITALS_HR_SIGN_OFF_FROM = env_int("VITALS_HR_SIGN_OFF_FROM", 100, minimum=60, maximum=250)
+VITALS_SPO2_SIGN_OFF_BELOW = env_int("VITALS_SPO2_SIGN_OFF_BELOW", 95, minimum=80, maximum=100)
+VITALS_SPO2_DEFER_BELOW = env_int("VITALS_SPO2_DEFER_BELOW", 90, minimum=70, maximum=100)
+VITALS_REPEAT_MINUTES = env_int("VITALS_REPEAT_MINUTES", 5, minimum=1, maximum=30)

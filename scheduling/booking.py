@@ -49,14 +49,20 @@ EXCLUSION_VIOLATION = "23P01"
 # Which status may follow which. Anything else is refused.
 TRANSITIONS: dict[str, frozenset[str]] = {
     AppointmentStatus.BOOKED: frozenset(
-        {AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW}
+        {
+            AppointmentStatus.CHECKED_IN,
+            AppointmentStatus.CANCELLED,
+            AppointmentStatus.NO_SHOW,
+            AppointmentStatus.DEFERRED,
+        }
     ),
     AppointmentStatus.CHECKED_IN: frozenset(
-        {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED}
+        {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED}
     ),
     AppointmentStatus.COMPLETED: frozenset(),
     AppointmentStatus.CANCELLED: frozenset(),
     AppointmentStatus.NO_SHOW: frozenset(),
+    AppointmentStatus.DEFERRED: frozenset(),
 }
 
 
