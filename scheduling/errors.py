@@ -112,6 +112,39 @@ class SchedulingError(DomainError):
         ),
         "not_course_session": _("This appointment is not part of an infusion course."),
         "not_movable": _("An appointment that is {status} cannot be moved."),
+        # The day of a visit (scheduling.visits): written for staff.
+        "visit_forbidden": _("Your role cannot do this step of a visit."),
+        "visit_not_booked": _("This appointment is {status}, so the patient cannot be checked in."),
+        "visit_not_checked_in": _("The patient is not checked in for this appointment."),
+        "visit_identity": _("Confirm the patient's identity before checking them in."),
+        "visit_escort_needed": _(
+            "An infusion visit needs the name and phone number of the adult taking the patient "
+            "home."
+        ),
+        "visit_escort_phone": _("The escort's phone number is not a valid phone number."),
+        "visit_answer_needed": _("Please ask the patient: {question}"),
+        "visit_implausible": _(
+            "Please check the reading: {fields} is outside the range a monitor can show."
+        ),
+        "visit_unknown_symptom": _("Unknown symptom."),
+        "visit_unknown_phase": _("Unknown reading phase."),
+        "visit_repeat_too_soon": _(
+            "The repeat reading is due {minutes} minutes after the first, at {when}."
+        ),
+        "visit_gate_decided": _(
+            "The pre-infusion readings have already decided the gate; no more can be added."
+        ),
+        "visit_not_started": _("The infusion has not started."),
+        "visit_already_started": _("The infusion has already started."),
+        "visit_already_ended": _("The infusion has already ended."),
+        "visit_not_ended": _("End the infusion before discharging the patient."),
+        "visit_no_sign_off": _("This visit's vital signs do not call for a clinician's sign-off."),
+        "visit_already_signed": _("This visit has already been signed off."),
+        "visit_note_needed": _("Please write a note saying why the infusion may go ahead."),
+        "visit_reason_needed": _("Please give a reason for deferring the visit."),
+        "visit_cannot_start": _("The infusion cannot start yet: {reasons}"),
+        "visit_discharge_checks": _("Before discharge, confirm: {missing}"),
+        "visit_already_discharged": _("The patient has already been discharged."),
     }
 
     # Parameters a message may be raised without.

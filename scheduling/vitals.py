@@ -1,0 +1,286 @@
+"""The pre-infusion vital-signs gate (reference §2.4, PROPOSED; the medical director approves the
+numbers, which live in settings as VITALS_*). Pure: thresholds come in as a VitalThresholds, the
+readings as plain values; scheduling.visits loads, stores and decides what happens next.
+
+§2.4 in short: measure seated after 5 minutes' rest; if the first reading is at or above a flag
+line, repeat after 5 more minutes and count the lower of the two. Symptoms send the patient down
+the emergency pathway whatever the numbers say. Otherwise the most severe band any value falls in
+wins: defer (hard stop for today) > clinician sign-off > proceed with a note > proceed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from typing import Protocol
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from scheduling.models import GateOutcome
+
+# Symptom codes stored on VitalReading.symptoms (reference §2.4, the emergency row).
+SYMPTOMS: tuple[tuple[str, str], ...] = (
+    ("chest_pain", gettext_lazy("Chest pain")),
+    ("short_of_breath", gettext_lazy("Shortness of breath")),
+    ("severe_headache", gettext_lazy("Sudden severe headache")),
+    ("vision_change", gettext_lazy("Change in vision")),
+    ("confusion", gettext_lazy("Confusion")),
+    ("focal_weakness", gettext_lazy("Weakness in one part of the body")),
+)
+SYMPTOM_CODES = frozenset(code for code, _label in SYMPTOMS)
+
+# Most severe last; "the most severe wins" compares by this.
+SEVERITY: dict[str, int] = {
+    GateOutcome.PROCEED: 0,
+    GateOutcome.PROCEED_WITH_NOTE: 1,
+    GateOutcome.SIGN_OFF: 2,
+    GateOutcome.DEFER: 3,
+    GateOutcome.EMERGENCY: 4,
+}
+
+# Values outside these are typing errors, not patients (the same bounds as the table's check
+# constraint vital_reading_plausible, so a bad value is refused with a message, not a 500).
+PLAUSIBLE: dict[str, tuple[int, int]] = {
+    "systolic": (50, 300),
+    "diastolic": (20, 200),
+    "heart_rate": (20, 250),
+    "spo2": (50, 100),
+    "weight_lb": (50, 1000),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class VitalThresholds:
+    """The §2.4 lines. `*_above` lines are exceeded strictly (SBP 181 defers, 180 does not);
+    `*_below` lines strictly (HR 49 defers, 50 does not); the others are "at or above"."""
+
+    note_systolic: int = 140  # SBP 140-159 -> proceed with a note
+    note_diastolic: int = 90  # DBP 90-99
+    sign_off_systolic: int = 160  # SBP 160-180 -> clinician sign-off
+    sign_off_diastolic: int = 100  # DBP 100-110
+    defer_above_systolic: int = 180  # SBP > 180 -> defer
+    defer_above_diastolic: int = 110  # DBP > 110
+    hr_defer_below: int = 50  # HR < 50 -> defer
+    hr_defer_above: int = 120  # HR > 120 -> defer
+    hr_sign_off_from: int = 100  # HR 100-120 -> sign-off
+    spo2_sign_off_below: int = 95  # SpO2 < 95 -> sign-off
+    spo2_defer_below: int = 90  # SpO2 < 90 -> defer
+
+
+DEFAULT_THRESHOLDS = VitalThresholds()
+
+
+class ReadingLike(Protocol):
+    systolic: int
+    diastolic: int
+    heart_rate: int
+    spo2: int
+    symptoms: Collection[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    systolic: int
+    diastolic: int
+    heart_rate: int
+    spo2: int
+    symptoms: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class Assessment:
+    """`outcome` a GateOutcome value; `reasons` every finding in words, most severe first;
+    `codes` the same findings as stable codes (e.g. "bp_defer"), for code that branches on them."""
+
+    outcome: str
+    reasons: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+
+
+def as_reading(reading: ReadingLike) -> Reading:
+    return Reading(
+        systolic=reading.systolic,
+        diastolic=reading.diastolic,
+        heart_rate=reading.heart_rate,
+        spo2=reading.spo2,
+        symptoms=frozenset(reading.symptoms or ()),
+    )
+
+
+def implausible(values: dict[str, int | None]) -> list[str]:
+    """The fields (keys of PLAUSIBLE) whose value is outside the plausible range; None is skipped
+    (weight is optional). A diastolic at or above the systolic is reported as "diastolic"."""
+    bad = [
+        field
+        for field, value in values.items()
+        if value is not None
+        and field in PLAUSIBLE
+        and not PLAUSIBLE[field][0] <= value <= PLAUSIBLE[field][1]
+    ]
+    systolic, diastolic = values.get("systolic"), values.get("diastolic")
+    if (
+        "diastolic" not in bad
+        and systolic is not None
+        and diastolic is not None
+        and diastolic >= systolic
+    ):
+        bad.append("diastolic")
+    return bad
+
+
+def needs_repeat(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Whether §2.4 asks for a second reading: any value at or above a flag line (SBP >= 140 or
+    DBP >= 90, HR >= 100 or < 50, SpO2 < 95). With symptoms there is no waiting: the emergency
+    pathway starts on the first reading, so no repeat."""
+    if reading.symptoms:
+        return False
+    return (
+        reading.systolic >= t.note_systolic
+        or reading.diastolic >= t.note_diastolic
+        or reading.heart_rate >= t.hr_sign_off_from
+        or reading.heart_rate < t.hr_defer_below
+        or reading.spo2 < t.spo2_sign_off_below
+    )
+
+
+def _findings(reading: ReadingLike, t: VitalThresholds) -> list[tuple[str, str, str]]:
+    """(outcome, code, reason) for every line the reading crosses."""
+    bp = f"{reading.systolic}/{reading.diastolic}"
+    hr, spo2 = reading.heart_rate, reading.spo2
+    found: list[tuple[str, str, str]] = []
+    if reading.symptoms:
+        labels = dict(SYMPTOMS)
+        named = ", ".join(str(labels.get(code, code)) for code in sorted(reading.symptoms))
+        found.append(
+            (
+                GateOutcome.EMERGENCY,
+                "symptoms",
+                _("Symptoms reported: %(named)s.") % {"named": named},
+            )
+        )
+    s, d = reading.systolic, reading.diastolic
+    if s > t.defer_above_systolic or d > t.defer_above_diastolic:
+        found.append(
+            (
+                GateOutcome.DEFER,
+                "bp_defer",
+                _("Blood pressure %(bp)s is above %(s)d/%(d)d.")
+                % {"bp": bp, "s": t.defer_above_systolic, "d": t.defer_above_diastolic},
+            )
+        )
+    elif s >= t.sign_off_systolic or d >= t.sign_off_diastolic:
+        found.append(
+            (
+                GateOutcome.SIGN_OFF,
+                "bp_sign_off",
+                _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
+                % {"bp": bp, "s": t.sign_off_systolic, "d": t.sign_off_diastolic},
+            )
+        )
+    elif s >= t.note_systolic or d >= t.note_diastolic:
+        found.append(
+            (
+                GateOutcome.PROCEED_WITH_NOTE,
+                "bp_note",
+                _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
+                % {"bp": bp, "s": t.note_systolic, "d": t.note_diastolic},
+            )
+        )
+    if hr > t.hr_defer_above:
+        found.append(
+            (
+                GateOutcome.DEFER,
+                "hr_defer",
+                _("Heart rate %(hr)d is above %(line)d.") % {"hr": hr, "line": t.hr_defer_above},
+            )
+        )
+    elif hr < t.hr_defer_below:
+        found.append(
+            (
+                GateOutcome.DEFER,
+                "hr_defer",
+                _("Heart rate %(hr)d is below %(line)d.") % {"hr": hr, "line": t.hr_defer_below},
+            )
+        )
+    elif hr >= t.hr_sign_off_from:
+        found.append(
+            (
+                GateOutcome.SIGN_OFF,
+                "hr_sign_off",
+                _("Heart rate %(hr)d is %(line)d or higher.")
+                % {"hr": hr, "line": t.hr_sign_off_from},
+            )
+        )
+    if spo2 < t.spo2_defer_below:
+        found.append(
+            (
+                GateOutcome.DEFER,
+                "spo2_defer",
+                _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
+                % {"spo2": spo2, "line": t.spo2_defer_below},
+            )
+        )
+    elif spo2 < t.spo2_sign_off_below:
+        found.append(
+            (
+                GateOutcome.SIGN_OFF,
+                "spo2_sign_off",
+                _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
+                % {"spo2": spo2, "line": t.spo2_sign_off_below},
+            )
+        )
+    return found
+
+
+def assess(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) -> Assessment:
+    """The §2.4 outcome of one (counted) reading: the most severe band any value falls in, or
+    EMERGENCY with any symptom; PROCEED (no reasons) when nothing crosses a line."""
+    found = sorted(_findings(reading, t), key=lambda item: -SEVERITY[item[0]])
+    if not found:
+        return Assessment(outcome=GateOutcome.PROCEED)
+    return Assessment(
+        outcome=str(found[0][0]),
+        reasons=tuple(reason for _o, _c, reason in found),
+        codes=tuple(code for _o, code, _r in found),
+    )
+
+
+def counted(
+    first: ReadingLike, repeat: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS
+) -> Reading:
+    """The reading that counts after a repeat: "the lower of the two" (§2.4).
+
+    "Lower" is read as the reading in the less severe band (so a repeat that moves HR or SpO2 back
+    into range counts even if its BP is a little higher), then the lower SBP, then the lower DBP,
+    then the repeat. Mixing values from the two readings (lowest SBP with the other's HR) is not
+    done: it would describe a patient nobody measured.
+
+    Symptoms are not a measurement that a second reading can undo: the counted reading carries
+    the symptoms of both, so a symptom on either one keeps the emergency pathway.
+    """
+    a, b = as_reading(first), as_reading(repeat)
+    numbers_only = (
+        dataclasses.replace(a, symptoms=frozenset()),
+        dataclasses.replace(b, symptoms=frozenset()),
+    )
+
+    def key(item: tuple[int, Reading]) -> tuple[int, int, int, int]:
+        order, reading = item
+        return (
+            SEVERITY[assess(reading, t).outcome],
+            reading.systolic,
+            reading.diastolic,
+            -order,
+        )
+
+    _order, lower = min(enumerate(numbers_only), key=key)
+    return dataclasses.replace(lower, symptoms=a.symptoms | b.symptoms)
+
+
+def during_alert(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Whether a reading taken during the infusion must bring a clinician now: any symptom, or any
+    value past a hard-stop line (the §2.4 defer lines: SBP > 180 or DBP > 110, HR > 120 or < 50,
+    SpO2 < 90). The sign-off band is expected during an infusion (ketamine raises BP) and only
+    shows on the chart."""
+    return SEVERITY[assess(reading, t).outcome] >= SEVERITY[GateOutcome.DEFER]
