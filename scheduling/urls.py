@@ -1,6 +1,14 @@
 from django.urls import path
 
-from scheduling import calendar_views, course_views, feeds, patient_views, public_views, views
+from scheduling import (
+    calendar_views,
+    course_views,
+    day_views,
+    feeds,
+    patient_views,
+    public_views,
+    views,
+)
 
 app_name = "scheduling"
 
@@ -33,6 +41,29 @@ urlpatterns = [
         calendar_views.appointment_move,
         name="appointment_move",
     ),
+    # The day sheet and the visit screen (scheduling.day_views).
+    path("staff/day/", day_views.day_sheet, name="day_sheet"),
+    path("staff/visits/<int:appointment_id>/", day_views.visit_page, name="visit"),
+    path(
+        "staff/visits/<int:appointment_id>/check-in/",
+        day_views.visit_check_in,
+        name="visit_check_in",
+    ),
+    path("staff/visits/<int:appointment_id>/vitals/", day_views.visit_vitals, name="visit_vitals"),
+    path(
+        "staff/visits/<int:appointment_id>/sign-off/",
+        day_views.visit_sign_off,
+        name="visit_sign_off",
+    ),
+    path("staff/visits/<int:appointment_id>/start/", day_views.visit_start, name="visit_start"),
+    path("staff/visits/<int:appointment_id>/end/", day_views.visit_end, name="visit_end"),
+    path(
+        "staff/visits/<int:appointment_id>/discharge/",
+        day_views.visit_discharge,
+        name="visit_discharge",
+    ),
+    path("staff/visits/<int:appointment_id>/defer/", day_views.visit_defer, name="visit_defer"),
+    path("staff/visits/<int:appointment_id>/rebook/", day_views.visit_rebook, name="visit_rebook"),
     # Infusion courses (scheduling.course_views).
     path(
         "staff/patients/<int:patient_id>/course/new/",
