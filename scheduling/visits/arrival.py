@@ -1,0 +1,165 @@
+"""Arrival: identity, escort and the day-of questions (front desk); A13 defers the visit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from phonenumber_field.phonenumber import to_python as to_phone
+
+from intake.models import Patient
+from propel.audit import audit_record
+from scheduling.booking import appointment_transition
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    PreInfusionCheckIn,
+    Visit,
+)
+from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
+from scheduling.visits.deferral import defer_visit
+
+# --- Arrival ------------------------------------------------------------------------------------
+
+
+def _yes_no(value: object) -> bool | None:
+    return {"yes": True, "no": False}.get(str(value)) if value is not None else None
+
+
+def check_in_answers(appointment: Appointment, now: dt.datetime) -> dict[str, Any]:
+    """Day-of answers the patient already gave in this visit's submitted check-in round.
+
+    new_medicines asks "since your last visit", so any submitted round answers it. The alcohol
+    question (A13) asks about the CHECK_IN_ABSTINENCE_HOURS before the patient answered; it stands
+    for today only when the round was sent within that many hours of now (check_ins.py: an early
+    "no" does not replace the day-of check).
+    """
+    link = (
+        PreInfusionCheckIn.objects.select_related("submission")
+        .filter(appointment=appointment, submission__status="submitted")
+        .first()
+    )
+    if link is None:
+        return {}
+    answers = link.submission.answers or {}
+    found: dict[str, Any] = {}
+    if (new_medicines := _yes_no(answers.get("new_medicines"))) is not None:
+        found["new_medicines"] = new_medicines
+        found["new_medicines_detail"] = str(answers.get("new_medicines_detail") or "")[:500]
+    sent = link.submission.submitted_at
+    fresh = sent is not None and now - sent <= dt.timedelta(
+        hours=settings.CHECK_IN_ABSTINENCE_HOURS
+    )
+    if fresh and (alcohol := _yes_no(answers.get("alcohol_or_drugs_recent"))) is not None:
+        found["alcohol_or_drugs"] = alcohol
+    return found
+
+
+def visit_check_in(
+    *,
+    appointment_id: int,
+    actor: Any,
+    identity_confirmed: bool,
+    escort_name: str = "",
+    escort_phone: str = "",
+    alcohol_or_drugs: bool | None = None,
+    food_as_instructed: bool | None = None,
+    new_medicines: bool | None = None,
+    new_medicines_detail: str = "",
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Visit:
+    """Check a booked patient in (front desk or admin), or defer the visit for A13.
+
+    Identity must be confirmed. Treatment visits (types needing clearance) need the escort's name
+    and a valid phone number, saved on the visit and on the patient; and answers to the day-of
+    questions. An answer left None is taken from the patient's submitted check-in round when it
+    has one (see check_in_answers), else SchedulingError("visit_answer_needed"). Alcohol or drugs
+    within the window defers the appointment (reference A13: hard stop for the day, reschedule)
+    and the visit is returned with appointment.status DEFERRED; otherwise the appointment moves to
+    CHECKED_IN. Consultations need only the identity check.
+    """
+    require_role(actor, ARRIVAL_ROLES)
+    now = now or timezone.now()
+    escort_name = (escort_name or "").strip()
+    phone = to_phone(escort_phone.strip()) if escort_phone and escort_phone.strip() else None
+    with transaction.atomic():
+        visit = locked_visit(appointment_id)
+        appointment = visit.appointment
+        if appointment.status != AppointmentStatus.BOOKED:
+            raise SchedulingError("visit_not_booked", status=status_label(appointment.status))
+        if not identity_confirmed:
+            raise SchedulingError("visit_identity")
+        treatment = appointment.appointment_type.needs_clearance
+        if phone is not None and not phone.is_valid():
+            raise SchedulingError("visit_escort_phone")
+        if treatment and (not escort_name or phone is None):
+            raise SchedulingError("visit_escort_needed")
+        from_check_in = check_in_answers(appointment, now) if treatment else {}
+        if alcohol_or_drugs is None:
+            alcohol_or_drugs = from_check_in.get("alcohol_or_drugs")
+        if new_medicines is None and "new_medicines" in from_check_in:
+            new_medicines = from_check_in["new_medicines"]
+            new_medicines_detail = new_medicines_detail or from_check_in["new_medicines_detail"]
+        if treatment:
+            questions = (
+                (
+                    alcohol_or_drugs,
+                    _("Have you had any alcohol or recreational drugs in the last %(hours)d hours?")
+                    % {"hours": settings.CHECK_IN_ABSTINENCE_HOURS},
+                ),
+                (food_as_instructed, _("Have you eaten and drunk only as instructed today?")),
+                (new_medicines, _("Have you started, stopped or changed any medicine?")),
+            )
+            for answer, question in questions:
+                if answer is None:
+                    raise SchedulingError("visit_answer_needed", question=question)
+        visit.identity_confirmed_at = now
+        visit.identity_confirmed_by = actor
+        visit.alcohol_or_drugs = alcohol_or_drugs
+        visit.food_as_instructed = food_as_instructed
+        visit.new_medicines = new_medicines
+        visit.new_medicines_detail = (new_medicines_detail or "")[:500] if new_medicines else ""
+        if escort_name or phone is not None:
+            visit.escort_name = escort_name
+            visit.escort_phone = phone or ""
+            visit.escort_confirmed_at = now
+            Patient.objects.filter(pk=appointment.patient_id).update(
+                escort_name=escort_name, escort_phone=phone or "", updated_at=now
+            )
+        visit.save()
+        if alcohol_or_drugs:
+            defer_visit(
+                visit,
+                actor=actor,
+                reason=_("Alcohol or recreational drugs before the visit (A13)."),
+                code="a13",
+                request=request,
+                now=now,
+            )
+            return visit
+        visit.appointment = appointment_transition(
+            appointment_id=appointment.pk,
+            to_status=AppointmentStatus.CHECKED_IN,
+            actor=actor,
+            request=request,
+            now=now,
+        )
+        audit_record(
+            action="visit.checked_in",
+            actor=actor,
+            request=request,
+            patient_id=appointment.patient_id,
+            obj=visit,
+            detail={
+                "escort": bool(visit.escort_name),
+                "answers_from_check_in": sorted(from_check_in),
+            },
+        )
+    return visit

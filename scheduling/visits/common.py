@@ -1,0 +1,128 @@
+"""Shared parts of the visit services: roles, locking the visit, thresholds, clinician alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+
+from propel.audit import audit_record
+from propel.emails import send_email
+from propel.roles import Role, roles_of
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Visit,
+)
+from scheduling.vitals import (
+    VitalThresholds,
+)
+
+logger = logging.getLogger(__name__)
+
+VisitError = SchedulingError
+
+ARRIVAL_ROLES = frozenset({Role.FRONT_DESK, Role.ADMIN})
+CLINICAL_ROLES = frozenset({Role.CLINICIAN})
+
+
+def thresholds_from_settings() -> VitalThresholds:
+    return VitalThresholds(
+        note_systolic=settings.VITALS_NOTE_SYSTOLIC,
+        note_diastolic=settings.VITALS_NOTE_DIASTOLIC,
+        sign_off_systolic=settings.VITALS_SIGN_OFF_SYSTOLIC,
+        sign_off_diastolic=settings.VITALS_SIGN_OFF_DIASTOLIC,
+        defer_above_systolic=settings.VITALS_DEFER_ABOVE_SYSTOLIC,
+        defer_above_diastolic=settings.VITALS_DEFER_ABOVE_DIASTOLIC,
+        hr_defer_below=settings.VITALS_HR_DEFER_BELOW,
+        hr_defer_above=settings.VITALS_HR_DEFER_ABOVE,
+        hr_sign_off_from=settings.VITALS_HR_SIGN_OFF_FROM,
+        spo2_sign_off_below=settings.VITALS_SPO2_SIGN_OFF_BELOW,
+        spo2_defer_below=settings.VITALS_SPO2_DEFER_BELOW,
+    )
+
+
+def require_role(actor: Any, roles: Iterable[Role]) -> None:
+    if not roles_of(actor) & frozenset(roles):
+        raise SchedulingError("visit_forbidden")
+
+
+def visit_for(appointment_id: int) -> Visit:
+    """The appointment's Visit, created the first time (safe against two callers at once: the
+    one-to-one constraint decides, get_or_create re-reads)."""
+    if not Appointment.objects.filter(pk=appointment_id).exists():
+        raise SchedulingError("not_found")
+    visit, _created = Visit.objects.get_or_create(appointment_id=appointment_id)
+    return visit
+
+
+def locked_visit(appointment_id: int) -> Visit:
+    """The visit row locked for this transaction, with its appointment and type loaded."""
+    visit_for(appointment_id)
+    return (
+        Visit.objects.select_for_update(of=("self",))
+        .select_related("appointment__appointment_type")
+        .get(appointment_id=appointment_id)
+    )
+
+
+def status_label(status: str) -> str:
+    return str(AppointmentStatus(status).label).lower()
+
+
+def _visit_url(appointment_id: int) -> str:
+    try:
+        path = reverse("scheduling:visit", args=[appointment_id])
+    except NoReverseMatch:  # the visit screen is not wired yet: the appointment page links to it
+        path = reverse("scheduling:appointment", args=[appointment_id])
+    return f"{settings.SITE_URL}{path}"
+
+
+def alert_after_commit(visit: Visit, *, reason: str) -> None:
+    appointment_id, patient_id, visit_id = (
+        visit.appointment_id,
+        visit.appointment.patient_id,
+        visit.pk,
+    )
+
+    def send() -> None:
+        recipients = list(settings.CLINICIAN_ALERT_EMAILS)
+        if not recipients:
+            logger.error("visit %s: CLINICIAN_ALERT_EMAILS is empty; nobody was told", visit_id)
+            audit_record(
+                action="visit.alert_failed",
+                patient_id=patient_id,
+                obj=visit,
+                detail={"error": "no recipients", "reason": reason},
+            )
+            return
+        try:
+            send_email(
+                name="vitals_alert",
+                to=recipients,
+                context={"visit_url": _visit_url(appointment_id)},
+            )
+        except Exception as error:
+            # The reading is saved; the clinician on the floor still sees the alert on screen.
+            # Record the failure where staff can see it rather than failing the request.
+            logger.exception("visit %s: clinician alert could not be emailed", visit_id)
+            audit_record(
+                action="visit.alert_failed",
+                patient_id=patient_id,
+                obj=visit,
+                detail={"error": type(error).__name__, "reason": reason},
+            )
+            return
+        audit_record(
+            action="visit.alert_sent",
+            patient_id=patient_id,
+            obj=visit,
+            detail={"recipients": len(recipients), "reason": reason},
+        )
+
+    transaction.on_commit(send)

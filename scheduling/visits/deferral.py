@@ -1,0 +1,193 @@
+"""Deferring today's visit, what the patient should do next, and rebooking options that keep the
+course rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from intake.clearance import clearance_status, clinic_date
+from propel.audit import audit_record
+from scheduling.booking import appointment_transition
+from scheduling.course_planner import course_problems
+from scheduling.courses import rules_from_settings
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Visit,
+)
+from scheduling.slots import clinic_tz, find_slots
+from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+from scheduling.visits.gate import gate_assessment
+
+REBOOK_DAYS = 14
+REBOOK_OPTIONS = 5
+
+BP_NEXT_STEP = gettext_lazy(
+    "Please see your primary care doctor about your blood pressure before your next visit."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Deferral:
+    """What visit_defer returns: the visit, up to REBOOK_OPTIONS free starts that keep the course
+    rules, and the next step to tell the patient ("" when there is nothing particular)."""
+
+    visit: Visit
+    options: list[dt.datetime]
+    next_step: str
+
+
+# --- Deferral -----------------------------------------------------------------------------------
+
+
+def defer_visit(
+    visit: Visit,
+    *,
+    actor: Any,
+    reason: str,
+    code: str,
+    request: HttpRequest | None,
+    now: dt.datetime,
+) -> None:
+    """Defer inside the caller's transaction, with the visit row locked."""
+    visit.appointment = appointment_transition(
+        appointment_id=visit.appointment_id,
+        to_status=AppointmentStatus.DEFERRED,
+        actor=actor,
+        reason=reason[:300],
+        request=request,
+        now=now,
+    )
+    Visit.objects.filter(pk=visit.pk).update(
+        deferred_reason=reason, deferred_at=now, updated_at=now
+    )
+    visit.deferred_reason, visit.deferred_at = reason, now
+    audit_record(
+        action="visit.deferred",
+        actor=actor,
+        request=request,
+        patient_id=visit.appointment.patient_id,
+        obj=visit,
+        detail={"why": code},
+    )
+
+
+def next_step_for(visit: Visit) -> str:
+    """What to tell a deferred patient before their next visit ("" when nothing particular)."""
+    if visit.alcohol_or_drugs:
+        return _(
+            "Please have no alcohol or recreational drugs for %(hours)d hours before your next "
+            "visit."
+        ) % {"hours": settings.CHECK_IN_ABSTINENCE_HOURS}
+    assessment = gate_assessment(visit)
+    if assessment is not None and "bp_defer" in assessment.codes:
+        return str(BP_NEXT_STEP)
+    return ""
+
+
+def visit_defer(
+    *,
+    appointment_id: int,
+    actor: Any,
+    reason: str,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Deferral:
+    """Defer today's visit (clinician): the appointment becomes DEFERRED with `reason`, before
+    the infusion starts. Returns the rebooking options (rebooking_options) and the next step for
+    the patient (for a blood-pressure deferral: see their primary care doctor first). Nothing is
+    rebooked here: staff pick an option and book it through the usual booking service."""
+    require_role(actor, CLINICAL_ROLES)
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchedulingError("visit_reason_needed")
+    with transaction.atomic():
+        visit = locked_visit(appointment_id)
+        if visit.started_at is not None:
+            raise SchedulingError("visit_already_started")
+        defer_visit(visit, actor=actor, reason=reason, code="clinician", request=request, now=now)
+    return Deferral(
+        visit=visit,
+        options=rebooking_options(appointment_id, now=now),
+        next_step=next_step_for(visit),
+    )
+
+
+def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datetime]:
+    """Up to REBOOK_OPTIONS starts (aware, UTC) for the same type from tomorrow to REBOOK_DAYS
+    days after `now` (clinic dates): rooms, clinicians and the patient free (find_slots, staff
+    openings included); for treatment visits also the course rules with the patient's other
+    active treatment visits (COURSE_MIN_HOURS_BETWEEN apart, at most COURSE_MAX_PER_WEEK a week)
+    and inside the current clearance. The first free start of each day first (earliest day
+    first), then the rest. Read-only: a start can be taken before it is booked; booking
+    re-checks everything."""
+    appointment = (
+        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise SchedulingError("not_found")
+    appointment_type = appointment.appointment_type
+    patient_id = appointment.patient_id
+    tz = clinic_tz()
+    today = clinic_date(now)
+    # A deferral is for the day (A13 and §2.4 both say "today"): options start tomorrow.
+    first_day = today + dt.timedelta(days=1)
+    last_day = today + dt.timedelta(days=REBOOK_DAYS)
+    others: list[dt.datetime] = []
+    if appointment_type.needs_clearance:
+        status = clearance_status(patient_id, today=today)
+        if not status.is_cleared or status.valid_until is None:
+            return []
+        last_day = min(last_day, status.valid_until)
+        rules = rules_from_settings()
+        reach = dt.timedelta(days=REBOOK_DAYS + 8) + rules.min_gap
+        others = list(
+            Appointment.objects.active()
+            .filter(
+                patient_id=patient_id,
+                appointment_type__needs_clearance=True,
+                start__gt=now - reach,
+                start__lt=now + reach,
+            )
+            .exclude(pk=appointment_id)
+            .values_list("start", flat=True)
+        )
+    slots = find_slots(
+        appointment_type=appointment_type,
+        start_date=first_day,
+        end_date=last_day,
+        include_extra_openings=True,
+        patient_id=patient_id,
+        not_before=now,
+        now=now,
+    )
+    fitting: list[dt.datetime] = []
+    for slot in slots:
+        if slot.start <= now or slot.start.astimezone(tz).date() > last_day:
+            continue
+        if appointment_type.needs_clearance and course_problems(
+            sorted([*others, slot.start]), rules=rules, tz=tz, check_count=False
+        ):
+            continue
+        fitting.append(slot.start)
+    fitting = sorted(set(fitting))
+    first_per_day: list[dt.datetime] = []
+    seen: set[dt.date] = set()
+    for start in fitting:
+        day = start.astimezone(tz).date()
+        if day not in seen:
+            seen.add(day)
+            first_per_day.append(start)
+    rest = [start for start in fitting if start not in first_per_day]
+    return (first_per_day + rest)[:REBOOK_OPTIONS]

@@ -1,0 +1,234 @@
+"""The vital-signs gate before an infusion (reference §2.4): readings, the repeat rule, sign-off."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from propel.audit import audit_record
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    AppointmentStatus,
+    GateOutcome,
+    ReadingPhase,
+    Visit,
+    VitalReading,
+)
+from scheduling.visits.common import (
+    CLINICAL_ROLES,
+    alert_after_commit,
+    locked_visit,
+    require_role,
+    thresholds_from_settings,
+)
+from scheduling.vitals import (
+    SYMPTOM_CODES,
+    Assessment,
+    VitalThresholds,
+    assess,
+    counted,
+    during_alert,
+    implausible,
+    needs_repeat,
+)
+
+# --- The vital-signs gate -----------------------------------------------------------------------
+
+
+def _validate_reading(
+    *,
+    systolic: int,
+    diastolic: int,
+    heart_rate: int,
+    spo2: int,
+    weight_lb: int | None,
+    symptoms: Iterable[str],
+    phase: str,
+) -> list[str]:
+    if phase not in ReadingPhase.values:
+        raise SchedulingError("visit_unknown_phase")
+    values = {
+        "systolic": systolic,
+        "diastolic": diastolic,
+        "heart_rate": heart_rate,
+        "spo2": spo2,
+        "weight_lb": weight_lb,
+    }
+    for field, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SchedulingError("visit_implausible", fields=field.replace("_", " "))
+    if bad := implausible(values):
+        names = {
+            "systolic": _("the systolic pressure"),
+            "diastolic": _("the diastolic pressure"),
+            "heart_rate": _("the heart rate"),
+            "spo2": _("the oxygen saturation"),
+            "weight_lb": _("the weight"),
+        }
+        raise SchedulingError("visit_implausible", fields=", ".join(names[f] for f in bad))
+    codes = sorted(set(symptoms))
+    if any(code not in SYMPTOM_CODES for code in codes):
+        raise SchedulingError("visit_unknown_symptom")
+    return codes
+
+
+def gate_assessment(visit: Visit, t: VitalThresholds | None = None) -> Assessment | None:
+    """The assessment the visit's pre-infusion readings add up to (the first alone, or the
+    counted of the first two), or None before any reading."""
+    t = t or thresholds_from_settings()
+    before = list(visit.readings.filter(phase=ReadingPhase.BEFORE).order_by("taken_at", "id")[:2])
+    if not before:
+        return None
+    if len(before) == 1:
+        return assess(before[0], t)
+    return assess(counted(before[0], before[1], t), t)
+
+
+def visit_record_vitals(
+    *,
+    appointment_id: int,
+    actor: Any,
+    systolic: int,
+    diastolic: int,
+    heart_rate: int,
+    spo2: int,
+    weight_lb: int | None = None,
+    symptoms: Iterable[str] = (),
+    phase: str = ReadingPhase.BEFORE,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[VitalReading, Assessment, bool]:
+    """Store one reading (clinician) and return it, its assessment, and whether a repeat is due.
+
+    BEFORE (checked in, not started): the first reading decides the gate unless it needs a repeat
+    (vitals.needs_repeat); then the repeat, taken no sooner than VITALS_REPEAT_MINUTES after it
+    (earlier: SchedulingError("visit_repeat_too_soon")), decides with vitals.counted, and the
+    assessment returned is the counted one. Once decided, no more BEFORE readings
+    ("visit_gate_decided": the lower of two, not the best of many). The outcome is stored on
+    visit.gate_outcome; EMERGENCY emails the clinician alert list after commit.
+    DURING (started, not ended): stored; vitals.during_alert emails the same alert.
+    DISCHARGE (started): stored only.
+    """
+    require_role(actor, CLINICAL_ROLES)
+    now = now or timezone.now()
+    symptom_codes = _validate_reading(
+        systolic=systolic,
+        diastolic=diastolic,
+        heart_rate=heart_rate,
+        spo2=spo2,
+        weight_lb=weight_lb,
+        symptoms=symptoms,
+        phase=phase,
+    )
+    t = thresholds_from_settings()
+    repeat_due = False
+    with transaction.atomic():
+        visit = locked_visit(appointment_id)
+        appointment = visit.appointment
+        if appointment.status != AppointmentStatus.CHECKED_IN:
+            raise SchedulingError("visit_not_checked_in")
+        before = list(visit.readings.filter(phase=ReadingPhase.BEFORE).order_by("taken_at", "id"))
+        if phase == ReadingPhase.BEFORE:
+            if visit.started_at is not None:
+                raise SchedulingError("visit_already_started")
+            if visit.gate_outcome or len(before) >= 2:
+                raise SchedulingError("visit_gate_decided")
+            if before:
+                due = before[0].taken_at + dt.timedelta(minutes=settings.VITALS_REPEAT_MINUTES)
+                if now < due:
+                    raise SchedulingError(
+                        "visit_repeat_too_soon",
+                        minutes=settings.VITALS_REPEAT_MINUTES,
+                        when=formats.time_format(timezone.localtime(due), "g:i A"),
+                    )
+        elif visit.started_at is None:
+            raise SchedulingError("visit_not_started")
+        elif phase == ReadingPhase.DURING and visit.ended_at is not None:
+            raise SchedulingError("visit_already_ended")
+        reading = VitalReading.objects.create(
+            visit=visit,
+            phase=phase,
+            systolic=systolic,
+            diastolic=diastolic,
+            heart_rate=heart_rate,
+            spo2=spo2,
+            weight_lb=weight_lb,
+            symptoms=symptom_codes,
+            taken_at=now,
+            taken_by=actor,
+        )
+        assessment = assess(reading, t)
+        alert = False
+        if phase == ReadingPhase.BEFORE:
+            if before:
+                assessment = assess(counted(before[0], reading, t), t)
+            elif needs_repeat(reading, t):
+                repeat_due = True
+            if not repeat_due:
+                Visit.objects.filter(pk=visit.pk, gate_outcome="").update(
+                    gate_outcome=assessment.outcome, updated_at=now
+                )
+                visit.gate_outcome = assessment.outcome
+                alert = assessment.outcome == GateOutcome.EMERGENCY
+        elif phase == ReadingPhase.DURING:
+            alert = during_alert(reading, t)
+        audit_record(
+            action="visit.vitals_recorded",
+            actor=actor,
+            request=request,
+            patient_id=appointment.patient_id,
+            obj=visit,
+            detail={
+                "reading": reading.pk,
+                "phase": phase,
+                "repeat_due": repeat_due,
+                "alert": alert,
+            },
+        )
+        if alert:
+            alert_after_commit(visit, reason=phase)
+    return reading, assessment, repeat_due
+
+
+def visit_sign_off(
+    *,
+    appointment_id: int,
+    actor: Any,
+    note: str,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Visit:
+    """A clinician's sign-off on a SIGN_OFF gate, with a note (kept in visit.gate_note) saying why
+    the infusion may go ahead. Once only (a conditional update on signed_off_at)."""
+    require_role(actor, CLINICAL_ROLES)
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if not note:
+        raise SchedulingError("visit_note_needed")
+    with transaction.atomic():
+        visit = locked_visit(appointment_id)
+        if visit.gate_outcome != GateOutcome.SIGN_OFF:
+            raise SchedulingError("visit_no_sign_off")
+        if visit.started_at is not None:
+            raise SchedulingError("visit_already_started")
+        claimed = Visit.objects.filter(
+            pk=visit.pk, gate_outcome=GateOutcome.SIGN_OFF, signed_off_at__isnull=True
+        ).update(signed_off_at=now, signed_off_by=actor, gate_note=note, updated_at=now)
+        if claimed != 1:
+            raise SchedulingError("visit_already_signed")
+        audit_record(
+            action="visit.signed_off",
+            actor=actor,
+            request=request,
+            patient_id=visit.appointment.patient_id,
+            obj=visit,
+        )
+    visit.refresh_from_db()
+    return visit
