@@ -338,3 +338,20 @@ VITALS_HR_SIGN_OFF_FROM = env_int("VITALS_HR_SIGN_OFF_FROM", 100, minimum=60, ma
 VITALS_SPO2_SIGN_OFF_BELOW = env_int("VITALS_SPO2_SIGN_OFF_BELOW", 95, minimum=80, maximum=100)
 VITALS_SPO2_DEFER_BELOW = env_int("VITALS_SPO2_DEFER_BELOW", 90, minimum=70, maximum=100)
 VITALS_REPEAT_MINUTES = env_int("VITALS_REPEAT_MINUTES", 5, minimum=1, maximum=30)
+
+# Reminders (scheduling.reminders): when each kind is due before or after the appointment, quiet
+# hours for text messages (clinic time), retries with back-off, and the SMS provider.
+REMINDER_CONSULTATION_HOURS_BEFORE = env_int("REMINDER_CONSULTATION_HOURS_BEFORE", 24, minimum=1)
+REMINDER_INTAKE_NUDGE_HOURS_BEFORE = env_int("REMINDER_INTAKE_NUDGE_HOURS_BEFORE", 48, minimum=1)
+REMINDER_INFUSION_PREP_HOURS_BEFORE = env_int("REMINDER_INFUSION_PREP_HOURS_BEFORE", 48, minimum=1)
+REMINDER_INFUSION_SOON_HOURS_BEFORE = env_int("REMINDER_INFUSION_SOON_HOURS_BEFORE", 2, minimum=1)
+REMINDER_CHECK_IN_HOURS_BEFORE = env_int("REMINDER_CHECK_IN_HOURS_BEFORE", 24, minimum=1)
+REMINDER_FOLLOW_UP_HOURS_AFTER = env_int("REMINDER_FOLLOW_UP_HOURS_AFTER", 24, minimum=1)
+SMS_QUIET_HOURS_START = env_int("SMS_QUIET_HOURS_START", 21, minimum=0, maximum=23)
+SMS_QUIET_HOURS_END = env_int("SMS_QUIET_HOURS_END", 8, minimum=0, maximum=23)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+REMINDER_SEND_TIMEOUT_SECONDS = env_int("REMINDER_SEND_TIMEOUT_SECONDS", 300, minimum=30)
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+SMS_FROM_NUMBER = env_str("SMS_FROM_NUMBER", "+19169159215")
+SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "" if PRODUCTION else "demo-sms-webhook-secret")
