@@ -229,6 +229,8 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "propel.tasks.heartbeat", "schedule": 30.0},
     # A crisis alert whose email was never queued or never got through is sent by this sweep.
     "crisis-alert-sweep": {"task": "intake.tasks.crisis_alerts_sweep", "schedule": 60.0},
+    # Claims due reminder rows and queues their sends (scheduling.dispatch); no ETA tasks.
+    "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(
@@ -248,6 +250,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# A hung SMTP connection must not hold a reminder row (scheduling.dispatch) for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Propel Clinic <no-reply@propel.example>")
 SMS_BACKEND = env_str(
     "SMS_BACKEND", "propel.sms.ConsoleBackend" if PRODUCTION else "propel.sms.FileBackend"

@@ -38,9 +38,11 @@ from scheduling.models import (
     BookedVia,
     Clinician,
     Closure,
+    ReminderKind,
     Room,
     SlotHold,
 )
+from scheduling.reminders import reminders_cancel, reminders_replan
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours, utc_range
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -220,6 +222,7 @@ def appointment_book(
     hold_key: str | None = None,
     idempotency_key: str | None = None,
     max_online_upcoming: int | None = None,
+    confirm: bool = True,
     course_id: int | None = None,
 ) -> Appointment:
     """Book one appointment, or raise SchedulingError saying why not.
@@ -237,6 +240,8 @@ def appointment_book(
     another patient raises SchedulingError("key_reused"). `max_online_upcoming` caps, under the
     patient's lock, how many future appointments of this type booked online the patient may have.
     `course_id` links the appointment to an InfusionCourse (scheduling.courses).
+    `confirm=False` plans the reminders without a booking confirmation (the later sessions of a
+    course, whose first session's confirmation covers them).
     """
     now = now or timezone.now()
     if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
@@ -313,6 +318,8 @@ def appointment_book(
         AppointmentStatusChange.objects.create(
             appointment=appointment, to_status=appointment.status, at=now, by=actor
         )
+        # Reminder rows in the booking's own transaction: no broker needed (scheduling.dispatch).
+        reminders_replan(appointment_id=appointment.pk, now=now, confirmation=confirm)
         audit_record(
             action="appointment.booked",
             actor=actor,
@@ -523,6 +530,18 @@ def appointment_transition(
         appointment.status = to_status
         if to_status == AppointmentStatus.CANCELLED:
             appointment.sequence += 1
+        if to_status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
+            # The visit happened: only the next-day follow-up is still wanted.
+            reminders_cancel(
+                appointment_id=appointment_id,
+                reason=f"appointment {to_status}",
+                keep_kinds={ReminderKind.FOLLOW_UP_NEXT_DAY},
+                now=now,
+            )
+        else:
+            reminders_cancel(
+                appointment_id=appointment_id, reason=f"appointment {to_status}", now=now
+            )
     return appointment
 
 
@@ -622,6 +641,7 @@ def appointment_move(
             raise _error_from_constraint(error, room, clinician) from error
         if claimed != 1:
             raise SchedulingError("stale")
+        reminders_replan(appointment_id=appointment_id, now=now)
         audit_record(
             action="appointment.moved",
             actor=actor,

@@ -294,6 +294,7 @@ def course_book(
                                 request=request,
                                 now=now,
                                 course_id=course.pk,
+                                confirm=index == 0,
                             )
                         )
                     except SchedulingError as error:

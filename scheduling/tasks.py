@@ -137,3 +137,23 @@ def send_booking_cancelled(appointment_id: int) -> None:
 @shared_task(name="scheduling.tasks.send_patient_link", **RETRY)
 def send_patient_link(patient_id: int) -> None:
     patient_link_send(patient_id=patient_id)
+
+
+@shared_task(name="scheduling.tasks.dispatch_reminders", ignore_result=True)
+def dispatch_reminders() -> None:
+    """Beat, every minute: put rows of dead sends back, then claim due reminders and queue their
+    sends (scheduling.dispatch)."""
+    from scheduling.dispatch import dispatch_due, recover_stuck
+
+    now = timezone.now()
+    recover_stuck(now=now)
+    dispatch_due(now=now)
+
+
+@shared_task(name="scheduling.tasks.send_reminder", ignore_result=True)
+def send_reminder(reminder_id: int) -> None:
+    """Send one claimed reminder. Retries are the dispatcher's (back-off recorded on the row), not
+    Celery's, so a redelivered task is harmless: it finds the row no longer claimed."""
+    from scheduling.dispatch import reminder_send
+
+    reminder_send(reminder_id=reminder_id)

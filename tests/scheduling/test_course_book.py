@@ -28,6 +28,8 @@ from scheduling.models import (
     AppointmentStatus,
     CourseStatus,
     InfusionCourse,
+    Reminder,
+    ReminderKind,
     RoomKind,
 )
 from scheduling.slots import find_slots
@@ -136,6 +138,16 @@ def test_a_six_session_course_books_six_appointments_and_one_course(cleared, des
     assert Appointment.objects.count() == 6
     assert AuditEvent.objects.filter(action="course.booked").count() == 1
     assert AuditEvent.objects.filter(action="appointment.booked").count() == 6
+
+
+def test_a_course_plans_each_sessions_reminders_and_one_confirmation(cleared, desk):
+    cleared.consent_email, cleared.consent_email_at = True, NOW
+    cleared.save()
+    course = book(cleared, SIX_TUESDAYS, desk)
+    confirmations = Reminder.objects.filter(kind=ReminderKind.CONFIRMATION)
+    assert set(confirmations.values_list("appointment__start", flat=True)) == {SIX_TUESDAYS[0]}
+    for session in course.sessions.all():
+        assert session.reminders.filter(kind=ReminderKind.INFUSION_2H).exists()
 
 
 def test_course_rolls_back_when_fourth_session_conflicts(cleared, other_patient, desk, clinic):

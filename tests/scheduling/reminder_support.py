@@ -1,0 +1,56 @@
+"""Shared helpers for the reminder tests: a small clinic and patients with consents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from django.conf import settings
+
+from scheduling.models import RoomKind
+from tests.factories import (
+    AppointmentTypeFactory,
+    ClinicianFactory,
+    PatientFactory,
+    RoomFactory,
+    clear_patient,
+    infusion_type,
+    open_weekdays,
+)
+
+CONSENTED = dt.datetime(2027, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def reminder_clinic() -> SimpleNamespace:
+    """Weekdays 9-7; a consultation, a follow-up visit and an infusion type; rooms; a clinician."""
+    open_weekdays()
+    return SimpleNamespace(
+        consultation=AppointmentTypeFactory(),
+        follow_up=AppointmentTypeFactory(code="follow_up", name="Follow-up", self_bookable=False),
+        infusion=infusion_type(),
+        room=RoomFactory(name="Consult A"),
+        infusion_room=RoomFactory(name="Chair 1", kind=RoomKind.INFUSION),
+        clinician=ClinicianFactory(display_name="Dr Example"),
+    )
+
+
+def consenting_patient(*, email: bool = True, sms: bool = True, cleared: bool = False, **kw):
+    patient = PatientFactory(
+        consent_email=email,
+        consent_email_at=CONSENTED if email else None,
+        consent_sms=sms,
+        consent_sms_at=CONSENTED if sms else None,
+        **kw,
+    )
+    if cleared:
+        clear_patient(patient)
+    return patient
+
+
+def sms_lines() -> list[dict]:
+    path = Path(settings.SMS_FILE_PATH) / "messages.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
