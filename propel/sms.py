@@ -1,9 +1,22 @@
-"""SMS sending behind a small backend interface (the real HTTP provider arrives with reminders)."""
+"""SMS sending behind a small backend interface.
+
+Backends: ConsoleBackend (prints), FileBackend (one JSON line per message, for the demo and tests)
+and HttpSmsBackend (a generic JSON-over-HTTPS provider, configured by SMS_HTTP_URL,
+SMS_HTTP_TOKEN and SMS_FROM_NUMBER; never called in tests).
+
+Every `send` takes an optional `idempotency_key`: a caller that may retry (the reminder dispatch)
+passes the same key each time, and a backend that can deduplicate sends the message at most once
+per key. Errors: `SmsTransientError` is worth retrying later (network trouble, provider 5xx, rate
+limit); `SmsPermanentError` is not (the provider refused this message).
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -12,30 +25,127 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+HTTP_TIMEOUT_SECONDS = 10
+
+
+class SmsError(Exception):
+    """A message could not be sent."""
+
+
+class SmsTransientError(SmsError):
+    """Sending failed for a reason that may pass (network, provider 5xx, rate limit): retry."""
+
+
+class SmsPermanentError(SmsError):
+    """The provider refused this message (4xx) or the backend is not configured: do not retry."""
+
 
 class SmsBackend(Protocol):
-    def send(self, *, to: str, body: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str | None = None) -> str:
         """Send one message and return the provider's message id."""
 
 
 class ConsoleBackend:
-    def send(self, *, to: str, body: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str | None = None) -> str:
         message_id = uuid.uuid4().hex
-        sys.stdout.write(f"SMS {message_id} to {to}: {body}\n")
+        key = f" [key {idempotency_key}]" if idempotency_key else ""
+        sys.stdout.write(f"SMS {message_id} to {to}{key}: {body}\n")
         return message_id
 
 
 class FileBackend:
-    """Appends each message as one JSON line to SMS_FILE_PATH/messages.jsonl."""
+    """Appends each message as one JSON line to SMS_FILE_PATH/messages.jsonl.
 
-    def send(self, *, to: str, body: str) -> str:
-        message_id = uuid.uuid4().hex
+    With an idempotency key, at most one line is written per key (under an exclusive file lock, so
+    two workers cannot both write it) and a repeat returns the first message's id.
+    """
+
+    def send(self, *, to: str, body: str, idempotency_key: str | None = None) -> str:
         folder = Path(settings.SMS_FILE_PATH)
         folder.mkdir(parents=True, exist_ok=True)
-        line = {"id": message_id, "to": to, "body": body, "at": timezone.now().isoformat()}
-        with (folder / "messages.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(line) + "\n")
-        return message_id
+        with (folder / "messages.jsonl").open("a+", encoding="utf-8") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                if idempotency_key is not None:
+                    handle.seek(0)
+                    for raw in handle:
+                        try:
+                            earlier = json.loads(raw)
+                        except ValueError:
+                            continue
+                        if earlier.get("key") == idempotency_key:
+                            return str(earlier["id"])
+                message_id = uuid.uuid4().hex
+                line = {
+                    "id": message_id,
+                    "to": to,
+                    "body": body,
+                    "at": timezone.now().isoformat(),
+                    "key": idempotency_key,
+                }
+                handle.seek(0, 2)
+                handle.write(json.dumps(line) + "\n")
+                handle.flush()
+                return message_id
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class HttpSmsBackend:
+    """POST {"to", "from", "body"} as JSON to SMS_HTTP_URL with a bearer token.
+
+    The idempotency key travels in the `Idempotency-Key` header, so a provider that honours it
+    sends a retried message once. The answer's `id` (or `sid`, `message_id`) is the message id.
+    429 and 408 count as transient (rate limit, timeout); other 4xx are permanent; 5xx and network
+    errors are transient.
+    """
+
+    def __init__(
+        self, *, url: str | None = None, token: str | None = None, from_number: str | None = None
+    ) -> None:
+        self.url = url if url is not None else settings.SMS_HTTP_URL
+        self.token = token if token is not None else settings.SMS_HTTP_TOKEN
+        self.from_number = from_number if from_number is not None else settings.SMS_FROM_NUMBER
+
+    def build_request(
+        self, *, to: str, body: str, idempotency_key: str | None = None
+    ) -> urllib.request.Request:
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "Idempotency-Key": idempotency_key or uuid.uuid4().hex,
+        }
+        payload = json.dumps({"to": to, "from": self.from_number, "body": body}).encode()
+        # The scheme is checked in send(): only https reaches urlopen.
+        return urllib.request.Request(self.url, data=payload, headers=headers, method="POST")  # noqa: S310
+
+    def send(self, *, to: str, body: str, idempotency_key: str | None = None) -> str:
+        if not self.url or not self.token:
+            raise SmsPermanentError("SMS_HTTP_URL and SMS_HTTP_TOKEN must be set")
+        if not self.url.startswith("https://"):
+            raise SmsPermanentError("SMS_HTTP_URL must be an https:// address")
+        key = idempotency_key or uuid.uuid4().hex
+        request = self.build_request(to=to, body=body, idempotency_key=key)
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            status = error.code
+            if status >= 500 or status in (408, 429):
+                raise SmsTransientError(f"SMS provider answered {status}") from error
+            raise SmsPermanentError(f"SMS provider refused the message ({status})") from error
+        except (urllib.error.URLError, TimeoutError, OSError) as error:
+            raise SmsTransientError(f"SMS provider unreachable: {error}") from error
+        try:
+            answer = json.loads(raw or b"{}")
+        except ValueError:
+            answer = {}
+        if isinstance(answer, dict):
+            for field in ("id", "sid", "message_id"):
+                if answer.get(field):
+                    return str(answer[field])
+        return key
 
 
 def get_sms_backend() -> SmsBackend:

@@ -7,6 +7,8 @@ from scheduling import (
     feeds,
     patient_views,
     public_views,
+    reminder_views,
+    sms_webhook,
     views,
 )
 
@@ -87,6 +89,20 @@ urlpatterns = [
         feeds.appointment_ics,
         name="appointment_ics",
     ),
+    # Reminders sent and failed, with a resend action (scheduling.reminder_views).
+    path("staff/reminders/", reminder_views.reminder_list, name="reminders"),
+    path(
+        "staff/reminders/<int:reminder_id>/resend/",
+        reminder_views.reminder_resend,
+        name="reminder_resend",
+    ),
+    path(
+        "staff/appointments/<int:appointment_id>/reminders/",
+        reminder_views.appointment_reminders,
+        name="appointment_reminders",
+    ),
+    # Inbound SMS from the provider: STOP replies (scheduling.sms_webhook).
+    path("webhooks/sms/", sms_webhook.sms_inbound, name="sms_webhook"),
     # Online booking (anyone).
     path("book/", public_views.book, name="book"),
     path("book/hold/", public_views.book_hold, name="book_hold"),

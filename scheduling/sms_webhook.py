@@ -1,0 +1,112 @@
+"""Inbound SMS from the provider: a patient's STOP reply withdraws consent to text messages.
+
+POST /webhooks/sms/ with a JSON body {"from": "+1...", "text": "STOP"} and the header
+X-Propel-Signature: the hex HMAC-SHA256 of the raw body under SMS_WEBHOOK_SECRET (an optional
+"sha256=" prefix is accepted). A bad or missing signature gets 403, a body that is not that JSON
+400; anything else 200, so the provider does not retry. An unknown number changes nothing.
+
+STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT (any case, trimmed) set consent_sms to False on
+every patient with that mobile and audit "patient.sms_opt_out"; the dispatcher checks consent
+before each text, so pending texts are skipped from then on.
+
+START does not opt a patient back in. Consent to texts is recorded with the patient (the consent
+form, or staff on the patient's say-so) and carries the time it was given; an SMS reply only
+proves that someone holds that phone now (numbers are shared and reassigned), and carriers already
+handle START/STOP for their own blocking. So START is acknowledged and ignored: staff re-enable
+texts after speaking with the patient.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from intake.models import Patient
+from propel.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Propel-Signature"
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+MAX_BODY_BYTES = 10_000
+
+
+def signature_for(body: bytes, secret: str | None = None) -> str:
+    key = (settings.SMS_WEBHOOK_SECRET if secret is None else secret).encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(body: bytes, header: str) -> bool:
+    if not settings.SMS_WEBHOOK_SECRET or not header:
+        return False
+    given = header.strip().removeprefix("sha256=")
+    return hmac.compare_digest(given.encode(), signature_for(body).encode())
+
+
+def _e164(raw: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def sms_opt_out(*, mobile: str, keyword: str, request: HttpRequest | None = None) -> int:
+    """Withdraw SMS consent for every patient with this mobile; the number of patients changed."""
+    now = timezone.now()
+    changed = 0
+    with transaction.atomic():
+        patients = Patient.objects.select_for_update().filter(mobile=mobile, consent_sms=True)
+        for patient in patients:
+            patient.consent_sms = False
+            patient.consent_sms_at = now
+            patient.save(update_fields=["consent_sms", "consent_sms_at"])
+            audit_record(
+                action="patient.sms_opt_out",
+                request=request,
+                patient_id=patient.pk,
+                obj=patient,
+                detail={"via": "sms_reply", "keyword": keyword},
+            )
+            changed += 1
+    return changed
+
+
+@csrf_exempt
+@require_POST
+def sms_inbound(request: HttpRequest) -> HttpResponse:
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        return HttpResponse(status=400)
+    if not signature_valid(body, request.headers.get(SIGNATURE_HEADER, "")):
+        return HttpResponse(status=403)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return HttpResponse(status=400)
+    if not isinstance(payload, dict):
+        return HttpResponse(status=400)
+    sender, text = payload.get("from"), payload.get("text")
+    if not isinstance(sender, str) or not isinstance(text, str):
+        return HttpResponse(status=400)
+    mobile = _e164(sender)
+    if mobile is None:
+        return HttpResponse(status=400)
+    keyword = text.strip().upper()
+    if keyword in OPT_OUT_WORDS:
+        changed = sms_opt_out(mobile=mobile, keyword=keyword, request=request)
+        logger.info("sms opt-out received; %d patient(s) changed", changed)
+        return JsonResponse({"ok": True, "action": "opt_out"})
+    return JsonResponse({"ok": True, "action": "none"})
