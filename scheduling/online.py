@@ -508,7 +508,6 @@ def online_consultation_book(
                 idempotency_key=hold_key,
                 max_online_upcoming=settings.ONLINE_MAX_UPCOMING_CONSULTATIONS,
             )
-            _after_commit("send_booking_confirmation", appointment.pk)
     except SchedulingError as error:
         raise _patient_facing(error) from error
     return OnlineBooking(appointment, patient, new_patient=created, replay=False)

@@ -20,10 +20,8 @@ Decisions (issue 7):
   infusion_prep_48h, check_in_link, infusion_2h and follow_up_next_day; any other type (follow-up
   visits) gets consultation_24h. Every booking also gets a confirmation, due at once.
 - Channels: email when the patient consented to email and has an address; SMS when they consented
-  to text messages and have a mobile. The confirmation email goes to any address on file, as the
-  existing booking emails do; online bookings already get their confirmation email (with the
-  calendar file) from scheduling.tasks.send_booking_confirmation, so for them only the SMS
-  confirmation is planned here.
+  to text messages and have a mobile. The confirmation email (with the calendar file) goes to any
+  address on file, as the other booking emails do, online bookings included.
 - A reminder whose due time has passed at planning (booking 20 h ahead: the 24 h reminder) is not
   planned; the confirmation always is.
 - SMS quiet hours (SMS_QUIET_HOURS_START to SMS_QUIET_HOURS_END, clinic time, 21:00-08:00 by
@@ -49,7 +47,6 @@ from django.utils import timezone
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
-    BookedVia,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -221,7 +218,7 @@ def _plan_for(
         tz=clinic_tz(),
         times=reminder_times(),
         confirmation=confirmation,
-        confirmation_email=bool(patient.email) and appointment.booked_via != BookedVia.ONLINE,
+        confirmation_email=bool(patient.email),
     )
     return {(kind, channel): due for kind, channel, due in plan}
 

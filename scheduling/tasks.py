@@ -35,7 +35,8 @@ RETRY: dict[str, Any] = {
     "ignore_result": True,
 }
 
-BOOKING_EMAILS = ("confirmed", "rescheduled", "cancelled")
+# The booking confirmation is a reminder row (scheduling.reminders), sent by the dispatch sweep.
+BOOKING_EMAILS = ("rescheduled", "cancelled")
 
 
 def when(start: dt.datetime) -> dict[str, str]:
@@ -73,7 +74,7 @@ def booking_email_send(
     previous_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    """Email the patient about their appointment: `kind` is "confirmed", "rescheduled" (with the
+    """Email the patient about their appointment: `kind` is "rescheduled" (with the
     cancelled `previous_id`, both entries in the calendar file) or "cancelled"."""
     if kind not in BOOKING_EMAILS:
         raise ValueError(f"unknown booking email {kind!r}")
@@ -117,11 +118,6 @@ def patient_link_send(*, patient_id: int) -> None:
         **patient_links(patient),
     }
     send_email(name="patient_link", to=[patient.email], context=context)
-
-
-@shared_task(name="scheduling.tasks.send_booking_confirmation", **RETRY)
-def send_booking_confirmation(appointment_id: int) -> None:
-    booking_email_send(appointment_id=appointment_id, kind="confirmed")
 
 
 @shared_task(name="scheduling.tasks.send_booking_rescheduled", **RETRY)

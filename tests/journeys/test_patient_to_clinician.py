@@ -27,6 +27,7 @@ from tests.factories import (
     open_weekdays,
     section_post_data,
 )
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +84,7 @@ def test_a_patient_books_screens_and_a_clinician_sees_the_flags(
         )
     _, confirmation = follow(patient_client, booked)
     appointment = Appointment.objects.get()
+    deliver_due_reminders()  # the beat sweep: the confirmation is a reminder row due at once
     assert appointment.booked_via == BookedVia.ONLINE
     assert [message.to for message in mail.outbox] == [["jules@example.test"]]
     assert mail.outbox[0].attachments, "the confirmation carries an .ics"

@@ -54,3 +54,13 @@ def sms_lines() -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def deliver_due_reminders(now: dt.datetime | None = None) -> list[int]:
+    """What the beat sweep and a worker would do next: claim every due reminder and send it."""
+    from scheduling.dispatch import dispatch_due, reminder_send
+
+    claimed = dispatch_due(now=now)
+    for reminder_id in claimed:
+        reminder_send(reminder_id=reminder_id, now=now)
+    return claimed

@@ -24,6 +24,7 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
 )
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,9 @@ def hold(client, start: str = THREE_PM) -> str:
 def submit(client, url: str, capture, **changes):
     data = {**DETAILS, **changes}
     with capture(execute=True):
-        return client.post(url, {k: v for k, v in data.items() if v is not None})
+        response = client.post(url, {k: v for k, v in data.items() if v is not None})
+    deliver_due_reminders()
+    return response
 
 
 @pytest.fixture
@@ -119,7 +122,7 @@ def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
     appointment = Appointment.objects.get()
     (message,) = mail.outbox
     assert message.to == ["robin.example@example.test"]
-    assert message.subject == "Your consultation on Tuesday, January 5"
+    assert message.subject == "Your appointment on Tuesday, January 5"
     body = message.body
     assert "Hello Robin," in body
     assert "Tuesday, January 5, 2027 at 3:00 PM (Pacific time)" in body

@@ -22,6 +22,7 @@ from scheduling.online import (
     online_slot_hold,
 )
 from tests.clinic_time import at
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -83,6 +84,7 @@ def test_the_same_submission_twice_at_once_books_once(held, clicks):
     assert Patient.objects.count() == 1
     assert [result.replay for result in results].count(False) == 1
     assert [result.new_patient for result in results].count(True) == 1
+    deliver_due_reminders()
     assert len(mail.outbox) == 1
     assert not SlotHold.objects.exists()
 

@@ -191,7 +191,7 @@ def test_booking_writes_the_plan(clinic):
     assert planned["confirmation", "email"].due_at == NOW
 
 
-def test_online_booking_leaves_the_confirmation_email_to_the_existing_task(clinic):
+def test_online_booking_plans_its_confirmation_by_email_and_text(clinic):
     patient = consenting_patient()
     appointment = appointment_book(
         patient_id=patient.pk,
@@ -199,7 +199,7 @@ def test_online_booking_leaves_the_confirmation_email_to_the_existing_task(clini
         start=at(FRIDAY, 10),
         via=BookedVia.ONLINE,
     )
-    assert ("confirmation", "email") not in rows(appointment.pk)
+    assert ("confirmation", "email") in rows(appointment.pk)
     assert ("confirmation", "sms") in rows(appointment.pk)
 
 
