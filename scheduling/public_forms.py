@@ -155,8 +155,8 @@ class BookingDetailsForm(forms.Form):
             Div(
                 "website",
                 aria_hidden="true",
-                style="position:absolute;left:-10000px;top:auto;width:1px;height:1px;"
-                "overflow:hidden;",
+                # Off-screen by a class in static/css/propel.css: the CSP allows no inline style.
+                css_class="propel-honeypot",
             ),
         ]
         self.helper.layout = Layout(*parts)
