@@ -3,7 +3,7 @@ appointments, a calendar file for each, moving or cancelling a consultation onli
 check-in before each infusion (scheduling.check_ins).
 
 Every page here carries the token in its path, so every response, refusals included, says
-Cache-Control: no-store and Referrer-Policy: no-referrer. A token that is invalid, expired, tampered
+Cache-Control: no-store and Referrer-Policy: same-origin. A token that is invalid, expired, tampered
 with or revoked, and an appointment that is not the patient's, get the same 404 page: no hint which
 check failed, and no data.
 """
@@ -52,7 +52,10 @@ def private(response: HttpResponse) -> HttpResponse:
     as logged.
     """
     add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: the token still never leaves the site, and browsers keep
+    # sending a real Origin on this site's own form posts (with no-referrer Chromium sends
+    # "Origin: null", which Django's CSRF check rightly refuses; tests/e2e caught it).
+    response["Referrer-Policy"] = "same-origin"
     if response.status_code >= 400:
         logger.warning("patient page answered %s (address withheld)", response.status_code)
         response._has_been_logged = True  # type: ignore[attr-defined]

@@ -135,7 +135,7 @@ def test_the_questionnaire_status_and_link(client, patient, online_clinic, statu
 def test_patient_pages_are_private_to_caches_and_referrers(client, patient, booked):
     response = home(client, patient)
     assert "no-store" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def tampered(token: str) -> str:
@@ -167,7 +167,7 @@ def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen,
         assert patient.first_name not in page
         assert "This link does not work" in page
         assert "no-store" in response["Cache-Control"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_another_patients_appointment_is_a_404_with_no_data(client, patient, booked):
