@@ -19,7 +19,7 @@ TEST_ENV = DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}"
 PYTEST_ARGS ?=
 
-.PHONY: help venv dirs run test lint format migrations-check
+.PHONY: help venv dirs run test lint format migrations-check screenshots
 
 help:
 	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
@@ -27,6 +27,7 @@ help:
 	@echo "make lint              ruff check and ruff format --check"
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make migrations-check  fail when a model change has no migration"
+	@echo "make screenshots       PNGs of the main pages into docs/screenshots/ (needs /usr/bin/chromium)"
 
 venv: $(STAMP)
 
@@ -68,3 +69,8 @@ format: venv
 
 migrations-check: venv dirs
 	$(PYTHON) manage.py makemigrations --check --dry-run
+
+# A fresh demo clinic under var/screenshots (SQLite, never DATABASE_URL), a runserver on :8799,
+# chromium through Playwright; the PNGs land in docs/screenshots/.
+screenshots: venv
+	$(PYTHON) scripts/screenshots.py
