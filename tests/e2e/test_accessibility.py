@@ -58,7 +58,7 @@ def test_patient_pages_have_no_serious_accessibility_violations(phone_page, live
     ]
     found = {}
     for path in pages:
-        phone_page.goto(path)
+        assert phone_page.goto(path).status == 200, path
         if violations := serious_violations(phone_page):
             found[path] = violations
     assert not found, json.dumps(found, indent=1)
@@ -76,7 +76,7 @@ def test_staff_pages_have_no_serious_accessibility_violations(
         "/staff/review/",
         "/staff/reminders/",
     ]:
-        desktop_page.goto(path)
+        assert desktop_page.goto(path).status == 200, path
         if violations := serious_violations(desktop_page):
             found[path] = violations
     assert not found, json.dumps(found, indent=1)

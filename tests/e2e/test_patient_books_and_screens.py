@@ -11,12 +11,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from intake.examples import complete_answers
+from intake.links import patient_link_token
 from intake.models import IntakeSubmission
 from intake.questions import SECTION_KEYS
 from scheduling.models import Appointment, BookedVia
 from tests.factories import (
     AppointmentTypeFactory,
     ClinicianFactory,
+    PatientFactory,
     RoomFactory,
     open_weekdays,
     section_post_data,
@@ -125,3 +127,22 @@ def test_a_patient_books_with_the_keyboard_alone(live_server, phone_page: Page):
     appointment = Appointment.objects.get()
     assert appointment.patient.first_name == "Jules"
     assert appointment.patient.consent_email is True
+
+
+def test_a_questionnaire_step_can_be_answered_with_the_keyboard_alone(
+    live_server, phone_page: Page
+):
+    patient = PatientFactory()
+    token = patient_link_token(patient)
+    page = phone_page
+    page.goto(f"/p/{token}/intake/")  # opens the patient's draft round
+    page.goto(f"/p/{token}/intake/phq9/")
+    for number in range(1, 10):
+        # Tab enters each radio group; Space picks its first answer ("Not at all").
+        tab_to(page, f'input[name="phq9_{number}"]')
+        page.keyboard.press("Space")
+    tab_to(page, '[type="submit"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/intake/phq9/" not in url)
+    answers = IntakeSubmission.objects.get(patient=patient).answers
+    assert [answers[f"phq9_{n}"] for n in range(1, 10)] == [0] * 9
