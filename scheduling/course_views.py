@@ -49,6 +49,16 @@ from scheduling.slots import clinic_tz
 TOO_LARGE = gettext_lazy("That was more than we can accept. Please check the form and try again.")
 
 
+def _bind(form: Any, data: Any, *, field: str | None) -> Any:
+    """`form` as given, or, when the body could not be read (`data` is None: too large), the same
+    form showing only that problem on `field`."""
+    if data is None:
+        form.is_valid()
+        form.errors.clear()
+        form.add_error(field, TOO_LARGE)
+    return form
+
+
 def _post_data(request: HttpRequest) -> QueryDict | None:
     """request.POST, or None when the body is beyond DATA_UPLOAD_MAX_MEMORY_SIZE."""
     try:
@@ -98,10 +108,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
     data = _post_data(request)
     if data is None:
-        plan_form = CoursePlanForm({}, today=today)
-        plan_form.is_valid()
-        plan_form.errors.clear()
-        plan_form.add_error(None, TOO_LARGE)
+        plan_form = _bind(CoursePlanForm({}, today=today), None, field=None)
         context["plan_form"] = plan_form
         return render(request, "scheduling/courses/new.html", context, status=400)
 
@@ -287,12 +294,8 @@ def course_move(request: HttpRequest, course_id: int) -> HttpResponse:
 def course_cancel(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course_or_404(course_id)
     data = _post_data(request)
-    form = CancelRemainingForm(data if data is not None else {}, auto_id="cancel-%s")
-    if data is None:
-        form.is_valid()
-        form.errors.clear()
-        form.add_error("reason", TOO_LARGE)
-    elif form.is_valid():
+    form = _bind(CancelRemainingForm(data or {}, auto_id="cancel-%s"), data, field="reason")
+    if data is not None and form.is_valid():
         try:
             count = course_cancel_remaining(
                 course_id=course.pk,
@@ -322,12 +325,8 @@ def course_cancel(request: HttpRequest, course_id: int) -> HttpResponse:
 def course_maintenance(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course_or_404(course_id)
     data = _post_data(request)
-    form = MaintenanceForm(data if data is not None else {}, auto_id="maintenance-%s")
-    if data is None:
-        form.is_valid()
-        form.errors.clear()
-        form.add_error("start", TOO_LARGE)
-    elif form.is_valid():
+    form = _bind(MaintenanceForm(data or {}, auto_id="maintenance-%s"), data, field="start")
+    if data is not None and form.is_valid():
         try:
             course_add_maintenance(
                 course_id=course.pk,
