@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -276,18 +276,41 @@ def _record_transient(reminder: Reminder, error: BaseException, now: dt.datetime
     return ReminderState.PENDING
 
 
+# How long a send waits for the row. A sweep's claim query may hold a row lock for a moment
+# (PostgreSQL keeps the lock of a row it re-checked and rejected until its transaction ends), so
+# skipping locked rows here would leave a claimed row unsent until recover_stuck; a duplicate task
+# waits for the first to finish and then finds the row no longer `sending`.
+SEND_LOCK_TIMEOUT_MS = 5000
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _lock_claimed(reminder_id: int) -> Reminder | None:
+    """The claimed row, locked for this transaction; None when it is not `sending` or another
+    worker has held it longer than SEND_LOCK_TIMEOUT_MS."""
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{SEND_LOCK_TIMEOUT_MS}ms"])
+            return (
+                Reminder.objects.select_for_update(of=("self",))
+                .select_related("appointment__patient", "appointment__appointment_type")
+                .filter(pk=reminder_id, state=ReminderState.SENDING)
+                .first()
+            )
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return None
+        raise
+
+
 def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
     """Send one claimed reminder and record the outcome; returns the row's new state (or
     "not_claimed" when the row is not `sending` or another worker holds it)."""
     now = now or timezone.now()
     permanent: Exception | None = None
     with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("appointment__patient", "appointment__appointment_type")
-            .filter(pk=reminder_id, state=ReminderState.SENDING)
-            .first()
-        )
+        reminder = _lock_claimed(reminder_id)
         if reminder is None:
             logger.info(
                 "reminder %s: not claimed or being sent elsewhere; nothing to do", reminder_id
