@@ -19,7 +19,7 @@ TEST_ENV = DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}"
 PYTEST_ARGS ?=
 
-.PHONY: help venv dirs run test lint format migrations-check screenshots
+.PHONY: help venv dirs run test lint format migrations-check screenshots bench
 
 help:
 	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
@@ -28,6 +28,7 @@ help:
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make screenshots       PNGs of the main pages into docs/screenshots/ (needs /usr/bin/chromium)"
+	@echo "make bench             benchmarks on PostgreSQL + Redis into docs/benchmarks.md (~10 min)"
 
 venv: $(STAMP)
 
@@ -74,3 +75,10 @@ migrations-check: venv dirs
 # chromium through Playwright; the PNGs land in docs/screenshots/.
 screenshots: venv
 	$(PYTHON) scripts/screenshots.py
+
+# PostgreSQL and Redis (started if down), gunicorn + Celery with production settings, wrk (installed
+# from Debian's packages if missing); prints the table and writes docs/benchmarks.md.
+bench: venv
+	@bash scripts/services-up
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PYTHON) -m bench $(BENCH_ARGS)

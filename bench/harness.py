@@ -359,6 +359,11 @@ def wrk(
         pinned(LOAD_CPUS, [*command, url]), capture_output=True, text=True, check=True
     ).stdout
     (LOG_DIR / "wrk.log").open("a").write(f"$ {' '.join(command)} {url}\n{out}\n")
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> WrkResult:
+    """wrk's report (run with --latency) as numbers."""
     percent = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.MULTILINE))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
