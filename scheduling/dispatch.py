@@ -30,7 +30,7 @@ Guarantee (what we promise, precisely):
   key-honouring provider, best-effort (Message-ID de-duplication) for email.
 - Pointless messages are not sent late: a "before" reminder whose appointment has started, or is
   no longer booked, is `skipped` and logged; so is the follow-up for a visit not checked in or more
-  than a day past its due time.
+  than a day past its due time, and a move or cancellation notice once the time it names passed.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from scheduling.models import (
     ReminderKind,
     ReminderState,
 )
-from scheduling.reminders import BEFORE_KINDS, after_quiet_hours, in_quiet_hours
+from scheduling.reminders import BEFORE_KINDS, NOTICE_KINDS, after_quiet_hours, in_quiet_hours
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ BACKOFF = (
     dt.timedelta(minutes=15),
     dt.timedelta(minutes=60),
 )
+# Sent to any address on file: the patient asked for the booking or made the change themselves.
+TRANSACTIONAL_KINDS = frozenset({ReminderKind.CONFIRMATION, *NOTICE_KINDS})
 # The follow-up is pointless this long after it was meant to go.
 FOLLOW_UP_STALE_AFTER = dt.timedelta(hours=24)
 
@@ -115,14 +117,18 @@ def _after_quiet(moment: dt.datetime) -> dt.datetime:
 def _enqueue(reminder_ids: list[int]) -> None:
     from scheduling.tasks import send_reminder
 
-    for reminder_id in reminder_ids:
+    for index, reminder_id in enumerate(reminder_ids):
         try:
             send_reminder.delay(reminder_id)
         except Exception:
-            # Broker down: the row stays "sending" and recover_stuck re-queues it later.
+            # Broker down: this row and the rest stay "sending" and recover_stuck re-queues them
+            # later. Trying the rest would wait out the same connection timeout once per row.
             logger.exception(
-                "reminder %s: could not queue the send; the sweep retries", reminder_id
+                "reminder %s: could not queue the send (%s more not tried); the sweep retries",
+                reminder_id,
+                len(reminder_ids) - index - 1,
             )
+            return
 
 
 def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
@@ -182,7 +188,12 @@ def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
 
     appointment = reminder.appointment
     patient = appointment.patient
-    if reminder.kind == ReminderKind.FOLLOW_UP_NEXT_DAY:
+    if reminder.kind in NOTICE_KINDS:
+        # A notice reports a change already made (the appointment is cancelled, or moved and
+        # possibly changed again since): only a time already past makes it pointless.
+        if appointment.start <= now:
+            return "appointment time already passed"
+    elif reminder.kind == ReminderKind.FOLLOW_UP_NEXT_DAY:
         if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
             return f"visit not attended (status {appointment.status})"
         if now > reminder.due_at + FOLLOW_UP_STALE_AFTER:
@@ -195,7 +206,7 @@ def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
     if reminder.channel == ReminderChannel.EMAIL:
         if not patient.email:
             return "no email address"
-        if reminder.kind != ReminderKind.CONFIRMATION and not patient.consent_email:
+        if reminder.kind not in TRANSACTIONAL_KINDS and not patient.consent_email:
             return "patient opted out of email"
     else:
         if not patient.mobile:

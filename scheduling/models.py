@@ -447,6 +447,10 @@ class ReminderKind(models.TextChoices):
     CHECK_IN_LINK = "check_in_link", _("Pre-visit check-in link")
     INFUSION_2H = "infusion_2h", _("Visit in two hours")
     FOLLOW_UP_NEXT_DAY = "follow_up_next_day", _("Next-day follow-up")
+    # Notices of a change the patient made online: sent once through this outbox like every
+    # reminder, so a change made while the broker is down is still announced (scheduling.online).
+    RESCHEDULED_NOTICE = "rescheduled_notice", _("Appointment moved")
+    CANCELLED_NOTICE = "cancelled_notice", _("Appointment cancelled")
 
 
 class ReminderChannel(models.TextChoices):

@@ -1,9 +1,12 @@
 """Online booking by patients: the consultation is the one appointment type they book themselves.
 
 Rules that decide (the booking window, age, whether an appointment may still be changed online)
-are pure functions over plain values. The services below own their transaction, call
-`scheduling.booking` for every write to appointments and holds, and queue their emails after
-commit. Refusals are `SchedulingError`s whose messages are written for patients.
+are pure functions over plain values. The services below own their transaction and call
+`scheduling.booking` for every write to appointments and holds. What they tell the patient (the
+confirmation, a move or cancellation notice) is a reminder row written in the same transaction
+and sent by the dispatch sweep, so a change made while the broker is down is still announced,
+once; only the new-link email is queued on the broker after commit. Refusals are
+`SchedulingError`s whose messages are written for patients.
 
 Online rules, in the order a booking meets them:
 - a repeated submission (same idempotency key) returns the appointment it made, whatever the clock
@@ -46,8 +49,10 @@ from scheduling.models import (
     AppointmentStatus,
     AppointmentType,
     BookedVia,
+    ReminderKind,
     SlotHold,
 )
+from scheduling.reminders import reminder_notice_plan
 from scheduling.slots import clinic_tz, find_slots
 
 CONSULTATION_CODE = "consultation"
@@ -279,6 +284,35 @@ def has_hard_stop(patient_id: int) -> bool:
         .values("pk")[:1]
     )
     return Flag.objects.filter(submission__in=latest, severity=Severity.HARD_STOP).exists()
+
+
+def rescheduled_from(appointment: Appointment) -> Appointment | None:
+    """The appointment this one replaced when the patient moved it online, or None.
+
+    online_consultation_reschedule cancels the old appointment and books the new one in one
+    transaction with a single `now`, so the old one's cancellation ("Rescheduled online by the
+    patient") carries the same instant in the status history as the new one's booking.
+    """
+    booked_at = (
+        appointment.status_changes.filter(from_status="")
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if booked_at is None:
+        return None
+    return (
+        Appointment.objects.select_related("appointment_type")
+        .filter(
+            patient_id=appointment.patient_id,
+            status_changes__to_status=AppointmentStatus.CANCELLED,
+            status_changes__reason=RESCHEDULED_REASON,
+            status_changes__at=booked_at,
+        )
+        .exclude(pk=appointment.pk)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def questionnaire_status(patient_id: int) -> str:
@@ -549,8 +583,9 @@ def online_consultation_reschedule(
     """Move the patient's own consultation to `start`: in one transaction the old appointment is
     cancelled (its sequence bumped) and the new one booked, so if the new time cannot be booked the
     old one stays. Same online rules as a new booking (window, hard stop), except the cap: a move
-    adds nothing. Idempotent on `idempotency_key`. The updated email (both calendar entries) is
-    queued after commit. Returns the new appointment."""
+    adds nothing. Idempotent on `idempotency_key`. The notice of the move (an email with both
+    calendar entries) is planned in the same transaction (reminder_notice_plan) and sent by the
+    dispatch sweep. Returns the new appointment."""
     now = now or timezone.now()
     try:
         with booking_transaction():
@@ -581,7 +616,9 @@ def online_consultation_reschedule(
                 now=now,
                 idempotency_key=idempotency_key,
             )
-            _after_commit("send_booking_rescheduled", new.pk, old.pk)
+            reminder_notice_plan(
+                appointment_id=new.pk, kind=ReminderKind.RESCHEDULED_NOTICE, now=now
+            )
     except SchedulingError as error:
         raise _patient_facing(error) from error
     return new
@@ -599,7 +636,8 @@ def online_consultation_cancel(
 
     Cancelling an appointment that is already cancelled returns it unchanged (a double click).
     `reason` is one of CANCEL_REASONS' codes (never free text: the history and the audit log
-    must not collect health details). The cancellation email is queued after commit."""
+    must not collect health details). The cancellation notice is planned in the same transaction
+    (reminder_notice_plan) and sent by the dispatch sweep."""
     now = now or timezone.now()
     labels = dict(CANCEL_REASONS)
     appointment = _own_appointment(patient_id, appointment_id)
@@ -617,7 +655,9 @@ def online_consultation_cancel(
             request=request,
             now=now,
         )
-        _after_commit("send_booking_cancelled", appointment.pk)
+        reminder_notice_plan(
+            appointment_id=appointment.pk, kind=ReminderKind.CANCELLED_NOTICE, now=now
+        )
     return appointment
 
 

@@ -3,7 +3,8 @@
 `render_reminder(reminder)` renders every part for the reminder's kind from
 templates/reminders/<kind>_{subject.txt,body.txt,body.html,sms.txt}; the dispatcher picks the parts
 of the reminder's channel. Rendering reads the database (patient, link, questionnaire state) but
-changes nothing.
+changes nothing. The confirmation and the move and cancellation notices carry a calendar file:
+the notice of a move has both entries (the old one cancelled), so the patient's calendar follows.
 
 Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
 date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the
@@ -27,7 +28,7 @@ from django.utils import formats, timezone
 from intake.links import patient_link_token
 from scheduling.ics import appointments_ics
 from scheduling.models import Appointment, Reminder, ReminderKind, RoomKind
-from scheduling.online import questionnaire_status, zone_label
+from scheduling.online import questionnaire_status, rescheduled_from, zone_label
 from scheduling.slots import clinic_tz
 
 # Checked at render time as a last line of defence (the tests check the full list).
@@ -38,6 +39,12 @@ URL = re.compile(r"https?://\S+")
 DEFAULT_PREP_SOLIDS_HOURS = 6
 DEFAULT_PREP_CLEAR_LIQUIDS_HOURS = 2
 DEFAULT_PREP_NO_ALCOHOL_HOURS = 24
+
+
+# The kinds whose email carries a calendar file.
+CALENDAR_KINDS = frozenset(
+    {ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE}
+)
 
 
 class UnsafeReminder(ValueError):
@@ -72,7 +79,7 @@ def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
     if reminder.kind == ReminderKind.CHECK_IN_LINK:
         links["check_in_url"] = site + reverse("scheduling:check_in", args=[token, appointment.pk])
     if reminder.kind == ReminderKind.INTAKE_NUDGE_48H or (
-        reminder.kind == ReminderKind.CONFIRMATION
+        reminder.kind in (ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE)
         and questionnaire_status(appointment.patient_id) != "submitted"
     ):
         links["questionnaire_url"] = site + reverse("intake:start", args=[token])
@@ -85,11 +92,19 @@ def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
     return links
 
 
-def _context(reminder: Reminder) -> dict[str, Any]:
+def _previous(reminder: Reminder) -> Appointment | None:
+    """For the notice of a move: the appointment it replaced (None for every other kind)."""
+    if reminder.kind != ReminderKind.RESCHEDULED_NOTICE:
+        return None
+    return rescheduled_from(reminder.appointment)
+
+
+def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]:
     appointment = reminder.appointment
     patient = appointment.patient
     is_consultation = appointment.appointment_type.room_kind == RoomKind.CONSULT
     return {
+        "previous": _when(previous.start) if previous is not None else None,
         "first_name": patient.first_name,
         "visit_word": "consultation" if is_consultation else "visit",
         "clinic_name": settings.CLINIC_NAME,
@@ -123,17 +138,22 @@ def _check(kind: str, part: str, text: str, first_name: str) -> None:
 
 
 def render_reminder(reminder: Reminder, *, now: dt.datetime | None = None) -> RenderedMessage:
-    """Every part of one reminder's message. The confirmation carries the calendar file."""
+    """Every part of one reminder's message. The confirmation and the notices carry the calendar
+    file."""
     kind = ReminderKind(reminder.kind)
-    context = _context(reminder)
+    previous = _previous(reminder)
+    context = _context(reminder, previous)
     base = f"reminders/{kind.value}"
     subject = _one_line(render_to_string(f"{base}_subject.txt", context))
     sms = _one_line(render_to_string(f"{base}_sms.txt", context))
     for part, text in (("subject", subject), ("SMS", sms)):
         _check(kind.value, part, text, context["first_name"])
     attachments: list[tuple[str, bytes, str]] = []
-    if kind == ReminderKind.CONFIRMATION:
-        ics = appointments_ics([reminder.appointment], now=now or timezone.now())
+    if kind in CALENDAR_KINDS:
+        # Each entry as it stands now: a cancelled one goes out CANCELLED with its bumped
+        # sequence, which removes it from the patient's calendar.
+        entries = [reminder.appointment] if previous is None else [previous, reminder.appointment]
+        ics = appointments_ics(entries, now=now or timezone.now())
         attachments.append(("appointment.ics", ics, "text/calendar"))
     return RenderedMessage(
         subject=subject,

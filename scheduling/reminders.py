@@ -30,6 +30,11 @@ Decisions (issue 7):
 - A move re-plans: pending (and cancelled/skipped) rows get the new due times, rows no longer
   planned are cancelled, rows already sent, being sent or failed are left alone (the unique
   appointment/kind/channel key means a reminder sent for the old time is not sent again).
+- Notices (issue 8): a patient's online move or cancellation is announced by a notice row
+  (`reminder_notice_plan`, email, due at once, to any address on file like the confirmation),
+  written in the change's own transaction. A notice reports something that already happened, so
+  neither a re-plan nor a later cancellation takes it back. Before, these emails were queued on
+  the broker after commit and lost when Redis was down; the outbox sends them exactly once.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ BEFORE_KINDS = frozenset(
         ReminderKind.INFUSION_2H,
     }
 )
+
+# Notices of a change already made (scheduling.online): planned by reminder_notice_plan, never
+# re-planned or cancelled by a later change, sent to any address on file.
+NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
 
 # Rows a re-plan may (re)schedule; the others are history.
 REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)
@@ -251,7 +260,7 @@ def _replan(*, appointment_id: int, now: dt.datetime, confirmation: bool) -> lis
         for row in Reminder.objects.select_for_update().filter(appointment_id=appointment_id)
     }
     for key, row in existing.items():
-        if key in planned or row.state != ReminderState.PENDING:
+        if key in planned or row.state != ReminderState.PENDING or row.kind in NOTICE_KINDS:
             continue
         if not confirmation and row.kind == ReminderKind.CONFIRMATION:
             continue  # a move does not take back a confirmation still to go out
@@ -285,7 +294,8 @@ def reminders_cancel(
     keep_kinds: frozenset[str] | set[str] = frozenset(),
     now: dt.datetime | None = None,
 ) -> int:
-    """Cancel the appointment's pending reminders (except `keep_kinds`); returns how many.
+    """Cancel the appointment's pending reminders (except `keep_kinds` and notices, which report
+    a change already made); returns how many.
 
     Call inside the transaction that changes the appointment's status. A row being sent right now
     is not touched here: the send re-reads the appointment and skips it.
@@ -293,7 +303,7 @@ def reminders_cancel(
     now = now or timezone.now()
     cancelled = (
         Reminder.objects.filter(appointment_id=appointment_id, state=ReminderState.PENDING)
-        .exclude(Q(kind__in=list(keep_kinds)))
+        .exclude(Q(kind__in=[*keep_kinds, *NOTICE_KINDS]))
         .update(state=ReminderState.CANCELLED, last_error=reason[:500], updated_at=now)
     )
     if cancelled:
@@ -301,3 +311,29 @@ def reminders_cancel(
             "appointment %s: %s reminder(s) cancelled (%s)", appointment_id, cancelled, reason
         )
     return cancelled
+
+
+def reminder_notice_plan(
+    *, appointment_id: int, kind: str, now: dt.datetime | None = None
+) -> Reminder | None:
+    """Plan the notice `kind` (one of NOTICE_KINDS) about this appointment: one email row, due at
+    once, for the dispatch sweep to send like any reminder. Returns the row, or None when the
+    patient has no email address.
+
+    Call inside the transaction that makes the change, so the notice exists exactly when the
+    change does, whatever the broker is doing. Idempotent: the appointment/kind/channel key
+    holds at most one notice of a kind, and planning it again returns the existing row.
+    """
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"{kind!r} is not a notice")
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("patient").get(pk=appointment_id)
+    if not appointment.patient.email:
+        return None
+    row, _ = Reminder.objects.get_or_create(
+        appointment_id=appointment_id,
+        kind=kind,
+        channel=ReminderChannel.EMAIL,
+        defaults={"due_at": now},
+    )
+    return row

@@ -1,29 +1,27 @@
 """Celery tasks of the scheduling app (thin: ids in, one plain function called) and the plain
-functions that build and send the patient emails about online bookings.
+function that sends a patient a fresh link.
 
-Every email carries the minimum (first name, date, time, place, a link) and names no treatment;
-the calendar file attached to booking emails comes from scheduling.ics. A task may run twice (acks
-late, a worker lost mid-send): the patient then gets the same email twice, which is harmless.
+Messages about appointments (the confirmation, reminders, the notices of an online move or
+cancellation) are reminder rows sent by `dispatch_reminders` and `send_reminder`, exactly once and
+never lost to a broker outage (scheduling.dispatch). The link email is queued here after commit;
+it may run twice (acks late, a worker lost mid-send), which is harmless.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import smtplib
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from intake.links import patient_link_token
 from intake.models import Patient
 from propel.emails import send_email
-from scheduling.ics import appointments_ics
-from scheduling.models import Appointment
-from scheduling.online import questionnaire_status, zone_label
-from scheduling.slots import clinic_tz
+from scheduling.models import ReminderKind
+from scheduling.online import questionnaire_status
 
 # SMTP hiccups and dropped connections are worth retrying; template or data errors are not.
 RETRY: dict[str, Any] = {
@@ -34,20 +32,6 @@ RETRY: dict[str, Any] = {
     "max_retries": 6,
     "ignore_result": True,
 }
-
-# The booking confirmation is a reminder row (scheduling.reminders), sent by the dispatch sweep.
-BOOKING_EMAILS = ("rescheduled", "cancelled")
-
-
-def when(start: dt.datetime) -> dict[str, str]:
-    """How a start reads in a patient message, in clinic time."""
-    local = start.astimezone(clinic_tz())
-    return {
-        "day": formats.date_format(local, "l, F j"),
-        "date": formats.date_format(local, "l, F j, Y"),
-        "time": formats.time_format(local, "g:i A"),
-        "zone": zone_label(),
-    }
 
 
 def patient_links(patient: Patient) -> dict[str, str]:
@@ -67,45 +51,6 @@ def _clinic() -> dict[str, str]:
     }
 
 
-def booking_email_send(
-    *,
-    appointment_id: int,
-    kind: str,
-    previous_id: int | None = None,
-    now: dt.datetime | None = None,
-) -> None:
-    """Email the patient about their appointment: `kind` is "rescheduled" (with the
-    cancelled `previous_id`, both entries in the calendar file) or "cancelled"."""
-    if kind not in BOOKING_EMAILS:
-        raise ValueError(f"unknown booking email {kind!r}")
-    now = now or timezone.now()
-    appointment = Appointment.objects.select_related("patient", "appointment_type").get(
-        pk=appointment_id
-    )
-    patient = appointment.patient
-    entries = [appointment]
-    context: dict[str, Any] = {
-        "first_name": patient.first_name,
-        **when(appointment.start),
-        **_clinic(),
-        **patient_links(patient),
-    }
-    if kind == "cancelled":
-        context.pop("questionnaire_url", None)
-    if previous_id is not None:
-        previous = Appointment.objects.select_related("appointment_type").get(
-            pk=previous_id, patient_id=patient.pk
-        )
-        entries.insert(0, previous)
-        context["previous"] = when(previous.start)
-    send_email(
-        name=f"booking_{kind}",
-        to=[patient.email],
-        context=context,
-        attachments=[("appointment.ics", appointments_ics(entries, now=now), "text/calendar")],
-    )
-
-
 def patient_link_send(*, patient_id: int) -> None:
     """Email the patient a fresh link to their page. A patient removed meanwhile gets nothing."""
     patient = Patient.objects.filter(pk=patient_id).first()
@@ -120,14 +65,21 @@ def patient_link_send(*, patient_id: int) -> None:
     send_email(name="patient_link", to=[patient.email], context=context)
 
 
-@shared_task(name="scheduling.tasks.send_booking_rescheduled", **RETRY)
+# Kept for one release: messages queued under these names before the notices became reminder
+# rows must not be dropped as unregistered tasks. Each plans the notice (idempotent) instead of
+# sending it, so a change that already has its notice row gets no second email.
+@shared_task(name="scheduling.tasks.send_booking_rescheduled", ignore_result=True)
 def send_booking_rescheduled(appointment_id: int, previous_id: int) -> None:
-    booking_email_send(appointment_id=appointment_id, kind="rescheduled", previous_id=previous_id)
+    from scheduling.reminders import reminder_notice_plan
+
+    reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.RESCHEDULED_NOTICE)
 
 
-@shared_task(name="scheduling.tasks.send_booking_cancelled", **RETRY)
+@shared_task(name="scheduling.tasks.send_booking_cancelled", ignore_result=True)
 def send_booking_cancelled(appointment_id: int) -> None:
-    booking_email_send(appointment_id=appointment_id, kind="cancelled")
+    from scheduling.reminders import reminder_notice_plan
+
+    reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.CANCELLED_NOTICE)
 
 
 @shared_task(name="scheduling.tasks.send_patient_link", **RETRY)

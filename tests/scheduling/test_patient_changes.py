@@ -1,5 +1,6 @@
 """Moving and cancelling a consultation from the patient's page: allowed until the cutoff, refused
-by the server after it; a move is one transaction; the emails carry updated calendar entries."""
+by the server after it; a move is one transaction; the notices are reminder rows written with the
+change (nothing waits for the broker), sent once by the sweep, with updated calendar entries."""
 
 from __future__ import annotations
 
@@ -14,13 +15,19 @@ from icalendar import Calendar
 
 from intake.links import patient_link_token
 from intake.models import Flag, Severity, SubmissionStatus
+from scheduling.dispatch import email_message_id
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
     AppointmentStatusChange,
     BookedVia,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
     RoomKind,
 )
+from scheduling.online import online_consultation_cancel, rescheduled_from
 from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
@@ -28,6 +35,7 @@ from tests.factories import (
     IntakeSubmissionFactory,
     RoomFactory,
 )
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +76,10 @@ def calendar_of(message) -> Calendar:
     return Calendar.from_ical(content)
 
 
+def notice(appointment: Appointment, kind: str) -> Reminder:
+    return Reminder.objects.get(appointment=appointment, kind=kind, channel=ReminderChannel.EMAIL)
+
+
 def assert_discreet(message) -> None:
     assert "ketamine" not in message.subject.lower()
     for text in (message.body.lower(), message.alternatives[0][0].lower()):
@@ -87,10 +99,11 @@ def test_cancel_asks_first_then_cancels_and_emails_a_cancelled_calendar_entry(
     consultation.refresh_from_db()
     assert consultation.status == AppointmentStatus.BOOKED
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(
             url("patient_cancel", token, consultation), {"reason": "plans_changed"}
         )
+    assert callbacks == [], "nothing is queued on the broker: the notice is a reminder row"
     assert response.status_code == 302
     assert response["Location"] == reverse("scheduling:patient_home", args=[token])
     consultation.refresh_from_db()
@@ -99,7 +112,12 @@ def test_cancel_asks_first_then_cancels_and_emails_a_cancelled_calendar_entry(
     change = AppointmentStatusChange.objects.get(appointment=consultation, to_status="cancelled")
     assert change.reason == "Cancelled online by the patient: My plans changed"
 
+    row = notice(consultation, ReminderKind.CANCELLED_NOTICE)
+    assert (row.state, row.due_at) == (ReminderState.PENDING, NOW)
+    assert mail.outbox == []
+    assert deliver_due_reminders() == [row.pk]
     (message,) = mail.outbox
+    assert message.extra_headers["Message-ID"] == email_message_id(row)
     assert message.subject == "Your consultation on Wednesday, January 6 is cancelled"
     assert_discreet(message)
     (event,) = calendar_of(message).walk("VEVENT")
@@ -193,8 +211,9 @@ def test_reschedule_cancels_the_old_and_books_the_new_in_one_go(
     client, patient, consultation, token, django_capture_on_commit_callbacks
 ):
     new_start = at(dt.date(2027, 1, 7), 10)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = move(client, token, consultation, new_start)
+    assert callbacks == [], "nothing is queued on the broker: the notice is a reminder row"
     assert response.status_code == 302
     consultation.refresh_from_db()
     assert consultation.status == AppointmentStatus.CANCELLED
@@ -202,8 +221,13 @@ def test_reschedule_cancels_the_old_and_books_the_new_in_one_go(
     new = Appointment.objects.get(patient=patient, status=AppointmentStatus.BOOKED)
     assert new.start == new_start
     assert new.booked_via == BookedVia.ONLINE
+    assert rescheduled_from(new) == consultation
 
-    (message,) = mail.outbox
+    row = notice(new, ReminderKind.RESCHEDULED_NOTICE)
+    assert mail.outbox == []
+    deliver_due_reminders()
+    # The new time also gets its booking confirmation (a reminder row like any booking's).
+    (message,) = [m for m in mail.outbox if m.extra_headers["Message-ID"] == email_message_id(row)]
     assert message.subject == "Your consultation has moved to Thursday, January 7"
     assert "It is no longer on Wednesday, January 6, 2027 at 3:00 PM." in message.body
     assert_discreet(message)
@@ -313,3 +337,43 @@ def test_a_key_used_by_another_patient_moves_nothing(client, consultation, token
     assert response.status_code == 409
     consultation.refresh_from_db()
     assert consultation.status == AppointmentStatus.BOOKED
+
+
+def test_each_notice_is_sent_once_however_often_the_sweep_runs(
+    client, patient, consultation, token
+):
+    new_start = at(dt.date(2027, 1, 7), 10)
+    assert move(client, token, consultation, new_start).status_code == 302
+    new = Appointment.objects.get(patient=patient, status=AppointmentStatus.BOOKED)
+    assert client.post(url("patient_cancel", token, new)).status_code == 302
+    deliver_due_reminders()
+    deliver_due_reminders()
+    moved, cancelled = (
+        notice(new, ReminderKind.RESCHEDULED_NOTICE),
+        notice(new, ReminderKind.CANCELLED_NOTICE),
+    )
+    # The move was announced before the new time was cancelled: both notices go, once each, so
+    # the patient's calendar ends with neither time in it.
+    assert (moved.state, cancelled.state) == (ReminderState.SENT, ReminderState.SENT)
+    ids = [m.extra_headers["Message-ID"] for m in mail.outbox]
+    assert ids.count(email_message_id(moved)) == 1
+    assert ids.count(email_message_id(cancelled)) == 1
+    subjects = [m.subject for m in mail.outbox]
+    assert "Your consultation has moved to Thursday, January 7" in subjects
+    assert "Your consultation on Thursday, January 7 is cancelled" in subjects
+
+
+def test_a_notice_is_skipped_once_the_time_it_names_has_passed(consultation, patient, frozen):
+    online_consultation_cancel(patient_id=patient.pk, appointment_id=consultation.pk)
+    frozen.move_to(consultation.start + dt.timedelta(minutes=1))
+    deliver_due_reminders()
+    row = notice(consultation, ReminderKind.CANCELLED_NOTICE)
+    assert row.state == ReminderState.SKIPPED
+    assert mail.outbox == []
+
+
+def test_a_patient_without_an_email_address_gets_no_notice_row(consultation, patient):
+    patient.email = ""
+    patient.save(update_fields=["email"])
+    online_consultation_cancel(patient_id=patient.pk, appointment_id=consultation.pk)
+    assert not Reminder.objects.filter(kind=ReminderKind.CANCELLED_NOTICE).exists()

@@ -168,14 +168,22 @@ def test_each_kind_links_to_what_it_asks_for(appointments, channel):
         assert resolve(urlparse(URL.findall(sms)[0]).path).view_name == view_name
 
 
-def test_the_confirmation_attaches_the_calendar_file(appointments):
-    message = rendered(appointments["consultation"], ReminderKind.CONFIRMATION)
+CALENDAR_KINDS = (
+    ReminderKind.CONFIRMATION,
+    ReminderKind.RESCHEDULED_NOTICE,
+    ReminderKind.CANCELLED_NOTICE,
+)
+
+
+@pytest.mark.parametrize("kind", CALENDAR_KINDS)
+def test_the_confirmation_and_the_notices_attach_the_calendar_file(appointments, kind):
+    message = rendered(appointments["consultation"], kind)
     [(filename, content, mimetype)] = message.attachments
     assert filename == "appointment.ics" and mimetype == "text/calendar"
     assert content.startswith(b"BEGIN:VCALENDAR")
-    for kind in ReminderKind.values:
-        if kind != ReminderKind.CONFIRMATION:
-            assert rendered(appointments["consultation"], kind).attachments == []
+    for other in ReminderKind.values:
+        if other not in CALENDAR_KINDS:
+            assert rendered(appointments["consultation"], other).attachments == []
 
 
 def test_the_preparation_email_gives_the_guidance(appointments):
