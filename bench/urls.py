@@ -3,6 +3,7 @@
 from django.urls import path
 
 from bench import views
+from propel.urls import handler500  # noqa: F401 (a URLconf's error handler)
 from propel.urls import urlpatterns as propel_urlpatterns
 
 urlpatterns = [

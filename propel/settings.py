@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Innermost, so it sees a view's database error first: a calm 503 page, not a 500.
+    "propel.db_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "propel.urls"
@@ -115,6 +117,12 @@ DATABASE_URL = env_url(
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A PostgreSQL host that hangs instead of refusing must not hang every page and /healthz:
+    # give up connecting after a few seconds (the page then answers 503, propel.db_unavailable).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the file: wait for locks instead of failing, and take the write
     # lock at BEGIN so two writers never deadlock upgrading a read lock.
@@ -199,9 +207,23 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     env_url("REDIS_URL", REDIS_URL, ("redis", "rediss"))
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A Redis that is down or hung must not hang a web request (a queued new-link email, a rate
+    # limit) or a worker: kombu's sockets wait for ever by default, and a hung publish held the
+    # request with them. Workers wait for tasks in the event loop, which these timeouts do not
+    # touch (kombu checks that connection itself).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 3,
+    }
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # The cache only counts rate-limit hits, and a miss is allowed (propel.ratelimit):
+            # give up after a second rather than redis-py's 5 s per try, with retries.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     _broker_dir = VAR_DIR / "broker"
@@ -218,6 +240,16 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+# Publishing to a broker that is down gives up within about a second (refused) or a few (hung),
+# and the caller logs it: a web request must answer. What must not be lost never depends on the
+# publish: reminders and booking notices are rows the sweep sends, crisis alerts have a sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
