@@ -1,0 +1,81 @@
+"""A patient's online booking and cancellation, step by step through the real pages (as
+tests/journeys does in-process): choose a time on /book/, hold it, give details, see the
+confirmation; cancel from the patient's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from tests.faults.harness import Client, Response
+
+SLOT = re.compile(r'name="start" value="([^"]+)"')
+WEEK = re.compile(r"/book/\?week=(\d{4}-\d{2}-\d{2})")
+DONE = re.compile(r"^/book/done/([^/]+)/(\d+)/$")
+# However slow a broken dependency is, a page must answer well within this.
+PAGE_SECONDS = 5.0
+
+
+@dataclass
+class Booking:
+    token: str
+    appointment_id: int
+    start: dt.datetime
+    responses: list[Response] = field(default_factory=list)
+
+
+def _answered(response: Response, status: int, what: str) -> Response:
+    assert response.status == status, f"{what}: {response.status}\n{response.text[:1000]}"
+    assert response.elapsed < PAGE_SECONDS, f"{what} took {response.elapsed:.1f} s"
+    return response
+
+
+def _choose_start(client: Client, not_before: dt.datetime) -> tuple[Response, str]:
+    """The first offered start at or after `not_before`, from the live slot picker."""
+    path = "/book/"
+    for _ in range(4):
+        page = _answered(client.get(path), 200, f"GET {path}")
+        for value in SLOT.findall(page.text):
+            if dt.datetime.fromisoformat(value) >= not_before:
+                return page, value
+        weeks = WEEK.findall(page.text)
+        assert weeks, "no later week to look in"
+        path = f"/book/?week={max(weeks)}"
+    raise AssertionError(f"no free time on or after {not_before} in four weeks")
+
+
+def book_online(client: Client, *, first_name: str, email: str, not_before: dt.datetime) -> Booking:
+    """Book a consultation as a new patient; every page must answer promptly."""
+    picker, start = _choose_start(client, not_before)
+    hold = _answered(client.submit("/book/hold/", picker, {"start": start}), 302, "hold")
+    details_path = hold.location
+    form = _answered(client.get(details_path), 200, "details form")
+    details = {
+        "first_name": first_name,
+        "last_name": "Example",
+        "date_of_birth": "03/27/1980",
+        "email": email,
+        "mobile": "(916) 555-0144",
+        "consent_email": "on",
+        "consent_sms": "on",
+    }
+    booked = _answered(client.submit(details_path, form, details), 302, "booking")
+    match = DONE.match(booked.location)
+    assert match, f"the booking went to {booked.location!r}, not the confirmation page"
+    done = _answered(client.get(booked.location), 200, "confirmation page")
+    assert "booked" in done.text.lower()
+    return Booking(
+        token=match[1],
+        appointment_id=int(match[2]),
+        start=dt.datetime.fromisoformat(start),
+        responses=[picker, hold, form, booked, done],
+    )
+
+
+def cancel_online(client: Client, booking: Booking) -> Response:
+    path = f"/p/{booking.token}/appointments/{booking.appointment_id}/cancel/"
+    page = _answered(client.get(path), 200, "cancel page")
+    cancelled = _answered(client.submit(path, page, {"reason": "plans_changed"}), 302, "cancel")
+    assert cancelled.location == f"/p/{booking.token}/"
+    return cancelled
