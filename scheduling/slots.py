@@ -2,7 +2,8 @@
 
 Whatever the date range or the number of appointments, `find_slots` runs seven queries (opening
 hours, closures, extra openings, rooms, working hours, busy appointments and live slot holds in one,
-the patient's own).
+the patient's own). `availability_version` tells whether any of those rows changed since, so a
+caller can reuse slots computed before (scheduling.slot_page).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
 from scheduling.availability import (
@@ -112,11 +115,29 @@ def load_busy(
         .order_by()
         .values_list(*columns)
     )
-    for room_id, clinician_id, start, end in appointments.union(holds, all=True):
-        by_room[room_id].append(Interval(start, end))
+    for room_id, clinician_id, start, end in _rows(appointments.union(holds, all=True)):
+        interval = Interval(start, end)
+        by_room[room_id].append(interval)
         if clinician_id is not None:
-            by_clinician[clinician_id].append(Interval(start, end))
+            by_clinician[clinician_id].append(interval)
     return by_room, by_clinician
+
+
+def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list queryset. On PostgreSQL its timestamps are read by psycopg's
+    compiled loader: Django's (a subclass of psycopg's pure-Python one, Django ticket #36960)
+    costs microseconds a value, which on a full calendar was most of find_slots' extra time
+    (docs/benchmarks.md, item 2). The instants are the same either way."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    from psycopg.types.datetime import TimestamptzLoader
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # This cursor only: psycopg swaps in the compiled class when there is one.
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def patient_busy(patient_id: int | None, span: Interval) -> list[Interval]:
@@ -176,4 +197,28 @@ def find_slots(
         patient_busy=patient_busy(patient_id, span),
         include_extra_openings=include_extra_openings,
         not_before=not_before,
+    )
+
+
+def availability_version() -> int:
+    """The counter every committed change to the rows find_slots reads moves on (appointments,
+    holds, appointment types, opening hours, closures, extra openings, rooms, clinicians, working
+    hours: triggers in migration 0009, PostgreSQL only). Within one snapshot, one value means one
+    state of those rows; only the passing of time (live holds, the caller's `now`) is not in it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM scheduling_availability_version")
+        (version,) = cursor.fetchone()
+    return version
+
+
+def next_hold_expiry(
+    start_date: dt.date, end_date: dt.date, *, now: dt.datetime
+) -> dt.datetime | None:
+    """When the first hold live at `now` on any resource between two local dates runs out: until
+    then, slots computed at `now` stay as they are (with the same rows)."""
+    span = utc_range(start_date, end_date, clinic_tz())
+    return (
+        SlotHold.objects.live(now)
+        .filter(start__lt=span.end, end__gt=span.start)
+        .aggregate(first=Min("expires_at"))["first"]
     )
