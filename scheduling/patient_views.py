@@ -25,7 +25,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -38,6 +37,7 @@ from scheduling.errors import SchedulingError
 from scheduling.ics import CONTENT_TYPE, appointments_ics
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from scheduling.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
+from scheduling.slot_page import week_context
 
 logger = logging.getLogger(__name__)
 
@@ -112,20 +112,6 @@ class AppointmentRow:
     appointment: Appointment
     changeable: bool
     check_in: str = ""  # a scheduling.check_ins.CheckInState when the visit's check-in is open
-
-
-def week_context(week: online.SlotWeek, base_url: str) -> dict[str, Any]:
-    """What templates/scheduling/public/_slot_week.html needs to show one week of times."""
-
-    def url(monday: dt.date | None) -> str | None:
-        return f"{base_url}?{urlencode({'week': monday.isoformat()})}" if monday else None
-
-    return {
-        "week": week,
-        "previous_url": url(week.previous),
-        "next_url": url(week.next),
-        "zone": online.zone_label(),
-    }
 
 
 @require_http_methods(["GET", "HEAD"])

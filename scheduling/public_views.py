@@ -21,10 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from intake.links import patient_from_token, patient_link_token
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
-from scheduling import online
+from scheduling import online, slot_page
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, SlotHold
-from scheduling.patient_views import private, week_context
+from scheduling.patient_views import private
 from scheduling.public_forms import (
     KEY_PATTERN,
     BookingDetailsForm,
@@ -62,23 +62,22 @@ def _parse_week(value: str | None) -> dt.date | None:
 
 @require_http_methods(["GET", "HEAD"])
 def book(request: HttpRequest) -> HttpResponse:
-    """Free consultation times, one week at a time (a fixed number of queries)."""
-    consultation = online.consultation_type()
-    if consultation is None:
+    """Free consultation times, one week at a time. The week is shared between visitors and
+    recomputed only when a row it depends on changes (scheduling.slot_page), except for someone
+    holding a time: they see it as free, so theirs is computed for them alone."""
+    week = _parse_week(request.GET.get("week"))
+    hold_key = request.session.get(HOLD_SESSION_KEY)
+    now = timezone.now()
+    if hold_key:
+        slot_week = slot_page.week_html(week=week, now=now, hold_key=hold_key)
+    else:
+        slot_week = slot_page.shared_week_html(week=week, now=now)
+    if slot_week is None:
         return _unavailable(request)
-    week = online.slot_week(
-        consultation,
-        week=_parse_week(request.GET.get("week")),
-        now=timezone.now(),
-        hold_key=request.session.get(HOLD_SESSION_KEY),
-    )
     return render(
         request,
         "scheduling/public/book.html",
-        {
-            **week_context(week, reverse("scheduling:book")),
-            "hold_minutes": settings.SLOT_HOLD_MINUTES,
-        },
+        {"slot_week": slot_week, "hold_minutes": settings.SLOT_HOLD_MINUTES},
     )
 
 
