@@ -1,7 +1,8 @@
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "propel.settings")
 
@@ -19,3 +20,17 @@ def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
         for key in ("data_folder_in", "data_folder_out", "control_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(sender: Task | None = None, **kwargs: object) -> None:
+    # A task is handled like a web request: connections past CONN_MAX_AGE or broken are closed,
+    # and CONN_HEALTH_CHECKS re-checks the kept one before its first query (CELERY_DB_REUSE_MAX
+    # stops Celery's fixup from closing it after every task). Eager tasks run inside the caller's
+    # transaction (tests): its connection must not be touched.
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

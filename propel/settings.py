@@ -258,6 +258,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes the database connection before and after every task unless this
+# is set; a new PostgreSQL connection per task doubled the cost of sending a reminder (bench
+# item 6). propel/celery.py handles each task like a request instead (CONN_MAX_AGE and
+# CONN_HEALTH_CHECKS apply); the fixup then only recycles connections every 1,000 tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "propel.tasks.heartbeat", "schedule": 30.0},

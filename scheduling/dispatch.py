@@ -225,7 +225,7 @@ def _deliver(reminder: Reminder) -> str:
     """Send through the reminder's channel; return the provider's message id."""
     from scheduling.reminder_messages import render_reminder
 
-    rendered = render_reminder(reminder)
+    rendered = render_reminder(reminder, channel=reminder.channel)
     patient = reminder.appointment.patient
     if reminder.channel == ReminderChannel.SMS:
         return get_sms_backend().send(
@@ -299,7 +299,9 @@ def _lock_claimed(reminder_id: int) -> Reminder | None:
     """The claimed row, locked for this transaction; None when it is not `sending` or another
     worker has held it longer than SEND_LOCK_TIMEOUT_MS."""
     try:
-        with transaction.atomic():
+        # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
+        # which then writes nothing (reminder_send returns "not_claimed").
+        with transaction.atomic(savepoint=False):
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = %s", [f"{SEND_LOCK_TIMEOUT_MS}ms"])

@@ -27,7 +27,7 @@ from django.utils import formats, timezone
 
 from intake.links import patient_link_token
 from scheduling.ics import appointments_ics
-from scheduling.models import Appointment, Reminder, ReminderKind, RoomKind
+from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, RoomKind
 from scheduling.online import questionnaire_status, rescheduled_from, zone_label
 from scheduling.slots import clinic_tz
 
@@ -137,19 +137,27 @@ def _check(kind: str, part: str, text: str, first_name: str) -> None:
         raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
 
 
-def render_reminder(reminder: Reminder, *, now: dt.datetime | None = None) -> RenderedMessage:
-    """Every part of one reminder's message. The confirmation and the notices carry the calendar
-    file."""
+def render_reminder(
+    reminder: Reminder, *, now: dt.datetime | None = None, channel: str | None = None
+) -> RenderedMessage:
+    """Every part of one reminder's message, or with `channel` only the parts that channel sends
+    (the dispatcher's case: an SMS needs neither the email bodies nor the calendar file; the
+    others are left empty). The confirmation and the notices carry the calendar file."""
     kind = ReminderKind(reminder.kind)
     previous = _previous(reminder)
     context = _context(reminder, previous)
     base = f"reminders/{kind.value}"
-    subject = _one_line(render_to_string(f"{base}_subject.txt", context))
-    sms = _one_line(render_to_string(f"{base}_sms.txt", context))
+    email = channel != ReminderChannel.SMS
+    subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
+    sms = (
+        _one_line(render_to_string(f"{base}_sms.txt", context))
+        if channel != ReminderChannel.EMAIL
+        else ""
+    )
     for part, text in (("subject", subject), ("SMS", sms)):
         _check(kind.value, part, text, context["first_name"])
     attachments: list[tuple[str, bytes, str]] = []
-    if kind in CALENDAR_KINDS:
+    if email and kind in CALENDAR_KINDS:
         # Each entry as it stands now: a cancelled one goes out CANCELLED with its bumped
         # sequence, which removes it from the patient's calendar.
         entries = [reminder.appointment] if previous is None else [previous, reminder.appointment]
@@ -157,8 +165,8 @@ def render_reminder(reminder: Reminder, *, now: dt.datetime | None = None) -> Re
         attachments.append(("appointment.ics", ics, "text/calendar"))
     return RenderedMessage(
         subject=subject,
-        text=render_to_string(f"{base}_body.txt", context),
-        html=render_to_string(f"{base}_body.html", context),
+        text=render_to_string(f"{base}_body.txt", context) if email else "",
+        html=render_to_string(f"{base}_body.html", context) if email else "",
         sms=sms,
         attachments=attachments,
     )

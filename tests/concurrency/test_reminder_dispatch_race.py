@@ -16,9 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 import scheduling.dispatch
@@ -141,6 +142,13 @@ def worker_on_test_queue() -> Iterator[None]:
     conf.task_default_queue = TEST_QUEUE
     conf.worker_hijack_root_logger = False
     conf.task_always_eager = False
+
+    def close_worker_thread_connections(**kwargs: object) -> None:
+        # The app keeps a worker's connection between tasks (CELERY_DB_REUSE_MAX); this worker
+        # is a thread, whose connection would outlive it and block dropping the test database.
+        connections.close_all()
+
+    task_postrun.connect(close_worker_thread_connections)
     try:
         with start_worker(
             celery_app,
@@ -153,6 +161,7 @@ def worker_on_test_queue() -> Iterator[None]:
         ):
             yield
     finally:
+        task_postrun.disconnect(close_worker_thread_connections)
         conf.update(previous)
         celery_app.amqp.queues = conf.task_queues
 

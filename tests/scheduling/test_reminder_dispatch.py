@@ -164,7 +164,7 @@ def test_transient_errors_back_off_then_fail(booked, monkeypatch):
 def test_permanent_errors_fail_at_once_and_are_raised(booked, monkeypatch):
     Reminder.objects.exclude(kind="confirmation", channel="email").delete()
 
-    def broken(reminder):
+    def broken(reminder, **kwargs):
         raise ValueError("template missing")
 
     import scheduling.reminder_messages
