@@ -198,10 +198,17 @@ class Bench:
 
     @contextlib.contextmanager
     def celery_worker(
-        self, db: str, *, concurrency: int = 1, pool: str = "prefork", **extra: str
+        self,
+        db: str,
+        *,
+        concurrency: int = 1,
+        pool: str = "prefork",
+        include: tuple[str, ...] = (),
+        **extra: str,
     ) -> Iterator[Worker]:
         """A Celery worker (no beat) on the bench broker, pinned to SERVER_CPUS; yields once
-        it answers a ping."""
+        it answers a ping. `include`: extra task modules it imports (`--include`), e.g. the
+        bench-only bench.tasks."""
         name = f"bench-{secrets.token_hex(3)}@%h"
         command = [
             str(BIN / "celery"),
@@ -218,6 +225,7 @@ class Bench:
             name,
             "--without-gossip",
             "--without-mingle",
+            *(["--include", ",".join(include)] if include else []),
         ]
         with _process(
             pinned(SERVER_CPUS, command), self.env(db, **extra), LOG_DIR / "celery.log"
