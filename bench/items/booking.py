@@ -260,52 +260,77 @@ def consultations(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]
     return times, queries
 
 
-def _cleared_patient(now: dt.datetime, until: dt.date) -> int:
+def _cleared_patients(now: dt.datetime, until: dt.date) -> list[int]:
+    """Patients cleared until `until` with nothing booked ahead (a course of their own would
+    collide with the bench's)."""
     from intake.clearance import clearance_statuses, clinic_date
     from intake.models import ClearanceDecision, DecisionKind
+    from scheduling.models import Appointment
 
     candidates = ClearanceDecision.objects.filter(
         kind=DecisionKind.CLEARED, valid_until__gte=until
     ).values_list("patient_id", flat=True)
+    busy = set(
+        Appointment.objects.active().filter(end__gt=now).values_list("patient_id", flat=True)
+    )
     statuses = clearance_statuses(candidates, today=clinic_date(now))
-    cleared = sorted(pid for pid, status in statuses.items() if status.is_cleared)
+    cleared = sorted(
+        pid for pid, status in statuses.items() if status.is_cleared and pid not in busy
+    )
     if not cleared:
-        raise RuntimeError("no patient cleared for the next 8 weeks")
-    return cleared[0]
+        raise RuntimeError("no patient cleared for the next 9 weeks with nothing booked")
+    return cleared
 
 
-def _course_plan(patient_id: int, now: dt.datetime, actor: Any) -> list[dt.datetime]:
-    """8 starts (two weekdays a week over 4 weeks) that course_book accepts: proposed by
-    course_propose, then booked and cancelled once (untimed) to be sure rooms and clinicians
-    are free."""
-    from scheduling.courses import course_book, course_cancel_remaining, course_propose
+def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int, list]:
+    """A patient and 8 starts (at most two a week, 48 h or more apart, over 4 weeks) that
+    course_book accepts. The large state's infusion chairs are busy, so the starts are taken
+    from the free infusion slots (find_slots) rather than a fixed weekly time (course_propose
+    leaves rooms and clinicians to the booking); each candidate plan is booked and cancelled
+    once, untimed, to be sure."""
+    from scheduling.courses import course_book, course_cancel_remaining
     from scheduling.errors import SchedulingError
-    from scheduling.slots import clinic_tz
+    from scheduling.models import AppointmentType
+    from scheduling.slots import clinic_tz, find_slots
 
+    infusion = AppointmentType.objects.get(code="infusion")
     today = now.astimezone(clinic_tz()).date()
     monday = today + dt.timedelta(days=7 - today.weekday())
     refusals: list[str] = []
     for week in range(4):
-        for weekdays in ((1, 3), (0, 3), (1, 4), (0, 2), (2, 4)):
-            for hour in (10, 13, 9, 15):
-                try:
-                    starts = course_propose(
-                        patient_id=patient_id,
-                        sessions=8,
-                        weeks=4,
-                        start_date=monday + dt.timedelta(weeks=week),
-                        weekdays=weekdays,
-                        window=(dt.time(hour), dt.time(hour + 2)),
-                        now=now,
-                    )
-                    course = course_book(
-                        patient_id=patient_id, starts=starts, actor=actor, weeks=4, now=now
-                    )
-                except SchedulingError as error:
-                    refusals.append(error.code)
-                    continue
-                course_cancel_remaining(course_id=course.pk, actor=actor, reason="bench", now=now)
-                return starts
+        first = monday + dt.timedelta(weeks=week)
+        slots = find_slots(
+            appointment_type=infusion,
+            start_date=first,
+            end_date=first + dt.timedelta(weeks=4),
+            include_extra_openings=False,
+            now=now,
+        )
+        starts: list[dt.datetime] = []
+        per_week: dict[tuple[int, int], int] = {}
+        for slot in sorted(slots, key=lambda s: s.start):
+            iso_week = tuple(slot.start.astimezone(clinic_tz()).isocalendar()[:2])
+            if starts and slot.start - starts[-1] < dt.timedelta(hours=72):
+                continue
+            if per_week.get(iso_week, 0) >= 2:
+                continue
+            starts.append(slot.start)
+            per_week[iso_week] = per_week.get(iso_week, 0) + 1
+            if len(starts) == 8:
+                break
+        if len(starts) < 8:
+            refusals.append("too_few_free_slots")
+            continue
+        for patient_id in patients[:5]:
+            try:
+                course = course_book(
+                    patient_id=patient_id, starts=starts, actor=actor, weeks=4, now=now
+                )
+            except SchedulingError as error:
+                refusals.append(error.code)
+                continue
+            course_cancel_remaining(course_id=course.pk, actor=actor, reason="bench", now=now)
+            return patient_id, starts
     raise RuntimeError(f"no 8-session course could be booked: {sorted(set(refusals))}")
 
 
@@ -315,8 +340,8 @@ def courses(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]:
     from scheduling.models import AppointmentStatus, AppointmentType
 
     infusion = AppointmentType.objects.get(code="infusion")
-    patient_id = _cleared_patient(now, now.date() + dt.timedelta(weeks=9))
-    starts = _course_plan(patient_id, now, actor)
+    patients = _cleared_patients(now, now.date() + dt.timedelta(weeks=9))
+    patient_id, starts = _course_plan(patients, now, actor)
 
     def course() -> Any:
         return course_book(patient_id=patient_id, starts=starts, actor=actor, weeks=4, now=now)
