@@ -34,15 +34,20 @@ class Row:
 
 
 def failed_row(item: str, error: BaseException) -> Row:
-    return Row(item, "(the measurement failed)", "", "", None, "", False, str(error)[:300])
+    """A table cell holds one line: the error's last line (a traceback's is the exception); the
+    whole of it is in the bench's log."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return Row(item, "(the measurement failed)", "", "", None, "", False, (lines or [""])[-1][:300])
 
 
 def _cmd(*command: str) -> str:
+    """The first line a version command prints (wrk -v prints it, then its usage, and exits 1)."""
     try:
-        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=10)
+        out = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown"
+    text = (out.stdout + out.stderr).strip()
+    return text.splitlines()[0].strip() if text else "unknown"
 
 
 def machine() -> str:
@@ -56,7 +61,7 @@ def machine() -> str:
         f"{model}, {os.cpu_count()} cores, {mem_kb / 1024 / 1024:.0f} GiB RAM; "
         f"Linux {platform.release()}; Python {platform.python_version()}; "
         f"{_cmd('psql', '--version')}; {_cmd('redis-server', '--version')}; "
-        f"{_cmd('wrk', '--version')}"
+        f"{_cmd('wrk', '-v').split(' Copyright')[0]}"
     )
 
 

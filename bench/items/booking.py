@@ -283,16 +283,20 @@ def _cleared_patients(now: dt.datetime, until: dt.date) -> list[int]:
 
 
 def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int, list]:
-    """A patient and 8 starts (at most two a week, 48 h or more apart, over 4 weeks) that
+    """A patient and 8 starts (two a week at most, the course gap apart, over 4 weeks) that
     course_book accepts. The large state's infusion chairs are busy, so the starts are taken
     from the free infusion slots (find_slots) rather than a fixed weekly time (course_propose
     leaves rooms and clinicians to the booking); each candidate plan is booked and cancelled
     once, untimed, to be sure."""
+    from django.conf import settings
+
     from scheduling.courses import course_book, course_cancel_remaining
     from scheduling.errors import SchedulingError
     from scheduling.models import AppointmentType
     from scheduling.slots import clinic_tz, find_slots
 
+    # The course rule's gap between starts, and an hour to spare.
+    min_gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN + 1)
     infusion = AppointmentType.objects.get(code="infusion")
     today = now.astimezone(clinic_tz()).date()
     monday = today + dt.timedelta(days=7 - today.weekday())
@@ -310,7 +314,7 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
         per_week: dict[tuple[int, int], int] = {}
         for slot in sorted(slots, key=lambda s: s.start):
             iso_week = tuple(slot.start.astimezone(clinic_tz()).isocalendar()[:2])
-            if starts and slot.start - starts[-1] < dt.timedelta(hours=72):
+            if starts and slot.start - starts[-1] < min_gap:
                 continue
             if per_week.get(iso_week, 0) >= 2:
                 continue

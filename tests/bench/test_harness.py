@@ -84,3 +84,13 @@ def test_bare_view_goes_through_the_middleware_stack(client):
     assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"  # ours
     assert response.headers["X-Frame-Options"] == "DENY"  # Django's clickjacking middleware
     assert "Accept-Language" in response.headers["Vary"]  # the locale middleware
+
+
+def test_a_failed_measurement_is_one_missed_row_naming_the_exception():
+    error = RuntimeError(
+        "bench.items.x failed:\nTraceback (most recent call last):\n  File x\nValueError: no slot"
+    )
+    row = report.failed_row("x", error)
+    assert row.met is False
+    assert row.note == "ValueError: no slot"
+    assert len(report.table([row]).splitlines()) == 3  # header, rule, the row on one line
