@@ -12,7 +12,7 @@ import time
 
 from bench import harness
 from bench.harness import LARGE_DB, SCALE_LARGE, SCALE_SMALL, SMALL_DB, TEMPLATE_DB, Bench, log
-from bench.report import Row, failed_row, write
+from bench.report import FAILED, Row, failed_row, write
 
 # Run in this order (the report keeps it). Each module has measure(bench) -> list[Row].
 ITEMS = [
@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             bench.drop_db(db)
     text = write(rows, started=started_at, seconds=time.monotonic() - started, quick=args.quick)
     print(text)
-    return 1 if any(row.met is False for row in rows) else 0
+    # A missed target is a finding, reported in the table; only a measurement that could not be
+    # made fails the run.
+    return 1 if any(row.what == FAILED for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -33,11 +33,14 @@ class Row:
         return {True: "met", False: "MISSED", None: ""}[self.met]
 
 
+FAILED = "(the measurement failed)"
+
+
 def failed_row(item: str, error: BaseException) -> Row:
     """A table cell holds one line: the error's last line (a traceback's is the exception); the
     whole of it is in the bench's log."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return Row(item, "(the measurement failed)", "", "", None, "", False, (lines or [""])[-1][:300])
+    return Row(item, FAILED, "", "", None, "", False, (lines or [""])[-1][:300])
 
 
 def _cmd(*command: str) -> str:
