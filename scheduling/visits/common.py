@@ -71,6 +71,25 @@ def locked_visit(appointment_id: int) -> Visit:
     )
 
 
+def claim_visit_step(
+    visit: Visit, *, where: dict[str, Any], values: dict[str, Any], refused: str
+) -> None:
+    """Record one step of the visit with a conditional UPDATE: a second caller (a double submit,
+    two screens) matches no row and gets SchedulingError(`refused`)."""
+    if Visit.objects.filter(pk=visit.pk, **where).update(**values) != 1:
+        raise SchedulingError(refused)
+
+
+def audit_visit(visit: Visit, *, action: str, actor: Any, request: Any) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        request=request,
+        patient_id=visit.appointment.patient_id,
+        obj=visit,
+    )
+
+
 def status_label(status: str) -> str:
     return str(AppointmentStatus(status).label).lower()
 

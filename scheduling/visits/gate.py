@@ -24,6 +24,8 @@ from scheduling.models import (
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     alert_after_commit,
+    audit_visit,
+    claim_visit_step,
     locked_visit,
     require_role,
     thresholds_from_settings,
@@ -218,17 +220,17 @@ def visit_sign_off(
             raise SchedulingError("visit_no_sign_off")
         if visit.started_at is not None:
             raise SchedulingError("visit_already_started")
-        claimed = Visit.objects.filter(
-            pk=visit.pk, gate_outcome=GateOutcome.SIGN_OFF, signed_off_at__isnull=True
-        ).update(signed_off_at=now, signed_off_by=actor, gate_note=note, updated_at=now)
-        if claimed != 1:
-            raise SchedulingError("visit_already_signed")
-        audit_record(
-            action="visit.signed_off",
-            actor=actor,
-            request=request,
-            patient_id=visit.appointment.patient_id,
-            obj=visit,
+        claim_visit_step(
+            visit,
+            where={"gate_outcome": GateOutcome.SIGN_OFF, "signed_off_at__isnull": True},
+            values={
+                "signed_off_at": now,
+                "signed_off_by": actor,
+                "gate_note": note,
+                "updated_at": now,
+            },
+            refused="visit_already_signed",
         )
+        audit_visit(visit, action="visit.signed_off", actor=actor, request=request)
     visit.refresh_from_db()
     return visit

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from intake.clearance import clearance_refusal, has_valid_clearance
 from intake.models import CrisisAlert, Flag, Severity
-from propel.audit import audit_record
 from scheduling.booking import appointment_transition
 from scheduling.courses import course_complete_if_done
 from scheduling.errors import SchedulingError
@@ -24,7 +23,13 @@ from scheduling.models import (
     ReadingPhase,
     Visit,
 )
-from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+from scheduling.visits.common import (
+    CLINICAL_ROLES,
+    audit_visit,
+    claim_visit_step,
+    locked_visit,
+    require_role,
+)
 
 # --- The infusion -------------------------------------------------------------------------------
 
@@ -103,18 +108,13 @@ def visit_start(
             raise SchedulingError("visit_already_started")
         if reasons := visit_can_start(visit, now=now):
             raise SchedulingError("visit_cannot_start", reasons=" ".join(reasons))
-        claimed = Visit.objects.filter(pk=visit.pk, started_at__isnull=True).update(
-            started_at=now, started_by=actor, updated_at=now
+        claim_visit_step(
+            visit,
+            where={"started_at__isnull": True},
+            values={"started_at": now, "started_by": actor, "updated_at": now},
+            refused="visit_already_started",
         )
-        if claimed != 1:
-            raise SchedulingError("visit_already_started")
-        audit_record(
-            action="visit.started",
-            actor=actor,
-            request=request,
-            patient_id=visit.appointment.patient_id,
-            obj=visit,
-        )
+        audit_visit(visit, action="visit.started", actor=actor, request=request)
     visit.refresh_from_db()
     return visit
 
@@ -133,18 +133,13 @@ def visit_end_infusion(
         visit = locked_visit(appointment_id)
         if visit.started_at is None:
             raise SchedulingError("visit_not_started")
-        claimed = Visit.objects.filter(
-            pk=visit.pk, started_at__isnull=False, ended_at__isnull=True
-        ).update(ended_at=now, updated_at=now)
-        if claimed != 1:
-            raise SchedulingError("visit_already_ended")
-        audit_record(
-            action="visit.infusion_ended",
-            actor=actor,
-            request=request,
-            patient_id=visit.appointment.patient_id,
-            obj=visit,
+        claim_visit_step(
+            visit,
+            where={"started_at__isnull": False, "ended_at__isnull": True},
+            values={"ended_at": now, "updated_at": now},
+            refused="visit_already_ended",
         )
+        audit_visit(visit, action="visit.infusion_ended", actor=actor, request=request)
     visit.refresh_from_db()
     return visit
 
@@ -185,16 +180,19 @@ def visit_discharge(
             raise SchedulingError("visit_not_checked_in")
         if appointment.appointment_type.needs_clearance and visit.ended_at is None:
             raise SchedulingError("visit_not_ended")
-        claimed = Visit.objects.filter(pk=visit.pk, discharged_at__isnull=True).update(
-            discharge_alert=True,
-            discharge_vitals_near_baseline=True,
-            discharge_escort_present=True,
-            discharged_at=now,
-            discharged_by=actor,
-            updated_at=now,
+        claim_visit_step(
+            visit,
+            where={"discharged_at__isnull": True},
+            values={
+                "discharge_alert": True,
+                "discharge_vitals_near_baseline": True,
+                "discharge_escort_present": True,
+                "discharged_at": now,
+                "discharged_by": actor,
+                "updated_at": now,
+            },
+            refused="visit_already_discharged",
         )
-        if claimed != 1:
-            raise SchedulingError("visit_already_discharged")
         appointment_transition(
             appointment_id=appointment.pk,
             to_status=AppointmentStatus.COMPLETED,
@@ -202,13 +200,7 @@ def visit_discharge(
             request=request,
             now=now,
         )
-        audit_record(
-            action="visit.discharged",
-            actor=actor,
-            request=request,
-            patient_id=appointment.patient_id,
-            obj=visit,
-        )
+        audit_visit(visit, action="visit.discharged", actor=actor, request=request)
         if appointment.course_id:
             course_complete_if_done(
                 course_id=appointment.course_id, actor=actor, request=request, now=now
