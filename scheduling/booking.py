@@ -253,6 +253,8 @@ def appointment_book(
         raise SchedulingError("not_self_bookable")
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
+    # Elapsed minutes, whatever the clock does: aware arithmetic in a local zone is wall-clock.
+    start = start.astimezone(dt.UTC)
     end = start + appointment_type.duration
     if start <= now:
         raise SchedulingError("in_past")
@@ -444,6 +446,7 @@ def slot_hold_create(
         raise SchedulingError("not_self_bookable")
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
+    start = start.astimezone(dt.UTC)
     if start <= now:
         raise SchedulingError("in_past")
     end = start + appointment_type.duration
@@ -569,6 +572,7 @@ def appointment_move(
     now = now or timezone.now()
     if new_start.tzinfo is None:
         raise ValueError("new_start must be an aware datetime")
+    new_start = new_start.astimezone(dt.UTC)
     appointment = (
         Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
     )

@@ -170,7 +170,7 @@ def _session_label(index: int, start: dt.datetime) -> dict[str, Any]:
 def _explain(error: SchedulingError, appointment_type: AppointmentType, start: dt.datetime) -> str:
     """The refusal in words naming the room when the only room of the kind is taken."""
     if error.code == "no_resource":
-        end = start + appointment_type.duration
+        end = start.astimezone(dt.UTC) + appointment_type.duration
         rooms = list(Room.objects.filter(kind=appointment_type.room_kind, active=True))
         taken = set(
             Appointment.objects.active()

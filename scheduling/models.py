@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from intake.models import Patient
+from propel.append_only import AppendOnlyModel
 
 
 class Weekday(models.IntegerChoices):
@@ -162,6 +163,8 @@ class ExtraOpening(models.Model):
 class AppointmentStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")
     CHECKED_IN = "checked_in", _("Checked in")
+    # The infusion (or the visit) has started: only the lifecycle's START gate leads here.
+    IN_PROGRESS = "in_progress", _("In progress")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
     NO_SHOW = "no_show", _("No-show")
@@ -174,6 +177,7 @@ class AppointmentStatus(models.TextChoices):
 ACTIVE_STATUSES = (
     AppointmentStatus.BOOKED,
     AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
     AppointmentStatus.COMPLETED,
 )
 
@@ -399,6 +403,59 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"visit for appointment {self.appointment_id}"
+
+
+class VisitItemAcknowledgement(AppendOnlyModel):
+    """A clinician's acknowledgement, with a reason, of one day-of item that blocks an infusion (a
+    patient's yes on a hard-stop or review question, from the pre-visit check-in or the desk).
+    Append-only: a yes is never turned into a no, it is acknowledged (scheduling.visits.items)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="acknowledgements")
+    item = models.CharField(max_length=64)
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "item"], name="visit_item_acknowledged_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} acknowledged for visit {self.visit_id}"
+
+
+class VitalsPolicy(models.Model):
+    """The clinic's vital-signs gate lines (reference §2.4), one row (id 1). The VITALS_* settings
+    are only its first values; afterwards an admin changes them, each change audited with before
+    and after (scheduling.policy)."""
+
+    note_systolic = models.PositiveSmallIntegerField(_("note from systolic"))
+    note_diastolic = models.PositiveSmallIntegerField(_("note from diastolic"))
+    sign_off_systolic = models.PositiveSmallIntegerField(_("sign-off from systolic"))
+    sign_off_diastolic = models.PositiveSmallIntegerField(_("sign-off from diastolic"))
+    defer_above_systolic = models.PositiveSmallIntegerField(_("defer above systolic"))
+    defer_above_diastolic = models.PositiveSmallIntegerField(_("defer above diastolic"))
+    hr_defer_below = models.PositiveSmallIntegerField(_("defer below heart rate"))
+    hr_defer_above = models.PositiveSmallIntegerField(_("defer above heart rate"))
+    hr_sign_off_from = models.PositiveSmallIntegerField(_("sign-off from heart rate"))
+    spo2_sign_off_below = models.PositiveSmallIntegerField(_("sign-off below SpO2"))
+    spo2_defer_below = models.PositiveSmallIntegerField(_("defer below SpO2"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("vital-signs policy")
+        verbose_name_plural = _("vital-signs policy")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="vitals_policy_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Vital-signs gate lines"))
 
 
 class ReadingPhase(models.TextChoices):
