@@ -56,6 +56,7 @@ from intake.review_forms import (
 )
 from intake.staff_views import score_rows
 from propel.audit import audit_record
+from propel.policy_log import recent_policy_changes
 from propel.roles import Capability, can, staff_required
 
 PAGE_SIZE = 50
@@ -88,6 +89,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "urgent_open": sum(1 for row in rows if row.urgent_open),
             "total": len(rows),
             "recent": recent,
+            # Clinic policy, not a patient's record: reading it is not audited.
+            "policy_changes": recent_policy_changes(),
         },
     )
 

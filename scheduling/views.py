@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from intake.clearance import ClearanceStatus, clearance_statuses
 from intake.screening import ScreeningStatus, screening_statuses
-from propel.roles import Capability, staff_required
+from propel.policy_log import recent_policy_changes
+from propel.roles import Capability, Role, roles_of, staff_required
 from scheduling.forms import AvailabilityForm
 from scheduling.models import Appointment, Clinician, Room
 from scheduling.queries import appointments_on
@@ -37,10 +38,18 @@ def today(request: HttpRequest) -> HttpResponse:
         TodayRow(a, clearances.get(a.patient_id), screenings.get(a.patient_id))
         for a in appointments
     ]
+    # Clinicians start their day here: they see the latest clinic policy changes (which visits
+    # need clearance, the vital-signs lines) as on their review page.
+    clinical = bool(roles_of(request.user) & {Role.CLINICIAN, Role.ADMIN})
     return render(
         request,
         "scheduling/today.html",
-        {"day": day, "appointments": appointments, "rows": rows},
+        {
+            "day": day,
+            "appointments": appointments,
+            "rows": rows,
+            "policy_changes": recent_policy_changes() if clinical else None,
+        },
     )
 
 
