@@ -371,6 +371,8 @@ CLEARANCE_MAX_DAYS = env_int("CLEARANCE_MAX_DAYS", 365, minimum=1, maximum=730)
 # Pre-infusion check-in: alcohol or recreational drugs within this many hours before the visit
 # defer that day's infusion (reference A13 and §8: 12-24 h in published clinic instructions).
 CHECK_IN_ABSTINENCE_HOURS = env_int("CHECK_IN_ABSTINENCE_HOURS", 24, minimum=1, maximum=72)
+# The pre-infusion check-in opens this many hours before the visit and closes at its start.
+CHECK_IN_OPENS_HOURS = env_int("CHECK_IN_OPENS_HOURS", 48, minimum=1, maximum=168)
 
 # Infusion courses (the clinic's stated policy: 4-8 infusions over 4-8 weeks) and their spacing.
 COURSE_MIN_SESSIONS = env_int("COURSE_MIN_SESSIONS", 4, minimum=1, maximum=20)

@@ -3,9 +3,14 @@ intake.questions.CHECK_IN_SECTIONS) a patient answers before each infusion, link
 a PreInfusionCheckIn.
 
 A check-in opens for an infusion-type appointment (its type needs a clinician's clearance:
-infusion, maintenance) that is booked and starts within CHECK_IN_OPENS_BEFORE. The patient reaches
-it from their page (scheduling.patient_views); sending the link by text or email belongs to the
-reminders. Answering it never ends a clearance: only screening rounds do (intake.clearance).
+infusion, maintenance) that is booked, from CHECK_IN_OPENS_HOURS (a setting, 48 by default) before
+its start until the start. The patient reaches it from their page (scheduling.patient_views);
+sending the link by text or email belongs to the reminders. Answering it never ends a clearance:
+only screening rounds do (intake.clearance).
+
+The same window holds for every step: a round opened earlier cannot be saved or sent outside it.
+intake never imports scheduling, so scheduling registers check_in_gate with intake at start-up
+(scheduling.review_hooks.register -> intake.check_in_window).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from intake.models import IntakeSubmission, Patient, SubmissionKind, SubmissionStatus
 from intake.screening import IntakeError, submission_open, submission_restart
@@ -22,11 +29,14 @@ from scheduling.booking import booking_transaction
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
 
-# How long before an infusion its check-in opens. The PHQ-9 and GAD-7 ask about the last two
-# weeks, so three days before still describes the visit. The alcohol question (A13) asks about the
-# CHECK_IN_ABSTINENCE_HOURS before the patient answers, not before the visit: an early "no" does
-# not replace the day-of check (reference §8.1).
-CHECK_IN_OPENS_BEFORE = dt.timedelta(days=3)
+
+def opens_before() -> dt.timedelta:
+    """How long before an infusion its check-in opens (CHECK_IN_OPENS_HOURS). Answers given days
+    before described another day; the alcohol question (A13) asks about the
+    CHECK_IN_ABSTINENCE_HOURS before the patient answers, so an early "no" still does not replace
+    the day-of check (reference §8.1), and an early yes is a day-of item only while it reaches the
+    visit (scheduling.visits.items)."""
+    return dt.timedelta(hours=settings.CHECK_IN_OPENS_HOURS)
 
 
 class CheckInState:
@@ -43,7 +53,7 @@ def check_in_refusal(
     status: str,
     start: dt.datetime,
     now: dt.datetime,
-    opens_before: dt.timedelta = CHECK_IN_OPENS_BEFORE,
+    opens_before: dt.timedelta,
 ) -> str | None:
     """Why a visit has no open check-in (a SchedulingError code), or None when it has one. Pure:
     an infusion-type visit, still booked, starting after `now` and no more than `opens_before`
@@ -65,12 +75,44 @@ def _refusal(appointment: Appointment, now: dt.datetime) -> str | None:
         status=appointment.status,
         start=appointment.start,
         now=now,
+        opens_before=opens_before(),
     )
 
 
 def _when(appointment: Appointment) -> str:
     local = timezone.localtime(appointment.start)
     return f"{formats.date_format(local, 'l, F j')}, {formats.time_format(local, 'g:i A')}"
+
+
+def opens_at(appointment: Appointment) -> dt.datetime:
+    return appointment.start - opens_before()
+
+
+def refusal_error(appointment: Appointment, code: str) -> SchedulingError:
+    """The patient-facing error for a check_in_refusal code, with what its message needs."""
+    if code == "check_in_too_early":
+        local = timezone.localtime(opens_at(appointment))
+        when = _("%(date)s at %(time)s") % {
+            "date": formats.date_format(local, "l, F j"),
+            "time": formats.time_format(local, "g:i A"),
+        }
+        return SchedulingError(code, when=when, hours=settings.CHECK_IN_OPENS_HOURS)
+    return SchedulingError(code)
+
+
+def check_in_gate(submission_id: int, now: dt.datetime) -> str | None:
+    """For intake's check-in pages (intake.check_in_window): why this unsent check-in round may
+    not be answered now, in words for the patient, or None when it may. A round with no visit
+    (its visit was removed) is left to intake. One query."""
+    link = (
+        PreInfusionCheckIn.objects.select_related("appointment__appointment_type")
+        .filter(submission_id=submission_id)
+        .first()
+    )
+    if link is None:
+        return None
+    code = _refusal(link.appointment, now)
+    return None if code is None else str(refusal_error(link.appointment, code).message)
 
 
 def check_in_open(*, appointment_id: int, now: dt.datetime | None = None) -> IntakeSubmission:
@@ -80,7 +122,7 @@ def check_in_open(*, appointment_id: int, now: dt.datetime | None = None) -> Int
     with the booking lock timeout (SchedulingError("busy") when it runs out); a visit that already
     has a check-in gets the same round back, sent or not. Refuses (SchedulingError with a
     check_in_* code, or "not_found") a visit that is not an infusion, not booked, already started,
-    or more than CHECK_IN_OPENS_BEFORE away.
+    or more than CHECK_IN_OPENS_HOURS away.
 
     A patient has at most one unsent check-in (intake's one-draft-per-kind constraint). If that
     draft belongs to another visit that still has an open check-in, this one is refused
@@ -99,7 +141,7 @@ def check_in_open(*, appointment_id: int, now: dt.datetime | None = None) -> Int
             raise SchedulingError("not_found")
         refusal = _refusal(appointment, now)
         if refusal is not None:
-            raise SchedulingError(refusal, days=CHECK_IN_OPENS_BEFORE.days)
+            raise refusal_error(appointment, refusal)
         existing = (
             PreInfusionCheckIn.objects.select_related("submission")
             .filter(appointment=appointment)

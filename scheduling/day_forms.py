@@ -33,7 +33,14 @@ class DayForm(forms.Form):
 
 class CheckInForm(forms.Form):
     """Front desk, on arrival: who the patient is, who takes them home, and the day-of questions
-    (reference A13 and §8), asked again even when the patient answered them in advance."""
+    (reference A13 and §8), asked again even when the patient answered them in advance.
+
+    `patient_answers` (scheduling.visits.check_in_answers) are the patient's own answers from
+    their pre-visit check-in. A patient's yes cannot be answered away at the desk: the field says
+    so, and the service keeps that yes as a day-of item a clinician must acknowledge whatever the
+    desk records (scheduling.visits.items). The alcohol question is then not prefilled: the desk
+    asks it again, and only the desk's own yes defers the visit.
+    """
 
     identity_confirmed = forms.BooleanField(
         label=_("I checked the patient's photo ID and date of birth"),
@@ -48,11 +55,56 @@ class CheckInForm(forms.Form):
         label=_("Which medicines, and what changed?"), max_length=500, required=False
     )
 
+    PATIENT_YES_HELP = {
+        "alcohol_or_drugs": _(
+            "The patient answered yes in their pre-visit check-in. Ask again: yes defers today's "
+            "visit. A no is recorded as the desk's answer, but it does not replace the patient's "
+            "yes: a clinician must review the patient's answers before the infusion."
+        ),
+        "new_medicines": _(
+            "The patient answered yes in their pre-visit check-in. A no here does not replace "
+            "it: a clinician must review the patient's answers before the infusion."
+        ),
+    }
+
+    def __init__(
+        self, *args: Any, patient_answers: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        answers = patient_answers or {}
+        for key, help_text in self.PATIENT_YES_HELP.items():
+            if answers.get(key) is True:
+                self.fields[key].help_text = help_text
+        if answers.get("alcohol_or_drugs") is True:
+            self.initial.pop("alcohol_or_drugs", None)
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("new_medicines") and not cleaned.get("new_medicines_detail", "").strip():
             self.add_error("new_medicines_detail", _("Say which medicines changed."))
         return cleaned
+
+
+class ItemAcknowledgeForm(forms.Form):
+    """A clinician acknowledges one day-of item (scheduling.visits.items) with a reason."""
+
+    item = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    reason = forms.CharField(
+        label=_("Why the infusion may go ahead despite this item"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={
+            "required": _("Please write why the infusion may go ahead despite this item.")
+        },
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(
+                _("Please write why the infusion may go ahead despite this item.")
+            )
+        return reason
 
 
 class VitalsForm(forms.Form):

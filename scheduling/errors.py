@@ -83,7 +83,8 @@ class SchedulingError(DomainError):
             "team."
         ),
         "check_in_too_early": _(
-            "The check-in opens {days} days before your visit. Please come back then."
+            "Your check-in opens on {when}, {hours} hours before your visit. Please come back "
+            "then; there is nothing you need to do before it opens."
         ),
         "check_in_other_open": _(
             "Please finish the check-in for your visit on {when} first. Then this one opens."
@@ -145,6 +146,23 @@ class SchedulingError(DomainError):
         "visit_cannot_start": _("The infusion cannot start yet: {reasons}"),
         "visit_discharge_checks": _("Before discharge, confirm: {missing}"),
         "visit_already_discharged": _("The patient has already been discharged."),
+        "visit_patient_said_yes": _(
+            "The patient answered yes about alcohol or recreational drugs in their pre-visit "
+            "check-in. Please ask them again: yes defers today's visit; a no is recorded as the "
+            "desk's answer, and a clinician must review the patient's answers before the infusion."
+        ),
+        # Day-of items (scheduling.visits.items): written for clinicians.
+        "visit_item_reason_needed": _(
+            "Please write why the infusion may go ahead despite this item."
+        ),
+        "visit_item_unknown": _(
+            "That item is not one of this visit's items now. Reload the page to see them."
+        ),
+        "visit_item_already_acknowledged": _("This item has already been acknowledged."),
+        "visit_item_not_today": _("Items can be acknowledged only on the day of the visit."),
+        "visit_item_closed": _(
+            "This appointment is {status}, so its items can no longer be acknowledged."
+        ),
     }
 
     # Parameters a message may be raised without.

@@ -155,13 +155,24 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
 def patient_check_in(
     request: HttpRequest, patient: Patient, token: str, appointment_id: int
 ) -> HttpResponse:
-    """Open (once) the check-in for one of the patient's own visits, then go to its questions."""
+    """Open (once) the check-in for one of the patient's own visits, then go to its questions.
+    When it is not open (too early, the visit started or is no longer booked), a calm page says
+    why and, when too early, exactly when it opens."""
     appointment = _own(patient, appointment_id)
     try:
         submission = check_in_open(appointment_id=appointment.pk)
     except SchedulingError as error:
-        messages.info(request, error.message)
-        return redirect("scheduling:patient_home", token=token)
+        return render(
+            request,
+            "scheduling/patient/check_in_refused.html",
+            {
+                "token": token,
+                "appointment": appointment,
+                "message": error.message,
+                "too_early": error.code == "check_in_too_early",
+                "zone": online.zone_label(),
+            },
+        )
     return redirect("intake:check_in_start", token=token, round=submission.round)
 
 

@@ -10,6 +10,7 @@ from scheduling import (
     reminder_views,
     sms_webhook,
     views,
+    visit_item_views,
 )
 
 app_name = "scheduling"
@@ -66,6 +67,11 @@ urlpatterns = [
     ),
     path("staff/visits/<int:appointment_id>/defer/", day_views.visit_defer, name="visit_defer"),
     path("staff/visits/<int:appointment_id>/rebook/", day_views.visit_rebook, name="visit_rebook"),
+    path(
+        "staff/visits/<int:appointment_id>/items/acknowledge/",
+        visit_item_views.visit_item_acknowledge,
+        name="visit_item_acknowledge",
+    ),
     # Infusion courses (scheduling.course_views).
     path(
         "staff/patients/<int:patient_id>/course/new/",

@@ -352,6 +352,8 @@ MATRIX: dict[str, Row] = {
     "scheduling:visit_discharge": Row(visit, CLINICAL_POST, "POST"),
     "scheduling:visit_defer": Row(visit, CLINICAL_POST, "POST"),
     "scheduling:visit_rebook": Row(visit, EVERY_STAFF_POST, "POST"),
+    # Acknowledging a day-of item (scheduling.visit_item_views): clinicians only.
+    "scheduling:visit_item_acknowledge": Row(visit, CLINICAL_POST, "POST"),
     # infusion courses
     "scheduling:course_new": Row(pat, ALL_STAFF),
     "scheduling:course_detail": Row(course, ALL_STAFF),
@@ -391,8 +393,9 @@ MATRIX: dict[str, Row] = {
     "scheduling:patient_home": Row(tok, who(404, 200, 200, 404, 404, 404)),
     "scheduling:patient_ics": Row(tok_appt, own_link(200)),
     "scheduling:patient_cancel": Row(tok_appt, own_link(200)),
+    # The world's infusion is far off: the patient gets the calm "opens on ..." page.
     "scheduling:check_in": Row(
-        lambda w, t: {"token": t, "appointment_id": w.infusion.pk}, own_link(302)
+        lambda w, t: {"token": t, "appointment_id": w.infusion.pk}, own_link(200)
     ),
     "scheduling:patient_reschedule": Row(tok_appt, own_link(200)),
     "scheduling:patient_reschedule_confirm": Row(tok_appt, own_link(302)),

@@ -1,4 +1,6 @@
-"""Arrival: identity, escort and the day-of questions (front desk); A13 defers the visit."""
+"""Arrival: identity, escort and the day-of questions (front desk); the desk's A13 yes defers the
+visit. The patient's own yes in their pre-visit check-in is never turned into a no at the desk: it
+stays a day-of item until a clinician acknowledges it (scheduling.visits.items)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from scheduling.models import (
 )
 from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
 from scheduling.visits.deferral import defer_visit
+from scheduling.visits.items import answer_stands
 
 # --- Arrival ------------------------------------------------------------------------------------
 
@@ -37,8 +40,8 @@ def check_in_answers(appointment: Appointment, now: dt.datetime) -> dict[str, An
 
     new_medicines asks "since your last visit", so any submitted round answers it. The alcohol
     question (A13) asks about the CHECK_IN_ABSTINENCE_HOURS before the patient answered; it stands
-    for today only when the round was sent within that many hours of now (check_ins.py: an early
-    "no" does not replace the day-of check).
+    for today only when the round was sent within that many hours of now, or of the visit's start
+    if that is earlier (items.answer_stands: an early "no" does not replace the day-of check).
     """
     link = (
         PreInfusionCheckIn.objects.select_related("submission")
@@ -52,10 +55,7 @@ def check_in_answers(appointment: Appointment, now: dt.datetime) -> dict[str, An
     if (new_medicines := _yes_no(answers.get("new_medicines"))) is not None:
         found["new_medicines"] = new_medicines
         found["new_medicines_detail"] = str(answers.get("new_medicines_detail") or "")[:500]
-    sent = link.submission.submitted_at
-    fresh = sent is not None and now - sent <= dt.timedelta(
-        hours=settings.CHECK_IN_ABSTINENCE_HOURS
-    )
+    fresh = answer_stands(link.submission.submitted_at, start=appointment.start, now=now)
     if fresh and (alcohol := _yes_no(answers.get("alcohol_or_drugs_recent"))) is not None:
         found["alcohol_or_drugs"] = alcohol
     return found
@@ -80,10 +80,19 @@ def visit_check_in(
     Identity must be confirmed. Treatment visits (types needing clearance) need the escort's name
     and a valid phone number, saved on the visit and on the patient; and answers to the day-of
     questions. An answer left None is taken from the patient's submitted check-in round when it
-    has one (see check_in_answers), else SchedulingError("visit_answer_needed"). Alcohol or drugs
-    within the window defers the appointment (reference A13: hard stop for the day, reschedule)
-    and the visit is returned with appointment.status DEFERRED; otherwise the appointment moves to
+    has one (see check_in_answers), else SchedulingError("visit_answer_needed"). The desk's yes to
+    alcohol or drugs defers the appointment (reference A13: hard stop for the day, reschedule) and
+    the visit is returned with appointment.status DEFERRED; otherwise the appointment moves to
     CHECKED_IN. Consultations need only the identity check.
+
+    Patient answers win over the desk: the patient's own (fresh) yes to A13 or to new medicines
+    is never turned into a no. The visit keeps the desk's answers as the desk's, and the patient's
+    yes stays a day-of item that blocks the start until a clinician acknowledges it
+    (scheduling.visits.items). The patient's A13 yes is not taken for the desk's: the desk must
+    ask again (SchedulingError("visit_patient_said_yes") when it left the answer out); the desk's
+    yes defers, the desk's no checks the patient in with the patient's yes still open for a
+    clinician. When the desk's answer differs from the patient's, an audit event says which
+    questions (not the answers).
     """
     require_role(actor, ARRIVAL_ROLES)
     now = now or timezone.now()
@@ -102,11 +111,28 @@ def visit_check_in(
         if treatment and (not escort_name or phone is None):
             raise SchedulingError("visit_escort_needed")
         from_check_in = check_in_answers(appointment, now) if treatment else {}
-        if alcohol_or_drugs is None:
-            alcohol_or_drugs = from_check_in.get("alcohol_or_drugs")
+        differs = sorted(
+            key
+            for key, desk in (
+                ("alcohol_or_drugs", alcohol_or_drugs),
+                ("new_medicines", new_medicines),
+            )
+            if desk is not None and key in from_check_in and desk != from_check_in[key]
+        )
+        # The patient's A13 yes is never the desk's answer: taken as the desk's yes it would
+        # defer without a clinician, taken as a no it would be lost. The desk asks again; the
+        # patient's yes stays a day-of item whatever the desk records (items).
+        patient_a13_yes = from_check_in.get("alcohol_or_drugs") is True
+        if treatment and patient_a13_yes and alcohol_or_drugs is None:
+            raise SchedulingError("visit_patient_said_yes")
+        taken = []
+        if alcohol_or_drugs is None and from_check_in.get("alcohol_or_drugs") is False:
+            alcohol_or_drugs = False
+            taken.append("alcohol_or_drugs")
         if new_medicines is None and "new_medicines" in from_check_in:
             new_medicines = from_check_in["new_medicines"]
             new_medicines_detail = new_medicines_detail or from_check_in["new_medicines_detail"]
+            taken.append("new_medicines")
         if treatment:
             questions = (
                 (
@@ -134,6 +160,15 @@ def visit_check_in(
                 escort_name=escort_name, escort_phone=phone or "", updated_at=now
             )
         visit.save()
+        if differs:
+            audit_record(
+                action="visit.desk_answer_differs",
+                actor=actor,
+                request=request,
+                patient_id=appointment.patient_id,
+                obj=visit,
+                detail={"questions": differs},
+            )
         if alcohol_or_drugs:
             defer_visit(
                 visit,
@@ -159,7 +194,9 @@ def visit_check_in(
             obj=visit,
             detail={
                 "escort": bool(visit.escort_name),
-                "answers_from_check_in": sorted(from_check_in),
+                "answers_from_check_in": sorted(taken),
+                "desk_differs_from_check_in": differs,
+                "patient_a13_yes": patient_a13_yes,
             },
         )
     return visit

@@ -1,6 +1,6 @@
 """Opening a visit's pre-infusion check-in (scheduling.check_ins) and reaching it from the
-patient's page: once per visit, only for a booked infusion in the next three days, only the
-patient's own."""
+patient's page: once per visit, only for a booked infusion in the next 48 hours
+(CHECK_IN_OPENS_HOURS), only the patient's own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from intake.models import IntakeSubmission, SubmissionStatus
 from intake.screening import intake_submit
 from propel.models import AuditEvent
 from scheduling.check_ins import (
-    CHECK_IN_OPENS_BEFORE,
     CheckInState,
     check_in_open,
     check_in_refusal,
@@ -35,6 +34,7 @@ from tests.factories import (
 )
 
 NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon in Sacramento
+OPENS = dt.timedelta(hours=48)
 
 
 @pytest.fixture
@@ -80,19 +80,19 @@ def refusal_code(appointment: Appointment, now: dt.datetime = NOW) -> str:
 # --- The rule -----------------------------------------------------------------------------------
 
 
-def test_the_check_in_opens_three_days_before():
-    assert dt.timedelta(days=3) == CHECK_IN_OPENS_BEFORE
+def test_the_check_in_opens_48_hours_before(settings):
+    assert settings.CHECK_IN_OPENS_HOURS == 48
 
 
 @pytest.mark.parametrize(
     ("needs_clearance", "status", "start", "expected"),
     [
         (True, AppointmentStatus.BOOKED, NOW + dt.timedelta(hours=1), None),
-        (True, AppointmentStatus.BOOKED, NOW + CHECK_IN_OPENS_BEFORE, None),
+        (True, AppointmentStatus.BOOKED, NOW + OPENS, None),
         (
             True,
             AppointmentStatus.BOOKED,
-            NOW + CHECK_IN_OPENS_BEFORE + dt.timedelta(seconds=1),
+            NOW + OPENS + dt.timedelta(seconds=1),
             "check_in_too_early",
         ),
         (True, AppointmentStatus.BOOKED, NOW, "check_in_closed"),
@@ -101,10 +101,12 @@ def test_the_check_in_opens_three_days_before():
         (False, AppointmentStatus.BOOKED, NOW + dt.timedelta(hours=1), "check_in_not_infusion"),
     ],
 )
-def test_a_check_in_is_open_for_a_booked_infusion_in_the_next_three_days(
+def test_a_check_in_is_open_for_a_booked_infusion_in_the_next_48_hours(
     needs_clearance, status, start, expected
 ):
-    refusal = check_in_refusal(needs_clearance=needs_clearance, status=status, start=start, now=NOW)
+    refusal = check_in_refusal(
+        needs_clearance=needs_clearance, status=status, start=start, now=NOW, opens_before=OPENS
+    )
     assert refusal == expected
 
 
@@ -149,7 +151,7 @@ def test_each_infusion_gets_its_own_round(patient, visit):
         status=SubmissionStatus.SUBMITTED, submitted_at=NOW
     )
 
-    later = check_in_open(appointment_id=second.pk, now=NOW)
+    later = check_in_open(appointment_id=second.pk, now=NOW + dt.timedelta(days=1))
 
     assert later.round == 2
     assert PreInfusionCheckIn.objects.get(appointment=second).submission_id == later.pk
@@ -163,11 +165,14 @@ def test_a_consultation_has_no_check_in(patient, visit):
 
 
 @pytest.mark.django_db
-def test_a_visit_more_than_three_days_away_has_no_check_in_yet(visit):
-    far = visit(NOW + dt.timedelta(days=3, minutes=1))
-    error_code = refusal_code(far)
-    assert error_code == "check_in_too_early"
-    assert "3 days" in SchedulingError(error_code, days=3).message
+def test_a_visit_more_than_48_hours_away_has_no_check_in_yet(visit):
+    far = visit(NOW + dt.timedelta(hours=48, minutes=1))
+    with pytest.raises(SchedulingError) as refused:
+        check_in_open(appointment_id=far.pk, now=NOW)
+    assert refused.value.code == "check_in_too_early"
+    assert refused.value.message.startswith(
+        "Your check-in opens on Monday, January 4 at 12:01 PM, 48 hours before your visit."
+    )
     assert not PreInfusionCheckIn.objects.exists()
 
 
@@ -365,15 +370,15 @@ def test_a_bad_token_is_404(client, frozen, visit):
 
 
 @pytest.mark.django_db
-def test_a_refused_check_in_goes_back_to_the_page_with_the_reason(
-    client, frozen, patient, token, visit
-):
+def test_a_refused_check_in_shows_the_reason_on_a_calm_page(client, frozen, patient, token, visit):
     consultation = visit(TOMORROW, appointment_type=AppointmentTypeFactory())
 
-    response = client.get(check_in_link(token, consultation), follow=True)
+    response = client.get(check_in_link(token, consultation))
 
-    assert response.redirect_chain[-1][0] == reverse("scheduling:patient_home", args=[token])
+    assert response.status_code == 200
     assert "This visit does not need a check-in." in response.text
+    assert reverse("scheduling:patient_home", args=[token]) in response.text
+    assert "no-store" in response["Cache-Control"]
     assert not IntakeSubmission.objects.exists()
 
 

@@ -234,11 +234,19 @@ def test_answers_come_from_the_submitted_pre_infusion_check_in(visit_appt, front
     assert fresh(visit_appt).status == AppointmentStatus.CHECKED_IN
 
 
-def test_alcohol_yes_in_the_check_in_defers(visit_appt, front_desk) -> None:
+def test_alcohol_yes_in_the_check_in_is_asked_again_not_taken_for_the_desks(
+    visit_appt, front_desk
+) -> None:
+    # The patient's yes neither defers by itself nor becomes the desk's answer: the desk asks
+    # again, and the yes stays a day-of item for a clinician (tests/scheduling/test_day_of_items).
     submitted_check_in(
         visit_appt, sent_at=NOW - dt.timedelta(hours=2), alcohol_or_drugs_recent="yes"
     )
-    check_in(visit_appt, front_desk, alcohol_or_drugs=None)
+    with pytest.raises(SchedulingError) as error:
+        check_in(visit_appt, front_desk, alcohol_or_drugs=None)
+    assert error.value.code == "visit_patient_said_yes"
+    assert fresh(visit_appt).status == AppointmentStatus.BOOKED
+    check_in(visit_appt, front_desk, alcohol_or_drugs=True)
     assert fresh(visit_appt).status == AppointmentStatus.DEFERRED
 
 

@@ -1,0 +1,107 @@
+"""The pre-infusion check-in's window: from CHECK_IN_OPENS_HOURS (48) before the visit until its
+start, for opening it from the patient's page and for answering a round opened earlier
+(scheduling.check_ins.check_in_gate, registered with intake.check_in_window)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from intake.check_in_window import check_in_closed
+from intake.links import patient_link_token
+from intake.models import IntakeSubmission
+from scheduling.check_ins import check_in_gate, check_in_open
+from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
+from tests.clinic_time import at
+from tests.factories import AppointmentFactory, RoomFactory, infusion_type, section_post_data
+
+pytestmark = pytest.mark.django_db
+
+VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 AM in Sacramento
+
+
+@pytest.fixture
+def appointment(patient) -> Appointment:
+    return AppointmentFactory(
+        patient=patient,
+        appointment_type=infusion_type(),
+        room=RoomFactory(kind=RoomKind.INFUSION),
+        start=VISIT,
+    )
+
+
+def link(patient, appointment) -> str:
+    return reverse("scheduling:check_in", args=[patient_link_token(patient), appointment.pk])
+
+
+def test_49_hours_before_the_page_says_calmly_when_it_opens(client, patient, appointment):
+    with time_machine.travel(VISIT - dt.timedelta(hours=49), tick=False):
+        response = client.get(link(patient, appointment))
+
+    assert response.status_code == 200
+    assert (
+        "Your check-in opens on Tuesday, March 9 at 10:00 AM, 48 hours before your visit."
+        in response.text
+    )
+    assert "no-store" in response["Cache-Control"]
+    assert not IntakeSubmission.objects.exists()
+
+
+def test_47_hours_before_it_opens(client, patient, appointment):
+    with time_machine.travel(VISIT - dt.timedelta(hours=47), tick=False):
+        response = client.get(link(patient, appointment))
+
+    assert response.status_code == 302
+    submission = PreInfusionCheckIn.objects.get(appointment=appointment).submission
+    assert response["Location"].endswith(f"/check-in/round/{submission.round}/")
+
+
+def test_the_window_is_a_setting(client, patient, appointment, settings):
+    settings.CHECK_IN_OPENS_HOURS = 72
+    with time_machine.travel(VISIT - dt.timedelta(hours=49), tick=False):
+        assert client.get(link(patient, appointment)).status_code == 302
+
+
+def test_the_gate_refuses_a_round_opened_earlier_outside_the_window(appointment, settings):
+    settings.CHECK_IN_OPENS_HOURS = 72  # opened under a wider window (or the old three days)
+    submission = check_in_open(appointment_id=appointment.pk, now=VISIT - dt.timedelta(hours=60))
+    settings.CHECK_IN_OPENS_HOURS = 48
+
+    early = check_in_gate(submission.pk, VISIT - dt.timedelta(hours=49))
+    assert early is not None and early.startswith("Your check-in opens on Tuesday, March 9")
+    assert check_in_gate(submission.pk, VISIT - dt.timedelta(hours=47)) is None
+    assert "already started" in check_in_gate(submission.pk, VISIT)
+    Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)
+    assert "no longer booked" in check_in_gate(submission.pk, VISIT - dt.timedelta(hours=1))
+
+
+def test_scheduling_registers_the_gate_with_intake(appointment):
+    submission = check_in_open(appointment_id=appointment.pk, now=VISIT - dt.timedelta(hours=1))
+    assert check_in_closed(submission.pk, VISIT - dt.timedelta(hours=1)) is None
+    assert check_in_closed(submission.pk, VISIT + dt.timedelta(minutes=1)) is not None
+
+
+@pytest.mark.xfail(
+    reason="needs the three-line check in intake/views.py's check-in views (see the report)",
+    strict=False,
+)
+def test_saving_a_step_of_an_early_round_shows_when_it_opens(client, patient, appointment):
+    submission = check_in_open(appointment_id=appointment.pk, now=VISIT - dt.timedelta(hours=47))
+    url = reverse(
+        "intake:check_in_section",
+        kwargs={
+            "token": patient_link_token(patient),
+            "round": submission.round,
+            "section_key": "phq9",
+        },
+    )
+    data = section_post_data("phq9", {f"phq9_{n}": 0 for n in range(1, 10)}, kind="check_in")
+    with time_machine.travel(VISIT + dt.timedelta(minutes=5), tick=False):
+        response = client.post(url, data)
+    assert response.status_code == 200
+    assert "already started" in response.text
+    submission.refresh_from_db()
+    assert submission.answers == {}
