@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from intake.models import Patient
+from intake.models import OnCallClinician, Patient
 
 
 @admin.register(Patient)
@@ -8,3 +8,14 @@ class PatientAdmin(admin.ModelAdmin):
     list_display = ("last_name", "first_name", "date_of_birth", "email", "mobile")
     search_fields = ("last_name", "first_name", "email")
     readonly_fields = ("consent_email_at", "consent_sms_at", "created_at", "updated_at")
+
+
+@admin.register(OnCallClinician)
+class OnCallClinicianAdmin(admin.ModelAdmin):
+    """The crisis rota (intake.crisis): rota entries are texted in order, escalation contacts
+    (the admin) at every escalation step of an unacknowledged immediate alert."""
+
+    list_display = ("role", "order", "user", "mobile", "active")
+    list_editable = ("order", "active")
+    list_filter = ("role", "active")
+    ordering = ("role", "order", "pk")

@@ -184,6 +184,11 @@ class CrisisAlert(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="crisis_alerts")
     priority = models.CharField(max_length=16, choices=AlertPriority.choices)
     raised_at = models.DateTimeField()
+    # When the clinic's first call (the on-call text) is due: at once in clinic hours, else the
+    # next opening. Escalation counts from here (or from `immediate_since`, if later).
+    call_due_at = models.DateTimeField(null=True, blank=True)
+    # When the alert became immediate (raised so, or raised later by a changed answer).
+    immediate_since = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -193,6 +198,14 @@ class CrisisAlert(models.Model):
 
     class Meta:
         ordering = ["acknowledged_at", "-raised_at"]
+        # The staff banner (intake.context_processors) reads the open alerts on every page.
+        indexes = [
+            models.Index(
+                fields=["priority", "raised_at"],
+                condition=models.Q(acknowledged_at__isnull=True),
+                name="crisis_alert_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.priority} alert for patient {self.patient_id}"
@@ -258,3 +271,93 @@ class ClearanceDecision(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.kind} for patient {self.patient_id}"
+
+
+class OnCallRole(models.TextChoices):
+    ROTA = "rota", _("On-call clinician (paged in turn)")
+    ESCALATION = "escalation", _("Escalation contact (told at every escalation)")
+
+
+class OnCallClinician(models.Model):
+    """The crisis rota (intake.crisis): who is texted when a patient's answer needs a clinician.
+
+    It lives in intake, not on scheduling's Clinician, because intake raises the alert and never
+    imports scheduling. Rota entries are paged in `order`: the first at once (or at the clinic's
+    next opening), the next at each escalation step. Escalation contacts (the clinic's admin) are
+    told at every escalation step. Admins edit it in the Django admin.
+    """
+
+    user = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="on_call_entries")
+    mobile = PhoneNumberField(_("mobile phone for crisis texts"))
+    role = models.CharField(max_length=16, choices=OnCallRole.choices, default=OnCallRole.ROTA)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["role", "order", "id"]
+        verbose_name = _("on-call contact")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="on_call_user_role_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.order}: {self.user}"
+
+
+class NotificationChannel(models.TextChoices):
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("Email")
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Could not be sent")
+    CANCELLED = "cancelled", _("Not sent: acknowledged first")
+
+
+class CrisisNotification(models.Model):
+    """One message about a crisis alert to one person (intake.crisis): the outbox row, written in
+    the transaction that raised or escalated the alert, sent by the sweep. Step 0 is the first
+    call, step n the nth escalation. Unique per alert, step, priority, channel and address, so
+    each step is sent exactly once."""
+
+    alert = models.ForeignKey(CrisisAlert, on_delete=models.PROTECT, related_name="notifications")
+    step = models.PositiveSmallIntegerField(default=0)
+    priority = models.CharField(max_length=16, choices=AlertPriority.choices)
+    channel = models.CharField(max_length=8, choices=NotificationChannel.choices)
+    user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to = models.CharField(max_length=254)
+    due_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=16, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["alert", "step", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "step", "priority", "channel", "to"],
+                name="crisis_notification_once",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="sent") | models.Q(sent_at__isnull=False),
+                name="crisis_notification_sent_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(state="pending"),
+                name="crisis_notification_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} step {self.step} for alert {self.alert_id}"

@@ -16,7 +16,6 @@ import datetime as dt
 import enum
 import logging
 from collections.abc import Iterable, Mapping
-from functools import partial
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
@@ -177,13 +176,18 @@ def submission_save_section(
     section_key: str,
     answers: Mapping[str, Any],
     complete: bool = True,
+    now: dt.datetime | None = None,
 ) -> IntakeSubmission:
     """Store one section's answers (flat keys; None removes an answer) and, unless `complete` is
     False, mark the section done. The section is one of the round's questionnaire (its kind).
     Answers to other sections are untouched, so a question hidden by this change keeps its old
-    answer (ignored while hidden). Refuses a submitted round."""
+    answer (ignored while hidden). Refuses a submitted round.
+
+    A section holding PHQ-9 item 9 answered above 0 raises the round's urgent flag and crisis
+    alert in this same transaction (intake.crisis), whether or not the round is ever sent."""
+    now = now or timezone.now()
     with transaction.atomic():
-        submission = _lock_submission(submission_id)
+        submission = _lock_submission(submission_id, with_patient=True)
         keys = questions_.section_keys(submission.kind)
         if section_key not in keys:
             raise IntakeError("unknown_section")
@@ -213,7 +217,36 @@ def submission_save_section(
             obj=submission,
             detail=detail,
         )
+        if CRISIS_ITEM in allowed:
+            _raise_crisis_alert(submission, now=now)
     return submission
+
+
+def _raise_crisis_alert(
+    submission: IntakeSubmission, *, now: dt.datetime, results: Iterable[Any] | None = None
+) -> CrisisAlert | None:
+    """The item-9 rule over the round's answers; when it fires, raise (or raise the priority of)
+    the round's alert and flag (intake.crisis.crisis_alert_raise). Inside the caller's
+    transaction, the round locked. A 0 after a positive answer changes nothing: the alert stays."""
+    from intake.crisis import crisis_alert_raise
+    from intake.eligibility import evaluate
+    from intake.eligibility.rules import PHQ9_ITEM9_POSITIVE
+
+    answers = effective_answers(submission.answers, submission.kind)
+    if results is None:
+        results = evaluate(
+            answers,
+            date_of_birth=submission.patient.date_of_birth,
+            today=timezone.localdate(now),
+            kind=submission.kind,
+        )
+    hit = next((r for r in results if r.rule_id == PHQ9_ITEM9_POSITIVE.id), None)
+    if hit is None:
+        return None
+    priority = _alert_priority([hit]) or "immediate"
+    return crisis_alert_raise(
+        submission=submission, priority=priority, flag=hit, answers=answers, now=now
+    )
 
 
 def _alert_priority(results: Iterable[Any]) -> str | None:
@@ -244,9 +277,11 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
     answers that count in its questionnaire (stale answers to hidden questions are left out) with
     its kind's rules table, then claims the row with a conditional update (draft -> submitted). A
     second call, concurrent or later, raises IntakeError("already_submitted") and changes nothing.
-    An urgent flag (PHQ-9 item 9, in a screening or a check-in) creates the CrisisAlert and queues
-    its email after commit. Only a screening copies the escort's details to the patient; a
-    check-in stores only its own scores (the instruments it asks).
+    An urgent flag (PHQ-9 item 9, in a screening or a check-in) raises the round's CrisisAlert if
+    the step save has not already (intake.crisis: one alert per round, priority only rises), and
+    flags raised at a step save are kept even if the answer has changed since. Only a screening
+    copies the escort's details to the patient; a check-in stores only its own scores (the
+    instruments it asks).
     """
     from intake.eligibility import evaluate
     from intake.scoring import score_all
@@ -279,6 +314,8 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         ).update(status=SubmissionStatus.SUBMITTED, submitted_at=now, scores=scores)
         if claimed != 1:
             raise IntakeError("already_submitted")
+        # Flags raised while saving (the item-9 flag, intake.crisis) stay as they were.
+        raised = set(submission.flags.values_list("rule_id", flat=True))
         Flag.objects.bulk_create(
             Flag(
                 submission=submission,
@@ -291,6 +328,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
                 source=result.source,
             )
             for result in results
+            if result.rule_id not in raised
         )
         escort = {
             field: answers[field]
@@ -299,18 +337,8 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         }
         if escort:
             Patient.objects.filter(pk=patient.pk).update(**escort, updated_at=now)
-        priority = _alert_priority(results)
-        if priority is not None:
-            alert = CrisisAlert.objects.create(
-                submission=submission, patient=patient, priority=priority, raised_at=now
-            )
-            audit_record(
-                action="crisis_alert.raised",
-                patient_id=patient.pk,
-                obj=alert,
-                detail={"priority": priority},
-            )
-            transaction.on_commit(partial(_queue_crisis_alert, alert.pk))
+        # One alert per round: raised at the step save already, or now; never a second one.
+        _raise_crisis_alert(submission, now=now, results=results)
         audit_record(
             action="intake.submitted",
             patient_id=patient.pk,

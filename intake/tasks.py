@@ -45,15 +45,30 @@ def send_crisis_alert(self, alert_id: int) -> None:
 
 @shared_task(name="intake.tasks.crisis_alerts_sweep", ignore_result=True)
 def crisis_alerts_sweep() -> None:
-    """Send any alert whose email was never queued or never got through (a broker outage at
-    submission, retries exhausted). Meant for beat, every minute."""
+    """Meant for beat, every minute: send any alert whose email was never queued or never got
+    through (a broker outage at submission, retries exhausted); plan the escalation steps that
+    are due (intake.crisis); send the on-call texts and escalation messages that are due
+    (including the calls queued overnight for the clinic's opening)."""
     from intake.alerts import crisis_alert_notify, crisis_alerts_unsent
+    from intake.crisis import crisis_alerts_escalate, crisis_notifications_send
 
-    for alert_id in crisis_alerts_unsent(now=timezone.now()):
+    now = timezone.now()
+    for alert_id in crisis_alerts_unsent(now=now):
         try:
             crisis_alert_notify(alert_id=alert_id)
         except TRANSIENT_MAIL_ERRORS:
             logger.exception("crisis alert %s: email failed again; will retry", alert_id)
+    crisis_alerts_escalate(now=now)
+    crisis_notifications_send(now=now)
+
+
+@shared_task(name="intake.tasks.send_crisis_notifications", ignore_result=True)
+def send_crisis_notifications() -> None:
+    """Send the crisis texts and emails that are due now (queued after the commit that wrote
+    them; the sweep sends whatever this misses)."""
+    from intake.crisis import crisis_notifications_send
+
+    crisis_notifications_send()
 
 
 @shared_task(

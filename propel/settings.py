@@ -413,3 +413,21 @@ SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
 SMS_FROM_NUMBER = env_str("SMS_FROM_NUMBER", "+19169159215")
 SMS_WEBHOOK_SECRET = env_str("SMS_WEBHOOK_SECRET", "" if PRODUCTION else "demo-sms-webhook-secret")
+
+# --- Crisis alerts at the moment of answering (intake.crisis; screening reference §5.3) ---------
+# The clinic's regular hours for the crisis path: inside them the on-call clinician is texted at
+# once; outside them the call is queued for the next opening and the patient is told to call 988
+# or 911 now. Kept here (intake cannot read scheduling's OpeningHours); the clinic's published
+# hours, Mon-Fri 9am-7pm (weekdays 0 = Monday).
+_crisis_weekdays = env_list("CRISIS_CALL_WEEKDAYS", ["0", "1", "2", "3", "4"])
+if not _crisis_weekdays or not set(_crisis_weekdays) <= {str(day) for day in range(7)}:
+    raise ImproperlyConfigured("CRISIS_CALL_WEEKDAYS must list weekdays, 0 (Monday) to 6")
+CRISIS_CALL_WEEKDAYS = sorted({int(day) for day in _crisis_weekdays})
+CRISIS_CALL_HOURS_START = env_int("CRISIS_CALL_HOURS_START", 9, minimum=0, maximum=23)
+CRISIS_CALL_HOURS_END = env_int("CRISIS_CALL_HOURS_END", 19, minimum=1, maximum=24)
+if CRISIS_CALL_HOURS_END <= CRISIS_CALL_HOURS_START:
+    raise ImproperlyConfigured("CRISIS_CALL_HOURS_END must be after CRISIS_CALL_HOURS_START")
+# An immediate alert nobody has acknowledged this long after the call goes to the next clinician
+# on the rota and to the admin, once per step.
+CRISIS_ESCALATION_MINUTES = env_int("CRISIS_ESCALATION_MINUTES", 15, minimum=1, maximum=240)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("intake.context_processors.crisis_banner")
