@@ -26,6 +26,7 @@ from intake.models import (
     SEVERITY_ORDER,
     ClearanceDecision,
     CrisisAlert,
+    CrisisNotification,
     DecisionKind,
     Flag,
     FlagAcknowledgement,
@@ -304,7 +305,8 @@ class Chart:
 
 
 def load_chart(patient: Patient) -> Chart:
-    """Six queries whatever the number of rounds, flags, acknowledgements and decisions."""
+    """Seven queries whatever the number of rounds, flags, acknowledgements, alerts, their texts
+    and escalations (intake.crisis), and decisions."""
     rounds = list(
         IntakeSubmission.objects.screenings()
         .filter(patient=patient)
@@ -323,9 +325,11 @@ def load_chart(patient: Patient) -> Chart:
                 Prefetch("acknowledgements", queryset=acknowledgements)
             )
         )
+    notifications = CrisisNotification.objects.select_related("user").order_by("step", "pk")
     alerts = list(
         CrisisAlert.objects.filter(patient=patient)
         .select_related("acknowledged_by", "submission")
+        .prefetch_related(Prefetch("notifications", queryset=notifications))
         .only(
             *("priority", "raised_at", "notified_at", "acknowledged_at", "outcome"),
             *("patient_id", "submission__round", "submission__kind"),

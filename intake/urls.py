@@ -9,6 +9,7 @@ urlpatterns = [
     path("p/<str:token>/intake/review/", views.review, name="review"),
     path("p/<str:token>/intake/sent/<int:round>/", views.submitted, name="submitted"),
     path("p/<str:token>/intake/answers/<int:round>/", views.summary, name="summary"),
+    path("p/<str:token>/intake/help-now/", views.crisis, name="crisis"),
     path("p/<str:token>/intake/<slug:section_key>/", views.section, name="section"),
     # Pre-infusion check-ins (opened by scheduling:check_in, which links a round to a visit).
     path("p/<str:token>/check-in/round/<int:round>/", views.check_in_start, name="check_in_start"),
@@ -26,6 +27,11 @@ urlpatterns = [
         "p/<str:token>/check-in/round/<int:round>/answers/",
         views.check_in_summary,
         name="check_in_summary",
+    ),
+    path(
+        "p/<str:token>/check-in/round/<int:round>/help-now/",
+        views.check_in_crisis,
+        name="check_in_crisis",
     ),
     path(
         "p/<str:token>/check-in/round/<int:round>/<slug:section_key>/",

@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from intake.answers import incomplete_sections, summarise
+from intake.answers import CRISIS_ITEM, incomplete_sections, summarise
+from intake.crisis import call_hours, clinic_open, item9_value, next_opening
 from intake.forms import SectionForm
 from intake.links import patient_from_token
-from intake.models import IntakeSubmission, Patient, SubmissionKind
+from intake.models import CrisisAlert, IntakeSubmission, Patient, SubmissionKind
 from intake.questions import section_keys
 from intake.screening import (
     IntakeError,
@@ -228,7 +229,56 @@ def _section_page(
     if add_rows:
         url = f"{flow.section_url(section_key)}?rows={form.row_count}#medications"
         return redirect(url)
+    if CRISIS_ITEM in form.answers() and (item9_value(submission.answers) or 0) > 0:
+        # §5.3: the very next page shows crisis resources, before anything else.
+        return redirect(flow.url("crisis"))
     return redirect(_next_url(flow, submission, section_key))
+
+
+def _crisis_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
+    """Crisis resources after a step with a positive item 9 (decided from the stored round: its
+    alert, or the stored answer), then a way on. Outside clinic hours it says the clinic is
+    closed and to call 988 or 911 now."""
+    positive = (item9_value(submission.answers) or 0) > 0
+    if not positive and not CrisisAlert.objects.filter(submission=submission).exists():
+        return _resume(request, flow, submission)
+    now = timezone.now()
+    hours = call_hours()
+    is_open = clinic_open(now, hours)
+    if submission.is_submitted:
+        continue_url = flow.url("summary", round=submission.round)
+    else:
+        incomplete = incomplete_sections(submission)
+        continue_url = flow.section_url(incomplete[0].key) if incomplete else flow.url("review")
+    return render(
+        request,
+        "intake/crisis.html",
+        {
+            "token": flow.token,
+            "check_in": flow.is_check_in,
+            "clinic_open": is_open,
+            "opens_at": None if is_open else timezone.localtime(next_opening(now, hours)),
+            "continue_url": continue_url,
+        },
+    )
+
+
+@never_cache
+@require_http_methods(GET_ONLY)
+def crisis(request: HttpRequest, token: str) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = submission_current(patient_id=patient.pk)
+    if submission is None:
+        return redirect(Flow(token).url("start"))
+    return _crisis_page(request, Flow(token), submission)
+
+
+@never_cache
+@require_http_methods(GET_ONLY)
+def check_in_crisis(request: HttpRequest, token: str, round: int) -> HttpResponse:
+    patient = _patient_or_404(token)
+    submission = _check_in_or_404(patient, round)
+    return _crisis_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
 
 
 @never_cache

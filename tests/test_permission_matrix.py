@@ -305,6 +305,10 @@ MATRIX: dict[str, Row] = {
     "intake:section": Row(
         lambda w, t: {"token": t, "section_key": "about"}, who(404, 302, 200, 404, 404, 404)
     ),
+    # Crisis resources after a step with a positive item 9 (the patient's round has an alert);
+    # without one, on to the questionnaire.
+    "intake:crisis": Row(tok, who(404, 200, 302, 404, 404, 404)),
+    "intake:check_in_crisis": Row(tok_round("check_in_draft"), own_link(302)),
     "intake:check_in_start": Row(tok_round("check_in_draft"), own_link(302)),
     "intake:check_in_review": Row(tok_round("check_in_draft"), own_link(200)),
     "intake:check_in_submitted": Row(tok_round("check_in_sent"), own_link(200)),

@@ -264,8 +264,10 @@ def _history(patient, *, rounds: int, others: int, clinician) -> None:
 
 
 # Session, user, device, roles; patient, rounds, latest round, flags, acknowledgements, alerts,
-# decisions; clearance status (2); outcomes (1); audit row; the idle-timeout session write (3).
-CHART_QUERY_CEILING = 18
+# decisions; clearance status (2); outcomes (1); audit row; the idle-timeout session write (3);
+# the crisis banner's open alerts (1, every clinician page: intake.context_processors); each
+# alert's texts and escalations (1, intake.crisis).
+CHART_QUERY_CEILING = 20
 
 
 @pytest.mark.parametrize(("others", "rounds"), [(5, 2), (500, 20)])

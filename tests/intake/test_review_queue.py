@@ -264,8 +264,9 @@ def _bulk_queue(count: int, clinician) -> None:
 
 
 # Session, user, device, roles; the rounds, the consultations, recent decisions; the audit row;
-# the idle-timeout session write (savepoint, update, release).
-QUEUE_QUERY_CEILING = 11
+# the idle-timeout session write (savepoint, update, release); the crisis banner's open alerts (1,
+# every clinician page: intake.context_processors).
+QUEUE_QUERY_CEILING = 12
 
 
 @pytest.mark.parametrize("patients", [5, 500])
