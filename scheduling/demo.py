@@ -21,7 +21,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from intake.decisions import clearance_decide, flag_acknowledge
 from intake.examples import complete_answers
-from intake.models import ClearanceDecision, DecisionKind, IntakeSubmission, Patient
+from intake.models import (
+    ClearanceDecision,
+    DecisionKind,
+    IntakeSubmission,
+    OnCallClinician,
+    OnCallRole,
+    Patient,
+)
 from intake.questions import SECTION_KEYS
 from intake.screening import intake_submit, submission_open
 from propel.roles import Role
@@ -136,6 +143,25 @@ def seed_staff() -> list[DemoLogin]:
                 )
         logins.append(DemoLogin(username, role.value, _base32(demo_totp_key(username))))
     return logins
+
+
+# The crisis rota (intake.crisis): who is texted about a crisis answer, in order, and the admin
+# told at every escalation step. Obviously fake 555-01xx numbers.
+ON_CALL = [
+    ("clinician1", OnCallRole.ROTA, "+19165550191"),
+    ("clinician2", OnCallRole.ROTA, "+19165550192"),
+    ("clinician3", OnCallRole.ROTA, "+19165550193"),
+    ("admin", OnCallRole.ESCALATION, "+19165550199"),
+]
+
+
+def seed_on_call() -> None:
+    for order, (username, role, mobile) in enumerate(ON_CALL):
+        OnCallClinician.objects.update_or_create(
+            user=User.objects.get(username=username),
+            role=role,
+            defaults={"mobile": mobile, "order": order, "active": True},
+        )
 
 
 def seed_clinic(today: dt.date) -> None:
@@ -326,6 +352,7 @@ def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     today = now.astimezone(clinic_tz()).date()
     with transaction.atomic():
         logins = seed_staff()
+        seed_on_call()
         seed_clinic(today)
         patients = seed_patients(rng)
     booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)

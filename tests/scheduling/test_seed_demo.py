@@ -127,3 +127,16 @@ def test_demo_clears_two_patients_and_books_their_first_infusions():
     infusions = Appointment.objects.filter(appointment_type__code="infusion")
     assert infusions.count() == 2
     assert all(has_valid_clearance(a.patient_id, a.start) for a in infusions)
+
+
+def test_demo_has_a_crisis_rota_with_fake_numbers_and_an_admin_escalation_contact():
+    from intake.models import OnCallClinician, OnCallRole
+
+    seed()
+    seed()
+    rota = list(OnCallClinician.objects.filter(role=OnCallRole.ROTA).order_by("order"))
+    assert [entry.user.username for entry in rota] == ["clinician1", "clinician2", "clinician3"]
+    escalation = OnCallClinician.objects.get(role=OnCallRole.ESCALATION)
+    assert escalation.user.username == "admin"
+    for entry in [*rota, escalation]:
+        assert str(entry.mobile).startswith("+191655501")
