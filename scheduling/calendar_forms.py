@@ -15,6 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from intake.models import Patient
 from scheduling.models import AppointmentStatus, AppointmentType, Clinician, Room
 from scheduling.slots import clinic_tz
+from scheduling.time_fields import (
+    MAX_YEAR,
+    MIN_YEAR,
+    ClinicTimeForm,
+    OccurrenceField,
+    WallTimeField,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PATIENT_RESULTS = 20
@@ -84,11 +91,13 @@ class PatientSearchForm(forms.Form):
         return Patient.objects.filter(condition)[:PATIENT_RESULTS]
 
 
-class _WhenForm(forms.Form):
-    """A clinic-local date and time, turned into an aware datetime in `start`."""
+class _WhenForm(ClinicTimeForm):
+    """A clinic-local date and time, turned into an aware UTC datetime in `start`. A time that
+    happens twice (the night clocks go back) is asked about through `time_occurrence`."""
 
     date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
-    time = forms.TimeField(label=_("Time"), required=False)
+    time = WallTimeField(label=_("Time"), required=False)
+    time_occurrence = OccurrenceField()
     room = forms.ModelChoiceField(
         label=_("Room"),
         queryset=Room.objects.filter(active=True),
@@ -106,13 +115,36 @@ class _WhenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["time"].required = require_time
 
+    def clean_date(self) -> dt.date:
+        day = self.cleaned_data["date"]
+        # The free-times lookup does date arithmetic on it; year 9999 would overflow there.
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise forms.ValidationError(
+                _("Choose a date between %(first)s and %(last)s.")
+                % {"first": MIN_YEAR, "last": MAX_YEAR}
+            )
+        return day
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         day, time = cleaned.get("date"), cleaned.get("time")
         if day is not None and time is not None:
-            # fold=0: on the night clocks go back, an ambiguous time means its first occurrence.
-            cleaned["start"] = dt.datetime.combine(day, time, tzinfo=clinic_tz())
+            wall = dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=time.tzinfo)
+            start = self.clinic_instant(wall, field="time")
+            if start is not None:
+                cleaned["start"] = start
         return cleaned
+
+    @property
+    def clock_changes(self) -> bool:
+        """Whether the chosen date is a clock-change day (the free times then show their zone)."""
+        day = self.cleaned_data.get("date") if hasattr(self, "cleaned_data") else None
+        if day is None:
+            return False
+        tz = clinic_tz()
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+        following = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        return midnight.utcoffset() != following.utcoffset()
 
 
 class BookingForm(_WhenForm):
