@@ -1,7 +1,7 @@
 """Forms of the course planner and the course page. They validate and normalise what staff typed
-(clinic-time datetimes made aware, weekdays as a frozenset of ints); the rules that decide
-whether a course can be booked live in scheduling.courses, whose errors the views turn into form
-errors."""
+(clinic wall times as aware UTC datetimes through scheduling.time_fields, weekdays as a frozenset
+of ints); the rules that decide whether a course can be booked live in scheduling.courses, whose
+errors the views turn into form errors."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import Weekday
 from scheduling.slots import clinic_tz
+from scheduling.time_fields import (
+    OCCURRENCE_SUFFIX,
+    ClinicDateTimeField,
+    ClinicTimeForm,
+    OccurrenceField,
+    occurrence_value,
+)
+from scheduling.time_fields import to_local_input as to_local_input  # the views import it here
 
-# What a browser's datetime-local input sends (seconds only when the page asked for them).
-LOCAL_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 REASON_MAX_LENGTH = 300
 
 PLAN_WEEKDAYS = [
@@ -33,23 +38,6 @@ PLAN_WEEKDAYS = [
         Weekday.SATURDAY,
     )
 ]
-
-
-def to_local_input(value: dt.datetime) -> str:
-    """An aware instant as a datetime-local input's value, in clinic time."""
-    return value.astimezone(clinic_tz()).strftime(LOCAL_INPUT)
-
-
-def clinic_datetime_field(label: Any, **kwargs: Any) -> forms.DateTimeField:
-    """A datetime-local input read as clinic wall-clock time. Django makes the value aware in the
-    current zone (the clinic's) and refuses a wall time that does not exist or is ambiguous on a
-    clock-change day."""
-    return forms.DateTimeField(
-        label=label,
-        input_formats=LOCAL_INPUT_FORMATS,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
-        **kwargs,
-    )
 
 
 class CoursePlanForm(forms.Form):
@@ -119,9 +107,10 @@ class CoursePlanForm(forms.Form):
         return data
 
 
-class CourseSessionsForm(forms.Form):
-    """The proposed sessions, one datetime-local input each (`start_0`, `start_1`, ...); staff may
-    change any before booking. `count` says how many the page holds."""
+class CourseSessionsForm(ClinicTimeForm):
+    """The proposed sessions, one datetime-local input each (`start_0`, `start_1`, ...), each with
+    its `start_<i>_occurrence` for a time that happens twice; staff may change any before booking.
+    `count` says how many the page holds."""
 
     count = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -136,16 +125,21 @@ class CourseSessionsForm(forms.Form):
         self.size = max(0, min(count, settings.COURSE_MAX_SESSIONS))
         self.fields["count"].initial = self.size
         for index in range(self.size):
-            self.fields[f"start_{index}"] = clinic_datetime_field(
-                _("Session %(number)s") % {"number": index + 1}
+            name = f"start_{index}"
+            self.fields[name] = ClinicDateTimeField(
+                label=_("Session %(number)s") % {"number": index + 1}
             )
+            self.fields[name + OCCURRENCE_SUFFIX] = OccurrenceField()
 
     @classmethod
     def proposed(cls, starts: list[dt.datetime]) -> CourseSessionsForm:
-        return cls(
+        form = cls(
             count=len(starts),
             initial={f"start_{i}": to_local_input(start) for i, start in enumerate(starts)},
         )
+        for index, start in enumerate(starts):
+            form.show_instant(f"start_{index}", start)
+        return form
 
     def clean_count(self) -> int:
         count = self.cleaned_data["count"]
@@ -163,19 +157,31 @@ class CourseSessionsForm(forms.Form):
             data["starts"] = [data[f"start_{index}"] for index in range(self.size)]
         return data
 
-    def rows(self) -> list[tuple[int, forms.BoundField]]:
-        return [(index, self[f"start_{index}"]) for index in range(self.size)]
+    def rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField]]:
+        """(index, the session's input, its occurrence question) for each session."""
+        return [
+            (index, self[f"start_{index}"], self[f"start_{index}{OCCURRENCE_SUFFIX}"])
+            for index in range(self.size)
+        ]
 
     def replaced(self, index: int, start: dt.datetime) -> dict[str, Any]:
-        """The submitted data with session `index` set to `start`."""
+        """The submitted data with session `index` set to `start`. An instant (UTC) keeps which
+        occurrence it is in the hour that happens twice; a clinic wall time (e.g. parsed from a
+        button's value) carries no trustworthy fold, so the form asks again rather than guess."""
         data = self.data.copy()
         data[f"start_{index}"] = to_local_input(start)
+        occurrence = f"start_{index}{OCCURRENCE_SUFFIX}"
+        if start.tzinfo is clinic_tz():
+            data.pop(occurrence, None)
+        else:
+            data[occurrence] = occurrence_value(start)
         return data
 
 
-class SessionMoveForm(forms.Form):
+class SessionMoveForm(ClinicTimeForm):
     appointment_id = forms.IntegerField(widget=forms.HiddenInput)
-    new_start = clinic_datetime_field(_("New time"))
+    new_start = ClinicDateTimeField(label=_("New time"))
+    new_start_occurrence = OccurrenceField()
 
 
 class CancelRemainingForm(forms.Form):
@@ -187,5 +193,6 @@ class CancelRemainingForm(forms.Form):
     )
 
 
-class MaintenanceForm(forms.Form):
-    start = clinic_datetime_field(_("Maintenance infusion at"))
+class MaintenanceForm(ClinicTimeForm):
+    start = ClinicDateTimeField(label=_("Maintenance infusion at"))
+    start_occurrence = OccurrenceField()
