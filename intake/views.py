@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from intake.answers import CRISIS_ITEM, incomplete_sections, summarise
+from intake.check_in_window import check_in_closed
 from intake.crisis import call_hours, clinic_open, item9_value, next_opening
 from intake.forms import SectionForm
 from intake.links import patient_from_token
@@ -392,11 +393,54 @@ def summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
 # --- Pre-infusion check-in rounds (opened from the patient's page, scheduling.check_ins) ---------
 
 
+def _posted_item9(request: HttpRequest) -> int | None:
+    """PHQ-9 item 9 as posted on this request (not saved), when it is a number."""
+    if request.method != "POST":
+        return None
+    try:
+        return int(request.POST.get(CRISIS_ITEM, ""))
+    except (RequestDataTooBig, ValueError):
+        return None
+
+
+def _check_in_closed_page(
+    request: HttpRequest, submission: IntakeSubmission
+) -> HttpResponse | None:
+    """The calm "not now" page when an unsent check-in round is outside its window (the gate
+    scheduling registers in intake.check_in_window), else None. Nothing is saved.
+
+    Crisis resources are never hidden behind it: a round whose stored item 9 is positive (or that
+    has an alert) shows them on this page too, and so does a refused step that carried a positive
+    item 9, though without the promise of a call, since that answer was not saved.
+    """
+    if submission.is_submitted:
+        return None
+    message = check_in_closed(submission.pk, timezone.now())
+    if message is None:
+        return None
+    stored = (item9_value(submission.answers) or 0) > 0 or (
+        CrisisAlert.objects.filter(submission=submission).exists()
+    )
+    posted = (_posted_item9(request) or 0) > 0
+    return render(
+        request,
+        "intake/check_in_closed.html",
+        {
+            "message": message,
+            "crisis": stored or posted,
+            "no_contact_promise": not stored,
+            "not_saved": request.method == "POST",
+        },
+    )
+
+
 @never_cache
 @require_http_methods(GET_ONLY)
 def check_in_start(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _check_in_or_404(patient, round)
+    if (closed := _check_in_closed_page(request, submission)) is not None:
+        return closed
     return _resume(request, Flow(token, SubmissionKind.CHECK_IN, submission.round), submission)
 
 
@@ -410,6 +454,8 @@ def check_in_section(
     if section_key not in flow.section_keys:
         raise Http404
     submission = _check_in_or_404(patient, round)
+    if (closed := _check_in_closed_page(request, submission)) is not None:
+        return closed
     return _section_page(request, flow, submission, section_key)
 
 
@@ -418,6 +464,8 @@ def check_in_section(
 def check_in_review(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _check_in_or_404(patient, round)
+    if (closed := _check_in_closed_page(request, submission)) is not None:
+        return closed
     return _review_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
 
 
