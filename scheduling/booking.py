@@ -30,6 +30,7 @@ from intake.models import Patient
 from propel.audit import audit_record
 from scheduling.availability import works_during
 from scheduling.errors import SchedulingError
+from scheduling.lifecycle import Action, Facts, When, parties_of, refusals
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -38,34 +39,14 @@ from scheduling.models import (
     BookedVia,
     Clinician,
     Closure,
-    ReminderKind,
     Room,
     SlotHold,
 )
-from scheduling.reminders import reminders_cancel, reminders_replan
+from scheduling.reminders import reminders_replan
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours, utc_range
 
 LOCK_NOT_AVAILABLE = "55P03"
 EXCLUSION_VIOLATION = "23P01"
-
-# Which status may follow which. Anything else is refused.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    AppointmentStatus.BOOKED: frozenset(
-        {
-            AppointmentStatus.CHECKED_IN,
-            AppointmentStatus.CANCELLED,
-            AppointmentStatus.NO_SHOW,
-            AppointmentStatus.DEFERRED,
-        }
-    ),
-    AppointmentStatus.CHECKED_IN: frozenset(
-        {AppointmentStatus.COMPLETED, AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED}
-    ),
-    AppointmentStatus.COMPLETED: frozenset(),
-    AppointmentStatus.CANCELLED: frozenset(),
-    AppointmentStatus.NO_SHOW: frozenset(),
-    AppointmentStatus.DEFERRED: frozenset(),
-}
 
 
 def _sqlstate(error: Exception) -> str | None:
@@ -208,6 +189,51 @@ def _error_from_constraint(
     raise error
 
 
+def _needs_clearance_now(appointment_type: AppointmentType) -> bool:
+    """The type's clearance policy as committed now. On PostgreSQL the row is read FOR SHARE: an
+    admin's change of the policy waits for this booking to commit, and a change committed first
+    is seen here (the value loaded before the locks may be stale)."""
+    if connection.vendor != "postgresql":
+        return AppointmentType.objects.get(pk=appointment_type.pk).needs_clearance
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT needs_clearance FROM scheduling_appointmenttype WHERE id = %s FOR SHARE",
+            [appointment_type.pk],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def check_lifecycle(
+    action: Action,
+    *,
+    appointment_type: AppointmentType,
+    patient_id: int,
+    start: dt.datetime,
+    actor: Any,
+    as_patient: bool,
+    now: dt.datetime,
+) -> None:
+    """The lifecycle table's word on booking or moving to `start` (scheduling.lifecycle): who may,
+    not in the past, and a clearance valid on that day when the type's policy (re-read under the
+    booking's locks) needs one. Call inside the booking transaction."""
+    treatment = _needs_clearance_now(appointment_type)
+    facts = Facts(
+        status=None if action == Action.BOOK else AppointmentStatus.BOOKED,
+        start=start,
+        treatment=treatment,
+        clearance=(not treatment) or has_valid_clearance(patient_id, start),
+    )
+    parties = parties_of(actor, as_patient=as_patient)
+    for refusal in refusals(action, facts, parties, now=now, tz=clinic_tz()):
+        if refusal.code == When.BEFORE_START:
+            raise SchedulingError("in_past")
+        if refusal.code == "clearance":
+            raise SchedulingError(
+                "needs_clearance", why=clearance_refusal(patient_id, start, now=now)
+            )
+        raise SchedulingError("not_allowed")
+
+
 def appointment_book(
     *,
     patient_id: int,
@@ -258,8 +284,6 @@ def appointment_book(
     end = start + appointment_type.duration
     if start <= now:
         raise SchedulingError("in_past")
-    if appointment_type.needs_clearance and not has_valid_clearance(patient_id, start):
-        raise SchedulingError("needs_clearance", why=clearance_refusal(patient_id, start, now=now))
     hold = None
     if hold_key and room_id is None and clinician_id is None:
         hold = (
@@ -283,6 +307,15 @@ def appointment_book(
             raise SchedulingError("patient_not_found") from None
         if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
             return existing
+        check_lifecycle(
+            Action.BOOK,
+            appointment_type=appointment_type,
+            patient_id=patient_id,
+            start=start,
+            actor=actor,
+            as_patient=via == BookedVia.ONLINE,
+            now=now,
+        )
         if max_online_upcoming is not None:
             _check_online_cap(patient_id, appointment_type, max_online_upcoming, now)
         check_infusion_spacing(appointment_type, patient_id=patient_id, start=start)
@@ -481,78 +514,12 @@ def slot_hold_create(
         )
 
 
-def appointment_transition(
-    *,
-    appointment_id: int,
-    to_status: str,
-    actor: Any = None,
-    reason: str = "",
-    request: HttpRequest | None = None,
-    now: dt.datetime | None = None,
-) -> Appointment:
-    """Move an appointment to `to_status` if TRANSITIONS allows it from its current status.
-
-    The change is a conditional UPDATE on the status read, so two staff members acting at once
-    cannot both succeed; the loser gets SchedulingError("stale"). Writes history and audit.
-    Cancelling bumps `sequence`, so a calendar file sent afterwards replaces the one sent before.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        appointment = Appointment.objects.filter(pk=appointment_id).first()
-        if appointment is None:
-            raise SchedulingError("not_found")
-        current = appointment.status
-        if to_status not in TRANSITIONS.get(current, frozenset()):
-            raise SchedulingError(
-                "bad_transition",
-                current=AppointmentStatus(current).label.lower(),
-                target=AppointmentStatus(to_status).label.lower(),
-            )
-        changes: dict[str, Any] = {"status": to_status, "updated_at": now}
-        if to_status == AppointmentStatus.CANCELLED:
-            changes["sequence"] = F("sequence") + 1
-        claimed = Appointment.objects.filter(pk=appointment_id, status=current).update(**changes)
-        if claimed != 1:
-            raise SchedulingError("stale")
-        AppointmentStatusChange.objects.create(
-            appointment=appointment,
-            from_status=current,
-            to_status=to_status,
-            at=now,
-            by=actor,
-            reason=reason,
-        )
-        audit_record(
-            action=f"appointment.{to_status}",
-            actor=actor,
-            request=request,
-            patient_id=appointment.patient_id,
-            obj=appointment,
-            detail={"from": current, "reason": reason} if reason else {"from": current},
-        )
-        appointment.status = to_status
-        if to_status == AppointmentStatus.CANCELLED:
-            appointment.sequence += 1
-        if to_status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
-            # The visit happened: only the next-day follow-up is still wanted.
-            reminders_cancel(
-                appointment_id=appointment_id,
-                reason=f"appointment {to_status}",
-                keep_kinds={ReminderKind.FOLLOW_UP_NEXT_DAY},
-                now=now,
-            )
-        else:
-            reminders_cancel(
-                appointment_id=appointment_id, reason=f"appointment {to_status}", now=now
-            )
-    return appointment
-
-
 def appointment_move(
     *,
     appointment_id: int,
     new_start: dt.datetime,
     actor: Any = None,
+    as_patient: bool = False,
     room_id: int | None = None,
     clinician_id: int | None = None,
     request: HttpRequest | None = None,
@@ -564,10 +531,12 @@ def appointment_move(
     order), then the appointment row, and re-checks opening hours (extra openings allowed: staff
     move appointments), working hours and overlaps, not counting the appointment itself. Keeps
     its room and clinician when they are free, else takes another of the same kind, unless
-    `room_id`/`clinician_id` name the ones to use. Needs a clearance valid on the new date when
-    the type does. The update is conditional on the status and `sequence` read under the lock
-    (SchedulingError("stale") otherwise) and bumps `sequence`; an "appointment.moved" audit event
-    records both times. The status is unchanged, so no status history is written.
+    `room_id`/`clinician_id` name the ones to use. The lifecycle table decides who may move it
+    (the patient through their link: `as_patient`) and needs a clearance valid on the new date
+    when the type's policy, re-read under the locks, does. The update is conditional on the
+    status and `sequence` read under the lock (SchedulingError("stale") otherwise) and bumps
+    `sequence`; an "appointment.moved" audit event records both times. The status is unchanged,
+    so no status history is written.
     """
     now = now or timezone.now()
     if new_start.tzinfo is None:
@@ -587,10 +556,6 @@ def appointment_move(
     appointment_type = appointment.appointment_type
     patient_id = appointment.patient_id
     end = new_start + appointment_type.duration
-    if appointment_type.needs_clearance and not has_valid_clearance(patient_id, new_start):
-        raise SchedulingError(
-            "needs_clearance", why=clearance_refusal(patient_id, new_start, now=now)
-        )
     room_ids, clinician_ids = _candidates(
         appointment_type, room_id=room_id, clinician_id=clinician_id
     )
@@ -608,6 +573,15 @@ def appointment_move(
             or current.start != appointment.start
         ):
             raise SchedulingError("stale")
+        check_lifecycle(
+            Action.MOVE,
+            appointment_type=appointment_type,
+            patient_id=patient_id,
+            start=new_start,
+            actor=actor,
+            as_patient=as_patient,
+            now=now,
+        )
         check_infusion_spacing(
             appointment_type, patient_id=patient_id, start=new_start, exclude_id=appointment.pk
         )

@@ -50,8 +50,10 @@ from scheduling.models import (
     ExtraOpening,
     OpeningHours,
     Room,
+    Visit,
 )
 from scheduling.slots import clinic_tz, find_slots, utc_range
+from scheduling.visits.transitions import appointment_transition, offered_actions
 
 # --- Loading -----------------------------------------------------------------------------------
 
@@ -259,9 +261,12 @@ def _appointment_for(user: Any, appointment_id: int) -> Appointment:
     )
 
 
-def _detail_context(appointment: Appointment, **extra: Any) -> dict[str, Any]:
+def _detail_context(user: Any, appointment: Appointment, **extra: Any) -> dict[str, Any]:
+    visit = Visit.objects.filter(appointment=appointment).first()
     return {
         "appointment": appointment,
+        # The lifecycle's actions: the same list as the visit screen's (scheduling.visits).
+        "visit_actions": offered_actions(appointment, visit, user=user, now=timezone.now()),
         "history": appointment.status_changes.select_related("by"),
         "clearance": clearance_status(appointment.patient_id, today=clinic_today()),
         "status_form": StatusForm(),
@@ -275,14 +280,25 @@ def _detail_context(appointment: Appointment, **extra: Any) -> dict[str, Any]:
 @staff_required(Capability.CALENDAR)
 def appointment_detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
     appointment = _appointment_for(request.user, appointment_id)
-    return render(request, "scheduling/calendar/appointment.html", _detail_context(appointment))
+    context = _detail_context(request.user, appointment)
+    return render(request, "scheduling/calendar/appointment.html", context)
 
 
 def _refused(
     request: HttpRequest, appointment: Appointment, error: SchedulingError, **extra: Any
 ) -> HttpResponse:
-    messages.error(request, error.message)
-    context = _detail_context(appointment, error=error.message, **extra)
+    """409 with the refusal on the appointment page: a lifecycle refusal lists each missing step
+    with a link to where it is done; nothing was changed."""
+    missing = getattr(error, "missing", None)
+    if missing is None:
+        messages.error(request, error.message)
+    context = _detail_context(
+        request.user,
+        appointment,
+        error="" if missing else error.message,
+        lifecycle_error=missing,
+        **extra,
+    )
     return render(request, "scheduling/calendar/appointment.html", context, status=409)
 
 
@@ -292,10 +308,10 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
     appointment = _appointment_for(request.user, appointment_id)
     form = StatusForm(request.POST)
     if not form.is_valid():
-        context = _detail_context(appointment, status_form=form)
+        context = _detail_context(request.user, appointment, status_form=form)
         return render(request, "scheduling/calendar/appointment.html", context, status=400)
     try:
-        booking.appointment_transition(
+        appointment_transition(
             appointment_id=appointment.pk,
             to_status=form.cleaned_data["status"],
             actor=request.user,
@@ -314,10 +330,10 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
     appointment = _appointment_for(request.user, appointment_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        context = _detail_context(appointment, cancel_form=form)
+        context = _detail_context(request.user, appointment, cancel_form=form)
         return render(request, "scheduling/calendar/appointment.html", context, status=400)
     try:
-        booking.appointment_transition(
+        appointment_transition(
             appointment_id=appointment.pk,
             to_status=AppointmentStatus.CANCELLED,
             reason=form.cleaned_data["reason"],
@@ -377,10 +393,10 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
             appointment.appointment_type, form.cleaned_data["date"], patient_id=None
         )
     if request.method != "POST":
-        context = _detail_context(appointment, move_form=form, slots=slots)
+        context = _detail_context(request.user, appointment, move_form=form, slots=slots)
         return render(request, "scheduling/calendar/move.html", context)
     if not form.is_valid():
-        context = _detail_context(appointment, move_form=form, slots=slots)
+        context = _detail_context(request.user, appointment, move_form=form, slots=slots)
         return render(request, "scheduling/calendar/move.html", context, status=400)
     room, clinician = form.cleaned_data["room"], form.cleaned_data["clinician"]
     try:
@@ -394,7 +410,7 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         )
     except SchedulingError as error:
         form.add_error(None, error.message)
-        context = _detail_context(appointment, move_form=form, slots=slots)
+        context = _detail_context(request.user, appointment, move_form=form, slots=slots)
         return render(request, "scheduling/calendar/move.html", context, status=409)
     messages.success(request, _("The appointment was moved."))
     return redirect("scheduling:appointment", appointment_id=appointment.pk)

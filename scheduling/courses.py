@@ -26,7 +26,7 @@ from intake.clearance import clearance_refusal, clearance_status, clinic_date, h
 from intake.models import Patient
 from propel.audit import audit_record
 from scheduling.availability import Interval
-from scheduling.booking import appointment_book, appointment_move, appointment_transition
+from scheduling.booking import appointment_book, appointment_move
 from scheduling.course_planner import (
     CourseRules,
     PlanError,
@@ -37,6 +37,7 @@ from scheduling.course_planner import (
 )
 from scheduling.errors import SchedulingError
 from scheduling.models import (
+    OPEN_STATUSES,
     Appointment,
     AppointmentStatus,
     AppointmentType,
@@ -45,6 +46,7 @@ from scheduling.models import (
     Room,
 )
 from scheduling.slots import clinic_tz, find_slots, load_calendar, patient_busy, utc_range
+from scheduling.visits.transitions import appointment_transition
 
 MAINTENANCE_TYPE_CODE = "maintenance"
 ALTERNATIVES = 5
@@ -344,13 +346,13 @@ def _course_sessions(course: InfusionCourse) -> list[Appointment]:
 
 
 def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Where a course stands: counts of `done` (completed), `upcoming` (booked or checked in, not
-    yet over), `to_record` (booked or checked in but over, outcome not yet recorded), `cancelled`
-    and `no_show`; `planned`; `sessions` (the course's appointments in time order) and
-    `maintenance` (maintenance infusions after it, in time order)."""
+    """Where a course stands: counts of `done` (completed), `upcoming` (open, OPEN_STATUSES, not
+    yet over), `to_record` (open but over, outcome not yet recorded), `cancelled` and `no_show`;
+    `planned`; `sessions` (the course's appointments in time order) and `maintenance`
+    (maintenance infusions after it, in time order)."""
     now = now or timezone.now()
     sessions = _course_sessions(course)
-    waiting = {AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN}
+    waiting = set(OPEN_STATUSES)
     return {
         "planned": course.planned_sessions,
         "done": sum(s.status == AppointmentStatus.COMPLETED for s in sessions),
@@ -380,7 +382,7 @@ def course_complete_if_done(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> bool:
-    """Mark an active course completed when none of its sessions is still booked or checked in
+    """Mark an active course completed when none of its sessions is still open (OPEN_STATUSES)
     and at least one was completed; return whether the course is (now) completed. Idempotent."""
     with transaction.atomic():
         course = _locked_course(course_id)
@@ -389,8 +391,7 @@ def course_complete_if_done(
         if course.status != CourseStatus.ACTIVE:
             return False
         statuses = {s.status for s in _course_sessions(course)}
-        waiting = {AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN}
-        if statuses & waiting or AppointmentStatus.COMPLETED not in statuses:
+        if statuses & set(OPEN_STATUSES) or AppointmentStatus.COMPLETED not in statuses:
             return False
         InfusionCourse.objects.filter(pk=course.pk).update(
             status=CourseStatus.COMPLETED, updated_at=now or timezone.now()

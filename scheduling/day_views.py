@@ -51,7 +51,9 @@ from scheduling.day_forms import (
     VitalsForm,
 )
 from scheduling.errors import SchedulingError
+from scheduling.lifecycle import Action
 from scheduling.models import (
+    OPEN_STATUSES,
     Appointment,
     AppointmentStatus,
     BookedVia,
@@ -62,6 +64,7 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.slots import clinic_tz, utc_range
+from scheduling.visits.items import items_context
 
 DomainErrors = (visits.VisitError, SchedulingError)
 
@@ -71,7 +74,8 @@ DomainErrors = (visits.VisitError, SchedulingError)
 
 class Step(enum.StrEnum):
     CHECK_IN = "check_in"
-    CLINICAL = "clinical"  # vitals, sign-off, start, end, discharge, defer
+    CLINICAL = "clinical"  # vitals, sign-off, start, end, discharge
+    DEFER = "defer"
     REBOOK = "rebook"
 
 
@@ -79,6 +83,7 @@ class Step(enum.StrEnum):
 STEP_ROLES = {
     Step.CHECK_IN: visits.ARRIVAL_ROLES,
     Step.CLINICAL: visits.CLINICAL_ROLES,
+    Step.DEFER: visits.DEFER_ROLES,
 }
 
 
@@ -335,8 +340,7 @@ class Stage:
 
     @classmethod
     def of(cls, appointment: Appointment, visit: Visit | None) -> Stage:
-        open_statuses = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
-        closed = appointment.status not in open_statuses or bool(
+        closed = appointment.status not in OPEN_STATUSES or bool(
             visit and (visit.deferred_at or visit.discharged_at)
         )
         return cls(
@@ -364,25 +368,37 @@ def _visit_context(
     now = timezone.now()
     front_desk = may(request.user, Step.CHECK_IN)
     clinician = may(request.user, Step.CLINICAL)
-    shown: dict[str, Any] = {}
-    if front_desk and not stage.closed and not stage.checked_in:
-        shown["check_in_form"] = CheckInForm(initial=_check_in_initial(appointment, visit))
+    # Which forms show follows the lifecycle table (scheduling.lifecycle): the same actions the
+    # calendar offers this user, each form where its action is done.
+    actions = visits.offered_actions(appointment, visit, user=request.user, now=now)
+    offered = {item.action: item for item in actions}
+    shown: dict[str, Any] = {"visit_actions": actions}
+    if Action.CHECK_IN in offered:
+        shown["check_in_form"] = CheckInForm(
+            initial=_check_in_initial(appointment, visit),
+            patient_answers=visits.check_in_answers(appointment, now),
+        )
+    if Action.DEFER in offered:
+        reason = _defer_reason(visit) if visit is not None else ""
+        shown["defer_form"] = DeferForm(initial={"reason": reason})
     repeat_at = None
-    if clinician and visit is not None and stage.checked_in and not stage.closed:
-        if not stage.started:
-            if not visit.gate_outcome:
-                shown["vitals_form"] = VitalsForm()
-                repeat_at = _repeat_due(readings)
-            if visit.gate_outcome == GateOutcome.SIGN_OFF and not visit.signed_off_at:
-                shown["sign_off_form"] = SignOffForm()
-            shown["start_reasons"] = visits.visit_can_start(visit, now=now)
-            shown["defer_form"] = DeferForm(initial={"reason": _defer_reason(visit)})
-        else:
+    if clinician and visit is not None:
+        if Action.RECORD_VITALS in offered and (stage.started or not visit.gate_outcome):
             shown["vitals_form"] = VitalsForm()
-            if not stage.ended:
-                shown["end_button"] = True
-            else:
-                shown["discharge_form"] = DischargeForm()
+            if not stage.started:
+                repeat_at = _repeat_due(readings)
+        if (
+            Action.SIGN_OFF in offered
+            and visit.gate_outcome == GateOutcome.SIGN_OFF
+            and not visit.signed_off_at
+        ):
+            shown["sign_off_form"] = SignOffForm()
+        if Action.START in offered:
+            shown["start_reasons"] = [m.message for m in offered[Action.START].missing]
+        if Action.END_INFUSION in offered and not stage.ended:
+            shown["end_button"] = True
+        if Action.COMPLETE in offered and stage.ended:
+            shown["discharge_form"] = DischargeForm()
     # A bound form that failed keeps its input and errors in place of the empty one.
     shown.update({k: v for k, v in forms_given.items() if v is not None})
     deferred = appointment.status == AppointmentStatus.DEFERRED
@@ -393,6 +409,7 @@ def _visit_context(
         "appointment": appointment,
         "visit": visit,
         "events": timeline(visit, readings),
+        **items_context(appointment, visit, request.user, now),
         "stage": stage,
         "clearance": clearance_status(appointment.patient_id, today=clinic_today()),
         "is_front_desk": front_desk,
@@ -469,7 +486,7 @@ def _step(
     appointment_id: int,
     *,
     step: Step,
-    form_class: type[forms.Form] | None,
+    form_class: Callable[[Any], forms.Form] | None,
     form_key: str,
     act: Callable[[Appointment, dict[str, Any]], str],
 ) -> HttpResponse:
@@ -484,11 +501,16 @@ def _step(
         message = act(appointment, form.cleaned_data if form is not None else {})
     except DomainErrors as error:
         fresh = _appointment_for(request.user, appointment_id)
+        # A lifecycle refusal lists each missing step with a link to where it is done.
+        missing = getattr(error, "missing", None)
         if form is None:
-            messages.error(request, error.message)
-            return _render_visit(request, fresh, status=409)
+            if missing is None:
+                messages.error(request, error.message)
+            return _render_visit(request, fresh, status=409, lifecycle_error=missing)
         form.add_error(None, error.message)
-        return _render_visit(request, fresh, status=409, **{form_key: form})
+        return _render_visit(
+            request, fresh, status=409, lifecycle_error=missing, **{form_key: form}
+        )
     messages.success(request, message)
     return redirect("scheduling:visit", appointment_id=appointment_id)
 
@@ -518,7 +540,12 @@ def visit_check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
         request,
         appointment_id,
         step=Step.CHECK_IN,
-        form_class=CheckInForm,
+        form_class=lambda data: CheckInForm(
+            data,
+            patient_answers=visits.check_in_answers(
+                _appointment_for(request.user, appointment_id), timezone.now()
+            ),
+        ),
         form_key="check_in_form",
         act=act,
     )
@@ -639,7 +666,7 @@ def visit_defer(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return _step(
         request,
         appointment_id,
-        step=Step.CLINICAL,
+        step=Step.DEFER,
         form_class=DeferForm,
         form_key="defer_form",
         act=act,

@@ -33,7 +33,7 @@ from intake.questions import SECTION_KEYS
 from intake.screening import intake_submit, submission_open
 from propel.roles import Role
 from propel.second_factor import BACKUP_CODE_DIGITS
-from scheduling.booking import appointment_book, appointment_transition
+from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -48,6 +48,7 @@ from scheduling.models import (
     WorkingHours,
 )
 from scheduling.slots import clinic_tz, find_slots
+from scheduling.visits.transitions import appointment_transition
 
 DEMO_PASSWORD = "propel-demo-password"  # noqa: S105 - printed on purpose, demo only
 DEMO_BACKUP_CODES = [str(digit) * BACKUP_CODE_DIGITS for digit in range(1, 10)]

@@ -49,6 +49,7 @@ from django.utils import timezone
 
 from propel.sms import SmsTransientError, get_sms_backend
 from scheduling.models import (
+    ATTENDED_STATUSES,
     AppointmentStatus,
     Reminder,
     ReminderChannel,
@@ -194,7 +195,7 @@ def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
         if appointment.start <= now:
             return "appointment time already passed"
     elif reminder.kind == ReminderKind.FOLLOW_UP_NEXT_DAY:
-        if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED):
+        if appointment.status not in ATTENDED_STATUSES:
             return f"visit not attended (status {appointment.status})"
         if now > reminder.due_at + FOLLOW_UP_STALE_AFTER:
             return "follow-up more than a day late"

@@ -39,7 +39,10 @@ class SchedulingError(DomainError):
         ),
         "no_resource": _("No room or clinician is free at that time. Please choose another time."),
         "busy": _("The calendar is busy right now. Please try again in a moment."),
-        "bad_transition": _("An appointment that is {current} cannot be marked {target}."),
+        "bad_transition": _("No step of a visit leads to {target}."),
+        # scheduling.lifecycle: every missing step, each saying where to do it.
+        "lifecycle_refused": _("Not yet: {reasons}"),
+        "not_allowed": _("Your role cannot make this change."),
         "stale": _("This appointment was changed by someone else. Please reload and try again."),
         "not_found": _("That appointment could not be found."),
         "patient_not_found": _("That patient could not be found."),

@@ -182,6 +182,20 @@ ACTIVE_STATUSES = (
 )
 
 
+# Appointments whose visit is not over yet (still to happen, or under way).
+OPEN_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+)
+# The patient came: the visit started or happened.
+ATTENDED_STATUSES = (
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+)
+
+
 class BookedVia(models.TextChoices):
     STAFF = "staff", _("Staff")
     ONLINE = "online", _("Online")

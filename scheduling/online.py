@@ -39,7 +39,6 @@ from propel.audit import audit_record
 from scheduling.availability import Slot
 from scheduling.booking import (
     appointment_book,
-    appointment_transition,
     booking_transaction,
     slot_hold_create,
 )
@@ -54,6 +53,7 @@ from scheduling.models import (
 )
 from scheduling.reminders import reminder_notice_plan
 from scheduling.slots import clinic_tz, find_slots
+from scheduling.visits.transitions import appointment_transition
 
 CONSULTATION_CODE = "consultation"
 ADULT_AGE = 18
@@ -603,6 +603,7 @@ def online_consultation_reschedule(
             appointment_transition(
                 appointment_id=old.pk,
                 to_status=AppointmentStatus.CANCELLED,
+                as_patient=True,
                 reason=RESCHEDULED_REASON,
                 request=request,
                 now=now,
@@ -651,6 +652,7 @@ def online_consultation_cancel(
         appointment = appointment_transition(
             appointment_id=appointment.pk,
             to_status=AppointmentStatus.CANCELLED,
+            as_patient=True,
             reason=text,
             request=request,
             now=now,

@@ -354,7 +354,8 @@ MATRIX: dict[str, Row] = {
     "scheduling:visit_start": Row(visit, CLINICAL_POST, "POST"),
     "scheduling:visit_end": Row(visit, CLINICAL_POST, "POST"),
     "scheduling:visit_discharge": Row(visit, CLINICAL_POST, "POST"),
-    "scheduling:visit_defer": Row(visit, CLINICAL_POST, "POST"),
+    # Deferring today's visit: any staff role the lifecycle allows (scheduling.lifecycle DEFER).
+    "scheduling:visit_defer": Row(visit, EVERY_STAFF_POST, "POST"),
     "scheduling:visit_rebook": Row(visit, EVERY_STAFF_POST, "POST"),
     # Acknowledging a day-of item (scheduling.visit_item_views): clinicians only.
     "scheduling:visit_item_acknowledge": Row(visit, CLINICAL_POST, "POST"),

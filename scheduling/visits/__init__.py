@@ -4,55 +4,55 @@ infusion timeline and discharge (clinicians), and deferral with rebooking option
 Every service checks the actor's role itself (a view that forgets is still safe), runs in its own
 transaction, locks the Visit row (so two clinicians acting on one visit take turns), claims state
 changes with conditional updates, and writes one "visit.*" audit event naming the patient. Status
-changes of the appointment go through scheduling.booking.appointment_transition. Errors are
+changes of the appointment go through scheduling.visits.transitions (the lifecycle table in
+scheduling.lifecycle decides who, when and what must be done first). Errors are
 SchedulingError (the app's one domain error; `VisitError` is the same class) with visit_* codes.
 
 Clinician alerts (emergency pathway, a reading past a hard-stop line during the infusion) are
 emailed to CLINICIAN_ALERT_EMAILS after commit. The email says only that a patient in the clinic
 needs a clinician now, and links to the visit.
+
+The package imports its modules lazily (PEP 562 `__getattr__`): scheduling.visits.transitions,
+the lifecycle's door, can be imported by the booking and course services without pulling in the
+visit steps that themselves use those services.
 """
 
-from scheduling.visits.arrival import check_in_answers, visit_check_in
-from scheduling.visits.common import (
-    ARRIVAL_ROLES,
-    CLINICAL_ROLES,
-    VisitError,
-    thresholds_from_settings,
-    visit_for,
-)
-from scheduling.visits.deferral import (
-    BP_NEXT_STEP,
-    Deferral,
-    next_step_for,
-    rebooking_options,
-    visit_defer,
-)
-from scheduling.visits.gate import gate_assessment, visit_record_vitals, visit_sign_off
-from scheduling.visits.infusion import (
-    visit_can_start,
-    visit_discharge,
-    visit_end_infusion,
-    visit_start,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ARRIVAL_ROLES",
-    "BP_NEXT_STEP",
-    "CLINICAL_ROLES",
-    "Deferral",
-    "VisitError",
-    "check_in_answers",
-    "gate_assessment",
-    "next_step_for",
-    "rebooking_options",
-    "thresholds_from_settings",
-    "visit_can_start",
-    "visit_check_in",
-    "visit_defer",
-    "visit_discharge",
-    "visit_end_infusion",
-    "visit_for",
-    "visit_record_vitals",
-    "visit_sign_off",
-    "visit_start",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "check_in_answers": "arrival",
+    "visit_check_in": "arrival",
+    "ARRIVAL_ROLES": "common",
+    "CLINICAL_ROLES": "common",
+    "DEFER_ROLES": "common",
+    "VisitError": "common",
+    "thresholds_from_settings": "common",
+    "visit_for": "common",
+    "BP_NEXT_STEP": "deferral",
+    "Deferral": "deferral",
+    "next_step_for": "deferral",
+    "rebooking_options": "deferral",
+    "visit_defer": "deferral",
+    "gate_assessment": "gate",
+    "visit_record_vitals": "gate",
+    "visit_sign_off": "gate",
+    "visit_can_start": "infusion",
+    "visit_discharge": "infusion",
+    "visit_end_infusion": "infusion",
+    "visit_start": "infusion",
+    "appointment_transition": "transitions",
+    "lifecycle_require": "transitions",
+    "offered_actions": "transitions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

@@ -16,7 +16,6 @@ from phonenumber_field.phonenumber import to_python as to_phone
 
 from intake.models import Patient
 from propel.audit import audit_record
-from scheduling.booking import appointment_transition
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -27,6 +26,7 @@ from scheduling.models import (
 from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
 from scheduling.visits.deferral import defer_visit
 from scheduling.visits.items import answer_stands
+from scheduling.visits.transitions import appointment_transition
 
 # --- Arrival ------------------------------------------------------------------------------------
 

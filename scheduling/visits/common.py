@@ -15,6 +15,7 @@ from propel.emails import send_email
 from propel.roles import Role, roles_of
 from scheduling import policy
 from scheduling.errors import SchedulingError
+from scheduling.lifecycle import RULES, Action
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -28,8 +29,16 @@ logger = logging.getLogger(__name__)
 
 VisitError = SchedulingError
 
-ARRIVAL_ROLES = frozenset({Role.FRONT_DESK, Role.ADMIN})
-CLINICAL_ROLES = frozenset({Role.CLINICIAN})
+
+def _staff_roles(action: Action) -> frozenset[Role]:
+    staff = {role.value: role for role in Role}
+    return frozenset(staff[p.value] for p in RULES[action].parties if p.value in staff)
+
+
+# The lifecycle table's role sets (scheduling.lifecycle), named for the steps that use them.
+ARRIVAL_ROLES = _staff_roles(Action.CHECK_IN)
+CLINICAL_ROLES = _staff_roles(Action.START)
+DEFER_ROLES = _staff_roles(Action.DEFER)
 
 
 def thresholds_from_settings() -> VitalThresholds:

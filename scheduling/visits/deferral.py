@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
 from propel.audit import audit_record
-from scheduling.booking import appointment_transition
 from scheduling.course_planner import course_problems
 from scheduling.courses import rules_from_settings
 from scheduling.errors import SchedulingError
@@ -26,8 +25,9 @@ from scheduling.models import (
     Visit,
 )
 from scheduling.slots import clinic_tz, find_slots
-from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role
 from scheduling.visits.gate import gate_assessment
+from scheduling.visits.transitions import appointment_transition
 
 REBOOK_DAYS = 14
 REBOOK_OPTIONS = 5
@@ -103,11 +103,13 @@ def visit_defer(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Deferral:
-    """Defer today's visit (clinician): the appointment becomes DEFERRED with `reason`, before
-    the infusion starts. Returns the rebooking options (rebooking_options) and the next step for
-    the patient (for a blood-pressure deferral: see their primary care doctor first). Nothing is
-    rebooked here: staff pick an option and book it through the usual booking service."""
-    require_role(actor, CLINICAL_ROLES)
+    """Defer today's visit (any staff role the lifecycle allows: the clinician's judgement, or
+    the desk turning a patient away, e.g. no escort): the appointment becomes DEFERRED with
+    `reason`, before the infusion starts. Returns the rebooking options (rebooking_options) and
+    the next step for the patient (for a blood-pressure deferral: see their primary care doctor
+    first). Nothing is rebooked here: staff pick an option and book it through the usual booking
+    service."""
+    require_role(actor, DEFER_ROLES)
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:

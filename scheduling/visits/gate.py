@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from propel.audit import audit_record
 from scheduling.errors import SchedulingError
+from scheduling.lifecycle import Action
 from scheduling.models import (
     AppointmentStatus,
     GateOutcome,
@@ -30,6 +31,7 @@ from scheduling.visits.common import (
     require_role,
     thresholds_from_settings,
 )
+from scheduling.visits.transitions import lifecycle_require
 from scheduling.vitals import (
     SYMPTOM_CODES,
     Assessment,
@@ -134,8 +136,9 @@ def visit_record_vitals(
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         appointment = visit.appointment
-        if appointment.status != AppointmentStatus.CHECKED_IN:
+        if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
             raise SchedulingError("visit_not_checked_in")
+        lifecycle_require(appointment, visit, Action.RECORD_VITALS, actor=actor, now=now)
         before = list(visit.readings.filter(phase=ReadingPhase.BEFORE).order_by("taken_at", "id"))
         if phase == ReadingPhase.BEFORE:
             if visit.started_at is not None:
@@ -220,6 +223,7 @@ def visit_sign_off(
             raise SchedulingError("visit_no_sign_off")
         if visit.started_at is not None:
             raise SchedulingError("visit_already_started")
+        lifecycle_require(visit.appointment, visit, Action.SIGN_OFF, actor=actor, now=now)
         claim_visit_step(
             visit,
             where={"gate_outcome": GateOutcome.SIGN_OFF, "signed_off_at__isnull": True},

@@ -10,19 +10,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intake.clearance import clearance_refusal, has_valid_clearance
-from intake.models import CrisisAlert, Flag, Severity
-from scheduling.booking import appointment_transition
 from scheduling.courses import course_complete_if_done
 from scheduling.errors import SchedulingError
-from scheduling.models import (
-    Appointment,
-    AppointmentStatus,
-    GateOutcome,
-    PreInfusionCheckIn,
-    ReadingPhase,
-    Visit,
-)
+from scheduling.lifecycle import Action, Party, parties_of, refusals
+from scheduling.models import AppointmentStatus, Visit
+from scheduling.slots import clinic_tz
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     audit_visit,
@@ -30,66 +22,26 @@ from scheduling.visits.common import (
     locked_visit,
     require_role,
 )
+from scheduling.visits.transitions import (
+    appointment_transition,
+    explain,
+    lifecycle_require,
+    load_facts,
+)
 
 # --- The infusion -------------------------------------------------------------------------------
 
 
-def _urgent_item_open(appointment: Appointment) -> bool:
-    """An unacknowledged crisis alert for the patient, or an urgent flag on this visit's check-in
-    round whose alert (or the flag itself) nobody has acknowledged."""
-    if CrisisAlert.objects.filter(
-        patient_id=appointment.patient_id, acknowledged_at__isnull=True
-    ).exists():
-        return True
-    link = PreInfusionCheckIn.objects.filter(appointment=appointment).first()
-    if link is None:
-        return False
-    urgent = Flag.objects.filter(submission_id=link.submission_id, severity=Severity.URGENT)
-    if not urgent.exists():
-        return False
-    alert_acknowledged = CrisisAlert.objects.filter(
-        submission_id=link.submission_id, acknowledged_at__isnull=False
-    ).exists()
-    return not alert_acknowledged and urgent.filter(acknowledgements__isnull=True).exists()
-
-
-def visit_can_start(visit: Visit, *, now: dt.datetime) -> list[str]:
-    """Why the infusion cannot start now, in words for staff; empty when it can."""
+def visit_can_start(visit: Visit, *, now: dt.datetime, actor: Any = None) -> list[str]:
+    """Why the infusion cannot start now, in words for staff (the lifecycle's START gate, as a
+    clinician would meet it); empty when it can."""
     appointment = visit.appointment
-    reasons: list[str] = []
     if visit.started_at is not None:
-        reasons.append(_("The infusion has already started."))
-    if appointment.status != AppointmentStatus.CHECKED_IN:
-        reasons.append(_("The patient is not checked in."))
-    outcome = visit.gate_outcome
-    if not outcome:
-        repeat_pending = visit.readings.filter(phase=ReadingPhase.BEFORE).exists()
-        reasons.append(
-            _("A repeat reading of the vital signs is due.")
-            if repeat_pending
-            else _("The vital signs have not been taken.")
-        )
-    elif outcome == GateOutcome.DEFER:
-        reasons.append(_("The vital signs say defer today's infusion."))
-    elif outcome == GateOutcome.EMERGENCY:
-        reasons.append(_("The patient is on the emergency pathway."))
-    elif outcome == GateOutcome.SIGN_OFF and visit.signed_off_at is None:
-        reasons.append(_("The vital signs need a clinician's sign-off."))
-    if appointment.appointment_type.needs_clearance and not has_valid_clearance(
-        appointment.patient_id, now
-    ):
-        reasons.append(
-            _("The patient's clearance is not valid today. %(why)s")
-            % {"why": clearance_refusal(appointment.patient_id, now, now=now)}
-        )
-    if _urgent_item_open(appointment):
-        reasons.append(
-            _(
-                "An urgent item from the patient's answers is open: a clinician must resolve it "
-                "first."
-            )
-        )
-    return reasons
+        return [_("The infusion has already started.")]
+    facts = load_facts(appointment, visit, now=now)
+    parties = parties_of(actor) if actor is not None else frozenset({Party.CLINICIAN})
+    found = refusals(Action.START, facts, parties, now=now, tz=clinic_tz())
+    return [m.message for m in explain(found, Action.START, facts, appointment, now)]
 
 
 def visit_start(
@@ -99,15 +51,22 @@ def visit_start(
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Visit:
-    """Start the infusion (clinician) when visit_can_start has no objection; once only."""
+    """Start the infusion (clinician): the appointment moves to IN_PROGRESS through the
+    lifecycle's START gate (clearance, identity, escort, day-of answers, no open day-of item or
+    urgent alert, vital signs passed or signed off, on the visit's day); once only."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         if visit.started_at is not None:
             raise SchedulingError("visit_already_started")
-        if reasons := visit_can_start(visit, now=now):
-            raise SchedulingError("visit_cannot_start", reasons=" ".join(reasons))
+        visit.appointment = appointment_transition(
+            appointment_id=appointment_id,
+            to_status=AppointmentStatus.IN_PROGRESS,
+            actor=actor,
+            request=request,
+            now=now,
+        )
         claim_visit_step(
             visit,
             where={"started_at__isnull": True},
@@ -133,6 +92,7 @@ def visit_end_infusion(
         visit = locked_visit(appointment_id)
         if visit.started_at is None:
             raise SchedulingError("visit_not_started")
+        lifecycle_require(visit.appointment, visit, Action.END_INFUSION, actor=actor, now=now)
         claim_visit_step(
             visit,
             where={"started_at__isnull": False, "ended_at__isnull": True},
@@ -156,7 +116,8 @@ def visit_discharge(
 ) -> Visit:
     """Discharge the patient to a responsible adult (clinician; reference §8): alert, vital signs
     near baseline and the escort present must all be confirmed; a treatment visit's infusion must
-    have ended. Completes the appointment and then, for a course session, lets the course complete
+    have ended. Completes the appointment (the lifecycle's COMPLETE, which checks the discharge
+    record written just before it) and then, for a course session, lets the course complete
     when it was the last (courses.course_complete_if_done)."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
@@ -176,7 +137,7 @@ def visit_discharge(
         appointment = visit.appointment
         if visit.discharged_at is not None:
             raise SchedulingError("visit_already_discharged")
-        if appointment.status != AppointmentStatus.CHECKED_IN:
+        if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
             raise SchedulingError("visit_not_checked_in")
         if appointment.appointment_type.needs_clearance and visit.ended_at is None:
             raise SchedulingError("visit_not_ended")

@@ -18,6 +18,7 @@ from scheduling.models import (
     AppointmentStatusChange,
     BookedVia,
 )
+from scheduling.visits import visit_check_in
 from tests.clinic_time import at
 from tests.conftest import verified_client
 from tests.factories import (
@@ -223,9 +224,24 @@ def post_status(client: Client, appointment, status: str):
     return client.post(url, {"status": status})
 
 
-def test_check_in_then_complete_writes_history_and_audit(staff, clinic, front_desk):
+def test_one_click_check_in_is_refused_with_what_is_missing_and_where(staff, clinic, front_desk):
     appointment = AppointmentFactory(room=clinic.room, start=at(TUESDAY, 9))
-    assert post_status(staff, appointment, "checked_in").status_code == 302
+    response = post_status(staff, appointment, "checked_in")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Confirm the patient&#x27;s identity at check-in." in page
+    visit_url = reverse("scheduling:visit", args=[appointment.pk])
+    assert f'href="{visit_url}#check-in"' in page
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    assert not appointment.status_changes.exists()
+
+
+def test_a_consultation_checked_in_on_the_visit_screen_completes_in_one_click(
+    staff, clinic, front_desk
+):
+    appointment = AppointmentFactory(room=clinic.room, start=at(TUESDAY, 9))
+    visit_check_in(appointment_id=appointment.pk, actor=front_desk, identity_confirmed=True)
     assert post_status(staff, appointment, "completed").status_code == 302
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.COMPLETED
@@ -236,14 +252,19 @@ def test_check_in_then_complete_writes_history_and_audit(staff, clinic, front_de
     assert AuditEvent.objects.filter(action="appointment.completed", actor=front_desk).exists()
 
 
-def test_no_show_and_a_refused_transition_shows_the_reason(staff, clinic):
+def test_no_show_only_after_the_start_time_and_then_nothing_else(staff, clinic):
     appointment = AppointmentFactory(start=at(TUESDAY, 9))
+    early = post_status(staff, appointment, "no_show")
+    assert early.status_code == 409
+    assert "only be recorded after the start time (9:00 AM)" in early.content.decode()
+    # (the clock is 7:00 on the Tuesday) an early appointment that has started:
+    appointment = AppointmentFactory(start=at(TUESDAY, 6, 30))
     assert post_status(staff, appointment, "no_show").status_code == 302
     response = post_status(staff, appointment, "checked_in")
     assert response.status_code == 409
-    assert (
-        "An appointment that is no-show cannot be marked checked in." in response.content.decode()
-    )
+    assert "This appointment is no-show" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.NO_SHOW
 
 
 def test_the_status_form_cannot_cancel_or_set_arbitrary_states(staff, clinic):

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from propel.models import AuditEvent
+from propel.roles import Role
 from scheduling.booking import appointment_move
 from scheduling.course_planner import PlanError, check_course
 from scheduling.courses import (
@@ -64,7 +65,7 @@ def clinic():
 
 @pytest.fixture
 def desk():
-    return UserFactory(username="desk")
+    return UserFactory(username="desk", role=Role.FRONT_DESK)
 
 
 @pytest.fixture
@@ -274,7 +275,9 @@ def test_a_move_overlapping_its_own_old_time_is_fine(cleared, desk, clinic):
     first = course_book(
         patient_id=cleared.pk, starts=SIX_TUESDAYS, actor=desk, now=NOW
     ).sessions.order_by("start")[0]
-    moved = appointment_move(appointment_id=first.pk, new_start=at(TUESDAYS[0], 11), now=NOW)
+    moved = appointment_move(
+        appointment_id=first.pk, new_start=at(TUESDAYS[0], 11), actor=desk, now=NOW
+    )
     assert moved.start == at(TUESDAYS[0], 11) and moved.room == clinic["room"]
 
 
@@ -282,15 +285,17 @@ def test_appointment_move_refuses_the_past_closed_days_and_unbooked_appointments
     course = book(cleared, SIX_TUESDAYS, desk)
     first, second = course.sessions.order_by("start")[:2]
     with pytest.raises(SchedulingError) as refused:
-        appointment_move(appointment_id=first.pk, new_start=at(dt.date(2027, 1, 3), 10))
+        appointment_move(appointment_id=first.pk, new_start=at(dt.date(2027, 1, 3), 10), actor=desk)
     assert refused.value.code == "in_past"
     ClosureFactory(start_date=dt.date(2027, 1, 14), reason="Training day")
     with pytest.raises(SchedulingError) as refused:
-        appointment_move(appointment_id=second.pk, new_start=at(dt.date(2027, 1, 14), 10))
+        appointment_move(
+            appointment_id=second.pk, new_start=at(dt.date(2027, 1, 14), 10), actor=desk
+        )
     assert refused.value.code == "closed"
     Appointment.objects.filter(pk=first.pk).update(status=AppointmentStatus.CANCELLED)
     with pytest.raises(SchedulingError) as refused:
-        appointment_move(appointment_id=first.pk, new_start=at(dt.date(2027, 1, 6), 10))
+        appointment_move(appointment_id=first.pk, new_start=at(dt.date(2027, 1, 6), 10), actor=desk)
     assert refused.value.code == "not_movable"
 
 
@@ -299,7 +304,7 @@ def test_appointment_move_needs_a_clearance_at_the_new_time(patient, desk):
     course = book(patient, SIX_TUESDAYS, desk)
     last = course.sessions.order_by("start").last()
     with pytest.raises(SchedulingError) as refused:
-        appointment_move(appointment_id=last.pk, new_start=at(dt.date(2027, 2, 11), 10))
+        appointment_move(appointment_id=last.pk, new_start=at(dt.date(2027, 2, 11), 10), actor=desk)
     assert refused.value.code == "needs_clearance"
 
 

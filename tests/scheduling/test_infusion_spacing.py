@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
+from propel.roles import Role
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.courses import course_propose
 from scheduling.errors import SchedulingError
@@ -17,6 +18,7 @@ from tests.factories import (
     ClinicianFactory,
     PatientFactory,
     RoomFactory,
+    UserFactory,
     clear_patient,
     infusion_type,
     open_weekdays,
@@ -70,7 +72,11 @@ def test_moving_an_infusion_next_to_another_is_refused(clinic):
     book(clinic, at(MONDAY, 9))
     later = book(clinic, at(MONDAY + dt.timedelta(days=3), 9))
     with pytest.raises(SchedulingError) as refused:
-        appointment_move(appointment_id=later.pk, new_start=at(MONDAY + dt.timedelta(days=1), 9))
+        appointment_move(
+            appointment_id=later.pk,
+            new_start=at(MONDAY + dt.timedelta(days=1), 9),
+            actor=UserFactory(role=Role.FRONT_DESK),
+        )
     assert refused.value.code == "infusion_too_close"
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from scheduling.booking import appointment_book, appointment_move, appointment_transition
+from scheduling.booking import appointment_book, appointment_move
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -25,9 +25,11 @@ from scheduling.reminders import (
     plan_reminders,
     reminders_replan,
 )
+from scheduling.visits.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import SubmittedScreeningFactory
 from tests.scheduling.reminder_support import consenting_patient, reminder_clinic
+from tests.scheduling.visit_walk import complete_infusion, desk_user
 
 UTC = dt.UTC
 
@@ -251,7 +253,7 @@ def test_move_replans_pending_rows_and_leaves_sent_ones(clinic):
     Reminder.objects.filter(appointment=appointment, kind="confirmation").update(
         state=ReminderState.SENT
     )
-    appointment_move(appointment_id=appointment.pk, new_start=at(FRIDAY, 15))
+    appointment_move(appointment_id=appointment.pk, new_start=at(FRIDAY, 15), actor=desk_user())
     planned = rows(appointment.pk)
     assert planned["consultation_24h", "email"].due_at == at(dt.date(2027, 1, 7), 15)
     assert planned["intake_nudge_48h", "sms"].due_at == at(dt.date(2027, 1, 6), 15)
@@ -264,7 +266,8 @@ def test_move_closer_cancels_reminders_whose_time_has_passed(clinic):
     appointment = appointment_book(
         patient_id=patient.pk, appointment_type_id=clinic.consultation.pk, start=at(FRIDAY, 10)
     )
-    appointment_move(appointment_id=appointment.pk, new_start=at(TUESDAY, 10))  # 26 h ahead
+    # 26 h ahead
+    appointment_move(appointment_id=appointment.pk, new_start=at(TUESDAY, 10), actor=desk_user())
     planned = rows(appointment.pk)
     assert planned["consultation_24h", "email"].state == ReminderState.PENDING
     assert planned["intake_nudge_48h", "email"].state == ReminderState.CANCELLED
@@ -282,7 +285,9 @@ def test_cancel_no_show_and_defer_cancel_pending_rows(clinic, status):
     Reminder.objects.filter(appointment=appointment, kind="confirmation").update(
         state=ReminderState.SENT
     )
-    appointment_transition(appointment_id=appointment.pk, to_status=status)
+    # On the visit's day, after its start: a no-show is recorded then, a deferral that day.
+    with time_machine.travel(at(FRIDAY, 10, 30), tick=False):
+        appointment_transition(appointment_id=appointment.pk, to_status=status, actor=desk_user())
     states = {key: r.state for key, r in rows(appointment.pk).items()}
     assert states["confirmation", "email"] == ReminderState.SENT
     assert {s for (k, _), s in states.items() if k != "confirmation"} == {ReminderState.CANCELLED}
@@ -295,8 +300,7 @@ def test_completing_a_visit_keeps_only_the_follow_up(clinic):
     appointment = appointment_book(
         patient_id=patient.pk, appointment_type_id=clinic.infusion.pk, start=at(FRIDAY, 10)
     )
-    appointment_transition(appointment_id=appointment.pk, to_status=AppointmentStatus.CHECKED_IN)
-    appointment_transition(appointment_id=appointment.pk, to_status=AppointmentStatus.COMPLETED)
+    complete_infusion(appointment, now=at(FRIDAY, 9, 50))
     states = {key: r.state for key, r in rows(appointment.pk).items()}
     assert {s for (k, _), s in states.items() if k == "follow_up_next_day"} == {
         ReminderState.PENDING

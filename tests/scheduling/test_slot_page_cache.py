@@ -14,9 +14,10 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
-from scheduling.booking import appointment_book, appointment_transition
+from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
 from scheduling.online import online_slot_hold
+from scheduling.visits.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import ClosureFactory, PatientFactory
 

@@ -111,7 +111,7 @@ def test_clinician_sees_no_check_in_form_and_vitals_only_after_check_in(
     after = clinician.get(url("page", infusion)).content.decode()
     assert 'id="vitals-form"' in after and 'id="defer-form"' in after
     assert 'id="start-button"' in after and "disabled" in after
-    assert "The vital signs have not been taken." in after
+    assert "Take the pre-infusion vital signs." in after
     assert (
         'id="vitals-form"' not in client_for(front_desk).get(url("page", infusion)).content.decode()
     )
@@ -355,8 +355,8 @@ def test_users_without_a_role_are_refused_everything(infusion, no_role_user, cli
 @pytest.mark.parametrize(
     ("persona", "allowed"),
     [
-        ("front_desk", {"check_in", "rebook"}),
-        ("admin_user", {"check_in", "rebook"}),
+        ("front_desk", {"check_in", "defer", "rebook"}),
+        ("admin_user", {"check_in", "defer", "rebook"}),
         ("clinician_user", CLINICAL | {"rebook"}),
     ],
 )

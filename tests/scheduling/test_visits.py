@@ -411,7 +411,8 @@ def test_sign_off_needs_a_clinician_note_and_unblocks_the_start(
     assert any("sign-off" in reason for reason in visit_can_start(visit, now=NOW))
     with pytest.raises(SchedulingError) as error:
         visit_start(appointment_id=visit_appt.pk, actor=clinician_user, now=NOW)
-    assert error.value.code == "visit_cannot_start"
+    assert error.value.code == "lifecycle_refused"
+    assert "sign-off" in error.value.message
     with pytest.raises(SchedulingError) as error:
         visit_sign_off(appointment_id=visit_appt.pk, actor=clinician_user, note="  ")
     assert error.value.code == "visit_note_needed"
@@ -451,8 +452,11 @@ def test_defer_and_emergency_gates_block_the_start(
 
 def test_the_start_waits_for_check_in_and_vitals(visit_appt, front_desk) -> None:
     reasons = visit_can_start(visit_for(visit_appt.pk), now=NOW)
-    assert "The patient is not checked in." in reasons
-    assert "The vital signs have not been taken." in reasons
+    assert reasons == ["This appointment is booked: “Start the infusion” is not possible now."]
+    check_in(visit_appt, front_desk)
+    assert visit_can_start(visit_for(visit_appt.pk), now=NOW) == [
+        "Take the pre-infusion vital signs."
+    ]
 
 
 def test_a_lapsed_clearance_blocks_the_start(clinic, front_desk, clinician_user) -> None:
@@ -526,7 +530,7 @@ def test_discharge_needs_all_three_checks(visit_appt, front_desk, clinician_user
     with pytest.raises(SchedulingError) as error:
         visit_discharge(appointment_id=visit_appt.pk, actor=clinician_user, **checks)
     assert error.value.code == "visit_discharge_checks"
-    assert fresh(visit_appt).status == AppointmentStatus.CHECKED_IN
+    assert fresh(visit_appt).status == AppointmentStatus.IN_PROGRESS
 
 
 def test_discharge_before_the_infusion_ends_is_refused(
@@ -661,7 +665,6 @@ def test_front_desk_cannot_do_clinical_steps(visit_appt, front_desk) -> None:
             vitals_near_baseline=True,
             escort_present=True,
         ),
-        lambda: visit_defer(appointment_id=visit_appt.pk, actor=front_desk, reason="x"),
     ]
     for step in steps:
         with pytest.raises(SchedulingError) as error:
