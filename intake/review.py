@@ -33,6 +33,7 @@ from intake.models import (
     IntakeSubmission,
     Patient,
     Severity,
+    SubmissionKind,
     SubmissionStatus,
 )
 
@@ -81,6 +82,8 @@ class RoundStatus:
     RESUBMITTED = _("Resubmitted after a request for information")
     RESCREENED = _("Re-screened: awaiting review")
     DECIDED_ALERT_OPEN = _("Decided, but the crisis alert is still open")
+    ALERT_ON_DRAFT = _("Crisis alert on a screening not sent yet")
+    ALERT_ON_CHECK_IN = _("Crisis alert on a pre-visit check-in")
 
 
 def flag_count_annotations(prefix: str = "flags") -> dict[str, Count]:
@@ -91,31 +94,50 @@ def flag_count_annotations(prefix: str = "flags") -> dict[str, Count]:
     }
 
 
+SUBMITTED_SCREENING = Q(kind=SubmissionKind.SCREENING, status=SubmissionStatus.SUBMITTED)
+
+
 def queue_queryset() -> QuerySet[IntakeSubmission]:
     """Each patient's latest submitted screening round that has no decision yet, plus any
     patient's latest round while the patient has an unacknowledged crisis alert (an urgent answer
-    never leaves the queue until someone has acted on it). One query, unordered: the order needs
+    never leaves the queue until someone has acted on it), plus every other round that carries an
+    open crisis alert of its own: a draft (item 9 answered on a step, never sent) or a check-in
+    round, whether or not the patient ever sent a screening. One query, unordered: the order needs
     the consultation times, which come from scheduling (`review_queue`).
 
     A needs-information decision sits on the round it was made on, so a newer round submitted
     since has no decision and comes back here on its own.
     """
-    screenings = IntakeSubmission.objects.screenings()
-    newer = screenings.submitted().filter(patient=OuterRef("patient"), round__gt=OuterRef("round"))
+    newer = (
+        IntakeSubmission.objects.screenings()
+        .submitted()
+        .filter(patient=OuterRef("patient"), round__gt=OuterRef("round"))
+    )
     decided = ClearanceDecision.objects.filter(submission=OuterRef("pk"))
     open_alert = CrisisAlert.objects.filter(
         patient=OuterRef("patient"), acknowledged_at__isnull=True
+    )
+    own_open_alert = CrisisAlert.objects.filter(
+        submission=OuterRef("pk"), acknowledged_at__isnull=True
     )
     last_decision = (
         ClearanceDecision.objects.filter(patient=OuterRef("patient"))
         .order_by("-decided_at", "-pk")
         .values("kind")[:1]
     )
+    awaiting_decision = (
+        SUBMITTED_SCREENING & Q(has_newer=False) & (Q(decided=False) | Q(open_alert=True))
+    )
+    # A submitted screening's alert is always carried by the patient's latest screening row above.
+    alert_elsewhere = Q(own_open_alert=True) & ~SUBMITTED_SCREENING
     return (
-        screenings.submitted()
-        .annotate(decided=Exists(decided), open_alert=Exists(open_alert))
-        .filter(~Exists(newer))
-        .filter(Q(decided=False) | Q(open_alert=True))
+        IntakeSubmission.objects.annotate(
+            decided=Exists(decided),
+            open_alert=Exists(open_alert),
+            own_open_alert=Exists(own_open_alert),
+            has_newer=Exists(newer),
+        )
+        .filter(awaiting_decision | alert_elsewhere)
         .annotate(last_decision_kind=Subquery(last_decision), **flag_count_annotations())
         .select_related("patient", "crisis_alert__acknowledged_by")
         .defer("answers", "scores", "completed_sections", "info_request")
@@ -137,6 +159,16 @@ class QueueRow:
         return getattr(self.submission, "crisis_alert", None)
 
     @property
+    def alert_only(self) -> bool:
+        """In the queue for its open crisis alert alone: a draft or a check-in round, no screening
+        to decide on. Its flags were never evaluated as a whole, so the queue shows no counts."""
+        submission = self.submission
+        return not (
+            submission.kind == SubmissionKind.SCREENING
+            and submission.status == SubmissionStatus.SUBMITTED
+        )
+
+    @property
     def urgent_open(self) -> bool:
         """An unacknowledged crisis alert, or (belt and braces) an urgent flag with no alert."""
         return bool(self.submission.open_alert) or (
@@ -149,15 +181,26 @@ class QueueRow:
 
     @property
     def hard_stop(self) -> bool:
-        return self.submission.n_hard_stop > 0
+        return not self.alert_only and self.submission.n_hard_stop > 0
 
     @property
     def counts(self) -> dict[str, int]:
         return {severity: getattr(self.submission, f"n_{severity}") for severity in Severity.values}
 
     @property
+    def waiting_since(self) -> dt.datetime | None:
+        """When the round was sent; for an alert-only row, when its alert was raised."""
+        if self.alert_only and self.alert is not None:
+            return self.alert.raised_at
+        return self.submission.submitted_at
+
+    @property
     def status(self) -> Any:
         submission = self.submission
+        if submission.kind == SubmissionKind.CHECK_IN:
+            return RoundStatus.ALERT_ON_CHECK_IN
+        if self.alert_only:
+            return RoundStatus.ALERT_ON_DRAFT
         if submission.decided:
             return RoundStatus.DECIDED_ALERT_OPEN
         return {
@@ -169,13 +212,13 @@ class QueueRow:
 def queue_sort_key(row: QueueRow) -> tuple[Any, ...]:
     """Open crisis alerts first, then hard stops, then the earliest consultation (none last),
     then the longest waiting."""
-    submitted = row.submission.submitted_at
+    waiting = row.waiting_since
     return (
         not row.urgent_open,
         not row.hard_stop,
         row.consultation is None,
         row.consultation or dt.datetime.max.replace(tzinfo=dt.UTC),
-        submitted or dt.datetime.max.replace(tzinfo=dt.UTC),
+        waiting or dt.datetime.max.replace(tzinfo=dt.UTC),
         row.submission.pk,
     )
 

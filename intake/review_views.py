@@ -68,7 +68,8 @@ PAGE_SIZE = 50
 @never_cache
 @staff_required(Capability.HEALTH_RECORD)
 def queue(request: HttpRequest) -> HttpResponse:
-    """Rounds waiting for a decision, most pressing first (intake.review.review_queue)."""
+    """Rounds waiting for a decision and rounds with an open crisis alert, most pressing first
+    (intake.review.review_queue)."""
     rows = review_queue(now=timezone.now())
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     recent = recent_decisions()
@@ -86,7 +87,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "intake/review/queue.html",
         {
             "page": page,
-            "urgent_open": sum(1 for row in rows if row.urgent_open),
+            # Patients, not rows: an alert on a draft or a check-in may add a second row.
+            "urgent_open": len({row.patient.pk for row in rows if row.urgent_open}),
             "total": len(rows),
             "recent": recent,
             # Clinic policy, not a patient's record: reading it is not audited.

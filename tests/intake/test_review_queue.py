@@ -8,13 +8,23 @@ import pytest
 from django.utils import timezone
 
 from intake import review
-from intake.models import ClearanceDecision, CrisisAlert, DecisionKind
+from intake.decisions import crisis_alert_acknowledge
+from intake.models import (
+    ClearanceDecision,
+    CrisisAlert,
+    DecisionKind,
+    IntakeSubmission,
+    SubmissionKind,
+    SubmissionStatus,
+)
+from intake.screening import submission_save_section
 from propel.models import AuditEvent
 from scheduling import review_hooks
 from scheduling.models import Appointment, AppointmentStatus
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
+    CheckInSubmissionFactory,
     IntakeSubmissionFactory,
     PatientFactory,
     RoomFactory,
@@ -147,6 +157,93 @@ def test_a_decided_patient_with_an_open_alert_stays_in_the_queue(clinician_user,
     assert str(row.status) == "Decided, but the crisis alert is still open"
 
 
+def alert_on_a_step(submission: IntakeSubmission, *, item9: int = 2) -> CrisisAlert:
+    """Item 9 answered on a step of an unsent round, through the real step save."""
+    answers = {f"phq9_{n}": 0 for n in range(1, 9)} | {"phq9_9": item9}
+    submission_save_section(
+        submission_id=submission.pk, section_key="phq9", answers=answers, now=NOW
+    )
+    return CrisisAlert.objects.get(submission=submission)
+
+
+def test_an_open_alert_on_an_unsent_round_comes_first_with_its_priority_and_time(
+    clinician_user, client_for
+):
+    hard_stop = sent(at=NOW, **HARD_STOP).patient
+    waiting = sent(at=NOW - dt.timedelta(days=3)).patient
+    draft = IntakeSubmissionFactory()  # a screening never sent, no screening ever sent before
+    alert = alert_on_a_step(draft)
+
+    response = client_for(clinician_user).get(QUEUE)
+
+    rows = response.context["page"].object_list
+    assert [row.patient.pk for row in rows] == [draft.patient_id, hard_stop.pk, waiting.pk]
+    assert rows[0].submission.status == SubmissionStatus.DRAFT
+    assert rows[0].urgent_open and rows[0].alert == alert
+    assert str(rows[0].status) == "Crisis alert on a screening not sent yet"
+    main = response.content.decode().split('<main id="main"', 1)[1]
+    assert "1 patient has a self-harm answer that nobody has acknowledged yet" in main
+    assert chart_url(draft.patient) in main
+    assert "Immediate: phone within the hour" in main
+    assert "raised 03/10/2027 10 a.m." in main  # NOW, clinic time
+    assert "not sent" in main
+    # No flag counts for a round whose flags were never evaluated as a whole.
+    assert main.count("flag-counts") == 2
+
+
+def test_an_open_alert_on_a_check_in_round_of_a_patient_never_screened_is_in_the_queue(
+    clinician_user, client_for
+):
+    check_in = CheckInSubmissionFactory()
+    alert_on_a_step(check_in, item9=1)
+
+    response = client_for(clinician_user).get(QUEUE)
+
+    (row,) = response.context["page"].object_list
+    assert row.submission.kind == SubmissionKind.CHECK_IN
+    assert row.urgent_open
+    page = response.content.decode()
+    assert "Crisis alert on a pre-visit check-in" in page
+    assert "Urgent: contact the same business day" in page
+
+
+def test_once_acknowledged_an_unsent_rounds_alert_leaves_the_queue(clinician_user, client_for):
+    waiting = sent().patient
+    alert = alert_on_a_step(IntakeSubmissionFactory())
+    client = client_for(clinician_user)
+    assert queue_ids(client) == [alert.patient_id, waiting.pk]
+
+    crisis_alert_acknowledge(alert_id=alert.pk, actor=clinician_user, outcome="Phoned; safe.")
+
+    assert queue_ids(client) == [waiting.pk]
+    assert "nobody has acknowledged" not in client.get(QUEUE).content.decode()
+
+
+def test_a_waiting_patient_with_an_alert_on_a_later_draft_is_counted_once(
+    clinician_user, client_for
+):
+    submission = sent(at=NOW - dt.timedelta(days=1))
+    draft = IntakeSubmissionFactory(patient=submission.patient, round=2)
+    alert_on_a_step(draft)
+
+    response = client_for(clinician_user).get(QUEUE)
+
+    rows = response.context["page"].object_list
+    # The screening to decide on and the draft's alert (with its priority), both on top.
+    assert {row.submission.pk for row in rows} == {submission.pk, draft.pk}
+    assert all(row.urgent_open for row in rows)
+    assert response.context["urgent_open"] == 1
+
+
+def test_front_desk_cannot_read_the_queue_even_with_an_open_alert(front_desk, client_for):
+    alert = alert_on_a_step(IntakeSubmissionFactory())
+
+    response = client_for(front_desk).get(QUEUE)
+
+    assert response.status_code == 403
+    assert alert.patient.last_name not in response.content.decode()
+
+
 def test_each_row_shows_name_birth_date_consultation_counts_and_status(clinician_user, client_for):
     patient = PatientFactory(first_name="Avery", last_name="Example")
     sent(patient, **HARD_STOP)
@@ -243,10 +340,25 @@ def test_the_queue_orders_by_schedulings_consultations(clinician_user, client_fo
 
 # --- Cost ----------------------------------------------------------------------------------------
 
+ALERT_ON_UNSENT_EVERY = 11
+
+
+def _bulk_unsent_alerts(patients) -> None:
+    """A check-in round in progress with an open crisis alert for each of these patients."""
+    drafts = IntakeSubmission.objects.bulk_create(
+        IntakeSubmission(patient=patient, kind=SubmissionKind.CHECK_IN, round=1, answers={})
+        for patient in patients
+    )
+    CrisisAlert.objects.bulk_create(
+        CrisisAlert(submission=d, patient_id=d.patient_id, priority="immediate", raised_at=NOW)
+        for d in drafts
+    )
+
 
 def _bulk_queue(count: int, clinician) -> None:
     patients = bulk_patients(count)
     bulk_rounds(patients, rounds=2, decided_every=3, alert_every=7, clinician=clinician)
+    _bulk_unsent_alerts(patients[::ALERT_ON_UNSENT_EVERY])
     consultation = AppointmentTypeFactory()
     room = RoomFactory()
     start = timezone.now() + dt.timedelta(days=1)
@@ -263,10 +375,11 @@ def _bulk_queue(count: int, clinician) -> None:
     )
 
 
-# Session, user, device, roles; the rounds, the consultations, recent decisions; the audit row;
-# the idle-timeout session write (savepoint, update, release); the crisis banner's open alerts (1,
-# every clinician page: intake.context_processors).
-QUEUE_QUERY_CEILING = 12
+# Session, user, device, roles; the rounds (with every open crisis alert's round), the
+# consultations, recent decisions; the audit row; the idle-timeout session write (savepoint,
+# update, release); the crisis banner's open alerts (1, every clinician page:
+# intake.context_processors); the clinic policy changes panel (1, propel.policy_log).
+QUEUE_QUERY_CEILING = 13
 
 
 @pytest.mark.parametrize("patients", [5, 500])
@@ -281,7 +394,11 @@ def test_the_queue_costs_the_same_for_5_or_500_patients(
 
     assert response.status_code == 200
     undecided = patients - len(range(0, patients, 3))
-    decided_with_open_alert = len(range(0, patients, 21))
-    assert response.context["total"] == undecided + decided_with_open_alert
+    # Decided patients stay while an alert of theirs is open, on the screening or elsewhere.
+    decided_with_open_alert = sum(
+        1 for i in range(0, patients, 3) if i % 7 == 0 or i % ALERT_ON_UNSENT_EVERY == 0
+    )
+    unsent_with_open_alert = len(range(0, patients, ALERT_ON_UNSENT_EVERY))
+    assert response.context["total"] == undecided + decided_with_open_alert + unsent_with_open_alert
     first = response.context["page"].object_list[0]
     assert first.urgent_open
