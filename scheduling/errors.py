@@ -162,10 +162,6 @@ class SchedulingError(DomainError):
             "That item is not one of this visit's items now. Reload the page to see them."
         ),
         "visit_item_already_acknowledged": _("This item has already been acknowledged."),
-        "visit_item_not_today": _("Items can be acknowledged only on the day of the visit."),
-        "visit_item_closed": _(
-            "This appointment is {status}, so its items can no longer be acknowledged."
-        ),
     }
 
     # Parameters a message may be raised without.

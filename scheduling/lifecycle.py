@@ -384,3 +384,32 @@ def table_markdown() -> str:
             f"| {treatment} |"
         )
     return "\n".join(rows)
+
+
+def document() -> str:
+    """docs/lifecycle.md, whole: the diagram and the table, both generated from RULES
+    (`manage.py lifecycle_doc` writes it; a test fails when the file is out of date)."""
+    return "\n".join(
+        [
+            "# The visit lifecycle",
+            "",
+            "Generated from `scheduling/lifecycle.py` by `manage.py lifecycle_doc`; do not edit by "
+            "hand (a test compares).",
+            "",
+            "Every change of an appointment's status, and every step of its visit, goes through "
+            "one service (`scheduling/visits/transitions.py`), which applies this table: who may "
+            "take the action, on which clinic-local dates, and what must be done first. A refusal "
+            "names every missing step and links to where it is done (HTTP 409); nothing changes.",
+            "Treatment visits are the appointment types that need a clinician's clearance "
+            "(infusion, maintenance).",
+            "",
+            "```mermaid",
+            diagram(),
+            "```",
+            "",
+            table_markdown(),
+            "",
+            "Preconditions: " + "; ".join(f"`{need.value}`" for need in Need) + ".",
+            "",
+        ]
+    )

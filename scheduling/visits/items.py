@@ -48,9 +48,9 @@ from intake.models import (
 from propel.audit import audit_record
 from propel.roles import Capability, can, roles_of
 from scheduling.errors import SchedulingError
+from scheduling.lifecycle import RULES, Action
 from scheduling.models import (
     Appointment,
-    AppointmentStatus,
     PreInfusionCheckIn,
     Visit,
     VisitItemAcknowledgement,
@@ -64,8 +64,8 @@ A13_RULE = "check_in_alcohol_or_drugs"
 NEW_MEDICINES_RULE = "check_in_new_medicines"
 DESK_NEW_MEDICINES = "desk:new_medicines"
 
-# Before the infusion starts, and only while the visit is still open.
-ACKNOWLEDGEABLE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+# Before the infusion starts, and only while the visit is still open (the lifecycle table).
+ACKNOWLEDGEABLE_STATUSES = RULES[Action.ACKNOWLEDGE_ITEM].sources
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,8 @@ def visit_acknowledge_item(
     unique constraint. Writes "visit.item_acknowledged" naming the patient and the item (not the
     reason, which may carry health details; it is on the row).
     """
-    from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role, status_label
+    from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+    from scheduling.visits.transitions import lifecycle_require
 
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
@@ -240,11 +241,8 @@ def visit_acknowledge_item(
         appointment = visit.appointment
         if visit.started_at is not None:
             raise SchedulingError("visit_already_started")
-        if appointment.status not in ACKNOWLEDGEABLE_STATUSES or visit.deferred_at is not None:
-            status = AppointmentStatus.DEFERRED if visit.deferred_at else appointment.status
-            raise SchedulingError("visit_item_closed", status=status_label(status))
-        if clinic_date(now) != clinic_date(appointment.start):
-            raise SchedulingError("visit_item_not_today")
+        # Who, which statuses and which day: the lifecycle table (ACKNOWLEDGE_ITEM).
+        lifecycle_require(appointment, visit, Action.ACKNOWLEDGE_ITEM, actor=actor, now=now)
         items = {i.code: i for i in day_of_items(appointment, visit, now=now)}
         found = items.get(item)
         if found is None:

@@ -281,7 +281,8 @@ def test_acknowledging_only_on_the_visits_day(appointment, clinician_user):
     sent_check_in(appointment, flags=[("med_maoi", "review")])
     with pytest.raises(SchedulingError) as refused:
         acknowledge(appointment, clinician_user, MAOI, now=START - dt.timedelta(days=1))
-    assert refused.value.code == "visit_item_not_today"
+    assert refused.value.code == "lifecycle_refused"
+    assert "only be done on the day of the visit" in refused.value.message
 
 
 def test_acknowledging_a_deferred_or_started_visit_is_refused(

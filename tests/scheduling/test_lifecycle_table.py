@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,7 @@ from scheduling.lifecycle import (
     Party,
     When,
     diagram,
+    document,
     offered,
     refusals,
     table_markdown,
@@ -267,3 +269,10 @@ def test_the_diagram_and_table_come_from_the_rules():
     markdown = table_markdown()
     assert all(f"| {action.value} |" in markdown for action in Action)
     assert When.VISIT_DAY.value in markdown
+
+
+def test_the_lifecycle_document_is_generated_from_the_table():
+    path = Path(__file__).resolve().parents[2] / "docs" / "lifecycle.md"
+    assert path.read_text(encoding="utf-8") == document(), (
+        "docs/lifecycle.md is out of date: run `manage.py lifecycle_doc`"
+    )
