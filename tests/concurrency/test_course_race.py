@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
+from propel.roles import Role
 from scheduling.courses import CourseConflict, course_book
 from scheduling.models import Appointment, InfusionCourse, RoomKind
 from tests.clinic_time import LA, at
@@ -43,7 +44,10 @@ def clinic():
         clear_patient(patient)
     return {
         "patients": patients,
-        "desks": [UserFactory(username="desk-a"), UserFactory(username="desk-b")],
+        "desks": [
+            UserFactory(username="desk-a", role=Role.FRONT_DESK),
+            UserFactory(username="desk-b", role=Role.FRONT_DESK),
+        ],
     }
 
 
