@@ -104,6 +104,12 @@ class Rule:
     treatment_only: bool = False
     # Where a treatment visit may come from when narrower than `sources`.
     treatment_sources: frozenset[str | None] | None = None
+    # A step that only makes sense when there is something to do ("sign_off_asked": the vital
+    # signs ask for a sign-off; "items_open": a day-of answer waits for acknowledgement).
+    only_when: str = ""
+    # Needs that the action's own form records (check-in: identity, escort, answers): pages do
+    # not list them as missing beforehand; the service still checks them.
+    form_fills: tuple[Need, ...] = ()
     label: str = ""
 
     def sources_for(self, treatment: bool) -> frozenset[str | None]:
@@ -138,6 +144,7 @@ RULES: dict[Action, Rule] = {
         when=When.VISIT_DAY,
         needs=(Need.IDENTITY,),
         treatment_needs=(Need.ESCORT, Need.DAY_OF_ANSWERS, Need.NO_A13),
+        form_fills=(Need.IDENTITY, Need.ESCORT, Need.DAY_OF_ANSWERS, Need.NO_A13),
         label=_("Check in"),
     ),
     Action.RECORD_VITALS: Rule(
@@ -154,6 +161,7 @@ RULES: dict[Action, Rule] = {
         parties=CLINICIAN,
         when=When.VISIT_DAY,
         treatment_only=True,
+        only_when="sign_off_asked",
         label=_("Sign off the vital signs"),
     ),
     Action.ACKNOWLEDGE_ITEM: Rule(
@@ -162,6 +170,7 @@ RULES: dict[Action, Rule] = {
         parties=CLINICIAN,
         when=When.VISIT_DAY,
         treatment_only=True,
+        only_when="items_open",
         label=_("Acknowledge a day-of answer"),
     ),
     Action.START: Rule(
@@ -190,6 +199,7 @@ RULES: dict[Action, Rule] = {
         when=When.FROM_VISIT_DAY,
         treatment_needs=(Need.INFUSION_ENDED, Need.DISCHARGE),
         treatment_sources=frozenset({S.IN_PROGRESS}),
+        form_fills=(Need.DISCHARGE,),
         label=_("Complete"),
     ),
     Action.DEFER: Rule(
@@ -290,6 +300,13 @@ def _satisfied(need: Need, facts: Facts) -> bool:
     }[need]
 
 
+def _applies(condition: str, facts: Facts) -> bool:
+    return {
+        "sign_off_asked": facts.vitals == "sign_off",
+        "items_open": facts.open_items > 0,
+    }[condition]
+
+
 def date_allows(when: When, *, start: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> bool:
     today = now.astimezone(tz).date()
     visit_day = start.astimezone(tz).date()
@@ -313,8 +330,8 @@ def refusals(
     """Why `parties` may not take `action` now; empty when they may.
 
     Checked in order, stopping at the first of: role, state, type (an infusion-only step on a
-    consultation), date. Then every missing precondition is listed, so staff see all that is
-    left to do at once.
+    consultation), nothing to do (a sign-off the vital signs did not ask for), date. Then every
+    missing precondition is listed, so staff see all that is left to do at once.
     """
     rule = RULES[action]
     if not frozenset(parties) & rule.parties:
@@ -323,6 +340,8 @@ def refusals(
         return [Refusal("state")]
     if rule.treatment_only and not facts.treatment:
         return [Refusal("type")]
+    if rule.only_when and not _applies(rule.only_when, facts):
+        return [Refusal("nothing_to_do")]
     if not date_allows(rule.when, start=facts.start, now=now, tz=tz):
         return [Refusal(rule.when)]
     needs = rule.needs + (rule.treatment_needs if facts.treatment else ())
@@ -376,6 +395,8 @@ def table_markdown() -> str:
         treatment = ", ".join(n.value for n in rule.treatment_needs) or "-"
         if rule.treatment_only:
             treatment = f"infusion visits only; {treatment}"
+        if rule.only_when:
+            treatment = f"{treatment} (only when {rule.only_when.replace('_', ' ')})"
         if rule.treatment_sources:
             narrower = ", ".join(sorted(str(s) for s in rule.treatment_sources))
             treatment = f"from {narrower} only; {treatment}"

@@ -241,14 +241,14 @@ def visit_acknowledge_item(
         appointment = visit.appointment
         if visit.started_at is not None:
             raise SchedulingError("visit_already_started")
-        # Who, which statuses and which day: the lifecycle table (ACKNOWLEDGE_ITEM).
-        lifecycle_require(appointment, visit, Action.ACKNOWLEDGE_ITEM, actor=actor, now=now)
         items = {i.code: i for i in day_of_items(appointment, visit, now=now)}
         found = items.get(item)
         if found is None:
             raise SchedulingError("visit_item_unknown")
         if found.acknowledged is not None:
             raise SchedulingError("visit_item_already_acknowledged")
+        # Who, which statuses and which day: the lifecycle table (ACKNOWLEDGE_ITEM).
+        lifecycle_require(appointment, visit, Action.ACKNOWLEDGE_ITEM, actor=actor, now=now)
         try:
             with transaction.atomic():
                 acknowledgement = VisitItemAcknowledgement.objects.create(

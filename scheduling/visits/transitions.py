@@ -155,6 +155,8 @@ def refusal_message(
         return _("“%(action)s” is a step of infusion visits only.") % {
             "action": RULES[action].label
         }
+    if code == "nothing_to_do":
+        return _("There is nothing to “%(action)s” on this visit.") % {"action": label}
     if code == When.VISIT_DAY:
         return _("This can only be done on the day of the visit (%(day)s).") % {
             "day": _day(facts.start)
@@ -311,7 +313,15 @@ def offered_actions(
             action=action,
             label=str(RULES[action].label),
             missing=explain(
-                refusals(action, facts, parties, now=now, tz=tz), action, facts, appointment, now
+                [
+                    r
+                    for r in refusals(action, facts, parties, now=now, tz=tz)
+                    if r.code not in RULES[action].form_fills
+                ],
+                action,
+                facts,
+                appointment,
+                now,
             ),
             **_control(action, facts, appointment),
         )

@@ -140,6 +140,8 @@ def test_day_sheet_and_calendar_offer_the_same_actions_before_and_after_check_in
         assert on_visit_screen == on_calendar
         assert {"record_vitals", "start", "defer"} <= on_calendar
         assert "check_in" not in on_calendar
+        # Nothing to sign off or acknowledge yet, so neither is offered.
+        assert not {"sign_off", "acknowledge_item"} & on_calendar
 
         # The start waits for the vital signs, and says where to take them, on both pages.
         for open_page in (open_from_day_sheet, open_from_calendar):
@@ -187,15 +189,6 @@ def test_a_consultations_check_in_on_the_calendar_leads_to_the_check_in_form(
     assert consultation.status == AppointmentStatus.CHECKED_IN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The lifecycle offers a checked-in infusion's clinician 'Sign off the vital signs' "
-        "(visit#sign-off) and 'Acknowledge a day-of answer' (visit#day-of-items) as ready "
-        "steps, but the visit screen renders #sign-off only when the gate says sign off and "
-        "#day-of-items only when there are items: the links lead nowhere."
-    ),
-)
 def test_every_step_offered_to_the_clinician_links_to_a_section_on_the_visit_screen(
     browser, live_server, infusion: Appointment
 ):
