@@ -694,3 +694,22 @@ def test_no_role_is_refused_everywhere(visit_appt, front_desk, no_role_user) -> 
     inactive = UserFactory(username="gone", role=Role.CLINICIAN, is_active=False)
     with pytest.raises(SchedulingError):
         record(visit_appt, inactive)
+
+
+def test_front_desk_may_turn_a_patient_away_today_with_a_reason(visit_appt, front_desk) -> None:
+    """Deferring is the conservative step (no infusion today): the lifecycle lets any staff role
+    take it, with a reason, on the visit's day only."""
+    with pytest.raises(SchedulingError) as error:
+        visit_defer(
+            appointment_id=visit_appt.pk,
+            actor=front_desk,
+            reason="No escort",
+            now=NOW - dt.timedelta(days=1),
+        )
+    assert error.value.code == "lifecycle_refused"
+    assert fresh(visit_appt).status == AppointmentStatus.BOOKED
+    visit_defer(appointment_id=visit_appt.pk, actor=front_desk, reason="No escort", now=NOW)
+    assert fresh(visit_appt).status == AppointmentStatus.DEFERRED
+    change = visit_appt.status_changes.get()
+    assert change.by == front_desk and change.reason == "No escort"
+    assert AuditEvent.objects.filter(action="visit.deferred", actor=front_desk).exists()
