@@ -131,12 +131,7 @@ def check_in_open(*, appointment_id: int, now: dt.datetime | None = None) -> Int
     """
     now = now or timezone.now()
     with booking_transaction():
-        appointment = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("appointment_type")
-            .filter(pk=appointment_id)
-            .first()
-        )
+        appointment = Appointment.objects.locked(appointment_id)
         if appointment is None:
             raise SchedulingError("not_found")
         refusal = _refusal(appointment, now)

@@ -235,6 +235,13 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self) -> AppointmentQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def locked(self, pk: int) -> Appointment | None:
+        """The appointment row locked for this transaction (FOR UPDATE of its own row only), with
+        its type loaded; None when it does not exist."""
+        return (
+            self.select_for_update(of=("self",)).select_related("appointment_type").filter(pk=pk)
+        ).first()
+
     def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
         """Half-open overlap: an appointment ending at `start` does not overlap."""
         return self.filter(start__lt=end, end__gt=start)

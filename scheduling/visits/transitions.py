@@ -353,12 +353,7 @@ def appointment_transition(
     if action is None:
         raise SchedulingError("bad_transition", target=AppointmentStatus(to_status).label.lower())
     with transaction.atomic():
-        appointment = (
-            Appointment.objects.select_for_update(of=("self",))
-            .select_related("appointment_type")
-            .filter(pk=appointment_id)
-            .first()
-        )
+        appointment = Appointment.objects.locked(appointment_id)
         if appointment is None:
             raise SchedulingError("not_found")
         visit = Visit.objects.filter(appointment_id=appointment_id).first()

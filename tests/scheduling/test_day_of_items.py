@@ -41,14 +41,13 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.scheduling.visit_walk import ANSWERS, ESCORT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 NOW = at(TUESDAY, 9, 50)
-ESCORT = {"escort_name": "Pat Driver", "escort_phone": "+19165550123"}
-ANSWERS = {"alcohol_or_drugs": False, "food_as_instructed": True, "new_medicines": False}
 A13 = "flag:check_in_alcohol_or_drugs"
 MAOI = "flag:med_maoi"
 

@@ -47,6 +47,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.scheduling.visit_walk import CHECK_IN_FORM, NORMAL
 from tests.test_permission_matrix import _all_url_names
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -179,15 +180,7 @@ def test_the_admin_cannot_change_an_appointment_or_a_visit(admin_user):
 
 # --- The walk through the pages -------------------------------------------------------------------
 
-CHECK_IN = {
-    "identity_confirmed": "on",
-    "escort_name": "Sam Driver",
-    "escort_phone": "(916) 555-0111",
-    "alcohol_or_drugs": "no",
-    "food_as_instructed": "yes",
-    "new_medicines": "no",
-}
-NORMAL = {"systolic": 120, "diastolic": 80, "heart_rate": 72, "spo2": 98}
+CHECK_IN = CHECK_IN_FORM
 SIGN_OFF_VITALS = {"systolic": 120, "diastolic": 80, "heart_rate": 110, "spo2": 98}
 
 

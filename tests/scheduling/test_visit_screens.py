@@ -27,6 +27,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.scheduling.visit_walk import CHECK_IN_FORM
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +35,7 @@ TUESDAY = dt.date(2027, 1, 5)
 STEPS = ("check_in", "vitals", "sign_off", "start", "end", "discharge", "defer", "rebook")
 CLINICAL = {"vitals", "sign_off", "start", "end", "discharge", "defer"}
 
-CHECK_IN = {
-    "identity_confirmed": "on",
-    "escort_name": "Sam Driver",
-    "escort_phone": "(916) 555-0111",
-    "alcohol_or_drugs": "no",
-    "food_as_instructed": "yes",
-    "new_medicines": "no",
-}
+CHECK_IN = CHECK_IN_FORM
 NORMAL = {"systolic": 120, "diastolic": 80, "heart_rate": 72, "spo2": 98, "weight_lb": 170}
 
 

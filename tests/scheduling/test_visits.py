@@ -55,15 +55,13 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.scheduling.visit_walk import ANSWERS, ESCORT, NORMAL
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 NOW = at(TUESDAY, 9, 50)
-NORMAL = {"systolic": 120, "diastolic": 75, "heart_rate": 70, "spo2": 98}
-ESCORT = {"escort_name": "Pat Driver", "escort_phone": "+19165550123"}
-ANSWERS = {"alcohol_or_drugs": False, "food_as_instructed": True, "new_medicines": False}
 
 
 @pytest.fixture

@@ -19,6 +19,15 @@ from tests.factories import UserFactory
 ESCORT = {"escort_name": "Pat Driver", "escort_phone": "+19165550123"}
 ANSWERS = {"alcohol_or_drugs": False, "food_as_instructed": True, "new_medicines": False}
 NORMAL = {"systolic": 120, "diastolic": 75, "heart_rate": 70, "spo2": 98}
+# The visit screen's check-in form, filled in as the desk would.
+CHECK_IN_FORM = {
+    "identity_confirmed": "on",
+    "escort_name": "Sam Driver",
+    "escort_phone": "(916) 555-0111",
+    "alcohol_or_drugs": "no",
+    "food_as_instructed": "yes",
+    "new_medicines": "no",
+}
 
 
 def desk_user():
