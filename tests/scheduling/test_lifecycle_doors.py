@@ -6,8 +6,10 @@ pure table. A new URL fails `test_every_url_is_classified` until someone says wh
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import itertools
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -413,3 +415,40 @@ def test_the_service_agrees_with_the_table_for_every_action_party_and_date(statu
         else:
             assert not appointment.status_changes.exists()
         appointment.delete()  # the next case books the same patient at the same time
+
+
+def _root_name(node: ast.AST) -> str:
+    while isinstance(node, ast.Call | ast.Attribute):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def test_no_code_but_the_lifecycle_service_writes_an_appointments_status():
+    """A source scan: `Appointment.objects....update(status=...)`, `.create(status=...)` or an
+    assignment to `<appointment>.status` anywhere but the service is a side door. The bench's
+    scale data (bulk rows of an invented clinic, never the app's path) is the one exception."""
+    root = Path(__file__).resolve().parents[2]
+    allowed = {root / "scheduling" / "visits" / "transitions.py"}
+    found = []
+    for package in ("propel", "intake", "scheduling"):
+        for path in (root / package).rglob("*.py"):
+            if path in allowed or "scale_data" in path.parts or "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in {"update", "create", "bulk_create"}
+                    and _root_name(node.func) == "Appointment"
+                    and any(k.arg == "status" for k in node.keywords)
+                ):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if (
+                            isinstance(target, ast.Attribute)
+                            and target.attr == "status"
+                            and "appointment" in ast.unparse(target.value).lower()
+                        ):
+                            found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
