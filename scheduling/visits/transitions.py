@@ -295,7 +295,10 @@ def _control(action: Action, facts: Facts, appointment: Appointment) -> dict[str
     if action == Action.CANCEL:
         return {"href": f"{reverse('scheduling:appointment', args=[appointment.pk])}#cancel"}
     if action == Action.MOVE:
-        return {"href": reverse("scheduling:appointment_move", args=[appointment.pk])}
+        day = appointment.start.astimezone(clinic_tz()).date().isoformat()
+        return {
+            "href": f"{reverse('scheduling:appointment_move', args=[appointment.pk])}?date={day}"
+        }
     anchor = VISIT_ANCHORS[action]
     return {"href": f"{reverse('scheduling:visit', args=[appointment.pk])}#{anchor}"}
 
