@@ -222,17 +222,56 @@ def submission_save_section(
     return submission
 
 
-def _raise_crisis_alert(
-    submission: IntakeSubmission, *, now: dt.datetime, results: Iterable[Any] | None = None
+def submission_report_crisis_answer(
+    *, submission_id: int, item9: int, now: dt.datetime | None = None
 ) -> CrisisAlert | None:
-    """The item-9 rule over the round's answers; when it fires, raise (or raise the priority of)
-    the round's alert and flag (intake.crisis.crisis_alert_raise). Inside the caller's
-    transaction, the round locked. A 0 after a positive answer changes nothing: the alert stays."""
+    """PHQ-9 item 9 as posted on a step that was refused (a check-in round outside its window,
+    intake.check_in_window): the step is not stored, but patient safety wins over the window
+    (issue 14 §4). A positive answer raises the round's urgent flag and crisis alert and texts the
+    on-call clinician exactly as a saved step would (_raise_crisis_alert: one alert per round,
+    its priority only rises); the flag's evidence carries the answer, the round's answers stay as
+    they were, and the audit log says the alert came from a step that was not saved. Returns the
+    alert, or None for item 9 = 0.
+
+    Locks the round row (IntakeError "busy" after LOCK_TIMEOUT_MS); refuses a sent round.
+    `item9` must be one of the item's answer values (0-3): the caller validated it alone.
+    """
+    if not 0 <= item9 <= 3:
+        raise ValueError(f"PHQ-9 item 9 is 0-3, not {item9!r}")
+    now = now or timezone.now()
+    with transaction.atomic():
+        submission = _lock_submission(submission_id, with_patient=True)
+        if submission.is_submitted:
+            raise IntakeError("already_submitted")
+        alert = _raise_crisis_alert(
+            submission, now=now, answers={**submission.answers, CRISIS_ITEM: item9}
+        )
+        if alert is not None:
+            audit_record(
+                action="intake.crisis_answer_not_saved",
+                patient_id=submission.patient_id,
+                obj=submission,
+                detail=_audit_detail(submission),
+            )
+    return alert
+
+
+def _raise_crisis_alert(
+    submission: IntakeSubmission,
+    *,
+    now: dt.datetime,
+    results: Iterable[Any] | None = None,
+    answers: Mapping[str, Any] | None = None,
+) -> CrisisAlert | None:
+    """The item-9 rule over the round's answers (or `answers`, for a refused step's answer that
+    was not stored); when it fires, raise (or raise the priority of) the round's alert and flag
+    (intake.crisis.crisis_alert_raise). Inside the caller's transaction, the round locked. A 0
+    after a positive answer changes nothing: the alert stays."""
     from intake.crisis import crisis_alert_raise
     from intake.eligibility import evaluate
     from intake.eligibility.rules import PHQ9_ITEM9_POSITIVE
 
-    answers = effective_answers(submission.answers, submission.kind)
+    answers = effective_answers(submission.answers if answers is None else answers, submission.kind)
     if results is None:
         results = evaluate(
             answers,

@@ -44,7 +44,6 @@ from scheduling.courses import (
 )
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus, CourseStatus, InfusionCourse
-from scheduling.slots import clinic_tz
 
 TOO_LARGE = gettext_lazy("That was more than we can accept. Please check the form and try again.")
 
@@ -67,17 +66,28 @@ def _post_data(request: HttpRequest) -> QueryDict | None:
         return None
 
 
+# An alternative's button value names the UTC instant, not the clinic wall time: on the fall-back
+# night a wall time happens twice, and the button must mean the one that was offered.
+CHOICE_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+def _choice_value(index: int, start: dt.datetime) -> str:
+    """An alternative's button value: "<index>|<UTC instant>" (CHOICE_FORMAT)."""
+    return f"{index}|{start.astimezone(dt.UTC).strftime(CHOICE_FORMAT)}"
+
+
 def _parse_choice(value: str, size: int) -> tuple[int, dt.datetime] | None:
-    """An alternative's button value, "<index>|<clinic-local datetime>", or None if malformed."""
+    """An alternative's button value (_choice_value) as (index, aware UTC instant), or None if
+    malformed."""
     index_text, _sep, when = value.partition("|")
     try:
         index = int(index_text)
-        naive = dt.datetime.strptime(when, "%Y-%m-%dT%H:%M")
+        instant = dt.datetime.strptime(when, CHOICE_FORMAT)
     except ValueError:
         return None
     if not 0 <= index < size:
         return None
-    return index, naive.replace(tzinfo=clinic_tz())
+    return index, instant.replace(tzinfo=dt.UTC)
 
 
 # --- Planner ----------------------------------------------------------------------------------
@@ -164,7 +174,7 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             "number": index + 1,
             "message": conflict.message,
             "alternatives": [
-                {"value": f"{index}|{to_local_input(start)}", "start": start}
+                {"value": _choice_value(index, start), "start": start}
                 for start in conflict.alternatives
             ],
         }
@@ -208,22 +218,25 @@ def _render_detail(
         )
     )
     now = timezone.now()
-    rows = [
-        {
-            "appointment": session,
-            "movable": session.status == AppointmentStatus.BOOKED and session.start > now,
-            "form": move_form
-            if move_for == session.pk and move_form is not None
-            else SessionMoveForm(
-                initial={
-                    "appointment_id": session.pk,
-                    "new_start": to_local_input(session.start),
-                },
+    rows = []
+    for session in sessions:
+        if move_for == session.pk and move_form is not None:
+            form = move_form
+        else:
+            form = SessionMoveForm(
+                initial={"appointment_id": session.pk, "new_start": to_local_input(session.start)},
                 auto_id=f"move-{session.pk}-%s",
-            ),
-        }
-        for session in sessions
-    ]
+            )
+            # A session in the hour that happens twice shows which one it is (the question asked,
+            # its own answer chosen), so the form sent back unchanged means the same instant.
+            form.show_instant("new_start", session.start)
+        rows.append(
+            {
+                "appointment": session,
+                "movable": session.status == AppointmentStatus.BOOKED and session.start > now,
+                "form": form,
+            }
+        )
     has_upcoming = any(row["movable"] for row in rows)
     # All sessions over and at least one done: course_add_maintenance completes the course first.
     all_done = (

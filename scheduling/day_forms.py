@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from scheduling.calendar_forms import DATE_INPUT
-from scheduling.slots import clinic_tz
 
 YES, NO = "yes", "no"
 YES_NO = ((YES, _("Yes")), (NO, _("No")))
@@ -178,10 +177,12 @@ class DeferForm(forms.Form):
 
 
 class RebookForm(forms.Form):
-    """A start offered by rebooking_options, sent back as the button's value."""
+    """A start offered by rebooking_options, sent back as the button's value (with its UTC
+    offset, so one instant even in the hour that happens twice); cleaned to UTC, like every
+    staff form."""
 
     start = forms.DateTimeField(label=_("New start"), input_formats=["%Y-%m-%dT%H:%M:%S%z"])
 
     def clean_start(self) -> dt.datetime:
         start = self.cleaned_data["start"]
-        return start.astimezone(clinic_tz())
+        return start.astimezone(dt.UTC)

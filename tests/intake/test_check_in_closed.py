@@ -1,5 +1,6 @@
 """The check-in pages outside the round's window (intake.check_in_window): a calm page, nothing
-saved, and crisis resources never hidden behind it. The gate is scheduling's in life
+saved, and crisis resources never hidden behind it; a refused step with a positive PHQ-9 item 9
+still alerts a clinician. The gate is scheduling's in life
 (tests/scheduling/test_check_in_window.py); here a stand-in closes every round."""
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from django.urls import reverse
 from intake.check_in_window import set_check_in_gate
 from intake.examples import complete_check_in_answers
 from intake.links import patient_link_token
-from intake.models import CrisisAlert, IntakeSubmission
-from intake.questions import CHECK_IN
+from intake.models import CrisisAlert, Flag, IntakeSubmission
+from intake.questions import CHECK_IN, section_keys
 from intake.screening import intake_submit
+from propel.models import AuditEvent
 from tests.factories import CheckInSubmissionFactory, section_post_data
 
 pytestmark = pytest.mark.django_db
@@ -98,17 +100,63 @@ def test_a_closed_round_with_a_positive_item_9_still_shows_crisis_resources(
     assert client.get(url(patient, check_in, "crisis")).status_code == 200
 
 
-def test_a_refused_step_with_a_positive_item_9_shows_crisis_resources_without_a_promise(
+@pytest.mark.parametrize(("item9", "priority"), [(1, "urgent"), (2, "immediate"), (3, "immediate")])
+def test_a_refused_step_with_a_positive_item_9_still_alerts_a_clinician(
+    client, patient, closed_gate, item9, priority
+):
+    # Patient safety wins over the window (issue 14 §4): the step is not stored, the alert is.
+    check_in = CheckInSubmissionFactory(patient=patient)
+
+    response = client.post(url(patient, check_in, "section", section_key="phq9"), phq9_post(item9))
+
+    assert response.status_code == 200
+    page = response.text
+    assert page.index(CRISIS_SENTENCE) < page.index(CLOSED)
+    assert CONTACT_PROMISE in page
+    alert = CrisisAlert.objects.get(submission=check_in)
+    assert alert.priority == priority
+    assert Flag.objects.filter(submission=check_in, rule_id="phq9_item9_positive").exists()
+    check_in.refresh_from_db()
+    assert check_in.answers == {}
+    assert check_in.completed_sections == []
+    assert AuditEvent.objects.filter(action="intake.crisis_answer_not_saved").count() == 1
+
+
+def test_a_second_refused_step_raises_the_priority_and_never_a_second_alert(
     client, patient, closed_gate
 ):
     check_in = CheckInSubmissionFactory(patient=patient)
+    step = url(patient, check_in, "section", section_key="phq9")
 
-    response = client.post(url(patient, check_in, "section", section_key="phq9"), phq9_post(2))
+    client.post(step, phq9_post(1))
+    client.post(step, phq9_post(3))
+    client.post(step, phq9_post(0))
+
+    alert = CrisisAlert.objects.get(submission=check_in)
+    assert alert.priority == "immediate"
+
+
+@pytest.mark.parametrize("posted", ["0", "4", "-1", "2.0", "two", ""])
+def test_a_refused_step_without_a_valid_positive_item_9_alerts_nobody(
+    client, patient, closed_gate, posted
+):
+    check_in = CheckInSubmissionFactory(patient=patient)
+    data = {**phq9_post(0), "phq9_9": posted}
+
+    response = client.post(url(patient, check_in, "section", section_key="phq9"), data)
 
     assert response.status_code == 200
-    assert CRISIS_SENTENCE in response.text
-    # Not saved, so no alert and no clinician told: the page does not say one will call.
-    assert CONTACT_PROMISE not in response.text
+    assert CRISIS_SENTENCE not in response.text
+    assert not CrisisAlert.objects.exists()
+
+
+def test_item_9_posted_to_another_step_is_not_read(client, patient, closed_gate):
+    check_in = CheckInSubmissionFactory(patient=patient)
+    other = next(key for key in section_keys(CHECK_IN) if key != "phq9")
+
+    client.post(url(patient, check_in, "section", section_key=other), {"phq9_9": "3"})
+    client.post(url(patient, check_in, "review"), {"phq9_9": "3"})
+
     assert not CrisisAlert.objects.exists()
 
 

@@ -18,8 +18,9 @@ from intake.models import (
     IntakeSubmission,
 )
 from intake.review import age_on, medication_rows
+from intake.screening import submission_save_section
 from propel.models import AuditEvent
-from tests.factories import IntakeSubmissionFactory, PatientFactory
+from tests.factories import CheckInSubmissionFactory, IntakeSubmissionFactory, PatientFactory
 from tests.intake.review_data import (
     HARD_STOP,
     NOW,
@@ -185,6 +186,25 @@ def test_an_open_crisis_alert_is_on_top_and_an_acknowledged_one_says_who_and_whe
     assert "acknowledged by Test Staffer" in main
     assert "Phoned; safety plan agreed." in main
     assert "Acknowledge the alert" not in main
+
+
+def test_a_crisis_alert_names_the_kind_of_round_that_raised_it(patient, clinician_user, client_for):
+    screening = sent(patient, **URGENT)
+    check_in = CheckInSubmissionFactory(patient=patient)
+    submission_save_section(
+        submission_id=check_in.pk,
+        section_key="phq9",
+        answers={"phq9_9": 1},
+        complete=False,
+    )
+
+    main = main_of(client_for(clinician_user).get(chart_url(patient)))
+
+    alerts = main.split('<div id="crisis">', 1)[1].split('<header class="mb-4">', 1)[0]
+    assert alerts.count("Urgent: self-harm answer") == 2
+    assert f"pre-infusion check-in round {check_in.round}" in alerts
+    assert f"screening round {screening.round}" in alerts
+    assert alerts.count("screening round") == 1
 
 
 def test_a_patient_who_has_sent_nothing_has_an_empty_chart(patient, clinician_user, client_for):
