@@ -30,7 +30,7 @@ from intake.instruments import Instrument, Item
 from intake.questions import MEDICATION_UNITS, SCREENING, InstrumentBlock, Question, Section
 
 if TYPE_CHECKING:
-    from intake.models import IntakeSubmission
+    from intake.models import IntakeSubmission  # type-only: this module stays free of the ORM
 
 # The item whose positive answer means the patient must see crisis resources at once (§5.3).
 CRISIS_ITEM = "phq9_9"

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from intake.crisis import open_alerts_for_banner
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -23,8 +24,6 @@ class CrisisBanner:
     def alerts(self) -> list[dict[str, Any]]:
         if not (second_factor_verified(self.user) and can(self.user, Capability.HEALTH_RECORD)):
             return []
-        from intake.crisis import open_alerts_for_banner
-
         return open_alerts_for_banner()
 
     @cached_property

@@ -28,7 +28,6 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,8 +55,13 @@ from propel.audit import audit_record
 from propel.emails import send_email
 from propel.roles import Role
 from propel.sms import SmsPermanentError, SmsTransientError, get_sms_backend
+from propel.tasks_queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
+
+# Queued by name after commit (propel.tasks_queue): intake.tasks imports this module, not back.
+SEND_ALERT_TASK = "intake.tasks.send_crisis_alert"
+SEND_NOTIFICATIONS_TASK = "intake.tasks.send_crisis_notifications"
 
 PRIORITY_RANK = {AlertPriority.URGENT: 1, AlertPriority.IMMEDIATE: 2}
 MAX_SEND_ATTEMPTS = 5
@@ -211,21 +215,16 @@ def crisis_alert_raise(
     else:
         logger.error("crisis alert %s: the on-call rota is empty; nobody was texted", alert.pk)
     if created:
-        from intake.screening import _queue_crisis_alert
-
-        transaction.on_commit(partial(_queue_crisis_alert, alert.pk))
-    transaction.on_commit(_queue_send)
+        # A broker outage leaves the alert un-notified: the staff chart shows it and the sweep
+        # (intake.tasks.crisis_alerts_sweep) sends it; the patient's page still shows.
+        enqueue_on_commit(SEND_ALERT_TASK, alert.pk)
+    _queue_send()
     return alert
 
 
 def _queue_send() -> None:
-    from intake.tasks import send_crisis_notifications
-
-    try:
-        send_crisis_notifications.delay()
-    except Exception:
-        # The rows are committed; the beat sweep sends them within a minute.
-        logger.exception("could not queue crisis notifications; the sweep will send them")
+    # The rows are committed first; if the broker is down the beat sweep sends them within a minute.
+    enqueue_on_commit(SEND_NOTIFICATIONS_TASK)
 
 
 # --- Rota and planning -------------------------------------------------------------------------
@@ -360,7 +359,7 @@ def crisis_alerts_escalate(*, now: dt.datetime | None = None) -> int:
                     detail={"step": step, "messages": new},
                 )
     if planned:
-        transaction.on_commit(_queue_send)
+        _queue_send()
     return planned
 
 

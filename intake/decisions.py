@@ -42,6 +42,7 @@ from propel.audit import audit_record
 from propel.emails import send_email
 from propel.errors import DomainError
 from propel.roles import Capability, can
+from propel.tasks_queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -396,7 +397,14 @@ def clearance_decide(
                 detail=detail,
             )
             if reopened is not None:
-                transaction.on_commit(partial(_queue_information_request, decision.pk))
+                # A broker outage must not turn the clinician's page into an error: the decision
+                # and the reopened round are committed, the patient sees the request next time
+                # they open their link, and the unsent email is recorded in the audit log.
+                enqueue_on_commit(
+                    INFORMATION_REQUEST_TASK,
+                    decision.pk,
+                    on_error=partial(_information_request_not_queued, decision.pk),
+                )
     except OperationalError as error:
         if _busy(error):
             raise DecisionError("busy") from error
@@ -413,18 +421,12 @@ AUDIT_ACTIONS = {
 
 # --- Telling the patient what is needed ------------------------------------------------------
 
+# Queued by name after commit (propel.tasks_queue): intake.tasks imports this module, not back.
+INFORMATION_REQUEST_TASK = "intake.tasks.send_information_request"
 
-def _queue_information_request(decision_id: int) -> None:
-    from intake.tasks import send_information_request
 
-    try:
-        send_information_request.delay(decision_id)
-    except Exception as error:
-        # The decision and the reopened round are committed; the patient sees the request the next
-        # time they open their link. A broker outage must not turn the clinician's page into an
-        # error, so it is logged and recorded where staff can see it (the audit log).
-        logger.exception("could not queue the information request email for %s", decision_id)
-        information_request_failed(decision_id=decision_id, error=error)
+def _information_request_not_queued(decision_id: int, error: Exception) -> None:
+    information_request_failed(decision_id=decision_id, error=error)
 
 
 def information_request_send(*, decision_id: int) -> None:

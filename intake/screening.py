@@ -33,6 +33,9 @@ from intake.answers import (
     is_blank,
     section_entries,
 )
+from intake.crisis import crisis_alert_raise
+from intake.eligibility import evaluate
+from intake.eligibility.rules import PHQ9_ITEM9_POSITIVE
 from intake.models import (
     CrisisAlert,
     Flag,
@@ -42,6 +45,7 @@ from intake.models import (
     SubmissionKind,
     SubmissionStatus,
 )
+from intake.scoring import score_all
 from propel.audit import audit_record
 from propel.errors import DomainError
 
@@ -267,10 +271,6 @@ def _raise_crisis_alert(
     was not stored); when it fires, raise (or raise the priority of) the round's alert and flag
     (intake.crisis.crisis_alert_raise). Inside the caller's transaction, the round locked. A 0
     after a positive answer changes nothing: the alert stays."""
-    from intake.crisis import crisis_alert_raise
-    from intake.eligibility import evaluate
-    from intake.eligibility.rules import PHQ9_ITEM9_POSITIVE
-
     answers = effective_answers(submission.answers if answers is None else answers, submission.kind)
     if results is None:
         results = evaluate(
@@ -297,18 +297,6 @@ def _alert_priority(results: Iterable[Any]) -> str | None:
     return "urgent"
 
 
-def _queue_crisis_alert(alert_id: int) -> None:
-    from intake.tasks import send_crisis_alert
-
-    try:
-        send_crisis_alert.delay(alert_id)
-    except Exception:
-        # The patient's answers are safely stored and the crisis page must still show: a broker
-        # outage must not turn into an error page. The alert row stays un-notified, which the
-        # staff chart shows and the sweep task (intake.tasks.crisis_alerts_sweep) picks up.
-        logger.exception("could not queue crisis alert %s; the sweep will send it", alert_id)
-
-
 def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> IntakeSubmission:
     """Send a round: score it, raise its flags, freeze it. Exactly once.
 
@@ -322,8 +310,6 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
     copies the escort's details to the patient; a check-in stores only its own scores (the
     instruments it asks).
     """
-    from intake.eligibility import evaluate
-    from intake.scoring import score_all
 
     now = now or timezone.now()
     with transaction.atomic():

@@ -1,5 +1,6 @@
-"""Celery tasks of the intake app: thin wrappers over intake.alerts and intake.decisions, taking
-ids only."""
+"""Celery tasks of the intake app: thin wrappers over intake.alerts, intake.crisis and
+intake.decisions, taking ids only. Tasks import services; services queue tasks by name
+(propel.tasks_queue.enqueue_on_commit) and never import this module."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ import smtplib
 
 from celery import shared_task
 from django.utils import timezone
+
+from intake.alerts import (
+    crisis_alert_notify,
+    crisis_alert_notify_failed,
+    crisis_alerts_unsent,
+)
+from intake.crisis import crisis_alerts_escalate, crisis_notifications_send
+from intake.decisions import information_request_failed, information_request_send
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +41,6 @@ def backoff(retries: int) -> int:
 )
 def send_crisis_alert(self, alert_id: int) -> None:
     """Email the on-call list about one crisis alert; retried with back-off on mail errors."""
-    from intake.alerts import crisis_alert_notify, crisis_alert_notify_failed
-
     try:
         crisis_alert_notify(alert_id=alert_id)
     except TRANSIENT_MAIL_ERRORS as error:
@@ -49,9 +56,6 @@ def crisis_alerts_sweep() -> None:
     through (a broker outage at submission, retries exhausted); plan the escalation steps that
     are due (intake.crisis); send the on-call texts and escalation messages that are due
     (including the calls queued overnight for the clinic's opening)."""
-    from intake.alerts import crisis_alert_notify, crisis_alerts_unsent
-    from intake.crisis import crisis_alerts_escalate, crisis_notifications_send
-
     now = timezone.now()
     for alert_id in crisis_alerts_unsent(now=now):
         try:
@@ -66,8 +70,6 @@ def crisis_alerts_sweep() -> None:
 def send_crisis_notifications() -> None:
     """Send the crisis texts and emails that are due now (queued after the commit that wrote
     them; the sweep sends whatever this misses)."""
-    from intake.crisis import crisis_notifications_send
-
     crisis_notifications_send()
 
 
@@ -80,8 +82,6 @@ def send_crisis_notifications() -> None:
 def send_information_request(self, decision_id: int) -> None:
     """Email the patient that the care team needs more information (intake.decisions); retried
     with back-off on mail errors, recorded in the audit log when retries run out."""
-    from intake.decisions import information_request_failed, information_request_send
-
     try:
         information_request_send(decision_id=decision_id)
     except TRANSIENT_MAIL_ERRORS as error:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "propel.settings")
 
@@ -31,6 +32,4 @@ def _close_old_connections(sender: Task | None = None, **kwargs: object) -> None
     # transaction (tests): its connection must not be touched.
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
-    from django.db import close_old_connections
-
     close_old_connections()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from propel.health import heartbeat_record
+
 
 @shared_task(name="propel.tasks.heartbeat", bind=True, ignore_result=True)
 def heartbeat(self) -> None:
     """Beat sends this every 30 s; the worker that runs it records itself for /healthz."""
-    from propel.health import heartbeat_record
-
     heartbeat_record(worker=self.request.hostname or "unknown", now=timezone.now())
