@@ -7,6 +7,11 @@ gives the same values as a table beside it.
 
 Points are evenly spaced in the order they were taken (one step per measurement), labelled with
 their dates: readable when visits bunch up during an induction and thin out in maintenance.
+
+Built from small pure pieces, each testable alone: the scales (`YScale`, `x_positions`), which
+points get a date (`labelled`), the series path (`polyline_points`), and the parts of the picture
+(`axes`, `reference_lines`, `series`, `legend_rows`), each a list of SVG fragments; `line_chart`
+puts them together.
 """
 
 from __future__ import annotations
@@ -64,14 +69,15 @@ def _safe_id(chart_id: str) -> str:
     return cleaned if cleaned[0].isalpha() else f"c-{cleaned}"
 
 
-def _x_positions(count: int) -> list[float]:
+def x_positions(count: int) -> list[float]:
+    """The x of `count` evenly spaced points inside the plot (one alone sits in the middle)."""
     if count == 1:
         return [(LEFT + (WIDTH - RIGHT)) / 2]
     span = (WIDTH - RIGHT) - LEFT - 2 * PAD
     return [LEFT + PAD + span * index / (count - 1) for index in range(count)]
 
 
-def _labelled(count: int, most: int) -> list[int]:
+def labelled(count: int, most: int) -> list[int]:
     """Which points get an x label: evenly spread, always the first and the last."""
     if count <= most:
         return list(range(count))
@@ -84,7 +90,7 @@ def _labelled(count: int, most: int) -> list[int]:
     return chosen
 
 
-def _spread(ys: list[float], gap: float, low: float, high: float) -> list[float]:
+def spread(ys: list[float], gap: float, low: float, high: float) -> list[float]:
     """Nudge label positions (sorted top to bottom) apart so none overlap, within [low, high]."""
     placed: list[float] = []
     for y in ys:
@@ -98,7 +104,7 @@ def _spread(ys: list[float], gap: float, low: float, high: float) -> list[float]
     return placed
 
 
-def _point_shape(x: float, y: float, markers: Iterable[str]) -> str:
+def point_shape(x: float, y: float, markers: Iterable[str]) -> str:
     markers = set(markers)
     parts = []
     if REMISSION in markers:
@@ -116,7 +122,37 @@ def _point_shape(x: float, y: float, markers: Iterable[str]) -> str:
     return "".join(parts)
 
 
-def _legend(entries: Sequence[tuple[str, str]], top: float) -> tuple[list[str], float]:
+PLOT_RIGHT = WIDTH - RIGHT
+MIDDLE_X = (LEFT + PLOT_RIGHT) / 2
+MIDDLE_Y = (TOP + PLOT_BOTTOM) / 2
+
+
+@dataclass(frozen=True)
+class YScale:
+    """Value to y coordinate: y_min at the plot's bottom, y_max at its top; values outside the
+    range are drawn at the nearest edge."""
+
+    y_min: float
+    y_max: float
+
+    def __post_init__(self) -> None:
+        if self.y_max <= self.y_min:
+            raise ValueError("y_max must be above y_min")
+
+    def __call__(self, value: float) -> float:
+        value = max(self.y_min, min(self.y_max, value))
+        return PLOT_BOTTOM - (value - self.y_min) / (self.y_max - self.y_min) * (PLOT_BOTTOM - TOP)
+
+    def contains(self, value: float) -> bool:
+        return self.y_min <= value <= self.y_max
+
+
+def polyline_points(coordinates: Iterable[tuple[float, float]]) -> str:
+    """The `points` attribute of a polyline through these (x, y) coordinates."""
+    return " ".join(f"{_n(x)},{_n(y)}" for x, y in coordinates)
+
+
+def legend_rows(entries: Sequence[tuple[str, str]], top: float) -> tuple[list[str], float]:
     """Legend entries (kind, label) laid out in rows under the axis labels; and the baseline of
     the last row."""
     parts = ['<g class="chart-legend">']
@@ -125,18 +161,7 @@ def _legend(entries: Sequence[tuple[str, str]], top: float) -> tuple[list[str], 
         width = 30 + 6.2 * len(label) + 16
         if x + width > WIDTH and x > LEFT:
             x, y = float(LEFT), y + 18
-        if kind in LINE_DASH:
-            parts.append(
-                f'<line x1="{_n(x)}" y1="{_n(y - 4)}" x2="{_n(x + 24)}" y2="{_n(y - 4)}" '
-                f'stroke="{LINE_COLOUR[kind]}" stroke-width="2" '
-                f'stroke-dasharray="{LINE_DASH[kind]}"/>'
-            )
-        elif kind == RESPONSE:
-            parts.append(_point_shape(x + 12, y - 4, (RESPONSE,)))
-        elif kind == REMISSION:
-            parts.append(_point_shape(x + 12, y - 4, (REMISSION,)))
-        else:
-            parts.append(_point_shape(x + 12, y - 4, ()))
+        parts.append(legend_key(kind, x, y))
         parts.append(
             f'<text x="{_n(x + 30)}" y="{_n(y)}" font-size="12" fill="currentColor">'
             f"{_text(label)}</text>"
@@ -144,6 +169,150 @@ def _legend(entries: Sequence[tuple[str, str]], top: float) -> tuple[list[str], 
         x += width
     parts.append("</g>")
     return parts, y
+
+
+def legend_key(kind: str, x: float, y: float) -> str:
+    """The sample drawn before a legend label: a dashed line for a reference line, else the
+    point's shape with its marker."""
+    if kind in LINE_DASH:
+        return (
+            f'<line x1="{_n(x)}" y1="{_n(y - 4)}" x2="{_n(x + 24)}" y2="{_n(y - 4)}" '
+            f'stroke="{LINE_COLOUR[kind]}" stroke-width="2" '
+            f'stroke-dasharray="{LINE_DASH[kind]}"/>'
+        )
+    markers = (kind,) if kind in (RESPONSE, REMISSION) else ()
+    return point_shape(x + 12, y - 4, markers)
+
+
+def svg_open(cid: str, *, height: int, title: str, description: str) -> list[str]:
+    """The opening <svg> tag, named by its <title> and described by its <desc>."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="outcome-chart" id="{cid}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="{cid}-title {cid}-desc" font-family="system-ui, sans-serif">',
+        f'<title id="{cid}-title">{_text(title)}</title>',
+        f'<desc id="{cid}-desc">{_text(description)}</desc>',
+    ]
+
+
+def tick_marks(ticks: Iterable[float], scale: YScale) -> list[str]:
+    """A grid line and a label for each tick inside the range, lowest first."""
+    out = []
+    for tick in sorted(set(ticks)):
+        if not scale.contains(tick):
+            continue
+        y = scale(tick)
+        out.append(
+            f'<line x1="{LEFT}" y1="{_n(y)}" x2="{PLOT_RIGHT}" y2="{_n(y)}" stroke="#dee2e6" '
+            'stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{LEFT - 8}" y="{_n(y + 4)}" font-size="12" text-anchor="end">'
+            f"{_text(_n(tick))}</text>"
+        )
+    return out
+
+
+def x_labels(labels: Sequence[str], xs: Sequence[float], most: int) -> list[str]:
+    """The date under each labelled point (`labelled`: first, last and evenly spread)."""
+    return [
+        f'<text x="{_n(xs[index])}" y="{PLOT_BOTTOM + 18}" font-size="12" '
+        f'text-anchor="middle">{_text(labels[index])}</text>'
+        for index in labelled(len(labels), max(1, most))
+    ]
+
+
+def axis_titles(x_label: str, y_label: str) -> list[str]:
+    out = []
+    if x_label:
+        out.append(
+            f'<text x="{_n(MIDDLE_X)}" y="{PLOT_BOTTOM + 36}" font-size="12" '
+            f'text-anchor="middle">{_text(x_label)}</text>'
+        )
+    if y_label:
+        out.append(
+            f'<text x="14" y="{_n(MIDDLE_Y)}" font-size="12" text-anchor="middle" '
+            f'transform="rotate(-90 14 {_n(MIDDLE_Y)})">{_text(y_label)}</text>'
+        )
+    return out
+
+
+def axes(
+    scale: YScale,
+    *,
+    ticks: Iterable[float],
+    labels: Sequence[str],
+    xs: Sequence[float],
+    most_labels: int,
+    x_label: str = "",
+    y_label: str = "",
+) -> list[str]:
+    """The axes group: tick grid and labels, the two axis lines, dates and axis titles."""
+    return [
+        '<g class="chart-axes" fill="currentColor">',
+        *tick_marks(ticks, scale),
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{PLOT_BOTTOM}" stroke="currentColor" '
+        'stroke-width="1"/>',
+        f'<line x1="{LEFT}" y1="{PLOT_BOTTOM}" x2="{PLOT_RIGHT}" y2="{PLOT_BOTTOM}" '
+        'stroke="currentColor" stroke-width="1"/>',
+        *x_labels(labels, xs, most_labels),
+        *axis_titles(x_label, y_label),
+        "</g>",
+    ]
+
+
+def reference_lines(lines: Sequence[ReferenceLine], scale: YScale) -> list[str]:
+    """Dashed horizontal lines, labelled at the right, labels nudged apart (`spread`); lines of
+    an unknown kind are left out."""
+    drawn = sorted(
+        (line for line in lines if line.kind in LINE_DASH), key=lambda ref: scale(ref.value)
+    )
+    if not drawn:
+        return []
+    out = ['<g class="chart-reference-lines">']
+    label_ys = spread([scale(line.value) + 4 for line in drawn], 13, TOP + 8, PLOT_BOTTOM)
+    for line, label_y in zip(drawn, label_ys, strict=True):
+        y = scale(line.value)
+        out.append(
+            f'<line class="line-{line.kind}" x1="{LEFT}" y1="{_n(y)}" x2="{PLOT_RIGHT}" '
+            f'y2="{_n(y)}" stroke="{LINE_COLOUR[line.kind]}" stroke-width="1.5" '
+            f'stroke-dasharray="{LINE_DASH[line.kind]}"/>'
+        )
+        out.append(
+            f'<text x="{PLOT_RIGHT + 6}" y="{_n(label_y)}" font-size="11" '
+            f'fill="{LINE_COLOUR[line.kind]}">{_text(line.label)}</text>'
+        )
+    out.append("</g>")
+    return out
+
+
+def series(
+    points: Sequence[ChartPoint], xs: Sequence[float], scale: YScale, *, empty_text: str = ""
+) -> list[str]:
+    """The line through the points and each point with its tooltip and markers; with no points,
+    `empty_text` in the middle of the plot."""
+    if not points:
+        return [
+            f'<text x="{_n(MIDDLE_X)}" y="{_n(MIDDLE_Y)}" '
+            f'font-size="14" text-anchor="middle" fill="currentColor">{_text(empty_text)}</text>'
+        ]
+    coordinates = [(x, scale(point.value)) for x, point in zip(xs, points, strict=True)]
+    out = []
+    if len(coordinates) > 1:
+        out.append(
+            f'<polyline class="series-line" points="{polyline_points(coordinates)}" fill="none" '
+            f'stroke="{SERIES_COLOUR}" stroke-width="2"/>'
+        )
+    out.append('<g class="series-points">')
+    for (x, y), point in zip(coordinates, points, strict=True):
+        classes = " ".join(["point", *(f"point-{m}" for m in point.markers)])
+        out.append(
+            f'<g class="{_text(classes)}" data-label="{_text(point.label)}" '
+            f'data-value="{_text(_n(point.value))}"><title>{_text(point.title)}</title>'
+            f"{point_shape(x, y, point.markers)}</g>"
+        )
+    out.append("</g>")
+    return out
 
 
 def line_chart(
@@ -165,107 +334,31 @@ def line_chart(
     """The chart as one <svg> element (a string). `legend` entries are (kind, label), where kind
     is a reference line's kind, a marker (RESPONSE, REMISSION) or "point" (a plain point). Values
     outside [y_min, y_max] are drawn at the nearest edge."""
-    if y_max <= y_min:
-        raise ValueError("y_max must be above y_min")
-    cid = _safe_id(chart_id)
-    plot_right = WIDTH - RIGHT
+    scale = YScale(y_min, y_max)
     legend_parts, legend_bottom = (
-        _legend(legend, PLOT_BOTTOM + (58 if x_label else 40)) if legend else ([], 0.0)
+        legend_rows(legend, PLOT_BOTTOM + (58 if x_label else 40)) if legend else ([], 0.0)
     )
-    height = max(HEIGHT, math.ceil(legend_bottom + 10))
-
-    def y_of(value: float) -> float:
-        value = max(y_min, min(y_max, value))
-        return PLOT_BOTTOM - (value - y_min) / (y_max - y_min) * (PLOT_BOTTOM - TOP)
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="outcome-chart" id="{cid}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="{cid}-title {cid}-desc" font-family="system-ui, sans-serif">',
-        f'<title id="{cid}-title">{_text(title)}</title>',
-        f'<desc id="{cid}-desc">{_text(description)}</desc>',
-    ]
-    # Axes, grid and tick labels.
-    out.append('<g class="chart-axes" fill="currentColor">')
-    for tick in sorted(set(y_ticks)):
-        if not y_min <= tick <= y_max:
-            continue
-        y = y_of(tick)
-        out.append(
-            f'<line x1="{LEFT}" y1="{_n(y)}" x2="{plot_right}" y2="{_n(y)}" stroke="#dee2e6" '
-            'stroke-width="1"/>'
-        )
-        out.append(
-            f'<text x="{LEFT - 8}" y="{_n(y + 4)}" font-size="12" text-anchor="end">'
-            f"{_text(_n(tick))}</text>"
-        )
-    out.append(
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{PLOT_BOTTOM}" stroke="currentColor" '
-        'stroke-width="1"/>'
+    xs = x_positions(len(points))
+    return "".join(
+        [
+            *svg_open(
+                _safe_id(chart_id),
+                height=max(HEIGHT, math.ceil(legend_bottom + 10)),
+                title=title,
+                description=description,
+            ),
+            *axes(
+                scale,
+                ticks=y_ticks,
+                labels=[point.label for point in points],
+                xs=xs,
+                most_labels=max_x_labels,
+                x_label=x_label,
+                y_label=y_label,
+            ),
+            *reference_lines(lines, scale),
+            *series(points, xs, scale, empty_text=empty_text),
+            *legend_parts,
+            "</svg>",
+        ]
     )
-    out.append(
-        f'<line x1="{LEFT}" y1="{PLOT_BOTTOM}" x2="{plot_right}" y2="{PLOT_BOTTOM}" '
-        'stroke="currentColor" stroke-width="1"/>'
-    )
-    xs = _x_positions(len(points))
-    for index in _labelled(len(points), max(1, max_x_labels)):
-        out.append(
-            f'<text x="{_n(xs[index])}" y="{PLOT_BOTTOM + 18}" font-size="12" '
-            f'text-anchor="middle">{_text(points[index].label)}</text>'
-        )
-    if x_label:
-        out.append(
-            f'<text x="{_n((LEFT + plot_right) / 2)}" y="{PLOT_BOTTOM + 36}" font-size="12" '
-            f'text-anchor="middle">{_text(x_label)}</text>'
-        )
-    if y_label:
-        middle = (TOP + PLOT_BOTTOM) / 2
-        out.append(
-            f'<text x="14" y="{_n(middle)}" font-size="12" text-anchor="middle" '
-            f'transform="rotate(-90 14 {_n(middle)})">{_text(y_label)}</text>'
-        )
-    out.append("</g>")
-    # Reference lines, labelled at the right.
-    drawn = [line for line in lines if line.kind in LINE_DASH]
-    if drawn:
-        out.append('<g class="chart-reference-lines">')
-        ordered = sorted(drawn, key=lambda line: y_of(line.value))
-        label_ys = _spread([y_of(line.value) + 4 for line in ordered], 13, TOP + 8, PLOT_BOTTOM)
-        for line, label_y in zip(ordered, label_ys, strict=True):
-            y = y_of(line.value)
-            out.append(
-                f'<line class="line-{line.kind}" x1="{LEFT}" y1="{_n(y)}" x2="{plot_right}" '
-                f'y2="{_n(y)}" stroke="{LINE_COLOUR[line.kind]}" stroke-width="1.5" '
-                f'stroke-dasharray="{LINE_DASH[line.kind]}"/>'
-            )
-            out.append(
-                f'<text x="{plot_right + 6}" y="{_n(label_y)}" font-size="11" '
-                f'fill="{LINE_COLOUR[line.kind]}">{_text(line.label)}</text>'
-            )
-        out.append("</g>")
-    # The series.
-    if not points:
-        out.append(
-            f'<text x="{_n((LEFT + plot_right) / 2)}" y="{_n((TOP + PLOT_BOTTOM) / 2)}" '
-            f'font-size="14" text-anchor="middle" fill="currentColor">{_text(empty_text)}</text>'
-        )
-    else:
-        coordinates = [(x, y_of(point.value)) for x, point in zip(xs, points, strict=True)]
-        if len(coordinates) > 1:
-            path = " ".join(f"{_n(x)},{_n(y)}" for x, y in coordinates)
-            out.append(
-                f'<polyline class="series-line" points="{path}" fill="none" '
-                f'stroke="{SERIES_COLOUR}" stroke-width="2"/>'
-            )
-        out.append('<g class="series-points">')
-        for (x, y), point in zip(coordinates, points, strict=True):
-            classes = " ".join(["point", *(f"point-{m}" for m in point.markers)])
-            out.append(
-                f'<g class="{_text(classes)}" data-label="{_text(point.label)}" '
-                f'data-value="{_text(_n(point.value))}"><title>{_text(point.title)}</title>'
-                f"{_point_shape(x, y, point.markers)}</g>"
-            )
-        out.append("</g>")
-    out.extend(legend_parts)
-    out.append("</svg>")
-    return "".join(out)

@@ -4,6 +4,7 @@ and described for assistive technology, every text escaped, one point per measur
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -11,13 +12,27 @@ import pytest
 from intake.outcomes import RoundScores, outcome_series
 from intake.svg_chart import (
     BASELINE_LINE,
+    LEFT,
+    PLOT_BOTTOM,
+    PLOT_RIGHT,
     REMISSION,
     REMISSION_LINE,
     RESPONSE,
     RESPONSE_LINE,
+    TOP,
     ChartPoint,
     ReferenceLine,
+    YScale,
+    labelled,
+    legend_key,
+    legend_rows,
     line_chart,
+    polyline_points,
+    reference_lines,
+    series,
+    spread,
+    tick_marks,
+    x_positions,
 )
 from intake.templatetags.outcome_charts import series_svg
 
@@ -213,3 +228,88 @@ def test_an_outcome_chart_without_scores_renders():
     root = parse(series_svg(outcome_series([])[2]))
     assert points_of(root) == []
     assert "no scores yet" in root.find(f"{SVG}desc").text
+
+
+# --- The pure pieces ---------------------------------------------------------------------------
+
+
+def test_the_y_scale_puts_the_range_between_the_plots_bottom_and_top_and_clamps():
+    scale = YScale(0, 20)
+    assert scale(0) == PLOT_BOTTOM
+    assert scale(20) == TOP
+    assert scale(10) == (PLOT_BOTTOM + TOP) / 2
+    assert scale(-5) == PLOT_BOTTOM
+    assert scale(99) == TOP
+    assert scale.contains(20) and not scale.contains(20.5)
+
+
+def test_a_y_scale_needs_a_range():
+    with pytest.raises(ValueError, match="y_max must be above y_min"):
+        YScale(3, 3)
+
+
+def test_x_positions_are_evenly_spaced_and_a_single_point_is_centred():
+    assert x_positions(0) == []
+    assert x_positions(1) == [(LEFT + PLOT_RIGHT) / 2]
+    xs = x_positions(5)
+    steps = {round(b - a, 6) for a, b in itertools.pairwise(xs)}
+    assert len(steps) == 1
+    assert LEFT < xs[0] < xs[-1] < PLOT_RIGHT
+
+
+@pytest.mark.parametrize(
+    ("count", "most", "expected"),
+    [
+        (3, 8, [0, 1, 2]),
+        (10, 5, [0, 2, 4, 6, 8, 9]),
+        (9, 4, [0, 3, 6, 8]),
+        (7, 3, [0, 3, 6]),
+        (1, 1, [0]),
+    ],
+)
+def test_labelled_points_include_the_first_and_the_last(count, most, expected):
+    assert labelled(count, most) == expected
+
+
+def test_spread_keeps_labels_apart_and_inside_the_bounds():
+    assert spread([50, 52, 54], 10, 0, 200) == [50, 60, 70]
+    assert spread([195, 198], 10, 0, 200) == [190, 200]
+    assert spread([-20], 10, 0, 200) == [0]
+
+
+def test_polyline_points_round_to_one_decimal():
+    assert polyline_points([(1, 2.0), (3.25, 4.04)]) == "1,2 3.2,4"
+
+
+def test_tick_marks_skip_ticks_outside_the_range_and_repeat_none():
+    marks = tick_marks([5, 0, 5, 30], YScale(0, 27))
+    labels = [m for m in marks if m.startswith("<text")]
+    assert [ET.fromstring(m).text for m in labels] == ["0", "5"]  # noqa: S314 - our own output
+
+
+def test_reference_lines_leave_out_unknown_kinds_and_nothing_is_drawn_without_lines():
+    scale = YScale(0, 27)
+    assert reference_lines([ReferenceLine(5, "odd", "unknown")], scale) == []
+    drawn = reference_lines([ReferenceLine(5, "Baseline", BASELINE_LINE)], scale)
+    assert drawn[0] == '<g class="chart-reference-lines">' and drawn[-1] == "</g>"
+    assert sum(part.startswith("<line") for part in drawn) == 1
+
+
+def test_a_series_without_points_is_its_empty_text():
+    (text,) = series([], [], YScale(0, 10), empty_text="No scores <yet>")
+    assert ET.fromstring(text).text == "No scores <yet>"  # noqa: S314 - our own output
+
+
+def test_legend_rows_wrap_when_the_row_is_full():
+    entries = [(BASELINE_LINE, "x" * 40)] * 4
+    _, bottom = legend_rows(entries, 100)
+    assert bottom > 100
+    _, one_row = legend_rows(entries[:1], 100)
+    assert one_row == 100
+
+
+def test_a_legend_key_is_dashed_for_lines_and_shaped_for_markers():
+    assert "stroke-dasharray" in legend_key(RESPONSE_LINE, 0, 20)
+    assert "marker-response" in legend_key(RESPONSE, 0, 20)
+    assert "marker-remission" in legend_key(REMISSION, 0, 20)
+    assert legend_key("point", 0, 20).startswith("<circle")
