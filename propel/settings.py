@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "propel.apps.PropelConfig",
     "intake.apps.IntakeConfig",
     "scheduling.apps.SchedulingConfig",
+    "demo.apps.DemoConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -268,7 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "propel.tasks.heartbeat", "schedule": 30.0},
     # A crisis alert whose email was never queued or never got through is sent by this sweep.
     "crisis-alert-sweep": {"task": "intake.tasks.crisis_alerts_sweep", "schedule": 60.0},
-    # Claims due reminder rows and queues their sends (scheduling.dispatch); no ETA tasks.
+    # Claims due reminder rows and queues their sends (scheduling.reminders.dispatch); no ETA tasks.
     "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
@@ -289,7 +290,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-# A hung SMTP connection must not hold a reminder row (scheduling.dispatch) for ever.
+# A hung SMTP connection must not hold a reminder row (scheduling.reminders.dispatch) for ever.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Propel Clinic <no-reply@propel.example>")
 SMS_BACKEND = env_str(
@@ -397,8 +398,8 @@ VITALS_SPO2_SIGN_OFF_BELOW = env_int("VITALS_SPO2_SIGN_OFF_BELOW", 95, minimum=8
 VITALS_SPO2_DEFER_BELOW = env_int("VITALS_SPO2_DEFER_BELOW", 90, minimum=70, maximum=100)
 VITALS_REPEAT_MINUTES = env_int("VITALS_REPEAT_MINUTES", 5, minimum=1, maximum=30)
 
-# Reminders (scheduling.reminders): when each kind is due before or after the appointment, quiet
-# hours for text messages (clinic time), retries with back-off, and the SMS provider.
+# Reminders (scheduling.reminders.plan): when each kind is due before or after the appointment,
+# quiet hours for text messages (clinic time), retries with back-off, and the SMS provider.
 REMINDER_CONSULTATION_HOURS_BEFORE = env_int("REMINDER_CONSULTATION_HOURS_BEFORE", 24, minimum=1)
 REMINDER_INTAKE_NUDGE_HOURS_BEFORE = env_int("REMINDER_INTAKE_NUDGE_HOURS_BEFORE", 48, minimum=1)
 REMINDER_INFUSION_PREP_HOURS_BEFORE = env_int("REMINDER_INFUSION_PREP_HOURS_BEFORE", 48, minimum=1)

@@ -42,7 +42,7 @@ from scheduling.models import (
     Room,
     SlotHold,
 )
-from scheduling.reminders import reminders_replan
+from scheduling.reminders.plan import reminders_replan
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours, utc_range
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -265,7 +265,7 @@ def appointment_book(
     (checked before and under the locks, and after a unique-constraint race); the same key for
     another patient raises SchedulingError("key_reused"). `max_online_upcoming` caps, under the
     patient's lock, how many future appointments of this type booked online the patient may have.
-    `course_id` links the appointment to an InfusionCourse (scheduling.courses).
+    `course_id` links the appointment to an InfusionCourse (scheduling.courses.services).
     `confirm=False` plans the reminders without a booking confirmation (the later sessions of a
     course, whose first session's confirmation covers them).
     """
@@ -353,7 +353,8 @@ def appointment_book(
         AppointmentStatusChange.objects.create(
             appointment=appointment, to_status=appointment.status, at=now, by=actor
         )
-        # Reminder rows in the booking's own transaction: no broker needed (scheduling.dispatch).
+        # Reminder rows in the booking's own transaction: no broker needed
+        # (scheduling.reminders.dispatch).
         reminders_replan(appointment_id=appointment.pk, now=now, confirmation=confirm)
         audit_record(
             action="appointment.booked",

@@ -46,7 +46,8 @@ class SchedulingError(DomainError):
         "stale": _("This appointment was changed by someone else. Please reload and try again."),
         "not_found": _("That appointment could not be found."),
         "patient_not_found": _("That patient could not be found."),
-        # Online booking (scheduling.online): written for patients, calm, always a way forward.
+        # Online booking (scheduling.online.services): written for patients, calm, always a way
+        # forward.
         "slot_gone": _("Sorry, that time is no longer free. Please choose another time."),
         "too_soon": _(
             "Online bookings need at least {hours} hours' notice. For a sooner time, please call "
@@ -78,7 +79,7 @@ class SchedulingError(DomainError):
         "online_unavailable": _(
             "Online booking is not available right now. Please call us at {phone}."
         ),
-        # Pre-infusion check-ins (scheduling.check_ins): written for patients.
+        # Pre-infusion check-ins (scheduling.visits.check_ins): written for patients.
         "check_in_not_infusion": _("This visit does not need a check-in."),
         "check_in_not_booked": _("This visit is no longer booked, so it needs no check-in."),
         "check_in_closed": _(
@@ -92,7 +93,7 @@ class SchedulingError(DomainError):
         "check_in_other_open": _(
             "Please finish the check-in for your visit on {when} first. Then this one opens."
         ),
-        # Infusion courses (scheduling.course_planner, scheduling.courses): written for staff.
+        # Infusion courses (scheduling.courses.planner and .services): written for staff.
         "course_sessions": _("A course has {min} to {max} infusions."),
         "course_weeks": _("A course spans {min} to {max} weeks."),
         "course_no_weekdays": _("Choose at least one weekday for the course."),

@@ -209,8 +209,8 @@ class CourseStatus(models.TextChoices):
 
 class InfusionCourse(models.Model):
     """A planned course of infusions (often 4-8 over 4-8 weeks), booked all at once by
-    scheduling.courses; its sessions are the appointments pointing at it. Maintenance infusions
-    after a completed course point at it too."""
+    scheduling.courses.services; its sessions are the appointments pointing at it. Maintenance
+    infusions after a completed course point at it too."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
     planned_sessions = models.PositiveSmallIntegerField()
@@ -373,7 +373,7 @@ class PreInfusionCheckIn(models.Model):
 
 
 class GateOutcome(models.TextChoices):
-    """What the pre-infusion vital signs decide (reference §2.4; scheduling.vitals)."""
+    """What the pre-infusion vital signs decide (reference §2.4; scheduling.visits.vitals)."""
 
     PROCEED = "proceed", _("Proceed")
     PROCEED_WITH_NOTE = "proceed_note", _("Proceed, noted in the record")
@@ -493,8 +493,8 @@ class VitalReading(models.Model):
     heart_rate = models.PositiveSmallIntegerField()
     spo2 = models.PositiveSmallIntegerField()
     weight_lb = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Symptom codes (scheduling.vitals.SYMPTOMS): any of them sends the visit down the emergency
-    # pathway whatever the numbers say.
+    # Symptom codes (scheduling.visits.vitals.SYMPTOMS): any of them sends the visit down the
+    # emergency pathway whatever the numbers say.
     symptoms = models.JSONField(default=list, blank=True)
     taken_at = models.DateTimeField()
     taken_by = models.ForeignKey(
@@ -526,7 +526,8 @@ class ReminderKind(models.TextChoices):
     INFUSION_2H = "infusion_2h", _("Visit in two hours")
     FOLLOW_UP_NEXT_DAY = "follow_up_next_day", _("Next-day follow-up")
     # Notices of a change the patient made online: sent once through this outbox like every
-    # reminder, so a change made while the broker is down is still announced (scheduling.online).
+    # reminder, so a change made while the broker is down is still announced
+    # (scheduling.online.services).
     RESCHEDULED_NOTICE = "rescheduled_notice", _("Appointment moved")
     CANCELLED_NOTICE = "cancelled_notice", _("Appointment cancelled")
 
@@ -547,7 +548,7 @@ class ReminderState(models.TextChoices):
 
 class Reminder(models.Model):
     """One message to send for one appointment through one channel, planned in the booking's
-    transaction (scheduling.reminders) and claimed by the dispatch sweep when due."""
+    transaction (scheduling.reminders.plan) and claimed by the dispatch sweep when due."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=32, choices=ReminderKind.choices)

@@ -28,7 +28,7 @@ from propel.policy_log import POLICY_CHANGED
 from propel.roles import Role, roles_of
 from scheduling.errors import SchedulingError
 from scheduling.models import AppointmentType, VitalsPolicy
-from scheduling.vitals import VitalThresholds
+from scheduling.visits.vitals import VitalThresholds
 
 POLICY_ROW_ID = 1
 LOCK_NOT_AVAILABLE = "55P03"
@@ -301,7 +301,7 @@ def appointment_type_create(
     """Save a new appointment type (an unsaved, already validated instance) and record whether it
     needs clearance as a policy change from nothing, so a new treatment type without the gate
     cannot appear unseen. Admin role only, a non-empty reason. (Seeding the clinic's own types
-    at set-up, scheduling.demo, is not a change and writes no event.)"""
+    at set-up, demo.seed, is not a change and writes no event.)"""
     _require_admin(actor)
     reason = _clean_reason(reason)
     if kind.pk is not None:

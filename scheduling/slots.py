@@ -3,7 +3,7 @@
 Whatever the date range or the number of appointments, `find_slots` runs seven queries (opening
 hours, closures, extra openings, rooms, working hours, busy appointments and live slot holds in one,
 the patient's own). `availability_version` tells whether any of those rows changed since, so a
-caller can reuse slots computed before (scheduling.slot_page).
+caller can reuse slots computed before (scheduling.online.slot_page).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ function that sends a patient a fresh link.
 
 Messages about appointments (the confirmation, reminders, the notices of an online move or
 cancellation) are reminder rows sent by `dispatch_reminders` and `send_reminder`, exactly once and
-never lost to a broker outage (scheduling.dispatch). The link email is queued here after commit;
-it may run twice (acks late, a worker lost mid-send), which is harmless.
+never lost to a broker outage (scheduling.reminders.dispatch). The link email is queued here after
+commit; it may run twice (acks late, a worker lost mid-send), which is harmless.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from intake.links import patient_link_token
 from intake.models import Patient
 from propel.emails import send_email
 from scheduling.models import ReminderKind
-from scheduling.online import questionnaire_status
+from scheduling.online.services import questionnaire_status
 
 # SMTP hiccups and dropped connections are worth retrying; template or data errors are not.
 RETRY: dict[str, Any] = {
@@ -70,14 +70,14 @@ def patient_link_send(*, patient_id: int) -> None:
 # sending it, so a change that already has its notice row gets no second email.
 @shared_task(name="scheduling.tasks.send_booking_rescheduled", ignore_result=True)
 def send_booking_rescheduled(appointment_id: int, previous_id: int) -> None:
-    from scheduling.reminders import reminder_notice_plan
+    from scheduling.reminders.plan import reminder_notice_plan
 
     reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.RESCHEDULED_NOTICE)
 
 
 @shared_task(name="scheduling.tasks.send_booking_cancelled", ignore_result=True)
 def send_booking_cancelled(appointment_id: int) -> None:
-    from scheduling.reminders import reminder_notice_plan
+    from scheduling.reminders.plan import reminder_notice_plan
 
     reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.CANCELLED_NOTICE)
 
@@ -90,8 +90,8 @@ def send_patient_link(patient_id: int) -> None:
 @shared_task(name="scheduling.tasks.dispatch_reminders", ignore_result=True)
 def dispatch_reminders() -> None:
     """Beat, every minute: put rows of dead sends back, then claim due reminders and queue their
-    sends (scheduling.dispatch)."""
-    from scheduling.dispatch import dispatch_due, recover_stuck
+    sends (scheduling.reminders.dispatch)."""
+    from scheduling.reminders.dispatch import dispatch_due, recover_stuck
 
     now = timezone.now()
     recover_stuck(now=now)
@@ -102,6 +102,6 @@ def dispatch_reminders() -> None:
 def send_reminder(reminder_id: int) -> None:
     """Send one claimed reminder. Retries are the dispatcher's (back-off recorded on the row), not
     Celery's, so a redelivered task is harmless: it finds the row no longer claimed."""
-    from scheduling.dispatch import reminder_send
+    from scheduling.reminders.dispatch import reminder_send
 
     reminder_send(reminder_id=reminder_id)

@@ -1,17 +1,14 @@
 from django.urls import path
 
-from scheduling import (
-    calendar_views,
-    course_views,
-    day_views,
-    feeds,
-    patient_views,
-    public_views,
-    reminder_views,
-    sms_webhook,
-    views,
-    visit_item_views,
-)
+from scheduling import views
+from scheduling.calendar import feeds
+from scheduling.calendar import views as calendar_views
+from scheduling.courses import views as course_views
+from scheduling.online import patient_views, public_views
+from scheduling.reminders import sms_webhook
+from scheduling.reminders import views as reminder_views
+from scheduling.visits import item_views as visit_item_views
+from scheduling.visits import views as day_views
 
 app_name = "scheduling"
 
@@ -20,7 +17,7 @@ appointment = "p/<str:token>/appointments/<int:appointment_id>/"
 urlpatterns = [
     path("staff/", views.today, name="today"),
     path("staff/availability/", views.availability, name="availability"),
-    # Staff calendar and appointment actions (scheduling.calendar_views).
+    # Staff calendar and appointment actions (scheduling.calendar.views).
     path("staff/calendar/", calendar_views.calendar_day, name="calendar"),
     path("staff/calendar/week/", calendar_views.calendar_week, name="calendar_week"),
     path("staff/appointments/new/", calendar_views.appointment_new, name="appointment_new"),
@@ -44,7 +41,7 @@ urlpatterns = [
         calendar_views.appointment_move,
         name="appointment_move",
     ),
-    # The day sheet and the visit screen (scheduling.day_views).
+    # The day sheet and the visit screen (scheduling.visits.views).
     path("staff/day/", day_views.day_sheet, name="day_sheet"),
     path("staff/visits/<int:appointment_id>/", day_views.visit_page, name="visit"),
     path(
@@ -72,7 +69,7 @@ urlpatterns = [
         visit_item_views.visit_item_acknowledge,
         name="visit_item_acknowledge",
     ),
-    # Infusion courses (scheduling.course_views).
+    # Infusion courses (scheduling.courses.views).
     path(
         "staff/patients/<int:patient_id>/course/new/",
         course_views.course_new,
@@ -86,7 +83,8 @@ urlpatterns = [
         course_views.course_maintenance,
         name="course_maintenance",
     ),
-    # Calendar feeds (scheduling.feeds): a clinician's subscribable feed, by signed address.
+    # Calendar feeds (scheduling.calendar.feeds): a clinician's subscribable feed, by signed
+    # address.
     path("feeds/clinician/<str:token>.ics", feeds.clinician_feed, name="clinician_feed"),
     path("staff/feeds/", feeds.feed_settings, name="feed_settings"),
     path("staff/feeds/<int:clinician_id>/revoke/", feeds.feed_revoke, name="feed_revoke"),
@@ -95,7 +93,7 @@ urlpatterns = [
         feeds.appointment_ics,
         name="appointment_ics",
     ),
-    # Reminders sent and failed, with a resend action (scheduling.reminder_views).
+    # Reminders sent and failed, with a resend action (scheduling.reminders.views).
     path("staff/reminders/", reminder_views.reminder_list, name="reminders"),
     path(
         "staff/reminders/<int:reminder_id>/resend/",
@@ -107,7 +105,7 @@ urlpatterns = [
         reminder_views.appointment_reminders,
         name="appointment_reminders",
     ),
-    # Inbound SMS from the provider: STOP replies (scheduling.sms_webhook).
+    # Inbound SMS from the provider: STOP replies (scheduling.reminders.sms_webhook).
     path("webhooks/sms/", sms_webhook.sms_inbound, name="sms_webhook"),
     # Online booking (anyone).
     path("book/", public_views.book, name="book"),

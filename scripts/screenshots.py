@@ -4,7 +4,7 @@
 
 Builds a demo database of its own under var/screenshots (SQLite and the filesystem broker, never
 DATABASE_URL or REDIS_URL), runs `manage.py runserver 127.0.0.1:8799 --noreload` in the
-background, signs in as the demo staff with the demo backup codes (scheduling.demo), saves PNGs
+background, signs in as the demo staff with the demo backup codes (demo.seed), saves PNGs
 under docs/screenshots/ and stops the server. Playwright drives Debian's chromium
 (/usr/bin/chromium); no browser is downloaded.
 """
@@ -64,9 +64,9 @@ def demo_targets() -> dict[str, object]:
     import django
 
     django.setup()
+    from demo.seed import DEMO_BACKUP_CODES, DEMO_PASSWORD
     from intake.links import patient_link_token
     from intake.models import ClearanceDecision, IntakeSubmission
-    from scheduling.demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 
     screenings = IntakeSubmission.objects.screenings().select_related("patient").order_by("pk")
     in_progress = next(s for s in screenings if not s.is_submitted)

@@ -265,7 +265,7 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
     decided_at = dt.datetime(2027, 1, 4, 20, 0, tzinfo=dt.UTC)
 
 
-# --- Infusion courses (scheduling.courses) ------------------------------------------------------
+# --- Infusion courses (scheduling.courses.services) ---------------------------------------------
 
 
 def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:

@@ -34,7 +34,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from intake.links import patient_link_token
 from intake.models import ClearanceDecision, CrisisAlert, FlagAcknowledgement, IntakeSubmission
 from propel.roles import Role
-from scheduling.feeds import clinician_feed_token
+from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
@@ -45,7 +45,7 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
-from scheduling.public_views import RECEIPT_SALT
+from scheduling.online.public_views import RECEIPT_SALT
 from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
@@ -357,7 +357,7 @@ MATRIX: dict[str, Row] = {
     # Deferring today's visit: any staff role the lifecycle allows (scheduling.lifecycle DEFER).
     "scheduling:visit_defer": Row(visit, EVERY_STAFF_POST, "POST"),
     "scheduling:visit_rebook": Row(visit, EVERY_STAFF_POST, "POST"),
-    # Acknowledging a day-of item (scheduling.visit_item_views): clinicians only.
+    # Acknowledging a day-of item (scheduling.visits.item_views): clinicians only.
     "scheduling:visit_item_acknowledge": Row(visit, CLINICAL_POST, "POST"),
     # infusion courses
     "scheduling:course_new": Row(pat, ALL_STAFF),

@@ -9,15 +9,15 @@ rotates every round) so drift on the shared machine hits them alike, and medians
 - "front desk": scheduling.booking.appointment_book (locks rooms, clinicians and the patient,
   re-checks hours and overlaps, writes the appointment, its status history, its reminder rows
   and an audit event) at a free consultation slot found by scheduling.slots.find_slots.
-- "online": scheduling.online.online_consultation_book (the patient-facing path: advisory lock
-  on the key, window and age checks, patient match, hard-stop check, then appointment_book with
-  the online cap).
+- "online": scheduling.online.services.online_consultation_book (the patient-facing path:
+  advisory lock on the key, window and age checks, patient match, hard-stop check, then
+  appointment_book with the online cap).
 - floor: `Appointment.objects.create(...)` of the same row (same patient, type, room and
   clinician choice, booked_by) inside `transaction.atomic()`, on the same connection.
-- course: scheduling.courses.course_book of 8 infusion sessions (4 weeks, Tuesdays and Thursdays)
-  for a cleared patient vs appointment_book of one infusion for the same patient at the course's
-  first start; each is cancelled (untimed) before the next round, so every round books the same
-  times.
+- course: scheduling.courses.services.course_book of 8 infusion sessions (4 weeks, Tuesdays and
+  Thursdays) for a cleared patient vs appointment_book of one infusion for the same patient at the
+  course's first start; each is cancelled (untimed) before the next round, so every round books
+  the same times.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class Patients:
 
     def take(self, start: dt.datetime, end: dt.datetime, *, online: bool) -> int:
         from scheduling.models import Appointment, BookedVia
-        from scheduling.online import has_hard_stop
+        from scheduling.online.services import has_hard_stop
 
         while self.ids:
             patient_id = self.ids.pop()
@@ -177,7 +177,7 @@ def consultations(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]
     from scheduling.booking import appointment_book
     from scheduling.errors import SchedulingError
     from scheduling.models import Appointment, AppointmentType
-    from scheduling.online import PatientDetails, online_consultation_book
+    from scheduling.online.services import PatientDetails, online_consultation_book
 
     consultation = AppointmentType.objects.get(code="consultation")
     slots = _free_slots(now, consultation)
@@ -290,7 +290,7 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
     once, untimed, to be sure."""
     from django.conf import settings
 
-    from scheduling.courses import course_book, course_cancel_remaining
+    from scheduling.courses.services import course_book, course_cancel_remaining
     from scheduling.errors import SchedulingError
     from scheduling.models import AppointmentType
     from scheduling.slots import clinic_tz, find_slots
@@ -340,7 +340,7 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
 
 def courses(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]:
     from scheduling.booking import appointment_book
-    from scheduling.courses import course_book, course_cancel_remaining
+    from scheduling.courses.services import course_book, course_cancel_remaining
     from scheduling.models import AppointmentStatus, AppointmentType
     from scheduling.visits.transitions import appointment_transition
 

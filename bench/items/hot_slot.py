@@ -314,7 +314,7 @@ def slots(days: int) -> dict[str, Any]:
     each still fits (free rooms and clinicians pair up one to one)."""
     from django.utils import timezone
 
-    from scheduling import online
+    from scheduling.online import services as online
 
     consultation = online.consultation_type()
     if consultation is None:
@@ -347,7 +347,7 @@ def capacity(start: str) -> dict[str, Any]:
     """How many bookings `start` still fits now (0: not offered)."""
     from django.utils import timezone
 
-    from scheduling import online
+    from scheduling.online import services as online
 
     moment = dt.datetime.fromisoformat(start)
     consultation = online.consultation_type()

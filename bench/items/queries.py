@@ -143,7 +143,7 @@ def count_queries(client: Any, url: str, *, cache_miss: bool = False) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from scheduling import slot_page
+    from scheduling.online import slot_page
 
     client.get(url)
     with contextlib.ExitStack() as stack:

@@ -6,12 +6,13 @@ items), with one Celery worker (prefork, concurrency 1, pinned to CPU 0, product
 console email and SMS backends) that also loads the bench-only bench.tasks (`--include`).
 
 - Rows: `prepare` deletes every reminder of the copy and writes `count` due rows for future booked
-  appointments, the kinds and channels scheduling.reminders.plan_reminders gives each appointment
-  (the follow-up left out: it is only sent after a visit), every patient concerned consenting to
-  email and SMS, so the channels split about evenly. SMS quiet hours are switched off for the run
-  (SMS_QUIET_HOURS_START = END = 0): a run at night would otherwise put every SMS back to 08:00.
-- Drain: `drain` calls scheduling.dispatch.dispatch_due (200 rows a sweep) until nothing due is
-  pending, each sweep queueing one send_reminder task per row after its commit, and polls the
+  appointments, the kinds and channels scheduling.reminders.plan.plan_reminders gives each
+  appointment (the follow-up left out: it is only sent after a visit), every patient concerned
+  consenting to email and SMS, so the channels split about evenly. SMS quiet hours are switched off
+  for the run (SMS_QUIET_HOURS_START = END = 0): a run at night would otherwise put every SMS back
+  to 08:00.
+- Drain: `drain` calls scheduling.reminders.dispatch.dispatch_due (200 rows a sweep) until nothing
+  due is pending, each sweep queueing one send_reminder task per row after its commit, and polls the
   database until no row is pending or sending. Timed from the first sweep to the last `sent`.
 - Floor: `noop` publishes bench.noop tasks (a Redis INCR) the way the sweep queues sends
   (`delay()` per task) and polls the counter until every one has run: `count` of them, half
@@ -41,7 +42,7 @@ ITEM_8 = "8. Memory"
 WORK_DB = f"{NAME}_reminders"
 # The three drains of the leak check: smaller than item 6's, to keep the item within ~3 minutes.
 MEMORY_DRAIN = 1_000
-# No quiet hours during the run (start == end means none; scheduling.reminders.in_quiet_hours).
+# No quiet hours during the run (start == end means none; scheduling.reminders.plan.in_quiet_hours).
 QUIET_OFF = {"SMS_QUIET_HOURS_START": "0", "SMS_QUIET_HOURS_END": "0"}
 MESSAGE_ID = re.compile(r"Message-ID: <reminder-(\d+)@")
 SMS_KEY = re.compile(r"\[key reminder-(\d+)\]")
@@ -242,8 +243,8 @@ def prepare(count: int) -> dict[str, Any]:
 
     from intake.models import Patient
     from scheduling.models import Appointment, AppointmentStatus, Reminder, ReminderKind
-    from scheduling.online import questionnaire_status
-    from scheduling.reminders import (
+    from scheduling.online.services import questionnaire_status
+    from scheduling.reminders.plan import (
         CONSULTATION,
         appointment_kind,
         plan_reminders,
@@ -326,8 +327,8 @@ def drain(count: int) -> dict[str, Any]:
     from django.db.models import Count
     from django.utils import timezone
 
-    from scheduling.dispatch import dispatch_due
     from scheduling.models import Reminder, ReminderState
+    from scheduling.reminders.dispatch import dispatch_due
 
     unfinished = Reminder.objects.filter(state__in=(ReminderState.PENDING, ReminderState.SENDING))
     started = time.perf_counter()

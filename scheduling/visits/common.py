@@ -21,7 +21,7 @@ from scheduling.models import (
     AppointmentStatus,
     Visit,
 )
-from scheduling.vitals import (
+from scheduling.visits.vitals import (
     VitalThresholds,
 )
 

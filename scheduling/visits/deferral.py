@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
 from propel.audit import audit_record
-from scheduling.course_planner import course_problems
-from scheduling.courses import rules_from_settings
+from scheduling.courses.planner import course_problems
+from scheduling.courses.services import rules_from_settings
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scheduling.courses import course_complete_if_done
+from scheduling.courses.services import course_complete_if_done
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action, Party, parties_of, refusals
 from scheduling.models import AppointmentStatus, Visit

@@ -274,8 +274,8 @@ def items_context(
     admins (who may read flags) get the items with their wording; only clinicians get the
     acknowledge forms, and only while the visit may still take one. Everyone else gets the count
     of open items alone, shown as a neutral sentence."""
-    from scheduling.day_forms import ItemAcknowledgeForm
     from scheduling.visits.common import CLINICAL_ROLES
+    from scheduling.visits.forms import ItemAcknowledgeForm
 
     items = day_of_items(appointment, visit, now=now)
     open_count = sum(1 for item in items if item.is_open)

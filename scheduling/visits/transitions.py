@@ -48,7 +48,7 @@ from scheduling.models import (
     ReminderKind,
     Visit,
 )
-from scheduling.reminders import reminders_cancel
+from scheduling.reminders.plan import reminders_cancel
 from scheduling.slots import clinic_tz
 from scheduling.visits.items import open_day_of_items
 

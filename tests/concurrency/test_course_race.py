@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from propel.roles import Role
-from scheduling.courses import CourseConflict, course_book
+from scheduling.courses.services import CourseConflict, course_book
 from scheduling.models import Appointment, InfusionCourse, RoomKind
 from tests.clinic_time import LA, at
 from tests.factories import (

@@ -22,10 +22,10 @@ from django.core import mail
 from django.db import connection, connections
 from django.utils import timezone
 
-import scheduling.dispatch
+import scheduling.reminders.dispatch
 from propel.celery import app as celery_app
-from scheduling.dispatch import dispatch_due, reminder_send
 from scheduling.models import Reminder, ReminderState
+from scheduling.reminders.dispatch import dispatch_due, reminder_send
 from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA
 from tests.factories import AppointmentFactory
@@ -85,7 +85,7 @@ def run_together(target, count: int) -> list:
 @pytest.fixture
 def no_broker(monkeypatch):
     """The sweeps' after-commit queueing is replaced: each thread sends what it claimed."""
-    monkeypatch.setattr(scheduling.dispatch, "_enqueue", lambda ids: None)
+    monkeypatch.setattr(scheduling.reminders.dispatch, "_enqueue", lambda ids: None)
 
 
 def test_concurrent_sweeps_claim_disjoint_rows_and_send_each_message_once(no_broker):

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from intake.links import patient_link_token
 from intake.models import ClearanceDecision, Flag
 from propel.roles import Role
-from scheduling.course_forms import to_local_input
+from scheduling.courses.forms import to_local_input
 from scheduling.models import Appointment, AppointmentStatus, InfusionCourse, RoomKind
 from scheduling.slots import clinic_tz
 from tests.clinic_time import at

@@ -15,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from propel.health import heartbeat_record
-from scheduling.dispatch import email_message_id, idempotency_key
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -24,6 +23,7 @@ from scheduling.models import (
     ReminderKind,
     ReminderState,
 )
+from scheduling.reminders.dispatch import email_message_id, idempotency_key
 from tests.factories import AppointmentTypeFactory, ClinicianFactory, RoomFactory, open_weekdays
 from tests.faults.flows import PAGE_SECONDS, book_online, cancel_online
 from tests.faults.harness import (

@@ -307,7 +307,7 @@ def test_a_hostile_token_in_the_address_is_a_calm_404(clinic, token, value):
 
 
 def test_mass_assignment_keys_are_not_form_fields():
-    from scheduling.public_forms import BookingDetailsForm, CancelForm, RescheduleForm
+    from scheduling.online.public_forms import BookingDetailsForm, CancelForm, RescheduleForm
 
     for form in (BookingDetailsForm(), CancelForm(), RescheduleForm()):
         assert not set(form.fields) & set(MASS_ASSIGNMENT_KEYS)

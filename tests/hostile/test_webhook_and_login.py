@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from intake.models import Patient
 from propel.models import AuditEvent
 from propel.roles import Role
-from scheduling.sms_webhook import SIGNATURE_HEADER, signature_for
+from scheduling.reminders.sms_webhook import SIGNATURE_HEADER, signature_for
 from tests.factories import PatientFactory, UserFactory
 from tests.hostile import HOSTILE, assert_escaped, assert_no_500, hostile_data, text_value
 

@@ -58,7 +58,7 @@ def sms_lines() -> list[dict]:
 
 def deliver_due_reminders(now: dt.datetime | None = None) -> list[int]:
     """What the beat sweep and a worker would do next: claim every due reminder and send it."""
-    from scheduling.dispatch import dispatch_due, reminder_send
+    from scheduling.reminders.dispatch import dispatch_due, reminder_send
 
     claimed = dispatch_due(now=now)
     for reminder_id in claimed:

@@ -1,4 +1,4 @@
-"""scheduling.calendar: where hours and appointments sit in the day grid (pure)."""
+"""scheduling.calendar.grid: where hours and appointments sit in the day grid (pure)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from scheduling.calendar import Grid, Placement, css_rules, grid_for
+from scheduling.calendar.grid import Grid, Placement, css_rules, grid_for
 
 LA = ZoneInfo("America/Los_Angeles")
 NINE_TO_SEVEN = Grid(opens=dt.time(9), closes=dt.time(19))

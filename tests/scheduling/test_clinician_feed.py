@@ -1,6 +1,6 @@
-"""Clinicians' calendar feeds (scheduling.feeds): a signed, revocable address a calendar app polls,
-carrying initials and rooms only, in clinic time across a clock change; the staff page that hands
-it out and revokes it; and the staff per-appointment calendar file."""
+"""Clinicians' calendar feeds (scheduling.calendar.feeds): a signed, revocable address a calendar
+app polls, carrying initials and rooms only, in clinic time across a clock change; the staff page
+that hands it out and revokes it; and the staff per-appointment calendar file."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from propel.models import AuditEvent
-from scheduling.feeds import (
+from scheduling.calendar.feeds import (
     SALT,
     clinician_feed_revoke,
     clinician_feed_token,

@@ -1,4 +1,4 @@
-"""Infusion course services (scheduling.courses) and appointment_move: propose, book all or
+"""Infusion course services (scheduling.courses.services) and appointment_move: propose, book all or
 nothing, progress, move a session, cancel the rest, maintenance after a completed course."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import time_machine
 from propel.models import AuditEvent
 from propel.roles import Role
 from scheduling.booking import appointment_move
-from scheduling.course_planner import PlanError, check_course
-from scheduling.courses import (
+from scheduling.courses.planner import PlanError, check_course
+from scheduling.courses.services import (
     CourseConflict,
     course_add_maintenance,
     course_book,

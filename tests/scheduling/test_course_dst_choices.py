@@ -12,8 +12,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from scheduling.course_forms import SessionMoveForm, to_local_input
-from scheduling.course_views import _choice_value, _parse_choice
+from scheduling.courses.forms import SessionMoveForm, to_local_input
+from scheduling.courses.views import _choice_value, _parse_choice
 from scheduling.models import InfusionCourse, RoomKind, WorkingHours
 from tests.clinic_time import LA, at
 from tests.factories import (

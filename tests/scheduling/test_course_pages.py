@@ -1,7 +1,7 @@
-"""The course planner and course pages (scheduling.course_views) end to end through the services of
-scheduling.courses: plan and book a cleared patient's course in two submits, resolve a conflict
-with one click, follow the course, move a session, cancel the rest, add maintenance; who may do
-it; hostile input gives form errors, never a 500."""
+"""The course planner and course pages (scheduling.courses.views) end to end through the services of
+scheduling.courses.services: plan and book a cleared patient's course in two submits, resolve a
+conflict with one click, follow the course, move a session, cancel the rest, add maintenance; who
+may do it; hostile input gives form errors, never a 500."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time_machine
 from django.urls import reverse
 
 from propel.models import AuditEvent
-from scheduling.course_forms import to_local_input
+from scheduling.courses.forms import to_local_input
 from scheduling.models import Appointment, AppointmentStatus, CourseStatus, InfusionCourse, RoomKind
 from tests.clinic_time import LA, at
 from tests.factories import (

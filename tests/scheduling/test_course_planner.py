@@ -1,4 +1,4 @@
-"""The course planner (scheduling.course_planner): pure rules, no database."""
+"""The course planner (scheduling.courses.planner): pure rules, no database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from scheduling.availability import ClinicCalendar, Interval
-from scheduling.course_planner import (
+from scheduling.courses.planner import (
     CourseRules,
     PlanError,
     check_course,

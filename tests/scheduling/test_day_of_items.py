@@ -12,7 +12,6 @@ from django.urls import reverse
 from intake.examples import complete_check_in_answers
 from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
-from scheduling.day_forms import CheckInForm
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -23,6 +22,7 @@ from scheduling.models import (
 )
 from scheduling.visits.arrival import check_in_answers, visit_check_in
 from scheduling.visits.common import visit_for
+from scheduling.visits.forms import CheckInForm
 from scheduling.visits.items import (
     DESK_NEW_MEDICINES,
     items_context,

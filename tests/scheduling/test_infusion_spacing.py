@@ -10,7 +10,7 @@ import time_machine
 
 from propel.roles import Role
 from scheduling.booking import appointment_book, appointment_move
-from scheduling.courses import course_propose
+from scheduling.courses.services import course_propose
 from scheduling.errors import SchedulingError
 from scheduling.models import RoomKind
 from tests.clinic_time import LA, at

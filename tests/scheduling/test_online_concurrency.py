@@ -15,7 +15,7 @@ from django.db import connection
 
 from intake.models import Patient
 from scheduling.models import Appointment, SlotHold
-from scheduling.online import (
+from scheduling.online.services import (
     OnlineBooking,
     PatientDetails,
     online_consultation_book,
@@ -118,7 +118,7 @@ def test_control_without_the_advisory_lock_a_double_click_shows_an_error(held, m
     patient record, and the loser's booking is refused, so the person who clicked twice would
     see an error. The advisory lock is what makes the second click wait and return the first's
     appointment."""
-    from scheduling import online
+    from scheduling.online import services as online
 
     both_checked = threading.Barrier(2)
     check_window = online._check_window

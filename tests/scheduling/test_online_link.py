@@ -95,7 +95,7 @@ def test_requests_are_limited_per_address_of_the_client(ask, settings):
 
 
 def test_requests_are_limited_per_email_without_saying_so(ask, monkeypatch):
-    monkeypatch.setattr("scheduling.public_views.LINK_REQUESTS_PER_EMAIL_PER_DAY", 2)
+    monkeypatch.setattr("scheduling.online.public_views.LINK_REQUESTS_PER_EMAIL_PER_DAY", 2)
     PatientFactory(email="known@example.test")
     answers = [ask("known@example.test", REMOTE_ADDR=f"192.0.2.{n}") for n in range(4)]
     assert {(answer.status_code, answer["Location"]) for answer in answers} == {

@@ -15,7 +15,6 @@ from icalendar import Calendar
 
 from intake.links import patient_link_token
 from intake.models import Flag, Severity, SubmissionStatus
-from scheduling.dispatch import email_message_id
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -27,7 +26,8 @@ from scheduling.models import (
     ReminderState,
     RoomKind,
 )
-from scheduling.online import online_consultation_cancel, rescheduled_from
+from scheduling.online.services import online_consultation_cancel, rescheduled_from
+from scheduling.reminders.dispatch import email_message_id
 from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,

@@ -14,7 +14,7 @@ from django.urls import resolve
 from intake import policy
 from intake.links import patient_from_token
 from scheduling.models import Reminder, ReminderChannel, ReminderKind, RoomKind
-from scheduling.reminder_messages import RenderedMessage, render_reminder
+from scheduling.reminders.messages import RenderedMessage, render_reminder
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,

@@ -12,11 +12,11 @@ from celery.app.task import Task
 from django.core import mail
 from kombu.exceptions import OperationalError as BrokerDown
 
-import scheduling.dispatch
+import scheduling.reminders.dispatch
 from propel.sms import FileBackend, SmsTransientError
 from scheduling.booking import appointment_book
-from scheduling.dispatch import dispatch_due, recover_stuck, reminder_send
 from scheduling.models import AppointmentStatus, Reminder, ReminderState
+from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
 from scheduling.visits.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import SubmittedScreeningFactory
@@ -118,7 +118,7 @@ def test_crash_between_send_and_record_does_not_send_twice(booked, monkeypatch):
 
     monkeypatch.setattr(FileBackend, "send", counting_send)
     with monkeypatch.context() as patch:
-        patch.setattr(scheduling.dispatch, "record_sent", killed)
+        patch.setattr(scheduling.reminders.dispatch, "record_sent", killed)
         with pytest.raises(SystemExit):
             reminder_send(reminder_id=row_id, now=NOW)
     assert state(row_id).state == ReminderState.SENDING
@@ -168,9 +168,9 @@ def test_permanent_errors_fail_at_once_and_are_raised(booked, monkeypatch):
     def broken(reminder, **kwargs):
         raise ValueError("template missing")
 
-    import scheduling.reminder_messages
+    import scheduling.reminders.messages
 
-    monkeypatch.setattr(scheduling.reminder_messages, "render_reminder", broken)
+    monkeypatch.setattr(scheduling.reminders.messages, "render_reminder", broken)
     [row_id] = dispatch_due(now=NOW)
     with pytest.raises(ValueError, match="template missing"):
         reminder_send(reminder_id=row_id, now=NOW)
@@ -184,7 +184,7 @@ def test_reminders_gone_stale_while_down_are_skipped_and_logged(booked, caplog):
     Reminder.objects.filter(kind="consultation_24h").update(state=ReminderState.PENDING)
     after_start = at(FRIDAY, 10, 5)  # the system was down from Thursday to Friday 10:05
     claimed = dispatch_due(now=after_start)
-    with caplog.at_level(logging.INFO, logger="scheduling.dispatch"):
+    with caplog.at_level(logging.INFO, logger="scheduling.reminders.dispatch"):
         outcomes = {reminder_send(reminder_id=pk, now=after_start) for pk in claimed}
     assert outcomes == {ReminderState.SKIPPED}
     assert set(Reminder.objects.filter(pk__in=claimed).values_list("last_error", flat=True)) == {
@@ -248,7 +248,7 @@ def test_redis_down_at_booking_still_books_and_the_reminder_goes_out_once_it_is_
             )
         assert Reminder.objects.filter(appointment=appointment).count() == 6
         # Still down at the first sweep: the claim commits, queueing the sends fails (logged).
-        with caplog.at_level(logging.ERROR, logger="scheduling.dispatch"):
+        with caplog.at_level(logging.ERROR, logger="scheduling.reminders.dispatch"):
             claimed = sweep(django_capture_on_commit_callbacks, now=NOW)
         assert len(claimed) == 2
         assert "could not queue the send" in caplog.text

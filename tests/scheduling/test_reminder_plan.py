@@ -17,7 +17,7 @@ from scheduling.models import (
     Reminder,
     ReminderState,
 )
-from scheduling.reminders import (
+from scheduling.reminders.plan import (
     CONSULTATION,
     OTHER,
     TREATMENT,

@@ -24,6 +24,8 @@ from django.db.models import QuerySet
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from demo.management.commands.seed_scale import Command
+from demo.scale_data import EMAIL_PREFIX, ScaleSeedError, scale_seed
 from intake.answers import effective_answers
 from intake.clearance import has_valid_clearance
 from intake.eligibility import evaluate
@@ -40,9 +42,8 @@ from intake.models import (
 from intake.scoring import score_all
 from propel.roles import Role, roles_of
 from scheduling.availability import works_during
-from scheduling.course_planner import check_course
-from scheduling.courses import rules_from_settings
-from scheduling.management.commands.seed_scale import Command
+from scheduling.courses.planner import check_course
+from scheduling.courses.services import rules_from_settings
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -59,8 +60,7 @@ from scheduling.models import (
     Visit,
     WorkingHours,
 )
-from scheduling.reminders import appointment_kind, plan_reminders, reminder_times
-from scheduling.scale_data import EMAIL_PREFIX, ScaleSeedError, scale_seed
+from scheduling.reminders.plan import appointment_kind, plan_reminders, reminder_times
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
 from tests.clinic_time import LA, at
 from tests.factories import (

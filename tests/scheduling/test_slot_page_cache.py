@@ -1,5 +1,5 @@
-"""The slot picker's shared week (scheduling.slot_page): served from the cache while nothing it
-depends on has changed, and never a moment longer: a booking, a cancellation, a hold, a hold
+"""The slot picker's shared week (scheduling.online.slot_page): served from the cache while nothing
+it depends on has changed, and never a moment longer: a booking, a cancellation, a hold, a hold
 running out, a closure, a change of hours or rooms, and the clock reaching the notice all show on
 the very next visit. Someone holding a time sees it; nobody else does."""
 
@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
-from scheduling.online import online_slot_hold
+from scheduling.online.services import online_slot_hold
 from scheduling.visits.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import ClosureFactory, PatientFactory

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from intake.models import Patient
 from propel.models import AuditEvent
-from scheduling.sms_webhook import SIGNATURE_HEADER, signature_for
+from scheduling.reminders.sms_webhook import SIGNATURE_HEADER, signature_for
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from scheduling.calendar_forms import BookingForm, MoveForm
-from scheduling.course_forms import (
+from scheduling.calendar.forms import BookingForm, MoveForm
+from scheduling.courses.forms import (
     CourseSessionsForm,
     MaintenanceForm,
     SessionMoveForm,

@@ -1,0 +1,242 @@
+"""Clinicians' calendar feeds: one signed, revocable .ics address per clinician that a calendar app
+polls without signing in, plus the staff pages that hand the address out and revoke it.
+
+A token names one clinician and the clinician's current `feed_version`, signed with the site's
+secret (salt "propel.clinician-feed.v1"), after intake.links. It has no expiry — a calendar app
+keeps polling the same address for months — so revoking is the way to end it: bumping
+`feed_version` makes every address handed out so far answer 404. A token that fails any check
+gets the same 404: no hint which check failed.
+
+The feed leaves the building on phones and shared calendars, so it carries the minimum: the
+appointment type's name (infusions as a neutral "Treatment visit"), the patient's initials, the
+room. No name, email, phone, clearance, flag or note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from icalendar import Event
+
+from propel.audit import audit_record
+from propel.roles import Capability, can, staff_required
+from scheduling.calendar.ics import CONTENT_TYPE, appointment_uid, appointments_ics, calendar_ics
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Clinician,
+    RoomKind,
+)
+from scheduling.slots import clinic_tz
+
+logger = logging.getLogger(__name__)
+
+SALT = "propel.clinician-feed.v1"
+FEED_PAST = dt.timedelta(days=30)
+FEED_AHEAD = dt.timedelta(days=90)
+
+
+# --- Tokens -----------------------------------------------------------------------------------
+
+
+def clinician_feed_token(clinician: Clinician) -> str:
+    return signing.dumps({"c": clinician.pk, "v": clinician.feed_version}, salt=SALT)
+
+
+def clinician_from_feed_token(token: str) -> Clinician | None:
+    """The active clinician a valid, unrevoked token names, or None."""
+    try:
+        payload = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    clinician_id, version = payload.get("c"), payload.get("v")
+    if not isinstance(clinician_id, int) or not isinstance(version, int):
+        return None
+    return Clinician.objects.filter(pk=clinician_id, feed_version=version, active=True).first()
+
+
+def clinician_feed_url(clinician: Clinician) -> str:
+    path = reverse("scheduling:clinician_feed", kwargs={"token": clinician_feed_token(clinician)})
+    return f"{settings.SITE_URL}{path}"
+
+
+def clinician_feed_revoke(
+    *, clinician_id: int, actor: Any = None, request: HttpRequest | None = None
+) -> Clinician:
+    """Make every feed address handed out so far for this clinician stop working (404), and
+    return the clinician with the new version, whose `clinician_feed_url` is the new address.
+
+    A conditional F() update, so two revokes at once both bump the version; audited in the same
+    transaction. Raises Clinician.DoesNotExist for an unknown id.
+    """
+    with transaction.atomic():
+        if not Clinician.objects.filter(pk=clinician_id).update(feed_version=F("feed_version") + 1):
+            raise Clinician.DoesNotExist
+        clinician = Clinician.objects.get(pk=clinician_id)
+        audit_record(
+            action="clinician_feed.revoked",
+            actor=actor,
+            request=request,
+            obj=clinician,
+            detail={"feed_version": clinician.feed_version},
+        )
+    return clinician
+
+
+# --- The feed ---------------------------------------------------------------------------------
+
+
+def patient_initials(first_name: str, last_name: str) -> str:
+    letters = [part.strip()[:1].upper() for part in (first_name, last_name) if part.strip()]
+    return "".join(f"{letter}." for letter in letters) or "?"
+
+
+def _is_treatment(appointment: Appointment) -> bool:
+    kind = appointment.appointment_type
+    return kind.room_kind == RoomKind.INFUSION or kind.needs_clearance
+
+
+def _feed_event(appointment: Appointment, *, now: dt.datetime) -> Event:
+    tz = clinic_tz()
+    kind = _("Treatment visit") if _is_treatment(appointment) else appointment.appointment_type.name
+    initials = patient_initials(appointment.patient.first_name, appointment.patient.last_name)
+    event = Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("sequence", appointment.sequence)
+    event.add("dtstamp", now.astimezone(dt.UTC))
+    event.add("dtstart", appointment.start.astimezone(tz))
+    event.add("dtend", appointment.end.astimezone(tz))
+    event.add("summary", f"{kind} · {initials}")
+    event.add("location", appointment.room.name)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def clinician_feed_ics(clinician: Clinician, *, now: dt.datetime) -> bytes:
+    """The clinician's active appointments from 30 days before `now` to 90 days after."""
+    first, last = now - FEED_PAST, now + FEED_AHEAD
+    appointments = list(
+        Appointment.objects.filter(
+            clinician=clinician, status__in=ACTIVE_STATUSES, start__lt=last, end__gt=first
+        )
+        .select_related("appointment_type", "room", "patient")
+        .only(
+            "start",
+            "end",
+            "sequence",
+            "status",
+            "appointment_type__name",
+            "appointment_type__room_kind",
+            "appointment_type__needs_clearance",
+            "room__name",
+            "patient__first_name",
+            "patient__last_name",
+        )
+        .order_by("start", "id")
+    )
+    tz = clinic_tz()
+    return calendar_ics(
+        [_feed_event(appointment, now=now) for appointment in appointments],
+        first=first.astimezone(tz).date(),
+        last=last.astimezone(tz).date(),
+        name=f"{settings.CLINIC_NAME} · {clinician.display_name}",
+    )
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The feed's address is its secret: keep it out of caches, Referer headers and the 4xx log
+    (django.utils.log.log_response would write the path, token and all)."""
+    add_never_cache_headers(response)
+    response["Referrer-Policy"] = "no-referrer"
+    if response.status_code >= 400:
+        logger.warning("clinician feed answered %s (address withheld)", response.status_code)
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+@require_GET
+def clinician_feed(request: HttpRequest, token: str) -> HttpResponse:
+    clinician = clinician_from_feed_token(token)
+    if clinician is None:
+        return _private(HttpResponse(_("Not found."), status=404, content_type="text/plain"))
+    response = HttpResponse(
+        clinician_feed_ics(clinician, now=timezone.now()), content_type=CONTENT_TYPE
+    )
+    response["Content-Disposition"] = 'inline; filename="propel-calendar.ics"'
+    return _private(response)
+
+
+# --- Staff pages ------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_required(Capability.CALENDAR)
+def feed_settings(request: HttpRequest) -> HttpResponse:
+    """A clinician's own feed address; for admins, every clinician's revoke button too."""
+    own = Clinician.objects.filter(user=request.user).first()
+    is_admin = can(request.user, Capability.CLINIC_ADMIN)
+    others = list(Clinician.objects.filter(active=True)) if is_admin else []
+    response = render(
+        request,
+        "scheduling/courses/feeds.html",
+        {
+            "own": own,
+            "own_url": clinician_feed_url(own) if own is not None and own.active else "",
+            "others": others,
+        },
+    )
+    return _private(response)
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def feed_revoke(request: HttpRequest, clinician_id: int) -> HttpResponse:
+    clinician = get_object_or_404(Clinician, pk=clinician_id)
+    own = clinician.user_id is not None and clinician.user_id == request.user.pk
+    if not own and not can(request.user, Capability.CLINIC_ADMIN):
+        raise PermissionDenied
+    clinician_feed_revoke(clinician_id=clinician.pk, actor=request.user, request=request)
+    messages.success(
+        request,
+        _("The old calendar address for %(name)s no longer works.")
+        % {"name": clinician.display_name}
+        + (" " + _("Subscribe to the new address below.") if own else ""),
+    )
+    return redirect("scheduling:feed_settings")
+
+
+@require_GET
+@staff_required(Capability.CALENDAR)
+def appointment_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """One appointment as a calendar file, the same file the patient gets
+    (scheduling.calendar.ics)."""
+    appointment = (
+        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise Http404
+    response = HttpResponse(
+        appointments_ics([appointment], now=timezone.now()), content_type=CONTENT_TYPE
+    )
+    day = timezone.localdate(appointment.start).isoformat()
+    response["Content-Disposition"] = f'attachment; filename="appointment-{day}.ics"'
+    add_never_cache_headers(response)
+    return response

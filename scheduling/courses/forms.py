@@ -1,0 +1,198 @@
+"""Forms of the course planner and the course page. They validate and normalise what staff typed
+(clinic wall times as aware UTC datetimes through scheduling.time_fields, weekdays as a frozenset
+of ints); the rules that decide whether a course can be booked live in scheduling.courses.services,
+whose errors the views turn into form errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from scheduling.models import Weekday
+from scheduling.slots import clinic_tz
+from scheduling.time_fields import (
+    OCCURRENCE_SUFFIX,
+    ClinicDateTimeField,
+    ClinicTimeForm,
+    OccurrenceField,
+    occurrence_value,
+)
+from scheduling.time_fields import to_local_input as to_local_input  # the views import it here
+
+REASON_MAX_LENGTH = 300
+
+PLAN_WEEKDAYS = [
+    (str(day.value), day.label)
+    for day in (
+        Weekday.MONDAY,
+        Weekday.TUESDAY,
+        Weekday.WEDNESDAY,
+        Weekday.THURSDAY,
+        Weekday.FRIDAY,
+        Weekday.SATURDAY,
+    )
+]
+
+
+class CoursePlanForm(forms.Form):
+    sessions = forms.IntegerField(label=_("Number of infusions"), initial=6)
+    weeks = forms.IntegerField(label=_("Over how many weeks"), initial=6)
+    weekdays = forms.MultipleChoiceField(
+        label=_("Preferred weekdays"),
+        choices=PLAN_WEEKDAYS,
+        widget=forms.CheckboxSelectMultiple,
+        initial=["0", "2", "4"],
+        help_text=_("Saturdays only when the clinic has opened one."),
+    )
+    window_from = forms.TimeField(
+        label=_("Earliest start"),
+        initial=dt.time(9),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    window_to = forms.TimeField(
+        label=_("Latest start"),
+        initial=dt.time(17),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("Clinic time (Pacific)."),
+    )
+    start_date = forms.DateField(
+        label=_("First possible date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, today: dt.date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        # Bounds from settings, read per form so a changed setting applies at once.
+        for name, low, high in (
+            ("sessions", settings.COURSE_MIN_SESSIONS, settings.COURSE_MAX_SESSIONS),
+            ("weeks", settings.COURSE_MIN_WEEKS, settings.COURSE_MAX_WEEKS),
+        ):
+            field = self.fields[name]
+            field.min_value, field.max_value = low, high
+            field.validators = [
+                MinValueValidator(low),
+                MaxValueValidator(high),
+            ]
+            field.widget.attrs.update({"min": low, "max": high})
+            field.help_text = _("Between %(low)s and %(high)s.") % {"low": low, "high": high}
+        tomorrow = self.today + dt.timedelta(days=1)
+        self.fields["start_date"].initial = tomorrow
+        self.fields["start_date"].widget.attrs["min"] = tomorrow.isoformat()
+
+    def clean_weekdays(self) -> frozenset[int]:
+        return frozenset(int(day) for day in self.cleaned_data["weekdays"])
+
+    def clean_start_date(self) -> dt.date:
+        start_date = self.cleaned_data["start_date"]
+        if start_date <= self.today:
+            raise forms.ValidationError(_("Choose tomorrow or a later date."))
+        if start_date > self.today + dt.timedelta(days=366):
+            raise forms.ValidationError(_("Choose a date within the next year."))
+        return start_date
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        earliest, latest = data.get("window_from"), data.get("window_to")
+        if earliest is not None and latest is not None:
+            if earliest > latest:
+                self.add_error("window_to", _("The latest start must not be before the earliest."))
+            else:
+                data["window"] = (earliest, latest)
+        return data
+
+
+class CourseSessionsForm(ClinicTimeForm):
+    """The proposed sessions, one datetime-local input each (`start_0`, `start_1`, ...), each with
+    its `start_<i>_occurrence` for a time that happens twice; staff may change any before booking.
+    `count` says how many the page holds."""
+
+    count = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, count: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            try:
+                count = int(self.data.get("count", ""))
+            except (TypeError, ValueError):
+                count = 0
+        # Never more fields than a course may have, whatever the request claims.
+        self.size = max(0, min(count, settings.COURSE_MAX_SESSIONS))
+        self.fields["count"].initial = self.size
+        for index in range(self.size):
+            name = f"start_{index}"
+            self.fields[name] = ClinicDateTimeField(
+                label=_("Session %(number)s") % {"number": index + 1}
+            )
+            self.fields[name + OCCURRENCE_SUFFIX] = OccurrenceField()
+
+    @classmethod
+    def proposed(cls, starts: list[dt.datetime]) -> CourseSessionsForm:
+        form = cls(
+            count=len(starts),
+            initial={f"start_{i}": to_local_input(start) for i, start in enumerate(starts)},
+        )
+        for index, start in enumerate(starts):
+            form.show_instant(f"start_{index}", start)
+        return form
+
+    def clean_count(self) -> int:
+        count = self.cleaned_data["count"]
+        low, high = settings.COURSE_MIN_SESSIONS, settings.COURSE_MAX_SESSIONS
+        if not low <= count <= high:
+            raise forms.ValidationError(
+                _("A course has between %(low)s and %(high)s sessions.")
+                % {"low": low, "high": high}
+            )
+        return count
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            data["starts"] = [data[f"start_{index}"] for index in range(self.size)]
+        return data
+
+    def rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField]]:
+        """(index, the session's input, its occurrence question) for each session."""
+        return [
+            (index, self[f"start_{index}"], self[f"start_{index}{OCCURRENCE_SUFFIX}"])
+            for index in range(self.size)
+        ]
+
+    def replaced(self, index: int, start: dt.datetime) -> dict[str, Any]:
+        """The submitted data with session `index` set to `start`. An instant (UTC) keeps which
+        occurrence it is in the hour that happens twice; a clinic wall time (e.g. parsed from a
+        button's value) carries no trustworthy fold, so the form asks again rather than guess."""
+        data = self.data.copy()
+        data[f"start_{index}"] = to_local_input(start)
+        occurrence = f"start_{index}{OCCURRENCE_SUFFIX}"
+        if start.tzinfo is clinic_tz():
+            data.pop(occurrence, None)
+        else:
+            data[occurrence] = occurrence_value(start)
+        return data
+
+
+class SessionMoveForm(ClinicTimeForm):
+    appointment_id = forms.IntegerField(widget=forms.HiddenInput)
+    new_start = ClinicDateTimeField(label=_("New time"))
+    new_start_occurrence = OccurrenceField()
+
+
+class CancelRemainingForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.TextInput,
+        help_text=_("Shown in the appointments' history. No health details, please."),
+    )
+
+
+class MaintenanceForm(ClinicTimeForm):
+    start = ClinicDateTimeField(label=_("Maintenance infusion at"))
+    start_occurrence = OccurrenceField()

@@ -1,0 +1,548 @@
+"""Infusion courses: propose, book all at once, follow, move a session, cancel, add maintenance.
+
+The rules that decide (dates, spacing, weekly cap) live in scheduling.courses.planner; this module
+loads their inputs, reads the settings, and writes through scheduling.booking, the only code that
+writes appointments.
+
+Lock order, extending scheduling.booking's: the course row first (moves, cancellations and
+maintenance bookings lock it; a new course's row is not yet visible to anyone), then rooms,
+clinicians and the patient as every booking does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
+from intake.models import Patient
+from propel.audit import audit_record
+from scheduling.availability import Interval
+from scheduling.booking import appointment_book, appointment_move
+from scheduling.courses.planner import (
+    CourseRules,
+    PlanError,
+    check_course,
+    course_problems,
+    describe,
+    plan_course,
+)
+from scheduling.errors import SchedulingError
+from scheduling.models import (
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    CourseStatus,
+    InfusionCourse,
+    Room,
+)
+from scheduling.slots import clinic_tz, find_slots, load_calendar, patient_busy, utc_range
+from scheduling.visits.transitions import appointment_transition
+
+MAINTENANCE_TYPE_CODE = "maintenance"
+ALTERNATIVES = 5
+ALTERNATIVE_DAYS = 3
+# A lock wait that times out ("busy") usually means another course is being booked on the same
+# rooms right now; trying again once it has committed gives a real answer (a conflict, or success).
+BOOK_ATTEMPTS = 3
+
+
+class CourseConflict(SchedulingError):
+    """One session of a course could not be booked, so nothing was. `index` is the session's
+    position (0-based, sessions in time order), `alternatives` up to five free starts for it that
+    keep the course rules with the other sessions."""
+
+    def __init__(
+        self,
+        index: int,
+        start: dt.datetime,
+        message: str,
+        alternatives: Sequence[dt.datetime] = (),
+        *,
+        reason: str = "",
+    ) -> None:
+        self.index = index
+        self.start = start
+        self.alternatives = list(alternatives)
+        self.reason = reason  # the SchedulingError code of the underlying refusal
+        super().__init__("course_conflict", detail=message)
+
+
+def rules_from_settings() -> CourseRules:
+    return CourseRules(
+        min_sessions=settings.COURSE_MIN_SESSIONS,
+        max_sessions=settings.COURSE_MAX_SESSIONS,
+        min_weeks=settings.COURSE_MIN_WEEKS,
+        max_weeks=settings.COURSE_MAX_WEEKS,
+        min_gap=dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN),
+        max_per_week=settings.COURSE_MAX_PER_WEEK,
+    )
+
+
+def _appointment_type(code: str) -> AppointmentType:
+    appointment_type = AppointmentType.objects.filter(code=code, active=True).first()
+    if appointment_type is None:
+        raise SchedulingError("type_unavailable")
+    return appointment_type
+
+
+def _clearance_last_day(patient_id: int, now: dt.datetime) -> dt.date:
+    """The last day of the patient's current clearance, or SchedulingError saying why none."""
+    status = clearance_status(patient_id, today=clinic_date(now))
+    if not status.is_cleared or status.valid_until is None:
+        raise SchedulingError("needs_clearance", why=clearance_refusal(patient_id, now, now=now))
+    return status.valid_until
+
+
+def course_propose(
+    *,
+    patient_id: int,
+    sessions: int,
+    weeks: int,
+    start_date: dt.date,
+    weekdays: Iterable[int],
+    window: tuple[dt.time, dt.time],
+    appointment_type_code: str = "infusion",
+    now: dt.datetime | None = None,
+) -> list[dt.datetime]:
+    """Proposed session starts (aware, UTC) for a cleared patient; reserves nothing.
+
+    Reads the opening hours and closures, the patient's active appointments and the clearance's
+    last day, and asks scheduling.courses.planner.plan_course; raises PlanError (why no plan fits)
+    or SchedulingError("needs_clearance"). Rooms and clinicians are checked only at booking.
+    """
+    now = now or timezone.now()
+    if not Patient.objects.filter(pk=patient_id).exists():
+        raise SchedulingError("patient_not_found")
+    appointment_type = _appointment_type(appointment_type_code)
+    last_day = _clearance_last_day(patient_id, now)
+    end_date = start_date + dt.timedelta(weeks=weeks)
+    calendar = load_calendar(start_date, end_date)
+    return plan_course(
+        sessions=sessions,
+        weeks=weeks,
+        start_date=start_date,
+        weekdays=frozenset(weekdays),
+        window=window,
+        duration=appointment_type.duration,
+        calendar=calendar,
+        busy=[
+            *patient_busy(patient_id, utc_range(start_date, end_date, calendar.tz)),
+            *_spacing_around_treatments(patient_id, appointment_type.duration),
+        ],
+        last_day=last_day,
+        rules=rules_from_settings(),
+        tz=calendar.tz,
+        not_before=now,
+    )
+
+
+def _spacing_around_treatments(patient_id: int, duration: dt.timedelta) -> list[Interval]:
+    """Busy intervals that keep a proposed start at least the minimum gap from every treatment
+    visit the patient already has (a start X overlaps [S - gap + duration, S + gap) exactly when
+    X is within the gap of S)."""
+    gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN)
+    starts = (
+        Appointment.objects.active()
+        .filter(patient_id=patient_id, appointment_type__needs_clearance=True)
+        .values_list("start", flat=True)
+    )
+    return [Interval(start - gap + duration, start + gap) for start in starts]
+
+
+def _span_weeks(starts: Sequence[dt.datetime], rules: CourseRules) -> int:
+    tz = clinic_tz()
+    days = (starts[-1].astimezone(tz).date() - starts[0].astimezone(tz).date()).days + 1
+    return max(rules.min_weeks, math.ceil(days / 7))
+
+
+def _session_label(index: int, start: dt.datetime) -> dict[str, Any]:
+    return {"number": index + 1, "when": describe(start, clinic_tz())}
+
+
+def _explain(error: SchedulingError, appointment_type: AppointmentType, start: dt.datetime) -> str:
+    """The refusal in words naming the room when the only room of the kind is taken."""
+    if error.code == "no_resource":
+        end = start.astimezone(dt.UTC) + appointment_type.duration
+        rooms = list(Room.objects.filter(kind=appointment_type.room_kind, active=True))
+        taken = set(
+            Appointment.objects.active()
+            .overlapping(start, end)
+            .filter(room__in=rooms)
+            .values_list("room_id", flat=True)
+        )
+        if len(rooms) == 1 and rooms[0].pk in taken:
+            return SchedulingError("room_taken", room=rooms[0].name).message
+    return error.message
+
+
+def _alternatives(
+    *,
+    index: int,
+    starts: Sequence[dt.datetime],
+    appointment_type: AppointmentType,
+    patient_id: int,
+    rules: CourseRules,
+    last_day: dt.date | None,
+    now: dt.datetime,
+) -> list[dt.datetime]:
+    """Up to ALTERNATIVES free starts within ALTERNATIVE_DAYS days of session `index` that keep
+    the course rules with the other sessions and fall inside the clearance; the closest day
+    first, one per day before a second on any day."""
+    tz = clinic_tz()
+    original = starts[index]
+    day = original.astimezone(tz).date()
+    slots = find_slots(
+        appointment_type=appointment_type,
+        start_date=day - dt.timedelta(days=ALTERNATIVE_DAYS),
+        end_date=day + dt.timedelta(days=ALTERNATIVE_DAYS),
+        include_extra_openings=True,
+        patient_id=patient_id,
+        not_before=now,
+        now=now,
+    )
+    others = [start for position, start in enumerate(starts) if position != index]
+    fitting = [
+        slot.start
+        for slot in slots
+        if slot.start != original
+        and (last_day is None or slot.start.astimezone(tz).date() <= last_day)
+        and not check_course([*others, slot.start], rules=rules, tz=tz)
+    ]
+    fitting.sort(key=lambda start: abs(start - original))
+    first_per_day: list[dt.datetime] = []
+    seen_days: set[dt.date] = set()
+    for start in fitting:
+        if start.astimezone(tz).date() not in seen_days:
+            seen_days.add(start.astimezone(tz).date())
+            first_per_day.append(start)
+    rest = [start for start in fitting if start not in first_per_day]
+    return (first_per_day + rest)[:ALTERNATIVES]
+
+
+def course_book(
+    *,
+    patient_id: int,
+    starts: Sequence[dt.datetime],
+    actor: Any,
+    appointment_type_code: str = "infusion",
+    weeks: int | None = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> InfusionCourse:
+    """Book a whole course, every session or none, and return the new InfusionCourse.
+
+    Sessions are numbered in time order. Before anything is written: the rules (count, span,
+    gap, weekly cap; PlanError("course_rules") listing every problem), no session in the past,
+    and a clearance valid on every session's date (SchedulingError("course_session_clearance")
+    naming the first uncovered session). Then, in one transaction, the course row and each
+    session through appointment_book (its own savepoint, its own locks, held to the end): any
+    refusal rolls back everything and raises CourseConflict naming the session, with
+    alternatives for it computed after the rollback. A lock wait that times out is retried a
+    couple of times before it is reported.
+    """
+    now = now or timezone.now()
+    rules = rules_from_settings()
+    tz = clinic_tz()
+    ordered = sorted(starts)
+    if any(start.tzinfo is None for start in ordered):
+        raise ValueError("starts must be aware datetimes")
+    if not Patient.objects.filter(pk=patient_id).exists():
+        raise SchedulingError("patient_not_found")
+    appointment_type = _appointment_type(appointment_type_code)
+    if weeks is not None and not rules.min_weeks <= weeks <= rules.max_weeks:
+        raise PlanError("course_weeks", min=rules.min_weeks, max=rules.max_weeks)
+    problems = check_course(ordered, rules=rules, tz=tz, max_weeks=weeks)
+    if problems:
+        raise PlanError("course_rules", problems=" ".join(problems))
+    for index, start in enumerate(ordered):
+        if start <= now:
+            raise SchedulingError("course_session_past", **_session_label(index, start))
+    for index, start in enumerate(ordered):
+        if not has_valid_clearance(patient_id, start):
+            raise SchedulingError(
+                "course_session_clearance",
+                **_session_label(index, start),
+                why=clearance_refusal(patient_id, start, now=now),
+            )
+    for attempt in range(1, BOOK_ATTEMPTS + 1):
+        failure: tuple[int, SchedulingError] | None = None
+        try:
+            with transaction.atomic():
+                course = InfusionCourse.objects.create(
+                    patient_id=patient_id,
+                    planned_sessions=len(ordered),
+                    span_weeks=weeks or _span_weeks(ordered, rules),
+                    created_by=actor,
+                )
+                booked = []
+                for index, start in enumerate(ordered):
+                    try:
+                        booked.append(
+                            appointment_book(
+                                patient_id=patient_id,
+                                appointment_type_id=appointment_type.pk,
+                                start=start,
+                                actor=actor,
+                                request=request,
+                                now=now,
+                                course_id=course.pk,
+                                confirm=index == 0,
+                            )
+                        )
+                    except SchedulingError as error:
+                        failure = (index, error)
+                        raise
+                audit_record(
+                    action="course.booked",
+                    actor=actor,
+                    request=request,
+                    patient_id=patient_id,
+                    obj=course,
+                    detail={"sessions": len(booked), "appointments": [a.pk for a in booked]},
+                )
+            return course
+        except SchedulingError:
+            if failure is None:
+                raise
+            index, error = failure
+            if error.code == "busy" and attempt < BOOK_ATTEMPTS:
+                continue
+            start = ordered[index]
+            label = _session_label(index, start)
+            message = _("Session %(number)d on %(when)s: %(why)s") % {
+                **label,
+                "why": _explain(error, appointment_type, start),
+            }
+            alternatives = _alternatives(
+                index=index,
+                starts=ordered,
+                appointment_type=appointment_type,
+                patient_id=patient_id,
+                rules=rules,
+                last_day=clearance_status(patient_id, today=clinic_date(now)).valid_until,
+                now=now,
+            )
+            raise CourseConflict(index, start, message, alternatives, reason=error.code) from error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _course_sessions(course: InfusionCourse) -> list[Appointment]:
+    """The course's own sessions in time order, maintenance infusions left out."""
+    return list(
+        course.sessions.select_related("appointment_type", "room", "clinician")
+        .exclude(appointment_type__code=MAINTENANCE_TYPE_CODE)
+        .order_by("start", "id")
+    )
+
+
+def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Where a course stands: counts of `done` (completed), `upcoming` (open, OPEN_STATUSES, not
+    yet over), `to_record` (open but over, outcome not yet recorded), `cancelled` and `no_show`;
+    `planned`; `sessions` (the course's appointments in time order) and `maintenance`
+    (maintenance infusions after it, in time order)."""
+    now = now or timezone.now()
+    sessions = _course_sessions(course)
+    waiting = set(OPEN_STATUSES)
+    return {
+        "planned": course.planned_sessions,
+        "done": sum(s.status == AppointmentStatus.COMPLETED for s in sessions),
+        "upcoming": sum(s.status in waiting and s.end > now for s in sessions),
+        "to_record": sum(s.status in waiting and s.end <= now for s in sessions),
+        "cancelled": sum(s.status == AppointmentStatus.CANCELLED for s in sessions),
+        "no_show": sum(s.status == AppointmentStatus.NO_SHOW for s in sessions),
+        "status": course.status,
+        "sessions": sessions,
+        "maintenance": list(
+            course.sessions.filter(appointment_type__code=MAINTENANCE_TYPE_CODE).order_by("start")
+        ),
+    }
+
+
+def _locked_course(course_id: int) -> InfusionCourse:
+    course = InfusionCourse.objects.select_for_update().filter(pk=course_id).first()
+    if course is None:
+        raise SchedulingError("course_not_found")
+    return course
+
+
+def course_complete_if_done(
+    *,
+    course_id: int,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Mark an active course completed when none of its sessions is still open (OPEN_STATUSES)
+    and at least one was completed; return whether the course is (now) completed. Idempotent."""
+    with transaction.atomic():
+        course = _locked_course(course_id)
+        if course.status == CourseStatus.COMPLETED:
+            return True
+        if course.status != CourseStatus.ACTIVE:
+            return False
+        statuses = {s.status for s in _course_sessions(course)}
+        if statuses & set(OPEN_STATUSES) or AppointmentStatus.COMPLETED not in statuses:
+            return False
+        InfusionCourse.objects.filter(pk=course.pk).update(
+            status=CourseStatus.COMPLETED, updated_at=now or timezone.now()
+        )
+        audit_record(
+            action="course.completed",
+            actor=actor,
+            request=request,
+            patient_id=course.patient_id,
+            obj=course,
+        )
+    return True
+
+
+def course_session_move(
+    *,
+    appointment_id: int,
+    new_start: dt.datetime,
+    actor: Any,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move one session of an active course, keeping the course rules with its other sessions
+    (gap, weekly cap, span; cancelled and no-show sessions do not count). Locks the course row,
+    then moves through scheduling.booking.appointment_move (hours, clearance, overlaps), all in
+    one transaction. PlanError("course_rules") says which rule the move would break. Maintenance
+    infusions linked to a course are moved without the course rules."""
+    now = now or timezone.now()
+    tz = clinic_tz()
+    with transaction.atomic():
+        appointment = (
+            Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
+        )
+        if appointment is None:
+            raise SchedulingError("not_found")
+        if appointment.course_id is None:
+            raise SchedulingError("not_course_session")
+        course = _locked_course(appointment.course_id)
+        if course.status == CourseStatus.CANCELLED:
+            raise SchedulingError(
+                "course_not_active", status=CourseStatus(course.status).label.lower()
+            )
+        if appointment.appointment_type.code != MAINTENANCE_TYPE_CODE:
+            sessions = [s for s in _course_sessions(course) if s.is_active]
+            starts = [new_start if s.pk == appointment.pk else s.start for s in sessions]
+            problems = [
+                problem.message
+                for problem in course_problems(
+                    starts, rules=rules_from_settings(), tz=tz, check_count=False
+                )
+            ]
+            if problems:
+                raise PlanError("course_rules", problems=" ".join(problems))
+        return appointment_move(
+            appointment_id=appointment_id,
+            new_start=new_start,
+            actor=actor,
+            request=request,
+            now=now,
+        )
+
+
+def course_cancel_remaining(
+    *,
+    course_id: int,
+    actor: Any,
+    reason: str,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Cancel every booked session of an active course that has not started yet (through
+    appointment_transition, with history and audit), mark the course cancelled, and return how
+    many sessions were cancelled. Locks the course row; all or nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        course = _locked_course(course_id)
+        if course.status != CourseStatus.ACTIVE:
+            raise SchedulingError(
+                "course_not_active", status=CourseStatus(course.status).label.lower()
+            )
+        remaining = list(
+            course.sessions.filter(status=AppointmentStatus.BOOKED, start__gt=now)
+            .order_by("start")
+            .values_list("pk", flat=True)
+        )
+        for appointment_id in remaining:
+            appointment_transition(
+                appointment_id=appointment_id,
+                to_status=AppointmentStatus.CANCELLED,
+                actor=actor,
+                reason=reason,
+                request=request,
+                now=now,
+            )
+        InfusionCourse.objects.filter(pk=course.pk).update(
+            status=CourseStatus.CANCELLED, updated_at=now
+        )
+        audit_record(
+            action="course.cancelled",
+            actor=actor,
+            request=request,
+            patient_id=course.patient_id,
+            obj=course,
+            detail={"cancelled_sessions": len(remaining)},
+        )
+    return len(remaining)
+
+
+def course_add_maintenance(
+    *,
+    course_id: int,
+    start: dt.datetime,
+    actor: Any,
+    appointment_type_code: str = MAINTENANCE_TYPE_CODE,
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book a maintenance infusion linked to a completed course (completing it first if all its
+    sessions are done: course_complete_if_done). A clearance valid on the date is required
+    whatever the type's own setting. Locks the course row, then books through appointment_book."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not course_complete_if_done(course_id=course_id, actor=actor, request=request, now=now):
+            course = InfusionCourse.objects.filter(pk=course_id).first()
+            if course is None:
+                raise SchedulingError("course_not_found")
+            if course.status == CourseStatus.CANCELLED:
+                raise SchedulingError(
+                    "course_not_active", status=CourseStatus(course.status).label.lower()
+                )
+            raise SchedulingError("course_not_completed")
+        course = _locked_course(course_id)
+        if not has_valid_clearance(course.patient_id, start):
+            raise SchedulingError(
+                "needs_clearance", why=clearance_refusal(course.patient_id, start, now=now)
+            )
+        appointment = appointment_book(
+            patient_id=course.patient_id,
+            appointment_type_id=_appointment_type(appointment_type_code).pk,
+            start=start,
+            actor=actor,
+            request=request,
+            now=now,
+            course_id=course.pk,
+        )
+        audit_record(
+            action="course.maintenance_booked",
+            actor=actor,
+            request=request,
+            patient_id=course.patient_id,
+            obj=course,
+            detail={"appointment": appointment.pk},
+        )
+    return appointment

@@ -1,0 +1,355 @@
+"""Staff pages for infusion courses: plan and book a course for a cleared patient on one page
+(two submits: propose, book), then follow it on the course page (progress, move one session,
+cancel the rest, add maintenance infusions).
+
+The views check access, bind a form and call one service of scheduling.courses.services; the rules
+(how many sessions, how far apart, what is free) live there. Every SchedulingError becomes a form
+error on the page it came from, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from intake.clearance import clearance_status
+from intake.models import Patient
+from propel.roles import Capability, staff_required
+from scheduling.courses.forms import (
+    CancelRemainingForm,
+    CoursePlanForm,
+    CourseSessionsForm,
+    MaintenanceForm,
+    SessionMoveForm,
+    to_local_input,
+)
+from scheduling.courses.services import (
+    CourseConflict,
+    course_add_maintenance,
+    course_book,
+    course_cancel_remaining,
+    course_progress,
+    course_propose,
+    course_session_move,
+)
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment, AppointmentStatus, CourseStatus, InfusionCourse
+
+TOO_LARGE = gettext_lazy("That was more than we can accept. Please check the form and try again.")
+
+
+def _bind(form: Any, data: Any, *, field: str | None) -> Any:
+    """`form` as given, or, when the body could not be read (`data` is None: too large), the same
+    form showing only that problem on `field`."""
+    if data is None:
+        form.is_valid()
+        form.errors.clear()
+        form.add_error(field, TOO_LARGE)
+    return form
+
+
+def _post_data(request: HttpRequest) -> QueryDict | None:
+    """request.POST, or None when the body is beyond DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    try:
+        return request.POST
+    except RequestDataTooBig:
+        return None
+
+
+# An alternative's button value names the UTC instant, not the clinic wall time: on the fall-back
+# night a wall time happens twice, and the button must mean the one that was offered.
+CHOICE_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+def _choice_value(index: int, start: dt.datetime) -> str:
+    """An alternative's button value: "<index>|<UTC instant>" (CHOICE_FORMAT)."""
+    return f"{index}|{start.astimezone(dt.UTC).strftime(CHOICE_FORMAT)}"
+
+
+def _parse_choice(value: str, size: int) -> tuple[int, dt.datetime] | None:
+    """An alternative's button value (_choice_value) as (index, aware UTC instant), or None if
+    malformed."""
+    index_text, _sep, when = value.partition("|")
+    try:
+        index = int(index_text)
+        instant = dt.datetime.strptime(when, CHOICE_FORMAT)
+    except ValueError:
+        return None
+    if not 0 <= index < size:
+        return None
+    return index, instant.replace(tzinfo=dt.UTC)
+
+
+# --- Planner ----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_required(Capability.CALENDAR)
+def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    today = timezone.localdate()
+    clearance = clearance_status(patient.pk, today=today)
+    context: dict[str, Any] = {
+        "patient": patient,
+        "clearance": clearance,
+        "courses": patient.courses.all()[:10],
+        "conflict": None,
+        "sessions_form": None,
+    }
+    if not clearance.is_cleared:
+        # No plan for a patient a clinician has not cleared; a forged POST gets the same page.
+        status = 403 if request.method == "POST" else 200
+        return render(request, "scheduling/courses/new.html", context, status=status)
+
+    if request.method != "POST":
+        context["plan_form"] = CoursePlanForm(today=today)
+        return render(request, "scheduling/courses/new.html", context)
+
+    data = _post_data(request)
+    if data is None:
+        plan_form = _bind(CoursePlanForm({}, today=today), None, field=None)
+        context["plan_form"] = plan_form
+        return render(request, "scheduling/courses/new.html", context, status=400)
+
+    plan_form = CoursePlanForm(data, today=today)
+    context["plan_form"] = plan_form
+    if data.get("action") == "propose":
+        if plan_form.is_valid():
+            plan = plan_form.cleaned_data
+            try:
+                starts = course_propose(
+                    patient_id=patient.pk,
+                    sessions=plan["sessions"],
+                    weeks=plan["weeks"],
+                    start_date=plan["start_date"],
+                    weekdays=plan["weekdays"],
+                    window=plan["window"],
+                )
+            except SchedulingError as error:
+                plan_form.add_error(None, error.message)
+            else:
+                context["sessions_form"] = CourseSessionsForm.proposed(starts)
+        status = 200 if plan_form.is_valid() else 400
+        return render(request, "scheduling/courses/new.html", context, status=status)
+
+    # Book: the list as shown (perhaps edited), or with one session replaced by an alternative.
+    sessions_form = CourseSessionsForm(data)
+    choice = data.get("choose")
+    if choice:
+        parsed = _parse_choice(choice, sessions_form.size)
+        if parsed is not None:
+            sessions_form = CourseSessionsForm(sessions_form.replaced(*parsed))
+    context["sessions_form"] = sessions_form
+    if not sessions_form.is_valid():
+        return render(request, "scheduling/courses/new.html", context, status=400)
+    starts = sessions_form.cleaned_data["starts"]
+    try:
+        course = course_book(
+            patient_id=patient.pk,
+            starts=starts,
+            actor=request.user,
+            # The span chosen in the plan, when the plan is still there to read.
+            weeks=plan_form.cleaned_data["weeks"] if plan_form.is_valid() else None,
+            request=request,
+        )
+    except CourseConflict as conflict:
+        # The service numbers sessions in time order; the page keeps staff's order, so find the
+        # row by its start (edited lists may be out of order).
+        index = next(
+            (i for i, start in enumerate(starts) if start == conflict.start), conflict.index
+        )
+        context["conflict"] = {
+            "index": index,
+            "number": index + 1,
+            "message": conflict.message,
+            "alternatives": [
+                {"value": _choice_value(index, start), "start": start}
+                for start in conflict.alternatives
+            ],
+        }
+        return render(request, "scheduling/courses/new.html", context, status=409)
+    except SchedulingError as error:
+        sessions_form.add_error(None, error.message)
+        return render(request, "scheduling/courses/new.html", context, status=400)
+    messages.success(
+        request,
+        ngettext(
+            "Booked a course of %(count)d infusion.",
+            "Booked a course of %(count)d infusions.",
+            len(sessions_form.cleaned_data["starts"]),
+        )
+        % {"count": len(sessions_form.cleaned_data["starts"])},
+    )
+    return redirect("scheduling:course_detail", course_id=course.pk)
+
+
+# --- The course page --------------------------------------------------------------------------
+
+
+def _course_or_404(course_id: int) -> InfusionCourse:
+    return get_object_or_404(InfusionCourse.objects.select_related("patient"), pk=course_id)
+
+
+def _render_detail(
+    request: HttpRequest,
+    course: InfusionCourse,
+    *,
+    move_form: SessionMoveForm | None = None,
+    move_for: int | None = None,
+    cancel_form: CancelRemainingForm | None = None,
+    maintenance_form: MaintenanceForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    progress = course_progress(course)
+    sessions = list(
+        course.sessions.select_related("appointment_type", "room", "clinician").order_by(
+            "start", "id"
+        )
+    )
+    now = timezone.now()
+    rows = []
+    for session in sessions:
+        if move_for == session.pk and move_form is not None:
+            form = move_form
+        else:
+            form = SessionMoveForm(
+                initial={"appointment_id": session.pk, "new_start": to_local_input(session.start)},
+                auto_id=f"move-{session.pk}-%s",
+            )
+            # A session in the hour that happens twice shows which one it is (the question asked,
+            # its own answer chosen), so the form sent back unchanged means the same instant.
+            form.show_instant("new_start", session.start)
+        rows.append(
+            {
+                "appointment": session,
+                "movable": session.status == AppointmentStatus.BOOKED and session.start > now,
+                "form": form,
+            }
+        )
+    has_upcoming = any(row["movable"] for row in rows)
+    # All sessions over and at least one done: course_add_maintenance completes the course first.
+    all_done = (
+        course.status == CourseStatus.ACTIVE
+        and progress["upcoming"] == 0
+        and progress.get("to_record", 0) == 0
+        and progress["done"] > 0
+    )
+    context = {
+        "course": course,
+        "patient": course.patient,
+        "progress": progress,
+        "rows": rows,
+        "can_cancel": course.status == CourseStatus.ACTIVE and has_upcoming,
+        "can_add_maintenance": course.status == CourseStatus.COMPLETED or all_done,
+        "cancel_form": cancel_form or CancelRemainingForm(auto_id="cancel-%s"),
+        "maintenance_form": maintenance_form or MaintenanceForm(auto_id="maintenance-%s"),
+    }
+    return render(request, "scheduling/courses/detail.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+@staff_required(Capability.CALENDAR)
+def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
+    return _render_detail(request, _course_or_404(course_id))
+
+
+@never_cache
+@require_POST
+@staff_required(Capability.CALENDAR)
+def course_move(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_or_404(course_id)
+    data = _post_data(request)
+    if data is None:
+        messages.error(request, TOO_LARGE)
+        return _render_detail(request, course, status=400)
+    form = SessionMoveForm(data)
+    appointment_id = form.data.get("appointment_id")
+    session = (
+        Appointment.objects.filter(pk=appointment_id, course=course).first()
+        if str(appointment_id or "").isdigit()
+        else None
+    )
+    if session is None:
+        messages.error(request, _("That session is not part of this course."))
+        return _render_detail(request, course, status=400)
+    form = SessionMoveForm(data, auto_id=f"move-{session.pk}-%s")
+    if form.is_valid():
+        try:
+            course_session_move(
+                appointment_id=session.pk,
+                new_start=form.cleaned_data["new_start"],
+                actor=request.user,
+                request=request,
+            )
+        except SchedulingError as error:
+            form.add_error("new_start", error.message)
+        else:
+            messages.success(request, _("Session moved."))
+            return redirect("scheduling:course_detail", course_id=course.pk)
+    return _render_detail(request, course, move_form=form, move_for=session.pk, status=400)
+
+
+@never_cache
+@require_POST
+@staff_required(Capability.CALENDAR)
+def course_cancel(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_or_404(course_id)
+    data = _post_data(request)
+    form = _bind(CancelRemainingForm(data or {}, auto_id="cancel-%s"), data, field="reason")
+    if data is not None and form.is_valid():
+        try:
+            count = course_cancel_remaining(
+                course_id=course.pk,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except SchedulingError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Cancelled %(count)d remaining session.",
+                    "Cancelled %(count)d remaining sessions.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect("scheduling:course_detail", course_id=course.pk)
+    return _render_detail(request, course, cancel_form=form, status=400)
+
+
+@never_cache
+@require_POST
+@staff_required(Capability.CALENDAR)
+def course_maintenance(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = _course_or_404(course_id)
+    data = _post_data(request)
+    form = _bind(MaintenanceForm(data or {}, auto_id="maintenance-%s"), data, field="start")
+    if data is not None and form.is_valid():
+        try:
+            course_add_maintenance(
+                course_id=course.pk,
+                start=form.cleaned_data["start"],
+                actor=request.user,
+                request=request,
+            )
+        except SchedulingError as error:
+            form.add_error("start", error.message)
+        else:
+            messages.success(request, _("Maintenance infusion booked."))
+            return redirect("scheduling:course_detail", course_id=course.pk)
+    return _render_detail(request, course, maintenance_form=form, status=400)

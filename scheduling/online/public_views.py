@@ -1,0 +1,315 @@
+"""Pages anyone may open without signing in: choose a consultation time, hold it, book it, and ask
+for a new link. Each view binds a form, calls one service from scheduling.online.services, and
+turns a refusal into a calm message with a way forward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from intake.links import patient_from_token, patient_link_token
+from propel.http import client_ip
+from propel.ratelimit import ratelimit_hit
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment, SlotHold
+from scheduling.online import services as online
+from scheduling.online import slot_page
+from scheduling.online.patient_views import private
+from scheduling.online.public_forms import (
+    KEY_PATTERN,
+    BookingDetailsForm,
+    LinkRequestForm,
+    SlotChoiceForm,
+)
+
+HOLD_SESSION_KEY = "propel_slot_hold"
+RECEIPT_SALT = "propel.booking-receipt.v1"
+RECEIPT_MAX_AGE = dt.timedelta(days=1)
+HOUR, DAY = 3600, 86400
+# Codes after which the nearest free times are offered instead of the one asked for.
+OFFER_ALTERNATIVES = frozenset({"slot_gone", "too_soon", "too_far"})
+LINK_REQUESTS_PER_EMAIL_PER_DAY = 5
+
+
+def _over_ip_limit(request: HttpRequest, action: str, limit: int) -> bool:
+    return ratelimit_hit(f"{action}:ip:{client_ip(request) or 'unknown'}", limit, HOUR)
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return render(request, "scheduling/public/too_many.html", status=429)
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    return render(request, "scheduling/public/unavailable.html", status=503)
+
+
+def _parse_week(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_http_methods(["GET", "HEAD"])
+def book(request: HttpRequest) -> HttpResponse:
+    """Free consultation times, one week at a time. The week is shared between visitors and
+    recomputed only when a row it depends on changes (scheduling.online.slot_page), except for
+    someone holding a time: they see it as free, so theirs is computed for them alone."""
+    week = _parse_week(request.GET.get("week"))
+    hold_key = request.session.get(HOLD_SESSION_KEY)
+    now = timezone.now()
+    if hold_key:
+        slot_week = slot_page.week_html(week=week, now=now, hold_key=hold_key)
+    else:
+        slot_week = slot_page.shared_week_html(week=week, now=now)
+    if slot_week is None:
+        return _unavailable(request)
+    return render(
+        request,
+        "scheduling/public/book.html",
+        {"slot_week": slot_week, "hold_minutes": settings.SLOT_HOLD_MINUTES},
+    )
+
+
+@require_POST
+def book_hold(request: HttpRequest) -> HttpResponse:
+    """Hold the chosen time for a few minutes and go to the details form."""
+    if _over_ip_limit(request, "hold", settings.BOOKING_RATE_PER_IP_PER_HOUR):
+        return _too_many(request)
+    consultation = online.consultation_type()
+    if consultation is None:
+        return _unavailable(request)
+    form = SlotChoiceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please choose a time from the list."))
+        return redirect("scheduling:book")
+    start = form.cleaned_data["start"]
+    previous = request.session.get(HOLD_SESSION_KEY)
+    try:
+        hold = online.online_slot_hold(start=start, replaces=previous)
+    except SchedulingError as error:
+        return render(
+            request,
+            "scheduling/public/slot_gone.html",
+            {
+                "message": error.message,
+                "alternatives": online.nearest_alternatives(
+                    consultation, start=start, now=timezone.now(), hold_key=previous
+                ),
+                "week": timezone.localdate(start).isoformat(),
+                "zone": online.zone_label(),
+            },
+            status=409,
+        )
+    request.session[HOLD_SESSION_KEY] = hold.key
+    return redirect("scheduling:book_details", hold_key=hold.key)
+
+
+def _receipt(appointment: Appointment) -> str:
+    return signing.dumps(appointment.pk, salt=RECEIPT_SALT)
+
+
+def _details_page(
+    request: HttpRequest,
+    *,
+    form: BookingDetailsForm,
+    hold: SlotHold,
+    held: bool,
+    status: int = 200,
+    message: str = "",
+) -> HttpResponse:
+    return private(
+        render(
+            request,
+            "scheduling/public/details.html",
+            {
+                "form": form,
+                "hold": hold,
+                "held": held,
+                "message": message,
+                "hold_minutes": settings.SLOT_HOLD_MINUTES,
+                "zone": online.zone_label(),
+            },
+            status=status,
+        )
+    )
+
+
+def _kept_answers(form: BookingDetailsForm) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if name not in ("alternative", "website")
+    }
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def book_details(request: HttpRequest, hold_key: str) -> HttpResponse:
+    """Who is booking. The hold key in the address is also the booking's idempotency key."""
+    if not KEY_PATTERN.match(hold_key):
+        raise Http404
+    booked = Appointment.objects.filter(idempotency_key=hold_key).first()
+    if booked is not None:
+        return redirect("scheduling:book_booked", receipt=_receipt(booked))
+    hold = SlotHold.objects.select_related("appointment_type").filter(key=hold_key).first()
+    if hold is None:
+        messages.info(request, _("Please choose a time for your consultation."))
+        return redirect("scheduling:book")
+    data = None
+    if request.method == "POST":
+        try:
+            data = request.POST
+        except RequestDataTooBig:
+            message = _(
+                "That was more than we can accept. Please check your answers and try again."
+            )
+            form = BookingDetailsForm()
+            return _details_page(
+                request, form=form, hold=hold, held=False, status=413, message=message
+            )
+    consultation = hold.appointment_type
+    now = timezone.now()
+    held = hold.expires_at > now
+    available = held or online.is_offered(consultation, hold.start, now=now, hold_key=hold_key)
+    # Offered when the held time is gone, and kept on offer once the patient has chosen one.
+    alternatives = (
+        online.nearest_alternatives(consultation, start=hold.start, now=now, hold_key=hold_key)
+        if not available or (data is not None and data.get("alternative"))
+        else []
+    )
+    message = "" if available else SchedulingError("slot_gone").message
+    if data is None:
+        form = BookingDetailsForm(alternatives=alternatives)
+        return _details_page(request, form=form, hold=hold, held=held, message=message)
+
+    form = BookingDetailsForm(data, alternatives=alternatives)
+    if _over_ip_limit(request, "book", settings.BOOKING_RATE_PER_IP_PER_HOUR):
+        form.add_error(None, _too_many_message())
+        return _details_page(request, form=form, hold=hold, held=held, status=429)
+    if form.is_honeypot_filled:
+        form.add_error(
+            None,
+            _("We could not complete your booking. Please call us at %(phone)s.")
+            % {"phone": settings.CLINIC_PHONE},
+        )
+        return _details_page(request, form=form, hold=hold, held=held, status=400)
+    if not form.is_valid():
+        return _details_page(request, form=form, hold=hold, held=held, message=message)
+    email = online.normalise_email(form.cleaned_data["email"])
+    if ratelimit_hit(f"book:email:{email}", settings.BOOKING_RATE_PER_EMAIL_PER_DAY, DAY):
+        form.add_error(None, _too_many_message())
+        return _details_page(request, form=form, hold=hold, held=held, status=429)
+    start = form.cleaned_data.get("alternative") or hold.start
+    try:
+        result = online.online_consultation_book(
+            details=form.details(), start=start, hold_key=hold_key, request=request
+        )
+    except SchedulingError as error:
+        if error.code in OFFER_ALTERNATIVES:
+            starts = online.nearest_alternatives(
+                consultation, start=hold.start, now=timezone.now(), hold_key=hold_key
+            )
+            fresh = BookingDetailsForm(initial=_kept_answers(form), alternatives=starts)
+            return _details_page(
+                request, form=fresh, hold=hold, held=False, status=409, message=error.message
+            )
+        form.add_error("date_of_birth" if error.code == "under_18" else None, error.message)
+        return _details_page(request, form=form, hold=hold, held=held, status=409)
+    request.session.pop(HOLD_SESSION_KEY, None)
+    if result.new_patient and not result.replay:
+        token = patient_link_token(result.patient)
+        return redirect("scheduling:book_done", token=token, appointment_id=result.appointment.pk)
+    return redirect("scheduling:book_booked", receipt=_receipt(result.appointment))
+
+
+def _too_many_message() -> str:
+    return _(
+        "There have been too many attempts. Please wait a while, or call us at %(phone)s and we "
+        "will book for you."
+    ) % {"phone": settings.CLINIC_PHONE}
+
+
+@require_http_methods(["GET", "HEAD"])
+def book_done(request: HttpRequest, token: str, appointment_id: int) -> HttpResponse:
+    """Confirmation for someone whose booking created their patient record: their link and the
+    questionnaire are theirs to see."""
+    patient = patient_from_token(token)
+    appointment = (
+        patient.appointments.select_related("appointment_type").filter(pk=appointment_id).first()
+        if patient is not None
+        else None
+    )
+    if appointment is None:
+        return private(render(request, "scheduling/patient/link_invalid.html", status=404))
+    return private(
+        render(
+            request,
+            "scheduling/public/done.html",
+            {
+                "appointment": appointment,
+                "patient": patient,
+                "token": token,
+                "zone": online.zone_label(),
+                "questionnaire_url": reverse("intake:start", args=[token]),
+            },
+        )
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
+    """Confirmation when the details matched an existing patient: the time only, and word that
+    the link went to the patient's own email (whoever typed the details may not be them)."""
+    try:
+        appointment_id = signing.loads(
+            receipt, salt=RECEIPT_SALT, max_age=RECEIPT_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature:
+        appointment_id = None
+    appointment = (
+        Appointment.objects.filter(pk=appointment_id).first()
+        if isinstance(appointment_id, int)
+        else None
+    )
+    if appointment is None:
+        return private(render(request, "scheduling/patient/link_invalid.html", status=404))
+    return private(
+        render(
+            request,
+            "scheduling/public/booked.html",
+            {"appointment": appointment, "zone": online.zone_label()},
+        )
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def link_request(request: HttpRequest) -> HttpResponse:
+    """Ask for a fresh link by email. The answer never says whether the address is known."""
+    if request.method != "POST":
+        return render(request, "scheduling/public/link_request.html", {"form": LinkRequestForm()})
+    if _over_ip_limit(request, "link", settings.LINK_REQUEST_RATE_PER_IP_PER_HOUR):
+        return _too_many(request)
+    form = LinkRequestForm(request.POST)
+    if not form.is_valid():
+        return render(request, "scheduling/public/link_request.html", {"form": form})
+    email = online.normalise_email(form.cleaned_data["email"])
+    # Over the per-address limit nothing is sent, and the answer is the same as always.
+    if not ratelimit_hit(f"link:email:{email}", LINK_REQUESTS_PER_EMAIL_PER_DAY, DAY):
+        online.patient_link_request(email=email)
+    return redirect("scheduling:link_sent")
+
+
+@require_http_methods(["GET", "HEAD"])
+def link_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "scheduling/public/link_sent.html")

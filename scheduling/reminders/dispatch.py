@@ -1,0 +1,371 @@
+"""Reminder dispatch: claim due rows, send each one, record the result.
+
+Flow. The beat task `scheduling.tasks.dispatch_reminders` runs every minute: `recover_stuck`, then
+`dispatch_due`, which in one transaction locks due pending rows with
+`SELECT ... FOR UPDATE SKIP LOCKED`, marks them `sending` (claimed_at = now, attempts + 1) and,
+after commit, queues `send_reminder(id)` for each. `reminder_send` locks its row (SKIP LOCKED
+again), re-checks that it is still `sending`, that the message still makes sense (appointment
+still on and not started, consent still given, questionnaire still not sent for the nudge, not
+in SMS quiet hours) and sends it with a stable idempotency key; the row becomes `sent` (with the
+provider's message id) in the same transaction, which holds the row lock for the whole send.
+
+Guarantee (what we promise, precisely):
+- Never lost (at-least-once attempt): a row leaves `pending` only in a committed claim. If the
+  broker is down when the claim commits, or the worker dies mid-send, the row stays `sending`;
+  `recover_stuck` puts every `sending` row older than REMINDER_SEND_TIMEOUT_SECONDS whose row lock
+  is free (no live worker holds it) back to `pending`, and the next sweep claims it again.
+  Transient errors (network, SMTP, SMS provider 5xx/429) retry with back-off (1, 5, 15, 60 min,
+  then hourly) until REMINDER_MAX_ATTEMPTS; then the row is `failed` with `last_error`, where
+  staff see it. Other errors mark the row `failed` at once and are re-raised.
+- Not sent twice by us: two sweeps (or two beat processes) cannot claim the same row (row lock +
+  skip locked + the state change); a redelivered or duplicate `send_reminder` finds the row locked
+  by the first or no longer `sending` and does nothing.
+- The one window left is a worker killed after the provider accepted the message and before the
+  transaction recording it commits. The retry then sends again with the SAME key:
+  SMS: `reminder-<id>` as the backend's idempotency key (FileBackend and HttpSmsBackend's
+  Idempotency-Key header), so the message is delivered once where the provider honours the key.
+  Email: the same Message-ID header `<reminder-<id>@<SITE domain>>` every time; SMTP has no
+  idempotency, so a second copy may be delivered, and mail clients/providers that de-duplicate by
+  Message-ID (e.g. Gmail) show it once. That is the at-most-once part: exact for SMS with a
+  key-honouring provider, best-effort (Message-ID de-duplication) for email.
+- Pointless messages are not sent late: a "before" reminder whose appointment has started, or is
+  no longer booked, is `skipped` and logged; so is the follow-up for a visit not checked in or more
+  than a day past its due time, and a move or cancellation notice once the time it names passed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from typing import Any
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from propel.sms import SmsTransientError, get_sms_backend
+from scheduling.models import (
+    ATTENDED_STATUSES,
+    AppointmentStatus,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
+)
+from scheduling.reminders.plan import BEFORE_KINDS, NOTICE_KINDS, after_quiet_hours, in_quiet_hours
+
+logger = logging.getLogger(__name__)
+
+# Worth another try later: the network, the mail server, the SMS provider's 5xx/429.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    smtplib.SMTPException,
+    SmsTransientError,
+)
+BACKOFF = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=15),
+    dt.timedelta(minutes=60),
+)
+# Sent to any address on file: the patient asked for the booking or made the change themselves.
+TRANSACTIONAL_KINDS = frozenset({ReminderKind.CONFIRMATION, *NOTICE_KINDS})
+# The follow-up is pointless this long after it was meant to go.
+FOLLOW_UP_STALE_AFTER = dt.timedelta(hours=24)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait after the `attempts`-th failed try: 1, 5, 15, 60 minutes, then hourly."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def idempotency_key(reminder: Reminder) -> str:
+    """Stable for the row: every retry of one reminder carries the same key."""
+    return f"reminder-{reminder.pk}"
+
+
+def email_message_id(reminder: Reminder) -> str:
+    domain = urlparse(settings.SITE_URL).hostname or "propel.invalid"
+    return f"<{idempotency_key(reminder)}@{domain}>"
+
+
+def _quiet(moment: dt.datetime) -> bool:
+    from scheduling.slots import clinic_tz
+
+    return in_quiet_hours(
+        moment,
+        tz=clinic_tz(),
+        start_hour=settings.SMS_QUIET_HOURS_START,
+        end_hour=settings.SMS_QUIET_HOURS_END,
+    )
+
+
+def _after_quiet(moment: dt.datetime) -> dt.datetime:
+    from scheduling.slots import clinic_tz
+
+    return after_quiet_hours(
+        moment,
+        tz=clinic_tz(),
+        start_hour=settings.SMS_QUIET_HOURS_START,
+        end_hour=settings.SMS_QUIET_HOURS_END,
+    )
+
+
+def _enqueue(reminder_ids: list[int]) -> None:
+    from scheduling.tasks import send_reminder
+
+    for index, reminder_id in enumerate(reminder_ids):
+        try:
+            send_reminder.delay(reminder_id)
+        except Exception:
+            # Broker down: this row and the rest stay "sending" and recover_stuck re-queues them
+            # later. Trying the rest would wait out the same connection timeout once per row.
+            logger.exception(
+                "reminder %s: could not queue the send (%s more not tried); the sweep retries",
+                reminder_id,
+                len(reminder_ids) - index - 1,
+            )
+            return
+
+
+def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
+    """Claim up to `limit` due pending reminders and queue their sends after commit."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(state=ReminderState.PENDING, due_at__lte=now)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Reminder.objects.filter(pk__in=ids, state=ReminderState.PENDING).update(
+                state=ReminderState.SENDING,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+            transaction.on_commit(lambda: _enqueue(ids))
+    return ids
+
+
+def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
+    """Rows left `sending` past REMINDER_SEND_TIMEOUT_SECONDS whose worker is gone (row not
+    locked) go back to `pending`, due now, to be sent again with the same idempotency key; rows
+    that already used REMINDER_MAX_ATTEMPTS become `failed`."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.REMINDER_SEND_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        rows = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(state=ReminderState.SENDING, claimed_at__lt=cutoff)
+            .values_list("pk", "attempts")
+        )
+        retry = [pk for pk, attempts in rows if attempts < settings.REMINDER_MAX_ATTEMPTS]
+        give_up = [pk for pk, attempts in rows if attempts >= settings.REMINDER_MAX_ATTEMPTS]
+        note = "worker lost or send not queued; sent again with the same idempotency key"
+        Reminder.objects.filter(pk__in=retry).update(
+            state=ReminderState.PENDING, due_at=now, last_error=note, updated_at=now
+        )
+        Reminder.objects.filter(pk__in=give_up).update(
+            state=ReminderState.FAILED,
+            last_error="worker lost mid-send on the last attempt",
+            updated_at=now,
+        )
+    for pk in retry:
+        logger.warning("reminder %s: stuck in sending, back to pending", pk)
+    for pk in give_up:
+        logger.error("reminder %s: stuck in sending after the last attempt: failed", pk)
+    return [pk for pk, _ in rows]
+
+
+def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
+    """Why this message should not go out now, or None."""
+    from scheduling.online.services import questionnaire_status
+
+    appointment = reminder.appointment
+    patient = appointment.patient
+    if reminder.kind in NOTICE_KINDS:
+        # A notice reports a change already made (the appointment is cancelled, or moved and
+        # possibly changed again since): only a time already past makes it pointless.
+        if appointment.start <= now:
+            return "appointment time already passed"
+    elif reminder.kind == ReminderKind.FOLLOW_UP_NEXT_DAY:
+        if appointment.status not in ATTENDED_STATUSES:
+            return f"visit not attended (status {appointment.status})"
+        if now > reminder.due_at + FOLLOW_UP_STALE_AFTER:
+            return "follow-up more than a day late"
+    else:
+        if appointment.status != AppointmentStatus.BOOKED:
+            return f"appointment is {appointment.status}"
+        if appointment.start <= now:
+            return "appointment already started"
+    if reminder.channel == ReminderChannel.EMAIL:
+        if not patient.email:
+            return "no email address"
+        if reminder.kind not in TRANSACTIONAL_KINDS and not patient.consent_email:
+            return "patient opted out of email"
+    else:
+        if not patient.mobile:
+            return "no mobile number"
+        if not patient.consent_sms:
+            return "patient opted out of text messages"
+    if (
+        reminder.kind == ReminderKind.INTAKE_NUDGE_48H
+        and questionnaire_status(patient.pk) == "submitted"
+    ):
+        return "questionnaire already submitted"
+    return None
+
+
+def _deliver(reminder: Reminder) -> str:
+    """Send through the reminder's channel; return the provider's message id."""
+    from scheduling.reminders.messages import render_reminder
+
+    rendered = render_reminder(reminder, channel=reminder.channel)
+    patient = reminder.appointment.patient
+    if reminder.channel == ReminderChannel.SMS:
+        return get_sms_backend().send(
+            to=str(patient.mobile), body=rendered.sms, idempotency_key=idempotency_key(reminder)
+        )
+    message_id = email_message_id(reminder)
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[patient.email],
+        headers={"Message-ID": message_id},
+    )
+    if rendered.html:
+        message.attach_alternative(rendered.html, "text/html")
+    for filename, content, mimetype in rendered.attachments:
+        message.attach(filename, content, mimetype)
+    message.send()
+    return message_id
+
+
+def _update(reminder: Reminder, **changes: Any) -> int:
+    """Conditional on the row still being this claim (state sending, same attempt)."""
+    return Reminder.objects.filter(
+        pk=reminder.pk, state=ReminderState.SENDING, attempts=reminder.attempts
+    ).update(**changes)
+
+
+def record_sent(reminder: Reminder, *, message_id: str, now: dt.datetime) -> None:
+    _update(
+        reminder,
+        state=ReminderState.SENT,
+        sent_at=now,
+        provider_message_id=message_id[:200],
+        last_error="",
+        updated_at=now,
+    )
+
+
+def _record_transient(reminder: Reminder, error: BaseException, now: dt.datetime) -> str:
+    text = f"{type(error).__name__}: {error}"[:500]
+    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
+        logger.error(
+            "reminder %s failed after %s attempts: %s", reminder.pk, reminder.attempts, text
+        )
+        return ReminderState.FAILED
+    due = now + backoff(reminder.attempts)
+    if reminder.channel == ReminderChannel.SMS:
+        due = _after_quiet(due)
+    _update(reminder, state=ReminderState.PENDING, due_at=due, last_error=text, updated_at=now)
+    logger.warning(
+        "reminder %s: attempt %s failed (%s); retry at %s",
+        reminder.pk,
+        reminder.attempts,
+        text,
+        due,
+    )
+    return ReminderState.PENDING
+
+
+# How long a send waits for the row. A sweep's claim query may hold a row lock for a moment
+# (PostgreSQL keeps the lock of a row it re-checked and rejected until its transaction ends), so
+# skipping locked rows here would leave a claimed row unsent until recover_stuck; a duplicate task
+# waits for the first to finish and then finds the row no longer `sending`.
+SEND_LOCK_TIMEOUT_MS = 5000
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _lock_claimed(reminder_id: int) -> Reminder | None:
+    """The claimed row, locked for this transaction; None when it is not `sending` or another
+    worker has held it longer than SEND_LOCK_TIMEOUT_MS."""
+    try:
+        # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
+        # which then writes nothing (reminder_send returns "not_claimed").
+        with transaction.atomic(savepoint=False):
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{SEND_LOCK_TIMEOUT_MS}ms"])
+            return (
+                Reminder.objects.select_for_update(of=("self",))
+                .select_related("appointment__patient", "appointment__appointment_type")
+                .filter(pk=reminder_id, state=ReminderState.SENDING)
+                .first()
+            )
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return None
+        raise
+
+
+def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
+    """Send one claimed reminder and record the outcome; returns the row's new state (or
+    "not_claimed" when the row is not `sending` or another worker holds it)."""
+    now = now or timezone.now()
+    permanent: Exception | None = None
+    with transaction.atomic():
+        reminder = _lock_claimed(reminder_id)
+        if reminder is None:
+            logger.info(
+                "reminder %s: not claimed or being sent elsewhere; nothing to do", reminder_id
+            )
+            return "not_claimed"
+        reason = skip_reason(reminder, now=now)
+        if reason is not None:
+            _update(reminder, state=ReminderState.SKIPPED, last_error=reason, updated_at=now)
+            logger.info("reminder %s (%s) skipped: %s", reminder.pk, reminder.kind, reason)
+            return ReminderState.SKIPPED
+        if reminder.channel == ReminderChannel.SMS and _quiet(now):
+            later = _after_quiet(now)
+            if reminder.kind in BEFORE_KINDS and later >= reminder.appointment.start:
+                _update(
+                    reminder,
+                    state=ReminderState.SKIPPED,
+                    last_error="quiet hours until the visit",
+                    updated_at=now,
+                )
+                logger.info("reminder %s skipped: quiet hours until the visit", reminder.pk)
+                return ReminderState.SKIPPED
+            # Not an attempt: give it back and let the sweep take it after quiet hours.
+            _update(
+                reminder,
+                state=ReminderState.PENDING,
+                due_at=later,
+                attempts=F("attempts") - 1,
+                updated_at=now,
+            )
+            return ReminderState.PENDING
+        try:
+            message_id = _deliver(reminder)
+        except TRANSIENT_ERRORS as error:
+            return _record_transient(reminder, error, now)
+        except Exception as error:
+            text = f"{type(error).__name__}: {error}"[:500]
+            _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
+            logger.exception("reminder %s failed permanently", reminder.pk)
+            permanent = error
+        else:
+            record_sent(reminder, message_id=message_id, now=now)
+            return ReminderState.SENT
+    assert permanent is not None
+    raise permanent

@@ -1,0 +1,172 @@
+"""What each reminder says: subject, text and HTML bodies for email, the SMS text, attachments.
+
+`render_reminder(reminder)` renders every part for the reminder's kind from
+templates/reminders/<kind>_{subject.txt,body.txt,body.html,sms.txt}; the dispatcher picks the parts
+of the reminder's channel. Rendering reads the database (patient, link, questionnaire state) but
+changes nothing. The confirmation and the move and cancellation notices carry a calendar file:
+the notice of a move has both entries (the old one cancelled), so the patient's calendar follows.
+
+Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
+date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the
+words "ketamine" or "infusion"; tests/scheduling/test_reminder_content.py checks every kind and
+channel. Bodies say "appointment" or "visit". Only the 48-hour preparation email body gives the
+preparation guidance (reference §8), with "blood-pressure medicine" the one medicine it names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import formats, timezone
+
+from intake.links import patient_link_token
+from scheduling.calendar.ics import appointments_ics
+from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, RoomKind
+from scheduling.online.services import questionnaire_status, rescheduled_from, zone_label
+from scheduling.slots import clinic_tz
+
+# Checked at render time as a last line of defence (the tests check the full list).
+NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
+URL = re.compile(r"https?://\S+")
+
+# The PROPOSED fasting default (reference §8): configurable, to be approved by the medical director.
+DEFAULT_PREP_SOLIDS_HOURS = 6
+DEFAULT_PREP_CLEAR_LIQUIDS_HOURS = 2
+DEFAULT_PREP_NO_ALCOHOL_HOURS = 24
+
+
+# The kinds whose email carries a calendar file.
+CALENDAR_KINDS = frozenset(
+    {ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE}
+)
+
+
+class UnsafeReminder(ValueError):
+    """A rendered SMS or subject names something it must not."""
+
+
+@dataclass
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    sms: str
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def _when(start: dt.datetime) -> dict[str, str]:
+    local = start.astimezone(clinic_tz())
+    return {
+        "day": formats.date_format(local, "l, F j"),
+        "date": formats.date_format(local, "l, F j, Y"),
+        "short_date": formats.date_format(local, "D M j"),
+        "time": formats.time_format(local, "g:i A"),
+        "zone": zone_label(),
+        "short_zone": zone_label().replace(" time", ""),
+    }
+
+
+def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
+    token = patient_link_token(appointment.patient)
+    site = settings.SITE_URL
+    links = {"manage_url": site + reverse("scheduling:patient_home", args=[token])}
+    if reminder.kind == ReminderKind.CHECK_IN_LINK:
+        links["check_in_url"] = site + reverse("scheduling:check_in", args=[token, appointment.pk])
+    if reminder.kind == ReminderKind.INTAKE_NUDGE_48H or (
+        reminder.kind in (ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE)
+        and questionnaire_status(appointment.patient_id) != "submitted"
+    ):
+        links["questionnaire_url"] = site + reverse("intake:start", args=[token])
+    # The link an SMS carries: the one thing the message asks the patient to do.
+    links["sms_url"] = links.get("check_in_url") or (
+        links["questionnaire_url"]
+        if reminder.kind == ReminderKind.INTAKE_NUDGE_48H
+        else links["manage_url"]
+    )
+    return links
+
+
+def _previous(reminder: Reminder) -> Appointment | None:
+    """For the notice of a move: the appointment it replaced (None for every other kind)."""
+    if reminder.kind != ReminderKind.RESCHEDULED_NOTICE:
+        return None
+    return rescheduled_from(reminder.appointment)
+
+
+def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]:
+    appointment = reminder.appointment
+    patient = appointment.patient
+    is_consultation = appointment.appointment_type.room_kind == RoomKind.CONSULT
+    return {
+        "previous": _when(previous.start) if previous is not None else None,
+        "first_name": patient.first_name,
+        "visit_word": "consultation" if is_consultation else "visit",
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_address": settings.CLINIC_ADDRESS,
+        "clinic_phone": settings.CLINIC_PHONE,
+        "prep": {
+            "solids_hours": getattr(settings, "PREP_SOLIDS_HOURS", DEFAULT_PREP_SOLIDS_HOURS),
+            "clear_liquids_hours": getattr(
+                settings, "PREP_CLEAR_LIQUIDS_HOURS", DEFAULT_PREP_CLEAR_LIQUIDS_HOURS
+            ),
+            "no_alcohol_hours": getattr(
+                settings, "PREP_NO_ALCOHOL_HOURS", DEFAULT_PREP_NO_ALCOHOL_HOURS
+            ),
+        },
+        **_when(appointment.start),
+        **_links(reminder, appointment),
+    }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check(kind: str, part: str, text: str, first_name: str) -> None:
+    # The patient's own name is theirs to carry, and a link's signed token is random letters:
+    # only the template's words are checked.
+    words = URL.sub("", text)
+    lowered = (words.replace(first_name, "") if first_name else words).lower()
+    if any(word in lowered for word in NEVER_IN_SMS_OR_SUBJECT):
+        raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
+
+
+def render_reminder(
+    reminder: Reminder, *, now: dt.datetime | None = None, channel: str | None = None
+) -> RenderedMessage:
+    """Every part of one reminder's message, or with `channel` only the parts that channel sends
+    (the dispatcher's case: an SMS needs neither the email bodies nor the calendar file; the
+    others are left empty). The confirmation and the notices carry the calendar file."""
+    kind = ReminderKind(reminder.kind)
+    previous = _previous(reminder)
+    context = _context(reminder, previous)
+    base = f"reminders/{kind.value}"
+    email = channel != ReminderChannel.SMS
+    subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
+    sms = (
+        _one_line(render_to_string(f"{base}_sms.txt", context))
+        if channel != ReminderChannel.EMAIL
+        else ""
+    )
+    for part, text in (("subject", subject), ("SMS", sms)):
+        _check(kind.value, part, text, context["first_name"])
+    attachments: list[tuple[str, bytes, str]] = []
+    if email and kind in CALENDAR_KINDS:
+        # Each entry as it stands now: a cancelled one goes out CANCELLED with its bumped
+        # sequence, which removes it from the patient's calendar.
+        entries = [reminder.appointment] if previous is None else [previous, reminder.appointment]
+        ics = appointments_ics(entries, now=now or timezone.now())
+        attachments.append(("appointment.ics", ics, "text/calendar"))
+    return RenderedMessage(
+        subject=subject,
+        text=render_to_string(f"{base}_body.txt", context) if email else "",
+        html=render_to_string(f"{base}_body.html", context) if email else "",
+        sms=sms,
+        attachments=attachments,
+    )
