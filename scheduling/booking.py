@@ -42,8 +42,10 @@ from scheduling.models import (
     Room,
     SlotHold,
 )
+from scheduling.policy import spacing_policy
 from scheduling.reminders.plan import reminders_replan
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours, utc_range
+from scheduling.spacing import first_too_close, week_is_full, week_of
 
 LOCK_NOT_AVAILABLE = "55P03"
 EXCLUSION_VIOLATION = "23P01"
@@ -377,17 +379,17 @@ def check_infusion_spacing(
     exclude_id: int | None = None,
 ) -> None:
     """For treatment visits (types that need clearance), the patient's other active treatment
-    visits must start at least COURSE_MIN_HOURS_BETWEEN hours away, and at most
-    COURSE_MAX_PER_WEEK may fall in one Monday-Sunday week (clinic time): the course rules hold
-    for every infusion, in a course or not. Call under the patient's row lock."""
+    visits keep the clinic's spacing (scheduling.spacing, as scheduling.policy sets it): at least
+    the minimum gap away, and no more than the weekly cap in one Monday-Sunday clinic week; the
+    course rules hold for every infusion, in a course or not. Call under the patient's row lock."""
     if not appointment_type.needs_clearance:
         return
-    gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN)
+    spacing = spacing_policy()
+    gap = spacing.min_gap
     tz = clinic_tz()
-    local_day = start.astimezone(tz).date()
-    monday = local_day - dt.timedelta(days=local_day.weekday())
+    monday = week_of(start, tz)
     week = utc_range(monday, monday + dt.timedelta(days=6), tz)
-    others = (
+    starts = list(
         Appointment.objects.active()
         .filter(patient_id=patient_id, appointment_type__needs_clearance=True)
         .filter(
@@ -397,17 +399,14 @@ def check_infusion_spacing(
         .exclude(pk=exclude_id)
         .values_list("start", flat=True)
     )
-    starts = list(others)
-    for other in starts:
-        if abs(other - start) < gap:
-            raise SchedulingError(
-                "infusion_too_close",
-                hours=settings.COURSE_MIN_HOURS_BETWEEN,
-                when=formats.date_format(other.astimezone(tz), "D M j, g:i A"),
-            )
-    in_week = [other for other in starts if week.start <= other < week.end]
-    if len(in_week) >= settings.COURSE_MAX_PER_WEEK:
-        raise SchedulingError("infusion_week_full", limit=settings.COURSE_MAX_PER_WEEK)
+    if (other := first_too_close(start, starts, spacing)) is not None:
+        raise SchedulingError(
+            "infusion_too_close",
+            hours=f"{gap.total_seconds() / 3600:g}",
+            when=formats.date_format(other.astimezone(tz), "D M j, g:i A"),
+        )
+    if week_is_full(start, starts, spacing, tz):
+        raise SchedulingError("infusion_week_full", limit=spacing.max_per_week)
 
 
 def _replay(idempotency_key: str, patient_id: int) -> Appointment | None:

@@ -373,7 +373,7 @@ class PreInfusionCheckIn(models.Model):
 
 
 class GateOutcome(models.TextChoices):
-    """What the pre-infusion vital signs decide (reference §2.4; scheduling.visits.vitals)."""
+    """What the pre-infusion vital signs decide (reference §2.4; scheduling.vitals)."""
 
     PROCEED = "proceed", _("Proceed")
     PROCEED_WITH_NOTE = "proceed_note", _("Proceed, noted in the record")
@@ -493,7 +493,7 @@ class VitalReading(models.Model):
     heart_rate = models.PositiveSmallIntegerField()
     spo2 = models.PositiveSmallIntegerField()
     weight_lb = models.PositiveSmallIntegerField(null=True, blank=True)
-    # Symptom codes (scheduling.visits.vitals.SYMPTOMS): any of them sends the visit down the
+    # Symptom codes (scheduling.vitals.SYMPTOMS): any of them sends the visit down the
     # emergency pathway whatever the numbers say.
     symptoms = models.JSONField(default=list, blank=True)
     taken_at = models.DateTimeField()

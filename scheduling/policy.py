@@ -11,6 +11,7 @@ with before and after (propel.policy_log reads them back for the clinicians' pag
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -28,7 +29,8 @@ from propel.policy_log import POLICY_CHANGED
 from propel.roles import Role, roles_of
 from scheduling.errors import SchedulingError
 from scheduling.models import AppointmentType, VitalsPolicy
-from scheduling.visits.vitals import VitalThresholds
+from scheduling.spacing import Spacing
+from scheduling.vitals import VitalThresholds
 
 POLICY_ROW_ID = 1
 LOCK_NOT_AVAILABLE = "55P03"
@@ -322,3 +324,12 @@ def appointment_type_create(
             },
         )
     return kind
+
+
+def spacing_policy() -> Spacing:
+    """The spacing of treatment visits (scheduling.spacing) as the clinic set it: the one place
+    that reads COURSE_MIN_HOURS_BETWEEN and COURSE_MAX_PER_WEEK."""
+    return Spacing(
+        min_gap=dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN),
+        max_per_week=settings.COURSE_MAX_PER_WEEK,
+    )

@@ -23,7 +23,7 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
-from scheduling.visits.vitals import Reading, assess, needs_repeat
+from scheduling.vitals import Reading, assess, needs_repeat
 
 
 class _VisitRows(_Rows):

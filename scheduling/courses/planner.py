@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from scheduling.availability import UTC, BusyIndex, ClinicCalendar, Interval, days
 from scheduling.errors import SchedulingError
+from scheduling.spacing import Spacing, too_close, week_of
 
 DEFAULT_STEP = dt.timedelta(minutes=15)
 
@@ -33,8 +34,12 @@ class CourseRules:
     max_sessions: int = 8
     min_weeks: int = 4
     max_weeks: int = 8
-    min_gap: dt.timedelta = dt.timedelta(hours=48)
-    max_per_week: int = 2
+    min_gap: dt.timedelta = Spacing.min_gap
+    max_per_week: int = Spacing.max_per_week
+
+    @property
+    def spacing(self) -> Spacing:
+        return Spacing(min_gap=self.min_gap, max_per_week=self.max_per_week)
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,6 @@ class CourseProblem:
 
     index: int | None
     message: str
-
-
-def week_of(start: dt.datetime, tz: ZoneInfo) -> dt.date:
-    """The Monday (clinic-local) of the week `start` falls in."""
-    day = start.astimezone(tz).date()
-    return day - dt.timedelta(days=day.weekday())
 
 
 def describe(start: dt.datetime, tz: ZoneInfo) -> str:
@@ -109,7 +108,7 @@ def course_problems(
     for index in order:
         start = starts[index]
         values = {"number": index + 1, "when": describe(start, tz)}
-        if previous is not None and start - starts[previous] < rules.min_gap:
+        if previous is not None and too_close(start, starts[previous], rules.spacing):
             problems.append(
                 CourseProblem(
                     index,
@@ -199,7 +198,7 @@ def _most_that_fit(
     """
     taken = 0
     for start in candidates:
-        if after is not None and start - after < rules.min_gap:
+        if after is not None and too_close(start, after, rules.spacing):
             continue
         this_week = week_of(start, tz)
         if this_week == week and used_in_week >= rules.max_per_week:
@@ -302,7 +301,7 @@ def plan_course(
         ranked = sorted(range(len(remaining)), key=lambda i: (abs(remaining[i] - target), i))
         for position in ranked:
             start = remaining[position]
-            if chosen and start - chosen[-1] < rules.min_gap:
+            if chosen and too_close(start, chosen[-1], rules.spacing):
                 continue
             this_week = week_of(start, tz)
             in_week = used_in_week + 1 if this_week == week else 1

@@ -45,7 +45,9 @@ from scheduling.models import (
     InfusionCourse,
     Room,
 )
+from scheduling.policy import spacing_policy
 from scheduling.slots import clinic_tz, find_slots, load_calendar, patient_busy, utc_range
+from scheduling.spacing import keep_away
 from scheduling.visits.transitions import appointment_transition
 
 MAINTENANCE_TYPE_CODE = "maintenance"
@@ -78,13 +80,14 @@ class CourseConflict(SchedulingError):
 
 
 def rules_from_settings() -> CourseRules:
+    spacing = spacing_policy()
     return CourseRules(
         min_sessions=settings.COURSE_MIN_SESSIONS,
         max_sessions=settings.COURSE_MAX_SESSIONS,
         min_weeks=settings.COURSE_MIN_WEEKS,
         max_weeks=settings.COURSE_MAX_WEEKS,
-        min_gap=dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN),
-        max_per_week=settings.COURSE_MAX_PER_WEEK,
+        min_gap=spacing.min_gap,
+        max_per_week=spacing.max_per_week,
     )
 
 
@@ -148,15 +151,13 @@ def course_propose(
 
 def _spacing_around_treatments(patient_id: int, duration: dt.timedelta) -> list[Interval]:
     """Busy intervals that keep a proposed start at least the minimum gap from every treatment
-    visit the patient already has (a start X overlaps [S - gap + duration, S + gap) exactly when
-    X is within the gap of S)."""
-    gap = dt.timedelta(hours=settings.COURSE_MIN_HOURS_BETWEEN)
+    visit the patient already has (scheduling.spacing.keep_away)."""
     starts = (
         Appointment.objects.active()
         .filter(patient_id=patient_id, appointment_type__needs_clearance=True)
         .values_list("start", flat=True)
     )
-    return [Interval(start - gap + duration, start + gap) for start in starts]
+    return keep_away(starts, spacing_policy(), duration)
 
 
 def _span_weeks(starts: Sequence[dt.datetime], rules: CourseRules) -> int:

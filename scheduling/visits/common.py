@@ -21,7 +21,7 @@ from scheduling.models import (
     AppointmentStatus,
     Visit,
 )
-from scheduling.visits.vitals import (
+from scheduling.vitals import (
     VitalThresholds,
 )
 

@@ -126,7 +126,7 @@ class VitalsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from scheduling.visits.vitals import SYMPTOMS
+        from scheduling.vitals import SYMPTOMS
 
         self.fields["symptoms"].choices = _choices(SYMPTOMS)
 

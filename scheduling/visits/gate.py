@@ -32,7 +32,7 @@ from scheduling.visits.common import (
     thresholds_from_settings,
 )
 from scheduling.visits.transitions import lifecycle_require
-from scheduling.visits.vitals import (
+from scheduling.vitals import (
     SYMPTOM_CODES,
     Assessment,
     VitalThresholds,

@@ -37,7 +37,7 @@ from django.views.decorators.http import require_POST
 from intake.clearance import ClearanceStatus, clearance_status, clearance_statuses
 from intake.models import SubmissionStatus
 from propel.roles import Capability, can, roles_of, staff_required
-from scheduling import booking, visits
+from scheduling import booking, visits, vitals
 from scheduling.calendar.views import _partial_or_page, clinic_today
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
@@ -53,7 +53,6 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.slots import clinic_tz, utc_range
-from scheduling.visits import vitals
 from scheduling.visits.forms import (
     NO,
     YES,

@@ -28,7 +28,7 @@ from scheduling.models import (
 )
 from scheduling.policy import PolicyError
 from scheduling.visits import gate_assessment, visit_record_vitals
-from scheduling.visits.vitals import Reading, VitalThresholds, assess
+from scheduling.vitals import Reading, VitalThresholds, assess
 from tests.clinic_time import at
 from tests.factories import AppointmentFactory, RoomFactory, infusion_type
 

@@ -1,11 +1,11 @@
-"""The pre-infusion vital-signs gate (scheduling.visits.vitals, reference §2.4): every band edge."""
+"""The pre-infusion vital-signs gate (scheduling.vitals, reference §2.4): every band edge."""
 
 from __future__ import annotations
 
 import pytest
 
 from scheduling.models import GateOutcome
-from scheduling.visits.vitals import (
+from scheduling.vitals import (
     SYMPTOM_CODES,
     Reading,
     VitalThresholds,
