@@ -7,8 +7,9 @@ from scheduling.courses import views as course_views
 from scheduling.online import patient_views, public_views
 from scheduling.reminders import sms_webhook
 from scheduling.reminders import views as reminder_views
+from scheduling.visits import day_sheet_views
 from scheduling.visits import item_views as visit_item_views
-from scheduling.visits import views as day_views
+from scheduling.visits import visit_views as day_views
 
 app_name = "scheduling"
 
@@ -41,8 +42,8 @@ urlpatterns = [
         calendar_views.appointment_move,
         name="appointment_move",
     ),
-    # The day sheet and the visit screen (scheduling.visits.views).
-    path("staff/day/", day_views.day_sheet, name="day_sheet"),
+    # The day sheet and the visit screen (scheduling.visits.day_sheet_views, visit_views).
+    path("staff/day/", day_sheet_views.day_sheet, name="day_sheet"),
     path("staff/visits/<int:appointment_id>/", day_views.visit_page, name="visit"),
     path(
         "staff/visits/<int:appointment_id>/check-in/",

@@ -12,8 +12,9 @@ Clinician alerts (emergency pathway, a reading past a hard-stop line during the 
 emailed to CLINICIAN_ALERT_EMAILS after commit. The email says only that a patient in the clinic
 needs a clinician now, and links to the visit.
 
-Beside the services: the day sheet and visit screen (views, forms, item_views) and the patient's
-pre-infusion check-in (check_ins). The vital-signs rules themselves are pure and live in the core
+Beside the services: the day sheet (day_sheet_views), the visit screen (screen builds what it
+shows; visit_views and item_views take its steps; forms) and the patient's pre-infusion check-in
+(check_ins). The vital-signs rules themselves are pure and live in the core
 (scheduling.vitals), since the clinic policy reads their thresholds.
 
 The package imports its modules lazily (PEP 562 `__getattr__`): scheduling.visits.transitions,

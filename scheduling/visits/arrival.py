@@ -24,8 +24,8 @@ from scheduling.models import (
     Visit,
 )
 from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
+from scheduling.visits.day_of import answer_stands
 from scheduling.visits.deferral import defer_visit
-from scheduling.visits.items import answer_stands
 from scheduling.visits.transitions import appointment_transition
 
 # --- Arrival ------------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ def check_in_answers(appointment: Appointment, now: dt.datetime) -> dict[str, An
     new_medicines asks "since your last visit", so any submitted round answers it. The alcohol
     question (A13) asks about the CHECK_IN_ABSTINENCE_HOURS before the patient answered; it stands
     for today only when the round was sent within that many hours of now, or of the visit's start
-    if that is earlier (items.answer_stands: an early "no" does not replace the day-of check).
+    if that is earlier (day_of.answer_stands: an early "no" does not replace the day-of check).
     """
     link = (
         PreInfusionCheckIn.objects.select_related("submission")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
 from scheduling.calendar.forms import DATE_INPUT
+from scheduling.vitals import SYMPTOMS
 
 YES, NO = "yes", "no"
 YES_NO = ((YES, _("Yes")), (NO, _("No")))
@@ -126,8 +127,6 @@ class VitalsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from scheduling.vitals import SYMPTOMS
-
         self.fields["symptoms"].choices = _choices(SYMPTOMS)
 
     def clean(self) -> dict[str, Any]:

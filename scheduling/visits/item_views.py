@@ -1,10 +1,10 @@
 """A clinician acknowledges one day-of item on the visit screen (scheduling.visits.items).
 
-Same access as the other visit steps (scheduling.visits.views): Capability.CALENDAR to reach it,
-then the clinician's role (403 for anyone else; the service checks again). A form error answers 400
-and a domain refusal (already acknowledged, not today, the infusion started) 409, each with the
-reason on the visit screen, or, for an htmx request, in the day-of items section alone. Success
-redirects back to the visit (post/redirect/get).
+Same access as the other visit steps (scheduling.visits.visit_views): Capability.CALENDAR to
+reach it, then the clinician's role (403 for anyone else; the service checks again). A form error
+answers 400 and a domain refusal (already acknowledged, not today, the infusion started) 409, each
+with the reason on the visit screen, or, for an htmx request, in the day-of items section alone.
+Success redirects back to the visit (post/redirect/get).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from scheduling.models import Appointment
 from scheduling.visits.common import CLINICAL_ROLES
 from scheduling.visits.forms import ItemAcknowledgeForm
 from scheduling.visits.items import items_context, visit_acknowledge_item
+from scheduling.visits.screen import render_visit
 
 
 def _refused(
@@ -45,11 +46,9 @@ def _refused(
         }
         response = render(request, "scheduling/day/_day_of_items.html", context, status=status)
     else:
-        from scheduling.visits.views import _render_visit
-
         for error in errors:
             messages.error(request, error)
-        response = _render_visit(
+        response = render_visit(
             request, get_object_or_404(_appointments(), pk=appointment.pk), status=status
         )
     patch_vary_headers(response, ["HX-Request"])

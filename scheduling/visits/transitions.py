@@ -50,7 +50,7 @@ from scheduling.models import (
 )
 from scheduling.reminders.plan import reminders_cancel
 from scheduling.slots import clinic_tz
-from scheduling.visits.items import open_day_of_items
+from scheduling.visits.day_of import open_day_of_items
 
 
 def _urgent_alert_open(appointment: Appointment) -> bool:

@@ -22,13 +22,9 @@ from scheduling.models import (
 )
 from scheduling.visits.arrival import check_in_answers, visit_check_in
 from scheduling.visits.common import visit_for
+from scheduling.visits.day_of import DESK_NEW_MEDICINES, open_day_of_items
 from scheduling.visits.forms import CheckInForm
-from scheduling.visits.items import (
-    DESK_NEW_MEDICINES,
-    items_context,
-    open_day_of_items,
-    visit_acknowledge_item,
-)
+from scheduling.visits.items import items_context, visit_acknowledge_item
 from tests.clinic_time import at
 from tests.conftest import verified_client
 from tests.factories import (

@@ -1,0 +1,125 @@
+"""The day sheet: every appointment of one clinic-local day with its badges (arrival, clearance,
+the patient's pre-infusion check-in, escort), refreshed in place by htmx.
+
+Access: Capability.CALENDAR. The sheet runs a fixed number of queries whatever the number of
+appointments: the appointments with their patient, type, room, clinician and visit (one),
+clearance badges (two, in a batch) and pre-infusion check-ins with their round's status (one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from intake.clearance import ClearanceStatus, clearance_statuses
+from intake.models import SubmissionStatus
+from propel.roles import Capability, staff_required
+from scheduling.calendar.views import _partial_or_page, clinic_today
+from scheduling.models import Appointment, PreInfusionCheckIn, Visit
+from scheduling.slots import clinic_tz, utc_range
+from scheduling.visits.forms import DayForm
+
+
+class CheckInDone(enum.StrEnum):
+    NOT_NEEDED = "not_needed"
+    NOT_STARTED = "not_started"
+    STARTED = "started"
+    SENT = "sent"
+
+
+class Escort(enum.StrEnum):
+    NOT_NEEDED = "not_needed"
+    CONFIRMED = "confirmed"
+    ON_FILE = "on_file"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class DayRow:
+    appointment: Appointment
+    visit: Visit | None
+    clearance: ClearanceStatus | None
+    check_in: CheckInDone
+    escort: Escort
+    escort_name: str
+
+
+def _escort(appointment: Appointment, visit: Visit | None) -> tuple[Escort, str]:
+    if not appointment.appointment_type.needs_clearance:
+        return Escort.NOT_NEEDED, ""
+    if visit is not None and visit.escort_confirmed_at is not None:
+        return Escort.CONFIRMED, visit.escort_name
+    if appointment.patient.escort_name:
+        return Escort.ON_FILE, appointment.patient.escort_name
+    return Escort.MISSING, ""
+
+
+def _check_ins(appointments: list[Appointment]) -> dict[int, CheckInDone]:
+    ids = [a.pk for a in appointments if a.appointment_type.needs_clearance]
+    states = dict.fromkeys(ids, CheckInDone.NOT_STARTED)
+    if ids:
+        links = PreInfusionCheckIn.objects.filter(appointment_id__in=ids).values_list(
+            "appointment_id", "submission__status"
+        )
+        for appointment_id, status in links:
+            states[appointment_id] = (
+                CheckInDone.SENT if status == SubmissionStatus.SUBMITTED else CheckInDone.STARTED
+            )
+    return states
+
+
+def day_rows(day: dt.date) -> list[DayRow]:
+    """Every appointment on the clinic-local `day` with its badges, in four queries."""
+    span = utc_range(day, day, clinic_tz())
+    appointments = list(
+        Appointment.objects.filter(start__gte=span.start, start__lt=span.end)
+        .select_related("patient", "appointment_type", "room", "clinician", "visit")
+        .order_by("start", "room__name")
+    )
+    visits_by_id = {
+        v.appointment_id: v for a in appointments if (v := getattr(a, "visit", None)) is not None
+    }
+    clearances = clearance_statuses({a.patient_id for a in appointments}, today=day)
+    check_ins = _check_ins(appointments)
+    rows = []
+    for appointment in appointments:
+        visit = visits_by_id.get(appointment.pk)
+        escort, escort_name = _escort(appointment, visit)
+        rows.append(
+            DayRow(
+                appointment=appointment,
+                visit=visit,
+                clearance=clearances.get(appointment.patient_id),
+                check_in=check_ins.get(appointment.pk, CheckInDone.NOT_NEEDED),
+                escort=escort,
+                escort_name=escort_name,
+            )
+        )
+    return rows
+
+
+@staff_required(Capability.CALENDAR)
+def day_sheet(request: HttpRequest) -> HttpResponse:
+    form = DayForm(request.GET or None)
+    day = (form.is_valid() and form.cleaned_data["date"]) or clinic_today()
+    query = urlencode({"date": day.isoformat()})
+    context = {
+        "form": form,
+        "day": day,
+        "rows": day_rows(day),
+        "refresh_url": f"{reverse('scheduling:day_sheet')}?{query}",
+        "refreshed_at": timezone.now().astimezone(clinic_tz()),
+    }
+    return _partial_or_page(
+        request,
+        "scheduling/day/sheet.html",
+        "scheduling/day/_table.html",
+        context,
+        status=400 if form.errors else 200,
+    )

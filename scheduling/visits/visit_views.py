@@ -1,0 +1,306 @@
+"""The visit screen and its steps: front desk checks a patient in, a clinician takes them through
+the vital-signs gate, the infusion and discharge, or defers the visit and rebooks it.
+
+Access: every page needs Capability.CALENDAR. Each step then belongs to one role
+(scheduling.visits.screen.Step): check-in is front desk's; vitals, sign-off, start, end, discharge
+and defer are the clinician's. The view refuses the wrong role with 403 and the service in
+scheduling.visits checks again (scheduling.visits.ARRIVAL_ROLES, CLINICAL_ROLES). Admins may act as
+front desk (check in) because the service allows it and small clinics need cover at the desk; they
+never see the clinical forms. Rebooking a deferred visit is ordinary staff booking
+(appointment_book), open to every calendar role.
+
+Each step is a POST that checks the role, binds its form, calls one service (an `_act_*` function
+returning the success message) and redirects back to the visit; what the screen shows is built in
+scheduling.visits.screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from propel.roles import Capability, staff_required
+from scheduling import booking, visits
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment, AppointmentStatus, BookedVia, GateOutcome
+from scheduling.visits.forms import (
+    CheckInForm,
+    DeferForm,
+    DischargeForm,
+    RebookForm,
+    SignOffForm,
+    VitalsForm,
+)
+from scheduling.visits.screen import (
+    Stage,
+    Step,
+    appointment_for,
+    render_visit,
+    require_step,
+    when,
+)
+
+DomainErrors = (visits.VisitError, SchedulingError)
+
+# An `_act_*` function calls one service for the step and returns the success message.
+Act = Callable[[HttpRequest, Appointment, dict[str, Any]], str]
+
+
+@staff_required(Capability.CALENDAR)
+def visit_page(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    appointment = appointment_for(request.user, appointment_id)
+    return render_visit(request, appointment)
+
+
+def _step(
+    request: HttpRequest,
+    appointment_id: int,
+    *,
+    step: Step,
+    form_class: Callable[[Any], forms.Form] | None,
+    form_key: str,
+    act: Act,
+) -> HttpResponse:
+    """Check the role, bind the form, call the service through `act` (which returns the success
+    message), and redirect back to the visit; a domain error becomes a form error (409)."""
+    appointment = appointment_for(request.user, appointment_id)
+    require_step(request.user, step)
+    form = form_class(request.POST) if form_class is not None else None
+    if form is not None and not form.is_valid():
+        return render_visit(request, appointment, status=400, **{form_key: form})
+    try:
+        message = act(request, appointment, form.cleaned_data if form is not None else {})
+    except DomainErrors as error:
+        return _refused(request, appointment_id, error, form, form_key)
+    messages.success(request, message)
+    return redirect("scheduling:visit", appointment_id=appointment_id)
+
+
+def _refused(
+    request: HttpRequest,
+    appointment_id: int,
+    error: SchedulingError,
+    form: forms.Form | None,
+    form_key: str,
+) -> HttpResponse:
+    """The visit screen again (409) with the service's refusal: on the form when the step has
+    one, else as a message."""
+    fresh = appointment_for(request.user, appointment_id)
+    # A lifecycle refusal lists each missing step with a link to where it is done.
+    missing = getattr(error, "missing", None)
+    if form is None:
+        if missing is None:
+            messages.error(request, error.message)
+        return render_visit(request, fresh, status=409, lifecycle_error=missing)
+    form.add_error(None, error.message)
+    return render_visit(request, fresh, status=409, lifecycle_error=missing, **{form_key: form})
+
+
+# --- Steps (each POST: role, form, one service, PRG) ---------------------------------------------
+
+
+def _act_check_in(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_check_in(
+        appointment_id=appointment.pk,
+        actor=request.user,
+        identity_confirmed=data["identity_confirmed"],
+        escort_name=data["escort_name"],
+        escort_phone=str(data["escort_phone"] or ""),
+        alcohol_or_drugs=data["alcohol_or_drugs"],
+        food_as_instructed=data["food_as_instructed"],
+        new_medicines=data["new_medicines"],
+        new_medicines_detail=data["new_medicines_detail"],
+        request=request,
+    )
+    appointment.refresh_from_db(fields=["status"])
+    if appointment.status == AppointmentStatus.DEFERRED:
+        return _("The visit was deferred: the patient cannot be treated today.")
+    return _("%(patient)s is checked in.") % {"patient": appointment.patient}
+
+
+def _check_in_form(request: HttpRequest, appointment_id: int) -> Callable[[Any], CheckInForm]:
+    """CheckInForm bound to the POST, knowing the patient's own answers (read when it binds)."""
+
+    def bind(data: Any) -> CheckInForm:
+        appointment = appointment_for(request.user, appointment_id)
+        answers = visits.check_in_answers(appointment, timezone.now())
+        return CheckInForm(data, patient_answers=answers)
+
+    return bind
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request,
+        appointment_id,
+        step=Step.CHECK_IN,
+        form_class=_check_in_form(request, appointment_id),
+        form_key="check_in_form",
+        act=_act_check_in,
+    )
+
+
+def _act_vitals(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    stage = Stage.of(appointment, getattr(appointment, "visit", None))
+    _reading, assessment, needs_repeat = visits.visit_record_vitals(
+        appointment_id=appointment.pk,
+        actor=request.user,
+        systolic=data["systolic"],
+        diastolic=data["diastolic"],
+        heart_rate=data["heart_rate"],
+        spo2=data["spo2"],
+        weight_lb=data["weight_lb"],
+        symptoms=tuple(data["symptoms"]),
+        phase=stage.reading_phase,
+        request=request,
+    )
+    message = _("Reading recorded: %(outcome)s.") % {
+        "outcome": GateOutcome(assessment.outcome).label
+    }
+    if needs_repeat:
+        message += " " + _("Repeat the blood pressure after five minutes' rest.")
+    return message
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_vitals(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request,
+        appointment_id,
+        step=Step.CLINICAL,
+        form_class=VitalsForm,
+        form_key="vitals_form",
+        act=_act_vitals,
+    )
+
+
+def _act_sign_off(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_sign_off(
+        appointment_id=appointment.pk, actor=request.user, note=data["note"], request=request
+    )
+    return _("Signed off: the infusion may start.")
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_sign_off(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request,
+        appointment_id,
+        step=Step.CLINICAL,
+        form_class=SignOffForm,
+        form_key="sign_off_form",
+        act=_act_sign_off,
+    )
+
+
+def _act_start(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_start(appointment_id=appointment.pk, actor=request.user, request=request)
+    return _("Infusion started.")
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_start(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request, appointment_id, step=Step.CLINICAL, form_class=None, form_key="", act=_act_start
+    )
+
+
+def _act_end(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_end_infusion(appointment_id=appointment.pk, actor=request.user, request=request)
+    return _("Infusion ended. Record a reading and the discharge checklist before they leave.")
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_end(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request, appointment_id, step=Step.CLINICAL, form_class=None, form_key="", act=_act_end
+    )
+
+
+def _act_discharge(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_discharge(
+        appointment_id=appointment.pk,
+        actor=request.user,
+        alert=data["alert"],
+        vitals_near_baseline=data["vitals_near_baseline"],
+        escort_present=data["escort_present"],
+        request=request,
+    )
+    return _("%(patient)s is discharged.") % {"patient": appointment.patient}
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_discharge(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request,
+        appointment_id,
+        step=Step.CLINICAL,
+        form_class=DischargeForm,
+        form_key="discharge_form",
+        act=_act_discharge,
+    )
+
+
+def _act_defer(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
+    visits.visit_defer(
+        appointment_id=appointment.pk,
+        actor=request.user,
+        reason=data["reason"],
+        request=request,
+    )
+    return _("The visit was deferred. Offer the patient one of the times below.")
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_defer(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    return _step(
+        request,
+        appointment_id,
+        step=Step.DEFER,
+        form_class=DeferForm,
+        form_key="defer_form",
+        act=_act_defer,
+    )
+
+
+@require_POST
+@staff_required(Capability.CALENDAR)
+def visit_rebook(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Book the deferred visit's patient into the same type at a start rebooking_options offered;
+    appointment_book re-checks everything (spacing, clearance, overlaps)."""
+    appointment = appointment_for(request.user, appointment_id)
+    require_step(request.user, Step.REBOOK)
+    form = RebookForm(request.POST)
+    if not form.is_valid():
+        return render_visit(request, appointment, status=400, rebook_form=form)
+    try:
+        new = booking.appointment_book(
+            patient_id=appointment.patient_id,
+            appointment_type_id=appointment.appointment_type_id,
+            start=form.cleaned_data["start"],
+            via=BookedVia.STAFF,
+            actor=request.user,
+            request=request,
+            course_id=appointment.course_id,
+        )
+    except DomainErrors as error:
+        form.add_error(None, error.message)
+        return render_visit(request, appointment, status=409, rebook_form=form)
+    messages.success(request, _("Rebooked for %(when)s.") % {"when": when(new.start)})
+    return redirect("scheduling:visit", appointment_id=appointment_id)
