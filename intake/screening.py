@@ -310,7 +310,6 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
     copies the escort's details to the patient; a check-in stores only its own scores (the
     instruments it asks).
     """
-
     now = now or timezone.now()
     with transaction.atomic():
         submission = _lock_submission(submission_id, with_patient=True)
@@ -324,10 +323,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         kind = submission.kind
         screening = kind == SubmissionKind.SCREENING
         answers = effective_answers(submission.answers, kind)
-        scores = score_all(answers)
-        if not screening:
-            asked = set(instrument_ids(kind))
-            scores = {key: value for key, value in scores.items() if key in asked}
+        scores = _round_scores(answers, kind)
         results = evaluate(
             answers,
             date_of_birth=patient.date_of_birth,
@@ -339,29 +335,9 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         ).update(status=SubmissionStatus.SUBMITTED, submitted_at=now, scores=scores)
         if claimed != 1:
             raise IntakeError("already_submitted")
-        # Flags raised while saving (the item-9 flag, intake.crisis) stay as they were.
-        raised = set(submission.flags.values_list("rule_id", flat=True))
-        Flag.objects.bulk_create(
-            Flag(
-                submission=submission,
-                rule_id=result.rule_id,
-                severity=result.severity,
-                title=result.title,
-                evidence=flag_evidence(
-                    result.evidence, answers, date_of_birth=patient.date_of_birth, kind=kind
-                ),
-                source=result.source,
-            )
-            for result in results
-            if result.rule_id not in raised
-        )
-        escort = {
-            field: answers[field]
-            for field in ("escort_name", "escort_phone")
-            if screening and not is_blank(answers.get(field))
-        }
-        if escort:
-            Patient.objects.filter(pk=patient.pk).update(**escort, updated_at=now)
+        _store_flags(submission, results, answers)
+        if screening:
+            _copy_escort(patient, answers, now=now)
         # One alert per round: raised at the step save already, or now; never a second one.
         _raise_crisis_alert(submission, now=now, results=results)
         audit_record(
@@ -372,6 +348,48 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
         )
     submission.refresh_from_db()
     return submission
+
+
+def _round_scores(answers: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """Every instrument's score for a screening; only the instruments it asks for a check-in."""
+    scores = score_all(answers)
+    if kind == SubmissionKind.SCREENING:
+        return scores
+    asked = set(instrument_ids(kind))
+    return {key: value for key, value in scores.items() if key in asked}
+
+
+def _store_flags(
+    submission: IntakeSubmission, results: Iterable[Any], answers: Mapping[str, Any]
+) -> None:
+    """The rules' flags with their evidence; flags raised while saving (the item-9 flag,
+    intake.crisis) stay as they were."""
+    raised = set(submission.flags.values_list("rule_id", flat=True))
+    date_of_birth = submission.patient.date_of_birth
+    Flag.objects.bulk_create(
+        Flag(
+            submission=submission,
+            rule_id=result.rule_id,
+            severity=result.severity,
+            title=result.title,
+            evidence=flag_evidence(
+                result.evidence, answers, date_of_birth=date_of_birth, kind=submission.kind
+            ),
+            source=result.source,
+        )
+        for result in results
+        if result.rule_id not in raised
+    )
+
+
+def _copy_escort(patient: Patient, answers: Mapping[str, Any], *, now: dt.datetime) -> None:
+    escort = {
+        field: answers[field]
+        for field in ("escort_name", "escort_phone")
+        if not is_blank(answers.get(field))
+    }
+    if escort:
+        Patient.objects.filter(pk=patient.pk).update(**escort, updated_at=now)
 
 
 # --- Status badge for front-desk pages ---------------------------------------------------------
