@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
-from functools import partial
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from intake import questions as questions_
 from intake.clearance import clinic_date
-from intake.links import patient_link_token
+from intake.information_request import information_request_queue
 from intake.models import (
     ClearanceDecision,
     CrisisAlert,
@@ -39,10 +38,8 @@ from intake.models import (
 )
 from intake.screening import submission_open
 from propel.audit import audit_record
-from propel.emails import send_email
 from propel.errors import DomainError
 from propel.roles import Capability, can
-from propel.tasks_queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +125,18 @@ def _short_lock_timeout() -> None:
 
 def _busy(error: OperationalError) -> bool:
     return getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
+
+
+@contextmanager
+def _busy_refused() -> Iterator[None]:
+    """A lock wait past LOCK_TIMEOUT_MS becomes DecisionError("busy"); other database errors
+    are raised as they are."""
+    try:
+        yield
+    except OperationalError as error:
+        if _busy(error):
+            raise DecisionError("busy") from error
+        raise
 
 
 # --- Acknowledgements ------------------------------------------------------------------------
@@ -343,72 +352,104 @@ def clearance_decide(
         raise DecisionError("unknown_kind")
     now = now or timezone.now()
     today = clinic_date(now)
-    try:
-        with transaction.atomic():
-            _short_lock_timeout()
-            submission = _lock_round(submission_id)
-            if submission.kind != SubmissionKind.SCREENING:
-                raise DecisionError("not_screening")
-            if not submission.is_submitted:
-                raise DecisionError("not_submitted")
-            latest = _latest_round(submission.patient_id)
-            if latest > submission.round:
-                raise DecisionError("superseded", round=latest)
-            if seen_decision_id is not None:
-                newest = latest_decision(submission.patient_id)
-                if (newest.pk if newest else 0) != seen_decision_id:
-                    raise DecisionChanged(newest)
-            fields: dict[str, Any] = {}
-            detail: dict[str, Any] = {"round": submission.round, "submission_id": submission.pk}
-            reopened = None
-            if kind == DecisionKind.CLEARED:
-                override = _check_clearable(submission, override_reason)
-                until = _valid_until(valid_until, today=today)
-                note = (reason or "").strip()
-                if len(note) > MAX_TEXT:
-                    raise DecisionError("too_long", limit=MAX_TEXT)
-                fields = {"valid_until": until, "reason": note, "override_reason": override}
-                detail |= {"valid_until": until.isoformat(), "override": bool(override)}
-            elif kind == DecisionKind.DECLINED:
-                fields = {"reason": _text(reason, missing="reason_required")}
-            else:
-                message = _text(reason, missing="message_required")
-                keys = _sections(sections)
-                titles = Flag.objects.filter(submission=submission).values_list("title", flat=True)
-                if any(title.strip().lower() in message.lower() for title in titles if title):
-                    raise DecisionError("flag_wording")
-                reopened = _reopen(submission, sections=keys, message=message)
-                fields = {"reason": message}
-                detail |= {"sections": keys, "reopened_round": reopened.round}
-            decision = ClearanceDecision.objects.create(
-                patient_id=submission.patient_id,
-                submission=submission,
-                kind=kind,
-                decided_by=actor,
-                decided_at=now,
-                **fields,
-            )
-            audit_record(
-                action=AUDIT_ACTIONS[kind],
-                actor=actor,
-                request=request,
-                patient_id=submission.patient_id,
-                obj=decision,
-                detail=detail,
-            )
-            if reopened is not None:
-                # A broker outage must not turn the clinician's page into an error: the decision
-                # and the reopened round are committed, the patient sees the request next time
-                # they open their link, and the unsent email is recorded in the audit log.
-                enqueue_on_commit(
-                    INFORMATION_REQUEST_TASK,
-                    decision.pk,
-                    on_error=partial(_information_request_not_queued, decision.pk),
-                )
-    except OperationalError as error:
-        if _busy(error):
-            raise DecisionError("busy") from error
-        raise
+    with _busy_refused(), transaction.atomic():
+        _short_lock_timeout()
+        submission = _lock_decidable_round(submission_id, seen_decision_id=seen_decision_id)
+        fields, detail, reopened = _decision_fields(
+            submission,
+            kind,
+            today=today,
+            valid_until=valid_until,
+            reason=reason,
+            override_reason=override_reason,
+            sections=sections,
+        )
+        decision = _decision_record(
+            submission, kind, actor=actor, request=request, now=now, fields=fields, detail=detail
+        )
+        if reopened is not None:
+            information_request_queue(decision.pk)
+    return decision
+
+
+def _lock_decidable_round(submission_id: int, *, seen_decision_id: int | None) -> IntakeSubmission:
+    """Lock the round and check it can be decided: a submitted screening, still the patient's
+    latest, and (with `seen_decision_id`) no decision recorded since the page was shown."""
+    submission = _lock_round(submission_id)
+    if submission.kind != SubmissionKind.SCREENING:
+        raise DecisionError("not_screening")
+    if not submission.is_submitted:
+        raise DecisionError("not_submitted")
+    latest = _latest_round(submission.patient_id)
+    if latest > submission.round:
+        raise DecisionError("superseded", round=latest)
+    if seen_decision_id is not None:
+        newest = latest_decision(submission.patient_id)
+        if (newest.pk if newest else 0) != seen_decision_id:
+            raise DecisionChanged(newest)
+    return submission
+
+
+def _decision_fields(
+    submission: IntakeSubmission,
+    kind: str,
+    *,
+    today: dt.date,
+    valid_until: dt.date | None,
+    reason: str,
+    override_reason: str,
+    sections: Iterable[str],
+) -> tuple[dict[str, Any], dict[str, Any], IntakeSubmission | None]:
+    """The decision row's fields for its kind, its audit detail, and the round reopened for the
+    patient (NEEDS_INFORMATION only; reopening happens here, inside the caller's transaction)."""
+    detail: dict[str, Any] = {"round": submission.round, "submission_id": submission.pk}
+    if kind == DecisionKind.CLEARED:
+        override = _check_clearable(submission, override_reason)
+        until = _valid_until(valid_until, today=today)
+        note = (reason or "").strip()
+        if len(note) > MAX_TEXT:
+            raise DecisionError("too_long", limit=MAX_TEXT)
+        detail |= {"valid_until": until.isoformat(), "override": bool(override)}
+        return {"valid_until": until, "reason": note, "override_reason": override}, detail, None
+    if kind == DecisionKind.DECLINED:
+        return {"reason": _text(reason, missing="reason_required")}, detail, None
+    message = _text(reason, missing="message_required")
+    keys = _sections(sections)
+    titles = Flag.objects.filter(submission=submission).values_list("title", flat=True)
+    if any(title.strip().lower() in message.lower() for title in titles if title):
+        raise DecisionError("flag_wording")
+    reopened = _reopen(submission, sections=keys, message=message)
+    detail |= {"sections": keys, "reopened_round": reopened.round}
+    return {"reason": message}, detail, reopened
+
+
+def _decision_record(
+    submission: IntakeSubmission,
+    kind: str,
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    now: dt.datetime,
+    fields: dict[str, Any],
+    detail: dict[str, Any],
+) -> ClearanceDecision:
+    """Append the decision row and its audit event (inside the caller's transaction)."""
+    decision = ClearanceDecision.objects.create(
+        patient_id=submission.patient_id,
+        submission=submission,
+        kind=kind,
+        decided_by=actor,
+        decided_at=now,
+        **fields,
+    )
+    audit_record(
+        action=AUDIT_ACTIONS[kind],
+        actor=actor,
+        request=request,
+        patient_id=submission.patient_id,
+        obj=decision,
+        detail=detail,
+    )
     return decision
 
 
@@ -417,50 +458,6 @@ AUDIT_ACTIONS = {
     DecisionKind.DECLINED: "clearance.declined",
     DecisionKind.NEEDS_INFORMATION: "clearance.needs_information",
 }
-
-
-# --- Telling the patient what is needed ------------------------------------------------------
-
-# Queued by name after commit (propel.tasks_queue): intake.tasks imports this module, not back.
-INFORMATION_REQUEST_TASK = "intake.tasks.send_information_request"
-
-
-def _information_request_not_queued(decision_id: int, error: Exception) -> None:
-    information_request_failed(decision_id=decision_id, error=error)
-
-
-def information_request_send(*, decision_id: int) -> None:
-    """Email the patient that the care team needs a little more information, with their link.
-
-    The email is neutral: first name, the link, the clinic's phone. The clinician's message is not
-    in it (it may be about their health); the patient reads it on the questionnaire page.
-    """
-    decision = ClearanceDecision.objects.select_related("patient").get(pk=decision_id)
-    patient = decision.patient
-    link = settings.SITE_URL + reverse("intake:start", args=[patient_link_token(patient)])
-    send_email(
-        name="information_request",
-        to=[patient.email],
-        context={
-            "first_name": patient.first_name,
-            "questionnaire_url": link,
-            "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
-            "clinic_name": settings.CLINIC_NAME,
-            "clinic_address": settings.CLINIC_ADDRESS,
-            "clinic_phone": settings.CLINIC_PHONE,
-        },
-    )
-
-
-def information_request_failed(*, decision_id: int, error: BaseException) -> None:
-    """Record in the audit log that the patient could not be emailed about a request."""
-    decision = ClearanceDecision.objects.filter(pk=decision_id).first()
-    audit_record(
-        action="clearance.information_request_not_sent",
-        patient_id=decision.patient_id if decision else None,
-        obj=decision,
-        detail={"error": type(error).__name__},
-    )
 
 
 def latest_decision(patient_id: int) -> ClearanceDecision | None:

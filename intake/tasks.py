@@ -1,5 +1,5 @@
 """Celery tasks of the intake app: thin wrappers over intake.alerts, intake.crisis and
-intake.decisions, taking ids only. Tasks import services; services queue tasks by name
+intake.information_request, taking ids only. Tasks import services; services queue tasks by name
 (propel.tasks_queue.enqueue_on_commit) and never import this module."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from intake.alerts import (
     crisis_alerts_unsent,
 )
 from intake.crisis import crisis_alerts_escalate, crisis_notifications_send
-from intake.decisions import information_request_failed, information_request_send
+from intake.information_request import information_request_failed, information_request_send
 
 logger = logging.getLogger(__name__)
 
