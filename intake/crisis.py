@@ -27,9 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -39,6 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.answers import CRISIS_ITEM, flag_evidence
+from intake.call_hours import call_hours, next_opening
+from intake.call_hours import clinic_open as clinic_open  # re-exported for existing callers
 from intake.models import (
     AlertPriority,
     CrisisAlert,
@@ -66,57 +66,6 @@ SEND_NOTIFICATIONS_TASK = "intake.tasks.send_crisis_notifications"
 PRIORITY_RANK = {AlertPriority.URGENT: 1, AlertPriority.IMMEDIATE: 2}
 MAX_SEND_ATTEMPTS = 5
 RETRY_AFTER = dt.timedelta(minutes=1)
-
-
-# --- Clinic hours (pure) -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallHours:
-    """When the clinic can promise a clinician's call: weekdays (0 = Monday) from `start` to
-    `end` o'clock, wall-clock time in `zone`."""
-
-    weekdays: frozenset[int]
-    start: int
-    end: int
-    zone: ZoneInfo
-
-
-def call_hours() -> CallHours:
-    return CallHours(
-        weekdays=frozenset(settings.CRISIS_CALL_WEEKDAYS),
-        start=settings.CRISIS_CALL_HOURS_START,
-        end=settings.CRISIS_CALL_HOURS_END,
-        zone=ZoneInfo(settings.CLINIC_TIME_ZONE),
-    )
-
-
-def _at(day: dt.date, hour: int, zone: ZoneInfo) -> dt.datetime:
-    if hour == 24:
-        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=zone)
-
-
-def clinic_open(now: dt.datetime, hours: CallHours) -> bool:
-    local = now.astimezone(hours.zone)
-    day = local.date()
-    return day.weekday() in hours.weekdays and _at(day, hours.start, hours.zone) <= local < _at(
-        day, hours.end, hours.zone
-    )
-
-
-def next_opening(now: dt.datetime, hours: CallHours) -> dt.datetime:
-    """`now` when the clinic is open, else the start of its next opening (an aware datetime in
-    the clinic's zone; wall-clock hours, so right on the days clocks change)."""
-    if clinic_open(now, hours):
-        return now
-    local = now.astimezone(hours.zone)
-    for offset in range(8):
-        day = local.date() + dt.timedelta(days=offset)
-        opens = _at(day, hours.start, hours.zone)
-        if day.weekday() in hours.weekdays and opens > local:
-            return opens
-    raise ValueError("no opening within a week")  # CallHours always has a weekday (settings)
 
 
 # --- Messages ----------------------------------------------------------------------------------
@@ -160,10 +109,29 @@ def crisis_alert_raise(
     (the earlier acknowledgement stays in the audit log) and texts the on-call clinician again.
     `flag` is the eligibility FlagResult of the item-9 rule (title, evidence, source).
     """
+    alert, created = _alert_raise_or_rise(submission, priority=priority, now=now)
+    _urgent_flag_create(submission, flag=flag, answers=answers)
+    rota = on_call_rota()
+    if rota:
+        _plan(alert, step=0, contacts=rota[:1], channels=(NotificationChannel.SMS,), due_at=None)
+    else:
+        logger.error("crisis alert %s: the on-call rota is empty; nobody was texted", alert.pk)
+    if created:
+        # A broker outage leaves the alert un-notified: the staff chart shows it and the sweep
+        # (intake.tasks.crisis_alerts_sweep) sends it; the patient's page still shows.
+        enqueue_on_commit(SEND_ALERT_TASK, alert.pk)
+    _queue_send()
+    return alert
+
+
+def _alert_raise_or_rise(
+    submission: IntakeSubmission, *, priority: str, now: dt.datetime
+) -> tuple[CrisisAlert, bool]:
+    """The round's alert, created at `priority` or raised to it (never lowered); and whether it
+    was created. A rise re-opens an acknowledged alert. Audited either way."""
     patient = submission.patient
     alert = CrisisAlert.objects.select_for_update().filter(submission=submission).first()
     immediate = priority == AlertPriority.IMMEDIATE
-    created = alert is None
     if alert is None:
         alert = CrisisAlert.objects.create(
             submission=submission,
@@ -179,7 +147,8 @@ def crisis_alert_raise(
             obj=alert,
             detail={"priority": priority},
         )
-    elif PRIORITY_RANK[AlertPriority(priority)] > PRIORITY_RANK[AlertPriority(alert.priority)]:
+        return alert, True
+    if PRIORITY_RANK[AlertPriority(priority)] > PRIORITY_RANK[AlertPriority(alert.priority)]:
         previous = alert.priority
         reopened = alert.acknowledged_at is not None
         alert.priority = priority
@@ -195,31 +164,28 @@ def crisis_alert_raise(
             obj=alert,
             detail={"from": previous, "to": priority, "reopened": reopened},
         )
-    if not Flag.objects.filter(submission=submission, rule_id=flag.rule_id).exists():
-        Flag.objects.create(
-            submission=submission,
-            rule_id=flag.rule_id,
-            severity=Severity.URGENT,
-            title=flag.title,
-            evidence=flag_evidence(
-                flag.evidence,
-                answers,
-                date_of_birth=patient.date_of_birth,
-                kind=submission.kind,
-            ),
-            source=flag.source,
-        )
-    rota = on_call_rota()
-    if rota:
-        _plan(alert, step=0, contacts=rota[:1], channels=(NotificationChannel.SMS,), due_at=None)
-    else:
-        logger.error("crisis alert %s: the on-call rota is empty; nobody was texted", alert.pk)
-    if created:
-        # A broker outage leaves the alert un-notified: the staff chart shows it and the sweep
-        # (intake.tasks.crisis_alerts_sweep) sends it; the patient's page still shows.
-        enqueue_on_commit(SEND_ALERT_TASK, alert.pk)
-    _queue_send()
-    return alert
+    return alert, False
+
+
+def _urgent_flag_create(
+    submission: IntakeSubmission, *, flag: Any, answers: Mapping[str, Any]
+) -> None:
+    """The round's urgent flag for the item-9 rule, unless it is already there."""
+    if Flag.objects.filter(submission=submission, rule_id=flag.rule_id).exists():
+        return
+    Flag.objects.create(
+        submission=submission,
+        rule_id=flag.rule_id,
+        severity=Severity.URGENT,
+        title=flag.title,
+        evidence=flag_evidence(
+            flag.evidence,
+            answers,
+            date_of_birth=submission.patient.date_of_birth,
+            kind=submission.kind,
+        ),
+        source=flag.source,
+    )
 
 
 def _queue_send() -> None:
@@ -312,55 +278,57 @@ def crisis_alerts_escalate(*, now: dt.datetime | None = None) -> int:
             acknowledged_at__isnull=True,
         ).values_list("pk", flat=True)
     )
-    planned = 0
-    for alert_id in candidates:
-        with transaction.atomic():
-            alert = (
-                CrisisAlert.objects.select_for_update(skip_locked=True)
-                .filter(pk=alert_id, acknowledged_at__isnull=True)
-                .first()
-            )
-            if alert is None:
-                continue
-            rota = on_call_rota()
-            last_step = (
-                CrisisNotification.objects.filter(alert=alert, step__gt=0)
-                .order_by("-step")
-                .values_list("step", flat=True)
-                .first()
-            ) or 0
-            step = last_step + 1
-            if step > max(1, len(rota) - 1):
-                continue
-            if now < escalation_base(alert) + step * interval:
-                continue
-            contacts = [rota[step % len(rota)]] if rota else []
-            escalation = escalation_contacts()
-            admins: list[tuple[User, str]] = []
-            if not escalation:
-                admins = [
-                    (user, user.email)
-                    for user in User.objects.filter(groups__name=Role.ADMIN, is_active=True)
-                ]
-            new = _plan(
-                alert,
-                step=step,
-                contacts=[*contacts, *escalation],
-                channels=(NotificationChannel.SMS, NotificationChannel.EMAIL),
-                due_at=now,
-                extra_emails=admins,
-            )
-            if new:
-                planned += 1
-                audit_record(
-                    action="crisis_alert.escalated",
-                    patient_id=alert.patient_id,
-                    obj=alert,
-                    detail={"step": step, "messages": new},
-                )
+    planned = sum(_escalate(alert_id, now=now, interval=interval) for alert_id in candidates)
     if planned:
         _queue_send()
     return planned
+
+
+def _escalate(alert_id: int, *, now: dt.datetime, interval: dt.timedelta) -> bool:
+    """Plan the alert's next escalation step if it is due; whether new rows were written. Its own
+    transaction, the alert row locked (skipped when another sweep holds it) and re-checked."""
+    with transaction.atomic():
+        alert = (
+            CrisisAlert.objects.select_for_update(skip_locked=True)
+            .filter(pk=alert_id, acknowledged_at__isnull=True)
+            .first()
+        )
+        if alert is None:
+            return False
+        rota = on_call_rota()
+        last_step = (
+            CrisisNotification.objects.filter(alert=alert, step__gt=0)
+            .order_by("-step")
+            .values_list("step", flat=True)
+            .first()
+        ) or 0
+        step = last_step + 1
+        if step > max(1, len(rota) - 1) or now < escalation_base(alert) + step * interval:
+            return False
+        contacts = [rota[step % len(rota)]] if rota else []
+        escalation = escalation_contacts()
+        admins: list[tuple[User, str]] = []
+        if not escalation:
+            admins = [
+                (user, user.email)
+                for user in User.objects.filter(groups__name=Role.ADMIN, is_active=True)
+            ]
+        new = _plan(
+            alert,
+            step=step,
+            contacts=[*contacts, *escalation],
+            channels=(NotificationChannel.SMS, NotificationChannel.EMAIL),
+            due_at=now,
+            extra_emails=admins,
+        )
+        if new:
+            audit_record(
+                action="crisis_alert.escalated",
+                patient_id=alert.patient_id,
+                obj=alert,
+                detail={"step": step, "messages": new},
+            )
+        return bool(new)
 
 
 # --- Sending -----------------------------------------------------------------------------------
