@@ -65,75 +65,76 @@ def score_rows(scores: dict[str, Any]) -> list[ScoreRow]:
     for instrument_id, result in scores.items():
         if instrument_id not in catalogue or not isinstance(result, dict):
             continue
-        name = catalogue[instrument_id].title
-        if "total" in result:
-            total = result.get("total")
-            value = "—" if total is None else f"{total} / {_maximum(instrument_id)}"
-            details = list(_missing_note(result))
-            if instrument_id == "pcl5" and total is not None:
-                clusters = result.get("clusters") or {}
-                details.append(
-                    _("Clusters: %(clusters)s")
-                    % {"clusters": ", ".join(f"{k} {v}" for k, v in sorted(clusters.items()))}
-                )
-                dsm5 = result.get("dsm5_provisional")
-                details.append(
-                    _("Provisional DSM-5 pattern: %(met)s")
-                    % {"met": _("met") if dsm5 else _("not met")}
-                )
-                details.append(
-                    _("Cut-point %(cutoff)s: %(status)s")
-                    % {
-                        "cutoff": result.get("cutoff"),
-                        "status": _("at or above")
-                        if result.get("at_or_above_cutoff")
-                        else _("below"),
-                    }
-                )
-            rows.append(ScoreRow(name, value, result.get("band") or "", tuple(details)))
-        elif "mean" in result:
-            mean = result.get("mean")
-            value = "—" if mean is None else f"{mean} / 10"
-            rows.append(ScoreRow(name, value, "", _missing_note(result)))
-        elif "score" in result:
-            score = result.get("score")
-            value = "—" if score is None else f"{score} / {_maximum(instrument_id)}"
-            rows.append(ScoreRow(name, value, result.get("band") or "", _missing_note(result)))
-        elif "positive" in result:
-            positive = result.get("positive") or {}
-            outcome = {True: _("positive"), False: _("negative"), None: _("not answered")}
-            screened = [
-                f"{TAPS1_DOMAIN_LABELS.get(domain, domain)}: {outcome.get(flag, flag)}"
-                for domain, flag in positive.items()
-            ]
-            any_positive = any(flag for flag in positive.values())
-            rows.append(
-                ScoreRow(
-                    name,
-                    _("Positive screen") if any_positive else _("Negative screen"),
-                    "",
-                    tuple(screened),
-                )
-            )
+        row = _instrument_row(instrument_id, catalogue[instrument_id].title, result)
+        if row is not None:
+            rows.append(row)
     if "mme_per_day" in scores:
-        not_computed = scores.get("mme_not_computed") or []
-        details = (
-            (
-                _("Opioid entries without an MME (check dose, unit or frequency): %(rows)s")
-                % {"rows": ", ".join(str(int(i) + 1) for i in not_computed)},
-            )
-            if not_computed
-            else ()
-        )
-        rows.append(
-            ScoreRow(
-                _("Opioids: morphine milligram equivalents per day"),
-                str(scores["mme_per_day"]),
-                "",
-                details,
-            )
-        )
+        rows.append(_mme_row(scores))
     return rows
+
+
+def _instrument_row(instrument_id: str, name: str, result: dict[str, Any]) -> ScoreRow | None:
+    """One instrument's line, by the shape of its result: a total, a mean, a score or a screen
+    (TAPS-1's positive domains); None for a result of no known shape."""
+    if "total" in result:
+        total = result.get("total")
+        value = "—" if total is None else f"{total} / {_maximum(instrument_id)}"
+        details = list(_missing_note(result))
+        if instrument_id == "pcl5" and total is not None:
+            details.extend(_pcl5_details(result))
+        return ScoreRow(name, value, result.get("band") or "", tuple(details))
+    if "mean" in result:
+        mean = result.get("mean")
+        value = "—" if mean is None else f"{mean} / 10"
+        return ScoreRow(name, value, "", _missing_note(result))
+    if "score" in result:
+        score = result.get("score")
+        value = "—" if score is None else f"{score} / {_maximum(instrument_id)}"
+        return ScoreRow(name, value, result.get("band") or "", _missing_note(result))
+    if "positive" in result:
+        positive = result.get("positive") or {}
+        outcome = {True: _("positive"), False: _("negative"), None: _("not answered")}
+        screened = [
+            f"{TAPS1_DOMAIN_LABELS.get(domain, domain)}: {outcome.get(flag, flag)}"
+            for domain, flag in positive.items()
+        ]
+        any_positive = any(flag for flag in positive.values())
+        label = _("Positive screen") if any_positive else _("Negative screen")
+        return ScoreRow(name, label, "", tuple(screened))
+    return None
+
+
+def _pcl5_details(result: dict[str, Any]) -> list[str]:
+    clusters = result.get("clusters") or {}
+    dsm5 = result.get("dsm5_provisional")
+    return [
+        _("Clusters: %(clusters)s")
+        % {"clusters": ", ".join(f"{k} {v}" for k, v in sorted(clusters.items()))},
+        _("Provisional DSM-5 pattern: %(met)s") % {"met": _("met") if dsm5 else _("not met")},
+        _("Cut-point %(cutoff)s: %(status)s")
+        % {
+            "cutoff": result.get("cutoff"),
+            "status": _("at or above") if result.get("at_or_above_cutoff") else _("below"),
+        },
+    ]
+
+
+def _mme_row(scores: dict[str, Any]) -> ScoreRow:
+    not_computed = scores.get("mme_not_computed") or []
+    details = (
+        (
+            _("Opioid entries without an MME (check dose, unit or frequency): %(rows)s")
+            % {"rows": ", ".join(str(int(i) + 1) for i in not_computed)},
+        )
+        if not_computed
+        else ()
+    )
+    return ScoreRow(
+        _("Opioids: morphine milligram equivalents per day"),
+        str(scores["mme_per_day"]),
+        "",
+        details,
+    )
 
 
 @staff_required(Capability.HEALTH_RECORD)
