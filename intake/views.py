@@ -8,7 +8,6 @@ are never cached (they carry health answers and may be opened on a shared device
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from typing import Any
@@ -23,9 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from intake.answers import CRISIS_ITEM, incomplete_sections, section_entries, summarise
-from intake.check_in_window import check_in_closed
-from intake.crisis import call_hours, clinic_open, item9_value, next_opening
+from intake.answers import CRISIS_ITEM, incomplete_sections, summarise
+from intake.call_hours import call_hours, clinic_open, next_opening
+from intake.check_in_pages import check_in_closed_page
+from intake.crisis import item9_value
 from intake.forms import SectionForm
 from intake.links import patient_from_token
 from intake.models import CrisisAlert, IntakeSubmission, Patient, SubmissionKind
@@ -36,11 +36,8 @@ from intake.screening import (
     intake_submit,
     submission_current,
     submission_open,
-    submission_report_crisis_answer,
     submission_save_section,
 )
-
-logger = logging.getLogger(__name__)
 
 GET_ONLY = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
@@ -397,75 +394,12 @@ def summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
 # --- Pre-infusion check-in rounds (opened from the patient's page, scheduling.check_ins) ---------
 
 
-def _posted_item9(request: HttpRequest, submission: IntakeSubmission, section_key: str) -> int:
-    """PHQ-9 item 9 as posted on this request to the step that asks it (not saved): one of the
-    item's own answer values, validated alone (the rest of the step is not read), else 0."""
-    if request.method != "POST":
-        return 0
-    entry = next(
-        (e for e in section_entries(section_key, submission.kind) if e.key == CRISIS_ITEM), None
-    )
-    if entry is None or entry.item is None:
-        return 0
-    try:
-        posted = request.POST.get(CRISIS_ITEM, "").strip()
-    except RequestDataTooBig:
-        return 0
-    values = {str(option.value): option.value for option in entry.item.options}
-    value = values.get(posted)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _check_in_closed_page(
-    request: HttpRequest, submission: IntakeSubmission, section_key: str | None = None
-) -> HttpResponse | None:
-    """The calm "not now" page when an unsent check-in round is outside its window (the gate
-    scheduling registers in intake.check_in_window), else None. Nothing is saved.
-
-    Crisis resources are never hidden behind it: a round whose stored item 9 is positive (or that
-    has an alert) shows them on this page too. Patient safety wins over the window (issue 14 §4):
-    a refused step that carried a positive item 9 still raises the round's alert and texts the
-    on-call clinician, as a saved step would, though the step itself is not stored.
-    """
-    if submission.is_submitted:
-        return None
-    now = timezone.now()
-    message = check_in_closed(submission.pk, now)
-    if message is None:
-        return None
-    posted = _posted_item9(request, submission, section_key) if section_key else 0
-    error = ""
-    if posted > 0:
-        try:
-            submission_report_crisis_answer(submission_id=submission.pk, item9=posted, now=now)
-        except IntakeError as exc:
-            # "busy": another request holds the round past the lock timeout. The resources still
-            # show; the patient is asked to send the page again, which raises the alert then.
-            logger.error(
-                "check-in round %s: crisis answer not reported (%s)", submission.pk, exc.code
-            )
-            error = exc.message
-    stored = (item9_value(submission.answers) or 0) > 0 or (
-        CrisisAlert.objects.filter(submission=submission).exists()
-    )
-    return render(
-        request,
-        "intake/check_in_closed.html",
-        {
-            "message": message,
-            "crisis": stored or posted > 0,
-            "error": error,
-            "not_saved": request.method == "POST",
-        },
-    )
-
-
 @never_cache
 @require_http_methods(GET_ONLY)
 def check_in_start(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _check_in_or_404(patient, round)
-    if (closed := _check_in_closed_page(request, submission)) is not None:
+    if (closed := check_in_closed_page(request, submission)) is not None:
         return closed
     return _resume(request, Flow(token, SubmissionKind.CHECK_IN, submission.round), submission)
 
@@ -480,7 +414,7 @@ def check_in_section(
     if section_key not in flow.section_keys:
         raise Http404
     submission = _check_in_or_404(patient, round)
-    if (closed := _check_in_closed_page(request, submission, section_key)) is not None:
+    if (closed := check_in_closed_page(request, submission, section_key)) is not None:
         return closed
     return _section_page(request, flow, submission, section_key)
 
@@ -490,7 +424,7 @@ def check_in_section(
 def check_in_review(request: HttpRequest, token: str, round: int) -> HttpResponse:
     patient = _patient_or_404(token)
     submission = _check_in_or_404(patient, round)
-    if (closed := _check_in_closed_page(request, submission)) is not None:
+    if (closed := check_in_closed_page(request, submission)) is not None:
         return closed
     return _review_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
 
