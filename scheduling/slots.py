@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.availability import (
     ClinicCalendar,
@@ -130,6 +131,7 @@ def _rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
     (docs/benchmarks.md, item 2). The instants are the same either way."""
     if connection.vendor != "postgresql":
         return list(queryset)
+    # Only on PostgreSQL: SQLite setups (the demo, `make run`) never load psycopg's types.
     from psycopg.types.datetime import TimestamptzLoader
 
     sql, params = queryset.query.sql_with_params()
@@ -222,3 +224,11 @@ def next_hold_expiry(
         .filter(start__lt=span.end, end__gt=span.start)
         .aggregate(first=Min("expires_at"))["first"]
     )
+
+
+ZONE_LABELS = {"America/Los_Angeles": _("Pacific time")}
+
+
+def zone_label() -> str:
+    """The clinic's zone as patients read it ("Pacific time")."""
+    return str(ZONE_LABELS.get(settings.CLINIC_TIME_ZONE, settings.CLINIC_TIME_ZONE))

@@ -19,9 +19,11 @@ from django.utils import timezone
 
 from intake.links import patient_link_token
 from intake.models import Patient
+from intake.selectors import questionnaire_status
 from propel.emails import send_email
 from scheduling.models import ReminderKind
-from scheduling.online.services import questionnaire_status
+from scheduling.reminder_plan import reminder_notice_plan
+from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
 
 # SMTP hiccups and dropped connections are worth retrying; template or data errors are not.
 RETRY: dict[str, Any] = {
@@ -70,15 +72,11 @@ def patient_link_send(*, patient_id: int) -> None:
 # sending it, so a change that already has its notice row gets no second email.
 @shared_task(name="scheduling.tasks.send_booking_rescheduled", ignore_result=True)
 def send_booking_rescheduled(appointment_id: int, previous_id: int) -> None:
-    from scheduling.reminders.plan import reminder_notice_plan
-
     reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.RESCHEDULED_NOTICE)
 
 
 @shared_task(name="scheduling.tasks.send_booking_cancelled", ignore_result=True)
 def send_booking_cancelled(appointment_id: int) -> None:
-    from scheduling.reminders.plan import reminder_notice_plan
-
     reminder_notice_plan(appointment_id=appointment_id, kind=ReminderKind.CANCELLED_NOTICE)
 
 
@@ -91,8 +89,6 @@ def send_patient_link(patient_id: int) -> None:
 def dispatch_reminders() -> None:
     """Beat, every minute: put rows of dead sends back, then claim due reminders and queue their
     sends (scheduling.reminders.dispatch)."""
-    from scheduling.reminders.dispatch import dispatch_due, recover_stuck
-
     now = timezone.now()
     recover_stuck(now=now)
     dispatch_due(now=now)
@@ -102,6 +98,4 @@ def dispatch_reminders() -> None:
 def send_reminder(reminder_id: int) -> None:
     """Send one claimed reminder. Retries are the dispatcher's (back-off recorded on the row), not
     Celery's, so a redelivered task is harmless: it finds the row no longer claimed."""
-    from scheduling.reminders.dispatch import reminder_send
-
     reminder_send(reminder_id=reminder_id)

@@ -136,8 +136,8 @@ class Patients:
         self.ids = ids
 
     def take(self, start: dt.datetime, end: dt.datetime, *, online: bool) -> int:
+        from intake.selectors import has_hard_stop
         from scheduling.models import Appointment, BookedVia
-        from scheduling.online.services import has_hard_stop
 
         while self.ids:
             patient_id = self.ids.pop()
@@ -177,7 +177,8 @@ def consultations(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]
     from scheduling.booking import appointment_book
     from scheduling.errors import SchedulingError
     from scheduling.models import Appointment, AppointmentType
-    from scheduling.online.services import PatientDetails, online_consultation_book
+    from scheduling.online.booking import online_consultation_book
+    from scheduling.online.rules import PatientDetails
 
     consultation = AppointmentType.objects.get(code="consultation")
     slots = _free_slots(now, consultation)

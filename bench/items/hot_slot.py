@@ -314,14 +314,15 @@ def slots(days: int) -> dict[str, Any]:
     each still fits (free rooms and clinicians pair up one to one)."""
     from django.utils import timezone
 
-    from scheduling.online import services as online
+    from scheduling.online.offer import online_slots
+    from scheduling.online.rules import consultation_type, current_window
 
-    consultation = online.consultation_type()
+    consultation = consultation_type()
     if consultation is None:
         raise RuntimeError("no self-bookable consultation")
     now = timezone.now()
-    first = online.current_window(now).first_day
-    found = online.online_slots(
+    first = current_window(now).first_day
+    found = online_slots(
         consultation, start_date=first, end_date=first + dt.timedelta(days=days), now=now
     )
     fits = [
@@ -347,14 +348,13 @@ def capacity(start: str) -> dict[str, Any]:
     """How many bookings `start` still fits now (0: not offered)."""
     from django.utils import timezone
 
-    from scheduling.online import services as online
+    from scheduling.online.offer import online_slots
+    from scheduling.online.rules import consultation_type
 
     moment = dt.datetime.fromisoformat(start)
-    consultation = online.consultation_type()
+    consultation = consultation_type()
     local_day = timezone.localtime(moment).date()
-    found = online.online_slots(
-        consultation, start_date=local_day, end_date=local_day, now=timezone.now()
-    )
+    found = online_slots(consultation, start_date=local_day, end_date=local_day, now=timezone.now())
     for slot in found:
         if slot.start == moment:
             rooms, clinicians = len(slot.room_ids), len(slot.clinician_ids)

@@ -6,7 +6,7 @@ items), with one Celery worker (prefork, concurrency 1, pinned to CPU 0, product
 console email and SMS backends) that also loads the bench-only bench.tasks (`--include`).
 
 - Rows: `prepare` deletes every reminder of the copy and writes `count` due rows for future booked
-  appointments, the kinds and channels scheduling.reminders.plan.plan_reminders gives each
+  appointments, the kinds and channels scheduling.reminder_plan.plan_reminders gives each
   appointment (the follow-up left out: it is only sent after a visit), every patient concerned
   consenting to email and SMS, so the channels split about evenly. SMS quiet hours are switched off
   for the run (SMS_QUIET_HOURS_START = END = 0): a run at night would otherwise put every SMS back
@@ -42,7 +42,7 @@ ITEM_8 = "8. Memory"
 WORK_DB = f"{NAME}_reminders"
 # The three drains of the leak check: smaller than item 6's, to keep the item within ~3 minutes.
 MEMORY_DRAIN = 1_000
-# No quiet hours during the run (start == end means none; scheduling.reminders.plan.in_quiet_hours).
+# No quiet hours during the run (start == end means none; scheduling.reminder_plan.in_quiet_hours).
 QUIET_OFF = {"SMS_QUIET_HOURS_START": "0", "SMS_QUIET_HOURS_END": "0"}
 MESSAGE_ID = re.compile(r"Message-ID: <reminder-(\d+)@")
 SMS_KEY = re.compile(r"\[key reminder-(\d+)\]")
@@ -242,9 +242,9 @@ def prepare(count: int) -> dict[str, Any]:
     from django.utils import timezone
 
     from intake.models import Patient
+    from intake.selectors import questionnaire_status
     from scheduling.models import Appointment, AppointmentStatus, Reminder, ReminderKind
-    from scheduling.online.services import questionnaire_status
-    from scheduling.reminders.plan import (
+    from scheduling.reminder_plan import (
         CONSULTATION,
         appointment_kind,
         plan_reminders,

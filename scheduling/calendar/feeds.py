@@ -35,7 +35,7 @@ from icalendar import Event
 
 from propel.audit import audit_record
 from propel.roles import Capability, can, staff_required
-from scheduling.calendar.ics import CONTENT_TYPE, appointment_uid, appointments_ics, calendar_ics
+from scheduling.ics import CONTENT_TYPE, appointment_uid, appointments_ics, calendar_ics
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -227,7 +227,7 @@ def feed_revoke(request: HttpRequest, clinician_id: int) -> HttpResponse:
 @staff_required(Capability.CALENDAR)
 def appointment_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
     """One appointment as a calendar file, the same file the patient gets
-    (scheduling.calendar.ics)."""
+    (scheduling.ics)."""
     appointment = (
         Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
     )

@@ -31,12 +31,16 @@ from django.views.decorators.http import require_http_methods
 from intake.links import patient_from_token
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
-from scheduling.calendar.ics import CONTENT_TYPE, appointments_ics
+from intake.selectors import questionnaire_status
 from scheduling.errors import SchedulingError
+from scheduling.ics import CONTENT_TYPE, appointments_ics
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
-from scheduling.online import services as online
+from scheduling.online.changes import online_consultation_cancel, online_consultation_reschedule
+from scheduling.online.offer import nearest_alternatives, slot_week
 from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
+from scheduling.online.rules import change_refusal
 from scheduling.online.slot_page import week_context
+from scheduling.slots import zone_label
 from scheduling.visits.check_ins import check_in_open, check_in_states
 
 logger = logging.getLogger(__name__)
@@ -98,7 +102,7 @@ def _own(patient: Patient, appointment_id: int) -> Appointment:
 
 
 def _refusal(appointment: Appointment, now: dt.datetime) -> str | None:
-    return online.change_refusal(
+    return change_refusal(
         self_bookable=appointment.appointment_type.self_bookable,
         status=appointment.status,
         start=appointment.start,
@@ -143,8 +147,8 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
             "token": token,
             "upcoming": upcoming,
             "earlier": earlier,
-            "zone": online.zone_label(),
-            "questionnaire": online.questionnaire_status(patient.pk),
+            "zone": zone_label(),
+            "questionnaire": questionnaire_status(patient.pk),
             "questionnaire_url": reverse("intake:start", args=[token]),
             "cutoff_hours": int(settings.ONLINE_CHANGE_CUTOFF.total_seconds() // 3600),
             "check_in_steps": len(section_keys(SubmissionKind.CHECK_IN)),
@@ -172,7 +176,7 @@ def patient_check_in(
                 "appointment": appointment,
                 "message": error.message,
                 "too_early": error.code == "check_in_too_early",
-                "zone": online.zone_label(),
+                "zone": zone_label(),
             },
         )
     return redirect("intake:check_in_start", token=token, round=submission.round)
@@ -209,7 +213,7 @@ def patient_cancel(
     context: dict[str, Any] = {
         "appointment": appointment,
         "token": token,
-        "zone": online.zone_label(),
+        "zone": zone_label(),
     }
     if appointment.status == AppointmentStatus.CANCELLED:
         messages.info(request, _("This appointment is already cancelled."))
@@ -218,7 +222,7 @@ def patient_cancel(
     refusal = _refusal(appointment, timezone.now())
     if refusal is None and request.method == "POST" and form.is_valid():
         try:
-            online.online_consultation_cancel(
+            online_consultation_cancel(
                 patient_id=patient.pk,
                 appointment_id=appointment.pk,
                 reason=form.cleaned_data["reason"],
@@ -271,7 +275,7 @@ def patient_reschedule(
         week_start = dt.date.fromisoformat(request.GET.get("week", ""))
     except ValueError:
         week_start = None
-    week = online.slot_week(
+    week = slot_week(
         appointment.appointment_type,
         week=week_start,
         now=timezone.now(),
@@ -306,7 +310,7 @@ def patient_reschedule_confirm(
             return picker
         start = form.cleaned_data["start"]
         try:
-            new = online.online_consultation_reschedule(
+            new = online_consultation_reschedule(
                 patient_id=patient.pk,
                 appointment_id=appointment.pk,
                 start=start,
@@ -344,7 +348,7 @@ def _confirm_page(
     message: str = "",
 ) -> HttpResponse:
     alternatives = (
-        online.nearest_alternatives(
+        nearest_alternatives(
             appointment.appointment_type,
             start=start,
             now=timezone.now(),
@@ -364,7 +368,7 @@ def _confirm_page(
             "form": form,
             "message": message,
             "alternatives": alternatives,
-            "zone": online.zone_label(),
+            "zone": zone_label(),
             "confirm_url": reverse(
                 "scheduling:patient_reschedule_confirm", args=[token, appointment.pk]
             ),

@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from scheduling.online.services import CANCEL_REASONS, PatientDetails
+from scheduling.online.rules import CANCEL_REASONS, PatientDetails
 
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 DATE_OF_BIRTH_FORMATS = ["%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d"]

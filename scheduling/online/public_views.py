@@ -5,13 +5,14 @@ turns a refusal into a calm message with a way forward."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,8 +24,10 @@ from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, SlotHold
-from scheduling.online import services as online
 from scheduling.online import slot_page
+from scheduling.online.booking import online_consultation_book, online_slot_hold
+from scheduling.online.links import patient_link_request
+from scheduling.online.offer import is_offered, nearest_alternatives
 from scheduling.online.patient_views import private
 from scheduling.online.public_forms import (
     KEY_PATTERN,
@@ -32,6 +35,8 @@ from scheduling.online.public_forms import (
     LinkRequestForm,
     SlotChoiceForm,
 )
+from scheduling.online.rules import consultation_type, normalise_email
+from scheduling.slots import zone_label
 
 HOLD_SESSION_KEY = "propel_slot_hold"
 RECEIPT_SALT = "propel.booking-receipt.v1"
@@ -87,7 +92,7 @@ def book_hold(request: HttpRequest) -> HttpResponse:
     """Hold the chosen time for a few minutes and go to the details form."""
     if _over_ip_limit(request, "hold", settings.BOOKING_RATE_PER_IP_PER_HOUR):
         return _too_many(request)
-    consultation = online.consultation_type()
+    consultation = consultation_type()
     if consultation is None:
         return _unavailable(request)
     form = SlotChoiceForm(request.POST)
@@ -97,18 +102,18 @@ def book_hold(request: HttpRequest) -> HttpResponse:
     start = form.cleaned_data["start"]
     previous = request.session.get(HOLD_SESSION_KEY)
     try:
-        hold = online.online_slot_hold(start=start, replaces=previous)
+        hold = online_slot_hold(start=start, replaces=previous)
     except SchedulingError as error:
         return render(
             request,
             "scheduling/public/slot_gone.html",
             {
                 "message": error.message,
-                "alternatives": online.nearest_alternatives(
+                "alternatives": nearest_alternatives(
                     consultation, start=start, now=timezone.now(), hold_key=previous
                 ),
                 "week": timezone.localdate(start).isoformat(),
-                "zone": online.zone_label(),
+                "zone": zone_label(),
             },
             status=409,
         )
@@ -139,7 +144,7 @@ def _details_page(
                 "held": held,
                 "message": message,
                 "hold_minutes": settings.SLOT_HOLD_MINUTES,
-                "zone": online.zone_label(),
+                "zone": zone_label(),
             },
             status=status,
         )
@@ -178,22 +183,42 @@ def book_details(request: HttpRequest, hold_key: str) -> HttpResponse:
             return _details_page(
                 request, form=form, hold=hold, held=False, status=413, message=message
             )
+    offer = _hold_offer(hold, chose_alternative=data is not None and bool(data.get("alternative")))
+    if data is None:
+        form = BookingDetailsForm(alternatives=offer.alternatives)
+        return _details_page(request, form=form, hold=hold, held=offer.held, message=offer.message)
+    return _book_submitted(request, data, hold=hold, offer=offer)
+
+
+@dataclass(frozen=True)
+class _HoldOffer:
+    held: bool
+    message: str
+    alternatives: list[dt.datetime]
+
+
+def _hold_offer(hold: SlotHold, *, chose_alternative: bool) -> _HoldOffer:
+    """Whether the held time still stands, and the nearest alternatives: offered when the held
+    time is gone, and kept on offer once the patient has chosen one."""
     consultation = hold.appointment_type
     now = timezone.now()
     held = hold.expires_at > now
-    available = held or online.is_offered(consultation, hold.start, now=now, hold_key=hold_key)
-    # Offered when the held time is gone, and kept on offer once the patient has chosen one.
+    available = held or is_offered(consultation, hold.start, now=now, hold_key=hold.key)
     alternatives = (
-        online.nearest_alternatives(consultation, start=hold.start, now=now, hold_key=hold_key)
-        if not available or (data is not None and data.get("alternative"))
+        nearest_alternatives(consultation, start=hold.start, now=now, hold_key=hold.key)
+        if not available or chose_alternative
         else []
     )
     message = "" if available else SchedulingError("slot_gone").message
-    if data is None:
-        form = BookingDetailsForm(alternatives=alternatives)
-        return _details_page(request, form=form, hold=hold, held=held, message=message)
+    return _HoldOffer(held=held, message=message, alternatives=alternatives)
 
-    form = BookingDetailsForm(data, alternatives=alternatives)
+
+def _book_submitted(
+    request: HttpRequest, data: QueryDict, *, hold: SlotHold, offer: _HoldOffer
+) -> HttpResponse:
+    """The details form sent: the limits, then the booking; a refusal shows the form again."""
+    held = offer.held
+    form = BookingDetailsForm(data, alternatives=offer.alternatives)
     if _over_ip_limit(request, "book", settings.BOOKING_RATE_PER_IP_PER_HOUR):
         form.add_error(None, _too_many_message())
         return _details_page(request, form=form, hold=hold, held=held, status=429)
@@ -205,32 +230,43 @@ def book_details(request: HttpRequest, hold_key: str) -> HttpResponse:
         )
         return _details_page(request, form=form, hold=hold, held=held, status=400)
     if not form.is_valid():
-        return _details_page(request, form=form, hold=hold, held=held, message=message)
-    email = online.normalise_email(form.cleaned_data["email"])
+        return _details_page(request, form=form, hold=hold, held=held, message=offer.message)
+    email = normalise_email(form.cleaned_data["email"])
     if ratelimit_hit(f"book:email:{email}", settings.BOOKING_RATE_PER_EMAIL_PER_DAY, DAY):
         form.add_error(None, _too_many_message())
         return _details_page(request, form=form, hold=hold, held=held, status=429)
     start = form.cleaned_data.get("alternative") or hold.start
     try:
-        result = online.online_consultation_book(
-            details=form.details(), start=start, hold_key=hold_key, request=request
+        result = online_consultation_book(
+            details=form.details(), start=start, hold_key=hold.key, request=request
         )
     except SchedulingError as error:
-        if error.code in OFFER_ALTERNATIVES:
-            starts = online.nearest_alternatives(
-                consultation, start=hold.start, now=timezone.now(), hold_key=hold_key
-            )
-            fresh = BookingDetailsForm(initial=_kept_answers(form), alternatives=starts)
-            return _details_page(
-                request, form=fresh, hold=hold, held=False, status=409, message=error.message
-            )
-        form.add_error("date_of_birth" if error.code == "under_18" else None, error.message)
-        return _details_page(request, form=form, hold=hold, held=held, status=409)
+        return _book_refused(request, form, error, hold=hold, held=held)
     request.session.pop(HOLD_SESSION_KEY, None)
     if result.new_patient and not result.replay:
         token = patient_link_token(result.patient)
         return redirect("scheduling:book_done", token=token, appointment_id=result.appointment.pk)
     return redirect("scheduling:book_booked", receipt=_receipt(result.appointment))
+
+
+def _book_refused(
+    request: HttpRequest,
+    form: BookingDetailsForm,
+    error: SchedulingError,
+    *,
+    hold: SlotHold,
+    held: bool,
+) -> HttpResponse:
+    if error.code in OFFER_ALTERNATIVES:
+        starts = nearest_alternatives(
+            hold.appointment_type, start=hold.start, now=timezone.now(), hold_key=hold.key
+        )
+        fresh = BookingDetailsForm(initial=_kept_answers(form), alternatives=starts)
+        return _details_page(
+            request, form=fresh, hold=hold, held=False, status=409, message=error.message
+        )
+    form.add_error("date_of_birth" if error.code == "under_18" else None, error.message)
+    return _details_page(request, form=form, hold=hold, held=held, status=409)
 
 
 def _too_many_message() -> str:
@@ -260,7 +296,7 @@ def book_done(request: HttpRequest, token: str, appointment_id: int) -> HttpResp
                 "appointment": appointment,
                 "patient": patient,
                 "token": token,
-                "zone": online.zone_label(),
+                "zone": zone_label(),
                 "questionnaire_url": reverse("intake:start", args=[token]),
             },
         )
@@ -288,7 +324,7 @@ def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
         render(
             request,
             "scheduling/public/booked.html",
-            {"appointment": appointment, "zone": online.zone_label()},
+            {"appointment": appointment, "zone": zone_label()},
         )
     )
 
@@ -303,10 +339,10 @@ def link_request(request: HttpRequest) -> HttpResponse:
     form = LinkRequestForm(request.POST)
     if not form.is_valid():
         return render(request, "scheduling/public/link_request.html", {"form": form})
-    email = online.normalise_email(form.cleaned_data["email"])
+    email = normalise_email(form.cleaned_data["email"])
     # Over the per-address limit nothing is sent, and the answer is the same as always.
     if not ratelimit_hit(f"link:email:{email}", LINK_REQUESTS_PER_EMAIL_PER_DAY, DAY):
-        online.patient_link_request(email=email)
+        patient_link_request(email=email)
     return redirect("scheduling:link_sent")
 
 

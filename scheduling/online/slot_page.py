@@ -40,8 +40,14 @@ from django.utils import formats, timezone, translation
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from scheduling.online import services as online
-from scheduling.slots import availability_version, next_hold_expiry
+from scheduling.online.offer import SlotWeek, slot_week
+from scheduling.online.rules import (
+    PATIENT_SLOT_STEP,
+    BookingWindow,
+    consultation_type,
+    current_window,
+)
+from scheduling.slots import availability_version, next_hold_expiry, zone_label
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +76,7 @@ class DayTimes:
     times: list[tuple[str, str]]  # (the start for the form, ISO 8601; "3:00 PM")
 
 
-def _day_times(week: online.SlotWeek) -> list[DayTimes]:
+def _day_times(week: SlotWeek) -> list[DayTimes]:
     labels: dict[tuple[int, int], str] = {}
     days = []
     for day, starts in week.days:
@@ -85,7 +91,7 @@ def _day_times(week: online.SlotWeek) -> list[DayTimes]:
     return days
 
 
-def week_context(week: online.SlotWeek, base_url: str) -> dict[str, Any]:
+def week_context(week: SlotWeek, base_url: str) -> dict[str, Any]:
     """What templates/scheduling/public/_slot_week.html needs to show one week of times."""
 
     def url(monday: dt.date | None) -> str | None:
@@ -96,7 +102,7 @@ def week_context(week: online.SlotWeek, base_url: str) -> dict[str, Any]:
         "days": _day_times(week),
         "previous_url": url(week.previous),
         "next_url": url(week.next),
-        "zone": online.zone_label(),
+        "zone": zone_label(),
     }
 
 
@@ -113,7 +119,7 @@ class CachedWeek:
         return self.first_start is None or not_before <= self.first_start
 
 
-def _render(week: online.SlotWeek) -> SafeString:
+def _render(week: SlotWeek) -> SafeString:
     # No request: nothing about the visitor (user, CSRF token) may end up in a shared entry.
     return render_to_string(TEMPLATE, week_context(week, reverse("scheduling:book")))
 
@@ -123,13 +129,13 @@ def week_html(
 ) -> SafeString | None:
     """The picker's week computed now, with the visitor's own hold shown as free; None when
     online booking is unavailable."""
-    consultation = online.consultation_type()
+    consultation = consultation_type()
     if consultation is None:
         return None
-    return _render(online.slot_week(consultation, week=week, now=now, hold_key=hold_key))
+    return _render(slot_week(consultation, week=week, now=now, hold_key=hold_key))
 
 
-def _key(week: dt.date | None, window: online.BookingWindow, version: int) -> str:
+def _key(week: dt.date | None, window: BookingWindow, version: int) -> str:
     database = connection.settings_dict
     parts = (
         KEY_VERSION,
@@ -143,7 +149,7 @@ def _key(week: dt.date | None, window: online.BookingWindow, version: int) -> st
         translation.get_language() or "",
         settings.CLINIC_TIME_ZONE,
         settings.ONLINE_MIN_NOTICE,
-        online.PATIENT_SLOT_STEP,
+        PATIENT_SLOT_STEP,
     )
     return "propel:slot-week:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -199,19 +205,19 @@ def shared_week_html(*, week: dt.date | None, now: dt.datetime) -> SafeString | 
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return week_html(week=week, now=now)
-    window = online.current_window(now)
+    window = current_window(now)
     cached = _cache_get(_key(week, window, availability_version()))
     if cached is not None and cached.still_true(now=now, not_before=window.not_before):
         return mark_safe(cached.html)  # noqa: S308 (our own rendering, stored below)
     with _one_snapshot():
         version = availability_version()
-        consultation = online.consultation_type()
+        consultation = consultation_type()
         if consultation is None:
             return None
-        slot_week = online.slot_week(consultation, week=week, now=now)
+        offered = slot_week(consultation, week=week, now=now)
         hold_expiry = next_hold_expiry(window.first_day, window.last_day, now=now)
-    html = _render(slot_week)
-    starts = [start for _, day_starts in slot_week.days for start in day_starts]
+    html = _render(offered)
+    starts = [start for _, day_starts in offered.days for start in day_starts]
     _cache_set(
         _key(week, window, version),
         CachedWeek(str(html), min(starts) if starts else None, hold_expiry),

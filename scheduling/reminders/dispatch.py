@@ -47,7 +47,9 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from intake.selectors import questionnaire_status
 from propel.sms import SmsTransientError, get_sms_backend
+from propel.tasks_queue import task_by_name
 from scheduling.models import (
     ATTENDED_STATUSES,
     AppointmentStatus,
@@ -56,9 +58,13 @@ from scheduling.models import (
     ReminderKind,
     ReminderState,
 )
-from scheduling.reminders.plan import BEFORE_KINDS, NOTICE_KINDS, after_quiet_hours, in_quiet_hours
+from scheduling.reminder_plan import BEFORE_KINDS, NOTICE_KINDS, after_quiet_hours, in_quiet_hours
+from scheduling.reminders import messages
+from scheduling.slots import clinic_tz
 
 logger = logging.getLogger(__name__)
+
+SEND_TASK = "scheduling.tasks.send_reminder"
 
 # Worth another try later: the network, the mail server, the SMS provider's 5xx/429.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -94,8 +100,6 @@ def email_message_id(reminder: Reminder) -> str:
 
 
 def _quiet(moment: dt.datetime) -> bool:
-    from scheduling.slots import clinic_tz
-
     return in_quiet_hours(
         moment,
         tz=clinic_tz(),
@@ -105,8 +109,6 @@ def _quiet(moment: dt.datetime) -> bool:
 
 
 def _after_quiet(moment: dt.datetime) -> dt.datetime:
-    from scheduling.slots import clinic_tz
-
     return after_quiet_hours(
         moment,
         tz=clinic_tz(),
@@ -116,8 +118,8 @@ def _after_quiet(moment: dt.datetime) -> dt.datetime:
 
 
 def _enqueue(reminder_ids: list[int]) -> None:
-    from scheduling.tasks import send_reminder
-
+    # By name (propel.tasks_queue): scheduling.tasks imports this module, never the reverse.
+    send_reminder = task_by_name(SEND_TASK)
     for index, reminder_id in enumerate(reminder_ids):
         try:
             send_reminder.delay(reminder_id)
@@ -185,8 +187,6 @@ def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
 
 def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
     """Why this message should not go out now, or None."""
-    from scheduling.online.services import questionnaire_status
-
     appointment = reminder.appointment
     patient = appointment.patient
     if reminder.kind in NOTICE_KINDS:
@@ -224,9 +224,7 @@ def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
 
 def _deliver(reminder: Reminder) -> str:
     """Send through the reminder's channel; return the provider's message id."""
-    from scheduling.reminders.messages import render_reminder
-
-    rendered = render_reminder(reminder, channel=reminder.channel)
+    rendered = messages.render_reminder(reminder, channel=reminder.channel)
     patient = reminder.appointment.patient
     if reminder.channel == ReminderChannel.SMS:
         return get_sms_backend().send(

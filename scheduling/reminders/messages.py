@@ -26,10 +26,11 @@ from django.urls import reverse
 from django.utils import formats, timezone
 
 from intake.links import patient_link_token
-from scheduling.calendar.ics import appointments_ics
+from intake.selectors import questionnaire_status
+from scheduling.ics import appointments_ics
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, RoomKind
-from scheduling.online.services import questionnaire_status, rescheduled_from, zone_label
-from scheduling.slots import clinic_tz
+from scheduling.queries import rescheduled_from
+from scheduling.slots import clinic_tz, zone_label
 
 # Checked at render time as a last line of defence (the tests check the full list).
 NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")

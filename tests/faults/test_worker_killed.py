@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from propel.models import WorkerHeartbeat
 from scheduling.models import Reminder, ReminderChannel, ReminderKind, ReminderState
+from scheduling.reminder_plan import reminders_replan
 from scheduling.reminders.dispatch import email_message_id, idempotency_key
-from scheduling.reminders.plan import reminders_replan
 from tests.factories import AppointmentFactory, AppointmentTypeFactory
 from tests.faults.harness import (
     HEARTBEAT_MAX_AGE_SECONDS,

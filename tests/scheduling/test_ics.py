@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from icalendar import Calendar
 
-from scheduling.calendar.ics import appointments_ics
+from scheduling.ics import appointments_ics
 from scheduling.models import AppointmentStatus, RoomKind
 from tests.clinic_time import LA, at
 from tests.factories import AppointmentFactory, AppointmentTypeFactory

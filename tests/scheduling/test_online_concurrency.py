@@ -15,12 +15,8 @@ from django.db import connection
 
 from intake.models import Patient
 from scheduling.models import Appointment, SlotHold
-from scheduling.online.services import (
-    OnlineBooking,
-    PatientDetails,
-    online_consultation_book,
-    online_slot_hold,
-)
+from scheduling.online.booking import OnlineBooking, online_consultation_book, online_slot_hold
+from scheduling.online.rules import PatientDetails
 from tests.clinic_time import at
 from tests.scheduling.reminder_support import deliver_due_reminders
 
@@ -118,17 +114,17 @@ def test_control_without_the_advisory_lock_a_double_click_shows_an_error(held, m
     patient record, and the loser's booking is refused, so the person who clicked twice would
     see an error. The advisory lock is what makes the second click wait and return the first's
     appointment."""
-    from scheduling.online import services as online
+    from scheduling.online import booking as online
 
     both_checked = threading.Barrier(2)
-    check_window = online._check_window
+    check_window = online.check_window
 
     def after_both_checked(start, now):
         both_checked.wait(timeout=60)
         check_window(start, now)
 
-    monkeypatch.setattr(online, "_serialise_on", lambda key: None)
-    monkeypatch.setattr(online, "_check_window", after_both_checked)
+    monkeypatch.setattr(online, "serialise_on", lambda key: None)
+    monkeypatch.setattr(online, "check_window", after_both_checked)
     results = all_at_once(
         2, lambda: online_consultation_book(details=DETAILS, start=START, hold_key=held.key)
     )

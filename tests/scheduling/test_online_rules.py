@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scheduling.models import AppointmentStatus
-from scheduling.online.services import age_on, booking_window, change_refusal, window_refusal
+from scheduling.online.rules import age_on, booking_window, change_refusal, window_refusal
 from tests.clinic_time import LA, at
 
 NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon, Pacific

@@ -14,7 +14,7 @@ from django.urls import reverse
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import BookedVia, RoomKind, SlotHold
-from scheduling.online.services import online_slot_hold
+from scheduling.online.booking import online_slot_hold
 from scheduling.slots import find_slots
 from tests.clinic_time import LA, at
 from tests.factories import (

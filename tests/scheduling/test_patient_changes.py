@@ -26,7 +26,8 @@ from scheduling.models import (
     ReminderState,
     RoomKind,
 )
-from scheduling.online.services import online_consultation_cancel, rescheduled_from
+from scheduling.online.changes import online_consultation_cancel
+from scheduling.queries import rescheduled_from
 from scheduling.reminders.dispatch import email_message_id
 from tests.clinic_time import LA, at
 from tests.factories import (

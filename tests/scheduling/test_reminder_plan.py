@@ -17,7 +17,7 @@ from scheduling.models import (
     Reminder,
     ReminderState,
 )
-from scheduling.reminders.plan import (
+from scheduling.reminder_plan import (
     CONSULTATION,
     OTHER,
     TREATMENT,

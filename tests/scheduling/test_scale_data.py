@@ -60,7 +60,7 @@ from scheduling.models import (
     Visit,
     WorkingHours,
 )
-from scheduling.reminders.plan import appointment_kind, plan_reminders, reminder_times
+from scheduling.reminder_plan import appointment_kind, plan_reminders, reminder_times
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
 from tests.clinic_time import LA, at
 from tests.factories import (

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
-from scheduling.online.services import online_slot_hold
+from scheduling.online.booking import online_slot_hold
 from scheduling.visits.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import ClosureFactory, PatientFactory

@@ -1,0 +1,342 @@
+"""Reminder planning: which messages an appointment gets, through which channel, and when.
+
+Part of scheduling's core: booking and the lifecycle door write these rows (the outbox) in their own
+transaction; the reminders wing (dispatch, messages) only reads and sends them.
+
+`plan_reminders` is a pure function (no database, no settings read): the services below feed it
+the appointment, the patient's consents and the configured times, and write its answer as
+Reminder rows inside the caller's transaction (appointment_book, appointment_move,
+appointment_transition in scheduling.booking). Nothing is queued on a broker here: the dispatch
+sweep (scheduling.reminders.dispatch) finds due rows, so a booking made while Redis is down still
+gets its reminders.
+
+Decisions (issue 7):
+- "N hours before" is ELAPSED time: due = start - N h, computed in UTC. Across a DST change the
+  local wall-clock time of the reminder therefore differs from the appointment's. Example: an
+  appointment on Monday 2027-03-15 10:00 PDT (17:00 UTC; DST began 2027-03-14 02:00): the 24 h
+  reminder is due 2027-03-14 17:00 UTC = 10:00 PDT (the switch happened before 10:00 on the 14th,
+  so the wall clock happens to match), and a 48 h reminder is due 2027-03-13 17:00 UTC =
+  09:00 PST (one wall-clock hour earlier than the appointment's 10:00).
+- The follow-up after a treatment visit is due `end + REMINDER_FOLLOW_UP_HOURS_AFTER`.
+- Kinds: a consultation (type code "consultation") gets consultation_24h and, while the
+  screening is not submitted, intake_nudge_48h; a treatment visit (type.needs_clearance) gets
+  infusion_prep_48h, check_in_link, infusion_2h and follow_up_next_day; any other type (follow-up
+  visits) gets consultation_24h. Every booking also gets a confirmation, due at once.
+- Channels: email when the patient consented to email and has an address; SMS when they consented
+  to text messages and have a mobile. The confirmation email (with the calendar file) goes to any
+  address on file, as the other booking emails do, online bookings included.
+- A reminder whose due time has passed at planning (booking 20 h ahead: the 24 h reminder) is not
+  planned; the confirmation always is.
+- SMS quiet hours (SMS_QUIET_HOURS_START to SMS_QUIET_HOURS_END, clinic time, 21:00-08:00 by
+  default): an SMS due then moves to the next end of quiet hours (08:00); when that is at or after
+  the appointment's start, a "before" SMS is not planned at all (email, if any, still is).
+- A move re-plans: pending (and cancelled/skipped) rows get the new due times, rows no longer
+  planned are cancelled, rows already sent, being sent or failed are left alone (the unique
+  appointment/kind/channel key means a reminder sent for the old time is not sent again).
+- Notices (issue 8): a patient's online move or cancellation is announced by a notice row
+  (`reminder_notice_plan`, email, due at once, to any address on file like the confirmation),
+  written in the change's own transaction. A notice reports something that already happened, so
+  neither a re-plan nor a later cancellation takes it back. Before, these emails were queued on
+  the broker after commit and lost when Redis was down; the outbox sends them exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from intake.selectors import questionnaire_status
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
+)
+from scheduling.slots import clinic_tz
+
+logger = logging.getLogger(__name__)
+
+CONSULTATION = "consultation"
+TREATMENT = "treatment"
+OTHER = "other"
+
+# Reminders about a visit still to come: pointless once it has started.
+BEFORE_KINDS = frozenset(
+    {
+        ReminderKind.CONSULTATION_24H,
+        ReminderKind.INTAKE_NUDGE_48H,
+        ReminderKind.INFUSION_PREP_48H,
+        ReminderKind.CHECK_IN_LINK,
+        ReminderKind.INFUSION_2H,
+    }
+)
+
+# Notices of a change already made (online moves and cancellations): planned by
+# reminder_notice_plan, never re-planned or cancelled by a later change, sent to any address on
+# file.
+NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
+
+# Rows a re-plan may (re)schedule; the others are history.
+REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)
+
+Plan = list[tuple[str, str, dt.datetime]]
+
+
+@dataclass(frozen=True)
+class ReminderTimes:
+    """The configurable offsets and quiet hours (defaults: propel.settings)."""
+
+    consultation_before: dt.timedelta = dt.timedelta(hours=24)
+    intake_nudge_before: dt.timedelta = dt.timedelta(hours=48)
+    infusion_prep_before: dt.timedelta = dt.timedelta(hours=48)
+    check_in_before: dt.timedelta = dt.timedelta(hours=24)
+    infusion_soon_before: dt.timedelta = dt.timedelta(hours=2)
+    follow_up_after: dt.timedelta = dt.timedelta(hours=24)
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 8
+
+
+def reminder_times() -> ReminderTimes:
+    def hours(name: str) -> dt.timedelta:
+        return dt.timedelta(hours=getattr(settings, name))
+
+    return ReminderTimes(
+        consultation_before=hours("REMINDER_CONSULTATION_HOURS_BEFORE"),
+        intake_nudge_before=hours("REMINDER_INTAKE_NUDGE_HOURS_BEFORE"),
+        infusion_prep_before=hours("REMINDER_INFUSION_PREP_HOURS_BEFORE"),
+        check_in_before=hours("REMINDER_CHECK_IN_HOURS_BEFORE"),
+        infusion_soon_before=hours("REMINDER_INFUSION_SOON_HOURS_BEFORE"),
+        follow_up_after=hours("REMINDER_FOLLOW_UP_HOURS_AFTER"),
+        quiet_start_hour=settings.SMS_QUIET_HOURS_START,
+        quiet_end_hour=settings.SMS_QUIET_HOURS_END,
+    )
+
+
+def in_quiet_hours(moment: dt.datetime, *, tz: ZoneInfo, start_hour: int, end_hour: int) -> bool:
+    hour = moment.astimezone(tz).hour
+    if start_hour == end_hour:
+        return False
+    if start_hour > end_hour:  # wraps midnight: 21-8
+        return hour >= start_hour or hour < end_hour
+    return start_hour <= hour < end_hour
+
+
+def after_quiet_hours(
+    moment: dt.datetime, *, tz: ZoneInfo, start_hour: int, end_hour: int
+) -> dt.datetime:
+    """`moment`, or the end of the quiet hours it falls in (the next `end_hour`:00 clinic time)."""
+    if not in_quiet_hours(moment, tz=tz, start_hour=start_hour, end_hour=end_hour):
+        return moment
+    local = moment.astimezone(tz)
+    day = local.date()
+    if local.hour >= end_hour:  # evening part: the end is tomorrow morning
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(end_hour), tzinfo=tz).astimezone(dt.UTC)
+
+
+def appointment_kind(appointment: Appointment) -> str:
+    appointment_type = appointment.appointment_type
+    if appointment_type.needs_clearance:
+        return TREATMENT
+    if appointment_type.code == "consultation":
+        return CONSULTATION
+    return OTHER
+
+
+def plan_reminders(
+    *,
+    appointment_kind: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    email_ok: bool,
+    sms_ok: bool,
+    intake_done: bool,
+    tz: ZoneInfo,
+    times: ReminderTimes = ReminderTimes(),
+    confirmation: bool = True,
+    confirmation_email: bool = True,
+) -> Plan:
+    """The reminders an appointment should have, as (kind, channel, due_at in UTC), by due time.
+
+    `email_ok`/`sms_ok`: the patient consented to that channel and has an address/mobile.
+    `confirmation`: plan the confirmation (at booking, not on a move); `confirmation_email`: send
+    it by email (any address on file; False when another path already emails it).
+    """
+    # Elapsed time: subtract in UTC. (Aware arithmetic in a ZoneInfo zone is wall-clock
+    # arithmetic in Python, which would move a reminder by an hour across a DST change.)
+    start = start.astimezone(dt.UTC)
+    end = end.astimezone(dt.UTC)
+    now = now.astimezone(dt.UTC)
+    wanted: list[tuple[str, dt.datetime]] = []
+    if confirmation:
+        wanted.append((ReminderKind.CONFIRMATION, now))
+    if appointment_kind == CONSULTATION:
+        wanted.append((ReminderKind.CONSULTATION_24H, start - times.consultation_before))
+        if not intake_done:
+            wanted.append((ReminderKind.INTAKE_NUDGE_48H, start - times.intake_nudge_before))
+    elif appointment_kind == TREATMENT:
+        wanted += [
+            (ReminderKind.INFUSION_PREP_48H, start - times.infusion_prep_before),
+            (ReminderKind.CHECK_IN_LINK, start - times.check_in_before),
+            (ReminderKind.INFUSION_2H, start - times.infusion_soon_before),
+            (ReminderKind.FOLLOW_UP_NEXT_DAY, end + times.follow_up_after),
+        ]
+    else:
+        wanted.append((ReminderKind.CONSULTATION_24H, start - times.consultation_before))
+
+    plan: Plan = []
+    for kind, due in wanted:
+        due = due.astimezone(dt.UTC)
+        if kind != ReminderKind.CONFIRMATION and due <= now:
+            continue  # its moment has passed: booked too late for it
+        if kind in BEFORE_KINDS and due >= start:
+            continue
+        if email_ok if kind != ReminderKind.CONFIRMATION else confirmation_email:
+            plan.append((str(kind), str(ReminderChannel.EMAIL), due))
+        if sms_ok:
+            sms_due = after_quiet_hours(
+                due, tz=tz, start_hour=times.quiet_start_hour, end_hour=times.quiet_end_hour
+            )
+            if kind != ReminderKind.FOLLOW_UP_NEXT_DAY and sms_due >= start:
+                continue  # quiet hours last until the visit: no SMS
+            plan.append((str(kind), str(ReminderChannel.SMS), sms_due))
+    plan.sort(key=lambda item: (item[2], item[0], item[1]))
+    return plan
+
+
+def _plan_for(
+    appointment: Appointment, *, now: dt.datetime, confirmation: bool
+) -> dict[tuple[str, str], dt.datetime]:
+    patient = appointment.patient
+    kind = appointment_kind(appointment)
+    plan = plan_reminders(
+        appointment_kind=kind,
+        start=appointment.start,
+        end=appointment.end,
+        now=now,
+        email_ok=bool(patient.consent_email and patient.email),
+        sms_ok=bool(patient.consent_sms and patient.mobile),
+        intake_done=kind != CONSULTATION or questionnaire_status(patient.pk) == "submitted",
+        tz=clinic_tz(),
+        times=reminder_times(),
+        confirmation=confirmation,
+        confirmation_email=bool(patient.email),
+    )
+    return {(kind, channel): due for kind, channel, due in plan}
+
+
+def reminders_replan(
+    *, appointment_id: int, now: dt.datetime | None = None, confirmation: bool = False
+) -> list[Reminder]:
+    """Bring the appointment's reminder rows in line with its current time, type and patient.
+
+    Call inside the transaction that books or moves the appointment (confirmation=True when
+    booking). Creates missing rows, re-dates pending/cancelled/skipped ones (back to pending,
+    attempts reset), cancels pending rows no longer planned; sent, sending and failed rows are
+    history and stay as they are. An appointment that is no longer booked gets nothing new.
+    Returns the rows pending afterwards.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _replan(appointment_id=appointment_id, now=now, confirmation=confirmation)
+
+
+def _replan(*, appointment_id: int, now: dt.datetime, confirmation: bool) -> list[Reminder]:
+    appointment = Appointment.objects.select_related("patient", "appointment_type").get(
+        pk=appointment_id
+    )
+    if appointment.status != AppointmentStatus.BOOKED:
+        return []
+    planned = _plan_for(appointment, now=now, confirmation=confirmation)
+    existing = {
+        (row.kind, row.channel): row
+        for row in Reminder.objects.select_for_update().filter(appointment_id=appointment_id)
+    }
+    for key, row in existing.items():
+        if key in planned or row.state != ReminderState.PENDING or row.kind in NOTICE_KINDS:
+            continue
+        if not confirmation and row.kind == ReminderKind.CONFIRMATION:
+            continue  # a move does not take back a confirmation still to go out
+        Reminder.objects.filter(pk=row.pk, state=ReminderState.PENDING).update(
+            state=ReminderState.CANCELLED,
+            last_error="no longer planned after a change",
+            updated_at=now,
+        )
+    for (kind, channel), due in planned.items():
+        row = existing.get((kind, channel))
+        if row is None:
+            Reminder.objects.create(
+                appointment_id=appointment_id, kind=kind, channel=channel, due_at=due
+            )
+        elif row.state in REPLANNABLE and (row.state != ReminderState.PENDING or row.due_at != due):
+            Reminder.objects.filter(pk=row.pk, state__in=REPLANNABLE).update(
+                state=ReminderState.PENDING,
+                due_at=due,
+                attempts=0,
+                claimed_at=None,
+                last_error="",
+                updated_at=now,
+            )
+    return list(Reminder.objects.filter(appointment_id=appointment_id, state=ReminderState.PENDING))
+
+
+def reminders_cancel(
+    *,
+    appointment_id: int,
+    reason: str,
+    keep_kinds: frozenset[str] | set[str] = frozenset(),
+    now: dt.datetime | None = None,
+) -> int:
+    """Cancel the appointment's pending reminders (except `keep_kinds` and notices, which report
+    a change already made); returns how many.
+
+    Call inside the transaction that changes the appointment's status. A row being sent right now
+    is not touched here: the send re-reads the appointment and skips it.
+    """
+    now = now or timezone.now()
+    cancelled = (
+        Reminder.objects.filter(appointment_id=appointment_id, state=ReminderState.PENDING)
+        .exclude(Q(kind__in=[*keep_kinds, *NOTICE_KINDS]))
+        .update(state=ReminderState.CANCELLED, last_error=reason[:500], updated_at=now)
+    )
+    if cancelled:
+        logger.info(
+            "appointment %s: %s reminder(s) cancelled (%s)", appointment_id, cancelled, reason
+        )
+    return cancelled
+
+
+def reminder_notice_plan(
+    *, appointment_id: int, kind: str, now: dt.datetime | None = None
+) -> Reminder | None:
+    """Plan the notice `kind` (one of NOTICE_KINDS) about this appointment: one email row, due at
+    once, for the dispatch sweep to send like any reminder. Returns the row, or None when the
+    patient has no email address.
+
+    Call inside the transaction that makes the change, so the notice exists exactly when the
+    change does, whatever the broker is doing. Idempotent: the appointment/kind/channel key
+    holds at most one notice of a kind, and planning it again returns the existing row.
+    """
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"{kind!r} is not a notice")
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("patient").get(pk=appointment_id)
+    if not appointment.patient.email:
+        return None
+    row, _ = Reminder.objects.get_or_create(
+        appointment_id=appointment_id,
+        kind=kind,
+        channel=ReminderChannel.EMAIL,
+        defaults={"due_at": now},
+    )
+    return row
