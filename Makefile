@@ -11,19 +11,24 @@ STAMP := $(VENV)/.requirements-installed
 # Same folder as settings.VAR_DIR: the SQLite file, the filesystem broker and the beat schedule.
 VAR_DIR := $(or $(PROPEL_VAR_DIR),var)
 
-# `make test` only: these apply when DATABASE_URL / REDIS_URL are unset, and only for the test
-# run. `make run` passes through whatever the user set and otherwise uses the embedded defaults.
+# `make test` and `make test-fast` only: these apply when DATABASE_URL / REDIS_URL are unset, and
+# only for the test run. `make run` passes through whatever the user set and otherwise uses the embedded defaults.
 TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/propel
 TEST_REDIS_URL := redis://127.0.0.1:6379/0
 TEST_ENV = DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}"
 PYTEST_ARGS ?=
+# `make test-fast` leaves out the browser, race and fault tests and a few slow ones (markers set in
+# tests/conftest.py) and spreads the rest over one process per CPU (pytest-xdist; pytest-django
+# gives each worker its own test database, e.g. test_propel_gw0).
+FAST_MARKERS := not e2e and not race and not fault and not slow
 
-.PHONY: help venv dirs run test lint format migrations-check screenshots bench
+.PHONY: help venv dirs run test test-fast lint format migrations-check screenshots bench
 
 help:
 	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
-	@echo "make test              the test suite on PostgreSQL and Redis (PYTEST_ARGS=... to narrow)"
+	@echo "make test              the whole suite on PostgreSQL and Redis, as CI (PYTEST_ARGS=... to narrow)"
+	@echo "make test-fast         the suite without browser, race, fault and slow tests, in parallel (<60 s)"
 	@echo "make lint              ruff check and ruff format --check"
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make migrations-check  fail when a model change has no migration"
@@ -59,6 +64,11 @@ test: venv
 	@$(TEST_ENV) $(PYTHON) manage.py makemigrations --check --dry-run
 	@echo "+ pytest $(PYTEST_ARGS)"
 	@$(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+test-fast: venv
+	@$(TEST_ENV) $(PYTHON) scripts/preflight.py
+	@echo "+ pytest -m \"$(FAST_MARKERS)\" -n auto $(PYTEST_ARGS)"
+	@$(TEST_ENV) $(PYTHON) -m pytest -m "$(FAST_MARKERS)" -n auto $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -4,8 +4,10 @@ first that PostgreSQL and Redis answer; see scripts/preflight.py.)"""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,9 +18,66 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from propel.roles import Role
 from tests.factories import PatientFactory, UserFactory
 
+TESTS = Path(__file__).parent
+
+# What `make test-fast` leaves out (`-m "not e2e and not race and not fault and not slow"`); `make
+# test` runs everything, these included. Marked here, in one place, rather than file by file: a new
+# file in one of these folders is marked without anyone remembering to. Markers: pyproject.toml.
+MARKERS_BY_FOLDER = {
+    "e2e": "e2e",
+    "concurrency": "race",
+    "faults": "fault",
+    # Hypothesis drives every public form and the questionnaire with junk: ~30 s on its own.
+    "hostile": "slow",
+}
+# Single tests that cost seconds each, by file name and function (not by folder, so they stay
+# marked when a test file moves into a sub-package).
+SLOW_TESTS = {
+    # Walk every door of the visit lifecycle, per missing gate and per status: ~50 s together.
+    ("test_lifecycle_doors.py", "test_no_door_takes_an_infusion_past_a_missing_gate"),
+    (
+        "test_lifecycle_doors.py",
+        "test_the_service_agrees_with_the_table_for_every_action_party_and_date",
+    ),
+    # Each commits and truncates every table (transactional): ~13 s.
+    ("test_availability_version.py", "test_a_committed_change_moves_the_version_once"),
+    # Hypothesis, 300 and 200 examples through the whole rule set: ~15 s.
+    ("test_eligibility.py", "test_evaluate_never_raises_and_every_flag_is_well_formed"),
+    (
+        "test_eligibility.py",
+        "test_scores_are_json_and_the_same_whether_or_not_hidden_answers_are_dropped_first",
+    ),
+}
+
+
+# django.core.signing output, `payload:timestamp:signature`: the timestamp is the second of signing.
+SIGNED_VALUE = re.compile(r"(?P<payload>[\w.-]*):[0-9A-Za-z]+:[\w-]{43}")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        path = item.path.relative_to(TESTS)
+        marker = MARKERS_BY_FOLDER.get(path.parts[0])
+        if marker is not None:
+            item.add_marker(marker)
+        function = getattr(item, "originalname", item.name)
+        if (path.name, function) in SLOW_TESTS:
+            item.add_marker("slow")
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """A token signed at collection time gets an id without its timestamp and signature:
+    pytest-xdist (`make test-fast`) refuses to run when its workers, collecting a second apart,
+    disagree on the test ids."""
+    if isinstance(val, str) and (match := SIGNED_VALUE.fullmatch(val)):
+        return f"signed-{match['payload']}"
+    return None
 
 
 @pytest.fixture(autouse=True)
