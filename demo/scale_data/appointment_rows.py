@@ -10,6 +10,7 @@ from demo.scale_data.grid import _Slot
 from demo.scale_data.parameters import BATCH, MAINTENANCE
 from demo.scale_data.rows import _Rows
 from intake.models import Patient
+from scheduling import reminder_plan as reminders
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -19,8 +20,7 @@ from scheduling.models import (
     Reminder,
     ReminderState,
 )
-from scheduling.reminders import plan as reminders
-from scheduling.reminders.plan import appointment_kind, plan_reminders, reminder_times
+from scheduling.reminder_plan import appointment_kind, plan_reminders, reminder_times
 
 
 class _AppointmentRows(_Rows):

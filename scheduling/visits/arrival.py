@@ -4,7 +4,9 @@ stays a day-of item until a clinician acknowledges it (scheduling.visits.items).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -98,105 +100,180 @@ def visit_check_in(
     now = now or timezone.now()
     escort_name = (escort_name or "").strip()
     phone = to_phone(escort_phone.strip()) if escort_phone and escort_phone.strip() else None
+    desk = DeskAnswers(alcohol_or_drugs, food_as_instructed, new_medicines, new_medicines_detail)
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         appointment = visit.appointment
-        if appointment.status != AppointmentStatus.BOOKED:
-            raise SchedulingError("visit_not_booked", status=status_label(appointment.status))
-        if not identity_confirmed:
-            raise SchedulingError("visit_identity")
+        _check_arrival(appointment, identity_confirmed, escort_name=escort_name, phone=phone)
         treatment = appointment.appointment_type.needs_clearance
-        if phone is not None and not phone.is_valid():
-            raise SchedulingError("visit_escort_phone")
-        if treatment and (not escort_name or phone is None):
-            raise SchedulingError("visit_escort_needed")
         from_check_in = check_in_answers(appointment, now) if treatment else {}
-        differs = sorted(
-            key
-            for key, desk in (
-                ("alcohol_or_drugs", alcohol_or_drugs),
-                ("new_medicines", new_medicines),
-            )
-            if desk is not None and key in from_check_in and desk != from_check_in[key]
+        merged = _merge_answers(desk, from_check_in, treatment=treatment)
+        _record_arrival(
+            visit, merged.answers, actor=actor, escort_name=escort_name, phone=phone, now=now
         )
-        # The patient's A13 yes is never the desk's answer: taken as the desk's yes it would
-        # defer without a clinician, taken as a no it would be lost. The desk asks again; the
-        # patient's yes stays a day-of item whatever the desk records (items).
-        patient_a13_yes = from_check_in.get("alcohol_or_drugs") is True
-        if treatment and patient_a13_yes and alcohol_or_drugs is None:
-            raise SchedulingError("visit_patient_said_yes")
-        taken = []
-        if alcohol_or_drugs is None and from_check_in.get("alcohol_or_drugs") is False:
-            alcohol_or_drugs = False
-            taken.append("alcohol_or_drugs")
-        if new_medicines is None and "new_medicines" in from_check_in:
-            new_medicines = from_check_in["new_medicines"]
-            new_medicines_detail = new_medicines_detail or from_check_in["new_medicines_detail"]
-            taken.append("new_medicines")
-        if treatment:
-            questions = (
-                (
-                    alcohol_or_drugs,
-                    _("Have you had any alcohol or recreational drugs in the last %(hours)d hours?")
-                    % {"hours": settings.CHECK_IN_ABSTINENCE_HOURS},
-                ),
-                (food_as_instructed, _("Have you eaten and drunk only as instructed today?")),
-                (new_medicines, _("Have you started, stopped or changed any medicine?")),
-            )
-            for answer, question in questions:
-                if answer is None:
-                    raise SchedulingError("visit_answer_needed", question=question)
-        visit.identity_confirmed_at = now
-        visit.identity_confirmed_by = actor
-        visit.alcohol_or_drugs = alcohol_or_drugs
-        visit.food_as_instructed = food_as_instructed
-        visit.new_medicines = new_medicines
-        visit.new_medicines_detail = (new_medicines_detail or "")[:500] if new_medicines else ""
-        if escort_name or phone is not None:
-            visit.escort_name = escort_name
-            visit.escort_phone = phone or ""
-            visit.escort_confirmed_at = now
-            Patient.objects.filter(pk=appointment.patient_id).update(
-                escort_name=escort_name, escort_phone=phone or "", updated_at=now
-            )
-        visit.save()
-        if differs:
-            audit_record(
-                action="visit.desk_answer_differs",
-                actor=actor,
-                request=request,
-                patient_id=appointment.patient_id,
-                obj=visit,
-                detail={"questions": differs},
-            )
-        if alcohol_or_drugs:
-            defer_visit(
-                visit,
-                actor=actor,
-                reason=_("Alcohol or recreational drugs before the visit (A13)."),
-                code="a13",
-                request=request,
-                now=now,
-            )
-            return visit
-        visit.appointment = appointment_transition(
-            appointment_id=appointment.pk,
-            to_status=AppointmentStatus.CHECKED_IN,
-            actor=actor,
-            request=request,
-            now=now,
+        _admit_or_defer(visit, merged, actor=actor, request=request, now=now)
+    return visit
+
+
+@dataclass(frozen=True)
+class DeskAnswers:
+    """The day-of answers as the desk gave them (None: left out)."""
+
+    alcohol_or_drugs: bool | None
+    food_as_instructed: bool | None
+    new_medicines: bool | None
+    new_medicines_detail: str
+
+
+@dataclass(frozen=True)
+class MergedAnswers:
+    answers: DeskAnswers  # the desk's, with what was taken from the patient's round
+    taken: list[str]  # questions answered from the patient's round
+    differs: list[str]  # questions where the desk's answer differs from the patient's
+    patient_a13_yes: bool
+
+
+def _check_arrival(
+    appointment: Appointment, identity_confirmed: bool, *, escort_name: str, phone: Any
+) -> None:
+    """Refuse a check-in the appointment's status, the identity check or the escort rule forbids
+    (in this order, each with its own error code)."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise SchedulingError("visit_not_booked", status=status_label(appointment.status))
+    if not identity_confirmed:
+        raise SchedulingError("visit_identity")
+    treatment = appointment.appointment_type.needs_clearance
+    if phone is not None and not phone.is_valid():
+        raise SchedulingError("visit_escort_phone")
+    if treatment and (not escort_name or phone is None):
+        raise SchedulingError("visit_escort_needed")
+
+
+def _merge_answers(
+    desk: DeskAnswers, from_check_in: dict[str, Any], *, treatment: bool
+) -> MergedAnswers:
+    """The desk's answers completed from the patient's round (check_in_answers), refusing what
+    the desk must still ask."""
+    differs = sorted(
+        key
+        for key, given in (
+            ("alcohol_or_drugs", desk.alcohol_or_drugs),
+            ("new_medicines", desk.new_medicines),
         )
+        if given is not None and key in from_check_in and given != from_check_in[key]
+    )
+    # The patient's A13 yes is never the desk's answer: taken as the desk's yes it would
+    # defer without a clinician, taken as a no it would be lost. The desk asks again; the
+    # patient's yes stays a day-of item whatever the desk records (items).
+    patient_a13_yes = from_check_in.get("alcohol_or_drugs") is True
+    if treatment and patient_a13_yes and desk.alcohol_or_drugs is None:
+        raise SchedulingError("visit_patient_said_yes")
+    answers, taken = desk, []
+    if desk.alcohol_or_drugs is None and from_check_in.get("alcohol_or_drugs") is False:
+        answers = dataclasses.replace(answers, alcohol_or_drugs=False)
+        taken.append("alcohol_or_drugs")
+    if desk.new_medicines is None and "new_medicines" in from_check_in:
+        answers = dataclasses.replace(
+            answers,
+            new_medicines=from_check_in["new_medicines"],
+            new_medicines_detail=desk.new_medicines_detail or from_check_in["new_medicines_detail"],
+        )
+        taken.append("new_medicines")
+    if treatment:
+        _require_answers(answers)
+    return MergedAnswers(answers, taken, differs, patient_a13_yes)
+
+
+def _require_answers(answers: DeskAnswers) -> None:
+    questions = (
+        (
+            answers.alcohol_or_drugs,
+            _("Have you had any alcohol or recreational drugs in the last %(hours)d hours?")
+            % {"hours": settings.CHECK_IN_ABSTINENCE_HOURS},
+        ),
+        (answers.food_as_instructed, _("Have you eaten and drunk only as instructed today?")),
+        (answers.new_medicines, _("Have you started, stopped or changed any medicine?")),
+    )
+    for answer, question in questions:
+        if answer is None:
+            raise SchedulingError("visit_answer_needed", question=question)
+
+
+def _record_arrival(
+    visit: Visit,
+    answers: DeskAnswers,
+    *,
+    actor: Any,
+    escort_name: str,
+    phone: Any,
+    now: dt.datetime,
+) -> None:
+    """Save the check-in on the (locked) visit; a given escort is also saved on the patient."""
+    visit.identity_confirmed_at = now
+    visit.identity_confirmed_by = actor
+    visit.alcohol_or_drugs = answers.alcohol_or_drugs
+    visit.food_as_instructed = answers.food_as_instructed
+    visit.new_medicines = answers.new_medicines
+    visit.new_medicines_detail = (
+        (answers.new_medicines_detail or "")[:500] if answers.new_medicines else ""
+    )
+    if escort_name or phone is not None:
+        visit.escort_name = escort_name
+        visit.escort_phone = phone or ""
+        visit.escort_confirmed_at = now
+        Patient.objects.filter(pk=visit.appointment.patient_id).update(
+            escort_name=escort_name, escort_phone=phone or "", updated_at=now
+        )
+    visit.save()
+
+
+def _admit_or_defer(
+    visit: Visit,
+    merged: MergedAnswers,
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    now: dt.datetime,
+) -> None:
+    """After the check-in is saved: the desk's yes to A13 defers the visit; otherwise the
+    appointment moves to CHECKED_IN. Audited either way (and when the desk's answers differ)."""
+    appointment = visit.appointment
+    if merged.differs:
         audit_record(
-            action="visit.checked_in",
+            action="visit.desk_answer_differs",
             actor=actor,
             request=request,
             patient_id=appointment.patient_id,
             obj=visit,
-            detail={
-                "escort": bool(visit.escort_name),
-                "answers_from_check_in": sorted(taken),
-                "desk_differs_from_check_in": differs,
-                "patient_a13_yes": patient_a13_yes,
-            },
+            detail={"questions": merged.differs},
         )
-    return visit
+    if merged.answers.alcohol_or_drugs:
+        defer_visit(
+            visit,
+            actor=actor,
+            reason=_("Alcohol or recreational drugs before the visit (A13)."),
+            code="a13",
+            request=request,
+            now=now,
+        )
+        return
+    visit.appointment = appointment_transition(
+        appointment_id=appointment.pk,
+        to_status=AppointmentStatus.CHECKED_IN,
+        actor=actor,
+        request=request,
+        now=now,
+    )
+    audit_record(
+        action="visit.checked_in",
+        actor=actor,
+        request=request,
+        patient_id=appointment.patient_id,
+        obj=visit,
+        detail={
+            "escort": bool(visit.escort_name),
+            "answers_from_check_in": sorted(merged.taken),
+            "desk_differs_from_check_in": merged.differs,
+            "patient_a13_yes": merged.patient_a13_yes,
+        },
+    )

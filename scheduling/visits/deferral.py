@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
 from propel.audit import audit_record
-from scheduling.courses.planner import course_problems
+from scheduling.courses.planner import CourseRules, course_problems
 from scheduling.courses.services import rules_from_settings
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -140,56 +141,75 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
     if appointment is None:
         raise SchedulingError("not_found")
     appointment_type = appointment.appointment_type
-    patient_id = appointment.patient_id
     tz = clinic_tz()
     today = clinic_date(now)
     # A deferral is for the day (A13 and §2.4 both say "today"): options start tomorrow.
     first_day = today + dt.timedelta(days=1)
     last_day = today + dt.timedelta(days=REBOOK_DAYS)
-    others: list[dt.datetime] = []
+    course: _CourseCheck | None = None
     if appointment_type.needs_clearance:
-        status = clearance_status(patient_id, today=today)
+        status = clearance_status(appointment.patient_id, today=today)
         if not status.is_cleared or status.valid_until is None:
             return []
         last_day = min(last_day, status.valid_until)
-        rules = rules_from_settings()
-        reach = dt.timedelta(days=REBOOK_DAYS + 8) + rules.min_gap
-        others = list(
-            Appointment.objects.active()
-            .filter(
-                patient_id=patient_id,
-                appointment_type__needs_clearance=True,
-                start__gt=now - reach,
-                start__lt=now + reach,
-            )
-            .exclude(pk=appointment_id)
-            .values_list("start", flat=True)
-        )
+        course = _course_check(appointment, now=now)
     slots = find_slots(
         appointment_type=appointment_type,
         start_date=first_day,
         end_date=last_day,
         include_extra_openings=True,
-        patient_id=patient_id,
+        patient_id=appointment.patient_id,
         not_before=now,
         now=now,
     )
-    fitting: list[dt.datetime] = []
-    for slot in slots:
-        if slot.start <= now or slot.start.astimezone(tz).date() > last_day:
-            continue
-        if appointment_type.needs_clearance and course_problems(
-            sorted([*others, slot.start]), rules=rules, tz=tz, check_count=False
-        ):
-            continue
-        fitting.append(slot.start)
-    fitting = sorted(set(fitting))
+    fitting = {
+        slot.start
+        for slot in slots
+        if now < slot.start
+        and slot.start.astimezone(tz).date() <= last_day
+        and (course is None or course.fits(slot.start, tz=tz))
+    }
+    return _first_of_each_day_first(sorted(fitting), tz=tz)[:REBOOK_OPTIONS]
+
+
+@dataclasses.dataclass(frozen=True)
+class _CourseCheck:
+    """The course rules and the patient's other active treatment visits near the options."""
+
+    rules: CourseRules
+    others: list[dt.datetime]
+
+    def fits(self, start: dt.datetime, *, tz: ZoneInfo) -> bool:
+        return not course_problems(
+            sorted([*self.others, start]), rules=self.rules, tz=tz, check_count=False
+        )
+
+
+def _course_check(appointment: Appointment, *, now: dt.datetime) -> _CourseCheck:
+    rules = rules_from_settings()
+    reach = dt.timedelta(days=REBOOK_DAYS + 8) + rules.min_gap
+    others = list(
+        Appointment.objects.active()
+        .filter(
+            patient_id=appointment.patient_id,
+            appointment_type__needs_clearance=True,
+            start__gt=now - reach,
+            start__lt=now + reach,
+        )
+        .exclude(pk=appointment.pk)
+        .values_list("start", flat=True)
+    )
+    return _CourseCheck(rules, others)
+
+
+def _first_of_each_day_first(starts: list[dt.datetime], *, tz: ZoneInfo) -> list[dt.datetime]:
+    """`starts` (sorted) with the first start of each clinic day first, then the rest."""
     first_per_day: list[dt.datetime] = []
     seen: set[dt.date] = set()
-    for start in fitting:
+    for start in starts:
         day = start.astimezone(tz).date()
         if day not in seen:
             seen.add(day)
             first_per_day.append(start)
-    rest = [start for start in fitting if start not in first_per_day]
-    return (first_per_day + rest)[:REBOOK_OPTIONS]
+    rest = [start for start in starts if start not in first_per_day]
+    return first_per_day + rest

@@ -132,31 +132,9 @@ def visit_record_vitals(
         phase=phase,
     )
     t = thresholds_from_settings()
-    repeat_due = False
     with transaction.atomic():
         visit = locked_visit(appointment_id)
-        appointment = visit.appointment
-        if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
-            raise SchedulingError("visit_not_checked_in")
-        lifecycle_require(appointment, visit, Action.RECORD_VITALS, actor=actor, now=now)
-        before = list(visit.readings.filter(phase=ReadingPhase.BEFORE).order_by("taken_at", "id"))
-        if phase == ReadingPhase.BEFORE:
-            if visit.started_at is not None:
-                raise SchedulingError("visit_already_started")
-            if visit.gate_outcome or len(before) >= 2:
-                raise SchedulingError("visit_gate_decided")
-            if before:
-                due = before[0].taken_at + dt.timedelta(minutes=settings.VITALS_REPEAT_MINUTES)
-                if now < due:
-                    raise SchedulingError(
-                        "visit_repeat_too_soon",
-                        minutes=settings.VITALS_REPEAT_MINUTES,
-                        when=formats.time_format(timezone.localtime(due), "g:i A"),
-                    )
-        elif visit.started_at is None:
-            raise SchedulingError("visit_not_started")
-        elif phase == ReadingPhase.DURING and visit.ended_at is not None:
-            raise SchedulingError("visit_already_ended")
+        before = _readings_before(visit, phase, actor=actor, now=now)
         reading = VitalReading.objects.create(
             visit=visit,
             phase=phase,
@@ -169,37 +147,104 @@ def visit_record_vitals(
             taken_at=now,
             taken_by=actor,
         )
-        assessment = assess(reading, t)
-        alert = False
-        if phase == ReadingPhase.BEFORE:
-            if before:
-                assessment = assess(counted(before[0], reading, t), t)
-            elif needs_repeat(reading, t):
-                repeat_due = True
-            if not repeat_due:
-                Visit.objects.filter(pk=visit.pk, gate_outcome="").update(
-                    gate_outcome=assessment.outcome, updated_at=now
-                )
-                visit.gate_outcome = assessment.outcome
-                alert = assessment.outcome == GateOutcome.EMERGENCY
-        elif phase == ReadingPhase.DURING:
-            alert = during_alert(reading, t)
-        audit_record(
-            action="visit.vitals_recorded",
-            actor=actor,
-            request=request,
-            patient_id=appointment.patient_id,
-            obj=visit,
-            detail={
-                "reading": reading.pk,
-                "phase": phase,
-                "repeat_due": repeat_due,
-                "alert": alert,
-            },
+        assessment, repeat_due, alert = _assess_reading(visit, reading, before, t, now=now)
+        _audit_reading(
+            visit, reading, repeat_due=repeat_due, alert=alert, actor=actor, request=request
         )
-        if alert:
-            alert_after_commit(visit, reason=phase)
     return reading, assessment, repeat_due
+
+
+def _readings_before(
+    visit: Visit, phase: str, *, actor: Any, now: dt.datetime
+) -> list[VitalReading]:
+    """The visit's BEFORE readings, oldest first, once the (locked) visit may take a reading in
+    `phase`: checked in or in progress, allowed by the lifecycle table, and _check_phase."""
+    appointment = visit.appointment
+    if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
+        raise SchedulingError("visit_not_checked_in")
+    lifecycle_require(appointment, visit, Action.RECORD_VITALS, actor=actor, now=now)
+    before = list(visit.readings.filter(phase=ReadingPhase.BEFORE).order_by("taken_at", "id"))
+    _check_phase(visit, phase, before, now=now)
+    return before
+
+
+def _audit_reading(
+    visit: Visit,
+    reading: VitalReading,
+    *,
+    repeat_due: bool,
+    alert: bool,
+    actor: Any,
+    request: HttpRequest | None,
+) -> None:
+    """Audit the reading; an alert is emailed to the clinicians after commit."""
+    audit_record(
+        action="visit.vitals_recorded",
+        actor=actor,
+        request=request,
+        patient_id=visit.appointment.patient_id,
+        obj=visit,
+        detail={
+            "reading": reading.pk,
+            "phase": reading.phase,
+            "repeat_due": repeat_due,
+            "alert": alert,
+        },
+    )
+    if alert:
+        alert_after_commit(visit, reason=reading.phase)
+
+
+def _check_phase(visit: Visit, phase: str, before: list[VitalReading], *, now: dt.datetime) -> None:
+    """Refuse a reading the visit's progress does not allow in `phase`: a BEFORE reading once the
+    infusion started or the gate is decided, or a repeat sooner than VITALS_REPEAT_MINUTES; a
+    DURING or DISCHARGE reading before the start; a DURING reading after the end."""
+    if phase == ReadingPhase.BEFORE:
+        if visit.started_at is not None:
+            raise SchedulingError("visit_already_started")
+        if visit.gate_outcome or len(before) >= 2:
+            raise SchedulingError("visit_gate_decided")
+        if before:
+            due = before[0].taken_at + dt.timedelta(minutes=settings.VITALS_REPEAT_MINUTES)
+            if now < due:
+                raise SchedulingError(
+                    "visit_repeat_too_soon",
+                    minutes=settings.VITALS_REPEAT_MINUTES,
+                    when=formats.time_format(timezone.localtime(due), "g:i A"),
+                )
+    elif visit.started_at is None:
+        raise SchedulingError("visit_not_started")
+    elif phase == ReadingPhase.DURING and visit.ended_at is not None:
+        raise SchedulingError("visit_already_ended")
+
+
+def _assess_reading(
+    visit: Visit,
+    reading: VitalReading,
+    before: list[VitalReading],
+    t: VitalThresholds,
+    *,
+    now: dt.datetime,
+) -> tuple[Assessment, bool, bool]:
+    """The reading's assessment (the counted one for a repeat), whether a repeat is due, and
+    whether to alert a clinician. A BEFORE reading that decides the gate stores its outcome (a
+    conditional update: the first decision stands)."""
+    assessment = assess(reading, t)
+    repeat_due = alert = False
+    if reading.phase == ReadingPhase.BEFORE:
+        if before:
+            assessment = assess(counted(before[0], reading, t), t)
+        elif needs_repeat(reading, t):
+            repeat_due = True
+        if not repeat_due:
+            Visit.objects.filter(pk=visit.pk, gate_outcome="").update(
+                gate_outcome=assessment.outcome, updated_at=now
+            )
+            visit.gate_outcome = assessment.outcome
+            alert = assessment.outcome == GateOutcome.EMERGENCY
+    elif reading.phase == ReadingPhase.DURING:
+        alert = during_alert(reading, t)
+    return assessment, repeat_due, alert
 
 
 def visit_sign_off(

@@ -121,26 +121,13 @@ def visit_discharge(
     when it was the last (courses.course_complete_if_done)."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
-    missing = [
-        label
-        for ok, label in (
-            (alert, _("the patient is alert")),
-            (vitals_near_baseline, _("the vital signs are near baseline")),
-            (escort_present, _("a responsible adult is here to take the patient home")),
-        )
-        if not ok
-    ]
-    if missing:
-        raise SchedulingError("visit_discharge_checks", missing="; ".join(missing))
+    _check_discharge_list(
+        alert=alert, vitals_near_baseline=vitals_near_baseline, escort_present=escort_present
+    )
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         appointment = visit.appointment
-        if visit.discharged_at is not None:
-            raise SchedulingError("visit_already_discharged")
-        if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
-            raise SchedulingError("visit_not_checked_in")
-        if appointment.appointment_type.needs_clearance and visit.ended_at is None:
-            raise SchedulingError("visit_not_ended")
+        _check_dischargeable(visit)
         claim_visit_step(
             visit,
             where={"discharged_at__isnull": True},
@@ -168,3 +155,30 @@ def visit_discharge(
             )
     visit.refresh_from_db()
     return visit
+
+
+def _check_discharge_list(*, alert: bool, vitals_near_baseline: bool, escort_present: bool) -> None:
+    """Every discharge check confirmed, else SchedulingError naming the missing ones."""
+    missing = [
+        label
+        for ok, label in (
+            (alert, _("the patient is alert")),
+            (vitals_near_baseline, _("the vital signs are near baseline")),
+            (escort_present, _("a responsible adult is here to take the patient home")),
+        )
+        if not ok
+    ]
+    if missing:
+        raise SchedulingError("visit_discharge_checks", missing="; ".join(missing))
+
+
+def _check_dischargeable(visit: Visit) -> None:
+    """The (locked) visit is not discharged yet, its appointment is checked in or in progress,
+    and a treatment visit's infusion has ended."""
+    appointment = visit.appointment
+    if visit.discharged_at is not None:
+        raise SchedulingError("visit_already_discharged")
+    if appointment.status not in (AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_PROGRESS):
+        raise SchedulingError("visit_not_checked_in")
+    if appointment.appointment_type.needs_clearance and visit.ended_at is None:
+        raise SchedulingError("visit_not_ended")

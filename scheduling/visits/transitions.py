@@ -48,7 +48,7 @@ from scheduling.models import (
     ReminderKind,
     Visit,
 )
-from scheduling.reminders.plan import reminders_cancel
+from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
 from scheduling.visits.day_of import open_day_of_items
 
@@ -367,39 +367,57 @@ def appointment_transition(
             changes["sequence"] = F("sequence") + 1
         if Appointment.objects.filter(pk=appointment_id, status=current).update(**changes) != 1:
             raise SchedulingError("stale")
-        AppointmentStatusChange.objects.create(
-            appointment=appointment,
-            from_status=current,
-            to_status=to_status,
-            at=now,
-            by=actor,
-            reason=reason,
-        )
-        audit_record(
-            action=f"appointment.{to_status}",
-            actor=actor,
-            request=request,
-            patient_id=appointment.patient_id,
-            obj=appointment,
-            detail={"from": current, "reason": reason} if reason else {"from": current},
+        _record_status_change(
+            appointment, current, to_status, actor=actor, reason=reason, request=request, now=now
         )
         appointment.status = to_status
         if to_status == AppointmentStatus.CANCELLED:
             appointment.sequence += 1
-        if to_status in (
-            AppointmentStatus.CHECKED_IN,
-            AppointmentStatus.IN_PROGRESS,
-            AppointmentStatus.COMPLETED,
-        ):
-            # The visit happened: only the next-day follow-up is still wanted.
-            reminders_cancel(
-                appointment_id=appointment_id,
-                reason=f"appointment {to_status}",
-                keep_kinds={ReminderKind.FOLLOW_UP_NEXT_DAY},
-                now=now,
-            )
-        else:
-            reminders_cancel(
-                appointment_id=appointment_id, reason=f"appointment {to_status}", now=now
-            )
+        _cancel_unneeded_reminders(appointment_id, to_status, now=now)
     return appointment
+
+
+def _record_status_change(
+    appointment: Appointment,
+    current: str,
+    to_status: str,
+    *,
+    actor: Any,
+    reason: str,
+    request: HttpRequest | None,
+    now: dt.datetime,
+) -> None:
+    """The status history row and the "appointment.<status>" audit event of one transition."""
+    AppointmentStatusChange.objects.create(
+        appointment=appointment,
+        from_status=current,
+        to_status=to_status,
+        at=now,
+        by=actor,
+        reason=reason,
+    )
+    audit_record(
+        action=f"appointment.{to_status}",
+        actor=actor,
+        request=request,
+        patient_id=appointment.patient_id,
+        obj=appointment,
+        detail={"from": current, "reason": reason} if reason else {"from": current},
+    )
+
+
+def _cancel_unneeded_reminders(appointment_id: int, to_status: str, *, now: dt.datetime) -> None:
+    if to_status in (
+        AppointmentStatus.CHECKED_IN,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.COMPLETED,
+    ):
+        # The visit happened: only the next-day follow-up is still wanted.
+        reminders_cancel(
+            appointment_id=appointment_id,
+            reason=f"appointment {to_status}",
+            keep_kinds={ReminderKind.FOLLOW_UP_NEXT_DAY},
+            now=now,
+        )
+    else:
+        reminders_cancel(appointment_id=appointment_id, reason=f"appointment {to_status}", now=now)
