@@ -144,93 +144,98 @@ def needs_repeat(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) 
     )
 
 
-def _findings(reading: ReadingLike, t: VitalThresholds) -> list[tuple[str, str, str]]:
-    """(outcome, code, reason) for every line the reading crosses."""
+Finding = tuple[str, str, str]  # (outcome, code, reason)
+
+
+def _findings(reading: ReadingLike, t: VitalThresholds) -> list[Finding]:
+    """(outcome, code, reason) for every line the reading crosses: symptoms, then blood pressure,
+    heart rate and oxygen saturation (at most one finding each, the most severe band)."""
+    found = [
+        _symptoms_finding(reading),
+        _bp_finding(reading, t),
+        _hr_finding(reading.heart_rate, t),
+        _spo2_finding(reading.spo2, t),
+    ]
+    return [finding for finding in found if finding is not None]
+
+
+def _symptoms_finding(reading: ReadingLike) -> Finding | None:
+    if not reading.symptoms:
+        return None
+    labels = dict(SYMPTOMS)
+    named = ", ".join(str(labels.get(code, code)) for code in sorted(reading.symptoms))
+    return (
+        GateOutcome.EMERGENCY,
+        "symptoms",
+        _("Symptoms reported: %(named)s.") % {"named": named},
+    )
+
+
+def _bp_finding(reading: ReadingLike, t: VitalThresholds) -> Finding | None:
     bp = f"{reading.systolic}/{reading.diastolic}"
-    hr, spo2 = reading.heart_rate, reading.spo2
-    found: list[tuple[str, str, str]] = []
-    if reading.symptoms:
-        labels = dict(SYMPTOMS)
-        named = ", ".join(str(labels.get(code, code)) for code in sorted(reading.symptoms))
-        found.append(
-            (
-                GateOutcome.EMERGENCY,
-                "symptoms",
-                _("Symptoms reported: %(named)s.") % {"named": named},
-            )
-        )
     s, d = reading.systolic, reading.diastolic
     if s > t.defer_above_systolic or d > t.defer_above_diastolic:
-        found.append(
-            (
-                GateOutcome.DEFER,
-                "bp_defer",
-                _("Blood pressure %(bp)s is above %(s)d/%(d)d.")
-                % {"bp": bp, "s": t.defer_above_systolic, "d": t.defer_above_diastolic},
-            )
+        return (
+            GateOutcome.DEFER,
+            "bp_defer",
+            _("Blood pressure %(bp)s is above %(s)d/%(d)d.")
+            % {"bp": bp, "s": t.defer_above_systolic, "d": t.defer_above_diastolic},
         )
-    elif s >= t.sign_off_systolic or d >= t.sign_off_diastolic:
-        found.append(
-            (
-                GateOutcome.SIGN_OFF,
-                "bp_sign_off",
-                _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
-                % {"bp": bp, "s": t.sign_off_systolic, "d": t.sign_off_diastolic},
-            )
+    if s >= t.sign_off_systolic or d >= t.sign_off_diastolic:
+        return (
+            GateOutcome.SIGN_OFF,
+            "bp_sign_off",
+            _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
+            % {"bp": bp, "s": t.sign_off_systolic, "d": t.sign_off_diastolic},
         )
-    elif s >= t.note_systolic or d >= t.note_diastolic:
-        found.append(
-            (
-                GateOutcome.PROCEED_WITH_NOTE,
-                "bp_note",
-                _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
-                % {"bp": bp, "s": t.note_systolic, "d": t.note_diastolic},
-            )
+    if s >= t.note_systolic or d >= t.note_diastolic:
+        return (
+            GateOutcome.PROCEED_WITH_NOTE,
+            "bp_note",
+            _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
+            % {"bp": bp, "s": t.note_systolic, "d": t.note_diastolic},
         )
+    return None
+
+
+def _hr_finding(hr: int, t: VitalThresholds) -> Finding | None:
     if hr > t.hr_defer_above:
-        found.append(
-            (
-                GateOutcome.DEFER,
-                "hr_defer",
-                _("Heart rate %(hr)d is above %(line)d.") % {"hr": hr, "line": t.hr_defer_above},
-            )
+        return (
+            GateOutcome.DEFER,
+            "hr_defer",
+            _("Heart rate %(hr)d is above %(line)d.") % {"hr": hr, "line": t.hr_defer_above},
         )
-    elif hr < t.hr_defer_below:
-        found.append(
-            (
-                GateOutcome.DEFER,
-                "hr_defer",
-                _("Heart rate %(hr)d is below %(line)d.") % {"hr": hr, "line": t.hr_defer_below},
-            )
+    if hr < t.hr_defer_below:
+        return (
+            GateOutcome.DEFER,
+            "hr_defer",
+            _("Heart rate %(hr)d is below %(line)d.") % {"hr": hr, "line": t.hr_defer_below},
         )
-    elif hr >= t.hr_sign_off_from:
-        found.append(
-            (
-                GateOutcome.SIGN_OFF,
-                "hr_sign_off",
-                _("Heart rate %(hr)d is %(line)d or higher.")
-                % {"hr": hr, "line": t.hr_sign_off_from},
-            )
+    if hr >= t.hr_sign_off_from:
+        return (
+            GateOutcome.SIGN_OFF,
+            "hr_sign_off",
+            _("Heart rate %(hr)d is %(line)d or higher.") % {"hr": hr, "line": t.hr_sign_off_from},
         )
+    return None
+
+
+def _spo2_finding(spo2: int, t: VitalThresholds) -> Finding | None:
     if spo2 < t.spo2_defer_below:
-        found.append(
-            (
-                GateOutcome.DEFER,
-                "spo2_defer",
-                _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
-                % {"spo2": spo2, "line": t.spo2_defer_below},
-            )
+        return (
+            GateOutcome.DEFER,
+            "spo2_defer",
+            _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
+            % {"spo2": spo2, "line": t.spo2_defer_below},
         )
-    elif spo2 < t.spo2_sign_off_below:
-        found.append(
-            (
-                GateOutcome.SIGN_OFF,
-                "spo2_sign_off",
-                _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
-                % {"spo2": spo2, "line": t.spo2_sign_off_below},
-            )
+    if spo2 < t.spo2_sign_off_below:
+        return (
+            GateOutcome.SIGN_OFF,
+            "spo2_sign_off",
+            _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
+            % {"spo2": spo2, "line": t.spo2_sign_off_below},
         )
-    return found
+    return None
 
 
 def assess(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) -> Assessment:
