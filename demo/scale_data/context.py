@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -39,13 +40,7 @@ class _Context:
         today = now.astimezone(tz).date()
         first = today - dt.timedelta(weeks=PAST_WEEKS)
         last = today + dt.timedelta(weeks=FUTURE_WEEKS)
-        calendar = load_calendar(first, last)
-        days, spans = [], []
-        for offset in range((last - first).days + 1):
-            day = first + dt.timedelta(days=offset)
-            if day_spans := calendar.spans(day, include_extra=False):
-                days.append(day)
-                spans.append(day_spans)
+        days, spans = _open_days(first, last)
         clinicians = list(Clinician.objects.filter(active=True).order_by("pk"))
         hours = load_clinician_hours(c.pk for c in clinicians)
         clinicians = [c for c in clinicians if c.pk in hours]
@@ -71,44 +66,70 @@ class _Context:
             hours=[hours[c.pk] for c in clinicians],
             rooms=rooms,
         )
-        position = {c.pk: i for i, c in enumerate(clinicians)}
-        window = utc_range(first, last, tz)
-        busy = Appointment.objects.active().overlapping(window.start, window.end)
-        for room, clinician, start, end in busy.values_list(
-            "room_id", "clinician_id", "start", "end"
-        ):
-            local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-            if (day := grid.index.get(local_start.date())) is None:
-                continue
-            stop = _minutes(local_end) if local_end.date() == local_start.date() else 24 * 60
-            grid.occupy(
-                day=day,
-                lo=_minutes(local_start) // cell,
-                hi=-(-stop // cell),
-                room=room,
-                clinician=position.get(clinician),
-            )
-        kinds = {
-            code: _Type(code, t.duration_minutes, t.room_kind, t.needs_clearance)
-            for code, t in types.items()
-        }
-        for kind in kinds.values():
-            kind.cells = kind.minutes // cell
-        staff = User.objects.filter(is_active=True).order_by("pk")
-        clinician_login = staff.filter(groups__name=Role.CLINICIAN.value).first()
-        if clinician_login is None:
-            raise ScaleSeedError("No clinician login exists to record decisions and visits.")
-        front_desk = staff.filter(groups__name=Role.FRONT_DESK.value).first()
-        usernames = dict(staff.values_list("pk", "username"))
+        _occupy_booked(grid, clinicians, utc_range(first, last, tz))
+        clinician_login, front_desk, usernames = _staff_logins()
         return cls(
             now=now,
             tz=tz,
             today=today,
             grid=grid,
             types=types,
-            kinds=kinds,
+            kinds=_kinds(types, cell),
             clinicians=clinicians,
-            clinician_users=[c.user_id or clinician_login.pk for c in clinicians],
-            front_desk=front_desk.pk if front_desk else None,
+            clinician_users=[c.user_id or clinician_login for c in clinicians],
+            front_desk=front_desk,
             usernames=usernames,
         )
+
+
+def _open_days(first: dt.date, last: dt.date) -> tuple[list[dt.date], list[Any]]:
+    """The clinic's open days from `first` to `last` and their opening spans."""
+    calendar = load_calendar(first, last)
+    days, spans = [], []
+    for offset in range((last - first).days + 1):
+        day = first + dt.timedelta(days=offset)
+        if day_spans := calendar.spans(day, include_extra=False):
+            days.append(day)
+            spans.append(day_spans)
+    return days, spans
+
+
+def _occupy_booked(grid: _Grid, clinicians: list[Clinician], window: Any) -> None:
+    """Mark the rooms and clinicians of the appointments already booked in `window` busy."""
+    tz, cell = grid.tz, grid.cell
+    position = {c.pk: i for i, c in enumerate(clinicians)}
+    busy = Appointment.objects.active().overlapping(window.start, window.end)
+    for room, clinician, start, end in busy.values_list("room_id", "clinician_id", "start", "end"):
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        if (day := grid.index.get(local_start.date())) is None:
+            continue
+        stop = _minutes(local_end) if local_end.date() == local_start.date() else 24 * 60
+        grid.occupy(
+            day=day,
+            lo=_minutes(local_start) // cell,
+            hi=-(-stop // cell),
+            room=room,
+            clinician=position.get(clinician),
+        )
+
+
+def _kinds(types: dict[str, AppointmentType], cell: int) -> dict[str, _Type]:
+    kinds = {
+        code: _Type(code, t.duration_minutes, t.room_kind, t.needs_clearance)
+        for code, t in types.items()
+    }
+    for kind in kinds.values():
+        kind.cells = kind.minutes // cell
+    return kinds
+
+
+def _staff_logins() -> tuple[int, int | None, dict[int, str]]:
+    """The first clinician login (who records decisions and visits), the first front desk login
+    (or None) and every active user's username by id."""
+    staff = User.objects.filter(is_active=True).order_by("pk")
+    clinician_login = staff.filter(groups__name=Role.CLINICIAN.value).first()
+    if clinician_login is None:
+        raise ScaleSeedError("No clinician login exists to record decisions and visits.")
+    front_desk = staff.filter(groups__name=Role.FRONT_DESK.value).first()
+    usernames = dict(staff.values_list("pk", "username"))
+    return clinician_login.pk, front_desk.pk if front_desk else None, usernames
