@@ -32,7 +32,7 @@ class _VisitRows(_Rows):
     # The day of the visit: check-in round, arrival, vital signs, discharge ----------------
 
     def _visits(self, people: list[Patient], pairs: list[tuple[_Slot, Appointment]]) -> None:
-        c, rng, now = self.c, self.rng, self.c.now
+        c = self.c
         seen = (AppointmentStatus.CHECKED_IN, AppointmentStatus.COMPLETED)
         happened = sorted(
             ((s, a) for s, a in pairs if s.status in seen), key=lambda pair: pair[0].start
@@ -40,7 +40,6 @@ class _VisitRows(_Rows):
         check_ins, links, visits = [], [], []
         readings: list[tuple[Visit, dict[str, Any]]] = []
         rounds: Counter[int] = Counter()
-        templates = self.plan.templates["check_in"]
         for slot, appointment in happened:
             p = self.plan.patients[slot.patient]
             clinician = c.clinician_users[slot.clinician]
@@ -54,37 +53,55 @@ class _VisitRows(_Rows):
                 updated_at=slot.changed_at,
             )
             if treatment:
-                rounds[slot.patient] += 1
-                template = templates[rng.randrange(len(templates))]
-                sent = slot.start - dt.timedelta(minutes=rng.randint(120, 2400))
-                sent = max(sent, slot.booked_at + dt.timedelta(minutes=10))
-                check_in = IntakeSubmission(
-                    patient=people[slot.patient],
-                    kind=SubmissionKind.CHECK_IN,
-                    round=rounds[slot.patient],
-                    status=SubmissionStatus.SUBMITTED,
-                    answers=template.answers,
-                    completed_sections=list(CHECK_IN_SECTION_KEYS),
-                    scores=template.scores,
-                    submitted_at=sent,
-                    started_at=sent - dt.timedelta(minutes=6),
-                    updated_at=sent,
-                )
+                check_in, template = self._check_in_round(people, slot, rounds)
                 check_ins.append((check_in, template))
                 link = PreInfusionCheckIn(appointment=appointment, submission=check_in)
                 link.created_at = check_in.started_at
                 links.append(link)
-                visit.escort_name = f"Scale Driver {p.number:05d}"
-                visit.escort_phone = _phone(p.number + 37)
-                visit.escort_confirmed_at = arrived
-                visit.alcohol_or_drugs, visit.food_as_instructed = False, True
-                visit.new_medicines = False
+                _arrived_for_treatment(visit, p, arrived)
                 readings += self._gate(visit, slot, clinician, p)
             if slot.status == AppointmentStatus.COMPLETED:
                 visit.discharge_alert = visit.discharge_vitals_near_baseline = True
                 visit.discharge_escort_present = True
                 visit.discharged_at, visit.discharged_by_id = slot.changed_at, clinician
             visits.append(visit)
+        self._write_check_ins(check_ins)
+        PreInfusionCheckIn.objects.bulk_create(links, batch_size=BATCH)
+        Visit.objects.bulk_create(visits, batch_size=BATCH)
+        VitalReading.objects.bulk_create(
+            (VitalReading(visit=visit, **values) for visit, values in readings), batch_size=BATCH
+        )
+
+    def _check_in_round(
+        self,
+        people: list[Patient],
+        slot: _Slot,
+        rounds: Counter[int],
+    ) -> tuple[IntakeSubmission, Any]:
+        """The patient's submitted pre-infusion check-in for this visit, from a random template."""
+        rng = self.rng
+        templates = self.plan.templates["check_in"]
+        rounds[slot.patient] += 1
+        template = templates[rng.randrange(len(templates))]
+        sent = slot.start - dt.timedelta(minutes=rng.randint(120, 2400))
+        sent = max(sent, slot.booked_at + dt.timedelta(minutes=10))
+        check_in = IntakeSubmission(
+            patient=people[slot.patient],
+            kind=SubmissionKind.CHECK_IN,
+            round=rounds[slot.patient],
+            status=SubmissionStatus.SUBMITTED,
+            answers=template.answers,
+            completed_sections=list(CHECK_IN_SECTION_KEYS),
+            scores=template.scores,
+            submitted_at=sent,
+            started_at=sent - dt.timedelta(minutes=6),
+            updated_at=sent,
+        )
+        return check_in, template
+
+    def _write_check_ins(self, check_ins: list[tuple[IntakeSubmission, Any]]) -> None:
+        """The check-in rounds, their flags and their "intake.submitted" events."""
+        now = self.c.now
         IntakeSubmission.objects.bulk_create([s for s, _ in check_ins], batch_size=BATCH)
         Flag.objects.bulk_create(
             (
@@ -112,11 +129,6 @@ class _VisitRows(_Rows):
                 obj=submission,
                 detail={"round": submission.round, "kind": str(SubmissionKind.CHECK_IN)},
             )
-        PreInfusionCheckIn.objects.bulk_create(links, batch_size=BATCH)
-        Visit.objects.bulk_create(visits, batch_size=BATCH)
-        VitalReading.objects.bulk_create(
-            (VitalReading(visit=visit, **values) for visit, values in readings), batch_size=BATCH
-        )
 
     def _gate(
         self, visit: Visit, slot: _Slot, clinician: int, p: _Patient
@@ -179,3 +191,12 @@ class _VisitRows(_Rows):
             if moments["discharge"] <= now and slot.status == AppointmentStatus.COMPLETED:
                 rows.append(values(ReadingPhase.DISCHARGE, moments["discharge"]))
         return [(visit, row) for row in rows]
+
+
+def _arrived_for_treatment(visit: Visit, p: _Patient, arrived: dt.datetime) -> None:
+    """A treatment visit's escort and day-of answers, as the desk records them."""
+    visit.escort_name = f"Scale Driver {p.number:05d}"
+    visit.escort_phone = _phone(p.number + 37)
+    visit.escort_confirmed_at = arrived
+    visit.alcohol_or_drugs, visit.food_as_instructed = False, True
+    visit.new_medicines = False
