@@ -157,15 +157,7 @@ class _VisitRows(_Rows):
                 "taken_by_id": clinician,
             }
 
-        start = slot.start
-        moments = {
-            "before": start + dt.timedelta(minutes=2),
-            "repeat": start + dt.timedelta(minutes=2 + settings.VITALS_REPEAT_MINUTES),
-            "started": start + dt.timedelta(minutes=20),
-            "during": start + dt.timedelta(minutes=45),
-            "ended": start + dt.timedelta(minutes=65),
-            "discharge": start + dt.timedelta(minutes=95),
-        }
+        moments = _moments(slot.start)
         rows = []
         if moments["before"] <= now:
             first = values(ReadingPhase.BEFORE, moments["before"], high=rng.random() < 0.08)
@@ -200,3 +192,15 @@ def _arrived_for_treatment(visit: Visit, p: _Patient, arrived: dt.datetime) -> N
     visit.escort_confirmed_at = arrived
     visit.alcohol_or_drugs, visit.food_as_instructed = False, True
     visit.new_medicines = False
+
+
+def _moments(start: dt.datetime) -> dict[str, dt.datetime]:
+    """When each step of a scale-data visit happens, from the appointment's start."""
+    return {
+        "before": start + dt.timedelta(minutes=2),
+        "repeat": start + dt.timedelta(minutes=2 + settings.VITALS_REPEAT_MINUTES),
+        "started": start + dt.timedelta(minutes=20),
+        "during": start + dt.timedelta(minutes=45),
+        "ended": start + dt.timedelta(minutes=65),
+        "discharge": start + dt.timedelta(minutes=95),
+    }
