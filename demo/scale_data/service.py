@@ -80,19 +80,7 @@ def scale_seed(
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     with transaction.atomic():
-        if scale_patients_exist():
-            raise ScaleSeedError(
-                "Scale patients already exist in this database: seed_scale runs once per "
-                "database (start from a fresh one: migrate, seed_demo, seed_scale)."
-            )
-        types = {
-            t.code: t for t in AppointmentType.objects.filter(code__in=TYPE_CODES, active=True)
-        }
-        if set(types) != set(TYPE_CODES) or not OpeningHours.objects.exists():
-            raise ScaleSeedError(
-                "The demo clinic is missing (opening hours and the appointment types "
-                f"{', '.join(TYPE_CODES)}): run manage.py seed_demo first."
-            )
+        types = _demo_clinic_types()
         rooms_added = _top_up_rooms(rooms)
         clinicians_added = _top_up_clinicians(clinicians)
         context = _Context.load(types=types, now=now)
@@ -107,6 +95,42 @@ def scale_seed(
         )
         planner.run(patients=patients, appointments=appointments)
         written = _Writer(context, planner, seed=seed).write()
+    return _summary(
+        context,
+        planner,
+        written,
+        patients=patients,
+        rooms_added=rooms_added,
+        clinicians_added=clinicians_added,
+    )
+
+
+def _demo_clinic_types() -> dict[str, AppointmentType]:
+    """The demo clinic's appointment types by code, once it is known that no scale patients
+    exist yet and that the demo clinic (opening hours, the four types) is there."""
+    if scale_patients_exist():
+        raise ScaleSeedError(
+            "Scale patients already exist in this database: seed_scale runs once per "
+            "database (start from a fresh one: migrate, seed_demo, seed_scale)."
+        )
+    types = {t.code: t for t in AppointmentType.objects.filter(code__in=TYPE_CODES, active=True)}
+    if set(types) != set(TYPE_CODES) or not OpeningHours.objects.exists():
+        raise ScaleSeedError(
+            "The demo clinic is missing (opening hours and the appointment types "
+            f"{', '.join(TYPE_CODES)}): run manage.py seed_demo first."
+        )
+    return types
+
+
+def _summary(
+    context: _Context,
+    planner: _Planner,
+    written: dict[str, int],
+    *,
+    patients: int,
+    rooms_added: int,
+    clinicians_added: int,
+) -> ScaleSummary:
     slots = planner.slots
     return ScaleSummary(
         patients=patients,
