@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 
 from propel.roles import Role
-from scheduling import booking
+from scheduling import rechecks
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentType, RoomKind
@@ -98,7 +98,7 @@ def test_a_booking_racing_a_policy_change_sees_it_and_refuses(clinic):
 
 def test_control_trusting_the_value_loaded_before_the_locks_books_the_infusion(clinic, monkeypatch):
     monkeypatch.setattr(
-        booking, "_needs_clearance_now", lambda appointment_type: appointment_type.needs_clearance
+        rechecks, "_needs_clearance_now", lambda appointment_type: appointment_type.needs_clearance
     )
     outcome = race(clinic)
     assert isinstance(outcome, Appointment), outcome
