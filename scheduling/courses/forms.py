@@ -6,11 +6,12 @@ whose errors the views turn into form errors."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +26,34 @@ from scheduling.time_fields import (
 )
 from scheduling.time_fields import to_local_input as to_local_input  # the views import it here
 
+if TYPE_CHECKING:
+    from scheduling.courses.conflicts import CourseConflict
+
 REASON_MAX_LENGTH = 300
+
+# An alternative's button value names the UTC instant, not the clinic wall time: on the fall-back
+# night a wall time happens twice, and the button must mean the one that was offered.
+CHOICE_FORMAT = "%Y-%m-%dT%H:%MZ"
+
+
+def choice_value(index: int, start: dt.datetime) -> str:
+    """An alternative's button value: "<index>|<UTC instant>" (CHOICE_FORMAT)."""
+    return f"{index}|{start.astimezone(dt.UTC).strftime(CHOICE_FORMAT)}"
+
+
+def parse_choice(value: str, size: int) -> tuple[int, dt.datetime] | None:
+    """An alternative's button value (choice_value) as (index, aware UTC instant), or None if
+    malformed."""
+    index_text, _sep, when = value.partition("|")
+    try:
+        index = int(index_text)
+        instant = dt.datetime.strptime(when, CHOICE_FORMAT)
+    except ValueError:
+        return None
+    if not 0 <= index < size:
+        return None
+    return index, instant.replace(tzinfo=dt.UTC)
+
 
 PLAN_WEEKDAYS = [
     (str(day.value), day.label)
@@ -96,6 +124,13 @@ class CoursePlanForm(forms.Form):
             raise forms.ValidationError(_("Choose a date within the next year."))
         return start_date
 
+    def proposal(self) -> dict[str, Any]:
+        """The valid plan as scheduling.courses.services.course_propose's arguments."""
+        plan = self.cleaned_data
+        return {
+            name: plan[name] for name in ("sessions", "weeks", "start_date", "weekdays", "window")
+        }
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         earliest, latest = data.get("window_from"), data.get("window_to")
@@ -140,6 +175,37 @@ class CourseSessionsForm(ClinicTimeForm):
         for index, start in enumerate(starts):
             form.show_instant(f"start_{index}", start)
         return form
+
+    @classmethod
+    def from_post(cls, data: QueryDict) -> CourseSessionsForm:
+        """The list as submitted (perhaps edited), or with one session replaced by the
+        alternative its `choose` button names."""
+        form = cls(data)
+        choice = data.get("choose")
+        if choice:
+            parsed = parse_choice(choice, form.size)
+            if parsed is not None:
+                form = cls(form.replaced(*parsed))
+        return form
+
+    def conflict(self, conflict: CourseConflict) -> dict[str, Any]:
+        """What the page shows of a CourseConflict for the valid sessions: the row, its number,
+        the message and the alternatives as choose-button values."""
+        starts = self.cleaned_data["starts"]
+        # The service numbers sessions in time order; the page keeps staff's order, so find the
+        # row by its start (edited lists may be out of order).
+        index = next(
+            (i for i, start in enumerate(starts) if start == conflict.start), conflict.index
+        )
+        return {
+            "index": index,
+            "number": index + 1,
+            "message": conflict.message,
+            "alternatives": [
+                {"value": choice_value(index, start), "start": start}
+                for start in conflict.alternatives
+            ],
+        }
 
     def clean_count(self) -> int:
         count = self.cleaned_data["count"]

@@ -10,7 +10,7 @@ for the weekly cap run Monday to Sunday in the clinic's zone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -91,18 +91,36 @@ def course_problems(
     if not starts:
         return problems
     order = sorted(range(count), key=lambda i: starts[i])
-    weeks = max_weeks or rules.max_weeks
+    problems.extend(_span_problems(starts, order, weeks=max_weeks or rules.max_weeks, tz=tz))
+    problems.extend(_spacing_problems(starts, order, rules=rules, tz=tz))
+    return problems
+
+
+def _span_problems(
+    starts: Sequence[dt.datetime], order: list[int], *, weeks: int, tz: ZoneInfo
+) -> list[CourseProblem]:
+    """The last session, when it is `weeks` weeks or more after the first (`order`: the
+    positions in time order)."""
     first_day = starts[order[0]].astimezone(tz).date()
     last_day = starts[order[-1]].astimezone(tz).date()
-    if (last_day - first_day).days >= weeks * 7:
-        last = order[-1]
-        problems.append(
-            CourseProblem(
-                last,
-                _("Session %(number)d on %(when)s is more than %(weeks)d weeks after the first.")
-                % {"number": last + 1, "when": describe(starts[last], tz), "weeks": weeks},
-            )
+    if (last_day - first_day).days < weeks * 7:
+        return []
+    last = order[-1]
+    return [
+        CourseProblem(
+            last,
+            _("Session %(number)d on %(when)s is more than %(weeks)d weeks after the first.")
+            % {"number": last + 1, "when": describe(starts[last], tz), "weeks": weeks},
         )
+    ]
+
+
+def _spacing_problems(
+    starts: Sequence[dt.datetime], order: list[int], *, rules: CourseRules, tz: ZoneInfo
+) -> list[CourseProblem]:
+    """Sessions too close to the one before, and the first session over the weekly cap in each
+    week, in time order (`order`)."""
+    problems: list[CourseProblem] = []
     per_week: dict[dt.date, int] = {}
     previous: int | None = None
     for index in order:
@@ -239,6 +257,90 @@ def plan_course(
     ideal that still leaves room for the rest.
     """
     tz = tz or calendar.tz
+    _check_request(sessions=sessions, weeks=weeks, weekdays=weekdays, window=window, rules=rules)
+    end_date, clearance_limits = _last_date(start_date, weeks=weeks, last_day=last_day)
+    candidates = _candidate_starts(
+        days(start_date, end_date),
+        weekdays=weekdays,
+        window=window,
+        duration=duration,
+        calendar=calendar,
+        busy=BusyIndex(busy),
+        include_extra=include_extra,
+        not_before=not_before,
+        step=step,
+    )
+    fit = _most_that_fit(candidates, after=None, week=None, used_in_week=0, rules=rules, tz=tz)
+    if fit < sessions:
+        raise _too_few(
+            fit,
+            sessions=sessions,
+            span=(start_date, end_date),
+            last_day=last_day if clearance_limits else None,
+            rules=rules,
+        )
+    # Ideal instants: evenly spaced over the course's days, at the window's opening time.
+    span_days = (end_date - start_date).days + 1
+    origin = dt.datetime.combine(start_date, window[0], tzinfo=tz)
+    targets = [origin + dt.timedelta(days=span_days * n / sessions) for n in range(sessions)]
+    return _pick(candidates, targets, rules=rules, tz=tz)
+
+
+def _last_date(
+    start_date: dt.date, *, weeks: int, last_day: dt.date | None
+) -> tuple[dt.date, bool]:
+    """The course's last possible day, and whether the clearance's `last_day` is what limits it
+    (PlanError when the clearance has ended before `start_date`)."""
+    end_date = start_date + dt.timedelta(weeks=weeks, days=-1)
+    clearance_limits = last_day is not None and last_day < end_date
+    if last_day is not None:
+        if last_day < start_date:
+            raise PlanError("course_clearance_ended", date=formats.date_format(last_day, "M j, Y"))
+        end_date = min(end_date, last_day)
+    return end_date, clearance_limits
+
+
+def _candidate_starts(
+    course_days: Iterable[dt.date],
+    *,
+    weekdays: frozenset[int],
+    window: tuple[dt.time, dt.time],
+    duration: dt.timedelta,
+    calendar: ClinicCalendar,
+    busy: BusyIndex,
+    include_extra: bool,
+    not_before: dt.datetime | None,
+    step: dt.timedelta,
+) -> list[dt.datetime]:
+    """The earliest start (_day_start) of each of `course_days` on one of `weekdays`."""
+    return [
+        start
+        for day in course_days
+        if day.weekday() in weekdays
+        and (
+            start := _day_start(
+                day,
+                window=window,
+                duration=duration,
+                calendar=calendar,
+                busy=busy,
+                include_extra=include_extra,
+                not_before=not_before,
+                step=step,
+            )
+        )
+        is not None
+    ]
+
+
+def _check_request(
+    *,
+    sessions: int,
+    weeks: int,
+    weekdays: frozenset[int],
+    window: tuple[dt.time, dt.time],
+    rules: CourseRules,
+) -> None:
     if not rules.min_sessions <= sessions <= rules.max_sessions:
         raise PlanError("course_sessions", min=rules.min_sessions, max=rules.max_sessions)
     if not rules.min_weeks <= weeks <= rules.max_weeks:
@@ -247,57 +349,50 @@ def plan_course(
         raise PlanError("course_no_weekdays")
     if window[0] > window[1]:
         raise PlanError("course_window")
-    end_date = start_date + dt.timedelta(weeks=weeks, days=-1)
-    clearance_limits = last_day is not None and last_day < end_date
-    if last_day is not None:
-        if last_day < start_date:
-            raise PlanError("course_clearance_ended", date=formats.date_format(last_day, "M j, Y"))
-        end_date = min(end_date, last_day)
-    busy_index = BusyIndex(busy)
-    candidates = [
-        start
-        for day in days(start_date, end_date)
-        if day.weekday() in weekdays
-        and (
-            start := _day_start(
-                day,
-                window=window,
-                duration=duration,
-                calendar=calendar,
-                busy=busy_index,
-                include_extra=include_extra,
-                not_before=not_before,
-                step=step,
-            )
-        )
-        is not None
-    ]
-    fit = _most_that_fit(candidates, after=None, week=None, used_in_week=0, rules=rules, tz=tz)
-    if fit < sessions:
-        why = (
-            _("the patient's clearance ends on %(date)s")
-            % {"date": formats.date_format(last_day, "M j, Y")}
-            if clearance_limits and last_day is not None
-            else _("at least %(hours)s hours apart, at most %(cap)d a week")
-            % {"hours": _hours(rules.min_gap), "cap": rules.max_per_week}
-        )
-        raise PlanError(
-            "course_too_few",
-            found=fit,
-            wanted=sessions,
-            first=formats.date_format(start_date, "M j"),
-            last=formats.date_format(end_date, "M j"),
-            why=why,
-        )
-    # Ideal instants: evenly spaced over the course's days, at the window's opening time.
-    span_days = (end_date - start_date).days + 1
-    origin = dt.datetime.combine(start_date, window[0], tzinfo=tz)
+
+
+def _too_few(
+    fit: int,
+    *,
+    sessions: int,
+    span: tuple[dt.date, dt.date],
+    last_day: dt.date | None,
+    rules: CourseRules,
+) -> PlanError:
+    """Why only `fit` of `sessions` fit: the clearance's `last_day` when it cut the course short,
+    else the spacing rules."""
+    why = (
+        _("the patient's clearance ends on %(date)s")
+        % {"date": formats.date_format(last_day, "M j, Y")}
+        if last_day is not None
+        else _("at least %(hours)s hours apart, at most %(cap)d a week")
+        % {"hours": _hours(rules.min_gap), "cap": rules.max_per_week}
+    )
+    return PlanError(
+        "course_too_few",
+        found=fit,
+        wanted=sessions,
+        first=formats.date_format(span[0], "M j"),
+        last=formats.date_format(span[1], "M j"),
+        why=why,
+    )
+
+
+def _pick(
+    candidates: Sequence[dt.datetime],
+    targets: Sequence[dt.datetime],
+    *,
+    rules: CourseRules,
+    tz: ZoneInfo,
+) -> list[dt.datetime]:
+    """One start per target, each the candidate nearest its target that keeps the rules with
+    the ones before and leaves enough candidates after it for the rest (_most_that_fit)."""
+    sessions = len(targets)
     chosen: list[dt.datetime] = []
     remaining = list(candidates)
     week: dt.date | None = None
     used_in_week = 0
-    for number in range(sessions):
-        target = origin + dt.timedelta(days=span_days * number / sessions)
+    for number, target in enumerate(targets):
         ranked = sorted(range(len(remaining)), key=lambda i: (abs(remaining[i] - target), i))
         for position in ranked:
             start = remaining[position]

@@ -20,19 +20,19 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
 from intake.models import Patient
 from propel.audit import audit_record
 from scheduling.availability import Interval
 from scheduling.booking import appointment_book, appointment_move
+from scheduling.courses.conflicts import CourseConflict as CourseConflict  # views, tests import it
+from scheduling.courses.conflicts import course_conflict, session_label
 from scheduling.courses.planner import (
     CourseRules,
     PlanError,
     check_course,
     course_problems,
-    describe,
     plan_course,
 )
 from scheduling.errors import SchedulingError
@@ -43,40 +43,16 @@ from scheduling.models import (
     AppointmentType,
     CourseStatus,
     InfusionCourse,
-    Room,
 )
 from scheduling.policy import spacing_policy
-from scheduling.slots import clinic_tz, find_slots, load_calendar, patient_busy, utc_range
+from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
 from scheduling.spacing import keep_away
 from scheduling.visits.transitions import appointment_transition
 
 MAINTENANCE_TYPE_CODE = "maintenance"
-ALTERNATIVES = 5
-ALTERNATIVE_DAYS = 3
 # A lock wait that times out ("busy") usually means another course is being booked on the same
 # rooms right now; trying again once it has committed gives a real answer (a conflict, or success).
 BOOK_ATTEMPTS = 3
-
-
-class CourseConflict(SchedulingError):
-    """One session of a course could not be booked, so nothing was. `index` is the session's
-    position (0-based, sessions in time order), `alternatives` up to five free starts for it that
-    keep the course rules with the other sessions."""
-
-    def __init__(
-        self,
-        index: int,
-        start: dt.datetime,
-        message: str,
-        alternatives: Sequence[dt.datetime] = (),
-        *,
-        reason: str = "",
-    ) -> None:
-        self.index = index
-        self.start = start
-        self.alternatives = list(alternatives)
-        self.reason = reason  # the SchedulingError code of the underlying refusal
-        super().__init__("course_conflict", detail=message)
 
 
 def rules_from_settings() -> CourseRules:
@@ -166,70 +142,6 @@ def _span_weeks(starts: Sequence[dt.datetime], rules: CourseRules) -> int:
     return max(rules.min_weeks, math.ceil(days / 7))
 
 
-def _session_label(index: int, start: dt.datetime) -> dict[str, Any]:
-    return {"number": index + 1, "when": describe(start, clinic_tz())}
-
-
-def _explain(error: SchedulingError, appointment_type: AppointmentType, start: dt.datetime) -> str:
-    """The refusal in words naming the room when the only room of the kind is taken."""
-    if error.code == "no_resource":
-        end = start.astimezone(dt.UTC) + appointment_type.duration
-        rooms = list(Room.objects.filter(kind=appointment_type.room_kind, active=True))
-        taken = set(
-            Appointment.objects.active()
-            .overlapping(start, end)
-            .filter(room__in=rooms)
-            .values_list("room_id", flat=True)
-        )
-        if len(rooms) == 1 and rooms[0].pk in taken:
-            return SchedulingError("room_taken", room=rooms[0].name).message
-    return error.message
-
-
-def _alternatives(
-    *,
-    index: int,
-    starts: Sequence[dt.datetime],
-    appointment_type: AppointmentType,
-    patient_id: int,
-    rules: CourseRules,
-    last_day: dt.date | None,
-    now: dt.datetime,
-) -> list[dt.datetime]:
-    """Up to ALTERNATIVES free starts within ALTERNATIVE_DAYS days of session `index` that keep
-    the course rules with the other sessions and fall inside the clearance; the closest day
-    first, one per day before a second on any day."""
-    tz = clinic_tz()
-    original = starts[index]
-    day = original.astimezone(tz).date()
-    slots = find_slots(
-        appointment_type=appointment_type,
-        start_date=day - dt.timedelta(days=ALTERNATIVE_DAYS),
-        end_date=day + dt.timedelta(days=ALTERNATIVE_DAYS),
-        include_extra_openings=True,
-        patient_id=patient_id,
-        not_before=now,
-        now=now,
-    )
-    others = [start for position, start in enumerate(starts) if position != index]
-    fitting = [
-        slot.start
-        for slot in slots
-        if slot.start != original
-        and (last_day is None or slot.start.astimezone(tz).date() <= last_day)
-        and not check_course([*others, slot.start], rules=rules, tz=tz)
-    ]
-    fitting.sort(key=lambda start: abs(start - original))
-    first_per_day: list[dt.datetime] = []
-    seen_days: set[dt.date] = set()
-    for start in fitting:
-        if start.astimezone(tz).date() not in seen_days:
-            seen_days.add(start.astimezone(tz).date())
-            first_per_day.append(start)
-    rest = [start for start in fitting if start not in first_per_day]
-    return (first_per_day + rest)[:ALTERNATIVES]
-
-
 def course_book(
     *,
     patient_id: int,
@@ -253,8 +165,51 @@ def course_book(
     """
     now = now or timezone.now()
     rules = rules_from_settings()
-    tz = clinic_tz()
     ordered = sorted(starts)
+    appointment_type = _check_course(
+        patient_id=patient_id,
+        ordered=ordered,
+        appointment_type_code=appointment_type_code,
+        weeks=weeks,
+        rules=rules,
+        now=now,
+    )
+    for attempt in range(1, BOOK_ATTEMPTS + 1):
+        try:
+            return _book_sessions(
+                patient_id=patient_id,
+                ordered=ordered,
+                appointment_type=appointment_type,
+                span_weeks=weeks or _span_weeks(ordered, rules),
+                actor=actor,
+                request=request,
+                now=now,
+            )
+        except _SessionRefused as refused:
+            if refused.error.code == "busy" and attempt < BOOK_ATTEMPTS:
+                continue
+            raise course_conflict(
+                refused.error,
+                index=refused.index,
+                starts=ordered,
+                appointment_type=appointment_type,
+                patient_id=patient_id,
+                rules=rules,
+                now=now,
+            ) from refused.error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_course(
+    *,
+    patient_id: int,
+    ordered: Sequence[dt.datetime],
+    appointment_type_code: str,
+    weeks: int | None,
+    rules: CourseRules,
+    now: dt.datetime,
+) -> AppointmentType:
+    """course_book's checks before anything is written; the sessions' appointment type."""
     if any(start.tzinfo is None for start in ordered):
         raise ValueError("starts must be aware datetimes")
     if not Patient.objects.filter(pk=patient_id).exists():
@@ -262,79 +217,74 @@ def course_book(
     appointment_type = _appointment_type(appointment_type_code)
     if weeks is not None and not rules.min_weeks <= weeks <= rules.max_weeks:
         raise PlanError("course_weeks", min=rules.min_weeks, max=rules.max_weeks)
-    problems = check_course(ordered, rules=rules, tz=tz, max_weeks=weeks)
+    problems = check_course(ordered, rules=rules, tz=clinic_tz(), max_weeks=weeks)
     if problems:
         raise PlanError("course_rules", problems=" ".join(problems))
     for index, start in enumerate(ordered):
         if start <= now:
-            raise SchedulingError("course_session_past", **_session_label(index, start))
+            raise SchedulingError("course_session_past", **session_label(index, start))
     for index, start in enumerate(ordered):
         if not has_valid_clearance(patient_id, start):
             raise SchedulingError(
                 "course_session_clearance",
-                **_session_label(index, start),
+                **session_label(index, start),
                 why=clearance_refusal(patient_id, start, now=now),
             )
-    for attempt in range(1, BOOK_ATTEMPTS + 1):
-        failure: tuple[int, SchedulingError] | None = None
-        try:
-            with transaction.atomic():
-                course = InfusionCourse.objects.create(
+    return appointment_type
+
+
+class _SessionRefused(Exception):
+    """Session `index` refused: rolls the course's transaction back, then a retry or a conflict."""
+
+    def __init__(self, index: int, error: SchedulingError) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
+
+
+def _book_sessions(
+    *,
+    patient_id: int,
+    ordered: Sequence[dt.datetime],
+    appointment_type: AppointmentType,
+    span_weeks: int,
+    actor: Any,
+    request: HttpRequest | None,
+    now: dt.datetime,
+) -> InfusionCourse:
+    """One attempt: the course row and every session, in one transaction."""
+    with transaction.atomic():
+        course = InfusionCourse.objects.create(
+            patient_id=patient_id,
+            planned_sessions=len(ordered),
+            span_weeks=span_weeks,
+            created_by=actor,
+        )
+        booked = []
+        for index, start in enumerate(ordered):
+            try:
+                appointment = appointment_book(
                     patient_id=patient_id,
-                    planned_sessions=len(ordered),
-                    span_weeks=weeks or _span_weeks(ordered, rules),
-                    created_by=actor,
-                )
-                booked = []
-                for index, start in enumerate(ordered):
-                    try:
-                        booked.append(
-                            appointment_book(
-                                patient_id=patient_id,
-                                appointment_type_id=appointment_type.pk,
-                                start=start,
-                                actor=actor,
-                                request=request,
-                                now=now,
-                                course_id=course.pk,
-                                confirm=index == 0,
-                            )
-                        )
-                    except SchedulingError as error:
-                        failure = (index, error)
-                        raise
-                audit_record(
-                    action="course.booked",
+                    appointment_type_id=appointment_type.pk,
+                    start=start,
                     actor=actor,
                     request=request,
-                    patient_id=patient_id,
-                    obj=course,
-                    detail={"sessions": len(booked), "appointments": [a.pk for a in booked]},
+                    now=now,
+                    course_id=course.pk,
+                    confirm=index == 0,
                 )
-            return course
-        except SchedulingError:
-            if failure is None:
-                raise
-            index, error = failure
-            if error.code == "busy" and attempt < BOOK_ATTEMPTS:
-                continue
-            start = ordered[index]
-            label = _session_label(index, start)
-            message = _("Session %(number)d on %(when)s: %(why)s") % {
-                **label,
-                "why": _explain(error, appointment_type, start),
-            }
-            alternatives = _alternatives(
-                index=index,
-                starts=ordered,
-                appointment_type=appointment_type,
-                patient_id=patient_id,
-                rules=rules,
-                last_day=clearance_status(patient_id, today=clinic_date(now)).valid_until,
-                now=now,
-            )
-            raise CourseConflict(index, start, message, alternatives, reason=error.code) from error
-    raise AssertionError("unreachable")  # pragma: no cover
+            except SchedulingError as error:
+                raise _SessionRefused(index, error) from error
+            booked.append(appointment)
+        audit_record(
+            action="course.booked",
+            actor=actor,
+            request=request,
+            patient_id=patient_id,
+            obj=course,
+            detail={"sessions": len(booked), "appointments": [a.pk for a in booked]},
+        )
+    return course
 
 
 def _course_sessions(course: InfusionCourse) -> list[Appointment]:

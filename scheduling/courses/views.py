@@ -9,7 +9,6 @@ error on the page it came from, never a 500.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -66,31 +65,10 @@ def _post_data(request: HttpRequest) -> QueryDict | None:
         return None
 
 
-# An alternative's button value names the UTC instant, not the clinic wall time: on the fall-back
-# night a wall time happens twice, and the button must mean the one that was offered.
-CHOICE_FORMAT = "%Y-%m-%dT%H:%MZ"
-
-
-def _choice_value(index: int, start: dt.datetime) -> str:
-    """An alternative's button value: "<index>|<UTC instant>" (CHOICE_FORMAT)."""
-    return f"{index}|{start.astimezone(dt.UTC).strftime(CHOICE_FORMAT)}"
-
-
-def _parse_choice(value: str, size: int) -> tuple[int, dt.datetime] | None:
-    """An alternative's button value (_choice_value) as (index, aware UTC instant), or None if
-    malformed."""
-    index_text, _sep, when = value.partition("|")
-    try:
-        index = int(index_text)
-        instant = dt.datetime.strptime(when, CHOICE_FORMAT)
-    except ValueError:
-        return None
-    if not 0 <= index < size:
-        return None
-    return index, instant.replace(tzinfo=dt.UTC)
-
-
 # --- Planner ----------------------------------------------------------------------------------
+
+
+NEW_PAGE = "scheduling/courses/new.html"
 
 
 @never_cache
@@ -109,87 +87,68 @@ def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     }
     if not clearance.is_cleared:
         # No plan for a patient a clinician has not cleared; a forged POST gets the same page.
-        status = 403 if request.method == "POST" else 200
-        return render(request, "scheduling/courses/new.html", context, status=status)
-
+        return render(request, NEW_PAGE, context, status=403 if request.method == "POST" else 200)
     if request.method != "POST":
         context["plan_form"] = CoursePlanForm(today=today)
-        return render(request, "scheduling/courses/new.html", context)
-
+        return render(request, NEW_PAGE, context)
     data = _post_data(request)
+    plan_form = CoursePlanForm({} if data is None else data, today=today)
+    context["plan_form"] = _bind(plan_form, data, field=None)
     if data is None:
-        plan_form = _bind(CoursePlanForm({}, today=today), None, field=None)
-        context["plan_form"] = plan_form
-        return render(request, "scheduling/courses/new.html", context, status=400)
-
-    plan_form = CoursePlanForm(data, today=today)
-    context["plan_form"] = plan_form
+        return render(request, NEW_PAGE, context, status=400)
     if data.get("action") == "propose":
-        if plan_form.is_valid():
-            plan = plan_form.cleaned_data
-            try:
-                starts = course_propose(
-                    patient_id=patient.pk,
-                    sessions=plan["sessions"],
-                    weeks=plan["weeks"],
-                    start_date=plan["start_date"],
-                    weekdays=plan["weekdays"],
-                    window=plan["window"],
-                )
-            except SchedulingError as error:
-                plan_form.add_error(None, error.message)
-            else:
-                context["sessions_form"] = CourseSessionsForm.proposed(starts)
-        status = 200 if plan_form.is_valid() else 400
-        return render(request, "scheduling/courses/new.html", context, status=status)
+        context["sessions_form"] = _propose(plan_form, patient)
+        return render(request, NEW_PAGE, context, status=200 if plan_form.is_valid() else 400)
+    return _book(request, context, CourseSessionsForm.from_post(data), patient)
 
-    # Book: the list as shown (perhaps edited), or with one session replaced by an alternative.
-    sessions_form = CourseSessionsForm(data)
-    choice = data.get("choose")
-    if choice:
-        parsed = _parse_choice(choice, sessions_form.size)
-        if parsed is not None:
-            sessions_form = CourseSessionsForm(sessions_form.replaced(*parsed))
+
+def _propose(plan_form: CoursePlanForm, patient: Patient) -> CourseSessionsForm | None:
+    """The proposed sessions' form, or None with the plan form saying why not."""
+    if not plan_form.is_valid():
+        return None
+    try:
+        starts = course_propose(patient_id=patient.pk, **plan_form.proposal())
+    except SchedulingError as error:
+        plan_form.add_error(None, error.message)
+        return None
+    return CourseSessionsForm.proposed(starts)
+
+
+def _book(
+    request: HttpRequest,
+    context: dict[str, Any],
+    sessions_form: CourseSessionsForm,
+    patient: Patient,
+) -> HttpResponse:
+    """Book the sessions as submitted; a conflict shows its alternatives on the page."""
     context["sessions_form"] = sessions_form
     if not sessions_form.is_valid():
-        return render(request, "scheduling/courses/new.html", context, status=400)
-    starts = sessions_form.cleaned_data["starts"]
+        return render(request, NEW_PAGE, context, status=400)
+    plan_form = context["plan_form"]
     try:
         course = course_book(
             patient_id=patient.pk,
-            starts=starts,
+            starts=sessions_form.cleaned_data["starts"],
             actor=request.user,
             # The span chosen in the plan, when the plan is still there to read.
             weeks=plan_form.cleaned_data["weeks"] if plan_form.is_valid() else None,
             request=request,
         )
     except CourseConflict as conflict:
-        # The service numbers sessions in time order; the page keeps staff's order, so find the
-        # row by its start (edited lists may be out of order).
-        index = next(
-            (i for i, start in enumerate(starts) if start == conflict.start), conflict.index
-        )
-        context["conflict"] = {
-            "index": index,
-            "number": index + 1,
-            "message": conflict.message,
-            "alternatives": [
-                {"value": _choice_value(index, start), "start": start}
-                for start in conflict.alternatives
-            ],
-        }
-        return render(request, "scheduling/courses/new.html", context, status=409)
+        context["conflict"] = sessions_form.conflict(conflict)
+        return render(request, NEW_PAGE, context, status=409)
     except SchedulingError as error:
         sessions_form.add_error(None, error.message)
-        return render(request, "scheduling/courses/new.html", context, status=400)
+        return render(request, NEW_PAGE, context, status=400)
+    count = len(sessions_form.cleaned_data["starts"])
     messages.success(
         request,
         ngettext(
             "Booked a course of %(count)d infusion.",
             "Booked a course of %(count)d infusions.",
-            len(sessions_form.cleaned_data["starts"]),
+            count,
         )
-        % {"count": len(sessions_form.cleaned_data["starts"])},
+        % {"count": count},
     )
     return redirect("scheduling:course_detail", course_id=course.pk)
 

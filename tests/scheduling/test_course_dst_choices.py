@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from scheduling.courses.forms import SessionMoveForm, to_local_input
-from scheduling.courses.views import _choice_value, _parse_choice
+from scheduling.courses.forms import choice_value as _choice_value
+from scheduling.courses.forms import parse_choice as _parse_choice
 from scheduling.models import InfusionCourse, RoomKind, WorkingHours
 from tests.clinic_time import LA, at
 from tests.factories import (
