@@ -1,0 +1,82 @@
+"""Scheduling's models, one module per aggregate: the clinic's resources and hours (clinic),
+appointments, courses and holds (appointments), the day of a visit (visits), reminders (reminders).
+
+Every model and choice is re-exported here: `from scheduling.models import Appointment` keeps
+working, and Django finds the models through these imports.
+"""
+
+from scheduling.models.appointments import (
+    ACTIVE_STATUSES,
+    ATTENDED_STATUSES,
+    OPEN_STATUSES,
+    Appointment,
+    AppointmentQuerySet,
+    AppointmentStatus,
+    AppointmentStatusChange,
+    BookedVia,
+    CourseStatus,
+    InfusionCourse,
+    SlotHold,
+    SlotHoldQuerySet,
+)
+from scheduling.models.clinic import (
+    AppointmentType,
+    Clinician,
+    Closure,
+    ExtraOpening,
+    OpeningHours,
+    Room,
+    RoomKind,
+    Weekday,
+    WorkingHours,
+)
+from scheduling.models.reminders import (
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
+)
+from scheduling.models.visits import (
+    GateOutcome,
+    PreInfusionCheckIn,
+    ReadingPhase,
+    Visit,
+    VisitItemAcknowledgement,
+    VitalReading,
+    VitalsPolicy,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ATTENDED_STATUSES",
+    "OPEN_STATUSES",
+    "Appointment",
+    "AppointmentQuerySet",
+    "AppointmentStatus",
+    "AppointmentStatusChange",
+    "AppointmentType",
+    "BookedVia",
+    "Clinician",
+    "Closure",
+    "CourseStatus",
+    "ExtraOpening",
+    "GateOutcome",
+    "InfusionCourse",
+    "OpeningHours",
+    "PreInfusionCheckIn",
+    "ReadingPhase",
+    "Reminder",
+    "ReminderChannel",
+    "ReminderKind",
+    "ReminderState",
+    "Room",
+    "RoomKind",
+    "SlotHold",
+    "SlotHoldQuerySet",
+    "Visit",
+    "VisitItemAcknowledgement",
+    "VitalReading",
+    "VitalsPolicy",
+    "Weekday",
+    "WorkingHours",
+]

@@ -1,0 +1,210 @@
+"""Appointments and what hangs off them while they are booked: statuses, infusion courses, slot
+holds and the status history."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from intake.models import Patient
+from scheduling.models.clinic import AppointmentType, Clinician, Room
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CHECKED_IN = "checked_in", _("Checked in")
+    # The infusion (or the visit) has started: only the lifecycle's START gate leads here.
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+    # Turned away on the day (alcohol or drugs before the visit, blood pressure, lapsed clearance).
+    DEFERRED = "deferred", _("Deferred")
+
+
+# Appointments in these states hold their room, clinician and patient. The exclusion constraints
+# in migration 0002 repeat this list in SQL; a test keeps the two in step.
+ACTIVE_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+)
+
+
+# Appointments whose visit is not over yet (still to happen, or under way).
+OPEN_STATUSES = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+)
+# The patient came: the visit started or happened.
+ATTENDED_STATUSES = (
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.IN_PROGRESS,
+    AppointmentStatus.COMPLETED,
+)
+
+
+class BookedVia(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    ONLINE = "online", _("Online")
+
+
+class CourseStatus(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class InfusionCourse(models.Model):
+    """A planned course of infusions (often 4-8 over 4-8 weeks), booked all at once by
+    scheduling.courses.services; its sessions are the appointments pointing at it. Maintenance
+    infusions after a completed course point at it too."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    planned_sessions = models.PositiveSmallIntegerField()
+    span_weeks = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=16, choices=CourseStatus.choices, default=CourseStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"course of {self.planned_sessions} for patient {self.patient_id}"
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> AppointmentQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def locked(self, pk: int) -> Appointment | None:
+        """The appointment row locked for this transaction (FOR UPDATE of its own row only), with
+        its type loaded; None when it does not exist."""
+        return (
+            self.select_for_update(of=("self",)).select_related("appointment_type").filter(pk=pk)
+        ).first()
+
+    def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
+        """Half-open overlap: an appointment ending at `start` does not overlap."""
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class Appointment(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="appointments"
+    )
+    start = models.DateTimeField(_("starts"))
+    end = models.DateTimeField(_("ends"))
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(
+        Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.BOOKED,
+    )
+    booked_via = models.CharField(max_length=8, choices=BookedVia.choices, default=BookedVia.STAFF)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    course = models.ForeignKey(
+        InfusionCourse, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    # A client-supplied key: the same online booking submitted twice makes one appointment.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Bumped whenever the time or place changes, for calendar files (iCalendar SEQUENCE).
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["start"], name="appointment_start"),
+            models.Index(fields=["room", "start"], name="appointment_room_start"),
+            models.Index(fields=["clinician", "start"], name="appointment_clinician_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="appointment_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class SlotHoldQuerySet(models.QuerySet["SlotHold"]):
+    def live(self, now: datetime.datetime) -> SlotHoldQuerySet:
+        return self.filter(expires_at__gt=now)
+
+
+class SlotHold(models.Model):
+    """A few minutes' claim on a room and clinician while a patient fills in the booking form.
+
+    Live holds count as busy for everyone but their holder (scheduling.slots, scheduling.booking);
+    an expired hold is simply ignored.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    room = models.ForeignKey(Room, on_delete=models.CASCADE)
+    clinician = models.ForeignKey(Clinician, null=True, blank=True, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SlotHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="slot_hold_start_before_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.start:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"
+
+
+class AppointmentStatusChange(models.Model):
+    """Append-only history of an appointment's status, written by the scheduling services."""
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=AppointmentStatus.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
