@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from demo.scale_data.answers import _Template
 from demo.scale_data.parameters import BATCH, EMAIL_PREFIX
 from demo.scale_data.placement import _Patient
 from demo.scale_data.rows import _phone, _Rows
@@ -140,31 +141,44 @@ class _IntakeRows(_Rows):
                     created_at=p.submitted_at,
                 )
                 flags.append((p, flag))
-            urgent = [r for r, _ in template.flags if r.severity == Severity.URGENT]
-            if urgent:
-                immediate = any(r.priority == AlertPriority.IMMEDIATE for r in urgent)
-                acknowledged = p.alert_acknowledged_at
-                alerts.append(
-                    CrisisAlert(
-                        submission=submission,
-                        patient_id=submission.patient_id,
-                        priority=AlertPriority.IMMEDIATE if immediate else AlertPriority.URGENT,
-                        raised_at=p.submitted_at,
-                        notified_at=min(p.submitted_at + dt.timedelta(minutes=1), self.c.now),
-                        acknowledged_at=acknowledged,
-                        acknowledged_by_id=self.c.clinician_users[p.clinician]
-                        if acknowledged
-                        else None,
-                        outcome="Phoned the patient: safe, plan documented."
-                        if acknowledged
-                        else "",
-                    )
-                )
+            if (alert := self._crisis_alert(p, submission, template)) is not None:
+                alerts.append(alert)
             if p.decision:
                 decisions.append(self._decision(p, submission))
         Flag.objects.bulk_create([f for _, f in flags], batch_size=BATCH)
         CrisisAlert.objects.bulk_create(alerts, batch_size=BATCH)
         ClearanceDecision.objects.bulk_create(decisions, batch_size=BATCH)
+        acknowledgements = self._flag_acknowledgements(flags)
+        FlagAcknowledgement.objects.bulk_create(acknowledgements, batch_size=BATCH)
+        self._alert_events(alerts)
+        self._acknowledgement_events(acknowledgements)
+        self._decision_events(decisions)
+
+    def _crisis_alert(
+        self, p: _Patient, submission: IntakeSubmission, template: _Template
+    ) -> CrisisAlert | None:
+        """The crisis alert the round's urgent flags raised, acknowledged as the plan says."""
+        assert p.submitted_at is not None
+        urgent = [r for r, _ in template.flags if r.severity == Severity.URGENT]
+        if not urgent:
+            return None
+        immediate = any(r.priority == AlertPriority.IMMEDIATE for r in urgent)
+        acknowledged = p.alert_acknowledged_at
+        return CrisisAlert(
+            submission=submission,
+            patient_id=submission.patient_id,
+            priority=AlertPriority.IMMEDIATE if immediate else AlertPriority.URGENT,
+            raised_at=p.submitted_at,
+            notified_at=min(p.submitted_at + dt.timedelta(minutes=1), self.c.now),
+            acknowledged_at=acknowledged,
+            acknowledged_by_id=self.c.clinician_users[p.clinician] if acknowledged else None,
+            outcome="Phoned the patient: safe, plan documented." if acknowledged else "",
+        )
+
+    def _flag_acknowledgements(
+        self, flags: list[tuple[_Patient, Flag]]
+    ) -> list[FlagAcknowledgement]:
+        """A cleared patient's flags, each acknowledged by their clinician before the decision."""
         acknowledgements = []
         for p, flag in flags:
             if p.decision == DecisionKind.CLEARED:
@@ -177,7 +191,9 @@ class _IntakeRows(_Rows):
                         note="Reviewed with the patient at the consultation.",
                     )
                 )
-        FlagAcknowledgement.objects.bulk_create(acknowledgements, batch_size=BATCH)
+        return acknowledgements
+
+    def _alert_events(self, alerts: list[CrisisAlert]) -> None:
         for alert in alerts:
             self._event(
                 "crisis_alert.raised",
@@ -196,6 +212,8 @@ class _IntakeRows(_Rows):
                     obj=alert,
                     detail={"priority": alert.priority, "submission_id": alert.submission_id},
                 )
+
+    def _acknowledgement_events(self, acknowledgements: list[FlagAcknowledgement]) -> None:
         for ack in acknowledgements:
             self._event(
                 "flag.acknowledged",
@@ -205,6 +223,8 @@ class _IntakeRows(_Rows):
                 obj=ack,
                 detail={"flag_id": ack.flag_id, "submission_id": ack.flag.submission_id},
             )
+
+    def _decision_events(self, decisions: list[ClearanceDecision]) -> None:
         for decision in decisions:
             detail: dict[str, Any] = {"round": 1, "submission_id": decision.submission_id}
             if decision.kind == DecisionKind.CLEARED:

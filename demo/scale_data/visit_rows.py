@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from demo.scale_data.answers import _Template
 from demo.scale_data.grid import _Slot
 from demo.scale_data.parameters import BATCH
 from demo.scale_data.placement import _Patient
@@ -77,7 +78,7 @@ class _VisitRows(_Rows):
         people: list[Patient],
         slot: _Slot,
         rounds: Counter[int],
-    ) -> tuple[IntakeSubmission, Any]:
+    ) -> tuple[IntakeSubmission, _Template]:
         """The patient's submitted pre-infusion check-in for this visit, from a random template."""
         rng = self.rng
         templates = self.plan.templates["check_in"]
@@ -99,7 +100,7 @@ class _VisitRows(_Rows):
         )
         return check_in, template
 
-    def _write_check_ins(self, check_ins: list[tuple[IntakeSubmission, Any]]) -> None:
+    def _write_check_ins(self, check_ins: list[tuple[IntakeSubmission, _Template]]) -> None:
         """The check-in rounds, their flags and their "intake.submitted" events."""
         now = self.c.now
         IntakeSubmission.objects.bulk_create([s for s, _ in check_ins], batch_size=BATCH)
