@@ -29,7 +29,7 @@ help:
 	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
 	@echo "make test              the whole suite on PostgreSQL and Redis, as CI (PYTEST_ARGS=... to narrow)"
 	@echo "make test-fast         the suite without browser, race, fault and slow tests, in parallel (<60 s)"
-	@echo "make lint              ruff check and ruff format --check"
+	@echo "make lint              ruff check, ruff format --check and the import contracts (.importlinter)"
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make screenshots       PNGs of the main pages into docs/screenshots/ (needs /usr/bin/chromium)"
@@ -73,6 +73,7 @@ test-fast: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -48,7 +48,7 @@ from scheduling.models import (
     WorkingHours,
 )
 from scheduling.slots import clinic_tz, find_slots
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 
 DEMO_PASSWORD = "propel-demo-password"  # noqa: S105 - printed on purpose, demo only
 DEMO_BACKUP_CODES = [str(digit) * BACKUP_CODE_DIGITS for digit in range(1, 10)]

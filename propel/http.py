@@ -1,9 +1,13 @@
-"""Request helpers shared by the audit log, the lockout and the views."""
+"""Request helpers shared by the audit log, the lockout and the views (htmx partials too)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -26,3 +30,14 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def client_ip_for_axes(request: HttpRequest) -> str:
     return client_ip(request) or ""
+
+
+def partial_or_page(
+    request: HttpRequest, page: str, partial: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """The partial for an htmx swap; the whole page otherwise (no JS, or htmx restoring history)."""
+    htmx = getattr(request, "htmx", None)
+    template = partial if htmx and not htmx.history_restore_request else page
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -398,7 +398,7 @@ VITALS_SPO2_SIGN_OFF_BELOW = env_int("VITALS_SPO2_SIGN_OFF_BELOW", 95, minimum=8
 VITALS_SPO2_DEFER_BELOW = env_int("VITALS_SPO2_DEFER_BELOW", 90, minimum=70, maximum=100)
 VITALS_REPEAT_MINUTES = env_int("VITALS_REPEAT_MINUTES", 5, minimum=1, maximum=30)
 
-# Reminders (scheduling.reminders.plan): when each kind is due before or after the appointment,
+# Reminders (scheduling.reminder_plan): when each kind is due before or after the appointment,
 # quiet hours for text messages (clinic time), retries with back-off, and the SMS provider.
 REMINDER_CONSULTATION_HOURS_BEFORE = env_int("REMINDER_CONSULTATION_HOURS_BEFORE", 24, minimum=1)
 REMINDER_INTAKE_NUDGE_HOURS_BEFORE = env_int("REMINDER_INTAKE_NUDGE_HOURS_BEFORE", 48, minimum=1)

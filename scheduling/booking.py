@@ -40,7 +40,7 @@ from scheduling.models import (
     SlotHold,
 )
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
-from scheduling.reminders.plan import reminders_replan
+from scheduling.reminder_plan import reminders_replan
 from scheduling.resources import (
     bookable_type,
     candidates,

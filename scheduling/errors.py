@@ -79,7 +79,7 @@ class SchedulingError(DomainError):
         "online_unavailable": _(
             "Online booking is not available right now. Please call us at {phone}."
         ),
-        # Pre-infusion check-ins (scheduling.visits.check_ins): written for patients.
+        # Pre-infusion check-ins (scheduling.check_ins): written for patients.
         "check_in_not_infusion": _("This visit does not need a check-in."),
         "check_in_not_booked": _("This visit is no longer booked, so it needs no check-in."),
         "check_in_closed": _(

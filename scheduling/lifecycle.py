@@ -6,7 +6,7 @@ who may take it, on which clinic-local dates, and which preconditions must hold.
 preconditions than consultations. `refusals` decides; it reads no database, no clock and no
 settings, so it is tested exhaustively (tests/scheduling/test_lifecycle_table.py). The service
 that applies it (locks the row, loads the facts, writes status history and audit) is
-scheduling.visits.transitions; every page, form, admin screen, command and task that changes an
+scheduling.transitions; every page, form, admin screen, command and task that changes an
 appointment's status, or records a step of its visit, goes through it.
 
     docs/lifecycle.md holds the diagram, generated from this table (`diagram()`).
@@ -244,7 +244,7 @@ ACTION_FOR_STATUS: dict[str, Action] = {
 
 @dataclasses.dataclass(frozen=True)
 class Facts:
-    """What the rules look at, as plain values (scheduling.visits.transitions loads them)."""
+    """What the rules look at, as plain values (scheduling.transitions loads them)."""
 
     status: str | None  # None: not booked yet
     start: dt.datetime
@@ -418,7 +418,7 @@ def document() -> str:
             "hand (a test compares).",
             "",
             "Every change of an appointment's status, and every step of its visit, goes through "
-            "one service (`scheduling/visits/transitions.py`), which applies this table: who may "
+            "one service (`scheduling/transitions.py`), which applies this table: who may "
             "take the action, on which clinic-local dates, and what must be done first. A refusal "
             "names every missing step and links to where it is done (HTTP 409); nothing changes.",
             "Treatment visits are the appointment types that need a clinician's clearance "

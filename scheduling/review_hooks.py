@@ -13,9 +13,9 @@ from django.db.models import Min
 
 from intake.check_in_window import set_check_in_gate
 from intake.review import set_consultation_lookup
+from scheduling.check_ins import check_in_gate
 from scheduling.models import Appointment
 from scheduling.online.rules import CONSULTATION_CODE
-from scheduling.visits.check_ins import check_in_gate
 
 
 def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dict[int, dt.datetime]:
@@ -37,5 +37,5 @@ def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dic
 
 def register() -> None:
     set_consultation_lookup(next_consultations)
-    # The pre-infusion check-in's window (scheduling.visits.check_ins) for intake's check-in pages.
+    # The pre-infusion check-in's window (scheduling.check_ins) for intake's check-in pages.
     set_check_in_gate(check_in_gate)

@@ -45,6 +45,11 @@ def clinic_tz() -> ZoneInfo:
     return ZoneInfo(settings.CLINIC_TIME_ZONE)
 
 
+def clinic_today() -> dt.date:
+    """Today's date on the clinic's calendar."""
+    return timezone.now().astimezone(clinic_tz()).date()
+
+
 def utc_range(start_date: dt.date, end_date: dt.date, tz: ZoneInfo) -> Interval:
     """From local midnight starting start_date to local midnight ending end_date."""
     return Interval(

@@ -300,3 +300,7 @@ class ClinicTimeForm(forms.Form):
             assert isinstance(chooser, OccurrenceField)
             chooser.ask(twice, tz)
             self.initial[name] = occurrence_value(instant)
+
+
+# A native date picker for the staff forms' date fields.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

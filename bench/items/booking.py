@@ -343,7 +343,7 @@ def courses(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]:
     from scheduling.booking import appointment_book
     from scheduling.courses.services import course_book, course_cancel_remaining
     from scheduling.models import AppointmentStatus, AppointmentType
-    from scheduling.visits.transitions import appointment_transition
+    from scheduling.transitions import appointment_transition
 
     infusion = AppointmentType.objects.get(code="infusion")
     patients = _cleared_patients(now, now.date() + dt.timedelta(weeks=9))

@@ -26,7 +26,7 @@ bookings):
   make up the exact count.
 - Stored answers, scores and flags come from the real scoring and eligibility rules, evaluated
   once per answer template (they depend on the clinical answers only: every scale patient is an
-  adult and no template has a date answer). Reminder rows are what scheduling.reminders.plan
+  adult and no template has a date answer). Reminder rows are what scheduling.reminder_plan
   .plan_reminders plans for future booked appointments. History rows and audit events mirror
   what the services write.
 """

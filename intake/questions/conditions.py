@@ -2,8 +2,6 @@
 pregnancy and other conditions.
 """
 
-# ruff: noqa: E501 -- patient-facing wording stays on one line, to compare with the clinical reference.
-
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _

@@ -1,7 +1,5 @@
 """The screening's last step: check, consent and sign before sending."""
 
-# ruff: noqa: E501 -- patient-facing wording stays on one line, to compare with the clinical reference.
-
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _

@@ -1,7 +1,5 @@
 """The screening's first steps: about you, cancer history, pain and current medications."""
 
-# ruff: noqa: E501 -- patient-facing wording stays on one line, to compare with the clinical reference.
-
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _

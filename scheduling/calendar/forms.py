@@ -16,6 +16,7 @@ from intake.models import Patient
 from scheduling.models import AppointmentStatus, AppointmentType, Clinician, Room
 from scheduling.slots import clinic_tz
 from scheduling.time_fields import (
+    DATE_INPUT,
     MAX_YEAR,
     MIN_YEAR,
     ClinicTimeForm,
@@ -23,7 +24,6 @@ from scheduling.time_fields import (
     WallTimeField,
 )
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PATIENT_RESULTS = 20
 
 

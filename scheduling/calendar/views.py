@@ -19,13 +19,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from intake.clearance import ClearanceStatus, clearance_status, clearance_statuses
 from intake.models import Patient
+from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
 from scheduling import booking
 from scheduling.availability import TimeSpan, days
@@ -52,8 +52,8 @@ from scheduling.models import (
     Room,
     Visit,
 )
-from scheduling.slots import clinic_tz, find_slots, utc_range
-from scheduling.visits.transitions import appointment_transition, offered_actions
+from scheduling.slots import clinic_today, clinic_tz, find_slots, utc_range
+from scheduling.transitions import appointment_transition, offered_actions
 
 # --- Loading -----------------------------------------------------------------------------------
 
@@ -94,10 +94,6 @@ def _load_hours(first: dt.date, last: dt.date) -> dict[dt.date, DayHours]:
         notes = [note or _("Extra opening") for _o, _c, note in extra.get(day, ())]
         hours[day] = DayHours(day, spans=sorted(spans), extra_notes=notes)
     return hours
-
-
-def clinic_today() -> dt.date:
-    return timezone.now().astimezone(clinic_tz()).date()
 
 
 @dataclass(frozen=True)
@@ -154,17 +150,6 @@ def _appointments(first: dt.date, last: dt.date, **filters: Any) -> list[Appoint
     )
 
 
-def _partial_or_page(
-    request: HttpRequest, page: str, partial: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    """The partial for an htmx swap; the whole page otherwise (no JS, or htmx restoring history)."""
-    htmx = getattr(request, "htmx", None)
-    template = partial if htmx and not htmx.history_restore_request else page
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 # --- Calendar ----------------------------------------------------------------------------------
 
 
@@ -191,7 +176,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         "week_url": _url("scheduling:calendar_week", date=day),
     }
     status = 400 if form.errors else 200
-    return _partial_or_page(
+    return partial_or_page(
         request, "scheduling/calendar/day.html", "scheduling/calendar/_day.html", context, status
     )
 
@@ -238,7 +223,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "day_url": _url("scheduling:calendar", date=day),
     }
     status = 400 if form.errors else 200
-    return _partial_or_page(
+    return partial_or_page(
         request, "scheduling/calendar/week.html", "scheduling/calendar/_week.html", context, status
     )
 

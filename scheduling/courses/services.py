@@ -26,6 +26,11 @@ from intake.models import Patient
 from propel.audit import audit_record
 from scheduling.availability import Interval
 from scheduling.booking import appointment_book, appointment_move
+from scheduling.course_state import MAINTENANCE_TYPE_CODE as MAINTENANCE_TYPE_CODE
+from scheduling.course_state import (
+    course_complete_if_done as course_complete_if_done,  # tests and the course pages import it
+)
+from scheduling.course_state import course_sessions, locked_course
 from scheduling.courses.conflicts import CourseConflict as CourseConflict  # views, tests import it
 from scheduling.courses.conflicts import course_conflict, session_label
 from scheduling.courses.planner import (
@@ -47,9 +52,8 @@ from scheduling.models import (
 from scheduling.policy import spacing_policy
 from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
 from scheduling.spacing import keep_away
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 
-MAINTENANCE_TYPE_CODE = "maintenance"
 # A lock wait that times out ("busy") usually means another course is being booked on the same
 # rooms right now; trying again once it has committed gives a real answer (a conflict, or success).
 BOOK_ATTEMPTS = 3
@@ -287,22 +291,13 @@ def _book_sessions(
     return course
 
 
-def _course_sessions(course: InfusionCourse) -> list[Appointment]:
-    """The course's own sessions in time order, maintenance infusions left out."""
-    return list(
-        course.sessions.select_related("appointment_type", "room", "clinician")
-        .exclude(appointment_type__code=MAINTENANCE_TYPE_CODE)
-        .order_by("start", "id")
-    )
-
-
 def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Where a course stands: counts of `done` (completed), `upcoming` (open, OPEN_STATUSES, not
     yet over), `to_record` (open but over, outcome not yet recorded), `cancelled` and `no_show`;
     `planned`; `sessions` (the course's appointments in time order) and `maintenance`
     (maintenance infusions after it, in time order)."""
     now = now or timezone.now()
-    sessions = _course_sessions(course)
+    sessions = course_sessions(course)
     waiting = set(OPEN_STATUSES)
     return {
         "planned": course.planned_sessions,
@@ -317,44 +312,6 @@ def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -
             course.sessions.filter(appointment_type__code=MAINTENANCE_TYPE_CODE).order_by("start")
         ),
     }
-
-
-def _locked_course(course_id: int) -> InfusionCourse:
-    course = InfusionCourse.objects.select_for_update().filter(pk=course_id).first()
-    if course is None:
-        raise SchedulingError("course_not_found")
-    return course
-
-
-def course_complete_if_done(
-    *,
-    course_id: int,
-    actor: Any = None,
-    request: HttpRequest | None = None,
-    now: dt.datetime | None = None,
-) -> bool:
-    """Mark an active course completed when none of its sessions is still open (OPEN_STATUSES)
-    and at least one was completed; return whether the course is (now) completed. Idempotent."""
-    with transaction.atomic():
-        course = _locked_course(course_id)
-        if course.status == CourseStatus.COMPLETED:
-            return True
-        if course.status != CourseStatus.ACTIVE:
-            return False
-        statuses = {s.status for s in _course_sessions(course)}
-        if statuses & set(OPEN_STATUSES) or AppointmentStatus.COMPLETED not in statuses:
-            return False
-        InfusionCourse.objects.filter(pk=course.pk).update(
-            status=CourseStatus.COMPLETED, updated_at=now or timezone.now()
-        )
-        audit_record(
-            action="course.completed",
-            actor=actor,
-            request=request,
-            patient_id=course.patient_id,
-            obj=course,
-        )
-    return True
 
 
 def course_session_move(
@@ -380,13 +337,13 @@ def course_session_move(
             raise SchedulingError("not_found")
         if appointment.course_id is None:
             raise SchedulingError("not_course_session")
-        course = _locked_course(appointment.course_id)
+        course = locked_course(appointment.course_id)
         if course.status == CourseStatus.CANCELLED:
             raise SchedulingError(
                 "course_not_active", status=CourseStatus(course.status).label.lower()
             )
         if appointment.appointment_type.code != MAINTENANCE_TYPE_CODE:
-            sessions = [s for s in _course_sessions(course) if s.is_active]
+            sessions = [s for s in course_sessions(course) if s.is_active]
             starts = [new_start if s.pk == appointment.pk else s.start for s in sessions]
             problems = [
                 problem.message
@@ -418,7 +375,7 @@ def course_cancel_remaining(
     many sessions were cancelled. Locks the course row; all or nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        course = _locked_course(course_id)
+        course = locked_course(course_id)
         if course.status != CourseStatus.ACTIVE:
             raise SchedulingError(
                 "course_not_active", status=CourseStatus(course.status).label.lower()
@@ -474,7 +431,7 @@ def course_add_maintenance(
                     "course_not_active", status=CourseStatus(course.status).label.lower()
                 )
             raise SchedulingError("course_not_completed")
-        course = _locked_course(course_id)
+        course = locked_course(course_id)
         if not has_valid_clearance(course.patient_id, start):
             raise SchedulingError(
                 "needs_clearance", why=clearance_refusal(course.patient_id, start, now=now)

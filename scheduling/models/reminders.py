@@ -39,7 +39,7 @@ class ReminderState(models.TextChoices):
 
 class Reminder(models.Model):
     """One message to send for one appointment through one channel, planned in the booking's
-    transaction (scheduling.reminders.plan) and claimed by the dispatch sweep when due."""
+    transaction (scheduling.reminder_plan) and claimed by the dispatch sweep when due."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=32, choices=ReminderKind.choices)

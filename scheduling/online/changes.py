@@ -26,7 +26,7 @@ from scheduling.online.guards import check_window, patient_facing, refuse, seria
 from scheduling.online.rules import CANCEL_REASONS, change_refusal
 from scheduling.queries import RESCHEDULED_REASON
 from scheduling.reminder_plan import reminder_notice_plan
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 
 
 def _own_appointment(patient_id: int, appointment_id: int) -> Appointment:

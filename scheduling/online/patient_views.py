@@ -1,6 +1,6 @@
 """A patient's own page, reached by the signed link in their emails (intake.links): their
 appointments, a calendar file for each, moving or cancelling a consultation online, and the short
-check-in before each infusion (scheduling.visits.check_ins).
+check-in before each infusion (scheduling.check_ins).
 
 Every page here carries the token in its path, so every response, refusals included, says
 Cache-Control: no-store and Referrer-Policy: same-origin. A token that is invalid, expired, tampered
@@ -32,6 +32,7 @@ from intake.links import patient_from_token
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
 from intake.selectors import questionnaire_status
+from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
 from scheduling.ics import CONTENT_TYPE, appointments_ics
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
@@ -41,7 +42,6 @@ from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoic
 from scheduling.online.rules import change_refusal
 from scheduling.online.slot_page import week_context
 from scheduling.slots import zone_label
-from scheduling.visits.check_ins import check_in_open, check_in_states
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,7 @@ def _refusal(appointment: Appointment, now: dt.datetime) -> str | None:
 class AppointmentRow:
     appointment: Appointment
     changeable: bool
-    check_in: str = (
-        ""  # a scheduling.visits.check_ins.CheckInState when the visit's check-in is open
-    )
+    check_in: str = ""  # a scheduling.check_ins.CheckInState when the visit's check-in is open
 
 
 @require_http_methods(["GET", "HEAD"])

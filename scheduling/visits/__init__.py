@@ -4,7 +4,7 @@ infusion timeline and discharge (clinicians), and deferral with rebooking option
 Every service checks the actor's role itself (a view that forgets is still safe), runs in its own
 transaction, locks the Visit row (so two clinicians acting on one visit take turns), claims state
 changes with conditional updates, and writes one "visit.*" audit event naming the patient. Status
-changes of the appointment go through scheduling.visits.transitions (the lifecycle table in
+changes of the appointment go through scheduling.transitions (the lifecycle table in
 scheduling.lifecycle decides who, when and what must be done first). Errors are
 SchedulingError (the app's one domain error; `VisitError` is the same class) with visit_* codes.
 
@@ -12,14 +12,14 @@ Clinician alerts (emergency pathway, a reading past a hard-stop line during the 
 emailed to CLINICIAN_ALERT_EMAILS after commit. The email says only that a patient in the clinic
 needs a clinician now, and links to the visit.
 
-Beside the services: the day sheet (day_sheet_views), the visit screen (screen builds what it
-shows; visit_views and item_views take its steps; forms) and the patient's pre-infusion check-in
-(check_ins). The vital-signs rules themselves are pure and live in the core
-(scheduling.vitals), since the clinic policy reads their thresholds.
+Beside the services: the day sheet (day_sheet_views) and the visit screen (screen builds what it
+shows; visit_views and item_views take its steps; forms). Shared with other wings, so in the core:
+the lifecycle door (scheduling.transitions), the day-of items it reads (scheduling.day_of), the
+patient's pre-infusion check-in (scheduling.check_ins) and the pure vital-signs rules
+(scheduling.vitals).
 
-The package imports its modules lazily (PEP 562 `__getattr__`): scheduling.visits.transitions,
-the lifecycle's door, can be imported by the booking and course services without pulling in the
-visit steps that themselves use those services.
+The package imports its modules lazily (PEP 562 `__getattr__`), so importing one visit module
+does not load them all.
 """
 
 from __future__ import annotations
@@ -48,9 +48,6 @@ _EXPORTS = {
     "visit_discharge": "infusion",
     "visit_end_infusion": "infusion",
     "visit_start": "infusion",
-    "appointment_transition": "transitions",
-    "lifecycle_require": "transitions",
-    "offered_actions": "transitions",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,6 +18,7 @@ from phonenumber_field.phonenumber import to_python as to_phone
 
 from intake.models import Patient
 from propel.audit import audit_record
+from scheduling.day_of import answer_stands
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -25,10 +26,9 @@ from scheduling.models import (
     PreInfusionCheckIn,
     Visit,
 )
+from scheduling.transitions import appointment_transition
 from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
-from scheduling.visits.day_of import answer_stands
 from scheduling.visits.deferral import defer_visit
-from scheduling.visits.transitions import appointment_transition
 
 # --- Arrival ------------------------------------------------------------------------------------
 

@@ -19,10 +19,10 @@ from django.utils.http import urlencode
 
 from intake.clearance import ClearanceStatus, clearance_statuses
 from intake.models import SubmissionStatus
+from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
-from scheduling.calendar.views import _partial_or_page, clinic_today
 from scheduling.models import Appointment, PreInfusionCheckIn, Visit
-from scheduling.slots import clinic_tz, utc_range
+from scheduling.slots import clinic_today, clinic_tz, utc_range
 from scheduling.visits.forms import DayForm
 
 
@@ -116,7 +116,7 @@ def day_sheet(request: HttpRequest) -> HttpResponse:
         "refresh_url": f"{reverse('scheduling:day_sheet')}?{query}",
         "refreshed_at": timezone.now().astimezone(clinic_tz()),
     }
-    return _partial_or_page(
+    return partial_or_page(
         request,
         "scheduling/day/sheet.html",
         "scheduling/day/_table.html",

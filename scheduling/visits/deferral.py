@@ -17,18 +17,18 @@ from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
 from propel.audit import audit_record
-from scheduling.courses.planner import CourseRules, course_problems
-from scheduling.courses.services import rules_from_settings
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
     Visit,
 )
+from scheduling.policy import spacing_policy
 from scheduling.slots import clinic_tz, find_slots
+from scheduling.spacing import Spacing, first_too_close, week_is_full
+from scheduling.transitions import appointment_transition
 from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role
 from scheduling.visits.gate import gate_assessment
-from scheduling.visits.transitions import appointment_transition
 
 REBOOK_DAYS = 14
 REBOOK_OPTIONS = 5
@@ -174,20 +174,21 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
 
 @dataclasses.dataclass(frozen=True)
 class _CourseCheck:
-    """The course rules and the patient's other active treatment visits near the options."""
+    """The spacing rule (scheduling.spacing) and the patient's other active treatment visits near
+    the options."""
 
-    rules: CourseRules
+    spacing: Spacing
     others: list[dt.datetime]
 
     def fits(self, start: dt.datetime, *, tz: ZoneInfo) -> bool:
-        return not course_problems(
-            sorted([*self.others, start]), rules=self.rules, tz=tz, check_count=False
+        return first_too_close(start, self.others, self.spacing) is None and not week_is_full(
+            start, self.others, self.spacing, tz
         )
 
 
 def _course_check(appointment: Appointment, *, now: dt.datetime) -> _CourseCheck:
-    rules = rules_from_settings()
-    reach = dt.timedelta(days=REBOOK_DAYS + 8) + rules.min_gap
+    spacing = spacing_policy()
+    reach = dt.timedelta(days=REBOOK_DAYS + 8) + spacing.min_gap
     others = list(
         Appointment.objects.active()
         .filter(
@@ -199,7 +200,7 @@ def _course_check(appointment: Appointment, *, now: dt.datetime) -> _CourseCheck
         .exclude(pk=appointment.pk)
         .values_list("start", flat=True)
     )
-    return _CourseCheck(rules, others)
+    return _CourseCheck(spacing, others)
 
 
 def _first_of_each_day_first(starts: list[dt.datetime], *, tz: ZoneInfo) -> list[dt.datetime]:

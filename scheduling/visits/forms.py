@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from scheduling.calendar.forms import DATE_INPUT
+from scheduling.time_fields import DATE_INPUT
 from scheduling.vitals import SYMPTOMS
 
 YES, NO = "yes", "no"

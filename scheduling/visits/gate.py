@@ -22,6 +22,7 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
+from scheduling.transitions import lifecycle_require
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     alert_after_commit,
@@ -31,7 +32,6 @@ from scheduling.visits.common import (
     require_role,
     thresholds_from_settings,
 )
-from scheduling.visits.transitions import lifecycle_require
 from scheduling.vitals import (
     SYMPTOM_CODES,
     Assessment,

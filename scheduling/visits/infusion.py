@@ -10,23 +10,23 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from scheduling.courses.services import course_complete_if_done
+from scheduling.course_state import course_complete_if_done
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action, Party, parties_of, refusals
 from scheduling.models import AppointmentStatus, Visit
 from scheduling.slots import clinic_tz
+from scheduling.transitions import (
+    appointment_transition,
+    explain,
+    lifecycle_require,
+    load_facts,
+)
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     audit_visit,
     claim_visit_step,
     locked_visit,
     require_role,
-)
-from scheduling.visits.transitions import (
-    appointment_transition,
-    explain,
-    lifecycle_require,
-    load_facts,
 )
 
 # --- The infusion -------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def visit_discharge(
     near baseline and the escort present must all be confirmed; a treatment visit's infusion must
     have ended. Completes the appointment (the lifecycle's COMPLETE, which checks the discharge
     record written just before it) and then, for a course session, lets the course complete
-    when it was the last (courses.course_complete_if_done)."""
+    when it was the last (scheduling.course_state)."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     _check_discharge_list(

@@ -16,7 +16,7 @@ A yes is never turned into a no: it is acknowledged (VisitItemAcknowledgement, a
 per visit and item). An urgent flag whose crisis alert or flag was already acknowledged by a
 clinician (intake's crisis pathway) is resolved there and is not an item again.
 
-Reading the items lives in scheduling.visits.day_of (it imports nothing of the visit services, so
+Reading the items lives in scheduling.day_of (it imports nothing of the visit services, so
 the lifecycle's START gate can use it); this module acts on them.
 
 Titles carry flag wording: they are for clinicians (and admins, who may read flags); front desk
@@ -35,13 +35,13 @@ from django.utils import timezone
 from intake.clearance import clinic_date
 from propel.audit import audit_record
 from propel.roles import Capability, can, roles_of
+from scheduling.day_of import ACKNOWLEDGEABLE_STATUSES, day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.models import Appointment, Visit, VisitItemAcknowledgement
+from scheduling.transitions import lifecycle_require
 from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
-from scheduling.visits.day_of import ACKNOWLEDGEABLE_STATUSES, day_of_items
 from scheduling.visits.forms import ItemAcknowledgeForm
-from scheduling.visits.transitions import lifecycle_require
 
 
 def visit_acknowledge_item(

@@ -27,7 +27,6 @@ from django.utils.translation import gettext as _
 from intake.clearance import clearance_status
 from propel.roles import Capability, can, roles_of
 from scheduling import visits, vitals
-from scheduling.calendar.views import clinic_today
 from scheduling.lifecycle import Action
 from scheduling.models import (
     OPEN_STATUSES,
@@ -38,7 +37,8 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
-from scheduling.slots import clinic_tz
+from scheduling.slots import clinic_today, clinic_tz
+from scheduling.transitions import offered_actions
 from scheduling.visits.forms import (
     NO,
     YES,
@@ -282,7 +282,7 @@ def _offered_forms(
     """The forms this user is offered, and when the repeat reading is due (or None). Which forms
     show follows the lifecycle table (scheduling.lifecycle): the same actions the calendar offers
     this user, each form where its action is done."""
-    actions = visits.offered_actions(appointment, visit, user=user, now=now)
+    actions = offered_actions(appointment, visit, user=user, now=now)
     offered = {item.action: item for item in actions}
     shown: dict[str, Any] = {"visit_actions": actions}
     if Action.CHECK_IN in offered:

@@ -1,5 +1,5 @@
 """The day sheet's visit screen and the calendar's appointment page offer the same lifecycle
-actions for the same visit and the same user (scheduling.visits.transitions.offered_actions,
+actions for the same visit and the same user (scheduling.transitions.offered_actions,
 rendered by templates/scheduling/_visit_actions.html): for the front desk while an infusion is
 booked, for a clinician once the desk has checked the patient in through the visit screen. A
 consultation's "Check in" on the calendar leads to the visit screen's check-in form.

@@ -1,6 +1,6 @@
 """The pre-infusion check-in's window: from CHECK_IN_OPENS_HOURS (48) before the visit until its
 start, for opening it from the patient's page and for answering a round opened earlier
-(scheduling.visits.check_ins.check_in_gate, registered with intake.check_in_window)."""
+(scheduling.check_ins.check_in_gate, registered with intake.check_in_window)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.urls import reverse
 from intake.check_in_window import check_in_closed
 from intake.links import patient_link_token
 from intake.models import IntakeSubmission
+from scheduling.check_ins import check_in_gate, check_in_open
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
-from scheduling.visits.check_ins import check_in_gate, check_in_open
 from tests.clinic_time import at
 from tests.factories import AppointmentFactory, RoomFactory, infusion_type, section_post_data
 

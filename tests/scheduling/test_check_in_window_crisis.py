@@ -1,5 +1,5 @@
 """Patient safety wins over the check-in window (issue 14 §4): a step posted to a round opened
-earlier, before its window (scheduling.visits.check_ins.check_in_gate), is refused and not stored,
+earlier, before its window (scheduling.check_ins.check_in_gate), is refused and not stored,
 but a positive PHQ-9 item 9 on it still raises the round's crisis alert and queues the on-call
 text, and the calm page puts 988 and 911 first."""
 
@@ -23,8 +23,8 @@ from intake.models import (
 )
 from intake.questions import CHECK_IN
 from propel.roles import Role
+from scheduling.check_ins import check_in_open
 from scheduling.models import Appointment, RoomKind
-from scheduling.visits.check_ins import check_in_open
 from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,

@@ -1,4 +1,4 @@
-"""Opening a visit's pre-infusion check-in (scheduling.visits.check_ins) and reaching it from the
+"""Opening a visit's pre-infusion check-in (scheduling.check_ins) and reaching it from the
 patient's page: once per visit, only for a booked infusion in the next 48 hours
 (CHECK_IN_OPENS_HOURS), only the patient's own."""
 
@@ -16,14 +16,14 @@ from intake.links import patient_link_token
 from intake.models import IntakeSubmission, SubmissionStatus
 from intake.screening import intake_submit
 from propel.models import AuditEvent
-from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
-from scheduling.visits.check_ins import (
+from scheduling.check_ins import (
     CheckInState,
     check_in_open,
     check_in_refusal,
     check_in_states,
 )
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
 from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,

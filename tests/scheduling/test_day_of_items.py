@@ -12,6 +12,7 @@ from django.urls import reverse
 from intake.examples import complete_check_in_answers
 from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
+from scheduling.day_of import DESK_NEW_MEDICINES, open_day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -22,7 +23,6 @@ from scheduling.models import (
 )
 from scheduling.visits.arrival import check_in_answers, visit_check_in
 from scheduling.visits.common import visit_for
-from scheduling.visits.day_of import DESK_NEW_MEDICINES, open_day_of_items
 from scheduling.visits.forms import CheckInForm
 from scheduling.visits.items import items_context, visit_acknowledge_item
 from tests.clinic_time import at

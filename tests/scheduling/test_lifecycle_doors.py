@@ -34,7 +34,7 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.slots import clinic_tz
-from scheduling.visits.transitions import appointment_transition, load_facts
+from scheduling.transitions import appointment_transition, load_facts
 from tests.clinic_time import at
 from tests.conftest import verified_client
 from tests.factories import (
@@ -59,7 +59,7 @@ TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 
 # URLs through which an appointment's status can change, or a step of its visit be recorded.
-# Each goes through scheduling.visits.transitions (the lifecycle's one door).
+# Each goes through scheduling.transitions (the lifecycle's one door).
 STATUS_DOORS = {
     "scheduling:appointment_status",
     "scheduling:appointment_cancel",
@@ -428,7 +428,7 @@ def test_no_code_but_the_lifecycle_service_writes_an_appointments_status():
     assignment to `<appointment>.status` anywhere but the service is a side door. The bench's
     scale data (bulk rows of an invented clinic, never the app's path) is the one exception."""
     root = Path(__file__).resolve().parents[2]
-    allowed = {root / "scheduling" / "visits" / "transitions.py"}
+    allowed = {root / "scheduling" / "transitions.py"}
     found = []
     for package in ("propel", "intake", "scheduling", "demo"):
         for path in (root / package).rglob("*.py"):

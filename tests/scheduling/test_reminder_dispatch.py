@@ -17,7 +17,7 @@ from propel.sms import FileBackend, SmsTransientError
 from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, Reminder, ReminderState
 from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import SubmittedScreeningFactory
 from tests.scheduling.reminder_support import consenting_patient, reminder_clinic, sms_lines

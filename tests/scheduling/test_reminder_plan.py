@@ -25,7 +25,7 @@ from scheduling.reminder_plan import (
     plan_reminders,
     reminders_replan,
 )
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import SubmittedScreeningFactory
 from tests.scheduling.reminder_support import consenting_patient, reminder_clinic

@@ -17,7 +17,7 @@ from django.urls import reverse
 from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
 from scheduling.online.booking import online_slot_hold
-from scheduling.visits.transitions import appointment_transition
+from scheduling.transitions import appointment_transition
 from tests.clinic_time import LA, at
 from tests.factories import ClosureFactory, PatientFactory
 

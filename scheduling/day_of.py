@@ -3,7 +3,7 @@ starts. The rule itself (which answers and flags make an item) is described in
 scheduling.visits.items, which acts on these items (acknowledge, the visit screen's section).
 
 This module reads only: it imports nothing of the visit services, so the lifecycle's START gate
-(scheduling.visits.transitions) can ask for the open items without an import circle.
+(scheduling.transitions) can ask for the open items without an import circle.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from intake.clearance import clearance_refusal, has_valid_clearance
 from intake.models import CrisisAlert, Flag, Severity
 from propel.audit import audit_record
+from scheduling.day_of import open_day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import (
     ACTION_FOR_STATUS,
@@ -50,7 +51,6 @@ from scheduling.models import (
 )
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
-from scheduling.visits.day_of import open_day_of_items
 
 
 def _urgent_alert_open(appointment: Appointment) -> bool:
