@@ -22,8 +22,12 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from intake.clearance import clearance_refusal, has_valid_clearance
-from intake.models import CrisisAlert, Flag, Severity
+from intake.selectors import (
+    clearance_refusal,
+    has_open_crisis_alert,
+    has_valid_clearance,
+    round_urgent_unreviewed,
+)
 from propel.audit import audit_record
 from scheduling.day_of import open_day_of_items
 from scheduling.errors import SchedulingError
@@ -55,21 +59,11 @@ from scheduling.slots import clinic_tz
 
 def _urgent_alert_open(appointment: Appointment) -> bool:
     """An unacknowledged crisis alert for the patient, or an urgent flag on this visit's check-in
-    round whose alert (or the flag itself) nobody has acknowledged."""
-    if CrisisAlert.objects.filter(
-        patient_id=appointment.patient_id, acknowledged_at__isnull=True
-    ).exists():
+    round whose alert (or the flag itself) nobody has acknowledged (intake's selectors)."""
+    if has_open_crisis_alert(appointment.patient_id):
         return True
     link = PreInfusionCheckIn.objects.filter(appointment=appointment).first()
-    if link is None:
-        return False
-    urgent = Flag.objects.filter(submission_id=link.submission_id, severity=Severity.URGENT)
-    if not urgent.exists():
-        return False
-    alert_acknowledged = CrisisAlert.objects.filter(
-        submission_id=link.submission_id, acknowledged_at__isnull=False
-    ).exists()
-    return not alert_acknowledged and urgent.filter(acknowledgements__isnull=True).exists()
+    return link is not None and round_urgent_unreviewed(link.submission_id)
 
 
 def _vitals_state(visit: Visit) -> str:
