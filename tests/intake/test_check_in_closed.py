@@ -5,9 +5,11 @@ still alerts a clinician. The gate is scheduling's in life
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from intake.check_in_window import set_check_in_gate
@@ -24,6 +26,14 @@ pytestmark = pytest.mark.django_db
 CLOSED = "Your check-in opens on Tuesday, March 9 at 10:00 AM, 48 hours before your visit."
 CRISIS_SENTENCE = "call or text 988 (Suicide &amp; Crisis Lifeline; Veterans press 1)"
 CONTACT_PROMISE = "A member of our clinical team will contact you."
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[None]:
+    """A stopped clock: a test compares two patient links it signs, which must be the same link
+    (a link carries its signing second, so a running clock made them differ now and then)."""
+    with time_machine.travel(dt.datetime(2027, 3, 1, 18, 0, tzinfo=dt.UTC), tick=False):
+        yield
 
 
 @pytest.fixture
