@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -47,13 +47,13 @@ from intake.models import (
 )
 from intake.scoring import score_all
 from propel.audit import audit_record
+from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 # How long a save or send waits for another request holding the same round before saying "busy".
 LOCK_TIMEOUT_MS = 5000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 class IntakeError(DomainError):
@@ -99,9 +99,7 @@ def _audit_detail(submission: IntakeSubmission, **detail: Any) -> dict[str, Any]
 
 def _lock_submission(submission_id: int, *, with_patient: bool = False) -> IntakeSubmission:
     """Lock one round's row (inside the caller's transaction), waiting at most LOCK_TIMEOUT_MS."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
+    set_local_lock_timeout(LOCK_TIMEOUT_MS)
     rounds = IntakeSubmission.objects.select_for_update(of=("self",))
     if with_patient:
         rounds = rounds.select_related("patient")
@@ -110,7 +108,7 @@ def _lock_submission(submission_id: int, *, with_patient: bool = False) -> Intak
     except IntakeSubmission.DoesNotExist:
         raise IntakeError("not_found") from None
     except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(error):
             raise IntakeError("busy") from error
         raise
 
