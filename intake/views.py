@@ -76,6 +76,14 @@ class Flow:
         return self.url("section", section_key=section_key)
 
 
+def _render(
+    request: HttpRequest, flow: Flow, template: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    """A questionnaire page: every one knows its link's token and whether it is a check-in."""
+    context = {"token": flow.token, "check_in": flow.is_check_in, **context}
+    return render(request, f"intake/{template}", context, status=status)
+
+
 def _patient_or_404(token: str) -> Patient:
     patient = patient_from_token(token)
     if patient is None:
@@ -149,23 +157,20 @@ def _render_section(
     keys = flow.section_keys
     number = keys.index(form.section.key) + 1
     previous = keys[number - 2] if number > 1 else None
-    return render(
+    return _render(
         request,
-        "intake/section.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "section": form.section,
-            "number": number,
-            "total": len(keys),
-            "form": form,
-            "blocks": form.blocks(),
-            "error_links": form.error_links() if form.is_bound else [],
-            "page_error": page_error,
-            "back_url": flow.section_url(previous) if previous else "",
-            "first_visit": not submission.completed_sections and number == 1,
-            "info_request": submission.info_request,
-        },
+        flow,
+        "section.html",
+        section=form.section,
+        number=number,
+        total=len(keys),
+        form=form,
+        blocks=form.blocks(),
+        error_links=form.error_links() if form.is_bound else [],
+        page_error=page_error,
+        back_url=flow.section_url(previous) if previous else "",
+        first_visit=not submission.completed_sections and number == 1,
+        info_request=submission.info_request,
         status=status,
     )
 
@@ -247,16 +252,13 @@ def _crisis_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission)
     else:
         incomplete = incomplete_sections(submission)
         continue_url = flow.section_url(incomplete[0].key) if incomplete else flow.url("review")
-    return render(
+    return _render(
         request,
-        "intake/crisis.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "clinic_open": is_open,
-            "opens_at": None if is_open else timezone.localtime(next_opening(now, hours)),
-            "continue_url": continue_url,
-        },
+        flow,
+        "crisis.html",
+        clinic_open=is_open,
+        opens_at=None if is_open else timezone.localtime(next_opening(now, hours)),
+        continue_url=continue_url,
     )
 
 
@@ -280,52 +282,43 @@ def _review_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission)
         else:
             return redirect(sent_url)
     incomplete = incomplete_sections(submission)
-    return render(
+    return _render(
         request,
-        "intake/review.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summaries": [
-                dataclass_replace(summary, edit_url=flow.section_url(summary.section.key))
-                for summary in summarise(submission)
-            ],
-            "incomplete": incomplete,
-            "incomplete_links": [(s.title, flow.section_url(s.key)) for s in incomplete],
-            "review_url": flow.url("review"),
-            "error": error,
-            "total": len(flow.section_keys),
-        },
+        flow,
+        "review.html",
+        submission=submission,
+        summaries=[
+            dataclass_replace(summary, edit_url=flow.section_url(summary.section.key))
+            for summary in summarise(submission)
+        ],
+        incomplete=incomplete,
+        incomplete_links=[(s.title, flow.section_url(s.key)) for s in incomplete],
+        review_url=flow.url("review"),
+        error=error,
+        total=len(flow.section_keys),
     )
 
 
 def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
     """Sent: crisis resources first when item 9 was positive (decided from the stored round)."""
-    return render(
+    return _render(
         request,
-        "intake/submitted.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summary_url": flow.url("summary", round=submission.round),
-            "crisis": crisis_resources_needed(submission),
-        },
+        flow,
+        "submitted.html",
+        submission=submission,
+        summary_url=flow.url("summary", round=submission.round),
+        crisis=crisis_resources_needed(submission),
     )
 
 
 def _summary_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
-    return render(
+    return _render(
         request,
-        "intake/summary.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summaries": summarise(submission),
-            "crisis": crisis_resources_needed(submission),
-        },
+        flow,
+        "summary.html",
+        submission=submission,
+        summaries=summarise(submission),
+        crisis=crisis_resources_needed(submission),
     )
 
 
