@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -39,6 +40,19 @@ def _posted_item9(request: HttpRequest, submission: IntakeSubmission, section_ke
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _report_crisis_answer(submission: IntakeSubmission, item9: int, *, now: dt.datetime) -> str:
+    """Raise the round's alert for a positive item 9 on a refused step; the error to show, if
+    any."""
+    try:
+        submission_report_crisis_answer(submission_id=submission.pk, item9=item9, now=now)
+    except IntakeError as exc:
+        # "busy": another request holds the round past the lock timeout. The resources still
+        # show; the patient is asked to send the page again, which raises the alert then.
+        logger.error("check-in round %s: crisis answer not reported (%s)", submission.pk, exc.code)
+        return exc.message
+    return ""
+
+
 def check_in_closed_page(
     request: HttpRequest, submission: IntakeSubmission, section_key: str | None = None
 ) -> HttpResponse | None:
@@ -57,17 +71,7 @@ def check_in_closed_page(
     if message is None:
         return None
     posted = _posted_item9(request, submission, section_key) if section_key else 0
-    error = ""
-    if posted > 0:
-        try:
-            submission_report_crisis_answer(submission_id=submission.pk, item9=posted, now=now)
-        except IntakeError as exc:
-            # "busy": another request holds the round past the lock timeout. The resources still
-            # show; the patient is asked to send the page again, which raises the alert then.
-            logger.error(
-                "check-in round %s: crisis answer not reported (%s)", submission.pk, exc.code
-            )
-            error = exc.message
+    error = _report_crisis_answer(submission, posted, now=now) if posted > 0 else ""
     stored = (item9_value(submission.answers) or 0) > 0 or (
         CrisisAlert.objects.filter(submission=submission).exists()
     )
