@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from intake.check_in_window import check_in_closed
 from intake.crisis import item9_value
 from intake.models import CrisisAlert, IntakeSubmission
 from intake.screening import IntakeError, submission_report_crisis_answer
+from propel.http import post_data
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,10 @@ def _posted_item9(request: HttpRequest, submission: IntakeSubmission, section_ke
     )
     if entry is None or entry.item is None:
         return 0
-    try:
-        posted = request.POST.get(CRISIS_ITEM, "").strip()
-    except RequestDataTooBig:
+    data = post_data(request)
+    if data is None:
         return 0
+    posted = data.get(CRISIS_ITEM, "").strip()
     values = {str(option.value): option.value for option in entry.item.options}
     value = values.get(posted)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0

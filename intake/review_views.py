@@ -19,7 +19,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -59,6 +58,7 @@ from intake.review_forms import (
 )
 from intake.staff_views import score_rows
 from propel.audit import audit_record
+from propel.http import post_data
 from propel.policy_log import recent_policy_changes
 from propel.roles import Capability, can, staff_required
 
@@ -259,9 +259,8 @@ def _post_chart_form(
     (`key`, as _render_chart takes it), status 400. A body beyond DATA_UPLOAD_MAX_MEMORY_SIZE
     cannot be read: the form comes back bound to `too_large_data` (default empty) saying so on
     `too_large_field`."""
-    try:
-        data = request.POST
-    except RequestDataTooBig:
+    data = post_data(request)
+    if data is None:
         form = mark_too_large(
             bind({} if too_large_data is None else too_large_data), too_large_field
         )

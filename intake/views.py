@@ -14,7 +14,6 @@ from dataclasses import replace as dataclass_replace
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,6 +38,7 @@ from intake.screening import (
     submission_open,
     submission_save_section,
 )
+from propel.http import post_data
 
 GET_ONLY = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
@@ -192,9 +192,8 @@ def _section_page(
             kind=flow.kind,
         )
         return _render_section(request, flow, submission, form)
-    try:
-        data = request.POST
-    except RequestDataTooBig:
+    data = post_data(request)
+    if data is None:
         # Far more than any answer needs (a text box holds at most a few hundred characters).
         # What was saved before is shown again; nothing from this page could be read.
         form = SectionForm(
