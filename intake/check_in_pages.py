@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +16,7 @@ from intake.check_in_window import check_in_closed
 from intake.crisis import item9_value
 from intake.models import CrisisAlert, IntakeSubmission
 from intake.screening import IntakeError, submission_report_crisis_answer
+from propel.http import post_data
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,26 @@ def _posted_item9(request: HttpRequest, submission: IntakeSubmission, section_ke
     )
     if entry is None or entry.item is None:
         return 0
-    try:
-        posted = request.POST.get(CRISIS_ITEM, "").strip()
-    except RequestDataTooBig:
+    data = post_data(request)
+    if data is None:
         return 0
+    posted = data.get(CRISIS_ITEM, "").strip()
     values = {str(option.value): option.value for option in entry.item.options}
     value = values.get(posted)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _report_crisis_answer(submission: IntakeSubmission, item9: int, *, now: dt.datetime) -> str:
+    """Raise the round's alert for a positive item 9 on a refused step; the error to show, if
+    any."""
+    try:
+        submission_report_crisis_answer(submission_id=submission.pk, item9=item9, now=now)
+    except IntakeError as exc:
+        # "busy": another request holds the round past the lock timeout. The resources still
+        # show; the patient is asked to send the page again, which raises the alert then.
+        logger.error("check-in round %s: crisis answer not reported (%s)", submission.pk, exc.code)
+        return exc.message
+    return ""
 
 
 def check_in_closed_page(
@@ -57,17 +71,7 @@ def check_in_closed_page(
     if message is None:
         return None
     posted = _posted_item9(request, submission, section_key) if section_key else 0
-    error = ""
-    if posted > 0:
-        try:
-            submission_report_crisis_answer(submission_id=submission.pk, item9=posted, now=now)
-        except IntakeError as exc:
-            # "busy": another request holds the round past the lock timeout. The resources still
-            # show; the patient is asked to send the page again, which raises the alert then.
-            logger.error(
-                "check-in round %s: crisis answer not reported (%s)", submission.pk, exc.code
-            )
-            error = exc.message
+    error = _report_crisis_answer(submission, posted, now=now) if posted > 0 else ""
     stored = (item9_value(submission.answers) or 0) > 0 or (
         CrisisAlert.objects.filter(submission=submission).exists()
     )

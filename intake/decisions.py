@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +38,7 @@ from intake.models import (
 )
 from intake.screening import submission_open
 from propel.audit import audit_record
+from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.errors import DomainError
 from propel.roles import Capability, can
 
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 2000
 # How long a decision waits for another request holding the same round before saying "busy".
 LOCK_TIMEOUT_MS = 5000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 class DecisionError(DomainError):
@@ -117,16 +117,6 @@ def _text(value: str | None, *, missing: str) -> str:
     return text
 
 
-def _short_lock_timeout() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
-
-
-def _busy(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
-
-
 @contextmanager
 def _busy_refused() -> Iterator[None]:
     """A lock wait past LOCK_TIMEOUT_MS becomes DecisionError("busy"); other database errors
@@ -134,7 +124,7 @@ def _busy_refused() -> Iterator[None]:
     try:
         yield
     except OperationalError as error:
-        if _busy(error):
+        if is_lock_timeout(error):
             raise DecisionError("busy") from error
         raise
 
@@ -353,7 +343,7 @@ def clearance_decide(
     now = now or timezone.now()
     today = clinic_date(now)
     with _busy_refused(), transaction.atomic():
-        _short_lock_timeout()
+        set_local_lock_timeout(LOCK_TIMEOUT_MS)
         submission = _lock_decidable_round(submission_id, seen_decision_id=seen_decision_id)
         fields, detail, reopened = _decision_fields(
             submission,

@@ -13,10 +13,12 @@ redirect back to the chart with a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -56,6 +58,7 @@ from intake.review_forms import (
 )
 from intake.staff_views import score_rows
 from propel.audit import audit_record
+from propel.http import post_data
 from propel.policy_log import recent_policy_changes
 from propel.roles import Capability, can, staff_required
 
@@ -240,12 +243,32 @@ def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _render_chart(request, load_chart(_patient_or_404(patient_id)))
 
 
-def _post_data(request: HttpRequest) -> Any:
-    """request.POST, or None when the body is beyond DATA_UPLOAD_MAX_MEMORY_SIZE."""
-    try:
-        return request.POST
-    except RequestDataTooBig:
-        return None
+def _post_chart_form(
+    request: HttpRequest,
+    chart: Chart,
+    key: str,
+    bind: Callable[[Any], forms.Form],
+    save: Callable[[forms.Form], HttpResponse | None],
+    *,
+    too_large_field: str | None,
+    too_large_data: Any = None,
+) -> HttpResponse:
+    """The shape every chart POST shares: bind the form (`bind(request.POST)`), and if it is
+    valid call `save(form)`, which answers (a redirect, a 409 page) or puts the service's error on
+    the form and returns None. Otherwise the chart is drawn again with the form in its place
+    (`key`, as _render_chart takes it), status 400. A body beyond DATA_UPLOAD_MAX_MEMORY_SIZE
+    cannot be read: the form comes back bound to `too_large_data` (default empty) saying so on
+    `too_large_field`."""
+    data = post_data(request)
+    if data is None:
+        form = mark_too_large(
+            bind({} if too_large_data is None else too_large_data), too_large_field
+        )
+        return _render_chart(request, chart, bound={key: form}, status=400)
+    form = bind(data)
+    if form.is_valid() and (answer := save(form)) is not None:
+        return answer
+    return _render_chart(request, chart, bound={key: form}, status=400)
 
 
 @never_cache
@@ -266,22 +289,28 @@ def flag_acknowledge_view(request: HttpRequest, patient_id: int, flag_id: int) -
             request, _("That flag belongs to an earlier round; the chart shows the latest one.")
         )
         return redirect(chart_url(patient_id, "flags"))
-    data = _post_data(request)
-    if data is None:
-        form = mark_too_large(_flag_form(chart, shown, {}), "note")
-        return _render_chart(request, chart, bound={f"flag-{flag.pk}": form}, status=400)
-    form = _flag_form(chart, shown, data)
-    if form.is_valid():
-        try:
-            flag_acknowledge(
-                flag_id=flag.pk, actor=request.user, note=form.cleaned_data["note"], request=request
-            )
-        except DecisionError as error:
-            form.add_error("note", error.message)
-        else:
-            messages.success(request, _("Flag acknowledged: %(title)s") % {"title": shown.title})
-            return redirect(chart_url(patient_id, f"flag-{flag.pk}"))
-    return _render_chart(request, chart, bound={f"flag-{flag.pk}": form}, status=400)
+    return _post_chart_form(
+        request,
+        chart,
+        f"flag-{flag.pk}",
+        partial(_flag_form, chart, shown),
+        partial(_acknowledge_flag, request, chart, shown),
+        too_large_field="note",
+    )
+
+
+def _acknowledge_flag(
+    request: HttpRequest, chart: Chart, flag: Flag, form: forms.Form
+) -> HttpResponse | None:
+    try:
+        flag_acknowledge(
+            flag_id=flag.pk, actor=request.user, note=form.cleaned_data["note"], request=request
+        )
+    except DecisionError as error:
+        form.add_error("note", error.message)
+        return None
+    messages.success(request, _("Flag acknowledged: %(title)s") % {"title": flag.title})
+    return redirect(chart_url(chart.patient.pk, f"flag-{flag.pk}"))
 
 
 @never_cache
@@ -291,30 +320,35 @@ def alert_acknowledge_view(request: HttpRequest, patient_id: int, alert_id: int)
     alert = get_object_or_404(CrisisAlert.objects.only("pk"), pk=alert_id, patient_id=patient_id)
     chart = load_chart(_patient_or_404(patient_id))
     shown = next(a for a in chart.alerts if a.pk == alert.pk)
-    data = _post_data(request)
-    if data is None:
-        form = mark_too_large(_alert_form(chart, shown, {}), "outcome")
-        return _render_chart(request, chart, bound={f"alert-{alert.pk}": form}, status=400)
-    form = _alert_form(chart, shown, data)
-    if form.is_valid():
-        try:
-            crisis_alert_acknowledge(
-                alert_id=alert.pk,
-                actor=request.user,
-                outcome=form.cleaned_data["outcome"],
-                request=request,
-            )
-        except DecisionError as error:
-            if error.code != "already_acknowledged":
-                form.add_error("outcome", error.message)
-            else:
-                # Someone else got there first: nothing to redo; the chart shows who and when.
-                messages.warning(request, error.message)
-                return redirect(chart_url(patient_id, "flags"))
-        else:
-            messages.success(request, _("Crisis alert acknowledged."))
-            return redirect(chart_url(patient_id, "crisis"))
-    return _render_chart(request, chart, bound={f"alert-{alert.pk}": form}, status=400)
+    return _post_chart_form(
+        request,
+        chart,
+        f"alert-{alert.pk}",
+        partial(_alert_form, chart, shown),
+        partial(_acknowledge_alert, request, chart, shown),
+        too_large_field="outcome",
+    )
+
+
+def _acknowledge_alert(
+    request: HttpRequest, chart: Chart, alert: CrisisAlert, form: forms.Form
+) -> HttpResponse | None:
+    try:
+        crisis_alert_acknowledge(
+            alert_id=alert.pk,
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+            request=request,
+        )
+    except DecisionError as error:
+        if error.code != "already_acknowledged":
+            form.add_error("outcome", error.message)
+            return None
+        # Someone else got there first: nothing to redo; the chart shows who and when.
+        messages.warning(request, error.message)
+        return redirect(chart_url(chart.patient.pk, "flags"))
+    messages.success(request, _("Crisis alert acknowledged."))
+    return redirect(chart_url(chart.patient.pk, "crisis"))
 
 
 def _changed_message(latest: Any) -> str:
@@ -358,35 +392,45 @@ def decide_view(request: HttpRequest, patient_id: int) -> HttpResponse:
     if chart.current is None:
         messages.error(request, _("This patient has not sent a screening round to decide on."))
         return redirect(chart_url(patient_id))
-    data = _post_data(request)
-    if data is None:
-        form = mark_too_large(_decision_form(chart, _tokens(chart)), None)
-        return _render_chart(request, chart, bound={"decision": form}, status=400)
-    form = _decision_form(chart, data)
-    status = 400
-    if form.is_valid():
-        if form.cleaned_data["submission_id"] != chart.current.pk:
-            form = _refreshed_decision_form(chart, form, str(NEWER_ROUND))
-            status = 409
-        else:
-            arguments = form.service_arguments()
-            try:
-                clearance_decide(
-                    submission_id=chart.current.pk,
-                    seen_decision_id=form.cleaned_data["after"],
-                    actor=request.user,
-                    request=request,
-                    **arguments,
-                )
-            except DecisionChanged as changed:
-                chart = load_chart(chart.patient)
-                form = _refreshed_decision_form(chart, form, _changed_message(changed.latest))
-                status = 409
-            except DecisionError as error:
-                add_decision_error(form, error)
-            else:
-                messages.success(
-                    request, _decided_message(arguments["kind"], arguments["valid_until"])
-                )
-                return redirect(chart_url(patient_id, "decisions"))
-    return _render_chart(request, chart, bound={"decision": form}, status=status)
+    return _post_chart_form(
+        request,
+        chart,
+        "decision",
+        partial(_decision_form, chart),
+        partial(_decide, request, chart),
+        too_large_field=None,
+        too_large_data=_tokens(chart),
+    )
+
+
+def _decide(request: HttpRequest, chart: Chart, form: DecisionForm) -> HttpResponse | None:
+    """clearance_decide on the round the form was drawn for; a newer round or a decision recorded
+    meanwhile draws the chart as it is now, the clinician's input kept, status 409. The chart
+    has a current round (decide_view checked)."""
+    current = chart.current
+    if form.cleaned_data["submission_id"] != current.pk:
+        return _decision_conflict(request, chart, form, str(NEWER_ROUND))
+    arguments = form.service_arguments()
+    try:
+        clearance_decide(
+            submission_id=current.pk,
+            seen_decision_id=form.cleaned_data["after"],
+            actor=request.user,
+            request=request,
+            **arguments,
+        )
+    except DecisionChanged as changed:
+        chart = load_chart(chart.patient)
+        return _decision_conflict(request, chart, form, _changed_message(changed.latest))
+    except DecisionError as error:
+        add_decision_error(form, error)
+        return None
+    messages.success(request, _decided_message(arguments["kind"], arguments["valid_until"]))
+    return redirect(chart_url(chart.patient.pk, "decisions"))
+
+
+def _decision_conflict(
+    request: HttpRequest, chart: Chart, form: DecisionForm, message: str
+) -> HttpResponse:
+    refreshed = _refreshed_decision_form(chart, form, message)
+    return _render_chart(request, chart, bound={"decision": refreshed}, status=409)

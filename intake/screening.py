@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -47,13 +47,13 @@ from intake.models import (
 )
 from intake.scoring import score_all
 from propel.audit import audit_record
+from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 # How long a save or send waits for another request holding the same round before saying "busy".
 LOCK_TIMEOUT_MS = 5000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 class IntakeError(DomainError):
@@ -89,19 +89,29 @@ def crisis_resources_needed(submission: IntakeSubmission) -> bool:
 # --- Services ----------------------------------------------------------------------------------
 
 
-def _audit_detail(submission: IntakeSubmission, **detail: Any) -> dict[str, Any]:
-    """An event's detail: the round, and its kind when it is not a screening."""
-    detail = {"round": submission.round, **detail}
+def _with_kind(submission: IntakeSubmission, detail: dict[str, Any]) -> dict[str, Any]:
+    """An event's detail, with the round's kind when it is not a screening."""
     if submission.kind != SubmissionKind.SCREENING:
         detail["kind"] = str(submission.kind)
     return detail
 
 
+def _audit_round(
+    action: str, submission: IntakeSubmission, detail: dict[str, Any] | None = None
+) -> None:
+    """The round's audit event, inside the caller's transaction; its detail names the round
+    (and kind) unless `detail` is given."""
+    audit_record(
+        action=action,
+        patient_id=submission.patient_id,
+        obj=submission,
+        detail=_with_kind(submission, {"round": submission.round}) if detail is None else detail,
+    )
+
+
 def _lock_submission(submission_id: int, *, with_patient: bool = False) -> IntakeSubmission:
     """Lock one round's row (inside the caller's transaction), waiting at most LOCK_TIMEOUT_MS."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_MS}ms"])
+    set_local_lock_timeout(LOCK_TIMEOUT_MS)
     rounds = IntakeSubmission.objects.select_for_update(of=("self",))
     if with_patient:
         rounds = rounds.select_related("patient")
@@ -110,9 +120,18 @@ def _lock_submission(submission_id: int, *, with_patient: bool = False) -> Intak
     except IntakeSubmission.DoesNotExist:
         raise IntakeError("not_found") from None
     except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(error):
             raise IntakeError("busy") from error
         raise
+
+
+def _lock_draft(submission_id: int, *, with_patient: bool = False) -> IntakeSubmission:
+    """Lock a round (_lock_submission) that must still be a draft: a sent round raises
+    IntakeError("already_submitted")."""
+    submission = _lock_submission(submission_id, with_patient=with_patient)
+    if submission.is_submitted:
+        raise IntakeError("already_submitted")
+    return submission
 
 
 def submission_current(*, patient_id: int) -> IntakeSubmission | None:
@@ -144,9 +163,7 @@ def submission_open(*, patient_id: int, kind: str = SubmissionKind.SCREENING) ->
         draft = IntakeSubmission.objects.create(
             patient_id=patient_id, kind=kind, round=previous + 1
         )
-        audit_record(
-            action="intake.started", patient_id=patient_id, obj=draft, detail=_audit_detail(draft)
-        )
+        _audit_round("intake.started", draft)
         return draft
 
 
@@ -159,18 +176,11 @@ def submission_restart(*, submission_id: int) -> IntakeSubmission:
     Locks the round row; audited.
     """
     with transaction.atomic():
-        submission = _lock_submission(submission_id)
-        if submission.is_submitted:
-            raise IntakeError("already_submitted")
+        submission = _lock_draft(submission_id)
         submission.answers = {}
         submission.completed_sections = []
         submission.save(update_fields=["answers", "completed_sections", "updated_at"])
-        audit_record(
-            action="intake.restarted",
-            patient_id=submission.patient_id,
-            obj=submission,
-            detail=_audit_detail(submission),
-        )
+        _audit_round("intake.restarted", submission)
     return submission
 
 
@@ -212,15 +222,8 @@ def submission_save_section(
             done = {*submission.completed_sections, section_key}
             submission.completed_sections = [k for k in keys if k in done]
         submission.save(update_fields=["answers", "completed_sections", "updated_at"])
-        detail = {"section": section_key}
-        if submission.kind != SubmissionKind.SCREENING:
-            detail["kind"] = str(submission.kind)
-        audit_record(
-            action="intake.section_saved",
-            patient_id=submission.patient_id,
-            obj=submission,
-            detail=detail,
-        )
+        detail = _with_kind(submission, {"section": section_key})
+        _audit_round("intake.section_saved", submission, detail)
         if CRISIS_ITEM in allowed:
             _raise_crisis_alert(submission, now=now)
     return submission
@@ -244,19 +247,12 @@ def submission_report_crisis_answer(
         raise ValueError(f"PHQ-9 item 9 is 0-3, not {item9!r}")
     now = now or timezone.now()
     with transaction.atomic():
-        submission = _lock_submission(submission_id, with_patient=True)
-        if submission.is_submitted:
-            raise IntakeError("already_submitted")
+        submission = _lock_draft(submission_id, with_patient=True)
         alert = _raise_crisis_alert(
             submission, now=now, answers={**submission.answers, CRISIS_ITEM: item9}
         )
         if alert is not None:
-            audit_record(
-                action="intake.crisis_answer_not_saved",
-                patient_id=submission.patient_id,
-                obj=submission,
-                detail=_audit_detail(submission),
-            )
+            _audit_round("intake.crisis_answer_not_saved", submission)
     return alert
 
 
@@ -312,9 +308,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
     """
     now = now or timezone.now()
     with transaction.atomic():
-        submission = _lock_submission(submission_id, with_patient=True)
-        if submission.is_submitted:
-            raise IntakeError("already_submitted")
+        submission = _lock_draft(submission_id, with_patient=True)
         incomplete = incomplete_sections(submission)
         if incomplete:
             names = ", ".join(str(s.title) for s in incomplete)
@@ -340,12 +334,7 @@ def intake_submit(*, submission_id: int, now: dt.datetime | None = None) -> Inta
             _copy_escort(patient, answers, now=now)
         # One alert per round: raised at the step save already, or now; never a second one.
         _raise_crisis_alert(submission, now=now, results=results)
-        audit_record(
-            action="intake.submitted",
-            patient_id=patient.pk,
-            obj=submission,
-            detail=_audit_detail(submission),
-        )
+        _audit_round("intake.submitted", submission)
     submission.refresh_from_db()
     return submission
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
+from typing import Any
 
 from celery import shared_task
 from django.utils import timezone
@@ -33,21 +35,30 @@ def backoff(retries: int) -> int:
     return min(BACKOFF_SECONDS * 2**retries, BACKOFF_MAX_SECONDS)
 
 
-@shared_task(
-    name="intake.tasks.send_crisis_alert",
-    bind=True,
-    ignore_result=True,
-    max_retries=MAX_RETRIES,
-)
+def _mail_task(name: str) -> Any:
+    """A Celery task that sends one email: bound (it retries itself), MAX_RETRIES retries."""
+    return shared_task(name=name, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+
+
+def _send_or_retry(
+    task: Any, send: Callable[..., object], failed: Callable[..., object], **ids: int
+) -> None:
+    """`send(**ids)`; a transient mail error is retried with back-off, and once the retries have
+    run out it is recorded with `failed(**ids, error=...)` and raised. Other errors are raised at
+    once."""
+    try:
+        send(**ids)
+    except TRANSIENT_MAIL_ERRORS as error:
+        if task.request.retries >= task.max_retries:
+            failed(**ids, error=error)
+            raise
+        raise task.retry(exc=error, countdown=backoff(task.request.retries)) from error
+
+
+@_mail_task("intake.tasks.send_crisis_alert")
 def send_crisis_alert(self, alert_id: int) -> None:
     """Email the on-call list about one crisis alert; retried with back-off on mail errors."""
-    try:
-        crisis_alert_notify(alert_id=alert_id)
-    except TRANSIENT_MAIL_ERRORS as error:
-        if self.request.retries >= self.max_retries:
-            crisis_alert_notify_failed(alert_id=alert_id, error=error)
-            raise
-        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+    _send_or_retry(self, crisis_alert_notify, crisis_alert_notify_failed, alert_id=alert_id)
 
 
 @shared_task(name="intake.tasks.crisis_alerts_sweep", ignore_result=True)
@@ -73,19 +84,10 @@ def send_crisis_notifications() -> None:
     crisis_notifications_send()
 
 
-@shared_task(
-    name="intake.tasks.send_information_request",
-    bind=True,
-    ignore_result=True,
-    max_retries=MAX_RETRIES,
-)
+@_mail_task("intake.tasks.send_information_request")
 def send_information_request(self, decision_id: int) -> None:
     """Email the patient that the care team needs more information (intake.decisions); retried
     with back-off on mail errors, recorded in the audit log when retries run out."""
-    try:
-        information_request_send(decision_id=decision_id)
-    except TRANSIENT_MAIL_ERRORS as error:
-        if self.request.retries >= self.max_retries:
-            information_request_failed(decision_id=decision_id, error=error)
-            raise
-        raise self.retry(exc=error, countdown=backoff(self.request.retries)) from error
+    _send_or_retry(
+        self, information_request_send, information_request_failed, decision_id=decision_id
+    )

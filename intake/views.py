@@ -8,12 +8,12 @@ are never cached (they carry health answers and may be opened on a shared device
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,9 +38,14 @@ from intake.screening import (
     submission_open,
     submission_save_section,
 )
+from propel.http import post_data
 
 GET_ONLY = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
+
+# A page shows an opened round: page(request, flow, submission, **address_kwargs).
+Page = Callable[..., HttpResponse]
+View = Callable[..., HttpResponse]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,14 @@ class Flow:
 
     def section_url(self, section_key: str) -> str:
         return self.url("section", section_key=section_key)
+
+
+def _render(
+    request: HttpRequest, flow: Flow, template: str, *, status: int = 200, **context: Any
+) -> HttpResponse:
+    """A questionnaire page: every one knows its link's token and whether it is a check-in."""
+    context = {"token": flow.token, "check_in": flow.is_check_in, **context}
+    return render(request, f"intake/{template}", context, status=status)
 
 
 def _patient_or_404(token: str) -> Patient:
@@ -132,16 +145,6 @@ def _resume(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> H
     return redirect(flow.url("review"))
 
 
-@never_cache
-@require_http_methods(GET_ONLY)
-def start(request: HttpRequest, token: str) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = submission_current(patient_id=patient.pk)
-    if submission is None:
-        submission = submission_open(patient_id=patient.pk)
-    return _resume(request, Flow(token), submission)
-
-
 def _render_section(
     request: HttpRequest,
     flow: Flow,
@@ -154,23 +157,20 @@ def _render_section(
     keys = flow.section_keys
     number = keys.index(form.section.key) + 1
     previous = keys[number - 2] if number > 1 else None
-    return render(
+    return _render(
         request,
-        "intake/section.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "section": form.section,
-            "number": number,
-            "total": len(keys),
-            "form": form,
-            "blocks": form.blocks(),
-            "error_links": form.error_links() if form.is_bound else [],
-            "page_error": page_error,
-            "back_url": flow.section_url(previous) if previous else "",
-            "first_visit": not submission.completed_sections and number == 1,
-            "info_request": submission.info_request,
-        },
+        flow,
+        "section.html",
+        section=form.section,
+        number=number,
+        total=len(keys),
+        form=form,
+        blocks=form.blocks(),
+        error_links=form.error_links() if form.is_bound else [],
+        page_error=page_error,
+        back_url=flow.section_url(previous) if previous else "",
+        first_visit=not submission.completed_sections and number == 1,
+        info_request=submission.info_request,
         status=status,
     )
 
@@ -192,9 +192,8 @@ def _section_page(
             kind=flow.kind,
         )
         return _render_section(request, flow, submission, form)
-    try:
-        data = request.POST
-    except RequestDataTooBig:
+    data = post_data(request)
+    if data is None:
         # Far more than any answer needs (a text box holds at most a few hundred characters).
         # What was saved before is shown again; nothing from this page could be read.
         form = SectionForm(
@@ -252,48 +251,14 @@ def _crisis_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission)
     else:
         incomplete = incomplete_sections(submission)
         continue_url = flow.section_url(incomplete[0].key) if incomplete else flow.url("review")
-    return render(
+    return _render(
         request,
-        "intake/crisis.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "clinic_open": is_open,
-            "opens_at": None if is_open else timezone.localtime(next_opening(now, hours)),
-            "continue_url": continue_url,
-        },
+        flow,
+        "crisis.html",
+        clinic_open=is_open,
+        opens_at=None if is_open else timezone.localtime(next_opening(now, hours)),
+        continue_url=continue_url,
     )
-
-
-@never_cache
-@require_http_methods(GET_ONLY)
-def crisis(request: HttpRequest, token: str) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = submission_current(patient_id=patient.pk)
-    if submission is None:
-        return redirect(Flow(token).url("start"))
-    return _crisis_page(request, Flow(token), submission)
-
-
-@never_cache
-@require_http_methods(GET_ONLY)
-def check_in_crisis(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _check_in_or_404(patient, round)
-    return _crisis_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
-
-
-@never_cache
-@require_http_methods(GET_POST)
-def section(request: HttpRequest, token: str, section_key: str) -> HttpResponse:
-    patient = _patient_or_404(token)
-    flow = Flow(token)
-    if section_key not in flow.section_keys:
-        raise Http404
-    submission = submission_current(patient_id=patient.pk)
-    if submission is None:
-        submission = submission_open(patient_id=patient.pk)
-    return _section_page(request, flow, submission, section_key)
 
 
 def _review_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
@@ -316,130 +281,120 @@ def _review_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission)
         else:
             return redirect(sent_url)
     incomplete = incomplete_sections(submission)
-    return render(
+    return _render(
         request,
-        "intake/review.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summaries": [
-                dataclass_replace(summary, edit_url=flow.section_url(summary.section.key))
-                for summary in summarise(submission)
-            ],
-            "incomplete": incomplete,
-            "incomplete_links": [(s.title, flow.section_url(s.key)) for s in incomplete],
-            "review_url": flow.url("review"),
-            "error": error,
-            "total": len(flow.section_keys),
-        },
+        flow,
+        "review.html",
+        submission=submission,
+        summaries=[
+            dataclass_replace(summary, edit_url=flow.section_url(summary.section.key))
+            for summary in summarise(submission)
+        ],
+        incomplete=incomplete,
+        incomplete_links=[(s.title, flow.section_url(s.key)) for s in incomplete],
+        review_url=flow.url("review"),
+        error=error,
+        total=len(flow.section_keys),
     )
-
-
-@never_cache
-@require_http_methods(GET_POST)
-def review(request: HttpRequest, token: str) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = submission_current(patient_id=patient.pk)
-    if submission is None:
-        return redirect(Flow(token).url("start"))
-    return _review_page(request, Flow(token), submission)
 
 
 def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
     """Sent: crisis resources first when item 9 was positive (decided from the stored round)."""
-    return render(
+    return _render(
         request,
-        "intake/submitted.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summary_url": flow.url("summary", round=submission.round),
-            "crisis": crisis_resources_needed(submission),
-        },
+        flow,
+        "submitted.html",
+        submission=submission,
+        summary_url=flow.url("summary", round=submission.round),
+        crisis=crisis_resources_needed(submission),
     )
 
 
 def _summary_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
-    return render(
+    return _render(
         request,
-        "intake/summary.html",
-        {
-            "token": flow.token,
-            "check_in": flow.is_check_in,
-            "submission": submission,
-            "summaries": summarise(submission),
-            "crisis": crisis_resources_needed(submission),
-        },
+        flow,
+        "summary.html",
+        submission=submission,
+        summaries=summarise(submission),
+        crisis=crisis_resources_needed(submission),
     )
 
 
-@never_cache
-@require_http_methods(GET_ONLY)
-def submitted(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _submitted_round_or_404(patient, round)
-    return _submitted_page(request, Flow(token), submission)
+# --- The views: which round a link reaches, and the page that shows it --------------------------
 
 
-@never_cache
-@require_http_methods(GET_ONLY)
-def summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _submitted_round_or_404(patient, round)
-    return _summary_page(request, Flow(token), submission)
-
-
-# --- Pre-infusion check-in rounds (opened from the patient's page, scheduling.check_ins) ---------
-
-
-@never_cache
-@require_http_methods(GET_ONLY)
-def check_in_start(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _check_in_or_404(patient, round)
-    if (closed := check_in_closed_page(request, submission)) is not None:
-        return closed
-    return _resume(request, Flow(token, SubmissionKind.CHECK_IN, submission.round), submission)
-
-
-@never_cache
-@require_http_methods(GET_POST)
-def check_in_section(
-    request: HttpRequest, token: str, round: int, section_key: str
-) -> HttpResponse:
-    patient = _patient_or_404(token)
-    flow = Flow(token, SubmissionKind.CHECK_IN, round)
-    if section_key not in flow.section_keys:
+def _unknown_section_404(flow: Flow, section_key: str | None) -> None:
+    if section_key is not None and section_key not in flow.section_keys:
         raise Http404
-    submission = _check_in_or_404(patient, round)
-    if (closed := check_in_closed_page(request, submission, section_key)) is not None:
-        return closed
-    return _section_page(request, flow, submission, section_key)
 
 
-@never_cache
-@require_http_methods(GET_POST)
-def check_in_review(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _check_in_or_404(patient, round)
-    if (closed := check_in_closed_page(request, submission)) is not None:
-        return closed
-    return _review_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
+def _current_round_view(page: Page, methods: list[str], *, opens: bool) -> View:
+    """A screening page addressed by the token alone: the patient's current round (the draft,
+    else the latest one sent). Without one, `opens` starts a draft; otherwise the patient is sent
+    to the start."""
+
+    @never_cache
+    @require_http_methods(methods)
+    def view(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
+        patient = _patient_or_404(token)
+        flow = Flow(token)
+        _unknown_section_404(flow, kwargs.get("section_key"))
+        submission = submission_current(patient_id=patient.pk)
+        if submission is None:
+            if not opens:
+                return redirect(flow.url("start"))
+            submission = submission_open(patient_id=patient.pk)
+        return page(request, flow, submission, **kwargs)
+
+    return view
 
 
-@never_cache
-@require_http_methods(GET_ONLY)
-def check_in_submitted(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _submitted_round_or_404(patient, round, SubmissionKind.CHECK_IN)
-    return _submitted_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
+def _check_in_view(page: Page, methods: list[str], *, window: bool = True) -> View:
+    """A page of one of the patient's pre-infusion check-in rounds (opened by
+    scheduling.check_ins). With `window`, an unsent round outside its window shows the "not now"
+    page instead (intake.check_in_pages)."""
+
+    @never_cache
+    @require_http_methods(methods)
+    def view(request: HttpRequest, token: str, round: int, **kwargs: Any) -> HttpResponse:
+        patient = _patient_or_404(token)
+        flow = Flow(token, SubmissionKind.CHECK_IN, round)
+        section_key = kwargs.get("section_key")
+        _unknown_section_404(flow, section_key)
+        submission = _check_in_or_404(patient, round)
+        if window:
+            closed = check_in_closed_page(request, submission, section_key)
+            if closed is not None:
+                return closed
+        return page(request, flow, submission, **kwargs)
+
+    return view
 
 
-@never_cache
-@require_http_methods(GET_ONLY)
-def check_in_summary(request: HttpRequest, token: str, round: int) -> HttpResponse:
-    patient = _patient_or_404(token)
-    submission = _submitted_round_or_404(patient, round, SubmissionKind.CHECK_IN)
-    return _summary_page(request, Flow(token, SubmissionKind.CHECK_IN, round), submission)
+def _sent_round_view(page: Page, kind: str) -> View:
+    """A page of one round the patient has sent, addressed by its number."""
+
+    @never_cache
+    @require_http_methods(GET_ONLY)
+    def view(request: HttpRequest, token: str, round: int) -> HttpResponse:
+        submission = _submitted_round_or_404(_patient_or_404(token), round, kind)
+        return page(request, Flow(token, kind, round), submission)
+
+    return view
+
+
+start = _current_round_view(_resume, GET_ONLY, opens=True)
+section = _current_round_view(_section_page, GET_POST, opens=True)
+crisis = _current_round_view(_crisis_page, GET_ONLY, opens=False)
+review = _current_round_view(_review_page, GET_POST, opens=False)
+submitted = _sent_round_view(_submitted_page, SubmissionKind.SCREENING)
+summary = _sent_round_view(_summary_page, SubmissionKind.SCREENING)
+
+check_in_start = _check_in_view(_resume, GET_ONLY)
+check_in_section = _check_in_view(_section_page, GET_POST)
+# Crisis resources are never held back by the window.
+check_in_crisis = _check_in_view(_crisis_page, GET_ONLY, window=False)
+check_in_review = _check_in_view(_review_page, GET_POST)
+check_in_submitted = _sent_round_view(_submitted_page, SubmissionKind.CHECK_IN)
+check_in_summary = _sent_round_view(_summary_page, SubmissionKind.CHECK_IN)

@@ -7,6 +7,9 @@ signed in with Django's auth after the password, but SecondFactorRequiredMiddlew
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -73,13 +76,26 @@ def _refuse_non_staff(request: HttpRequest, user: object) -> HttpResponse:
     return redirect("propel:login")
 
 
-def _unless_password_passed(request: HttpRequest, next_url: str) -> HttpResponse | None:
-    """A redirect for anyone who may not be at a second-factor step yet, else None."""
-    if not request.user.is_authenticated:
-        return redirect(_with_next("propel:login", next_url))
-    if not is_staff_member(request.user):
-        return _refuse_non_staff(request, request.user)
-    return None
+def _second_factor_step(
+    view: Callable[[HttpRequest, str], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A page of the second-factor step (GET and POST, never cached, the code kept out of error
+    reports), open only to a staff member who has passed the password: anyone else is sent to
+    sign in or refused. The view is called with the safe `next` address."""
+
+    @sensitive_post_parameters("code")
+    @never_cache
+    @require_http_methods(["GET", "POST"])
+    @wraps(view)
+    def step(request: HttpRequest) -> HttpResponse:
+        next_url = _safe_next(request)
+        if not request.user.is_authenticated:
+            return redirect(_with_next("propel:login", next_url))
+        if not is_staff_member(request.user):
+            return _refuse_non_staff(request, request.user)
+        return view(request, next_url)
+
+    return step
 
 
 @sensitive_post_parameters("password")
@@ -113,14 +129,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("propel:login")
 
 
-@sensitive_post_parameters("code")
-@never_cache
-@require_http_methods(["GET", "POST"])
-def second_factor(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request)
+@_second_factor_step
+def second_factor(request: HttpRequest, next_url: str) -> HttpResponse:
     user = request.user
-    if refused := _unless_password_passed(request, next_url):
-        return refused
     if second_factor_verified(user):
         return redirect(_destination(next_url))
     if not second_factor_service.has_confirmed_device(user):
@@ -160,14 +171,9 @@ def _say_backup_codes_left(request: HttpRequest, left: int) -> None:
         messages.info(request, text)
 
 
-@sensitive_post_parameters("code")
-@never_cache
-@require_http_methods(["GET", "POST"])
-def enrol(request: HttpRequest) -> HttpResponse:
-    next_url = _safe_next(request)
+@_second_factor_step
+def enrol(request: HttpRequest, next_url: str) -> HttpResponse:
     user = request.user
-    if refused := _unless_password_passed(request, next_url):
-        return refused
     # A password alone must never be enough to swap in a new device: once a device exists, only a
     # session that has already passed the second factor may set up another.
     if second_factor_service.has_confirmed_device(user) and not second_factor_verified(user):
@@ -187,7 +193,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             request.session[SESSION_NEW_BACKUP_CODES] = enrolment.backup_codes
             return redirect(_with_next("propel:backup_codes", next_url))
-    context = {
+    return render(request, "propel/enrol.html", _enrol_context(form, device, next_url))
+
+
+def _enrol_context(form: EnrolForm, device: Any, next_url: str) -> dict[str, Any]:
+    return {
         "form": form,
         "next": next_url,
         "qr_svg": second_factor_service.totp_qr_svg(
@@ -195,7 +205,6 @@ def enrol(request: HttpRequest) -> HttpResponse:
         ),
         "secret_groups": second_factor_service.totp_secret_groups(device),
     }
-    return render(request, "propel/enrol.html", context)
 
 
 @never_cache

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -26,6 +27,15 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def post_data(request: HttpRequest) -> QueryDict | None:
+    """request.POST, or None when the body is beyond DATA_UPLOAD_MAX_MEMORY_SIZE (Django raises
+    RequestDataTooBig on first reading it): the view says so on the page instead of a 400."""
+    try:
+        return request.POST
+    except RequestDataTooBig:
+        return None
 
 
 def client_ip_for_axes(request: HttpRequest) -> str:

@@ -120,27 +120,8 @@ class _IntakeRows(_Rows):
         flags: list[tuple[_Patient, Flag]] = []
         alerts, decisions = [], []
         for p, submission in submitted:
-            assert p.submitted_at is not None
             template = self.plan.templates[p.pool][p.template]
-            self._event(
-                "intake.submitted",
-                at=p.submitted_at,
-                actor=None,
-                patient=submission.patient_id,
-                obj=submission,
-                detail={"round": 1},
-            )
-            for result, evidence in template.flags:
-                flag = Flag(
-                    submission=submission,
-                    rule_id=result.rule_id,
-                    severity=result.severity,
-                    title=result.title,
-                    evidence=evidence,
-                    source=result.source,
-                    created_at=p.submitted_at,
-                )
-                flags.append((p, flag))
+            flags += [(p, flag) for flag in self._sent_round(submission, template)]
             if (alert := self._crisis_alert(p, submission, template)) is not None:
                 alerts.append(alert)
             if p.decision:

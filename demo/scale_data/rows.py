@@ -11,8 +11,10 @@ from typing import Any
 
 from django.db.models import Model
 
+from demo.scale_data.answers import _Template
 from demo.scale_data.context import _Context
 from demo.scale_data.plan import _Planner
+from intake.models import Flag, IntakeSubmission, SubmissionKind
 from propel.models import AuditEvent
 from scheduling.visits.common import thresholds_from_settings
 
@@ -78,3 +80,32 @@ class _Rows:
                 detail=detail or {},
             )
         )
+
+    def _sent_round(self, submission: IntakeSubmission, template: _Template) -> list[Flag]:
+        """A sent round's "intake.submitted" event, and its template's flags (to insert), both at
+        the time it was sent: what intake.screening.intake_submit writes."""
+        at = submission.submitted_at
+        assert at is not None
+        detail: dict[str, Any] = {"round": submission.round}
+        if submission.kind != SubmissionKind.SCREENING:
+            detail["kind"] = str(submission.kind)
+        self._event(
+            "intake.submitted",
+            at=at,
+            actor=None,
+            patient=submission.patient_id,
+            obj=submission,
+            detail=detail,
+        )
+        return [
+            Flag(
+                submission=submission,
+                rule_id=result.rule_id,
+                severity=result.severity,
+                title=result.title,
+                evidence=evidence,
+                source=result.source,
+                created_at=at,
+            )
+            for result, evidence in template.flags
+        ]

@@ -104,32 +104,11 @@ class _VisitRows(_Rows):
         """The check-in rounds, their flags and their "intake.submitted" events."""
         now = self.c.now
         IntakeSubmission.objects.bulk_create([s for s, _ in check_ins], batch_size=BATCH)
-        Flag.objects.bulk_create(
-            (
-                Flag(
-                    submission=submission,
-                    rule_id=result.rule_id,
-                    severity=result.severity,
-                    title=result.title,
-                    evidence=evidence,
-                    source=result.source,
-                    created_at=submission.submitted_at,
-                )
-                for submission, template in check_ins
-                for result, evidence in template.flags
-            ),
-            batch_size=BATCH,
-        )
-        for submission, _ in check_ins:
+        flags = []
+        for submission, template in check_ins:
             assert submission.submitted_at is not None and submission.submitted_at <= now
-            self._event(
-                "intake.submitted",
-                at=submission.submitted_at,
-                actor=None,
-                patient=submission.patient_id,
-                obj=submission,
-                detail={"round": submission.round, "kind": str(SubmissionKind.CHECK_IN)},
-            )
+            flags += self._sent_round(submission, template)
+        Flag.objects.bulk_create(flags, batch_size=BATCH)
 
     def _gate(
         self, visit: Visit, slot: _Slot, clinician: int, p: _Patient
