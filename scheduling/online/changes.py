@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -22,8 +21,14 @@ from scheduling.models import (
     BookedVia,
     ReminderKind,
 )
-from scheduling.online.guards import check_window, patient_facing, refuse, serialise_on
-from scheduling.online.rules import CANCEL_REASONS, change_refusal
+from scheduling.online.guards import (
+    change_refused,
+    check_window,
+    patient_facing,
+    refuse,
+    serialise_on,
+)
+from scheduling.online.rules import CANCEL_REASONS
 from scheduling.queries import RESCHEDULED_REASON
 from scheduling.reminder_plan import reminder_notice_plan
 from scheduling.transitions import appointment_transition
@@ -41,16 +46,9 @@ def _own_appointment(patient_id: int, appointment_id: int) -> Appointment:
 
 
 def _check_changeable(appointment: Appointment, now: dt.datetime) -> None:
-    refusal = change_refusal(
-        self_bookable=appointment.appointment_type.self_bookable,
-        status=appointment.status,
-        start=appointment.start,
-        now=now,
-        cutoff=settings.ONLINE_CHANGE_CUTOFF,
-    )
-    if refusal is not None:
-        hours = int(settings.ONLINE_CHANGE_CUTOFF.total_seconds() // 3600)
-        raise refuse(refusal, hours=hours)
+    refused = change_refused(appointment, now)
+    if refused is not None:
+        raise refused
 
 
 def online_consultation_reschedule(

@@ -106,6 +106,14 @@ def week_context(week: SlotWeek, base_url: str) -> dict[str, Any]:
     }
 
 
+def week_param(value: str | None) -> dt.date | None:
+    """The day a page's ?week= names (week_context's links write it), or None if none."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class CachedWeek:
     html: str
