@@ -4,7 +4,7 @@ address reads as its prefix plus its path, and a wing's pages sit together."""
 from django.urls import include, path
 
 from scheduling import views
-from scheduling.calendar import feeds
+from scheduling.calendar import appointment_views, feeds
 from scheduling.calendar import views as calendar_views
 from scheduling.courses import views as course_views
 from scheduling.online import patient_views, public_views
@@ -17,12 +17,13 @@ from scheduling.visits import visit_views as day_views
 app_name = "scheduling"
 
 # staff/appointments/<appointment_id>/: the appointment page and its actions
-# (scheduling.calendar.views), its calendar file (feeds) and its reminders (scheduling.reminders).
+# (scheduling.calendar.appointment_views), its calendar file (feeds) and its reminders
+# (scheduling.reminders.views).
 appointment_pages = [
-    path("", calendar_views.appointment_detail, name="appointment"),
-    path("status/", calendar_views.appointment_status, name="appointment_status"),
-    path("cancel/", calendar_views.appointment_cancel, name="appointment_cancel"),
-    path("move/", calendar_views.appointment_move, name="appointment_move"),
+    path("", appointment_views.appointment_detail, name="appointment"),
+    path("status/", appointment_views.appointment_status, name="appointment_status"),
+    path("cancel/", appointment_views.appointment_cancel, name="appointment_cancel"),
+    path("move/", appointment_views.appointment_move, name="appointment_move"),
     path("calendar.ics", feeds.appointment_ics, name="appointment_ics"),
     path("reminders/", reminder_views.appointment_reminders, name="appointment_reminders"),
 ]
@@ -59,7 +60,7 @@ staff_pages = [
     path("availability/", views.availability, name="availability"),
     path("calendar/", calendar_views.calendar_day, name="calendar"),
     path("calendar/week/", calendar_views.calendar_week, name="calendar_week"),
-    path("appointments/new/", calendar_views.appointment_new, name="appointment_new"),
+    path("appointments/new/", appointment_views.appointment_new, name="appointment_new"),
     path("appointments/<int:appointment_id>/", include(appointment_pages)),
     path("day/", day_sheet_views.day_sheet, name="day_sheet"),
     path("visits/<int:appointment_id>/", include(visit_pages)),

@@ -121,6 +121,14 @@ class _WhenForm(ClinicTimeForm):
                 cleaned["start"] = start
         return cleaned
 
+    def resource_ids(self) -> dict[str, int | None]:
+        """The chosen room and clinician as the booking services take them (None: any free one)."""
+        room, clinician = self.cleaned_data["room"], self.cleaned_data["clinician"]
+        return {
+            "room_id": room.pk if room else None,
+            "clinician_id": clinician.pk if clinician else None,
+        }
+
     @property
     def clock_changes(self) -> bool:
         """Whether the chosen date is a clock-change day (the free times then show their zone)."""
