@@ -51,6 +51,20 @@ def _check_changeable(appointment: Appointment, now: dt.datetime) -> None:
         raise refused
 
 
+def _cancel_as_patient(
+    appointment_id: int, *, reason: str, request: HttpRequest | None, now: dt.datetime
+) -> Appointment:
+    """The patient cancels their own appointment, through the lifecycle door."""
+    return appointment_transition(
+        appointment_id=appointment_id,
+        to_status=AppointmentStatus.CANCELLED,
+        as_patient=True,
+        reason=reason,
+        request=request,
+        now=now,
+    )
+
+
 def online_consultation_reschedule(
     *,
     patient_id: int,
@@ -80,14 +94,7 @@ def online_consultation_reschedule(
             check_window(start, now)
             if has_hard_stop(patient_id):
                 raise refuse("care_team")
-            appointment_transition(
-                appointment_id=old.pk,
-                to_status=AppointmentStatus.CANCELLED,
-                as_patient=True,
-                reason=RESCHEDULED_REASON,
-                request=request,
-                now=now,
-            )
+            _cancel_as_patient(old.pk, reason=RESCHEDULED_REASON, request=request, now=now)
             new = appointment_book(
                 patient_id=patient_id,
                 appointment_type_id=old.appointment_type_id,
@@ -129,14 +136,7 @@ def online_consultation_cancel(
     if reason in labels:
         text = f"{text}: {labels[reason]}"
     with transaction.atomic():
-        appointment = appointment_transition(
-            appointment_id=appointment.pk,
-            to_status=AppointmentStatus.CANCELLED,
-            as_patient=True,
-            reason=text,
-            request=request,
-            now=now,
-        )
+        appointment = _cancel_as_patient(appointment.pk, reason=text, request=request, now=now)
         reminder_notice_plan(
             appointment_id=appointment.pk, kind=ReminderKind.CANCELLED_NOTICE, now=now
         )

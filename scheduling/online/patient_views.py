@@ -178,6 +178,12 @@ def _when(appointment: Appointment) -> str:
     }
 
 
+def _home_saying(request: HttpRequest, token: str, message: str) -> HttpResponse:
+    """Back to the patient's page, which says `message` (a change went through)."""
+    messages.success(request, message)
+    return redirect("scheduling:patient_home", token=token)
+
+
 def _cancel_page(
     request: HttpRequest,
     appointment: Appointment,
@@ -221,12 +227,8 @@ def patient_cancel(
         )
     except SchedulingError as error:
         return _cancel_page(request, appointment, token, message=error.message, status=409)
-    messages.success(
-        request,
-        _("Your appointment on %(when)s is cancelled. We have emailed you a confirmation.")
-        % {"when": _when(appointment)},
-    )
-    return redirect("scheduling:patient_home", token=token)
+    done = _("Your appointment on %(when)s is cancelled. We have emailed you a confirmation.")
+    return _home_saying(request, token, done % {"when": _when(appointment)})
 
 
 def _refused_page(
@@ -304,12 +306,8 @@ def _reschedule(
         if error.code not in OFFER_ALTERNATIVES:
             return _refused_page(request, appointment, token, error.message, status=409)
         return _confirm_page(request, appointment, token, start, status=409, message=error.message)
-    messages.success(
-        request,
-        _("Your consultation has moved to %(when)s. We have emailed you the new details.")
-        % {"when": _when(new)},
-    )
-    return redirect("scheduling:patient_home", token=token)
+    done = _("Your consultation has moved to %(when)s. We have emailed you the new details.")
+    return _home_saying(request, token, done % {"when": _when(new)})
 
 
 def _confirm_page(

@@ -198,17 +198,17 @@ class _HoldOffer:
 def _hold_offer(hold: SlotHold, *, chose_alternative: bool) -> _HoldOffer:
     """Whether the held time still stands, and the nearest alternatives: offered when the held
     time is gone, and kept on offer once the patient has chosen one."""
-    consultation = hold.appointment_type
     now = timezone.now()
     held = hold.expires_at > now
-    available = held or is_offered(consultation, hold.start, now=now, hold_key=hold.key)
-    alternatives = (
-        nearest_alternatives(consultation, start=hold.start, now=now, hold_key=hold.key)
-        if not available or chose_alternative
-        else []
-    )
+    available = held or is_offered(hold.appointment_type, hold.start, now=now, hold_key=hold.key)
+    alternatives = _nearest_to(hold, now=now) if not available or chose_alternative else []
     message = "" if available else SchedulingError("slot_gone").message
     return _HoldOffer(held=held, message=message, alternatives=alternatives)
+
+
+def _nearest_to(hold: SlotHold, *, now: dt.datetime) -> list[dt.datetime]:
+    """The free times nearest the held one, for when it is gone or the patient wants another."""
+    return nearest_alternatives(hold.appointment_type, start=hold.start, now=now, hold_key=hold.key)
 
 
 def _book_submitted(
@@ -256,9 +256,7 @@ def _book_refused(
     held: bool,
 ) -> HttpResponse:
     if error.code in OFFER_ALTERNATIVES:
-        starts = nearest_alternatives(
-            hold.appointment_type, start=hold.start, now=timezone.now(), hold_key=hold.key
-        )
+        starts = _nearest_to(hold, now=timezone.now())
         fresh = BookingDetailsForm(initial=_kept_answers(form), alternatives=starts)
         return _details_page(
             request, form=fresh, hold=hold, held=False, status=409, message=error.message
