@@ -1,6 +1,6 @@
 """Pages anyone may open without signing in: choose a consultation time, hold it, book it, and ask
-for a new link. Each view binds a form, calls one service from scheduling.online.services, and
-turns a refusal into a calm message with a way forward."""
+for a new link. Each view binds a form, calls one service from scheduling.online (booking,
+links), and turns a refusal into a calm message with a way forward."""
 
 from __future__ import annotations
 
