@@ -15,7 +15,6 @@ room. No name, email, phone, clearance, flag or note.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +23,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,16 +34,16 @@ from icalendar import Event
 
 from propel.audit import audit_record
 from propel.roles import Capability, can, staff_required
-from scheduling.ics import CONTENT_TYPE, appointment_uid, appointments_ics, calendar_ics
+from scheduling.ics import CONTENT_TYPE, appointment_uid, calendar_ics
+from scheduling.ics_download import appointment_ics_download
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     Clinician,
     RoomKind,
 )
+from scheduling.secret_addresses import secret_address
 from scheduling.slots import clinic_tz
-
-logger = logging.getLogger(__name__)
 
 SALT = "propel.clinician-feed.v1"
 FEED_PAST = dt.timedelta(days=30)
@@ -161,27 +160,21 @@ def clinician_feed_ics(clinician: Clinician, *, now: dt.datetime) -> bytes:
     )
 
 
-def _private(response: HttpResponse) -> HttpResponse:
-    """The feed's address is its secret: keep it out of caches, Referer headers and the 4xx log
-    (django.utils.log.log_response would write the path, token and all)."""
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = "no-referrer"
-    if response.status_code >= 400:
-        logger.warning("clinician feed answered %s (address withheld)", response.status_code)
-        response._has_been_logged = True  # type: ignore[attr-defined]
-    return response
+# The feed's address is its secret: no-store, no Referer at all, no path in the 4xx log.
+feed_address = secret_address(what="clinician feed", referrer_policy="no-referrer")
 
 
 @require_GET
+@feed_address
 def clinician_feed(request: HttpRequest, token: str) -> HttpResponse:
     clinician = clinician_from_feed_token(token)
     if clinician is None:
-        return _private(HttpResponse(_("Not found."), status=404, content_type="text/plain"))
+        return HttpResponse(_("Not found."), status=404, content_type="text/plain")
     response = HttpResponse(
         clinician_feed_ics(clinician, now=timezone.now()), content_type=CONTENT_TYPE
     )
     response["Content-Disposition"] = 'inline; filename="propel-calendar.ics"'
-    return _private(response)
+    return response
 
 
 # --- Staff pages ------------------------------------------------------------------------------
@@ -189,12 +182,13 @@ def clinician_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 @staff_required(Capability.CALENDAR)
+@feed_address
 def feed_settings(request: HttpRequest) -> HttpResponse:
     """A clinician's own feed address; for admins, every clinician's revoke button too."""
     own = Clinician.objects.filter(user=request.user).first()
     is_admin = can(request.user, Capability.CLINIC_ADMIN)
     others = list(Clinician.objects.filter(active=True)) if is_admin else []
-    response = render(
+    return render(
         request,
         "scheduling/courses/feeds.html",
         {
@@ -203,7 +197,6 @@ def feed_settings(request: HttpRequest) -> HttpResponse:
             "others": others,
         },
     )
-    return _private(response)
 
 
 @require_POST
@@ -227,16 +220,10 @@ def feed_revoke(request: HttpRequest, clinician_id: int) -> HttpResponse:
 @staff_required(Capability.CALENDAR)
 def appointment_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
     """One appointment as a calendar file, the same file the patient gets
-    (scheduling.ics)."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
+    (scheduling.ics_download)."""
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("appointment_type"), pk=appointment_id
     )
-    if appointment is None:
-        raise Http404
-    response = HttpResponse(
-        appointments_ics([appointment], now=timezone.now()), content_type=CONTENT_TYPE
-    )
-    day = timezone.localdate(appointment.start).isoformat()
-    response["Content-Disposition"] = f'attachment; filename="appointment-{day}.ics"'
+    response = appointment_ics_download(appointment)
     add_never_cache_headers(response)
     return response

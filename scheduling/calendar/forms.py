@@ -4,16 +4,15 @@ services in scheduling.booking decide whether a time is free."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
-import phonenumbers
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Patient
 from scheduling.models import AppointmentStatus, AppointmentType, Clinician, Room
+from scheduling.phones import possible_phone
 from scheduling.slots import clinic_tz
 from scheduling.time_fields import (
     DATE_INPUT,
@@ -56,19 +55,6 @@ def parse_date_of_birth(text: str) -> dt.date | None:
     return None
 
 
-def parse_phone(text: str) -> str | None:
-    """The number in E.164 (how Patient.mobile stores it) if `text` is a plausible US phone."""
-    if len(re.sub(r"\D", "", text)) < 7:
-        return None
-    try:
-        number = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Find a patient"),
@@ -82,7 +68,7 @@ class PatientSearchForm(forms.Form):
         text = self.cleaned_data["q"].strip()
         if (born := parse_date_of_birth(text)) is not None:
             condition = Q(date_of_birth=born)
-        elif (phone := parse_phone(text)) is not None:
+        elif (phone := possible_phone(text)) is not None:
             condition = Q(mobile=phone)
         else:
             condition = Q()
@@ -134,6 +120,14 @@ class _WhenForm(ClinicTimeForm):
             if start is not None:
                 cleaned["start"] = start
         return cleaned
+
+    def resource_ids(self) -> dict[str, int | None]:
+        """The chosen room and clinician as the booking services take them (None: any free one)."""
+        room, clinician = self.cleaned_data["room"], self.cleaned_data["clinician"]
+        return {
+            "room_id": room.pk if room else None,
+            "clinician_id": clinician.pk if clinician else None,
+        }
 
     @property
     def clock_changes(self) -> bool:

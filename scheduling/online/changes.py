@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -22,8 +21,14 @@ from scheduling.models import (
     BookedVia,
     ReminderKind,
 )
-from scheduling.online.guards import check_window, patient_facing, refuse, serialise_on
-from scheduling.online.rules import CANCEL_REASONS, change_refusal
+from scheduling.online.guards import (
+    change_refused,
+    check_window,
+    patient_facing,
+    refuse,
+    serialise_on,
+)
+from scheduling.online.rules import CANCEL_REASONS
 from scheduling.queries import RESCHEDULED_REASON
 from scheduling.reminder_plan import reminder_notice_plan
 from scheduling.transitions import appointment_transition
@@ -41,16 +46,23 @@ def _own_appointment(patient_id: int, appointment_id: int) -> Appointment:
 
 
 def _check_changeable(appointment: Appointment, now: dt.datetime) -> None:
-    refusal = change_refusal(
-        self_bookable=appointment.appointment_type.self_bookable,
-        status=appointment.status,
-        start=appointment.start,
+    refused = change_refused(appointment, now)
+    if refused is not None:
+        raise refused
+
+
+def _cancel_as_patient(
+    appointment_id: int, *, reason: str, request: HttpRequest | None, now: dt.datetime
+) -> Appointment:
+    """The patient cancels their own appointment, through the lifecycle door."""
+    return appointment_transition(
+        appointment_id=appointment_id,
+        to_status=AppointmentStatus.CANCELLED,
+        as_patient=True,
+        reason=reason,
+        request=request,
         now=now,
-        cutoff=settings.ONLINE_CHANGE_CUTOFF,
     )
-    if refusal is not None:
-        hours = int(settings.ONLINE_CHANGE_CUTOFF.total_seconds() // 3600)
-        raise refuse(refusal, hours=hours)
 
 
 def online_consultation_reschedule(
@@ -82,14 +94,7 @@ def online_consultation_reschedule(
             check_window(start, now)
             if has_hard_stop(patient_id):
                 raise refuse("care_team")
-            appointment_transition(
-                appointment_id=old.pk,
-                to_status=AppointmentStatus.CANCELLED,
-                as_patient=True,
-                reason=RESCHEDULED_REASON,
-                request=request,
-                now=now,
-            )
+            _cancel_as_patient(old.pk, reason=RESCHEDULED_REASON, request=request, now=now)
             new = appointment_book(
                 patient_id=patient_id,
                 appointment_type_id=old.appointment_type_id,
@@ -131,14 +136,7 @@ def online_consultation_cancel(
     if reason in labels:
         text = f"{text}: {labels[reason]}"
     with transaction.atomic():
-        appointment = appointment_transition(
-            appointment_id=appointment.pk,
-            to_status=AppointmentStatus.CANCELLED,
-            as_patient=True,
-            reason=text,
-            request=request,
-            now=now,
-        )
+        appointment = _cancel_as_patient(appointment.pk, reason=text, request=request, now=now)
         reminder_notice_plan(
             appointment_id=appointment.pk, kind=ReminderKind.CANCELLED_NOTICE, now=now
         )

@@ -1,5 +1,6 @@
-"""What the online services share: refusals written for patients (SchedulingError with the clinic's
-phone), the booking window check, and serialising requests that repeat an idempotency key."""
+"""What the online services and pages share: refusals written for patients (SchedulingError with
+the clinic's phone), whether a patient may still change an appointment online, the booking window
+check, and serialising requests that repeat an idempotency key."""
 
 from __future__ import annotations
 
@@ -10,12 +11,31 @@ from django.conf import settings
 from django.db import connection
 
 from scheduling.errors import SchedulingError
-from scheduling.online.rules import current_window, window_refusal
+from scheduling.models import Appointment
+from scheduling.online.rules import change_refusal, current_window, window_refusal
 from scheduling.slots import clinic_tz
 
 
 def refuse(code: str, **params: object) -> SchedulingError:
     return SchedulingError(code, phone=settings.CLINIC_PHONE, **params)
+
+
+def change_cutoff_hours() -> int:
+    """ONLINE_CHANGE_CUTOFF in whole hours, as the refusals and the patient's page state it."""
+    return int(settings.ONLINE_CHANGE_CUTOFF.total_seconds() // 3600)
+
+
+def change_refused(appointment: Appointment, now: dt.datetime) -> SchedulingError | None:
+    """Why the patient may not move or cancel `appointment` (its appointment_type loaded) online
+    at `now`, as a refusal fit to show them; None when they may."""
+    refusal = change_refusal(
+        self_bookable=appointment.appointment_type.self_bookable,
+        status=appointment.status,
+        start=appointment.start,
+        now=now,
+        cutoff=settings.ONLINE_CHANGE_CUTOFF,
+    )
+    return None if refusal is None else refuse(refusal, hours=change_cutoff_hours())
 
 
 def check_window(start: dt.datetime, now: dt.datetime) -> None:

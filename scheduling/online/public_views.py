@@ -1,6 +1,6 @@
 """Pages anyone may open without signing in: choose a consultation time, hold it, book it, and ask
-for a new link. Each view binds a form, calls one service from scheduling.online.services, and
-turns a refusal into a calm message with a way forward."""
+for a new link. Each view binds a form, calls one service from scheduling.online (booking,
+links), and turns a refusal into a calm message with a way forward."""
 
 from __future__ import annotations
 
@@ -19,16 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from intake.links import patient_from_token, patient_link_token
+from intake.links import patient_link_token
+from intake.models import Patient
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, SlotHold
+from scheduling.models import Appointment, AppointmentType, SlotHold
 from scheduling.online import slot_page
 from scheduling.online.booking import online_consultation_book, online_slot_hold
 from scheduling.online.links import patient_link_request
 from scheduling.online.offer import is_offered, nearest_alternatives
-from scheduling.online.patient_views import private
+from scheduling.online.patient_views import link_invalid, own_appointment_page, patient_address
 from scheduling.online.public_forms import (
     KEY_PATTERN,
     BookingDetailsForm,
@@ -36,6 +37,7 @@ from scheduling.online.public_forms import (
     SlotChoiceForm,
 )
 from scheduling.online.rules import consultation_type, normalise_email
+from scheduling.secret_addresses import keep_private
 from scheduling.slots import zone_label
 
 HOLD_SESSION_KEY = "propel_slot_hold"
@@ -59,19 +61,12 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/public/unavailable.html", status=503)
 
 
-def _parse_week(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @require_http_methods(["GET", "HEAD"])
 def book(request: HttpRequest) -> HttpResponse:
     """Free consultation times, one week at a time. The week is shared between visitors and
     recomputed only when a row it depends on changes (scheduling.online.slot_page), except for
     someone holding a time: they see it as free, so theirs is computed for them alone."""
-    week = _parse_week(request.GET.get("week"))
+    week = slot_page.week_param(request.GET.get("week"))
     hold_key = request.session.get(HOLD_SESSION_KEY)
     now = timezone.now()
     if hold_key:
@@ -104,21 +99,29 @@ def book_hold(request: HttpRequest) -> HttpResponse:
     try:
         hold = online_slot_hold(start=start, replaces=previous)
     except SchedulingError as error:
-        return render(
-            request,
-            "scheduling/public/slot_gone.html",
-            {
-                "message": error.message,
-                "alternatives": nearest_alternatives(
-                    consultation, start=start, now=timezone.now(), hold_key=previous
-                ),
-                "week": timezone.localdate(start).isoformat(),
-                "zone": zone_label(),
-            },
-            status=409,
-        )
+        return _slot_gone(request, error, consultation, start=start, hold_key=previous)
     request.session[HOLD_SESSION_KEY] = hold.key
     return redirect("scheduling:book_details", hold_key=hold.key)
+
+
+def _slot_gone(
+    request: HttpRequest,
+    error: SchedulingError,
+    consultation: AppointmentType,
+    *,
+    start: dt.datetime,
+    hold_key: str | None,
+) -> HttpResponse:
+    """The time could not be held: why, and the nearest free times around it."""
+    context = {
+        "message": error.message,
+        "alternatives": nearest_alternatives(
+            consultation, start=start, now=timezone.now(), hold_key=hold_key
+        ),
+        "week": timezone.localdate(start).isoformat(),
+        "zone": zone_label(),
+    }
+    return render(request, "scheduling/public/slot_gone.html", context, status=409)
 
 
 def _receipt(appointment: Appointment) -> str:
@@ -134,21 +137,16 @@ def _details_page(
     status: int = 200,
     message: str = "",
 ) -> HttpResponse:
-    return private(
-        render(
-            request,
-            "scheduling/public/details.html",
-            {
-                "form": form,
-                "hold": hold,
-                "held": held,
-                "message": message,
-                "hold_minutes": settings.SLOT_HOLD_MINUTES,
-                "zone": zone_label(),
-            },
-            status=status,
-        )
-    )
+    context = {
+        "form": form,
+        "hold": hold,
+        "held": held,
+        "message": message,
+        "hold_minutes": settings.SLOT_HOLD_MINUTES,
+        "zone": zone_label(),
+    }
+    response = render(request, "scheduling/public/details.html", context, status=status)
+    return keep_private(response, what="patient page")
 
 
 def _kept_answers(form: BookingDetailsForm) -> dict[str, Any]:
@@ -200,17 +198,17 @@ class _HoldOffer:
 def _hold_offer(hold: SlotHold, *, chose_alternative: bool) -> _HoldOffer:
     """Whether the held time still stands, and the nearest alternatives: offered when the held
     time is gone, and kept on offer once the patient has chosen one."""
-    consultation = hold.appointment_type
     now = timezone.now()
     held = hold.expires_at > now
-    available = held or is_offered(consultation, hold.start, now=now, hold_key=hold.key)
-    alternatives = (
-        nearest_alternatives(consultation, start=hold.start, now=now, hold_key=hold.key)
-        if not available or chose_alternative
-        else []
-    )
+    available = held or is_offered(hold.appointment_type, hold.start, now=now, hold_key=hold.key)
+    alternatives = _nearest_to(hold, now=now) if not available or chose_alternative else []
     message = "" if available else SchedulingError("slot_gone").message
     return _HoldOffer(held=held, message=message, alternatives=alternatives)
+
+
+def _nearest_to(hold: SlotHold, *, now: dt.datetime) -> list[dt.datetime]:
+    """The free times nearest the held one, for when it is gone or the patient wants another."""
+    return nearest_alternatives(hold.appointment_type, start=hold.start, now=now, hold_key=hold.key)
 
 
 def _book_submitted(
@@ -258,9 +256,7 @@ def _book_refused(
     held: bool,
 ) -> HttpResponse:
     if error.code in OFFER_ALTERNATIVES:
-        starts = nearest_alternatives(
-            hold.appointment_type, start=hold.start, now=timezone.now(), hold_key=hold.key
-        )
+        starts = _nearest_to(hold, now=timezone.now())
         fresh = BookingDetailsForm(initial=_kept_answers(form), alternatives=starts)
         return _details_page(
             request, form=fresh, hold=hold, held=False, status=409, message=error.message
@@ -277,33 +273,24 @@ def _too_many_message() -> str:
 
 
 @require_http_methods(["GET", "HEAD"])
-def book_done(request: HttpRequest, token: str, appointment_id: int) -> HttpResponse:
+@own_appointment_page
+def book_done(
+    request: HttpRequest, patient: Patient, token: str, appointment: Appointment
+) -> HttpResponse:
     """Confirmation for someone whose booking created their patient record: their link and the
     questionnaire are theirs to see."""
-    patient = patient_from_token(token)
-    appointment = (
-        patient.appointments.select_related("appointment_type").filter(pk=appointment_id).first()
-        if patient is not None
-        else None
-    )
-    if appointment is None:
-        return private(render(request, "scheduling/patient/link_invalid.html", status=404))
-    return private(
-        render(
-            request,
-            "scheduling/public/done.html",
-            {
-                "appointment": appointment,
-                "patient": patient,
-                "token": token,
-                "zone": zone_label(),
-                "questionnaire_url": reverse("intake:start", args=[token]),
-            },
-        )
-    )
+    context = {
+        "appointment": appointment,
+        "patient": patient,
+        "token": token,
+        "zone": zone_label(),
+        "questionnaire_url": reverse("intake:start", args=[token]),
+    }
+    return render(request, "scheduling/public/done.html", context)
 
 
 @require_http_methods(["GET", "HEAD"])
+@patient_address
 def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
     """Confirmation when the details matched an existing patient: the time only, and word that
     the link went to the patient's own email (whoever typed the details may not be them)."""
@@ -312,21 +299,16 @@ def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
             receipt, salt=RECEIPT_SALT, max_age=RECEIPT_MAX_AGE.total_seconds()
         )
     except signing.BadSignature:
-        appointment_id = None
+        return link_invalid(request)
     appointment = (
         Appointment.objects.filter(pk=appointment_id).first()
         if isinstance(appointment_id, int)
         else None
     )
     if appointment is None:
-        return private(render(request, "scheduling/patient/link_invalid.html", status=404))
-    return private(
-        render(
-            request,
-            "scheduling/public/booked.html",
-            {"appointment": appointment, "zone": zone_label()},
-        )
-    )
+        return link_invalid(request)
+    context = {"appointment": appointment, "zone": zone_label()}
+    return render(request, "scheduling/public/booked.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

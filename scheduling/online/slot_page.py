@@ -13,7 +13,7 @@ What the version does not see is the clock. The booking window's days are part o
 minimum notice only ever removes times from the front of the week, so an entry whose first time
 has fallen inside it is recomputed, and so is one computed before the first of its live holds
 ran out. So the page never offers a time that the same page computed afresh would not. The hold
-and booking steps re-check everything in the database regardless (scheduling.online.services,
+and booking steps re-check everything in the database regardless (scheduling.online.booking,
 scheduling.booking).
 
 Someone holding a time sees it as free (theirs alone), so their week is never cached or shared.
@@ -104,6 +104,14 @@ def week_context(week: SlotWeek, base_url: str) -> dict[str, Any]:
         "next_url": url(week.next),
         "zone": zone_label(),
     }
+
+
+def week_param(value: str | None) -> dt.date | None:
+    """The day a page's ?week= names (week_context's links write it), or None if none."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import hmac
 import json
 import logging
 
-import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from intake.models import Patient
 from propel.audit import audit_record
+from scheduling.phones import valid_phone
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +51,6 @@ def signature_valid(body: bytes, header: str) -> bool:
         return False
     given = header.strip().removeprefix("sha256=")
     return hmac.compare_digest(given.encode(), signature_for(body).encode())
-
-
-def _e164(raw: str) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, "US")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def sms_opt_out(*, mobile: str, keyword: str, request: HttpRequest | None = None) -> int:
@@ -101,7 +91,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
     sender, text = payload.get("from"), payload.get("text")
     if not isinstance(sender, str) or not isinstance(text, str):
         return HttpResponse(status=400)
-    mobile = _e164(sender)
+    mobile = valid_phone(sender)
     if mobile is None:
         return HttpResponse(status=400)
     keyword = text.strip().upper()

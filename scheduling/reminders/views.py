@@ -2,27 +2,28 @@
 overall and per appointment, with a resend action for a failed reminder (Capability.CALENDAR).
 
 The pages show who a message went to and its kind, never its text. Resending puts the failed row
-back to pending, due now, with its attempts reset; the dispatch sweep sends it on its next run.
+back to pending, due now, with its attempts reset (scheduling.reminder_requeue); the dispatch sweep
+sends it on its next run.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from propel.audit import audit_record
 from propel.roles import Capability, staff_required
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, ReminderState
+from scheduling.reminder_requeue import reminder_requeue
 
 PAGE_SIZE = 100
+# The list's filters: each query parameter and the choices it must be one of (else ignored).
+FILTERS = {"state": ReminderState, "channel": ReminderChannel, "kind": ReminderKind}
 
 
 def _rows(queryset: QuerySet[Reminder]) -> QuerySet[Reminder]:
@@ -43,16 +44,9 @@ def _rows(queryset: QuerySet[Reminder]) -> QuerySet[Reminder]:
 @require_GET
 @staff_required(Capability.CALENDAR)
 def reminder_list(request: HttpRequest) -> HttpResponse:
-    reminders = Reminder.objects.all()
-    state = request.GET.get("state", "")
-    channel = request.GET.get("channel", "")
-    kind = request.GET.get("kind", "")
-    if state in ReminderState.values:
-        reminders = reminders.filter(state=state)
-    if channel in ReminderChannel.values:
-        reminders = reminders.filter(channel=channel)
-    if kind in ReminderKind.values:
-        reminders = reminders.filter(kind=kind)
+    filters = {name: request.GET.get(name, "") for name in FILTERS}
+    chosen = {name: value for name, value in filters.items() if value in FILTERS[name].values}
+    reminders = Reminder.objects.filter(**chosen)
     page = Paginator(_rows(reminders), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -60,7 +54,7 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "reminders": page.object_list,
-            "filters": {"state": state, "channel": channel, "kind": kind},
+            "filters": filters,
             "states": ReminderState.choices,
             "channels": ReminderChannel.choices,
             "kinds": ReminderKind.choices,
@@ -87,37 +81,22 @@ def appointment_reminders(request: HttpRequest, appointment_id: int) -> HttpResp
 @require_POST
 @staff_required(Capability.CALENDAR)
 def reminder_resend(request: HttpRequest, reminder_id: int) -> HttpResponse:
-    reminder = get_object_or_404(Reminder.objects.select_related("appointment"), pk=reminder_id)
-    now = timezone.now()
-    with transaction.atomic():
-        # Conditional on the state, so a row the sweep touched meanwhile is never reset.
-        reset = Reminder.objects.filter(pk=reminder.pk, state=ReminderState.FAILED).update(
-            state=ReminderState.PENDING,
-            due_at=now,
-            attempts=0,
-            claimed_at=None,
-            last_error="",
-            updated_at=now,
-        )
-        if reset:
-            audit_record(
-                action="reminder.resent",
-                request=request,
-                patient_id=reminder.appointment.patient_id,
-                obj=reminder,
-                detail={
-                    "kind": reminder.kind,
-                    "channel": reminder.channel,
-                    "appointment_id": reminder.appointment_id,
-                },
-            )
-    if reset:
+    try:
+        resent = reminder_requeue(reminder_id=reminder_id, request=request)
+    except Reminder.DoesNotExist:
+        raise Http404 from None
+    if resent:
         messages.success(request, _("The message will be sent again shortly."))
     else:
         messages.error(request, _("Only a failed message can be sent again."))
+    return redirect(_safe_next(request) or "scheduling:reminders")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The page the form came from, if it is on this site; otherwise ""."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = ""
-    return redirect(target or "scheduling:reminders")
+        return target
+    return ""
