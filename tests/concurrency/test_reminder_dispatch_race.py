@@ -30,6 +30,7 @@ from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA
 from tests.factories import AppointmentFactory
 from tests.scheduling.reminder_support import CONSENTED, sms_lines
+from tests.threads import start_and_join
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -73,11 +74,7 @@ def run_together(target, count: int) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    start_and_join(worker, count, timeout=None)
     assert not errors, errors
     return results
 
