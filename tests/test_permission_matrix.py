@@ -41,7 +41,6 @@ from scheduling.models import (
     Clinician,
     InfusionCourse,
     Reminder,
-    RoomKind,
     Visit,
     VitalReading,
 )
@@ -54,11 +53,9 @@ from tests.factories import (
     CrisisAlertFactory,
     FlagFactory,
     PatientFactory,
-    RoomFactory,
     SlotHoldFactory,
     UserFactory,
     clear_patient,
-    infusion_type,
 )
 
 pytestmark = pytest.mark.django_db
@@ -119,8 +116,7 @@ def build_world() -> World:
     course = InfusionCourse.objects.create(patient=patient, planned_sessions=4, span_weeks=4)
     infusion = AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         clinician=clinician,
         start=dt.datetime(2027, 1, 6, 17, 0, tzinfo=dt.UTC),
         course=course,

@@ -44,14 +44,7 @@ def frozen():
 
 @pytest.fixture
 def infusion_type(db):
-    return AppointmentTypeFactory(
-        code="infusion",
-        name="Infusion visit",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True)
 
 
 @pytest.fixture
@@ -252,7 +245,7 @@ def test_concurrent_opens_of_one_visit_make_one_round():
     appointment = AppointmentFactory(
         patient=patient,
         appointment_type=infusion,
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        room=RoomFactory(infusion=True),
         start=TOMORROW,
     )
 

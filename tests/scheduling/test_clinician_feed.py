@@ -49,14 +49,7 @@ def clinician(clinician_user):
 
 @pytest.fixture
 def infusion():
-    return AppointmentTypeFactory(
-        code="infusion",
-        name="Infusion visit",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from scheduling.models import (
     Appointment,
     AppointmentStatus,
     PreInfusionCheckIn,
-    RoomKind,
     VisitItemAcknowledgement,
 )
 from scheduling.visits.arrival import check_in_answers, visit_check_in
@@ -32,9 +31,7 @@ from tests.factories import (
     CheckInSubmissionFactory,
     ClinicianFactory,
     FlagFactory,
-    RoomFactory,
     clear_patient,
-    infusion_type,
     open_weekdays,
 )
 from tests.scheduling.visit_walk import ANSWERS, ESCORT
@@ -54,8 +51,7 @@ def appointment(patient) -> Appointment:
     clear_patient(patient)
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         clinician=ClinicianFactory(),
         start=START,
     )
