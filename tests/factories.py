@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import factory
 from django.contrib.auth.models import Group, User
@@ -186,6 +187,17 @@ def open_weekdays(opens: dt.time = dt.time(9), closes: dt.time = dt.time(19)) ->
     """The clinic's real hours: Monday to Friday, 9am to 7pm."""
     for weekday in range(5):
         OpeningHoursFactory(weekday=weekday, opens=opens, closes=closes)
+
+
+def consult_clinic() -> SimpleNamespace:
+    """A small clinic open Monday to Friday 9-7 with the self-bookable consultation, one consult
+    room ("Consult A") and one clinician ("Dr Example")."""
+    open_weekdays()
+    return SimpleNamespace(
+        consultation=AppointmentTypeFactory(),
+        room=RoomFactory(name="Consult A"),
+        clinician=ClinicianFactory(display_name="Dr Example"),
+    )
 
 
 # --- Screening rounds -------------------------------------------------------------------------

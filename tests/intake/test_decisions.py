@@ -38,6 +38,7 @@ from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
 from propel.roles import Role
 from tests.clinic_time import LA
+from tests.eager import run_when_queued
 from tests.factories import (
     ClearanceDecisionFactory,
     CrisisAlertFactory,
@@ -398,14 +399,7 @@ def test_declining_needs_a_reason_and_is_audited(screening, clinician_user):
 @pytest.fixture
 def eager_information_request(monkeypatch):
     """Run the email task in-process when it is queued (ids only, as Celery would get them)."""
-    calls: list[tuple] = []
-
-    def delay(*args):
-        calls.append(args)
-        return tasks.send_information_request.apply(args=args)
-
-    monkeypatch.setattr(tasks.send_information_request, "delay", delay)
-    return calls
+    return run_when_queued(monkeypatch, tasks.send_information_request)
 
 
 def ask(submission, actor, *, sections=("blood_pressure", "heart"), reason=MESSAGE, **kwargs):
