@@ -45,7 +45,6 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.online.public_views import RECEIPT_SALT
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -57,6 +56,7 @@ from tests.factories import (
     UserFactory,
     clear_patient,
 )
+from tests.personas import verified_client
 
 pytestmark = pytest.mark.django_db
 

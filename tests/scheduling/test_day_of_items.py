@@ -25,7 +25,6 @@ from scheduling.visits.common import visit_for
 from scheduling.visits.forms import CheckInForm
 from scheduling.visits.items import items_context, visit_acknowledge_item
 from tests.clinic_time import at
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -34,6 +33,7 @@ from tests.factories import (
     clear_patient,
     open_weekdays,
 )
+from tests.personas import verified_client
 from tests.scheduling.visit_walk import ANSWERS, ESCORT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

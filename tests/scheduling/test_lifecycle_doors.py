@@ -35,7 +35,6 @@ from scheduling.models import (
 from scheduling.slots import clinic_tz
 from scheduling.transitions import appointment_transition, load_facts
 from tests.clinic_time import at
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -48,6 +47,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.personas import verified_client
 from tests.scheduling.visit_walk import CHECK_IN_FORM, NORMAL
 from tests.test_permission_matrix import _all_url_names
 
