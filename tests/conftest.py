@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from propel.roles import Role
 from tests.factories import PatientFactory, UserFactory
+from tests.personas import verified_client
 
 TESTS = Path(__file__).parent
 
@@ -106,17 +105,6 @@ def _fast_and_isolated(settings, tmp_path) -> None:
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
 
 
-def verified_client(user) -> Client:
-    """A client signed in as `user` with the second factor passed (a backup-code device)."""
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="backup")
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 @pytest.fixture
 def front_desk(db):
     return UserFactory(username="frontdesk", role=Role.FRONT_DESK)
@@ -148,5 +136,27 @@ def other_patient(db):
 
 
 @pytest.fixture
+def personas(front_desk, clinician_user, admin_user, no_role_user) -> dict:
+    """Every staff persona by the name its role goes by."""
+    return {
+        "front desk": front_desk,
+        "clinician": clinician_user,
+        "admin": admin_user,
+        "no role": no_role_user,
+    }
+
+
+@pytest.fixture
 def client_for() -> Callable:
     return verified_client
+
+
+@pytest.fixture
+def client_as(request, client) -> Callable[[str | None], Client]:
+    """A verified client for the persona fixture named ("front_desk", "no_role_user", ...), or
+    the anonymous `client` for None."""
+
+    def as_persona(persona: str | None) -> Client:
+        return verified_client(request.getfixturevalue(persona)) if persona else client
+
+    return as_persona

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import factory
 from django.contrib.auth.models import Group, User
@@ -14,6 +15,7 @@ from intake.questions import CHECK_IN_SECTION_KEYS, SCREENING, SECTION_KEYS
 from propel.roles import Role
 from scheduling.models import (
     Appointment,
+    AppointmentStatus,
     AppointmentType,
     Clinician,
     Closure,
@@ -28,6 +30,8 @@ TEST_PASSWORD = "correct horse battery staple 42"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A staff user; `role=Role.X` or the traits `front_desk`, `clinician`, `admin` give a role."""
+
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -39,6 +43,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Sequence(lambda n: f"Staffer{n}")
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
 
+    class Params:
+        front_desk = factory.Trait(role=Role.FRONT_DESK)
+        clinician = factory.Trait(role=Role.CLINICIAN)
+        admin = factory.Trait(role=Role.ADMIN)
+
     @factory.post_generation
     def role(self, create: bool, extracted: Role | None, **kwargs: object) -> None:
         if create and extracted:
@@ -48,14 +57,26 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
+    """A patient; `escorted=True` has an escort on file, `cleared=True` (or `cleared=<date>`) a
+    clinician's clearance for infusions (see `clear_patient`)."""
+
     class Meta:
         model = Patient
+        skip_postgeneration_save = True
 
     first_name = factory.Sequence(lambda n: f"Testy{n}")
     last_name = "McFakeface"
     date_of_birth = dt.date(1970, 1, 1)
     email = factory.Sequence(lambda n: f"patient{n}@example.test")
     mobile = "+19165550100"
+
+    class Params:
+        escorted = factory.Trait(escort_name="Sam Driver", escort_phone="+19165550111")
+
+    @factory.post_generation
+    def cleared(self, create: bool, extracted: bool | dt.date, **kwargs: object) -> None:
+        if create and extracted:
+            clear_patient(self, **({} if extracted is True else {"valid_until": extracted}))
 
 
 class RoomFactory(factory.django.DjangoModelFactory):
@@ -64,6 +85,9 @@ class RoomFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Room {n}")
     kind = RoomKind.CONSULT
+
+    class Params:
+        infusion = factory.Trait(kind=RoomKind.INFUSION)
 
 
 class ClinicianFactory(factory.django.DjangoModelFactory):
@@ -84,6 +108,9 @@ class ClinicianFactory(factory.django.DjangoModelFactory):
 
 
 class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    """The self-bookable consultation; `infusion=True` is the staff-booked infusion visit that
+    needs a clearance (`maintenance=True` the same as "Maintenance infusion")."""
+
     class Meta:
         model = AppointmentType
         django_get_or_create = ("code",)
@@ -93,6 +120,17 @@ class AppointmentTypeFactory(factory.django.DjangoModelFactory):
     duration_minutes = 60
     room_kind = RoomKind.CONSULT
     self_bookable = True
+
+    class Params:
+        infusion = factory.Trait(
+            code="infusion",
+            name="Infusion visit",
+            duration_minutes=120,
+            room_kind=RoomKind.INFUSION,
+            self_bookable=False,
+            needs_clearance=True,
+        )
+        maintenance = factory.Trait(infusion=True, code="maintenance", name="Maintenance infusion")
 
 
 class OpeningHoursFactory(factory.django.DjangoModelFactory):
@@ -124,6 +162,9 @@ class ExtraOpeningFactory(factory.django.DjangoModelFactory):
 
 
 class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A consultation; `infusion=True` an infusion visit in an infusion room, `checked_in=True`
+    with the patient checked in."""
+
     class Meta:
         model = Appointment
 
@@ -134,11 +175,29 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     start = dt.datetime(2027, 1, 5, 17, 0, tzinfo=dt.UTC)  # 09:00 Pacific
     end = factory.LazyAttribute(lambda a: a.start + a.appointment_type.duration)
 
+    class Params:
+        infusion = factory.Trait(
+            appointment_type=factory.SubFactory(AppointmentTypeFactory, infusion=True),
+            room=factory.SubFactory(RoomFactory, infusion=True),
+        )
+        checked_in = factory.Trait(status=AppointmentStatus.CHECKED_IN)
+
 
 def open_weekdays(opens: dt.time = dt.time(9), closes: dt.time = dt.time(19)) -> None:
     """The clinic's real hours: Monday to Friday, 9am to 7pm."""
     for weekday in range(5):
         OpeningHoursFactory(weekday=weekday, opens=opens, closes=closes)
+
+
+def consult_clinic() -> SimpleNamespace:
+    """A small clinic open Monday to Friday 9-7 with the self-bookable consultation, one consult
+    room ("Consult A") and one clinician ("Dr Example")."""
+    open_weekdays()
+    return SimpleNamespace(
+        consultation=AppointmentTypeFactory(),
+        room=RoomFactory(name="Consult A"),
+        clinician=ClinicianFactory(display_name="Dr Example"),
+    )
 
 
 # --- Screening rounds -------------------------------------------------------------------------
@@ -252,7 +311,8 @@ class CrisisAlertFactory(factory.django.DjangoModelFactory):
 
 
 class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
-    """A clearance until 5 July 2027 of a sent round, by a clinician, decided on 4 January 2027."""
+    """A clearance until 5 July 2027 of a sent round, by a clinician, decided on 4 January 2027;
+    `declined=True` or `needs_information=True` the other decisions (no date, a reason)."""
 
     class Meta:
         model = "intake.ClearanceDecision"
@@ -264,20 +324,19 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
     decided_by = factory.SubFactory(UserFactory, role=Role.CLINICIAN)
     decided_at = dt.datetime(2027, 1, 4, 20, 0, tzinfo=dt.UTC)
 
+    class Params:
+        declined = factory.Trait(kind="declined", valid_until=None, reason="Not suitable now.")
+        needs_information = factory.Trait(
+            kind="needs_information", valid_until=None, reason="Please tell us more."
+        )
+
 
 # --- Infusion courses (scheduling.courses.services) ---------------------------------------------
 
 
 def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:
     """A 120-minute, staff-booked infusion in an infusion room that needs a clearance."""
-    return AppointmentTypeFactory(
-        code=code,
-        name=name,
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True, code=code, name=name)
 
 
 def clear_patient(patient: Patient, *, valid_until: dt.date = dt.date(2027, 7, 5)) -> object:

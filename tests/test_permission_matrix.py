@@ -41,12 +41,10 @@ from scheduling.models import (
     Clinician,
     InfusionCourse,
     Reminder,
-    RoomKind,
     Visit,
     VitalReading,
 )
 from scheduling.online.public_views import RECEIPT_SALT
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -54,12 +52,11 @@ from tests.factories import (
     CrisisAlertFactory,
     FlagFactory,
     PatientFactory,
-    RoomFactory,
     SlotHoldFactory,
     UserFactory,
     clear_patient,
-    infusion_type,
 )
+from tests.personas import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +116,7 @@ def build_world() -> World:
     course = InfusionCourse.objects.create(patient=patient, planned_sessions=4, span_weeks=4)
     infusion = AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         clinician=clinician,
         start=dt.datetime(2027, 1, 6, 17, 0, tzinfo=dt.UTC),
         course=course,

@@ -5,11 +5,9 @@ the other desk gets a CourseConflict and nothing of its course is left behind.""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from propel.roles import Role
 from scheduling.courses.services import CourseConflict, course_book
@@ -24,6 +22,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.threads import all_at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -52,24 +51,13 @@ def clinic():
 
 
 def together(attempts: list[Callable[[], object]]) -> list[object]:
-    start_line = threading.Barrier(len(attempts))
-    results: list[object] = [None] * len(attempts)
-
-    def run(index: int) -> None:
-        try:
-            start_line.wait(timeout=BARRIER_TIMEOUT)
-            results[index] = attempts[index]()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=2 * BARRIER_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    results, finished = all_at_once(
+        len(attempts),
+        lambda index: attempts[index](),
+        wait=BARRIER_TIMEOUT,
+        join=2 * BARRIER_TIMEOUT,
+    )
+    assert finished, "a booking thread hung"
     return results
 
 

@@ -28,6 +28,7 @@ from tests.factories import (
     RoomFactory,
     open_weekdays,
 )
+from tests.threads import all_at_once as released_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -60,24 +61,10 @@ def contested():
 
 def all_at_once(attempt: Callable[[int], object]) -> list[object]:
     """Run attempt(0..THREADS-1) in THREADS threads released together; return results or errors."""
-    start_line = threading.Barrier(THREADS)
-    results: list[object] = [None] * THREADS
-
-    def run(index: int) -> None:
-        try:
-            start_line.wait(timeout=BARRIER_TIMEOUT)
-            results[index] = attempt(index)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=2 * BARRIER_TIMEOUT)
-    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    results, finished = released_together(
+        THREADS, attempt, wait=BARRIER_TIMEOUT, join=2 * BARRIER_TIMEOUT
+    )
+    assert finished, "a booking thread hung"
     return results
 
 

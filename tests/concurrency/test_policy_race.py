@@ -17,7 +17,7 @@ from propel.roles import Role
 from scheduling import rechecks
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentType, RoomKind
+from scheduling.models import Appointment, AppointmentType
 from tests.clinic_time import LA, at
 from tests.factories import (
     ClinicianFactory,
@@ -38,7 +38,7 @@ HOLD_SECONDS = 1.0
 @pytest.fixture
 def clinic():
     open_weekdays()
-    RoomFactory(kind=RoomKind.INFUSION)
+    RoomFactory(infusion=True)
     ClinicianFactory()
     kind = infusion_type()
     # The policy as an admin left it earlier: clearance switched off for infusions.

@@ -9,7 +9,6 @@ without it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from collections.abc import Iterator
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.conf import settings
 from django.core import mail
 from django.db import connection, connections
 from django.utils import timezone
@@ -28,8 +26,10 @@ from scheduling.models import Reminder, ReminderState
 from scheduling.reminders.dispatch import dispatch_due, reminder_send
 from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA
+from tests.eager import assert_redis_broker
 from tests.factories import AppointmentFactory
 from tests.scheduling.reminder_support import CONSENTED, sms_lines
+from tests.threads import start_and_join
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -73,11 +73,7 @@ def run_together(target, count: int) -> list:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    start_and_join(worker, count, timeout=None)
     assert not errors, errors
     return results
 
@@ -126,13 +122,7 @@ def test_a_duplicated_send_task_sends_once(no_broker):
 
 @pytest.fixture
 def worker_on_test_queue() -> Iterator[None]:
-    redis_url = os.environ.get("REDIS_URL", "")
-    assert redis_url.startswith(("redis://", "rediss://")), (
-        "REDIS_URL must point to a running Redis (run the suite with `make test`)"
-    )
-    assert redis_url == settings.CELERY_BROKER_URL == celery_app.conf.broker_url
-    with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, timeout=5)
+    assert_redis_broker()
     conf = celery_app.conf
     previous = {
         "task_default_queue": conf.task_default_queue,

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
+from tests.eager import eager_tasks
+
 CHROMIUM = os.environ.get("PROPEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,13 +56,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
-    from propel.celery import app as celery_app
-
-    conf = celery_app.conf
-    previous = conf.task_always_eager
-    conf.task_always_eager = True
-    yield
-    conf.task_always_eager = previous
+    with eager_tasks(propagate=False):
+        yield
 
 
 def _page(browser, viewport: dict, live_server) -> Iterator[object]:

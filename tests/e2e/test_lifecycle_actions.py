@@ -32,7 +32,6 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
     UserFactory,
-    clear_patient,
     infusion_type,
     open_weekdays,
 )
@@ -96,8 +95,7 @@ def both_pages(page: Page, appointment: Appointment) -> tuple[set[str], set[str]
 @pytest.fixture
 def infusion(db) -> Appointment:
     open_weekdays()
-    patient = PatientFactory(first_name="Casey", last_name="Cleared")
-    clear_patient(patient)
+    patient = PatientFactory(first_name="Casey", last_name="Cleared", cleared=True)
     return AppointmentFactory(
         patient=patient,
         appointment_type=infusion_type(),

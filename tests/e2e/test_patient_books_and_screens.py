@@ -16,11 +16,8 @@ from intake.models import IntakeSubmission
 from intake.questions import SECTION_KEYS
 from scheduling.models import Appointment, BookedVia
 from tests.factories import (
-    AppointmentTypeFactory,
-    ClinicianFactory,
     PatientFactory,
-    RoomFactory,
-    open_weekdays,
+    consult_clinic,
     section_post_data,
 )
 
@@ -38,10 +35,7 @@ DETAILS = {
 @pytest.fixture(autouse=True)
 def clinic(settings):
     settings.CLINICIAN_ALERT_EMAILS = ["on-call@clinic.example"]
-    open_weekdays()
-    AppointmentTypeFactory()
-    RoomFactory(name="Consult A")
-    ClinicianFactory(display_name="Dr Example")
+    consult_clinic()
 
 
 def fill_step(page: Page, data: dict) -> None:

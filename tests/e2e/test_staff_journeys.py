@@ -30,7 +30,6 @@ from tests.factories import (
     RoomFactory,
     SubmittedScreeningFactory,
     UserFactory,
-    clear_patient,
     infusion_type,
     open_weekdays,
 )
@@ -81,18 +80,12 @@ def test_a_clinician_acknowledges_the_flag_and_clears_the_patient(live_server, d
 def test_the_front_desk_books_a_course_and_moves_a_session(live_server, desktop_page: Page):
     open_weekdays()
     infusion_type()
-    AppointmentTypeFactory(
-        code="maintenance",
-        name="Maintenance infusion",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    AppointmentTypeFactory(maintenance=True)
     RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION)
     ClinicianFactory(display_name="Dr Course")
-    patient = PatientFactory(first_name="Casey", last_name="Cleared")
-    clear_patient(patient, valid_until=clinic_today() + dt.timedelta(days=180))
+    patient = PatientFactory(
+        first_name="Casey", last_name="Cleared", cleared=clinic_today() + dt.timedelta(days=180)
+    )
     desk = UserFactory(username="frontdesk", role=Role.FRONT_DESK)
     code = give_backup_code(desk)
 

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from intake.links import patient_link_token
 from intake.models import Patient
-from propel.celery import app as celery_app
 from scheduling.models import Appointment, AppointmentStatus, BookedVia, RoomKind, SlotHold
 from tests.clinic_time import at
+from tests.eager import eager_tasks
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -66,11 +66,8 @@ def _frozen() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _eager_tasks() -> Iterator[None]:
-    conf = celery_app.conf
-    previous = (conf.task_always_eager, conf.task_eager_propagates)
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = previous
+    with eager_tasks():
+        yield
 
 
 @pytest.fixture(autouse=True)

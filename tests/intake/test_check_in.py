@@ -45,6 +45,7 @@ from intake.screening import (
     submission_save_section,
 )
 from propel.models import AuditEvent
+from tests.eager import run_when_queued
 from tests.factories import (
     CheckInSubmissionFactory,
     ClearanceDecisionFactory,
@@ -324,14 +325,7 @@ def check_in_url(name: str, token: str, round_: int = 1, **kwargs) -> str:
 @pytest.fixture
 def eager_alerts(monkeypatch, settings):
     settings.CLINICIAN_ALERT_EMAILS = ON_CALL
-    calls: list[tuple] = []
-
-    def delay(*args):
-        calls.append(args)
-        return tasks.send_crisis_alert.apply(args=args)
-
-    monkeypatch.setattr(tasks.send_crisis_alert, "delay", delay)
-    return calls
+    return run_when_queued(monkeypatch, tasks.send_crisis_alert)
 
 
 def test_a_patient_answers_every_step_in_order_then_sends(client, patient, token):

@@ -21,6 +21,7 @@ from intake.links import patient_link_token
 from intake.models import CrisisAlert, Flag, IntakeSubmission
 from intake.screening import intake_submit
 from propel.models import AuditEvent
+from tests.eager import run_when_queued
 from tests.factories import (
     IntakeSubmissionFactory,
 )
@@ -47,14 +48,7 @@ def _on_call(settings):
 @pytest.fixture
 def eager_alerts(monkeypatch):
     """Run the alert task in-process when it is queued (ids only, as Celery would get them)."""
-    calls: list[tuple] = []
-
-    def delay(*args):
-        calls.append(args)
-        return tasks.send_crisis_alert.apply(args=args)
-
-    monkeypatch.setattr(tasks.send_crisis_alert, "delay", delay)
-    return calls
+    return run_when_queued(monkeypatch, tasks.send_crisis_alert)
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from intake.models import (
 from intake.questions import CHECK_IN, SECTION_KEYS
 from intake.screening import intake_submit
 from propel.roles import Role, roles_of
+from tests.eager import run_when_queued
 from tests.factories import (
     CheckInSubmissionFactory,
     IntakeSubmissionFactory,
@@ -84,14 +85,8 @@ def escalation_admin(admin_user):
 @pytest.fixture
 def eager(monkeypatch):
     """Run the tasks queued after commit in-process, as a worker would."""
-    monkeypatch.setattr(
-        tasks.send_crisis_alert, "delay", lambda *a: tasks.send_crisis_alert.apply(args=a)
-    )
-    monkeypatch.setattr(
-        tasks.send_crisis_notifications,
-        "delay",
-        lambda: tasks.send_crisis_notifications.apply(),
-    )
+    run_when_queued(monkeypatch, tasks.send_crisis_alert)
+    run_when_queued(monkeypatch, tasks.send_crisis_notifications)
 
 
 def texts() -> list[dict]:

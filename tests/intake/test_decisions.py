@@ -38,6 +38,7 @@ from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
 from propel.roles import Role
 from tests.clinic_time import LA
+from tests.eager import run_when_queued
 from tests.factories import (
     ClearanceDecisionFactory,
     CrisisAlertFactory,
@@ -48,6 +49,7 @@ from tests.factories import (
     UserFactory,
     section_post_data,
 )
+from tests.threads import all_at_once, start_and_join
 
 NOW = dt.datetime(2027, 1, 4, 10, 0, tzinfo=LA)  # Monday morning in Sacramento
 TODAY = dt.date(2027, 1, 4)
@@ -286,27 +288,15 @@ def test_acknowledging_a_crisis_alert_needs_an_outcome(screening, clinician_user
 def test_two_clinicians_acknowledging_an_alert_at_once_one_wins():
     alert = CrisisAlertFactory()
     clinicians = [UserFactory(role=Role.CLINICIAN) for _ in range(2)]
-    start_line = threading.Barrier(len(clinicians))
-    outcomes: list[object] = [None] * len(clinicians)
 
-    def attempt(index: int) -> None:
-        try:
-            start_line.wait(timeout=10)
-            outcomes[index] = crisis_alert_acknowledge(
-                alert_id=alert.pk, actor=clinicians[index], outcome=f"Phoned ({index}), safe."
-            )
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
+    def attempt(index: int) -> object:
+        return crisis_alert_acknowledge(
+            alert_id=alert.pk, actor=clinicians[index], outcome=f"Phoned ({index}), safe."
+        )
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(clinicians))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes, finished = all_at_once(len(clinicians), attempt)
 
-    assert not any(thread.is_alive() for thread in threads)
+    assert finished
     won = [i for i, o in enumerate(outcomes) if isinstance(o, CrisisAlert)]
     lost = [o for o in outcomes if isinstance(o, DecisionError)]
     assert len(won) == 1, outcomes
@@ -337,11 +327,7 @@ def test_control_without_the_conditional_claim_both_clinicians_would_win():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=naive, args=(i,)) for i in range(len(clinicians))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    start_and_join(naive, len(clinicians), timeout=60)
 
     assert sorted(won) == [0, 1]
 
@@ -413,14 +399,7 @@ def test_declining_needs_a_reason_and_is_audited(screening, clinician_user):
 @pytest.fixture
 def eager_information_request(monkeypatch):
     """Run the email task in-process when it is queued (ids only, as Celery would get them)."""
-    calls: list[tuple] = []
-
-    def delay(*args):
-        calls.append(args)
-        return tasks.send_information_request.apply(args=args)
-
-    monkeypatch.setattr(tasks.send_information_request, "delay", delay)
-    return calls
+    return run_when_queued(monkeypatch, tasks.send_information_request)
 
 
 def ask(submission, actor, *, sections=("blood_pressure", "heart"), reason=MESSAGE, **kwargs):

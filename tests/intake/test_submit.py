@@ -31,6 +31,7 @@ from tests.factories import (
     PatientFactory,
     section_post_data,
 )
+from tests.threads import all_at_once
 
 # 10:30 in Sacramento on 10 March 2027, and 02:30 UTC on the 11th: the rules get the clinic's date.
 NOW = dt.datetime(2027, 3, 11, 2, 30, tzinfo=dt.UTC)
@@ -275,25 +276,12 @@ def test_concurrent_sends_make_one_submission_and_one_set_of_flags():
     threads_count = 8
     patient = PatientFactory()
     submission = IntakeSubmissionFactory(patient=patient, complete=True, answers=flagged())
-    start_line = threading.Barrier(threads_count)
-    outcomes: list[object] = [None] * threads_count
 
-    def attempt(index: int) -> None:
-        try:
-            start_line.wait(timeout=10)
-            outcomes[index] = intake_submit(submission_id=submission.pk, now=NOW)
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
+    outcomes, finished = all_at_once(
+        threads_count, lambda _: intake_submit(submission_id=submission.pk, now=NOW)
+    )
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not any(thread.is_alive() for thread in threads)
+    assert finished
     sent = [o for o in outcomes if isinstance(o, IntakeSubmission)]
     refused = [o for o in outcomes if isinstance(o, IntakeError)]
     assert len(sent) == 1
@@ -309,23 +297,8 @@ def test_concurrent_sends_make_one_submission_and_one_set_of_flags():
 def test_concurrent_first_visits_open_one_draft():
     threads_count = 8
     patient = PatientFactory()
-    start_line = threading.Barrier(threads_count)
-    opened: list[object] = [None] * threads_count
 
-    def attempt(index: int) -> None:
-        try:
-            start_line.wait(timeout=10)
-            opened[index] = submission_open(patient_id=patient.pk).pk
-        except Exception as error:
-            opened[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    opened, _ = all_at_once(threads_count, lambda _: submission_open(patient_id=patient.pk).pk)
 
     assert len(set(opened)) == 1
     assert IntakeSubmission.objects.filter(patient=patient).count() == 1

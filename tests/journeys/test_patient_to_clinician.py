@@ -17,14 +17,11 @@ from django.urls import reverse
 from intake.examples import complete_answers
 from intake.models import CrisisAlert, IntakeSubmission
 from intake.questions import SECTION_KEYS
-from propel.celery import app as celery_app
 from scheduling.models import Appointment, BookedVia
 from tests.clinic_time import at
+from tests.eager import eager_tasks
 from tests.factories import (
-    AppointmentTypeFactory,
-    ClinicianFactory,
-    RoomFactory,
-    open_weekdays,
+    consult_clinic,
     section_post_data,
 )
 from tests.scheduling.reminder_support import deliver_due_reminders
@@ -38,16 +35,9 @@ PHONE = {"HTTP_USER_AGENT": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS
 @pytest.fixture(autouse=True)
 def clinic(settings):
     settings.CLINICIAN_ALERT_EMAILS = ["on-call@clinic.example"]
-    open_weekdays()
-    AppointmentTypeFactory()
-    RoomFactory(name="Consult A")
-    ClinicianFactory(display_name="Dr Example")
-    conf = celery_app.conf
-    previous = conf.task_always_eager
-    conf.task_always_eager = True
-    with time_machine.travel(NOW, tick=False):
+    consult_clinic()
+    with eager_tasks(propagate=False), time_machine.travel(NOW, tick=False):
         yield
-    conf.task_always_eager = previous
 
 
 def follow(client: Client, response) -> tuple[str, object]:

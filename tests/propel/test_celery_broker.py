@@ -5,18 +5,17 @@ Needs Redis at REDIS_URL (`make test` sets it) and fails, rather than skips, wit
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.utils.nodenames import gethostname
-from django.conf import settings
 
 from propel.celery import app as celery_app
 from propel.models import WorkerHeartbeat
 from propel.tasks import heartbeat
+from tests.eager import assert_redis_broker
 
 # A queue of the test's own, so a worker of a `make run` on the same Redis cannot take the task
 # (and write to the wrong database), and this worker takes nothing of theirs.
@@ -28,14 +27,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def redis_broker() -> None:
-    redis_url = os.environ.get("REDIS_URL", "")
-    assert redis_url.startswith(("redis://", "rediss://")), (
-        "REDIS_URL must point to a running Redis (run the suite with `make test`)"
-    )
-    assert redis_url == settings.CELERY_BROKER_URL == celery_app.conf.broker_url
-    with celery_app.connection_for_write() as conn:
-        # Fails (does not skip) when Redis is down.
-        conn.ensure_connection(max_retries=1, interval_start=0, timeout=5)
+    assert_redis_broker()
 
 
 @pytest.fixture

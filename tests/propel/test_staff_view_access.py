@@ -17,16 +17,6 @@ STAFF_PAGES = {
 }
 
 
-@pytest.fixture
-def personas(front_desk, clinician_user, admin_user, no_role_user):
-    return {
-        "front desk": front_desk,
-        "clinician": clinician_user,
-        "admin": admin_user,
-        "no role": no_role_user,
-    }
-
-
 @pytest.mark.parametrize("page", STAFF_PAGES)
 def test_anonymous_visitors_are_sent_to_sign_in(page):
     response = Client().get(reverse(page))

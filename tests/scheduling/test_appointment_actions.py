@@ -20,7 +20,6 @@ from scheduling.models import (
 )
 from scheduling.visits import visit_check_in
 from tests.clinic_time import at
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -30,6 +29,7 @@ from tests.factories import (
     RoomFactory,
     open_weekdays,
 )
+from tests.personas import verified_client
 
 pytestmark = pytest.mark.django_db
 

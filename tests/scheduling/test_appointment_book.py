@@ -214,7 +214,7 @@ def test_online_booking_of_a_staff_only_type_is_refused(patient, room, doctor):
 
 
 def test_a_type_that_needs_clearance_is_refused_without_one(patient, doctor):
-    RoomFactory(kind=RoomKind.INFUSION)
+    RoomFactory(infusion=True)
     infusion = AppointmentTypeFactory(
         code="infusion",
         duration_minutes=120,

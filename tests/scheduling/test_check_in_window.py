@@ -14,9 +14,9 @@ from intake.check_in_window import check_in_closed
 from intake.links import patient_link_token
 from intake.models import IntakeSubmission
 from scheduling.check_ins import check_in_gate, check_in_open
-from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
+from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
 from tests.clinic_time import at
-from tests.factories import AppointmentFactory, RoomFactory, infusion_type, section_post_data
+from tests.factories import AppointmentFactory, section_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,7 @@ VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 AM in Sacramen
 def appointment(patient) -> Appointment:
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         start=VISIT,
     )
 

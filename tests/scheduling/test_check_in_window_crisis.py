@@ -24,13 +24,11 @@ from intake.models import (
 from intake.questions import CHECK_IN
 from propel.roles import Role
 from scheduling.check_ins import check_in_open
-from scheduling.models import Appointment, RoomKind
+from scheduling.models import Appointment
 from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
-    RoomFactory,
     UserFactory,
-    infusion_type,
     section_post_data,
 )
 
@@ -47,8 +45,7 @@ ON_CALL = "+19165550101"
 def appointment(patient) -> Appointment:
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         start=VISIT,
     )
 

@@ -5,11 +5,9 @@ patient's page: once per visit, only for a booked infusion in the next 48 hours
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
-from django.db import connection
 from django.urls import reverse
 
 from intake.links import patient_link_token
@@ -32,6 +30,7 @@ from tests.factories import (
     RoomFactory,
     section_post_data,
 )
+from tests.threads import all_at_once
 
 NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon in Sacramento
 OPENS = dt.timedelta(hours=48)
@@ -45,14 +44,7 @@ def frozen():
 
 @pytest.fixture
 def infusion_type(db):
-    return AppointmentTypeFactory(
-        code="infusion",
-        name="Infusion visit",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True)
 
 
 @pytest.fixture
@@ -253,26 +245,13 @@ def test_concurrent_opens_of_one_visit_make_one_round():
     appointment = AppointmentFactory(
         patient=patient,
         appointment_type=infusion,
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        room=RoomFactory(infusion=True),
         start=TOMORROW,
     )
-    start_line = threading.Barrier(threads_count)
-    opened: list[object] = [None] * threads_count
 
-    def attempt(index: int) -> None:
-        try:
-            start_line.wait(timeout=10)
-            opened[index] = check_in_open(appointment_id=appointment.pk, now=NOW).pk
-        except Exception as error:
-            opened[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    opened, _ = all_at_once(
+        threads_count, lambda _: check_in_open(appointment_id=appointment.pk, now=NOW).pk
+    )
 
     assert len(set(opened)) == 1 and isinstance(opened[0], int), opened
     assert IntakeSubmission.objects.filter(patient=patient).count() == 1

@@ -47,26 +47,12 @@ def clinic():
 
 @pytest.fixture
 def infusion():
-    return AppointmentTypeFactory(
-        code="infusion",
-        name="Infusion visit",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True)
 
 
 @pytest.fixture
 def maintenance():
-    return AppointmentTypeFactory(
-        code="maintenance",
-        name="Maintenance infusion",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(maintenance=True)
 
 
 def book(patient, appointment_type, start):

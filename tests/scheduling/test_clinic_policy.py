@@ -17,7 +17,6 @@ from propel.models import AuditEvent
 from propel.policy_log import POLICY_CHANGED, recent_policy_changes
 from scheduling import policy
 from scheduling.models import (
-    AppointmentStatus,
     AppointmentType,
     GateOutcome,
     ReadingPhase,
@@ -30,7 +29,7 @@ from scheduling.policy import PolicyError
 from scheduling.visits import gate_assessment, visit_record_vitals
 from scheduling.vitals import Reading, VitalThresholds, assess
 from tests.clinic_time import at
-from tests.factories import AppointmentFactory, RoomFactory, infusion_type
+from tests.factories import AppointmentFactory, infusion_type
 
 pytestmark = pytest.mark.django_db
 
@@ -417,13 +416,7 @@ def test_raising_the_defer_line_means_a_reading_that_deferred_no_longer_does(adm
 @pytest.mark.postgres
 def test_the_visit_gate_uses_the_lines_in_force(admin_user, clinician_user, patient):
     when = at(dt.date(2027, 1, 5), 10)
-    appointment = AppointmentFactory(
-        patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
-        start=when,
-        status=AppointmentStatus.CHECKED_IN,
-    )
+    appointment = AppointmentFactory(patient=patient, infusion=True, checked_in=True, start=when)
     visit = Visit.objects.create(appointment=appointment)
     VitalReading.objects.create(
         visit=visit,
@@ -447,13 +440,7 @@ def test_the_visit_gate_uses_the_lines_in_force(admin_user, clinician_user, pati
 @pytest.mark.postgres
 def test_recording_vitals_assesses_with_the_changed_line(admin_user, clinician_user, patient):
     when = at(dt.date(2027, 1, 5), 10)
-    appointment = AppointmentFactory(
-        patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
-        start=when,
-        status=AppointmentStatus.CHECKED_IN,
-    )
+    appointment = AppointmentFactory(patient=patient, infusion=True, checked_in=True, start=when)
     policy.policy_change_vitals(
         actor=admin_user, changes={"defer_above_systolic": 190}, reason=REASON
     )

@@ -28,6 +28,7 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
 )
+from tests.personas import STAFF_PAGE_ACCESS
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +50,7 @@ def clinician(clinician_user):
 
 @pytest.fixture
 def infusion():
-    return AppointmentTypeFactory(
-        code="infusion",
-        name="Infusion visit",
-        duration_minutes=120,
-        room_kind=RoomKind.INFUSION,
-        self_bookable=False,
-        needs_clearance=True,
-    )
+    return AppointmentTypeFactory(infusion=True)
 
 
 @pytest.fixture
@@ -334,19 +328,10 @@ def staff_urls(clinician, appointment) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("persona", "expected"),
-    [
-        (None, 302),
-        ("no_role_user", 403),
-        ("front_desk", 200),
-        ("clinician_user", 200),
-        ("admin_user", 200),
-    ],
-)
-def test_staff_feed_pages_by_persona(request, client, client_for, booked, persona, expected):
+@pytest.mark.parametrize(("persona", "expected"), STAFF_PAGE_ACCESS)
+def test_staff_feed_pages_by_persona(client_as, booked, persona, expected):
     clinician = booked[0].clinician
-    browser = client_for(request.getfixturevalue(persona)) if persona else client
+    browser = client_as(persona)
     for url in staff_urls(clinician, booked[0]):
         response = browser.get(url)
         assert response.status_code == expected, url
@@ -355,8 +340,8 @@ def test_staff_feed_pages_by_persona(request, client, client_for, booked, person
 
 
 @pytest.mark.parametrize(("persona", "expected"), [(None, 302), ("no_role_user", 403)])
-def test_strangers_cannot_revoke(request, client, client_for, clinician, persona, expected):
-    browser = client_for(request.getfixturevalue(persona)) if persona else client
+def test_strangers_cannot_revoke(client_as, clinician, persona, expected):
+    browser = client_as(persona)
     response = browser.post(reverse("scheduling:feed_revoke", args=[clinician.pk]))
     assert response.status_code == expected
     clinician.refresh_from_db()

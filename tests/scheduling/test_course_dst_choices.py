@@ -23,7 +23,6 @@ from tests.factories import (
     OpeningHoursFactory,
     PatientFactory,
     RoomFactory,
-    clear_patient,
     infusion_type,
 )
 
@@ -63,8 +62,7 @@ def sunday_clinic(db):
         clinician=clinician, weekday=SUNDAY, starts=dt.time(0), ends=dt.time(12)
     )
     room = RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION)
-    patient = PatientFactory()
-    clear_patient(patient, valid_until=dt.date(2027, 12, 31))
+    patient = PatientFactory(cleared=dt.date(2027, 12, 31))
     return {"patient": patient, "infusion": infusion_type(), "room": room}
 
 

@@ -26,6 +26,7 @@ from tests.factories import (
     SubmittedScreeningFactory,
     open_weekdays,
 )
+from tests.personas import STAFF_PAGE_ACCESS
 
 pytestmark = pytest.mark.django_db
 
@@ -454,19 +455,10 @@ def test_a_bad_maintenance_time_is_a_form_error(desk, cleared, start):
 # --- Who may open what --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("persona", "expected"),
-    [
-        (None, 302),
-        ("no_role_user", 403),
-        ("front_desk", 200),
-        ("clinician_user", 200),
-        ("admin_user", 200),
-    ],
-)
-def test_course_pages_by_persona(request, client, client_for, cleared, persona, expected):
-    course = booked_course(client_for(request.getfixturevalue("front_desk")), cleared)
-    browser = client_for(request.getfixturevalue(persona)) if persona else client
+@pytest.mark.parametrize(("persona", "expected"), STAFF_PAGE_ACCESS)
+def test_course_pages_by_persona(client_as, cleared, persona, expected):
+    course = booked_course(client_as("front_desk"), cleared)
+    browser = client_as(persona)
     for url in (new_url(cleared), detail_url(course)):
         response = browser.get(url)
         assert response.status_code == expected, url
@@ -477,9 +469,9 @@ def test_course_pages_by_persona(request, client, client_for, cleared, persona, 
 @pytest.mark.parametrize(
     ("persona", "expected"), [(None, 302), ("no_role_user", 403), ("clinician_user", 302)]
 )
-def test_course_actions_by_persona(request, client, client_for, cleared, persona, expected):
-    course = booked_course(client_for(request.getfixturevalue("front_desk")), cleared)
-    browser = client_for(request.getfixturevalue(persona)) if persona else client
+def test_course_actions_by_persona(client_as, cleared, persona, expected):
+    course = booked_course(client_as("front_desk"), cleared)
+    browser = client_as(persona)
     session = course.sessions.order_by("start")[2]
     posts = [
         (new_url(cleared), plan()),
@@ -505,10 +497,10 @@ def test_course_actions_by_persona(request, client, client_for, cleared, persona
 
 
 @pytest.mark.parametrize("persona", [None, "no_role_user"])
-def test_strangers_cannot_add_maintenance(request, client, client_for, cleared, persona):
-    course = booked_course(client_for(request.getfixturevalue("front_desk")), cleared)
+def test_strangers_cannot_add_maintenance(client_as, cleared, persona):
+    course = booked_course(client_as("front_desk"), cleared)
     course.sessions.update(status=AppointmentStatus.COMPLETED)
-    browser = client_for(request.getfixturevalue(persona)) if persona else client
+    browser = client_as(persona)
     response = maintenance(browser, course, to_local_input(at(dt.date(2027, 3, 1), 10)))
     assert response.status_code in (302, 403)
     assert not course.sessions.filter(appointment_type__code="maintenance").exists()

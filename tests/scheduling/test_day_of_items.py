@@ -18,7 +18,6 @@ from scheduling.models import (
     Appointment,
     AppointmentStatus,
     PreInfusionCheckIn,
-    RoomKind,
     VisitItemAcknowledgement,
 )
 from scheduling.visits.arrival import check_in_answers, visit_check_in
@@ -26,17 +25,15 @@ from scheduling.visits.common import visit_for
 from scheduling.visits.forms import CheckInForm
 from scheduling.visits.items import items_context, visit_acknowledge_item
 from tests.clinic_time import at
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
     ClinicianFactory,
     FlagFactory,
-    RoomFactory,
     clear_patient,
-    infusion_type,
     open_weekdays,
 )
+from tests.personas import verified_client
 from tests.scheduling.visit_walk import ANSWERS, ESCORT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -54,8 +51,7 @@ def appointment(patient) -> Appointment:
     clear_patient(patient)
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         clinician=ClinicianFactory(),
         start=START,
     )

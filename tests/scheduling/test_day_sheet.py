@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling.models import AppointmentStatus, GateOutcome, PreInfusionCheckIn, RoomKind, Visit
+from scheduling.models import AppointmentStatus, GateOutcome, PreInfusionCheckIn, Visit
 from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
@@ -39,7 +39,7 @@ def morning():
 def infusion_at(hour: int, minute: int = 0, **kwargs):
     return AppointmentFactory(
         appointment_type=infusion_type(),
-        room=kwargs.pop("room", None) or RoomFactory(kind=RoomKind.INFUSION),
+        room=kwargs.pop("room", None) or RoomFactory(infusion=True),
         start=at(TUESDAY, hour, minute),
         **kwargs,
     )
@@ -75,8 +75,7 @@ def test_another_date_can_be_asked_for(front_desk, client_for):
 
 
 def test_badges_show_clearance_check_in_escort_and_gate(clinician_user, client_for):
-    cleared = PatientFactory(escort_name="Sam Driver", escort_phone="+19165550111")
-    clear_patient(cleared)
+    cleared = PatientFactory(escorted=True, cleared=True)
     no_escort = PatientFactory()
     sent_visit = infusion_at(9, patient=cleared)
     PreInfusionCheckIn.objects.create(
@@ -173,7 +172,7 @@ def _fill_day(count: int) -> None:
         appointment = AppointmentFactory(
             appointment_type=kind,
             patient=patient,
-            room=RoomFactory(kind=RoomKind.INFUSION),
+            room=RoomFactory(infusion=True),
             start=at(TUESDAY, 9) + dt.timedelta(minutes=5 * n),
         )
         if n % 2 == 0:

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from scheduling.models import AppointmentStatus, RoomKind, WorkingHours
+from scheduling.models import AppointmentStatus, WorkingHours
 from scheduling.slots import find_slots
 from tests.clinic_time import LA, at
 from tests.factories import (
@@ -33,7 +33,7 @@ def clinic():
     return {
         "type": AppointmentTypeFactory(),
         "rooms": [RoomFactory(name="Consult A"), RoomFactory(name="Consult B")],
-        "infusion_room": RoomFactory(kind=RoomKind.INFUSION),
+        "infusion_room": RoomFactory(infusion=True),
         "clinicians": [ClinicianFactory(), ClinicianFactory()],
     }
 

@@ -19,7 +19,6 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
     UserFactory,
-    clear_patient,
     infusion_type,
     open_weekdays,
 )
@@ -35,8 +34,7 @@ def clinic():
     open_weekdays()
     RoomFactory.create_batch(2, kind=RoomKind.INFUSION)
     ClinicianFactory.create_batch(2)
-    patient = PatientFactory()
-    clear_patient(patient)
+    patient = PatientFactory(cleared=True)
     with time_machine.travel(NOW, tick=False):
         yield {"patient": patient, "infusion": infusion_type()}
 

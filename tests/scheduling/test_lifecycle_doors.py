@@ -28,7 +28,6 @@ from scheduling.models import (
     AppointmentStatusChange,
     GateOutcome,
     PreInfusionCheckIn,
-    RoomKind,
     Visit,
     VisitItemAcknowledgement,
     VitalReading,
@@ -36,7 +35,6 @@ from scheduling.models import (
 from scheduling.slots import clinic_tz
 from scheduling.transitions import appointment_transition, load_facts
 from tests.clinic_time import at
-from tests.conftest import verified_client
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -49,6 +47,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.personas import verified_client
 from tests.scheduling.visit_walk import CHECK_IN_FORM, NORMAL
 from tests.test_permission_matrix import _all_url_names
 
@@ -245,13 +244,12 @@ def gate_held(appointment: Appointment, now: dt.datetime) -> list[str]:
 
 def world(variant: str) -> Appointment:
     open_weekdays()
-    patient = PatientFactory(escort_name="Sam Driver", escort_phone="+19165550111")
+    patient = PatientFactory(escorted=True)
     decision = None if variant == "not_cleared" else clear_patient(patient)
     start = START + dt.timedelta(days=7) if variant == "next_week" else START
     appointment = AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         start=start,
     )
     if variant in ("a13_patient_yes", "maoi_review"):
@@ -381,10 +379,9 @@ def test_the_service_agrees_with_the_table_for_every_action_party_and_date(statu
     """Every (state, status-changing action, party, date) through appointment_transition: it
     succeeds exactly when the pure table allows it, and a refusal changes nothing."""
     open_weekdays()
-    patient = PatientFactory()
-    clear_patient(patient)
+    patient = PatientFactory(cleared=True)
     kind = infusion_type()
-    room = RoomFactory(kind=RoomKind.INFUSION)
+    room = RoomFactory(infusion=True)
     actors = {party: _party_actor(party) for party in Party}
     for (target, action), party, (moment, now) in itertools.product(
         ACTION_FOR_STATUS.items(), Party, MOMENTS.items()

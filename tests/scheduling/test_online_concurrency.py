@@ -11,7 +11,6 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 
 from intake.models import Patient
 from scheduling.models import Appointment, SlotHold
@@ -19,6 +18,7 @@ from scheduling.online.booking import OnlineBooking, online_consultation_book, o
 from scheduling.online.rules import PatientDetails
 from tests.clinic_time import at
 from tests.scheduling.reminder_support import deliver_due_reminders
+from tests.threads import all_at_once as released_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -36,24 +36,8 @@ DETAILS = PatientDetails(
 
 
 def all_at_once(count: int, attempt: Callable[[], object]) -> list[object]:
-    start_line = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            start_line.wait(timeout=60)
-            results[index] = attempt()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    results, finished = released_together(count, lambda _: attempt(), wait=60, join=120)
+    assert finished, "a booking thread hung"
     return results
 
 

@@ -88,7 +88,7 @@ def test_staff_only_saturdays_are_never_offered(client, online_clinic):
 
 
 def test_only_the_consultation_is_offered(client, online_clinic):
-    RoomFactory(kind=RoomKind.INFUSION)
+    RoomFactory(infusion=True)
     AppointmentTypeFactory(
         code="infusion", duration_minutes=120, room_kind=RoomKind.INFUSION, self_bookable=False
     )

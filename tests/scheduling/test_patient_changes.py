@@ -170,7 +170,7 @@ def test_a_staff_booked_visit_cannot_be_cancelled_online(client, patient, online
         appointment_type=AppointmentTypeFactory(
             code="infusion", room_kind=RoomKind.INFUSION, self_bookable=False
         ),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        room=RoomFactory(infusion=True),
         clinician=online_clinic.clinician,
         start=at(dt.date(2027, 1, 8), 10),
     )

@@ -61,7 +61,7 @@ def booked(online_clinic, patient):
         "infusion": make(
             at(dt.date(2027, 1, 8), 10),
             appointment_type=infusion_type,
-            room=RoomFactory(kind=RoomKind.INFUSION),
+            room=RoomFactory(infusion=True),
         ),
         "past": make(at(dt.date(2026, 12, 15), 10), status=AppointmentStatus.COMPLETED),
         "cancelled": make(at(dt.date(2027, 1, 7), 10), status=AppointmentStatus.CANCELLED),

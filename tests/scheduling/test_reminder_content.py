@@ -77,7 +77,7 @@ def appointments():
     infusion = AppointmentFactory(
         patient=patient,
         appointment_type=infusion_type,
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        room=RoomFactory(infusion=True),
         start=consultation.start.replace(day=12),
     )
     return {"consultation": consultation, "infusion": infusion}

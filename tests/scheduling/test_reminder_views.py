@@ -56,16 +56,6 @@ def rows(appointment):
     }
 
 
-@pytest.fixture
-def personas(front_desk, clinician_user, admin_user, no_role_user):
-    return {
-        "front desk": front_desk,
-        "clinician": clinician_user,
-        "admin": admin_user,
-        "no role": no_role_user,
-    }
-
-
 def pages(appointment_id: int) -> list[str]:
     return [
         reverse("scheduling:reminders"),

@@ -37,7 +37,6 @@ from tests.factories import (
     ExtraOpeningFactory,
     PatientFactory,
     RoomFactory,
-    clear_patient,
     infusion_type,
 )
 
@@ -282,8 +281,7 @@ def night_clinic(db):
     clinician = ClinicianFactory(display_name="Dr Night")
     WorkingHours.objects.create(clinician=clinician, weekday=6, starts=dt.time(0), ends=dt.time(12))
     RoomFactory(name="Infusion 1", kind="infusion")
-    patient = PatientFactory()
-    clear_patient(patient, valid_until=dt.date(2027, 12, 31))
+    patient = PatientFactory(cleared=dt.date(2027, 12, 31))
     return {"patient": patient, "infusion": infusion_type()}
 
 

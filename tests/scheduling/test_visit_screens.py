@@ -14,7 +14,6 @@ from scheduling.models import (
     Appointment,
     AppointmentStatus,
     GateOutcome,
-    RoomKind,
     Visit,
     VitalReading,
 )
@@ -22,9 +21,6 @@ from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
     PatientFactory,
-    RoomFactory,
-    clear_patient,
-    infusion_type,
     open_weekdays,
 )
 from tests.scheduling.visit_walk import CHECK_IN_FORM
@@ -49,12 +45,10 @@ def clock():
 def infusion(clock):
     """A cleared patient with an escort on file, booked for an infusion at 9:00 today."""
     open_weekdays()
-    patient = PatientFactory(escort_name="Sam Driver", escort_phone="+19165550111")
-    clear_patient(patient)
+    patient = PatientFactory(escorted=True, cleared=True)
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         start=at(TUESDAY, 9),
     )
 
@@ -305,12 +299,10 @@ def test_a_normal_visit_goes_from_arrival_to_discharge(
 def test_start_is_blocked_with_reasons_when_the_clearance_has_lapsed(
     clock, front_desk, clinician_user, client_for
 ):
-    patient = PatientFactory(escort_name="Sam Driver", escort_phone="+19165550111")
-    clear_patient(patient, valid_until=TUESDAY - dt.timedelta(days=1))
+    patient = PatientFactory(escorted=True, cleared=TUESDAY - dt.timedelta(days=1))
     appointment = AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(kind=RoomKind.INFUSION),
+        infusion=True,
         start=at(TUESDAY, 9),
     )
     check_in(client_for(front_desk), appointment)

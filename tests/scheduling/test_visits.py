@@ -458,8 +458,7 @@ def test_the_start_waits_for_check_in_and_vitals(visit_appt, front_desk) -> None
 
 
 def test_a_lapsed_clearance_blocks_the_start(clinic, front_desk, clinician_user) -> None:
-    lapsed = PatientFactory()
-    clear_patient(lapsed, valid_until=TUESDAY - dt.timedelta(days=1))
+    lapsed = PatientFactory(cleared=TUESDAY - dt.timedelta(days=1))
     appointment = book(clinic, lapsed, START)
     ready_to_start(appointment, front_desk, clinician_user)
     reasons = visit_can_start(visit_for(appointment.pk), now=NOW)
@@ -585,8 +584,7 @@ def test_discharge_completes_the_appointment_and_the_course(
 def test_deferral_for_blood_pressure_offers_rule_keeping_free_times(
     clinic, front_desk, clinician_user
 ) -> None:
-    patient = PatientFactory()
-    clear_patient(patient, valid_until=dt.date(2027, 1, 15))
+    patient = PatientFactory(cleared=dt.date(2027, 1, 15))
     thursday = book(clinic, patient, at(dt.date(2027, 1, 7), 10))
     # Another patient takes the only infusion room all Friday morning.
     book(clinic, PatientFactory(), at(dt.date(2027, 1, 8), 9))
