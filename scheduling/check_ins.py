@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from intake.models import IntakeSubmission, Patient, SubmissionKind, SubmissionStatus
 from intake.screening import IntakeError, submission_open, submission_restart
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.booking import booking_transaction
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
@@ -179,11 +179,8 @@ def _reuse_draft(appointment: Appointment, now: dt.datetime) -> IntakeSubmission
         link.save(update_fields=["appointment"])
     else:
         PreInfusionCheckIn.objects.create(appointment=appointment, submission=draft)
-    audit_record(
-        action="check_in.moved",
-        patient_id=appointment.patient_id,
-        obj=appointment,
-        detail={"round": draft.round, "from_appointment": previous},
+    audit_patient_event(
+        appointment, "check_in.moved", detail={"round": draft.round, "from_appointment": previous}
     )
     return draft
 
@@ -196,12 +193,7 @@ def _open_round(appointment: Appointment) -> IntakeSubmission:
     except IntakeError as error:
         raise SchedulingError("busy" if error.code == "busy" else "patient_not_found") from error
     PreInfusionCheckIn.objects.create(appointment=appointment, submission=submission)
-    audit_record(
-        action="check_in.opened",
-        patient_id=appointment.patient_id,
-        obj=appointment,
-        detail={"round": submission.round},
-    )
+    audit_patient_event(appointment, "check_in.opened", detail={"round": submission.round})
     return submission
 
 

@@ -80,16 +80,6 @@ def claim_visit_step(
         raise SchedulingError(refused)
 
 
-def audit_visit(visit: Visit, *, action: str, actor: Any, request: Any) -> None:
-    audit_record(
-        action=action,
-        actor=actor,
-        request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
-    )
-
-
 def status_label(status: str) -> str:
     return str(AppointmentStatus(status).label).lower()
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -73,14 +73,7 @@ def defer_visit(
         deferred_reason=reason, deferred_at=now, updated_at=now
     )
     visit.deferred_reason, visit.deferred_at = reason, now
-    audit_record(
-        action="visit.deferred",
-        actor=actor,
-        request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
-        detail={"why": code},
-    )
+    audit_patient_event(visit, "visit.deferred", actor=actor, request=request, detail={"why": code})
 
 
 def next_step_for(visit: Visit) -> str:

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.models import (
@@ -26,7 +26,6 @@ from scheduling.transitions import lifecycle_require
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     alert_after_commit,
-    audit_visit,
     claim_visit_step,
     locked_visit,
     require_role,
@@ -178,12 +177,11 @@ def _audit_reading(
     request: HttpRequest | None,
 ) -> None:
     """Audit the reading; an alert is emailed to the clinicians after commit."""
-    audit_record(
-        action="visit.vitals_recorded",
+    audit_patient_event(
+        visit,
+        "visit.vitals_recorded",
         actor=actor,
         request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
         detail={
             "reading": reading.pk,
             "phase": reading.phase,
@@ -280,6 +278,6 @@ def visit_sign_off(
             },
             refused="visit_already_signed",
         )
-        audit_visit(visit, action="visit.signed_off", actor=actor, request=request)
+        audit_patient_event(visit, "visit.signed_off", actor=actor, request=request)
     visit.refresh_from_db()
     return visit

@@ -33,8 +33,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from intake.clearance import clinic_date
-from propel.audit import audit_record
 from propel.roles import Capability, can, roles_of
+from scheduling.audit import audit_patient_event
 from scheduling.day_of import ACKNOWLEDGEABLE_STATUSES, day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
@@ -88,12 +88,11 @@ def visit_acknowledge_item(
                 )
         except IntegrityError as error:
             raise SchedulingError("visit_item_already_acknowledged") from error
-        audit_record(
-            action="visit.item_acknowledged",
+        audit_patient_event(
+            visit,
+            "visit.item_acknowledged",
             actor=actor,
             request=request,
-            patient_id=appointment.patient_id,
-            obj=visit,
             detail={"item": item, "severity": found.severity},
         )
     return acknowledgement
