@@ -39,6 +39,7 @@ from scheduling.models import (
     Room,
     SlotHold,
 )
+from scheduling.queries import appointment_with_type
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
 from scheduling.reminder_plan import reminders_replan
 from scheduling.resources import (
@@ -339,11 +340,7 @@ def appointment_move(
 
 def _movable(appointment_id: int, *, new_start: dt.datetime, now: dt.datetime) -> Appointment:
     """The appointment (its type loaded) when it is booked and both times are still ahead."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-    )
-    if appointment is None:
-        raise SchedulingError("not_found")
+    appointment = appointment_with_type(appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
         raise SchedulingError(
             "not_movable", status=AppointmentStatus(appointment.status).label.lower()

@@ -50,6 +50,7 @@ from scheduling.models import (
     InfusionCourse,
 )
 from scheduling.policy import spacing_policy
+from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
 from scheduling.spacing import keep_away
 from scheduling.transitions import appointment_transition
@@ -329,11 +330,7 @@ def course_session_move(
     now = now or timezone.now()
     tz = clinic_tz()
     with transaction.atomic():
-        appointment = (
-            Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-        )
-        if appointment is None:
-            raise SchedulingError("not_found")
+        appointment = appointment_with_type(appointment_id)
         if appointment.course_id is None:
             raise SchedulingError("not_course_session")
         course = locked_course(appointment.course_id)

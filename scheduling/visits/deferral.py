@@ -24,6 +24,7 @@ from scheduling.models import (
     Visit,
 )
 from scheduling.policy import spacing_policy
+from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, find_slots
 from scheduling.spacing import Spacing, first_too_close, week_is_full
 from scheduling.transitions import appointment_transition
@@ -128,11 +129,7 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
     and inside the current clearance. The first free start of each day first (earliest day
     first), then the rest. Read-only: a start can be taken before it is booked; booking
     re-checks everything."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-    )
-    if appointment is None:
-        raise SchedulingError("not_found")
+    appointment = appointment_with_type(appointment_id)
     appointment_type = appointment.appointment_type
     tz = clinic_tz()
     today = clinic_date(now)
