@@ -16,7 +16,7 @@ intake never imports scheduling, so scheduling registers check_in_gate with inta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.conf import settings
 from django.utils import formats, timezone
@@ -197,14 +197,13 @@ def _open_round(appointment: Appointment) -> IntakeSubmission:
     return submission
 
 
-def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) -> dict[int, str]:
-    """For each of these visits (appointment_type loaded) whose check-in is open, its
-    CheckInState; visits without an open check-in are left out. One query for any number."""
-    open_ids = [a.pk for a in appointments if _refusal(a, now) is None]
-    if not open_ids:
-        return {}
-    states = dict.fromkeys(open_ids, CheckInState.NOT_STARTED)
-    links = PreInfusionCheckIn.objects.filter(appointment_id__in=open_ids).values_list(
+def check_in_progress(appointment_ids: Collection[int]) -> dict[int, str]:
+    """For each of these visits, how far its patient got with the check-in (a CheckInState):
+    not started (no round linked), started, or sent. One query for any number, none for none."""
+    states = dict.fromkeys(appointment_ids, CheckInState.NOT_STARTED)
+    if not states:
+        return states
+    links = PreInfusionCheckIn.objects.filter(appointment_id__in=states).values_list(
         "appointment_id", "submission__status"
     )
     for appointment_id, status in links:
@@ -212,3 +211,9 @@ def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) ->
             CheckInState.SENT if status == SubmissionStatus.SUBMITTED else CheckInState.STARTED
         )
     return states
+
+
+def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) -> dict[int, str]:
+    """For each of these visits (appointment_type loaded) whose check-in is open, its
+    CheckInState; visits without an open check-in are left out. One query for any number."""
+    return check_in_progress([a.pk for a in appointments if _refusal(a, now) is None])
