@@ -52,6 +52,15 @@ def require_role(actor: Any, roles: Iterable[Role]) -> None:
         raise SchedulingError("visit_forbidden")
 
 
+def required_text(value: str | None, refused: str) -> str:
+    """`value` stripped; SchedulingError(`refused`) when nothing is left (a note or reason the
+    step must have)."""
+    text = (value or "").strip()
+    if not text:
+        raise SchedulingError(refused)
+    return text
+
+
 def visit_for(appointment_id: int) -> Visit:
     """The appointment's Visit, created the first time (safe against two callers at once: the
     one-to-one constraint decides, get_or_create re-reads)."""

@@ -28,7 +28,7 @@ from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, find_slots
 from scheduling.spacing import Spacing, first_too_close, week_is_full
 from scheduling.transitions import appointment_transition
-from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role
+from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role, required_text
 from scheduling.visits.gate import gate_assessment
 
 REBOOK_DAYS = 14
@@ -106,9 +106,7 @@ def visit_defer(
     service."""
     require_role(actor, DEFER_ROLES)
     now = now or timezone.now()
-    reason = (reason or "").strip()
-    if not reason:
-        raise SchedulingError("visit_reason_needed")
+    reason = required_text(reason, "visit_reason_needed")
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         if visit.started_at is not None:

@@ -29,6 +29,7 @@ from scheduling.visits.common import (
     claim_visit_step,
     locked_visit,
     require_role,
+    required_text,
     thresholds_from_settings,
 )
 from scheduling.vitals import (
@@ -257,9 +258,7 @@ def visit_sign_off(
     the infusion may go ahead. Once only (a conditional update on signed_off_at)."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
-    note = (note or "").strip()
-    if not note:
-        raise SchedulingError("visit_note_needed")
+    note = required_text(note, "visit_note_needed")
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         if visit.gate_outcome != GateOutcome.SIGN_OFF:

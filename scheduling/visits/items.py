@@ -40,7 +40,7 @@ from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.models import Appointment, Visit, VisitItemAcknowledgement
 from scheduling.transitions import lifecycle_require
-from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role, required_text
 from scheduling.visits.forms import ItemAcknowledgeForm
 
 
@@ -65,9 +65,7 @@ def visit_acknowledge_item(
     """
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
-    reason = (reason or "").strip()
-    if not reason:
-        raise SchedulingError("visit_item_reason_needed")
+    reason = required_text(reason, "visit_item_reason_needed")
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         appointment = visit.appointment
