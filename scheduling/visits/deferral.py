@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
 from scheduling.audit import audit_patient_event
+from scheduling.availability import one_a_day_first
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -25,7 +26,7 @@ from scheduling.models import (
 )
 from scheduling.policy import spacing_policy
 from scheduling.queries import appointment_with_type
-from scheduling.slots import clinic_tz, find_slots
+from scheduling.slots import clinic_tz, staff_slots
 from scheduling.spacing import Spacing, first_too_close, week_is_full
 from scheduling.transitions import appointment_transition
 from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role, required_text
@@ -141,14 +142,8 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
             return []
         last_day = min(last_day, status.valid_until)
         course = _course_check(appointment, now=now)
-    slots = find_slots(
-        appointment_type=appointment_type,
-        start_date=first_day,
-        end_date=last_day,
-        include_extra_openings=True,
-        patient_id=appointment.patient_id,
-        not_before=now,
-        now=now,
+    slots = staff_slots(
+        appointment_type, first_day, last_day, now=now, patient_id=appointment.patient_id
     )
     fitting = {
         slot.start
@@ -157,7 +152,7 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
         and slot.start.astimezone(tz).date() <= last_day
         and (course is None or course.fits(slot.start, tz=tz))
     }
-    return _first_of_each_day_first(sorted(fitting), tz=tz)[:REBOOK_OPTIONS]
+    return one_a_day_first(sorted(fitting), tz)[:REBOOK_OPTIONS]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,16 +184,3 @@ def _course_check(appointment: Appointment, *, now: dt.datetime) -> _CourseCheck
         .values_list("start", flat=True)
     )
     return _CourseCheck(spacing, others)
-
-
-def _first_of_each_day_first(starts: list[dt.datetime], *, tz: ZoneInfo) -> list[dt.datetime]:
-    """`starts` (sorted) with the first start of each clinic day first, then the rest."""
-    first_per_day: list[dt.datetime] = []
-    seen: set[dt.date] = set()
-    for start in starts:
-        day = start.astimezone(tz).date()
-        if day not in seen:
-            seen.add(day)
-            first_per_day.append(start)
-    rest = [start for start in starts if start not in first_per_day]
-    return first_per_day + rest
