@@ -70,14 +70,22 @@ def visit_for(appointment_id: int) -> Visit:
     return visit
 
 
-def locked_visit(appointment_id: int) -> Visit:
-    """The visit row locked for this transaction, with its appointment and type loaded."""
+def locked_visit(appointment_id: int, *, started: bool | None = None) -> Visit:
+    """The visit row locked for this transaction, with its appointment and type loaded. A step
+    that comes before the infusion (`started=False`) is refused once it has started
+    ("visit_already_started"); one that comes after it (`started=True`), before it has
+    ("visit_not_started")."""
     visit_for(appointment_id)
-    return (
+    visit = (
         Visit.objects.select_for_update(of=("self",))
         .select_related("appointment__appointment_type")
         .get(appointment_id=appointment_id)
     )
+    if started is False and visit.started_at is not None:
+        raise SchedulingError("visit_already_started")
+    if started and visit.started_at is None:
+        raise SchedulingError("visit_not_started")
+    return visit
 
 
 def claim_visit_step(

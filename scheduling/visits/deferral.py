@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 from intake.clearance import clearance_status, clinic_date
 from scheduling.audit import audit_patient_event
 from scheduling.availability import one_a_day_first
-from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -109,9 +108,7 @@ def visit_defer(
     now = now or timezone.now()
     reason = required_text(reason, "visit_reason_needed")
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
+        visit = locked_visit(appointment_id, started=False)
         defer_visit(visit, actor=actor, reason=reason, code="clinician", request=request, now=now)
     return Deferral(
         visit=visit,

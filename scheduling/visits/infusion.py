@@ -57,9 +57,7 @@ def visit_start(
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
+        visit = locked_visit(appointment_id, started=False)
         visit.appointment = appointment_transition(
             appointment_id=appointment_id,
             to_status=AppointmentStatus.IN_PROGRESS,
@@ -89,9 +87,7 @@ def visit_end_infusion(
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is None:
-            raise SchedulingError("visit_not_started")
+        visit = locked_visit(appointment_id, started=True)
         lifecycle_require(visit.appointment, visit, Action.END_INFUSION, actor=actor, now=now)
         claim_visit_step(
             visit,

@@ -67,10 +67,8 @@ def visit_acknowledge_item(
     now = now or timezone.now()
     reason = required_text(reason, "visit_item_reason_needed")
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
+        visit = locked_visit(appointment_id, started=False)
         appointment = visit.appointment
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
         items = {i.code: i for i in day_of_items(appointment, visit, now=now)}
         found = items.get(item)
         if found is None:
