@@ -197,3 +197,17 @@ def free_slots(
                     continue
                 slots.append(Slot(start, end, free_rooms, free_clinicians))
     return slots
+
+
+def one_a_day_first(starts: Sequence[dt.datetime], tz: ZoneInfo) -> list[dt.datetime]:
+    """`starts` in their order, but the first of each local day in `tz` before any second start
+    on a day: a short list of options then spreads over days."""
+    first_per_day: list[dt.datetime] = []
+    seen: set[dt.date] = set()
+    for start in starts:
+        day = start.astimezone(tz).date()
+        if day not in seen:
+            seen.add(day)
+            first_per_day.append(start)
+    rest = [start for start in starts if start not in first_per_day]
+    return first_per_day + rest

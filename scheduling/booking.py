@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from intake.models import Patient
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.holds import slot_hold_create
 from scheduling.lifecycle import Action
@@ -39,6 +39,7 @@ from scheduling.models import (
     Room,
     SlotHold,
 )
+from scheduling.queries import appointment_with_type
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
 from scheduling.reminder_plan import reminders_replan
 from scheduling.resources import (
@@ -257,12 +258,11 @@ def _record_booking(booking: _Booking, appointment: Appointment) -> None:
     # Reminder rows in the booking's own transaction: no broker needed
     # (scheduling.reminders.dispatch).
     reminders_replan(appointment_id=appointment.pk, now=booking.now, confirmation=booking.confirm)
-    audit_record(
-        action="appointment.booked",
+    audit_patient_event(
+        appointment,
+        "appointment.booked",
         actor=booking.actor,
         request=booking.request,
-        patient_id=booking.patient_id,
-        obj=appointment,
         detail={"type": booking.appointment_type.code, "via": booking.via},
     )
     if booking.hold_key:
@@ -340,11 +340,7 @@ def appointment_move(
 
 def _movable(appointment_id: int, *, new_start: dt.datetime, now: dt.datetime) -> Appointment:
     """The appointment (its type loaded) when it is booked and both times are still ahead."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-    )
-    if appointment is None:
-        raise SchedulingError("not_found")
+    appointment = appointment_with_type(appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
         raise SchedulingError(
             "not_movable", status=AppointmentStatus(appointment.status).label.lower()
@@ -455,12 +451,11 @@ def _audit_move(
     actor: Any,
     request: HttpRequest | None,
 ) -> None:
-    audit_record(
-        action="appointment.moved",
+    audit_patient_event(
+        current,
+        "appointment.moved",
         actor=actor,
         request=request,
-        patient_id=current.patient_id,
-        obj=current,
         detail={
             "from": current.start.isoformat(),
             "to": new_start.astimezone(dt.UTC).isoformat(),

@@ -16,7 +16,7 @@ intake never imports scheduling, so scheduling registers check_in_gate with inta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.conf import settings
 from django.utils import formats, timezone
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from intake.models import IntakeSubmission, Patient, SubmissionKind, SubmissionStatus
 from intake.screening import IntakeError, submission_open, submission_restart
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.booking import booking_transaction
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
@@ -179,11 +179,8 @@ def _reuse_draft(appointment: Appointment, now: dt.datetime) -> IntakeSubmission
         link.save(update_fields=["appointment"])
     else:
         PreInfusionCheckIn.objects.create(appointment=appointment, submission=draft)
-    audit_record(
-        action="check_in.moved",
-        patient_id=appointment.patient_id,
-        obj=appointment,
-        detail={"round": draft.round, "from_appointment": previous},
+    audit_patient_event(
+        appointment, "check_in.moved", detail={"round": draft.round, "from_appointment": previous}
     )
     return draft
 
@@ -196,23 +193,17 @@ def _open_round(appointment: Appointment) -> IntakeSubmission:
     except IntakeError as error:
         raise SchedulingError("busy" if error.code == "busy" else "patient_not_found") from error
     PreInfusionCheckIn.objects.create(appointment=appointment, submission=submission)
-    audit_record(
-        action="check_in.opened",
-        patient_id=appointment.patient_id,
-        obj=appointment,
-        detail={"round": submission.round},
-    )
+    audit_patient_event(appointment, "check_in.opened", detail={"round": submission.round})
     return submission
 
 
-def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) -> dict[int, str]:
-    """For each of these visits (appointment_type loaded) whose check-in is open, its
-    CheckInState; visits without an open check-in are left out. One query for any number."""
-    open_ids = [a.pk for a in appointments if _refusal(a, now) is None]
-    if not open_ids:
-        return {}
-    states = dict.fromkeys(open_ids, CheckInState.NOT_STARTED)
-    links = PreInfusionCheckIn.objects.filter(appointment_id__in=open_ids).values_list(
+def check_in_progress(appointment_ids: Collection[int]) -> dict[int, str]:
+    """For each of these visits, how far its patient got with the check-in (a CheckInState):
+    not started (no round linked), started, or sent. One query for any number, none for none."""
+    states = dict.fromkeys(appointment_ids, CheckInState.NOT_STARTED)
+    if not states:
+        return states
+    links = PreInfusionCheckIn.objects.filter(appointment_id__in=states).values_list(
         "appointment_id", "submission__status"
     )
     for appointment_id, status in links:
@@ -220,3 +211,9 @@ def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) ->
             CheckInState.SENT if status == SubmissionStatus.SUBMITTED else CheckInState.STARTED
         )
     return states
+
+
+def check_in_states(appointments: Iterable[Appointment], *, now: dt.datetime) -> dict[int, str]:
+    """For each of these visits (appointment_type loaded) whose check-in is open, its
+    CheckInState; visits without an open check-in are left out. One query for any number."""
+    return check_in_progress([a.pk for a in appointments if _refusal(a, now) is None])

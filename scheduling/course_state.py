@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     OPEN_STATUSES,
@@ -60,11 +60,5 @@ def course_complete_if_done(
         InfusionCourse.objects.filter(pk=course.pk).update(
             status=CourseStatus.COMPLETED, updated_at=now or timezone.now()
         )
-        audit_record(
-            action="course.completed",
-            actor=actor,
-            request=request,
-            patient_id=course.patient_id,
-            obj=course,
-        )
+        audit_patient_event(course, "course.completed", actor=actor, request=request)
     return True

@@ -197,6 +197,33 @@ def _english(name: str, model: type = VitalsPolicy) -> str:
         return str(model._meta.get_field(name).verbose_name)
 
 
+def _audit_policy_change(
+    obj: VitalsPolicy | AppointmentType,
+    what: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    reason: str,
+) -> None:
+    """The one "policy.changed" event: what changed (`what`, in English), the changed fields
+    before and after with their English labels, and the admin's reason."""
+    audit_record(
+        action=POLICY_CHANGED,
+        actor=actor,
+        request=request,
+        obj=obj,
+        detail={
+            "what": what,
+            "before": before,
+            "after": after,
+            "labels": {name: _english(name, type(obj)) for name in after},
+            "reason": reason,
+        },
+    )
+
+
 def policy_change_vitals(
     *,
     actor: Any,
@@ -233,18 +260,14 @@ def policy_change_vitals(
                 setattr(row, name, after[name])
             row.updated_by = actor
             row.save(update_fields=[*changed, "updated_by", "updated_at"])
-            audit_record(
-                action=POLICY_CHANGED,
+            _audit_policy_change(
+                row,
+                "Vital-signs gate lines",
+                {name: before[name] for name in changed},
+                {name: after[name] for name in changed},
                 actor=actor,
                 request=request,
-                obj=row,
-                detail={
-                    "what": "Vital-signs gate lines",
-                    "before": {name: before[name] for name in changed},
-                    "after": {name: after[name] for name in changed},
-                    "labels": {name: _english(name) for name in changed},
-                    "reason": reason,
-                },
+                reason=reason,
             )
     return VitalThresholds(**after)
 
@@ -277,18 +300,14 @@ def appointment_type_policy_change(
         if before != needs_clearance:
             kind.needs_clearance = needs_clearance
             kind.save(update_fields=["needs_clearance"])
-            audit_record(
-                action=POLICY_CHANGED,
+            _audit_policy_change(
+                kind,
+                f"Appointment type “{kind.name}” ({kind.code})",
+                {"needs_clearance": before},
+                {"needs_clearance": needs_clearance},
                 actor=actor,
                 request=request,
-                obj=kind,
-                detail={
-                    "what": f"Appointment type “{kind.name}” ({kind.code})",
-                    "before": {"needs_clearance": before},
-                    "after": {"needs_clearance": needs_clearance},
-                    "labels": {"needs_clearance": _english("needs_clearance", AppointmentType)},
-                    "reason": reason,
-                },
+                reason=reason,
             )
     return kind
 
@@ -310,18 +329,14 @@ def appointment_type_create(
         raise PolicyError("policy_unknown_field", field="id")
     with _policy_transaction():
         kind.save()
-        audit_record(
-            action=POLICY_CHANGED,
+        _audit_policy_change(
+            kind,
+            f"New appointment type “{kind.name}” ({kind.code})",
+            {"needs_clearance": None},
+            {"needs_clearance": kind.needs_clearance},
             actor=actor,
             request=request,
-            obj=kind,
-            detail={
-                "what": f"New appointment type “{kind.name}” ({kind.code})",
-                "before": {"needs_clearance": None},
-                "after": {"needs_clearance": kind.needs_clearance},
-                "labels": {"needs_clearance": _english("needs_clearance", AppointmentType)},
-                "reason": reason,
-            },
+            reason=reason,
         )
     return kind
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus
 from scheduling.slots import clinic_tz, utc_range
 
 # The cancellation reason of the old appointment when a patient moves one online.
 RESCHEDULED_REASON = "Rescheduled online by the patient"
+
+
+def appointment_with_type(appointment_id: int) -> Appointment:
+    """The appointment, its type loaded; SchedulingError("not_found") when there is none."""
+    appointment = Appointment.objects.with_type().filter(pk=appointment_id).first()
+    if appointment is None:
+        raise SchedulingError("not_found")
+    return appointment
 
 
 def appointments_on(day: dt.date) -> list[Appointment]:
@@ -38,7 +47,7 @@ def rescheduled_from(appointment: Appointment) -> Appointment | None:
     if booked_at is None:
         return None
     return (
-        Appointment.objects.select_related("appointment_type")
+        Appointment.objects.with_type()
         .filter(
             patient_id=appointment.patient_id,
             status_changes__to_status=AppointmentStatus.CANCELLED,

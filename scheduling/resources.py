@@ -6,7 +6,9 @@ to the same domain errors when something slipped past the re-check."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import IntegrityError
 from django.db.models import Q
@@ -16,6 +18,8 @@ from scheduling.availability import works_during
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentType, Clinician, Closure, Room, SlotHold
 from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
+
+R = TypeVar("R", Room, Clinician)  # a resource: a room or a clinician
 
 
 def bookable_type(appointment_type_id: int, *, self_booked: bool) -> AppointmentType:
@@ -124,15 +128,37 @@ def _busy(
     )
 
 
+def _first_free(
+    candidates: list[R],
+    *,
+    asked: R,
+    booked: set[int],
+    held: set[int],
+    explicit: bool,
+    taken: Callable[[R], SchedulingError],
+) -> R:
+    """The first candidate neither booked nor held. None free: for a resource staff named
+    (`explicit`, `asked` the one named) `taken(asked)` when it is booked, else "held";
+    otherwise "no_resource"."""
+    free = [candidate for candidate in candidates if candidate.pk not in booked | held]
+    if free:
+        return free[0]
+    if explicit and asked.pk in booked:
+        raise taken(asked)
+    if explicit:
+        raise SchedulingError("held")
+    raise SchedulingError("no_resource")
+
+
 def _free_room(rooms: list[Room], busy: Busy, *, explicit: bool) -> Room:
-    free_rooms = [room for room in rooms if room.pk not in busy.rooms_booked | busy.rooms_held]
-    if not free_rooms:
-        if explicit and rooms[0].pk in busy.rooms_booked:
-            raise SchedulingError("room_taken", room=rooms[0].name)
-        if explicit:
-            raise SchedulingError("held")
-        raise SchedulingError("no_resource")
-    return free_rooms[0]
+    return _first_free(
+        rooms,
+        asked=rooms[0],
+        booked=busy.rooms_booked,
+        held=busy.rooms_held,
+        explicit=explicit,
+        taken=lambda room: SchedulingError("room_taken", room=room.name),
+    )
 
 
 def _free_clinician(
@@ -152,15 +178,14 @@ def _free_clinician(
     ]
     if explicit and not working:
         raise SchedulingError("clinician_off", clinician=clinicians[0].display_name)
-    taken = busy.clinicians_booked | busy.clinicians_held
-    free_clinicians = [c for c in working if c.pk not in taken]
-    if not free_clinicians:
-        if explicit and clinicians[0].pk in busy.clinicians_booked:
-            raise SchedulingError("clinician_taken", clinician=clinicians[0].display_name)
-        if explicit:
-            raise SchedulingError("held")
-        raise SchedulingError("no_resource")
-    return free_clinicians[0]
+    return _first_free(
+        working,
+        asked=clinicians[0],
+        booked=busy.clinicians_booked,
+        held=busy.clinicians_held,
+        explicit=explicit,
+        taken=lambda c: SchedulingError("clinician_taken", clinician=c.display_name),
+    )
 
 
 def choose_resources(

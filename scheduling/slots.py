@@ -207,6 +207,27 @@ def find_slots(
     )
 
 
+def staff_slots(
+    appointment_type: AppointmentType,
+    start_date: dt.date,
+    end_date: dt.date,
+    *,
+    now: dt.datetime,
+    patient_id: int | None = None,
+) -> list[Slot]:
+    """Free slots as staff book them: extra openings (open Saturdays) included, none starting
+    before `now`; with `patient_id`, none that clash with the patient's own appointments."""
+    return find_slots(
+        appointment_type=appointment_type,
+        start_date=start_date,
+        end_date=end_date,
+        include_extra_openings=True,
+        patient_id=patient_id,
+        not_before=now,
+        now=now,
+    )
+
+
 def availability_version() -> int:
     """The counter every committed change to the rows find_slots reads moves on (appointments,
     holds, appointment types, opening hours, closures, extra openings, rooms, clinicians, working

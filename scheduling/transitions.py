@@ -28,7 +28,7 @@ from intake.selectors import (
     has_valid_clearance,
     round_urgent_unreviewed,
 )
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.day_of import open_day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import (
@@ -390,12 +390,11 @@ def _record_status_change(
         by=actor,
         reason=reason,
     )
-    audit_record(
-        action=f"appointment.{to_status}",
+    audit_patient_event(
+        appointment,
+        f"appointment.{to_status}",
         actor=actor,
         request=request,
-        patient_id=appointment.patient_id,
-        obj=appointment,
         detail={"from": current, "reason": reason} if reason else {"from": current},
     )
 

@@ -15,7 +15,7 @@ from propel.roles import Capability, Role, roles_of, staff_required
 from scheduling.forms import AvailabilityForm
 from scheduling.models import Appointment, Clinician, Room
 from scheduling.queries import appointments_on
-from scheduling.slots import clinic_tz, find_slots
+from scheduling.slots import clinic_tz, staff_slots
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,11 @@ def availability(request: HttpRequest) -> HttpResponse:
     days: list[tuple[dt.date, list[SlotRow]]] = []
     if form.is_valid():
         start_date = form.cleaned_data["start_date"]
-        slots = find_slots(
-            appointment_type=form.cleaned_data["appointment_type"],
-            start_date=start_date,
-            end_date=start_date + dt.timedelta(days=form.cleaned_data["days"] - 1),
-            include_extra_openings=True,
-            not_before=timezone.now(),
+        slots = staff_slots(
+            form.cleaned_data["appointment_type"],
+            start_date,
+            start_date + dt.timedelta(days=form.cleaned_data["days"] - 1),
+            now=timezone.now(),
         )
         tz = clinic_tz()
         rooms = dict(Room.objects.values_list("pk", "name"))

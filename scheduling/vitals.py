@@ -11,9 +11,11 @@ wins: defer (hard stop for today) > clinician sign-off > proceed with a note > p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+import operator
+from collections.abc import Callable, Collection
 from typing import Protocol
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -147,15 +149,94 @@ def needs_repeat(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) 
 Finding = tuple[str, str, str]  # (outcome, code, reason)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Line:
+    """One line of one vital sign: crossed when `crosses(value, limit)` holds for any value of
+    the sign against its limit (the VitalThresholds fields in `limits`, one per value)."""
+
+    outcome: str
+    code: str
+    crosses: Callable[[int, int], bool]
+    limits: tuple[str, ...]
+    reason: Promise  # %(value)s the reading, %(limit)s the line, as "a/b" for blood pressure
+
+
+_BP_HIGHER = gettext_lazy("Blood pressure %(value)s is %(limit)s or higher.")
+_HR_HIGHER = gettext_lazy("Heart rate %(value)s is %(limit)s or higher.")
+_SPO2_BELOW = gettext_lazy("Oxygen saturation %(value)s%% is below %(limit)s%%.")
+
+# Each sign (its ReadingLike fields) with its lines, most severe first: a sign's finding is the
+# first line it crosses, so at most one finding each.
+_SIGNS: tuple[tuple[tuple[str, ...], tuple[_Line, ...]], ...] = (
+    (
+        ("systolic", "diastolic"),
+        (
+            _Line(
+                GateOutcome.DEFER,
+                "bp_defer",
+                operator.gt,
+                ("defer_above_systolic", "defer_above_diastolic"),
+                gettext_lazy("Blood pressure %(value)s is above %(limit)s."),
+            ),
+            _Line(
+                GateOutcome.SIGN_OFF,
+                "bp_sign_off",
+                operator.ge,
+                ("sign_off_systolic", "sign_off_diastolic"),
+                _BP_HIGHER,
+            ),
+            _Line(
+                GateOutcome.PROCEED_WITH_NOTE,
+                "bp_note",
+                operator.ge,
+                ("note_systolic", "note_diastolic"),
+                _BP_HIGHER,
+            ),
+        ),
+    ),
+    (
+        ("heart_rate",),
+        (
+            _Line(
+                GateOutcome.DEFER,
+                "hr_defer",
+                operator.gt,
+                ("hr_defer_above",),
+                gettext_lazy("Heart rate %(value)s is above %(limit)s."),
+            ),
+            _Line(
+                GateOutcome.DEFER,
+                "hr_defer",
+                operator.lt,
+                ("hr_defer_below",),
+                gettext_lazy("Heart rate %(value)s is below %(limit)s."),
+            ),
+            _Line(
+                GateOutcome.SIGN_OFF, "hr_sign_off", operator.ge, ("hr_sign_off_from",), _HR_HIGHER
+            ),
+        ),
+    ),
+    (
+        ("spo2",),
+        (
+            _Line(GateOutcome.DEFER, "spo2_defer", operator.lt, ("spo2_defer_below",), _SPO2_BELOW),
+            _Line(
+                GateOutcome.SIGN_OFF,
+                "spo2_sign_off",
+                operator.lt,
+                ("spo2_sign_off_below",),
+                _SPO2_BELOW,
+            ),
+        ),
+    ),
+)
+
+
 def _findings(reading: ReadingLike, t: VitalThresholds) -> list[Finding]:
     """(outcome, code, reason) for every line the reading crosses: symptoms, then blood pressure,
     heart rate and oxygen saturation (at most one finding each, the most severe band)."""
-    found = [
-        _symptoms_finding(reading),
-        _bp_finding(reading, t),
-        _hr_finding(reading.heart_rate, t),
-        _spo2_finding(reading.spo2, t),
-    ]
+    found = [_symptoms_finding(reading)]
+    found += [_sign_finding(reading, fields, lines, t) for fields, lines in _SIGNS]
     return [finding for finding in found if finding is not None]
 
 
@@ -171,71 +252,21 @@ def _symptoms_finding(reading: ReadingLike) -> Finding | None:
     )
 
 
-def _bp_finding(reading: ReadingLike, t: VitalThresholds) -> Finding | None:
-    bp = f"{reading.systolic}/{reading.diastolic}"
-    s, d = reading.systolic, reading.diastolic
-    if s > t.defer_above_systolic or d > t.defer_above_diastolic:
-        return (
-            GateOutcome.DEFER,
-            "bp_defer",
-            _("Blood pressure %(bp)s is above %(s)d/%(d)d.")
-            % {"bp": bp, "s": t.defer_above_systolic, "d": t.defer_above_diastolic},
-        )
-    if s >= t.sign_off_systolic or d >= t.sign_off_diastolic:
-        return (
-            GateOutcome.SIGN_OFF,
-            "bp_sign_off",
-            _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
-            % {"bp": bp, "s": t.sign_off_systolic, "d": t.sign_off_diastolic},
-        )
-    if s >= t.note_systolic or d >= t.note_diastolic:
-        return (
-            GateOutcome.PROCEED_WITH_NOTE,
-            "bp_note",
-            _("Blood pressure %(bp)s is %(s)d/%(d)d or higher.")
-            % {"bp": bp, "s": t.note_systolic, "d": t.note_diastolic},
-        )
+def _sign_finding(
+    reading: ReadingLike, fields: tuple[str, ...], lines: tuple[_Line, ...], t: VitalThresholds
+) -> Finding | None:
+    """The first of the sign's lines that any of its values crosses."""
+    values = [getattr(reading, field) for field in fields]
+    for line in lines:
+        limits = [getattr(t, name) for name in line.limits]
+        if any(map(line.crosses, values, limits)):
+            shown = {"value": _joined(values), "limit": _joined(limits)}
+            return (line.outcome, line.code, str(line.reason) % shown)
     return None
 
 
-def _hr_finding(hr: int, t: VitalThresholds) -> Finding | None:
-    if hr > t.hr_defer_above:
-        return (
-            GateOutcome.DEFER,
-            "hr_defer",
-            _("Heart rate %(hr)d is above %(line)d.") % {"hr": hr, "line": t.hr_defer_above},
-        )
-    if hr < t.hr_defer_below:
-        return (
-            GateOutcome.DEFER,
-            "hr_defer",
-            _("Heart rate %(hr)d is below %(line)d.") % {"hr": hr, "line": t.hr_defer_below},
-        )
-    if hr >= t.hr_sign_off_from:
-        return (
-            GateOutcome.SIGN_OFF,
-            "hr_sign_off",
-            _("Heart rate %(hr)d is %(line)d or higher.") % {"hr": hr, "line": t.hr_sign_off_from},
-        )
-    return None
-
-
-def _spo2_finding(spo2: int, t: VitalThresholds) -> Finding | None:
-    if spo2 < t.spo2_defer_below:
-        return (
-            GateOutcome.DEFER,
-            "spo2_defer",
-            _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
-            % {"spo2": spo2, "line": t.spo2_defer_below},
-        )
-    if spo2 < t.spo2_sign_off_below:
-        return (
-            GateOutcome.SIGN_OFF,
-            "spo2_sign_off",
-            _("Oxygen saturation %(spo2)d%% is below %(line)d%%.")
-            % {"spo2": spo2, "line": t.spo2_sign_off_below},
-        )
-    return None
+def _joined(numbers: list[int]) -> str:
+    return "/".join(str(number) for number in numbers)
 
 
 def assess(reading: ReadingLike, t: VitalThresholds = DEFAULT_THRESHOLDS) -> Assessment:

@@ -11,10 +11,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from intake.clearance import clearance_status, clinic_date
+from scheduling.availability import one_a_day_first
 from scheduling.courses.planner import CourseRules, check_course, describe
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentType, Room
-from scheduling.slots import clinic_tz, find_slots
+from scheduling.slots import clinic_tz, staff_slots
 
 ALTERNATIVES = 5
 ALTERNATIVE_DAYS = 3
@@ -77,14 +78,12 @@ def _alternatives(
     tz = clinic_tz()
     original = starts[index]
     day = original.astimezone(tz).date()
-    slots = find_slots(
-        appointment_type=appointment_type,
-        start_date=day - dt.timedelta(days=ALTERNATIVE_DAYS),
-        end_date=day + dt.timedelta(days=ALTERNATIVE_DAYS),
-        include_extra_openings=True,
-        patient_id=patient_id,
-        not_before=now,
+    slots = staff_slots(
+        appointment_type,
+        day - dt.timedelta(days=ALTERNATIVE_DAYS),
+        day + dt.timedelta(days=ALTERNATIVE_DAYS),
         now=now,
+        patient_id=patient_id,
     )
     others = [start for position, start in enumerate(starts) if position != index]
     fitting = [
@@ -95,14 +94,7 @@ def _alternatives(
         and not check_course([*others, slot.start], rules=rules, tz=tz)
     ]
     fitting.sort(key=lambda start: abs(start - original))
-    first_per_day: list[dt.datetime] = []
-    seen_days: set[dt.date] = set()
-    for start in fitting:
-        if start.astimezone(tz).date() not in seen_days:
-            seen_days.add(start.astimezone(tz).date())
-            first_per_day.append(start)
-    rest = [start for start in fitting if start not in first_per_day]
-    return (first_per_day + rest)[:ALTERNATIVES]
+    return one_a_day_first(fitting, tz)[:ALTERNATIVES]
 
 
 def course_conflict(

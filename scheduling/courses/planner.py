@@ -168,36 +168,47 @@ def check_course(
     ]
 
 
-def _day_start(
-    day: dt.date,
-    *,
-    window: tuple[dt.time, dt.time],
-    duration: dt.timedelta,
-    calendar: ClinicCalendar,
-    busy: BusyIndex,
-    include_extra: bool,
-    not_before: dt.datetime | None,
-    step: dt.timedelta,
-) -> dt.datetime | None:
-    """The earliest start on `day` inside the window, inside one opening span for the whole
-    session, not clashing with the patient's busy times. Stepped in wall-clock time; wall times
-    that do not exist (the spring-forward hour) are skipped."""
-    tz = calendar.tz
-    for opening in calendar.windows(day, include_extra=include_extra):
-        wall = dt.datetime.combine(day, window[0])
-        last_wall = dt.datetime.combine(day, window[1])
-        while wall <= last_wall:
-            start = wall.replace(tzinfo=tz).astimezone(UTC)
-            end = start + duration
-            if (
-                start.astimezone(tz).replace(tzinfo=None) == wall
-                and opening.contains(start, end)
-                and (not_before is None or start > not_before)
-                and not busy.is_busy(start, end)
-            ):
-                return start
-            wall += step
-    return None
+@dataclass(frozen=True)
+class _DaySearch:
+    """Where a session may start on one day: at a wall-clock time inside `window` (stepped by
+    `step`), lasting `duration` inside one opening span of `calendar` (extra openings only with
+    `include_extra`), clear of the patient's `busy` times and after `not_before`."""
+
+    window: tuple[dt.time, dt.time]
+    duration: dt.timedelta
+    calendar: ClinicCalendar
+    busy: BusyIndex
+    include_extra: bool
+    not_before: dt.datetime | None
+    step: dt.timedelta
+
+    def starts(self, course_days: Iterable[dt.date], weekdays: frozenset[int]) -> list[dt.datetime]:
+        """The earliest start of each of `course_days` on one of `weekdays`."""
+        return [
+            start
+            for day in course_days
+            if day.weekday() in weekdays and (start := self.first_start(day)) is not None
+        ]
+
+    def first_start(self, day: dt.date) -> dt.datetime | None:
+        """The earliest start on `day`. Stepped in wall-clock time; wall times that do not exist
+        (the spring-forward hour) are skipped."""
+        tz = self.calendar.tz
+        for opening in self.calendar.windows(day, include_extra=self.include_extra):
+            wall = dt.datetime.combine(day, self.window[0])
+            last_wall = dt.datetime.combine(day, self.window[1])
+            while wall <= last_wall:
+                start = wall.replace(tzinfo=tz).astimezone(UTC)
+                end = start + self.duration
+                if (
+                    start.astimezone(tz).replace(tzinfo=None) == wall
+                    and opening.contains(start, end)
+                    and (self.not_before is None or start > self.not_before)
+                    and not self.busy.is_busy(start, end)
+                ):
+                    return start
+                wall += self.step
+        return None
 
 
 def _most_that_fit(
@@ -259,9 +270,7 @@ def plan_course(
     tz = tz or calendar.tz
     _check_request(sessions=sessions, weeks=weeks, weekdays=weekdays, window=window, rules=rules)
     end_date, clearance_limits = _last_date(start_date, weeks=weeks, last_day=last_day)
-    candidates = _candidate_starts(
-        days(start_date, end_date),
-        weekdays=weekdays,
+    search = _DaySearch(
         window=window,
         duration=duration,
         calendar=calendar,
@@ -270,6 +279,7 @@ def plan_course(
         not_before=not_before,
         step=step,
     )
+    candidates = search.starts(days(start_date, end_date), weekdays)
     fit = _most_that_fit(candidates, after=None, week=None, used_in_week=0, rules=rules, tz=tz)
     if fit < sessions:
         raise _too_few(
@@ -298,39 +308,6 @@ def _last_date(
             raise PlanError("course_clearance_ended", date=formats.date_format(last_day, "M j, Y"))
         end_date = min(end_date, last_day)
     return end_date, clearance_limits
-
-
-def _candidate_starts(
-    course_days: Iterable[dt.date],
-    *,
-    weekdays: frozenset[int],
-    window: tuple[dt.time, dt.time],
-    duration: dt.timedelta,
-    calendar: ClinicCalendar,
-    busy: BusyIndex,
-    include_extra: bool,
-    not_before: dt.datetime | None,
-    step: dt.timedelta,
-) -> list[dt.datetime]:
-    """The earliest start (_day_start) of each of `course_days` on one of `weekdays`."""
-    return [
-        start
-        for day in course_days
-        if day.weekday() in weekdays
-        and (
-            start := _day_start(
-                day,
-                window=window,
-                duration=duration,
-                calendar=calendar,
-                busy=busy,
-                include_extra=include_extra,
-                not_before=not_before,
-                step=step,
-            )
-        )
-        is not None
-    ]
 
 
 def _check_request(

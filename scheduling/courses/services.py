@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
 from intake.models import Patient
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.availability import Interval
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.course_state import MAINTENANCE_TYPE_CODE as MAINTENANCE_TYPE_CODE
@@ -50,6 +50,7 @@ from scheduling.models import (
     InfusionCourse,
 )
 from scheduling.policy import spacing_policy
+from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
 from scheduling.spacing import keep_away
 from scheduling.transitions import appointment_transition
@@ -280,12 +281,11 @@ def _book_sessions(
             except SchedulingError as error:
                 raise _SessionRefused(index, error) from error
             booked.append(appointment)
-        audit_record(
-            action="course.booked",
+        audit_patient_event(
+            course,
+            "course.booked",
             actor=actor,
             request=request,
-            patient_id=patient_id,
-            obj=course,
             detail={"sessions": len(booked), "appointments": [a.pk for a in booked]},
         )
     return course
@@ -330,11 +330,7 @@ def course_session_move(
     now = now or timezone.now()
     tz = clinic_tz()
     with transaction.atomic():
-        appointment = (
-            Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-        )
-        if appointment is None:
-            raise SchedulingError("not_found")
+        appointment = appointment_with_type(appointment_id)
         if appointment.course_id is None:
             raise SchedulingError("not_course_session")
         course = locked_course(appointment.course_id)
@@ -397,12 +393,11 @@ def course_cancel_remaining(
         InfusionCourse.objects.filter(pk=course.pk).update(
             status=CourseStatus.CANCELLED, updated_at=now
         )
-        audit_record(
-            action="course.cancelled",
+        audit_patient_event(
+            course,
+            "course.cancelled",
             actor=actor,
             request=request,
-            patient_id=course.patient_id,
-            obj=course,
             detail={"cancelled_sessions": len(remaining)},
         )
     return len(remaining)
@@ -445,12 +440,11 @@ def course_add_maintenance(
             now=now,
             course_id=course.pk,
         )
-        audit_record(
-            action="course.maintenance_booked",
+        audit_patient_event(
+            course,
+            "course.maintenance_booked",
             actor=actor,
             request=request,
-            patient_id=course.patient_id,
-            obj=course,
             detail={"appointment": appointment.pk},
         )
     return appointment

@@ -9,6 +9,7 @@ error on the page it came from, never a 500.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -224,6 +225,29 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
     return _render_detail(request, _course_or_404(course_id))
 
 
+def _course_action(
+    request: HttpRequest,
+    course: InfusionCourse,
+    form: Any,
+    *,
+    act: Callable[[dict[str, Any]], str],
+    error_field: str | None,
+    shown: dict[str, Any],
+) -> HttpResponse:
+    """One POST action on the course page: when `form` is valid, `act` calls one service with its
+    cleaned data and returns the success message, and the course page comes back (PRG); a refusal
+    goes on `error_field` and the page shows the form again (400), passed as `shown`."""
+    if form.is_valid():
+        try:
+            message = act(form.cleaned_data)
+        except SchedulingError as error:
+            form.add_error(error_field, error.message)
+        else:
+            messages.success(request, message)
+            return redirect("scheduling:course_detail", course_id=course.pk)
+    return _render_detail(request, course, status=400, **shown)
+
+
 @never_cache
 @require_POST
 @staff_required(Capability.CALENDAR)
@@ -243,72 +267,72 @@ def course_move(request: HttpRequest, course_id: int) -> HttpResponse:
     if session is None:
         messages.error(request, _("That session is not part of this course."))
         return _render_detail(request, course, status=400)
+
+    def move(cleaned: dict[str, Any]) -> str:
+        course_session_move(
+            appointment_id=session.pk,
+            new_start=cleaned["new_start"],
+            actor=request.user,
+            request=request,
+        )
+        return _("Session moved.")
+
     form = SessionMoveForm(data, auto_id=f"move-{session.pk}-%s")
-    if form.is_valid():
-        try:
-            course_session_move(
-                appointment_id=session.pk,
-                new_start=form.cleaned_data["new_start"],
-                actor=request.user,
-                request=request,
-            )
-        except SchedulingError as error:
-            form.add_error("new_start", error.message)
-        else:
-            messages.success(request, _("Session moved."))
-            return redirect("scheduling:course_detail", course_id=course.pk)
-    return _render_detail(request, course, move_form=form, move_for=session.pk, status=400)
+    shown = {"move_form": form, "move_for": session.pk}
+    return _course_action(request, course, form, act=move, error_field="new_start", shown=shown)
 
 
-@never_cache
-@require_POST
-@staff_required(Capability.CALENDAR)
-def course_cancel(request: HttpRequest, course_id: int) -> HttpResponse:
-    course = _course_or_404(course_id)
-    data = _post_data(request)
-    form = _bind(CancelRemainingForm(data or {}, auto_id="cancel-%s"), data, field="reason")
-    if data is not None and form.is_valid():
-        try:
-            count = course_cancel_remaining(
-                course_id=course.pk,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
-        except SchedulingError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "Cancelled %(count)d remaining session.",
-                    "Cancelled %(count)d remaining sessions.",
-                    count,
-                )
-                % {"count": count},
-            )
-            return redirect("scheduling:course_detail", course_id=course.pk)
-    return _render_detail(request, course, cancel_form=form, status=400)
+# An action on the whole course: (request, course, the form's cleaned data) -> success message.
+CourseAct = Callable[[HttpRequest, InfusionCourse, dict[str, Any]], str]
 
 
-@never_cache
-@require_POST
-@staff_required(Capability.CALENDAR)
-def course_maintenance(request: HttpRequest, course_id: int) -> HttpResponse:
-    course = _course_or_404(course_id)
-    data = _post_data(request)
-    form = _bind(MaintenanceForm(data or {}, auto_id="maintenance-%s"), data, field="start")
-    if data is not None and form.is_valid():
-        try:
-            course_add_maintenance(
-                course_id=course.pk,
-                start=form.cleaned_data["start"],
-                actor=request.user,
-                request=request,
-            )
-        except SchedulingError as error:
-            form.add_error("start", error.message)
-        else:
-            messages.success(request, _("Maintenance infusion booked."))
-            return redirect("scheduling:course_detail", course_id=course.pk)
-    return _render_detail(request, course, maintenance_form=form, status=400)
+def _course_form_view(
+    form_class: Any, name: str, *, field: str, error_field: str | None, act: CourseAct
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The POST view of a course-wide action: its form (`<name>_form` on the page, ids
+    `<name>-*`) bound to the body, then `_course_action`. A body too large to read leaves the form
+    invalid, showing only that problem on `field`."""
+
+    @never_cache
+    @require_POST
+    @staff_required(Capability.CALENDAR)
+    def view(request: HttpRequest, course_id: int) -> HttpResponse:
+        course = _course_or_404(course_id)
+        data = _post_data(request)
+        form = _bind(form_class(data or {}, auto_id=f"{name}-%s"), data, field=field)
+        return _course_action(
+            request,
+            course,
+            form,
+            act=lambda cleaned: act(request, course, cleaned),
+            error_field=error_field,
+            shown={f"{name}_form": form},
+        )
+
+    return view
+
+
+def _act_cancel(request: HttpRequest, course: InfusionCourse, cleaned: dict[str, Any]) -> str:
+    count = course_cancel_remaining(
+        course_id=course.pk, actor=request.user, reason=cleaned["reason"], request=request
+    )
+    return ngettext(
+        "Cancelled %(count)d remaining session.",
+        "Cancelled %(count)d remaining sessions.",
+        count,
+    ) % {"count": count}
+
+
+def _act_maintenance(request: HttpRequest, course: InfusionCourse, cleaned: dict[str, Any]) -> str:
+    course_add_maintenance(
+        course_id=course.pk, start=cleaned["start"], actor=request.user, request=request
+    )
+    return _("Maintenance infusion booked.")
+
+
+course_cancel = _course_form_view(
+    CancelRemainingForm, "cancel", field="reason", error_field=None, act=_act_cancel
+)
+course_maintenance = _course_form_view(
+    MaintenanceForm, "maintenance", field="start", error_field="start", act=_act_maintenance
+)

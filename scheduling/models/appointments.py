@@ -88,12 +88,14 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self) -> AppointmentQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def with_type(self) -> AppointmentQuerySet:
+        """Each appointment with its type loaded (in the same query)."""
+        return self.select_related("appointment_type")
+
     def locked(self, pk: int) -> Appointment | None:
         """The appointment row locked for this transaction (FOR UPDATE of its own row only), with
         its type loaded; None when it does not exist."""
-        return (
-            self.select_for_update(of=("self",)).select_related("appointment_type").filter(pk=pk)
-        ).first()
+        return self.select_for_update(of=("self",)).with_type().filter(pk=pk).first()
 
     def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
         """Half-open overlap: an appointment ending at `start` does not overlap."""

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import to_python as to_phone
 
 from intake.models import Patient
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.day_of import answer_stands
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -239,12 +239,11 @@ def _admit_or_defer(
     appointment moves to CHECKED_IN. Audited either way (and when the desk's answers differ)."""
     appointment = visit.appointment
     if merged.differs:
-        audit_record(
-            action="visit.desk_answer_differs",
+        audit_patient_event(
+            visit,
+            "visit.desk_answer_differs",
             actor=actor,
             request=request,
-            patient_id=appointment.patient_id,
-            obj=visit,
             detail={"questions": merged.differs},
         )
     if merged.answers.alcohol_or_drugs:
@@ -264,12 +263,11 @@ def _admit_or_defer(
         request=request,
         now=now,
     )
-    audit_record(
-        action="visit.checked_in",
+    audit_patient_event(
+        visit,
+        "visit.checked_in",
         actor=actor,
         request=request,
-        patient_id=appointment.patient_id,
-        obj=visit,
         detail={
             "escort": bool(visit.escort_name),
             "answers_from_check_in": sorted(merged.taken),

@@ -52,6 +52,15 @@ def require_role(actor: Any, roles: Iterable[Role]) -> None:
         raise SchedulingError("visit_forbidden")
 
 
+def required_text(value: str | None, refused: str) -> str:
+    """`value` stripped; SchedulingError(`refused`) when nothing is left (a note or reason the
+    step must have)."""
+    text = (value or "").strip()
+    if not text:
+        raise SchedulingError(refused)
+    return text
+
+
 def visit_for(appointment_id: int) -> Visit:
     """The appointment's Visit, created the first time (safe against two callers at once: the
     one-to-one constraint decides, get_or_create re-reads)."""
@@ -61,14 +70,22 @@ def visit_for(appointment_id: int) -> Visit:
     return visit
 
 
-def locked_visit(appointment_id: int) -> Visit:
-    """The visit row locked for this transaction, with its appointment and type loaded."""
+def locked_visit(appointment_id: int, *, started: bool | None = None) -> Visit:
+    """The visit row locked for this transaction, with its appointment and type loaded. A step
+    that comes before the infusion (`started=False`) is refused once it has started
+    ("visit_already_started"); one that comes after it (`started=True`), before it has
+    ("visit_not_started")."""
     visit_for(appointment_id)
-    return (
+    visit = (
         Visit.objects.select_for_update(of=("self",))
         .select_related("appointment__appointment_type")
         .get(appointment_id=appointment_id)
     )
+    if started is False and visit.started_at is not None:
+        raise SchedulingError("visit_already_started")
+    if started and visit.started_at is None:
+        raise SchedulingError("visit_not_started")
+    return visit
 
 
 def claim_visit_step(
@@ -78,16 +95,6 @@ def claim_visit_step(
     two screens) matches no row and gets SchedulingError(`refused`)."""
     if Visit.objects.filter(pk=visit.pk, **where).update(**values) != 1:
         raise SchedulingError(refused)
-
-
-def audit_visit(visit: Visit, *, action: str, actor: Any, request: Any) -> None:
-    audit_record(
-        action=action,
-        actor=actor,
-        request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
-    )
 
 
 def status_label(status: str) -> str:

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from intake.clearance import ClearanceStatus, clearance_statuses
-from intake.models import SubmissionStatus
 from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
-from scheduling.models import Appointment, PreInfusionCheckIn, Visit
+from scheduling.check_ins import check_in_progress
+from scheduling.models import Appointment, Visit
 from scheduling.slots import clinic_today, clinic_tz, utc_range
 from scheduling.visits.forms import DayForm
 
@@ -62,16 +62,7 @@ def _escort(appointment: Appointment, visit: Visit | None) -> tuple[Escort, str]
 
 def _check_ins(appointments: list[Appointment]) -> dict[int, CheckInDone]:
     ids = [a.pk for a in appointments if a.appointment_type.needs_clearance]
-    states = dict.fromkeys(ids, CheckInDone.NOT_STARTED)
-    if ids:
-        links = PreInfusionCheckIn.objects.filter(appointment_id__in=ids).values_list(
-            "appointment_id", "submission__status"
-        )
-        for appointment_id, status in links:
-            states[appointment_id] = (
-                CheckInDone.SENT if status == SubmissionStatus.SUBMITTED else CheckInDone.STARTED
-            )
-    return states
+    return {pk: CheckInDone(state) for pk, state in check_in_progress(ids).items()}
 
 
 def day_rows(day: dt.date) -> list[DayRow]:

@@ -16,18 +16,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intake.clearance import clearance_status, clinic_date
-from propel.audit import audit_record
-from scheduling.errors import SchedulingError
+from scheduling.audit import audit_patient_event
+from scheduling.availability import one_a_day_first
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
     Visit,
 )
 from scheduling.policy import spacing_policy
-from scheduling.slots import clinic_tz, find_slots
+from scheduling.queries import appointment_with_type
+from scheduling.slots import clinic_tz, staff_slots
 from scheduling.spacing import Spacing, first_too_close, week_is_full
 from scheduling.transitions import appointment_transition
-from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role
+from scheduling.visits.common import DEFER_ROLES, locked_visit, require_role, required_text
 from scheduling.visits.gate import gate_assessment
 
 REBOOK_DAYS = 14
@@ -73,14 +74,7 @@ def defer_visit(
         deferred_reason=reason, deferred_at=now, updated_at=now
     )
     visit.deferred_reason, visit.deferred_at = reason, now
-    audit_record(
-        action="visit.deferred",
-        actor=actor,
-        request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
-        detail={"why": code},
-    )
+    audit_patient_event(visit, "visit.deferred", actor=actor, request=request, detail={"why": code})
 
 
 def next_step_for(visit: Visit) -> str:
@@ -112,13 +106,9 @@ def visit_defer(
     service."""
     require_role(actor, DEFER_ROLES)
     now = now or timezone.now()
-    reason = (reason or "").strip()
-    if not reason:
-        raise SchedulingError("visit_reason_needed")
+    reason = required_text(reason, "visit_reason_needed")
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
+        visit = locked_visit(appointment_id, started=False)
         defer_visit(visit, actor=actor, reason=reason, code="clinician", request=request, now=now)
     return Deferral(
         visit=visit,
@@ -135,11 +125,7 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
     and inside the current clearance. The first free start of each day first (earliest day
     first), then the rest. Read-only: a start can be taken before it is booked; booking
     re-checks everything."""
-    appointment = (
-        Appointment.objects.select_related("appointment_type").filter(pk=appointment_id).first()
-    )
-    if appointment is None:
-        raise SchedulingError("not_found")
+    appointment = appointment_with_type(appointment_id)
     appointment_type = appointment.appointment_type
     tz = clinic_tz()
     today = clinic_date(now)
@@ -153,14 +139,8 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
             return []
         last_day = min(last_day, status.valid_until)
         course = _course_check(appointment, now=now)
-    slots = find_slots(
-        appointment_type=appointment_type,
-        start_date=first_day,
-        end_date=last_day,
-        include_extra_openings=True,
-        patient_id=appointment.patient_id,
-        not_before=now,
-        now=now,
+    slots = staff_slots(
+        appointment_type, first_day, last_day, now=now, patient_id=appointment.patient_id
     )
     fitting = {
         slot.start
@@ -169,7 +149,7 @@ def rebooking_options(appointment_id: int, *, now: dt.datetime) -> list[dt.datet
         and slot.start.astimezone(tz).date() <= last_day
         and (course is None or course.fits(slot.start, tz=tz))
     }
-    return _first_of_each_day_first(sorted(fitting), tz=tz)[:REBOOK_OPTIONS]
+    return one_a_day_first(sorted(fitting), tz)[:REBOOK_OPTIONS]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,16 +181,3 @@ def _course_check(appointment: Appointment, *, now: dt.datetime) -> _CourseCheck
         .values_list("start", flat=True)
     )
     return _CourseCheck(spacing, others)
-
-
-def _first_of_each_day_first(starts: list[dt.datetime], *, tz: ZoneInfo) -> list[dt.datetime]:
-    """`starts` (sorted) with the first start of each clinic day first, then the rest."""
-    first_per_day: list[dt.datetime] = []
-    seen: set[dt.date] = set()
-    for start in starts:
-        day = start.astimezone(tz).date()
-        if day not in seen:
-            seen.add(day)
-            first_per_day.append(start)
-    rest = [start for start in starts if start not in first_per_day]
-    return first_per_day + rest

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from propel.audit import audit_record
+from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.models import (
@@ -26,10 +26,10 @@ from scheduling.transitions import lifecycle_require
 from scheduling.visits.common import (
     CLINICAL_ROLES,
     alert_after_commit,
-    audit_visit,
     claim_visit_step,
     locked_visit,
     require_role,
+    required_text,
     thresholds_from_settings,
 )
 from scheduling.vitals import (
@@ -178,12 +178,11 @@ def _audit_reading(
     request: HttpRequest | None,
 ) -> None:
     """Audit the reading; an alert is emailed to the clinicians after commit."""
-    audit_record(
-        action="visit.vitals_recorded",
+    audit_patient_event(
+        visit,
+        "visit.vitals_recorded",
         actor=actor,
         request=request,
-        patient_id=visit.appointment.patient_id,
-        obj=visit,
         detail={
             "reading": reading.pk,
             "phase": reading.phase,
@@ -259,9 +258,7 @@ def visit_sign_off(
     the infusion may go ahead. Once only (a conditional update on signed_off_at)."""
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
-    note = (note or "").strip()
-    if not note:
-        raise SchedulingError("visit_note_needed")
+    note = required_text(note, "visit_note_needed")
     with transaction.atomic():
         visit = locked_visit(appointment_id)
         if visit.gate_outcome != GateOutcome.SIGN_OFF:
@@ -280,6 +277,6 @@ def visit_sign_off(
             },
             refused="visit_already_signed",
         )
-        audit_visit(visit, action="visit.signed_off", actor=actor, request=request)
+        audit_patient_event(visit, "visit.signed_off", actor=actor, request=request)
     visit.refresh_from_db()
     return visit

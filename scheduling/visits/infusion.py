@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from scheduling.audit import audit_patient_event
 from scheduling.course_state import course_complete_if_done
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action, Party, parties_of, refusals
@@ -23,7 +24,6 @@ from scheduling.transitions import (
 )
 from scheduling.visits.common import (
     CLINICAL_ROLES,
-    audit_visit,
     claim_visit_step,
     locked_visit,
     require_role,
@@ -57,9 +57,7 @@ def visit_start(
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
+        visit = locked_visit(appointment_id, started=False)
         visit.appointment = appointment_transition(
             appointment_id=appointment_id,
             to_status=AppointmentStatus.IN_PROGRESS,
@@ -73,7 +71,7 @@ def visit_start(
             values={"started_at": now, "started_by": actor, "updated_at": now},
             refused="visit_already_started",
         )
-        audit_visit(visit, action="visit.started", actor=actor, request=request)
+        audit_patient_event(visit, "visit.started", actor=actor, request=request)
     visit.refresh_from_db()
     return visit
 
@@ -89,9 +87,7 @@ def visit_end_infusion(
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
-        if visit.started_at is None:
-            raise SchedulingError("visit_not_started")
+        visit = locked_visit(appointment_id, started=True)
         lifecycle_require(visit.appointment, visit, Action.END_INFUSION, actor=actor, now=now)
         claim_visit_step(
             visit,
@@ -99,7 +95,7 @@ def visit_end_infusion(
             values={"ended_at": now, "updated_at": now},
             refused="visit_already_ended",
         )
-        audit_visit(visit, action="visit.infusion_ended", actor=actor, request=request)
+        audit_patient_event(visit, "visit.infusion_ended", actor=actor, request=request)
     visit.refresh_from_db()
     return visit
 
@@ -148,7 +144,7 @@ def visit_discharge(
             request=request,
             now=now,
         )
-        audit_visit(visit, action="visit.discharged", actor=actor, request=request)
+        audit_patient_event(visit, "visit.discharged", actor=actor, request=request)
         if appointment.course_id:
             course_complete_if_done(
                 course_id=appointment.course_id, actor=actor, request=request, now=now

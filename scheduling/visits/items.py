@@ -33,14 +33,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from intake.clearance import clinic_date
-from propel.audit import audit_record
 from propel.roles import Capability, can, roles_of
+from scheduling.audit import audit_patient_event
 from scheduling.day_of import ACKNOWLEDGEABLE_STATUSES, day_of_items
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.models import Appointment, Visit, VisitItemAcknowledgement
 from scheduling.transitions import lifecycle_require
-from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role
+from scheduling.visits.common import CLINICAL_ROLES, locked_visit, require_role, required_text
 from scheduling.visits.forms import ItemAcknowledgeForm
 
 
@@ -65,14 +65,10 @@ def visit_acknowledge_item(
     """
     require_role(actor, CLINICAL_ROLES)
     now = now or timezone.now()
-    reason = (reason or "").strip()
-    if not reason:
-        raise SchedulingError("visit_item_reason_needed")
+    reason = required_text(reason, "visit_item_reason_needed")
     with transaction.atomic():
-        visit = locked_visit(appointment_id)
+        visit = locked_visit(appointment_id, started=False)
         appointment = visit.appointment
-        if visit.started_at is not None:
-            raise SchedulingError("visit_already_started")
         items = {i.code: i for i in day_of_items(appointment, visit, now=now)}
         found = items.get(item)
         if found is None:
@@ -88,12 +84,11 @@ def visit_acknowledge_item(
                 )
         except IntegrityError as error:
             raise SchedulingError("visit_item_already_acknowledged") from error
-        audit_record(
-            action="visit.item_acknowledged",
+        audit_patient_event(
+            visit,
+            "visit.item_acknowledged",
             actor=actor,
             request=request,
-            patient_id=appointment.patient_id,
-            obj=visit,
             detail={"item": item, "severity": found.severity},
         )
     return acknowledgement

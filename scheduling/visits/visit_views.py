@@ -60,12 +60,16 @@ def visit_page(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return render_visit(request, appointment)
 
 
+# Binds a step's form to the POST: (request, appointment_id) -> the bound form.
+Bind = Callable[[HttpRequest, int], forms.Form]
+
+
 def _step(
     request: HttpRequest,
     appointment_id: int,
     *,
     step: Step,
-    form_class: Callable[[Any], forms.Form] | None,
+    bind: Bind | None,
     form_key: str,
     act: Act,
 ) -> HttpResponse:
@@ -73,7 +77,7 @@ def _step(
     message), and redirect back to the visit; a domain error becomes a form error (409)."""
     appointment = appointment_for(request.user, appointment_id)
     require_step(request.user, step)
-    form = form_class(request.POST) if form_class is not None else None
+    form = bind(request, appointment_id) if bind is not None else None
     if form is not None and not form.is_valid():
         return render_visit(request, appointment, status=400, **{form_key: form})
     try:
@@ -82,6 +86,24 @@ def _step(
         return _refused(request, appointment_id, error, form, form_key)
     messages.success(request, message)
     return redirect("scheduling:visit", appointment_id=appointment_id)
+
+
+def _posted(form_class: type[forms.Form]) -> Bind:
+    """`form_class` bound to the POST."""
+    return lambda request, _appointment_id: form_class(request.POST)
+
+
+def _step_view(
+    step: Step, act: Act, *, bind: Bind | None = None, form_key: str = ""
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The POST view of one step: `_step` with the step's role, form and service."""
+
+    @require_POST
+    @staff_required(Capability.CALENDAR)
+    def view(request: HttpRequest, appointment_id: int) -> HttpResponse:
+        return _step(request, appointment_id, step=step, bind=bind, form_key=form_key, act=act)
+
+    return view
 
 
 def _refused(
@@ -126,28 +148,11 @@ def _act_check_in(request: HttpRequest, appointment: Appointment, data: dict[str
     return _("%(patient)s is checked in.") % {"patient": appointment.patient}
 
 
-def _check_in_form(request: HttpRequest, appointment_id: int) -> Callable[[Any], CheckInForm]:
-    """CheckInForm bound to the POST, knowing the patient's own answers (read when it binds)."""
-
-    def bind(data: Any) -> CheckInForm:
-        appointment = appointment_for(request.user, appointment_id)
-        answers = visits.check_in_answers(appointment, timezone.now())
-        return CheckInForm(data, patient_answers=answers)
-
-    return bind
-
-
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request,
-        appointment_id,
-        step=Step.CHECK_IN,
-        form_class=_check_in_form(request, appointment_id),
-        form_key="check_in_form",
-        act=_act_check_in,
-    )
+def _bind_check_in(request: HttpRequest, appointment_id: int) -> CheckInForm:
+    """CheckInForm bound to the POST, knowing the patient's own answers."""
+    appointment = appointment_for(request.user, appointment_id)
+    answers = visits.check_in_answers(appointment, timezone.now())
+    return CheckInForm(request.POST, patient_answers=answers)
 
 
 def _act_vitals(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
@@ -172,19 +177,6 @@ def _act_vitals(request: HttpRequest, appointment: Appointment, data: dict[str, 
     return message
 
 
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_vitals(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request,
-        appointment_id,
-        step=Step.CLINICAL,
-        form_class=VitalsForm,
-        form_key="vitals_form",
-        act=_act_vitals,
-    )
-
-
 def _act_sign_off(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
     visits.visit_sign_off(
         appointment_id=appointment.pk, actor=request.user, note=data["note"], request=request
@@ -192,43 +184,14 @@ def _act_sign_off(request: HttpRequest, appointment: Appointment, data: dict[str
     return _("Signed off: the infusion may start.")
 
 
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_sign_off(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request,
-        appointment_id,
-        step=Step.CLINICAL,
-        form_class=SignOffForm,
-        form_key="sign_off_form",
-        act=_act_sign_off,
-    )
-
-
 def _act_start(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
     visits.visit_start(appointment_id=appointment.pk, actor=request.user, request=request)
     return _("Infusion started.")
 
 
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_start(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request, appointment_id, step=Step.CLINICAL, form_class=None, form_key="", act=_act_start
-    )
-
-
 def _act_end(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
     visits.visit_end_infusion(appointment_id=appointment.pk, actor=request.user, request=request)
     return _("Infusion ended. Record a reading and the discharge checklist before they leave.")
-
-
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_end(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request, appointment_id, step=Step.CLINICAL, form_class=None, form_key="", act=_act_end
-    )
 
 
 def _act_discharge(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
@@ -243,19 +206,6 @@ def _act_discharge(request: HttpRequest, appointment: Appointment, data: dict[st
     return _("%(patient)s is discharged.") % {"patient": appointment.patient}
 
 
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_discharge(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request,
-        appointment_id,
-        step=Step.CLINICAL,
-        form_class=DischargeForm,
-        form_key="discharge_form",
-        act=_act_discharge,
-    )
-
-
 def _act_defer(request: HttpRequest, appointment: Appointment, data: dict[str, Any]) -> str:
     visits.visit_defer(
         appointment_id=appointment.pk,
@@ -266,17 +216,23 @@ def _act_defer(request: HttpRequest, appointment: Appointment, data: dict[str, A
     return _("The visit was deferred. Offer the patient one of the times below.")
 
 
-@require_POST
-@staff_required(Capability.CALENDAR)
-def visit_defer(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    return _step(
-        request,
-        appointment_id,
-        step=Step.DEFER,
-        form_class=DeferForm,
-        form_key="defer_form",
-        act=_act_defer,
-    )
+# --- The step views: the step's role, its form (bound to the POST, under its key) and service ---
+
+visit_check_in = _step_view(
+    Step.CHECK_IN, _act_check_in, bind=_bind_check_in, form_key="check_in_form"
+)
+visit_vitals = _step_view(
+    Step.CLINICAL, _act_vitals, bind=_posted(VitalsForm), form_key="vitals_form"
+)
+visit_sign_off = _step_view(
+    Step.CLINICAL, _act_sign_off, bind=_posted(SignOffForm), form_key="sign_off_form"
+)
+visit_start = _step_view(Step.CLINICAL, _act_start)
+visit_end = _step_view(Step.CLINICAL, _act_end)
+visit_discharge = _step_view(
+    Step.CLINICAL, _act_discharge, bind=_posted(DischargeForm), form_key="discharge_form"
+)
+visit_defer = _step_view(Step.DEFER, _act_defer, bind=_posted(DeferForm), form_key="defer_form")
 
 
 @require_POST

@@ -1,0 +1,36 @@
+"""Audit events about a patient's appointment, course or visit: one home for "the event names the
+object and its patient", so no caller picks the patient by hand.
+
+propel.audit.audit_record writes the event (call it inside the transaction of the change it
+records); `detail` names what changed, never the health information itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from propel.audit import audit_record
+from propel.models import AuditEvent
+from scheduling.models import Appointment, InfusionCourse, Visit
+
+
+def audit_patient_event(
+    obj: Appointment | InfusionCourse | Visit,
+    action: str,
+    *,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit event on `obj`, naming its patient (a visit's is its appointment's)."""
+    patient_id = obj.appointment.patient_id if isinstance(obj, Visit) else obj.patient_id
+    return audit_record(
+        action=action,
+        actor=actor,
+        request=request,
+        patient_id=patient_id,
+        obj=obj,
+        detail=detail,
+    )
