@@ -13,12 +13,12 @@ redirect back to the chart with a message.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -163,7 +163,8 @@ def _decision_form(chart: Chart, data: Any = None) -> DecisionForm:
 def _refreshed_decision_form(chart: Chart, form: DecisionForm, message: str) -> DecisionForm:
     """The clinician's input again, now carrying what the chart shows at present, with
     `message` on top: sending it again is a deliberate decision on the current state."""
-    data = form.data.copy()
+    # The form was bound to request.POST.
+    data = cast(QueryDict, form.data).copy()
     for key, value in _tokens(chart).items():
         data[key] = str(value)  # QueryDict.update would append, not replace
     refreshed = _decision_form(chart, data)
