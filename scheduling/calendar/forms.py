@@ -42,6 +42,7 @@ class WeekForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         if cleaned.get("room") and cleaned.get("clinician"):
             raise forms.ValidationError(_("Choose a room or a clinician, not both."))
         return cleaned
