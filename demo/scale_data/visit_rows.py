@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -46,6 +46,7 @@ class _VisitRows(_Rows):
             clinician = c.clinician_users[slot.clinician]
             arrived = slot.start - dt.timedelta(minutes=10)
             treatment = c.kinds[slot.code].needs_clearance
+            assert slot.changed_at is not None  # the visit happened
             visit = Visit(
                 appointment=appointment,
                 identity_confirmed_at=arrived,
@@ -113,7 +114,7 @@ class _VisitRows(_Rows):
                     title=result.title,
                     evidence=evidence,
                     source=result.source,
-                    created_at=submission.submitted_at,
+                    created_at=cast(dt.datetime, submission.submitted_at),  # sent rounds
                 )
                 for submission, template in check_ins
                 for result, evidence in template.flags
