@@ -77,7 +77,8 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-# The files and flags are in pyproject.toml ([tool.mypy]); the plugin loads propel.settings in demo mode.
+# Files and flags in pyproject.toml ([tool.mypy]). The Django plugin imports propel.settings as the
+# environment configures it (demo unless PROPEL_MODE=production, which needs its secrets set).
 typecheck: venv
 	$(VENV)/bin/mypy
 
