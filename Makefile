@@ -23,13 +23,14 @@ PYTEST_ARGS ?=
 # gives each worker its own test database, e.g. test_propel_gw0).
 FAST_MARKERS := not e2e and not race and not fault and not slow
 
-.PHONY: help venv dirs run test test-fast lint format migrations-check screenshots bench
+.PHONY: help venv dirs run test test-fast lint typecheck format migrations-check screenshots bench
 
 help:
 	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
 	@echo "make test              the whole suite on PostgreSQL and Redis, as CI (PYTEST_ARGS=... to narrow)"
 	@echo "make test-fast         the suite without browser, race, fault and slow tests, in parallel (<60 s)"
-	@echo "make lint              ruff check, ruff format --check and the import contracts (.importlinter)"
+	@echo "make lint              ruff check, ruff format --check, mypy and the import contracts (.importlinter)"
+	@echo "make typecheck         mypy alone (settings in pyproject.toml: strict for propel and the pure rules)"
 	@echo "make format            ruff format and ruff check --fix"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make screenshots       PNGs of the main pages into docs/screenshots/ (needs /usr/bin/chromium)"
@@ -73,7 +74,13 @@ test-fast: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# Files and flags in pyproject.toml ([tool.mypy]). The Django plugin imports propel.settings as the
+# environment configures it (demo unless PROPEL_MODE=production, which needs its secrets set).
+typecheck: venv
+	$(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff format .

@@ -63,7 +63,7 @@ class Condition:
             return answer not in self.values
         if not isinstance(answer, int | float) or isinstance(answer, bool):
             return False
-        limit = self.values[0]
+        limit: float = self.values[0]
         return {
             ">": answer > limit,
             ">=": answer >= limit,
@@ -140,7 +140,10 @@ class Entry:
 
     @property
     def text(self) -> Any:
-        return question_text(self.question) if self.question is not None else self.item.text
+        if self.question is not None:
+            return question_text(self.question)
+        assert self.item is not None  # an entry is a question or an item
+        return self.item.text
 
     @property
     def kind(self) -> str:
@@ -346,6 +349,7 @@ def answer_label(key: str, value: Any, kind: str = SCREENING) -> str:
     if entry.item is not None:
         return entry.option_label(value)
     question = entry.question
+    assert question is not None  # not an item, so a question
     kind = question.kind
     if kind in {"yes_no", "yes_no_unsure", "yes_no_na", "choice"}:
         return _option_label(question.options, value)

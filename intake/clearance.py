@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import formats, timezone
@@ -126,7 +127,7 @@ def clearance_statuses(patient_ids: Iterable[int], *, today: dt.date) -> dict[in
     )
     statuses = {}
     for patient_id in ids:
-        decision = decisions.get(patient_id, {})
+        decision: Mapping[str, Any] = decisions.get(patient_id, {})
         statuses[patient_id] = _status(
             kind=decision.get("kind"),
             valid_until=decision.get("valid_until"),

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from intake.crisis import open_alerts_for_banner
+from intake.crisis import BannerAlert, open_alerts_for_banner
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -21,7 +21,7 @@ class CrisisBanner:
         self.user = user
 
     @cached_property
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self) -> list[BannerAlert]:
         if not (second_factor_verified(self.user) and can(self.user, Capability.HEALTH_RECORD)):
             return []
         return open_alerts_for_banner()
@@ -31,7 +31,7 @@ class CrisisBanner:
         return any(alert["priority"] == "immediate" for alert in self.alerts)
 
     @cached_property
-    def first(self) -> dict[str, Any] | None:
+    def first(self) -> BannerAlert | None:
         return self.alerts[0] if self.alerts else None
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -444,7 +444,14 @@ def crisis_notifications_send(*, now: dt.datetime | None = None) -> int:
 BANNER_ROWS = 20
 
 
-def open_alerts_for_banner() -> list[dict[str, Any]]:
+class BannerAlert(TypedDict):
+    pk: int
+    patient_id: int
+    priority: str
+    raised_at: dt.datetime
+
+
+def open_alerts_for_banner() -> list[BannerAlert]:
     """The open alerts, immediate first then oldest: one query, at most BANNER_ROWS rows."""
     return list(
         CrisisAlert.objects.filter(acknowledged_at__isnull=True)

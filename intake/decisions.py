@@ -443,7 +443,7 @@ def _decision_record(
     return decision
 
 
-AUDIT_ACTIONS = {
+AUDIT_ACTIONS: dict[str, str] = {
     DecisionKind.CLEARED: "clearance.cleared",
     DecisionKind.DECLINED: "clearance.declined",
     DecisionKind.NEEDS_INFORMATION: "clearance.needs_information",

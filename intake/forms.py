@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext as _t
 
 from intake.answers import (
@@ -46,6 +47,15 @@ from intake.question_fields import (
 from intake.questions import MAX_MEDICATIONS, SCREENING, section
 
 
+class _Described(TypedDict, total=False):
+    """Block's condition fields, as SectionForm._describe fills them."""
+
+    show_if: str
+    depends_on: str
+    depends_answer: str
+    depends_not: str
+
+
 class SectionForm(forms.Form):
     """One step of a questionnaire (`kind`: the screening by default, or the check-in).
 
@@ -63,7 +73,7 @@ class SectionForm(forms.Form):
         section_key: str,
         saved: Mapping[str, Any],
         today: dt.date,
-        rows: int | None = None,
+        rows: int | str | None = None,
         add_rows: bool = False,
         kind: str = SCREENING,
     ) -> None:
@@ -87,10 +97,13 @@ class SectionForm(forms.Form):
             if entry.kind == MEDICATIONS_KEY:
                 self._add_medication_fields(data, rows, add_rows)
             elif entry.item is not None:
+                assert entry.instrument is not None  # an item belongs to an instrument
                 self.fields[entry.key] = item_field(entry.instrument, entry)
             else:
+                assert entry.question is not None  # not an item, so a question
                 self.fields[entry.key] = question_field(entry.question, today=today)
             if entry.item is not None:
+                assert entry.instrument is not None
                 if entry.instrument.id not in by_instrument:
                     by_instrument[entry.instrument.id] = []
                     self._blocks_spec.append(("instrument", entry.instrument))
@@ -118,7 +131,7 @@ class SectionForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
-        for name in self._errors or {}:
+        for name in self.errors:
             if name in self.fields:
                 widget = self.fields[name].widget
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
@@ -126,7 +139,7 @@ class SectionForm(forms.Form):
     # -- medicines: a repeated group of N rows, without a management form ---------------------
 
     def _add_medication_fields(
-        self, data: Mapping[str, Any] | None, rows: int | None, add_rows: bool
+        self, data: Mapping[str, Any] | None, rows: int | str | None, add_rows: bool
     ) -> None:
         saved_rows = self.saved.get(MEDICATIONS_KEY)
         saved_rows = saved_rows if isinstance(saved_rows, list) else []
@@ -150,8 +163,10 @@ class SectionForm(forms.Form):
                     self.initial[row_field_name(index, part)] = saved_rows[index].get(part)
         if data is not None:
             # The hidden count must say how many rows are on the page now (after "add rows").
-            self.data = self.data.copy()
-            self.data[ROWS_FIELD] = str(count)
+            # Bound to request.POST (a QueryDict), or to a dict in tests: both copy.
+            bound = cast("QueryDict | dict[str, Any]", self.data).copy()
+            bound[ROWS_FIELD] = str(count)
+            self.data = bound
 
     @property
     def can_add_rows(self) -> bool:
@@ -163,7 +178,7 @@ class SectionForm(forms.Form):
             values = {
                 part: self.cleaned_data.get(row_field_name(index, part)) for part in ROW_FIELDS
             }
-            has_error = any(row_field_name(index, part) in self._errors for part in ROW_FIELDS)
+            has_error = any(row_field_name(index, part) in self.errors for part in ROW_FIELDS)
             rows.append({"index": index, "values": values, "has_error": has_error})
         return rows
 
@@ -175,7 +190,7 @@ class SectionForm(forms.Form):
                 continue
             index = row["index"]
             name_field = row_field_name(index, "name")
-            if is_blank(values["name"]) and name_field not in self._errors:
+            if is_blank(values["name"]) and name_field not in self.errors:
                 self.add_error(
                     name_field, _t("Please give the medicine's name, or clear this row.")
                 )
@@ -205,11 +220,12 @@ class SectionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         values: dict[str, Any] = {}
         for entry in self.entries:
             if entry.kind == MEDICATIONS_KEY:
                 continue
-            if entry.key in self._errors:
+            if entry.key in self.errors:
                 values[entry.key] = None
             else:
                 values[entry.key] = stored_value(entry.kind, cleaned.get(entry.key))
@@ -223,13 +239,13 @@ class SectionForm(forms.Form):
             if entry.key not in shown:
                 # Not asked given the answers above: not required, errors dropped, not saved.
                 for name in self._field_names(entry):
-                    self._errors.pop(name, None)
+                    self.errors.pop(name, None)
                 continue
             if entry.kind == MEDICATIONS_KEY:
                 self._answers[entry.key] = self._clean_medications(entry.required)
                 continue
             value = values.get(entry.key)
-            if entry.required and is_blank(value) and entry.key not in self._errors:
+            if entry.required and is_blank(value) and entry.key not in self.errors:
                 self.add_error(entry.key, required_message(entry.kind))
             self._answers[entry.key] = value
         return cleaned
@@ -249,12 +265,12 @@ class SectionForm(forms.Form):
         own_keys = {entry.key for entry in section_entries(self.section.key, self.kind)}
         return condition is not None and set(condition.keys) <= own_keys
 
-    def _describe(self, condition: Condition | None) -> dict[str, str]:
+    def _describe(self, condition: Condition | None) -> _Described:
         """What the template needs to show or hide a part as answers change on this page: the
         condition as JSON for the script, and for readers without it the question it depends on."""
-        if not self._internal(condition):
+        if condition is None or not self._internal(condition):
             return {}
-        described = {"show_if": json.dumps(condition.as_json())}
+        described: _Described = {"show_if": json.dumps(condition.as_json())}
         if condition.op == ">" and condition.values == (0,):
             first = next((e for e in self.entries if e.key == condition.keys[0]), None)
             if first is not None:

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 DATA_FILE = Path(__file__).parent / "data" / "instruments.json"
 
@@ -58,10 +58,10 @@ def _options(raw: list[dict[str, Any]]) -> tuple[Option, ...]:
 def _attribution(raw: dict[str, Any]) -> str:
     licence = raw.get("licence", {})
     if licence.get("attribution_text"):
-        return licence["attribution_text"]
+        return cast(str, licence["attribution_text"])
     if licence.get("status") == "public_domain":
         return "National Center for PTSD, US Department of Veterans Affairs (public domain)."
-    return raw.get("source_citation", "")
+    return cast(str, raw.get("source_citation", ""))
 
 
 def _instrument(raw: dict[str, Any]) -> Instrument:
@@ -103,7 +103,8 @@ def instruments() -> dict[str, Instrument]:
 @cache
 def crisis_resources() -> dict[str, str]:
     with DATA_FILE.open(encoding="utf-8") as handle:
-        return json.load(handle)["conventions"]["crisis_resources_us"]
+        resources: dict[str, str] = json.load(handle)["conventions"]["crisis_resources_us"]
+    return resources
 
 
 def instrument(instrument_id: str) -> Instrument:

@@ -24,8 +24,11 @@ def patient_link_token(patient: Patient) -> str:
 def patient_from_token(token: str) -> Patient | None:
     """The patient a valid, unexpired, unrevoked token names, or None."""
     try:
+        # django-stubs says int or timedelta; Django compares any number of seconds.
         payload = signing.loads(
-            token, salt=SALT, max_age=settings.PATIENT_LINK_MAX_AGE.total_seconds()
+            token,
+            salt=SALT,
+            max_age=settings.PATIENT_LINK_MAX_AGE.total_seconds(),  # type: ignore[arg-type]
         )
     except signing.BadSignature:  # also covers SignatureExpired
         return None

@@ -137,7 +137,7 @@ class Severity(models.TextChoices):
 
 
 # Most pressing first; queues and charts sort by this.
-SEVERITY_ORDER = {
+SEVERITY_ORDER: dict[str, int] = {
     Severity.URGENT: 0,
     Severity.HARD_STOP: 1,
     Severity.REVIEW: 2,

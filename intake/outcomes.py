@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -186,7 +186,8 @@ def patient_outcomes(patient_id: int) -> tuple[Series, ...]:
         .values_list("kind", "submitted_at", "scores")
     )
     zone = timezone.get_default_timezone()
+    # A submitted round always has submitted_at (the column is nullable for drafts).
     return outcome_series(
-        RoundScores(kind, at, timezone.localdate(at, zone), scores or {})
+        RoundScores(kind, cast(dt.datetime, at), timezone.localdate(at, zone), scores or {})
         for kind, at, scores in rows
     )

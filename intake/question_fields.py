@@ -181,6 +181,7 @@ def question_field(question: Question, *, today: dt.date) -> forms.Field:
 
 def item_field(instrument: Instrument, entry: Entry) -> forms.Field:
     item = entry.item
+    assert item is not None  # called for instrument items only
     # The scale's end labels, verbatim ("0: No pain · 10: Worst pain imaginable").
     anchors = " · ".join(f"{value}: {label}" for value, label in item.anchors)
     return forms.TypedChoiceField(

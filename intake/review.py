@@ -15,10 +15,11 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias, TypedDict, cast
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise, WithAnnotations
 
 from intake import medications
 from intake.answers import effective_answers, medication_label
@@ -97,7 +98,7 @@ def flag_count_annotations(prefix: str = "flags") -> dict[str, Count]:
 SUBMITTED_SCREENING = Q(kind=SubmissionKind.SCREENING, status=SubmissionStatus.SUBMITTED)
 
 
-def queue_queryset() -> QuerySet[IntakeSubmission]:
+def queue_queryset() -> QuerySet[QueuedRound]:
     """Each patient's latest submitted screening round that has no decision yet, plus any
     patient's latest round while the patient has an unacknowledged crisis alert (an urgent answer
     never leaves the queue until someone has acted on it), plus every other round that carries an
@@ -130,7 +131,7 @@ def queue_queryset() -> QuerySet[IntakeSubmission]:
     )
     # A submitted screening's alert is always carried by the patient's latest screening row above.
     alert_elsewhere = Q(own_open_alert=True) & ~SUBMITTED_SCREENING
-    return (
+    queued = (
         IntakeSubmission.objects.annotate(
             decided=Exists(decided),
             open_alert=Exists(open_alert),
@@ -143,11 +144,29 @@ def queue_queryset() -> QuerySet[IntakeSubmission]:
         .defer("answers", "scores", "completed_sections", "info_request")
         .order_by()
     )
+    # django-stubs cannot see the flag counts (annotate(**dict)): the rows' type says them.
+    return cast("QuerySet[QueuedRound]", queued)
+
+
+class QueueAnnotations(TypedDict):
+    """What the queue's query (and flag_count_annotations) adds to each round."""
+
+    decided: bool
+    open_alert: bool
+    last_decision_kind: str | None
+    n_urgent: int
+    n_hard_stop: int
+    n_review: int
+    n_info: int
+
+
+# A round as queue_queryset loads it.
+QueuedRound: TypeAlias = "WithAnnotations[IntakeSubmission, QueueAnnotations]"
 
 
 @dataclass(frozen=True)
 class QueueRow:
-    submission: IntakeSubmission
+    submission: QueuedRound
     consultation: dt.datetime | None
 
     @property
@@ -203,10 +222,11 @@ class QueueRow:
             return RoundStatus.ALERT_ON_DRAFT
         if submission.decided:
             return RoundStatus.DECIDED_ALERT_OPEN
-        return {
+        after_decision: dict[str | None, StrOrPromise] = {
             None: RoundStatus.NEW,
             DecisionKind.NEEDS_INFORMATION: RoundStatus.RESUBMITTED,
-        }.get(submission.last_decision_kind, RoundStatus.RESCREENED)
+        }
+        return after_decision.get(submission.last_decision_kind, RoundStatus.RESCREENED)
 
 
 def queue_sort_key(row: QueueRow) -> tuple[Any, ...]:
@@ -224,7 +244,7 @@ def queue_sort_key(row: QueueRow) -> tuple[Any, ...]:
 
 
 def order_queue(
-    rounds: Iterable[IntakeSubmission], consultations: Mapping[int, dt.datetime]
+    rounds: Iterable[QueuedRound], consultations: Mapping[int, dt.datetime]
 ) -> list[QueueRow]:
     rows = [QueueRow(s, consultations.get(s.patient_id)) for s in rounds]
     return sorted(rows, key=queue_sort_key)

@@ -8,7 +8,7 @@ intake.decisions, whose DecisionError the views turn into form errors.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Layout, Submit
@@ -172,7 +172,7 @@ class DecisionForm(forms.Form):
         self.fields["valid_until"].widget.attrs.update(
             min=(today + dt.timedelta(days=1)).isoformat(), max=self.latest_allowed.isoformat()
         )
-        self.fields["sections"].choices = section_choices()
+        cast(forms.ChoiceField, self.fields["sections"]).choices = section_choices()
         fields: list[Any] = ["kind", "valid_until", "reason"]
         if has_hard_stop:
             fields.append("override_reason")
@@ -199,6 +199,7 @@ class DecisionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data (the stubs allow None)
         kind = data.get("kind")
         if kind == DecisionKind.CLEARED:
             if "valid_until" not in self.errors and data.get("valid_until") is None:

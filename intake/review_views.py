@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -166,7 +166,8 @@ def _decision_form(chart: Chart, data: Any = None) -> DecisionForm:
 def _refreshed_decision_form(chart: Chart, form: DecisionForm, message: str) -> DecisionForm:
     """The clinician's input again, now carrying what the chart shows at present, with
     `message` on top: sending it again is a deliberate decision on the current state."""
-    data = form.data.copy()
+    # The form was bound to request.POST.
+    data = cast(QueryDict, form.data).copy()
     for key, value in _tokens(chart).items():
         data[key] = str(value)  # QueryDict.update would append, not replace
     refreshed = _decision_form(chart, data)
@@ -408,6 +409,7 @@ def _decide(request: HttpRequest, chart: Chart, form: DecisionForm) -> HttpRespo
     meanwhile draws the chart as it is now, the clinician's input kept, status 409. The chart
     has a current round (decide_view checked)."""
     current = chart.current
+    assert current is not None  # decide_view drew no decision form without a current round
     if form.cleaned_data["submission_id"] != current.pk:
         return _decision_conflict(request, chart, form, str(NEWER_ROUND))
     arguments = form.service_arguments()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from intake import medications, policy
 from intake.instruments import Instrument, Item, instrument, instruments
@@ -89,7 +89,7 @@ def band(instrument_id: str, score: int | Decimal | None) -> str | None:
         return None
     for entry in instrument(instrument_id).scoring.get("bands", ()):
         if entry["min"] <= score <= entry["max"]:
-            return entry["label"]
+            return cast(str, entry["label"])
     return None
 
 

@@ -6,7 +6,7 @@ password lockout and the second factor. The audit log is shown read-only.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.views.main import SEARCH_VAR
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from propel.audit import audit_record
 from propel.auth_views import logout_view
-from propel.models import AuditEvent
+from propel.models import AuditEvent, AuditEventQuerySet
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -53,7 +53,10 @@ class PropelAdminSite(admin.AdminSite):
         # propel:login re-checks that `next` is safe before using it.
         return redirect(f"{reverse(target)}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
 
-    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    # django-stubs says AdminSite.logout returns a TemplateResponse; Django's own can redirect too.
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: Any = None
+    ) -> HttpResponse:
         # One sign-out path, so it is audited and ends the session the same way everywhere.
         return logout_view(request)
 
@@ -66,7 +69,7 @@ admin.site.__class__ = PropelAdminSite
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     """Read-only: the log is append-only in the database too (migration 0002)."""
 
     list_display = ("at", "actor_label", "action", "patient_id", "object_type", "object_id")
@@ -109,7 +112,8 @@ class AuditEventAdmin(admin.ModelAdmin):
         patient_id = _patient_number(search_term)
         if patient_id is None:
             return (queryset.none() if search_term.strip() else queryset), False
-        return queryset.for_patient(patient_id), False
+        # The changelist's queryset comes from AuditEvent.objects.
+        return cast(AuditEventQuerySet, queryset).for_patient(patient_id), False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

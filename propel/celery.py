@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Any
 
 from celery import Celery, Task
 from celery.signals import task_postrun, task_prerun
@@ -25,7 +26,7 @@ def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
 
 @task_prerun.connect
 @task_postrun.connect
-def _close_old_connections(sender: Task | None = None, **kwargs: object) -> None:
+def _close_old_connections(sender: Task[Any, Any] | None = None, **kwargs: object) -> None:
     # A task is handled like a web request: connections past CONN_MAX_AGE or broken are closed,
     # and CONN_HEALTH_CHECKS re-checks the kept one before its first query (CELERY_DB_REUSE_MAX
     # stops Celery's fixup from closing it after every task). Eager tasks run inside the caller's

@@ -58,17 +58,19 @@ def check_broker() -> Check:
         return _fail(f"misconfigured ({type(exc).__name__})")
     transport = conn.transport_cls if isinstance(conn.transport_cls, str) else "custom"
     try:
+        # celery-types says int; kombu sleeps for these seconds and takes fractions.
         conn.ensure_connection(
             max_retries=1,
             interval_start=0,
-            interval_step=0.2,
-            interval_max=0.2,
-            timeout=2 * BROKER_TIMEOUT,
+            interval_step=0.2,  # type: ignore[arg-type]
+            interval_max=0.2,  # type: ignore[arg-type]
+            timeout=2 * BROKER_TIMEOUT,  # type: ignore[arg-type]
         )
         if conn.transport.driver_type == "filesystem":
             # kombu's filesystem "connection" always succeeds; what can actually break is the
             # folders, and then every .delay() raises.
-            options = conn.transport_options
+            # kombu makes it {} when none are given; the stubs allow None.
+            options = conn.transport_options or {}
             for key in ("data_folder_in", "data_folder_out", "control_folder"):
                 folder = options.get(key)
                 if folder and not os.access(folder, os.W_OK | os.X_OK):

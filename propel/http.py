@@ -19,14 +19,15 @@ def client_ip(request: HttpRequest) -> str | None:
     """
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [
+        forwarded: list[str] = [
             part.strip()
             for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
             if part.strip()
         ]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
+    remote: str | None = request.META.get("REMOTE_ADDR") or None
+    return remote
 
 
 def post_data(request: HttpRequest) -> QueryDict | None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -11,7 +13,7 @@ from propel.append_only import AppendOnlyError, AppendOnlyModel, AppendOnlyQuery
 AuditLogImmutable = AppendOnlyError
 
 
-class AuditEventQuerySet(AppendOnlyQuerySet):
+class AuditEventQuerySet(AppendOnlyQuerySet["AuditEvent"]):
     def for_patient(self, patient_id: int) -> AuditEventQuerySet:
         return self.filter(patient_id=patient_id)
 
@@ -41,7 +43,9 @@ class AuditEvent(AppendOnlyModel):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    # ClassVar as on the abstract base, which declares `objects` too (django-stubs reads a plain
+    # assignment here as an instance variable overriding a class variable).
+    objects: ClassVar = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

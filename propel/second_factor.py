@@ -78,7 +78,9 @@ def has_confirmed_device(user: Any) -> bool:
     """
     if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
         return True
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    # django-otp has no type information: say what its QuerySet methods return.
+    has_codes: bool = StaticToken.objects.filter(device__user=user, device__confirmed=True).exists()
+    return has_codes
 
 
 def totp_device_start(*, user: Any) -> TOTPDevice:
@@ -217,9 +219,10 @@ def second_factor_verify(*, user: Any, token: str, request: HttpRequest | None =
 
 
 def backup_codes_left(*, user: Any) -> int:
-    return StaticToken.objects.filter(
+    left: int = StaticToken.objects.filter(
         device__user=user, device__name=BACKUP_DEVICE_NAME, device__confirmed=True
     ).count()
+    return left
 
 
 def totp_qr_svg(device: TOTPDevice, *, label: str) -> str:

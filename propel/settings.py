@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from propel.env import (
@@ -22,6 +24,10 @@ from propel.env import (
     env_timezone,
     env_url,
 )
+
+# Generic Django classes written with their type, such as admin.ModelAdmin[AuditEvent], need
+# `__class_getitem__` at run time too (django-stubs-ext; mypy reads the same from django-stubs).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PROPEL_VAR_DIR", str(BASE_DIR / "var")))
@@ -93,7 +99,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "propel.urls"
 WSGI_APPLICATION = "propel.wsgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -212,7 +218,7 @@ if REDIS_URL:
     # limit) or a worker: kombu's sockets wait for ever by default, and a hung publish held the
     # request with them. Workers wait for tasks in the event loop, which these timeouts do not
     # touch (kombu checks that connection itself).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": 3600,
         "socket_connect_timeout": 2,
         "socket_timeout": 3,

@@ -149,4 +149,5 @@ class HttpSmsBackend:
 
 
 def get_sms_backend() -> SmsBackend:
-    return import_string(settings.SMS_BACKEND)()
+    backend: SmsBackend = import_string(settings.SMS_BACKEND)()
+    return backend

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 from django.utils import timezone
 
 from propel.health import heartbeat_record
 
 
 @shared_task(name="propel.tasks.heartbeat", bind=True, ignore_result=True)
-def heartbeat(self) -> None:
+def heartbeat(self: Task[Any, Any]) -> None:
     """Beat sends this every 30 s; the worker that runs it records itself for /healthz."""
     heartbeat_record(worker=self.request.hostname or "unknown", now=timezone.now())

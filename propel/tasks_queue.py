@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from celery import Task
 from django.db import transaction
@@ -23,7 +24,7 @@ from propel.celery import app
 logger = logging.getLogger(__name__)
 
 
-def task_by_name(name: str) -> Task:
+def task_by_name(name: str) -> Task[Any, Any]:
     """The registered task called `name`; KeyError if no installed app defines it."""
     task = app.tasks.get(name)
     if task is None:

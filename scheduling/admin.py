@@ -52,7 +52,7 @@ def _reason_field() -> forms.CharField:
     )
 
 
-def _require_reason(form: forms.Form, policy_changed: bool) -> None:
+def _require_reason(form: forms.BaseForm, policy_changed: bool) -> None:
     if policy_changed and not (form.cleaned_data.get(REASON_FIELD) or "").strip():
         form.add_error(
             REASON_FIELD,
@@ -115,6 +115,7 @@ class AppointmentTypeForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         # A new type sets its clearance policy too, so it needs a reason as well.
         _require_reason(
             self,
@@ -182,6 +183,7 @@ class VitalsPolicyForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         values = {name: cleaned.get(name) for name in policy.VITALS_FIELDS}
         if all(value is not None for value in values.values()):
             for name, problem in policy.vitals_problems(values).items():

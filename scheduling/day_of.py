@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django_stubs_ext import WithAnnotations
 
 from intake.models import (
     CrisisAlert,
@@ -33,7 +34,7 @@ from scheduling.models import (
 )
 
 ITEM_SEVERITIES = (Severity.URGENT, Severity.HARD_STOP, Severity.REVIEW)
-SEVERITY_RANK = {Severity.URGENT: 0, Severity.HARD_STOP: 1, Severity.REVIEW: 2}
+SEVERITY_RANK: dict[str, int] = {Severity.URGENT: 0, Severity.HARD_STOP: 1, Severity.REVIEW: 2}
 
 # intake.eligibility.rules.CHECK_IN_RULES: the check-in's A13 and new-medicines rules.
 A13_RULE = "check_in_alcohol_or_drugs"
@@ -88,7 +89,11 @@ def _round(appointment: Appointment) -> IntakeSubmission | None:
     return link.submission if link is not None else None
 
 
-def _flags(submission: IntakeSubmission) -> list[Flag]:
+class _Reviewed(TypedDict):
+    reviewed: bool
+
+
+def _flags(submission: IntakeSubmission) -> list[WithAnnotations[Flag, _Reviewed]]:
     """The round's item-level flags, each marked `reviewed` when a clinician acknowledged it in
     intake (one query)."""
     return list(

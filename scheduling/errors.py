@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
@@ -166,4 +166,4 @@ class SchedulingError(DomainError):
     }
 
     # Parameters a message may be raised without.
-    defaults: dict[str, dict[str, Any]] = {"needs_clearance": {"why": ""}}
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"needs_clearance": {"why": ""}}

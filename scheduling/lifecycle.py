@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from propel.roles import roles_of
 from scheduling.models import AppointmentStatus as S
@@ -110,7 +111,7 @@ class Rule:
     # Needs that the action's own form records (check-in: identity, escort, answers): pages do
     # not list them as missing beforehand; the service still checks them.
     form_fills: tuple[Need, ...] = ()
-    label: str = ""
+    label: StrOrPromise = ""
 
     def sources_for(self, treatment: bool) -> frozenset[str | None]:
         return self.treatment_sources if treatment and self.treatment_sources else self.sources
@@ -355,7 +356,7 @@ def offered(
     missing precondition is shown beside the action, not hidden). Every page that lists a
     visit's actions (calendar, day sheet, visit screen) lists these."""
     parties = frozenset(parties)
-    found = []
+    found: list[Action] = []
     for action in RULES:
         if action == Action.BOOK:
             continue

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.text import capfirst
@@ -118,7 +119,9 @@ def vitals_thresholds() -> VitalThresholds:
 
 
 def _label(name: str) -> str:
-    return str(VitalsPolicy._meta.get_field(name).verbose_name)
+    field = VitalsPolicy._meta.get_field(name)
+    assert isinstance(field, Field)  # a column, not a relation
+    return str(field.verbose_name)
 
 
 def vitals_problems(values: dict[str, Any]) -> dict[str, str]:
@@ -191,10 +194,12 @@ def _policy_transaction() -> Iterator[None]:
         raise
 
 
-def _english(name: str, model: type = VitalsPolicy) -> str:
+def _english(name: str, model: type[Model] = VitalsPolicy) -> str:
     # The audit log keeps one language whatever the admin's browser asked for.
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # a column, not a relation
     with translation.override("en"):
-        return str(model._meta.get_field(name).verbose_name)
+        return str(field.verbose_name)
 
 
 def _audit_policy_change(

@@ -228,6 +228,7 @@ class ClinicTimeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         for name, field in self.fields.items():
             if not isinstance(field, ClinicDateTimeField):
                 continue

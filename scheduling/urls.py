@@ -1,7 +1,7 @@
 """Scheduling's addresses, one table per wing. Each table holds the paths under one prefix, so an
 address reads as its prefix plus its path, and a wing's pages sit together."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from scheduling import views
 from scheduling.calendar import appointment_views, feeds
@@ -55,7 +55,7 @@ course_pages = [
 ]
 
 # staff/: the staff side, signed in.
-staff_pages = [
+staff_pages: list[URLPattern | URLResolver] = [
     path("", views.today, name="today"),
     path("availability/", views.availability, name="availability"),
     path("calendar/", calendar_views.calendar_day, name="calendar"),
@@ -99,7 +99,7 @@ patient_appointment_pages = [
 ]
 
 # p/<token>/: the patient's own page, by signed link (scheduling.online.patient_views).
-patient_pages = [
+patient_pages: list[URLPattern | URLResolver] = [
     path("", patient_views.patient_home, name="patient_home"),
     path("appointments/<int:appointment_id>/", include(patient_appointment_pages)),
     path("check-in/<int:appointment_id>/", patient_views.patient_check_in, name="check_in"),

@@ -18,11 +18,12 @@ from typing import Protocol
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from scheduling.models import GateOutcome
 
 # Symptom codes stored on VitalReading.symptoms (reference §2.4, the emergency row).
-SYMPTOMS: tuple[tuple[str, str], ...] = (
+SYMPTOMS: tuple[tuple[str, StrOrPromise], ...] = (
     ("chest_pain", gettext_lazy("Chest pain")),
     ("short_of_breath", gettext_lazy("Shortness of breath")),
     ("severe_headache", gettext_lazy("Sudden severe headache")),
@@ -74,11 +75,18 @@ DEFAULT_THRESHOLDS = VitalThresholds()
 
 
 class ReadingLike(Protocol):
-    systolic: int
-    diastolic: int
-    heart_rate: int
-    spo2: int
-    symptoms: Collection[str]
+    """A VitalReading row or a Reading: read-only properties, so a frozen dataclass fits."""
+
+    @property
+    def systolic(self) -> int: ...
+    @property
+    def diastolic(self) -> int: ...
+    @property
+    def heart_rate(self) -> int: ...
+    @property
+    def spo2(self) -> int: ...
+    @property
+    def symptoms(self) -> Collection[str]: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -312,7 +312,7 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
             now=now,
         )
         starts: list[dt.datetime] = []
-        per_week: dict[tuple[int, int], int] = {}
+        per_week: dict[tuple[int, ...], int] = {}
         for slot in sorted(slots, key=lambda s: s.start):
             iso_week = tuple(slot.start.astimezone(clinic_tz()).isocalendar()[:2])
             if starts and slot.start - starts[-1] < min_gap:
@@ -382,9 +382,9 @@ def courses(count: int, now: dt.datetime, actor: Any) -> tuple[dict, dict]:
                 times[kind].append(elapsed)
             undo(kind, made)
     for kind, operation in kinds.items():
-        made: list[Any] = []
-        queries[kind] = _queries(lambda op=operation, out=made: out.append(op()))
-        undo(kind, made[0])
+        results: list[Any] = []
+        queries[kind] = _queries(lambda op=operation, out=results: out.append(op()))
+        undo(kind, results[0])
     return times, queries
 
 

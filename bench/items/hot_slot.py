@@ -79,6 +79,7 @@ class Visitor:
             body = urllib.parse.urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
+        assert url.hostname is not None  # the bench's own http://127.0.0.1:port
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
         try:
             connection.request(method, path, body=body, headers=headers)
@@ -353,6 +354,7 @@ def capacity(start: str) -> dict[str, Any]:
 
     moment = dt.datetime.fromisoformat(start)
     consultation = consultation_type()
+    assert consultation is not None  # the bench seeds the clinic's types
     local_day = timezone.localtime(moment).date()
     found = online_slots(consultation, start_date=local_day, end_date=local_day, now=timezone.now())
     for slot in found:

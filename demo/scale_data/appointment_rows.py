@@ -91,7 +91,7 @@ class _AppointmentRows(_Rows):
 
     def _history(self, slot: _Slot, appointment: Appointment) -> list[AppointmentStatusChange]:
         desk = None if slot.via == BookedVia.ONLINE else self.c.front_desk
-        steps: list[tuple[str, str, dt.datetime, int | None, str]] = [
+        steps: list[tuple[str, str, dt.datetime | None, int | None, str]] = [
             ("", AppointmentStatus.BOOKED, slot.booked_at, desk, "")
         ]
         arrived = slot.start - dt.timedelta(minutes=10)

@@ -97,6 +97,7 @@ class _IntakeRows(_Rows):
                 )
             )
             if p.decision == DecisionKind.NEEDS_INFORMATION:
+                assert p.decided_at is not None
                 rounds.append(
                     (
                         p,
@@ -209,6 +210,7 @@ class _IntakeRows(_Rows):
         for decision in decisions:
             detail: dict[str, Any] = {"round": 1, "submission_id": decision.submission_id}
             if decision.kind == DecisionKind.CLEARED:
+                assert decision.valid_until is not None
                 detail |= {"valid_until": decision.valid_until.isoformat(), "override": False}
             elif decision.kind == DecisionKind.NEEDS_INFORMATION:
                 detail |= {"sections": ["medications"], "reopened_round": 2}
@@ -227,6 +229,7 @@ class _IntakeRows(_Rows):
             DecisionKind.DECLINED: "Not suitable for infusion at this time; see the notes.",
             DecisionKind.NEEDS_INFORMATION: "Please list every medicine you take, with the dose.",
         }
+        assert p.decided_at is not None
         return ClearanceDecision(
             patient_id=submission.patient_id,
             submission=submission,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import DateField, Model, TimeField
 
 from demo.scale_data.answers import _Template
 from demo.scale_data.context import _Context
@@ -32,7 +32,7 @@ def _own_timestamps(*models: type[Model]) -> Iterator[None]:
         (f, f.auto_now, f.auto_now_add)
         for model in models
         for f in model._meta.concrete_fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        if isinstance(f, DateField | TimeField) and (f.auto_now or f.auto_now_add)
     ]
     for f, _, _ in saved:
         f.auto_now = f.auto_now_add = False

@@ -46,6 +46,7 @@ class _VisitRows(_Rows):
             clinician = c.clinician_users[slot.clinician]
             arrived = slot.start - dt.timedelta(minutes=10)
             treatment = c.kinds[slot.code].needs_clearance
+            assert slot.changed_at is not None  # the visit happened
             visit = Visit(
                 appointment=appointment,
                 identity_confirmed_at=arrived,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from intake import policy, scoring
 from intake.eligibility.checks import (
@@ -47,7 +48,7 @@ def _item9_priority(facts: Facts) -> str:
         for step in rule.get("escalation", ()):
             condition = step["condition"]
             if value is not None and compare[condition["operator"]](value, condition["value"]):
-                return step["priority"]
+                return cast(str, step["priority"])
     return "immediate"
 
 

@@ -185,6 +185,7 @@ def clinician_feed(request: HttpRequest, token: str) -> HttpResponse:
 @feed_address
 def feed_settings(request: HttpRequest) -> HttpResponse:
     """A clinician's own feed address; for admins, every clinician's revoke button too."""
+    assert request.user.is_authenticated  # staff_required
     own = Clinician.objects.filter(user=request.user).first()
     is_admin = can(request.user, Capability.CLINIC_ADMIN)
     others = list(Clinician.objects.filter(active=True)) if is_admin else []

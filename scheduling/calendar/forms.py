@@ -4,7 +4,7 @@ services in scheduling.booking decide whether a time is free."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -26,6 +26,13 @@ from scheduling.time_fields import (
 PATIENT_RESULTS = 20
 
 
+class ResourceIds(TypedDict):
+    """A booking form's room and clinician, as the booking services take them."""
+
+    room_id: int | None
+    clinician_id: int | None
+
+
 class CalendarDateForm(forms.Form):
     date = forms.DateField(label=_("Date"), required=False, widget=DATE_INPUT)
 
@@ -41,6 +48,7 @@ class WeekForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         if cleaned.get("room") and cleaned.get("clinician"):
             raise forms.ValidationError(_("Choose a room or a clinician, not both."))
         return cleaned
@@ -121,13 +129,13 @@ class _WhenForm(ClinicTimeForm):
                 cleaned["start"] = start
         return cleaned
 
-    def resource_ids(self) -> dict[str, int | None]:
+    def resource_ids(self) -> ResourceIds:
         """The chosen room and clinician as the booking services take them (None: any free one)."""
         room, clinician = self.cleaned_data["room"], self.cleaned_data["clinician"]
-        return {
-            "room_id": room.pk if room else None,
-            "clinician_id": clinician.pk if clinician else None,
-        }
+        return ResourceIds(
+            room_id=room.pk if room else None,
+            clinician_id=clinician.pk if clinician else None,
+        )
 
     @property
     def clock_changes(self) -> bool:

@@ -6,7 +6,7 @@ whose errors the views turn into form errors."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -101,7 +101,7 @@ class CoursePlanForm(forms.Form):
             ("sessions", settings.COURSE_MIN_SESSIONS, settings.COURSE_MAX_SESSIONS),
             ("weeks", settings.COURSE_MIN_WEEKS, settings.COURSE_MAX_WEEKS),
         ):
-            field = self.fields[name]
+            field = cast(forms.IntegerField, self.fields[name])
             field.min_value, field.max_value = low, high
             field.validators = [
                 MinValueValidator(low),
@@ -133,6 +133,7 @@ class CoursePlanForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data (the stubs allow None)
         earliest, latest = data.get("window_from"), data.get("window_to")
         if earliest is not None and latest is not None:
             if earliest > latest:
@@ -234,7 +235,7 @@ class CourseSessionsForm(ClinicTimeForm):
         """The submitted data with session `index` set to `start`. An instant (UTC) keeps which
         occurrence it is in the hour that happens twice; a clinic wall time (e.g. parsed from a
         button's value) carries no trustworthy fold, so the form asks again rather than guess."""
-        data = self.data.copy()
+        data = cast(QueryDict, self.data).copy()  # bound by from_post
         data[f"start_{index}"] = to_local_input(start)
         occurrence = f"start_{index}{OCCURRENCE_SUFFIX}"
         if start.tzinfo is clinic_tz():

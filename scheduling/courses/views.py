@@ -10,7 +10,7 @@ error on the page it came from, never a 500.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
@@ -260,7 +260,7 @@ def course_move(request: HttpRequest, course_id: int) -> HttpResponse:
     form = SessionMoveForm(data)
     appointment_id = form.data.get("appointment_id")
     session = (
-        Appointment.objects.filter(pk=appointment_id, course=course).first()
+        Appointment.objects.filter(pk=cast(str, appointment_id), course=course).first()
         if str(appointment_id or "").isdigit()
         else None
     )

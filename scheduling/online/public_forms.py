@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
@@ -121,14 +122,12 @@ class BookingDetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    def __init__(
-        self, *args: object, alternatives: Sequence[dt.datetime] = (), **kwargs: object
-    ) -> None:
+    def __init__(self, *args: Any, alternatives: Sequence[dt.datetime] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.alternatives = list(alternatives)
         if self.alternatives:
             self.fields["alternative"].required = True
-            self.fields["alternative"].choices = [
+            cast(forms.ChoiceField, self.fields["alternative"]).choices = [
                 (start_value(start), start_label(start)) for start in self.alternatives
             ]
         else:
@@ -208,7 +207,7 @@ class CancelForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -223,7 +222,7 @@ class LinkRequestForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -295,8 +295,11 @@ def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
     """Confirmation when the details matched an existing patient: the time only, and word that
     the link went to the patient's own email (whoever typed the details may not be them)."""
     try:
+        # django-stubs says int or timedelta; Django compares any number of seconds.
         appointment_id = signing.loads(
-            receipt, salt=RECEIPT_SALT, max_age=RECEIPT_MAX_AGE.total_seconds()
+            receipt,
+            salt=RECEIPT_SALT,
+            max_age=RECEIPT_MAX_AGE.total_seconds(),  # type: ignore[arg-type]
         )
     except signing.BadSignature:
         return link_invalid(request)

@@ -5,10 +5,11 @@ defers the visit)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 from phonenumber_field.formfields import PhoneNumberField
 
 from scheduling.time_fields import DATE_INPUT
@@ -18,7 +19,7 @@ YES, NO = "yes", "no"
 YES_NO = ((YES, _("Yes")), (NO, _("No")))
 
 
-def _yes_no(label: str) -> forms.TypedChoiceField:
+def _yes_no(label: StrOrPromise) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
         choices=YES_NO,
@@ -80,6 +81,7 @@ class CheckInForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         if cleaned.get("new_medicines") and not cleaned.get("new_medicines_detail", "").strip():
             self.add_error("new_medicines_detail", _("Say which medicines changed."))
         return cleaned
@@ -127,10 +129,11 @@ class VitalsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["symptoms"].choices = _choices(SYMPTOMS)
+        cast(forms.ChoiceField, self.fields["symptoms"]).choices = _choices(SYMPTOMS)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
         systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
         if systolic is not None and diastolic is not None and diastolic >= systolic:
             self.add_error("diastolic", _("The diastolic must be lower than the systolic."))
