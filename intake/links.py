@@ -9,34 +9,26 @@ failed: the views answer 404.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core import signing
 from django.db.models import F
 
 from intake.models import Patient
+from propel.versioned_tokens import versioned_token, versioned_token_read
 
 SALT = "propel.patient-link.v1"
 
 
 def patient_link_token(patient: Patient) -> str:
-    return signing.dumps({"p": patient.pk, "v": patient.link_version}, salt=SALT, compress=True)
+    return versioned_token(
+        key="p", pk=patient.pk, version=patient.link_version, salt=SALT, compress=True
+    )
 
 
 def patient_from_token(token: str) -> Patient | None:
     """The patient a valid, unexpired, unrevoked token names, or None."""
-    try:
-        # django-stubs says int or timedelta; Django compares any number of seconds.
-        payload = signing.loads(
-            token,
-            salt=SALT,
-            max_age=settings.PATIENT_LINK_MAX_AGE.total_seconds(),  # type: ignore[arg-type]
-        )
-    except signing.BadSignature:  # also covers SignatureExpired
+    read = versioned_token_read(token, key="p", salt=SALT, max_age=settings.PATIENT_LINK_MAX_AGE)
+    if read is None:
         return None
-    if not isinstance(payload, dict):
-        return None
-    patient_id, version = payload.get("p"), payload.get("v")
-    if not isinstance(patient_id, int) or not isinstance(version, int):
-        return None
+    patient_id, version = read
     return Patient.objects.filter(pk=patient_id, link_version=version).first()
 
 

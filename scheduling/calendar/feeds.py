@@ -19,7 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
@@ -34,6 +33,7 @@ from icalendar import Event
 
 from propel.audit import audit_record
 from propel.roles import Capability, can, staff_required
+from propel.versioned_tokens import versioned_token, versioned_token_read
 from scheduling.ics import CONTENT_TYPE, appointment_uid, calendar_ics
 from scheduling.ics_download import appointment_ics_download
 from scheduling.models import (
@@ -54,20 +54,15 @@ FEED_AHEAD = dt.timedelta(days=90)
 
 
 def clinician_feed_token(clinician: Clinician) -> str:
-    return signing.dumps({"c": clinician.pk, "v": clinician.feed_version}, salt=SALT)
+    return versioned_token(key="c", pk=clinician.pk, version=clinician.feed_version, salt=SALT)
 
 
 def clinician_from_feed_token(token: str) -> Clinician | None:
     """The active clinician a valid, unrevoked token names, or None."""
-    try:
-        payload = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
+    read = versioned_token_read(token, key="c", salt=SALT)
+    if read is None:
         return None
-    if not isinstance(payload, dict):
-        return None
-    clinician_id, version = payload.get("c"), payload.get("v")
-    if not isinstance(clinician_id, int) or not isinstance(version, int):
-        return None
+    clinician_id, version = read
     return Clinician.objects.filter(pk=clinician_id, feed_version=version, active=True).first()
 
 
