@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
+from importlib import import_module
 from typing import Any
 
 from celery import Task
@@ -28,9 +30,13 @@ def task_by_name(name: str) -> Task[Any, Any]:
     """The registered task called `name`; KeyError if no installed app defines it."""
     task = app.tasks.get(name)
     if task is None:
-        # Outside a worker, Celery discovers the apps' tasks modules lazily (on import_modules):
-        # a web process that never imported the module would not know the name yet.
-        app.loader.import_default_modules()
+        # Outside a worker a tasks module is imported lazily: a web process that never imported
+        # it does not know the name yet. Every task is named module.function, so importing the
+        # module registers it. (Celery's app.loader.import_default_modules would too, but its
+        # Django fixup runs django.setup() again, which re-applies LOGGING in the middle of a
+        # request and drops the handlers added since, such as pytest's log capture.)
+        with suppress(ImportError):
+            import_module(name.rpartition(".")[0])
         task = app.tasks[name]
     return task
 

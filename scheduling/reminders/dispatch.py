@@ -43,11 +43,12 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from intake.selectors import questionnaire_status
+from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.sms import SmsTransientError, get_sms_backend
 from propel.tasks_queue import task_by_name
 from scheduling.models import (
@@ -291,7 +292,6 @@ def _record_transient(reminder: Reminder, error: BaseException, now: dt.datetime
 # skipping locked rows here would leave a claimed row unsent until recover_stuck; a duplicate task
 # waits for the first to finish and then finds the row no longer `sending`.
 SEND_LOCK_TIMEOUT_MS = 5000
-LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _lock_claimed(reminder_id: int) -> Reminder | None:
@@ -301,9 +301,7 @@ def _lock_claimed(reminder_id: int) -> Reminder | None:
         # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
         # which then writes nothing (reminder_send returns "not_claimed").
         with transaction.atomic(savepoint=False):
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = %s", [f"{SEND_LOCK_TIMEOUT_MS}ms"])
+            set_local_lock_timeout(SEND_LOCK_TIMEOUT_MS)
             return (
                 Reminder.objects.select_for_update(of=("self",))
                 .select_related("appointment__patient", "appointment__appointment_type")
@@ -311,7 +309,7 @@ def _lock_claimed(reminder_id: int) -> Reminder | None:
                 .first()
             )
     except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(error):
             return None
         raise
 
