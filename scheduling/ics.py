@@ -30,20 +30,28 @@ def appointment_uid(appointment: Appointment) -> str:
     return f"appointment-{appointment.pk}@{host}"
 
 
-def _event(appointment: Appointment, *, now: dt.datetime) -> Event:
+def appointment_event(appointment: Appointment, *, now: dt.datetime) -> Event:
+    """The appointment's VEVENT with what identifies and places it: UID, SEQUENCE, DTSTAMP
+    (`now`) and its start and end in the clinic's zone. Shared by the patient's files and the
+    clinicians' feeds, which each add what they show."""
     tz = clinic_tz()
-    clinic = settings.CLINIC_NAME
-    summary = (
-        _("Consultation at %(clinic)s")
-        if appointment.appointment_type.self_bookable
-        else _("Appointment at %(clinic)s")
-    ) % {"clinic": clinic}
     event = Event()
     event.add("uid", appointment_uid(appointment))
     event.add("sequence", appointment.sequence)
     event.add("dtstamp", now.astimezone(dt.UTC))
     event.add("dtstart", appointment.start.astimezone(tz))
     event.add("dtend", appointment.end.astimezone(tz))
+    return event
+
+
+def _event(appointment: Appointment, *, now: dt.datetime) -> Event:
+    clinic = settings.CLINIC_NAME
+    summary = (
+        _("Consultation at %(clinic)s")
+        if appointment.appointment_type.self_bookable
+        else _("Appointment at %(clinic)s")
+    ) % {"clinic": clinic}
+    event = appointment_event(appointment, now=now)
     event.add("summary", summary)
     event.add("location", settings.CLINIC_ADDRESS)
     event.add(

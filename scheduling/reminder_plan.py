@@ -61,6 +61,7 @@ from scheduling.models import (
     ReminderKind,
     ReminderState,
 )
+from scheduling.reminder_requeue import pending_again
 from scheduling.slots import clinic_tz
 
 logger = logging.getLogger(__name__)
@@ -280,12 +281,7 @@ def _replan(*, appointment_id: int, now: dt.datetime, confirmation: bool) -> lis
             )
         elif row.state in REPLANNABLE and (row.state != ReminderState.PENDING or row.due_at != due):
             Reminder.objects.filter(pk=row.pk, state__in=REPLANNABLE).update(
-                state=ReminderState.PENDING,
-                due_at=due,
-                attempts=0,
-                claimed_at=None,
-                last_error="",
-                updated_at=now,
+                **pending_again(due=due, now=now)
             )
     return list(Reminder.objects.filter(appointment_id=appointment_id, state=ReminderState.PENDING))
 
