@@ -42,18 +42,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"Staffer{n}")
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+    role = None
 
     class Params:
         front_desk = factory.Trait(role=Role.FRONT_DESK)
         clinician = factory.Trait(role=Role.CLINICIAN)
         admin = factory.Trait(role=Role.ADMIN)
 
-    @factory.post_generation
-    def role(self, create: bool, extracted: Role | None, **kwargs: object) -> None:
-        if create and extracted:
-            self.groups.add(Group.objects.get_or_create(name=extracted.value)[0])
+    @classmethod
+    def _create(cls, model_class, *args, role: Role | None = None, **kwargs) -> User:
+        # The role is a group, added once the user exists (a trait cannot reach a post-generation
+        # hook, so it is taken here).
+        user = super()._create(model_class, *args, **kwargs)
+        if role:
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        return user
+
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results=None) -> None:
         if create:
-            self.save()
+            instance.save()  # the password, set after the user was created
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -337,6 +345,17 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
 def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:
     """A 120-minute, staff-booked infusion in an infusion room that needs a clearance."""
     return AppointmentTypeFactory(infusion=True, code=code, name=name)
+
+
+def infusion_clinic(
+    *, room_name: str | None = None, clinician_name: str | None = None
+) -> SimpleNamespace:
+    """A clinic open Monday to Friday 9-7 with the infusion visit (`infusion_type`), one infusion
+    room and one clinician (named as given, else the factories' names)."""
+    open_weekdays()
+    room = RoomFactory(infusion=True, **({"name": room_name} if room_name else {}))
+    clinician = ClinicianFactory(**({"display_name": clinician_name} if clinician_name else {}))
+    return SimpleNamespace(infusion=infusion_type(), room=room, clinician=clinician)
 
 
 def clear_patient(patient: Patient, *, valid_until: dt.date = dt.date(2027, 7, 5)) -> object:

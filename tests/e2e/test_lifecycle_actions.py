@@ -32,7 +32,6 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
     UserFactory,
-    infusion_type,
     open_weekdays,
 )
 
@@ -98,9 +97,9 @@ def infusion(db) -> Appointment:
     patient = PatientFactory(first_name="Casey", last_name="Cleared", cleared=True)
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION),
-        clinician=ClinicianFactory(display_name="Dr Lifecycle"),
+        infusion=True,
+        room__name="Infusion 1",
+        clinician__display_name="Dr Lifecycle",
         start=at(VISIT_DAY, 10),
     )
 
@@ -192,7 +191,7 @@ def test_every_step_offered_to_the_clinician_links_to_a_section_on_the_visit_scr
 ):
     from scheduling import visits
 
-    desk = UserFactory(username="desk", role=Role.FRONT_DESK)
+    desk = UserFactory(username="desk", front_desk=True)
     visits.visit_check_in(
         appointment_id=infusion.pk,
         actor=desk,

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -67,7 +66,7 @@ def book(patient, appointment_type, start, **kwargs):
 def test_booking_writes_the_appointment_its_history_and_an_audit_event(
     patient, consultation, room, doctor
 ):
-    actor = UserFactory(role=Role.FRONT_DESK)
+    actor = UserFactory(front_desk=True)
     appointment = book(patient, consultation, at(TUESDAY, 10), actor=actor)
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.BOOKED

@@ -22,7 +22,6 @@ from intake.models import (
     OnCallClinician,
 )
 from intake.questions import CHECK_IN
-from propel.roles import Role
 from scheduling.check_ins import check_in_open
 from scheduling.models import Appointment
 from tests.clinic_time import at
@@ -52,9 +51,7 @@ def appointment(patient) -> Appointment:
 
 @pytest.fixture
 def on_call(db) -> OnCallClinician:
-    return OnCallClinician.objects.create(
-        user=UserFactory(role=Role.CLINICIAN), mobile=ON_CALL, order=0
-    )
+    return OnCallClinician.objects.create(user=UserFactory(clinician=True), mobile=ON_CALL, order=0)
 
 
 def post_phq9_at_60_hours(client, patient, appointment, settings, item9: int):

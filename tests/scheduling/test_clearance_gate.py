@@ -12,7 +12,6 @@ import time_machine
 from intake.decisions import clearance_decide
 from intake.models import DecisionKind
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, RoomKind
@@ -60,7 +59,7 @@ def book(patient, appointment_type, start):
         patient_id=patient.pk,
         appointment_type_id=appointment_type.pk,
         start=start,
-        actor=UserFactory(username="desk", role=Role.FRONT_DESK),
+        actor=UserFactory(username="desk", front_desk=True),
     )
 
 

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_move
 from scheduling.courses.planner import PlanError, check_course
 from scheduling.courses.services import (
@@ -31,20 +30,17 @@ from scheduling.models import (
     InfusionCourse,
     Reminder,
     ReminderKind,
-    RoomKind,
 )
 from scheduling.slots import find_slots
 from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
-    ClinicianFactory,
     ClosureFactory,
-    RoomFactory,
     SubmittedScreeningFactory,
     UserFactory,
     clear_patient,
+    infusion_clinic,
     infusion_type,
-    open_weekdays,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,16 +52,14 @@ SIX_TUESDAYS = [at(day, 10) for day in TUESDAYS]
 
 @pytest.fixture(autouse=True)
 def clinic():
-    open_weekdays()
-    room = RoomFactory(kind=RoomKind.INFUSION, name="Infusion Suite 1")
-    clinician = ClinicianFactory(display_name="Dr Example")
+    clinic = infusion_clinic(room_name="Infusion Suite 1", clinician_name="Dr Example")
     with time_machine.travel(NOW, tick=False):
-        yield {"room": room, "clinician": clinician, "infusion": infusion_type()}
+        yield {"room": clinic.room, "clinician": clinic.clinician, "infusion": clinic.infusion}
 
 
 @pytest.fixture
 def desk():
-    return UserFactory(username="desk", role=Role.FRONT_DESK)
+    return UserFactory(username="desk", front_desk=True)
 
 
 @pytest.fixture

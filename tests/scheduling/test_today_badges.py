@@ -16,6 +16,7 @@ from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
+    ClearanceDecisionFactory,
     ClinicianFactory,
     IntakeSubmissionFactory,
     PatientFactory,
@@ -120,10 +121,9 @@ def _fill_day(count: int, clinician) -> None:
         if index % 2:
             submission = sent(patient, at=timezone.now())
             if index % 4 == 1:
-                ClearanceDecision.objects.create(
-                    patient=patient,
+                ClearanceDecisionFactory(
                     submission=submission,
-                    kind=DecisionKind.DECLINED,
+                    declined=True,
                     reason="No.",
                     decided_by=clinician,
                     decided_at=timezone.now(),

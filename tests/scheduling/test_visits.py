@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from intake.models import CrisisAlert
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import check_infusion_spacing
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -24,7 +23,6 @@ from scheduling.models import (
     GateOutcome,
     InfusionCourse,
     PreInfusionCheckIn,
-    RoomKind,
     Visit,
 )
 from scheduling.visits import (
@@ -71,7 +69,7 @@ def clinic(db, patient) -> SimpleNamespace:
     return SimpleNamespace(
         infusion=infusion_type(),
         consultation=AppointmentTypeFactory(),
-        infusion_room=RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION),
+        infusion_room=RoomFactory(name="Infusion 1", infusion=True),
         consult_room=RoomFactory(name="Consult A"),
         clinician=ClinicianFactory(),
         clearance=clearance,
@@ -687,7 +685,7 @@ def test_no_role_is_refused_everywhere(visit_appt, front_desk, no_role_user) -> 
         record(visit_appt, no_role_user)
     with pytest.raises(SchedulingError):
         visit_start(appointment_id=visit_appt.pk, actor=no_role_user)
-    inactive = UserFactory(username="gone", role=Role.CLINICIAN, is_active=False)
+    inactive = UserFactory(username="gone", clinician=True, is_active=False)
     with pytest.raises(SchedulingError):
         record(visit_appt, inactive)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from propel.roles import Role
 from scheduling.models import Appointment
 from scheduling.visits import (
     visit_check_in,
@@ -31,11 +30,11 @@ CHECK_IN_FORM = {
 
 
 def desk_user():
-    return UserFactory(role=Role.FRONT_DESK)
+    return UserFactory(front_desk=True)
 
 
 def clinician():
-    return UserFactory(role=Role.CLINICIAN)
+    return UserFactory(clinician=True)
 
 
 def check_in(appointment: Appointment, *, now: dt.datetime, actor=None) -> None:
