@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import factory
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 
 from intake.answers import section_entries
 from intake.examples import complete_answers, complete_check_in_answers
+from intake.links import patient_link_token
 from intake.models import IntakeSubmission, Patient
 from intake.questions import CHECK_IN_SECTION_KEYS, SCREENING, SECTION_KEYS
 from propel.roles import Role
@@ -266,6 +268,19 @@ def section_post_data(section_key: str, answers: dict, kind: str = SCREENING) ->
     return data
 
 
+def check_in_step_url(patient: Patient, submission: IntakeSubmission, section_key: str) -> str:
+    """One step of the patient's pre-visit check-in round, by a signed link made now (a link made
+    at another time may have expired by then)."""
+    return reverse(
+        "intake:check_in_section",
+        kwargs={
+            "token": patient_link_token(patient),
+            "round": submission.round,
+            "section_key": section_key,
+        },
+    )
+
+
 # --- Online booking -----------------------------------------------------------------------------
 
 
@@ -345,6 +360,18 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
 def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:
     """A 120-minute, staff-booked infusion in an infusion room that needs a clearance."""
     return AppointmentTypeFactory(infusion=True, code=code, name=name)
+
+
+def consultation_at(clinic: SimpleNamespace, start: dt.datetime, **fields: object) -> Appointment:
+    """The clinic's consultation (see `consult_clinic`) at `start`, in its room, with its
+    clinician; `fields` set the rest (patient, status, ...)."""
+    return AppointmentFactory(
+        appointment_type=clinic.consultation,
+        room=clinic.room,
+        clinician=clinic.clinician,
+        start=start,
+        **fields,
+    )
 
 
 def infusion_clinic(

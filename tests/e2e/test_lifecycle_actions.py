@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from propel.roles import Role
 from scheduling.models import Appointment, AppointmentStatus, RoomKind
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.e2e.conftest import DESKTOP, TIMEOUT_MS, give_backup_code, sign_in
 from tests.factories import (
     TEST_PASSWORD,
@@ -42,9 +42,8 @@ NOW = at(VISIT_DAY, 8, 30)
 
 
 @pytest.fixture(autouse=True)
-def _frozen_clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen_clock() -> Iterator[time_machine.Traveller]:
+    yield from stopped_clock(NOW)
 
 
 @contextmanager

@@ -8,7 +8,6 @@ import re
 import threading
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
@@ -36,7 +35,7 @@ from intake.questions import SECTION_KEYS
 from intake.screening import intake_submit
 from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
-from tests.clinic_time import LA
+from tests.clinic_time import LA, stopped_clock
 from tests.eager import run_when_queued
 from tests.factories import (
     ClearanceDecisionFactory,
@@ -62,8 +61,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

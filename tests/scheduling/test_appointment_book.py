@@ -17,7 +17,7 @@ from scheduling.models import (
     BookedVia,
     RoomKind,
 )
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -30,7 +30,6 @@ from tests.factories import (
 )
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday morning
-TUESDAY = dt.date(2027, 1, 5)
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from propel.models import AuditEvent
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, RoomKind
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 from tests.factories import (
     AppointmentTypeFactory,
     ClearanceDecisionFactory,
@@ -27,7 +27,6 @@ from tests.factories import (
 )
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday morning
-TUESDAY = dt.date(2027, 1, 5)
 DECIDED = dt.datetime(2027, 1, 4, 7, 0, tzinfo=LA)
 PREFIX = "This appointment needs a clinician's clearance. "
 

@@ -24,7 +24,7 @@ from scheduling.visits.arrival import check_in_answers, visit_check_in
 from scheduling.visits.common import visit_for
 from scheduling.visits.forms import CheckInForm
 from scheduling.visits.items import items_context, visit_acknowledge_item
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -38,7 +38,6 @@ from tests.scheduling.visit_walk import ANSWERS, ESCORT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 NOW = at(TUESDAY, 9, 50)
 A13 = "flag:check_in_alcohol_or_drugs"

@@ -9,7 +9,7 @@ import pytest
 
 from scheduling.models import AppointmentStatus, WorkingHours
 from scheduling.slots import find_slots
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -23,7 +23,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.date(2027, 1, 4)
 FIND_SLOTS_QUERIES = 7
 
 

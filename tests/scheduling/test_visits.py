@@ -38,7 +38,7 @@ from scheduling.visits import (
     visit_sign_off,
     visit_start,
 )
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -53,11 +53,10 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
-from tests.scheduling.visit_walk import ANSWERS, ESCORT, NORMAL
+from tests.scheduling.visit_walk import ANSWERS, DISCHARGE_CHECKS, ESCORT, NORMAL
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 NOW = at(TUESDAY, 9, 50)
 
@@ -537,9 +536,7 @@ def test_discharge_before_the_infusion_ends_is_refused(
         visit_discharge(
             appointment_id=visit_appt.pk,
             actor=clinician_user,
-            alert=True,
-            vitals_near_baseline=True,
-            escort_present=True,
+            **DISCHARGE_CHECKS,
         )
     assert error.value.code == "visit_not_ended"
 
@@ -554,9 +551,7 @@ def test_discharge_completes_the_appointment_and_the_course(
     visit = visit_discharge(
         appointment_id=appointment.pk,
         actor=clinician_user,
-        alert=True,
-        vitals_near_baseline=True,
-        escort_present=True,
+        **DISCHARGE_CHECKS,
         now=NOW + dt.timedelta(minutes=95),
     )
     assert visit.discharged_by == clinician_user
@@ -655,9 +650,7 @@ def test_front_desk_cannot_do_clinical_steps(visit_appt, front_desk) -> None:
         lambda: visit_discharge(
             appointment_id=visit_appt.pk,
             actor=front_desk,
-            alert=True,
-            vitals_near_baseline=True,
-            escort_present=True,
+            **DISCHARGE_CHECKS,
         ),
     ]
     for step in steps:
