@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from propel.roles import Role
 from tests.factories import PatientFactory, UserFactory
 from tests.personas import verified_client
 
@@ -107,17 +106,17 @@ def _fast_and_isolated(settings, tmp_path) -> None:
 
 @pytest.fixture
 def front_desk(db):
-    return UserFactory(username="frontdesk", role=Role.FRONT_DESK)
+    return UserFactory(username="frontdesk", front_desk=True)
 
 
 @pytest.fixture
 def clinician_user(db):
-    return UserFactory(username="clinician", role=Role.CLINICIAN)
+    return UserFactory(username="clinician", clinician=True)
 
 
 @pytest.fixture
 def admin_user(db):
-    return UserFactory(username="admin", role=Role.ADMIN)
+    return UserFactory(username="admin", admin=True)
 
 
 @pytest.fixture

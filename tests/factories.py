@@ -7,9 +7,11 @@ from types import SimpleNamespace
 
 import factory
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 
 from intake.answers import section_entries
 from intake.examples import complete_answers, complete_check_in_answers
+from intake.links import patient_link_token
 from intake.models import IntakeSubmission, Patient
 from intake.questions import CHECK_IN_SECTION_KEYS, SCREENING, SECTION_KEYS
 from propel.roles import Role
@@ -42,18 +44,26 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = "Test"
     last_name = factory.Sequence(lambda n: f"Staffer{n}")
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+    role = None
 
     class Params:
         front_desk = factory.Trait(role=Role.FRONT_DESK)
         clinician = factory.Trait(role=Role.CLINICIAN)
         admin = factory.Trait(role=Role.ADMIN)
 
-    @factory.post_generation
-    def role(self, create: bool, extracted: Role | None, **kwargs: object) -> None:
-        if create and extracted:
-            self.groups.add(Group.objects.get_or_create(name=extracted.value)[0])
+    @classmethod
+    def _create(cls, model_class, *args, role: Role | None = None, **kwargs) -> User:
+        # The role is a group, added once the user exists (a trait cannot reach a post-generation
+        # hook, so it is taken here).
+        user = super()._create(model_class, *args, **kwargs)
+        if role:
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        return user
+
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results=None) -> None:
         if create:
-            self.save()
+            instance.save()  # the password, set after the user was created
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -258,6 +268,19 @@ def section_post_data(section_key: str, answers: dict, kind: str = SCREENING) ->
     return data
 
 
+def check_in_step_url(patient: Patient, submission: IntakeSubmission, section_key: str) -> str:
+    """One step of the patient's pre-visit check-in round, by a signed link made now (a link made
+    at another time may have expired by then)."""
+    return reverse(
+        "intake:check_in_section",
+        kwargs={
+            "token": patient_link_token(patient),
+            "round": submission.round,
+            "section_key": section_key,
+        },
+    )
+
+
 # --- Online booking -----------------------------------------------------------------------------
 
 
@@ -337,6 +360,29 @@ class ClearanceDecisionFactory(factory.django.DjangoModelFactory):
 def infusion_type(code: str = "infusion", name: str = "Infusion visit") -> AppointmentType:
     """A 120-minute, staff-booked infusion in an infusion room that needs a clearance."""
     return AppointmentTypeFactory(infusion=True, code=code, name=name)
+
+
+def consultation_at(clinic: SimpleNamespace, start: dt.datetime, **fields: object) -> Appointment:
+    """The clinic's consultation (see `consult_clinic`) at `start`, in its room, with its
+    clinician; `fields` set the rest (patient, status, ...)."""
+    return AppointmentFactory(
+        appointment_type=clinic.consultation,
+        room=clinic.room,
+        clinician=clinic.clinician,
+        start=start,
+        **fields,
+    )
+
+
+def infusion_clinic(
+    *, room_name: str | None = None, clinician_name: str | None = None
+) -> SimpleNamespace:
+    """A clinic open Monday to Friday 9-7 with the infusion visit (`infusion_type`), one infusion
+    room and one clinician (named as given, else the factories' names)."""
+    open_weekdays()
+    room = RoomFactory(infusion=True, **({"name": room_name} if room_name else {}))
+    clinician = ClinicianFactory(**({"display_name": clinician_name} if clinician_name else {}))
+    return SimpleNamespace(infusion=infusion_type(), room=room, clinician=clinician)
 
 
 def clear_patient(patient: Patient, *, valid_until: dt.date = dt.date(2027, 7, 5)) -> object:

@@ -33,7 +33,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from intake.links import patient_link_token
 from intake.models import ClearanceDecision, CrisisAlert, FlagAcknowledgement, IntakeSubmission
-from propel.roles import Role
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
@@ -109,7 +108,7 @@ class World:
 def build_world() -> World:
     patient = PatientFactory()
     other = PatientFactory()
-    clinician_user = UserFactory(username="clinician", role=Role.CLINICIAN)
+    clinician_user = UserFactory(username="clinician", clinician=True)
     clinician = ClinicianFactory(user=clinician_user)
     appointment = AppointmentFactory(patient=patient, clinician=clinician)
     clear_patient(patient)
@@ -142,9 +141,9 @@ def build_world() -> World:
         state="failed",
     )
     users = {
-        "front_desk": UserFactory(username="frontdesk", role=Role.FRONT_DESK),
+        "front_desk": UserFactory(username="frontdesk", front_desk=True),
         "clinician": clinician_user,
-        "admin": UserFactory(username="admin", role=Role.ADMIN),
+        "admin": UserFactory(username="admin", admin=True),
     }
     return World(
         patient=patient,

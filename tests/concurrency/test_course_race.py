@@ -9,18 +9,14 @@ from collections.abc import Callable
 
 import pytest
 
-from propel.roles import Role
 from scheduling.courses.services import CourseConflict, course_book
-from scheduling.models import Appointment, InfusionCourse, RoomKind
+from scheduling.models import Appointment, InfusionCourse
 from tests.clinic_time import LA, at
 from tests.factories import (
     ClinicianFactory,
     PatientFactory,
-    RoomFactory,
     UserFactory,
-    clear_patient,
-    infusion_type,
-    open_weekdays,
+    infusion_clinic,
 )
 from tests.threads import all_at_once
 
@@ -33,19 +29,13 @@ TUESDAYS = [dt.date(2027, 1, 5) + dt.timedelta(weeks=n) for n in range(6)]
 
 @pytest.fixture
 def clinic():
-    open_weekdays()
-    RoomFactory(kind=RoomKind.INFUSION, name="Infusion Suite 1")
-    ClinicianFactory()
+    infusion_clinic(room_name="Infusion Suite 1")
     ClinicianFactory()  # a clinician is free for both: the room is what they contend for
-    infusion_type()
-    patients = PatientFactory.create_batch(2)
-    for patient in patients:
-        clear_patient(patient)
     return {
-        "patients": patients,
+        "patients": PatientFactory.create_batch(2, cleared=True),
         "desks": [
-            UserFactory(username="desk-a", role=Role.FRONT_DESK),
-            UserFactory(username="desk-b", role=Role.FRONT_DESK),
+            UserFactory(username="desk-a", front_desk=True),
+            UserFactory(username="desk-b", front_desk=True),
         ],
     }
 

@@ -13,19 +13,15 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from propel.roles import Role
 from scheduling import rechecks
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentType
 from tests.clinic_time import LA, at
 from tests.factories import (
-    ClinicianFactory,
     PatientFactory,
-    RoomFactory,
     UserFactory,
-    infusion_type,
-    open_weekdays,
+    infusion_clinic,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -37,16 +33,13 @@ HOLD_SECONDS = 1.0
 
 @pytest.fixture
 def clinic():
-    open_weekdays()
-    RoomFactory(infusion=True)
-    ClinicianFactory()
-    kind = infusion_type()
+    kind = infusion_clinic().infusion
     # The policy as an admin left it earlier: clearance switched off for infusions.
     AppointmentType.objects.filter(pk=kind.pk).update(needs_clearance=False)
     return {
         "kind": kind,
         "patient": PatientFactory(),  # never cleared
-        "desk": UserFactory(role=Role.FRONT_DESK),
+        "desk": UserFactory(front_desk=True),
     }
 
 

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from propel.roles import Role
 from scheduling.models import Appointment, AppointmentStatus, RoomKind
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.e2e.conftest import DESKTOP, TIMEOUT_MS, give_backup_code, sign_in
 from tests.factories import (
     TEST_PASSWORD,
@@ -32,7 +32,6 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
     UserFactory,
-    infusion_type,
     open_weekdays,
 )
 
@@ -43,9 +42,8 @@ NOW = at(VISIT_DAY, 8, 30)
 
 
 @pytest.fixture(autouse=True)
-def _frozen_clock() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen_clock() -> Iterator[time_machine.Traveller]:
+    yield from stopped_clock(NOW)
 
 
 @contextmanager
@@ -98,9 +96,9 @@ def infusion(db) -> Appointment:
     patient = PatientFactory(first_name="Casey", last_name="Cleared", cleared=True)
     return AppointmentFactory(
         patient=patient,
-        appointment_type=infusion_type(),
-        room=RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION),
-        clinician=ClinicianFactory(display_name="Dr Lifecycle"),
+        infusion=True,
+        room__name="Infusion 1",
+        clinician__display_name="Dr Lifecycle",
         start=at(VISIT_DAY, 10),
     )
 
@@ -192,7 +190,7 @@ def test_every_step_offered_to_the_clinician_links_to_a_section_on_the_visit_scr
 ):
     from scheduling import visits
 
-    desk = UserFactory(username="desk", role=Role.FRONT_DESK)
+    desk = UserFactory(username="desk", front_desk=True)
     visits.visit_check_in(
         appointment_id=infusion.pk,
         actor=desk,

@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 
 from intake.links import patient_link_token
 from intake.models import ClearanceDecision, Flag
-from propel.roles import Role
 from scheduling.courses.forms import to_local_input
 from scheduling.models import Appointment, AppointmentStatus, InfusionCourse, RoomKind
 from scheduling.slots import clinic_tz
@@ -47,7 +46,7 @@ def next_monday(after_days: int = 3) -> dt.date:
 
 
 def test_a_clinician_acknowledges_the_flag_and_clears_the_patient(live_server, desktop_page: Page):
-    clinician = UserFactory(username="clinician", role=Role.CLINICIAN)
+    clinician = UserFactory(username="clinician", clinician=True)
     code = give_backup_code(clinician)
     submission = SubmittedScreeningFactory(
         patient=PatientFactory(first_name="Robin", last_name="Flagged"),
@@ -86,7 +85,7 @@ def test_the_front_desk_books_a_course_and_moves_a_session(live_server, desktop_
     patient = PatientFactory(
         first_name="Casey", last_name="Cleared", cleared=clinic_today() + dt.timedelta(days=180)
     )
-    desk = UserFactory(username="frontdesk", role=Role.FRONT_DESK)
+    desk = UserFactory(username="frontdesk", front_desk=True)
     code = give_backup_code(desk)
 
     page = desktop_page

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from intake.links import patient_link_token
 from intake.models import Patient
 from scheduling.models import Appointment, AppointmentStatus, BookedVia, RoomKind, SlotHold
-from tests.clinic_time import at
+from tests.clinic_time import MONDAY, TUESDAY, at, stopped_clock
 from tests.eager import eager_tasks
 from tests.factories import (
     AppointmentFactory,
@@ -43,8 +43,6 @@ from tests.hostile import (
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.date(2027, 1, 4)
-TUESDAY = dt.date(2027, 1, 5)
 NOW = at(MONDAY, 12)
 DETAILS = {
     "first_name": "Robin",
@@ -59,9 +57,8 @@ _keys = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen() -> Iterator[time_machine.Traveller]:
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture(autouse=True)

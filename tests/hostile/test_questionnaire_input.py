@@ -19,6 +19,7 @@ from intake.examples import COMPLETE_ANSWERS
 from intake.forms import ROW_FIELDS, ROWS_FIELD, row_field_name
 from intake.links import patient_link_token
 from intake.models import IntakeSubmission, SubmissionStatus
+from tests.clinic_time import stopped_clock
 from tests.factories import PatientFactory, section_post_data
 from tests.hostile import HOSTILE, assert_escaped, assert_no_500, hostile_data, text_value
 
@@ -38,9 +39,8 @@ def field_names(section_key: str) -> tuple[str, ...]:
 
 
 @pytest.fixture(autouse=True)
-def _frozen() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def _frozen() -> Iterator[time_machine.Traveller]:
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from intake.models import Patient
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.reminders.sms_webhook import SIGNATURE_HEADER, signature_for
 from tests.factories import PatientFactory, UserFactory
 from tests.hostile import HOSTILE, assert_escaped, assert_no_500, hostile_data, text_value
@@ -104,7 +103,7 @@ def test_the_signature_header_is_the_documented_one():
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="frontdesk", role=Role.FRONT_DESK)
+    return UserFactory(username="frontdesk", front_desk=True)
 
 
 @HOSTILE

@@ -18,7 +18,7 @@ from intake.clearance import (
     has_valid_clearance,
 )
 from intake.models import DecisionKind, SubmissionKind
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, at, stopped_clock
 from tests.factories import (
     ClearanceDecisionFactory,
     IntakeSubmissionFactory,
@@ -35,8 +35,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 def decided(patient, kind=DecisionKind.CLEARED, *, round_=1, hours=0, **kwargs):

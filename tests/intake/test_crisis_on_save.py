@@ -41,7 +41,7 @@ from intake.models import (
 )
 from intake.questions import CHECK_IN, SECTION_KEYS
 from intake.screening import intake_submit
-from propel.roles import Role, roles_of
+from propel.roles import roles_of
 from tests.eager import run_when_queued
 from tests.factories import (
     CheckInSubmissionFactory,
@@ -70,7 +70,7 @@ def _alert_emails(settings):
 
 @pytest.fixture
 def rota(db):
-    clinicians = [UserFactory(role=Role.CLINICIAN) for _ in ROTA_NUMBERS]
+    clinicians = [UserFactory(clinician=True) for _ in ROTA_NUMBERS]
     for order, (user, number) in enumerate(zip(clinicians, ROTA_NUMBERS, strict=True)):
         OnCallClinician.objects.create(user=user, mobile=number, order=order)
     return clinicians

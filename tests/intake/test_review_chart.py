@@ -20,7 +20,12 @@ from intake.models import (
 from intake.review import age_on, medication_rows
 from intake.screening import submission_save_section
 from propel.models import AuditEvent
-from tests.factories import CheckInSubmissionFactory, IntakeSubmissionFactory, PatientFactory
+from tests.factories import (
+    CheckInSubmissionFactory,
+    ClearanceDecisionFactory,
+    IntakeSubmissionFactory,
+    PatientFactory,
+)
 from tests.intake.review_data import (
     HARD_STOP,
     NOW,
@@ -126,10 +131,9 @@ def test_flags_show_who_acknowledged_them_and_the_decision_history_is_complete(
     patient, clinician_user, client_for
 ):
     first = sent(patient, at=NOW - dt.timedelta(days=30), **HARD_STOP)
-    ClearanceDecision.objects.create(
-        patient=patient,
+    ClearanceDecisionFactory(
         submission=first,
-        kind=DecisionKind.NEEDS_INFORMATION,
+        needs_information=True,
         reason="Please send your latest blood pressure readings.",
         decided_by=clinician_user,
         decided_at=NOW - dt.timedelta(days=29),

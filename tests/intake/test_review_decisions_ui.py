@@ -23,7 +23,7 @@ from intake.models import (
     SubmissionStatus,
 )
 from propel.models import AuditEvent
-from tests.factories import AppointmentFactory
+from tests.factories import AppointmentFactory, ClearanceDecisionFactory
 from tests.intake.review_data import (
     HARD_STOP,
     QUEUE,
@@ -336,10 +336,9 @@ def test_a_round_that_arrived_while_the_page_was_open_is_not_decided_blind(
     patient, clinician_user, client_for
 ):
     first = sent(patient)
-    ClearanceDecision.objects.create(
-        patient=patient,
+    ClearanceDecisionFactory(
         submission=first,
-        kind=DecisionKind.NEEDS_INFORMATION,
+        needs_information=True,
         reason="More please.",
         decided_by=clinician_user,
         decided_at=timezone.now(),

@@ -10,9 +10,7 @@ from django.utils import timezone
 from intake import review
 from intake.decisions import crisis_alert_acknowledge
 from intake.models import (
-    ClearanceDecision,
     CrisisAlert,
-    DecisionKind,
     IntakeSubmission,
     SubmissionKind,
     SubmissionStatus,
@@ -25,6 +23,7 @@ from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
     CheckInSubmissionFactory,
+    ClearanceDecisionFactory,
     IntakeSubmissionFactory,
     PatientFactory,
     RoomFactory,
@@ -108,20 +107,18 @@ def test_decided_rounds_and_drafts_leave_the_queue_and_a_newer_round_comes_back(
 ):
     waiting = sent().patient
     decided = sent()
-    ClearanceDecision.objects.create(
-        patient=decided.patient,
+    ClearanceDecisionFactory(
         submission=decided,
-        kind=DecisionKind.DECLINED,
+        declined=True,
         reason="Not now.",
         decided_by=clinician_user,
         decided_at=NOW,
     )
     IntakeSubmissionFactory()  # a draft
     asked = sent(at=NOW - dt.timedelta(days=3))
-    ClearanceDecision.objects.create(
-        patient=asked.patient,
+    ClearanceDecisionFactory(
         submission=asked,
-        kind=DecisionKind.NEEDS_INFORMATION,
+        needs_information=True,
         reason="Please tell us more about your blood pressure.",
         decided_by=clinician_user,
         decided_at=NOW - dt.timedelta(days=2),
@@ -141,10 +138,9 @@ def test_decided_rounds_and_drafts_leave_the_queue_and_a_newer_round_comes_back(
 
 def test_a_decided_patient_with_an_open_alert_stays_in_the_queue(clinician_user, client_for):
     submission = sent(**URGENT)
-    ClearanceDecision.objects.create(
-        patient=submission.patient,
+    ClearanceDecisionFactory(
         submission=submission,
-        kind=DecisionKind.DECLINED,
+        declined=True,
         reason="Unsafe now.",
         decided_by=clinician_user,
         decided_at=NOW,

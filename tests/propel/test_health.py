@@ -16,6 +16,7 @@ from propel.celery import app as celery_app
 from propel.health import heartbeat_record
 from propel.models import WorkerHeartbeat
 from propel.tasks import heartbeat
+from tests.clinic_time import stopped_clock
 
 NOW = datetime(2027, 3, 10, 17, 0, tzinfo=UTC)
 CLOSED_REDIS_PORT_URL = "redis://:hunter2@127.0.0.1:6390/0"
@@ -24,9 +25,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def frozen() -> Iterator[None]:
-    with time_machine.travel(NOW, tick=False):
-        yield
+def frozen() -> Iterator[time_machine.Traveller]:
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from propel.models import AuditEvent
+from tests.clinic_time import stopped_clock
 from tests.factories import TEST_PASSWORD
 
 NOW = dt.datetime(2027, 1, 5, 17, 0, tzinfo=dt.UTC)  # a Tuesday, 9am in Sacramento
@@ -23,8 +24,7 @@ TODAY = reverse("scheduling:today")
 
 @pytest.fixture(autouse=True)
 def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 def enrol_authenticator(user) -> TOTPDevice:

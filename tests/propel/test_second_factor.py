@@ -8,7 +8,6 @@ import logging
 import re
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
@@ -18,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from propel import second_factor as service
 from propel.auth_views import SESSION_NEW_BACKUP_CODES
 from propel.models import AuditEvent
+from tests.clinic_time import stopped_clock
 from tests.factories import TEST_PASSWORD
 
 NOW = dt.datetime(2027, 1, 5, 17, 0, tzinfo=dt.UTC)
@@ -30,8 +30,7 @@ TODAY = reverse("scheduling:today")
 
 @pytest.fixture
 def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 def code_for(device: TOTPDevice) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from propel.models import AuditEvent
+from tests.clinic_time import stopped_clock
 from tests.factories import TEST_PASSWORD
 
 NOW = dt.datetime(2027, 1, 5, 16, 0, tzinfo=dt.UTC)  # 8am in Sacramento
@@ -22,8 +22,7 @@ TODAY = reverse("scheduling:today")
 
 @pytest.fixture
 def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -19,7 +18,7 @@ from scheduling.models import (
     BookedVia,
 )
 from scheduling.visits import visit_check_in
-from tests.clinic_time import at
+from tests.clinic_time import SATURDAY, THURSDAY, TUESDAY, WEDNESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -27,23 +26,14 @@ from tests.factories import (
     ExtraOpeningFactory,
     PatientFactory,
     RoomFactory,
+    consultation_at,
     open_weekdays,
 )
 from tests.personas import verified_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
-TUESDAY = dt.date(2027, 1, 5)
-WEDNESDAY = dt.date(2027, 1, 6)
-THURSDAY = dt.date(2027, 1, 7)
-SATURDAY = dt.date(2027, 1, 9)
 NEW = reverse("scheduling:appointment_new")
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(at(TUESDAY, 7), tick=False):
-        yield
 
 
 @pytest.fixture
@@ -51,14 +41,7 @@ def clinic(db) -> SimpleNamespace:
     open_weekdays()
     return SimpleNamespace(
         consultation=AppointmentTypeFactory(),
-        infusion=AppointmentTypeFactory(
-            code="infusion",
-            name="Infusion visit",
-            duration_minutes=120,
-            room_kind="infusion",
-            self_bookable=False,
-            needs_clearance=True,
-        ),
+        infusion=AppointmentTypeFactory(infusion=True),
         room=RoomFactory(name="Consult A"),
         infusion_room=RoomFactory(name="Infusion 1", kind="infusion"),
         clinician=ClinicianFactory(display_name="Dr Example"),
@@ -295,12 +278,7 @@ def move_url(appointment) -> str:
 
 
 def test_move_offers_free_slots_and_moves(staff, clinic):
-    appointment = AppointmentFactory(
-        patient=clinic.patient,
-        room=clinic.room,
-        clinician=clinic.clinician,
-        start=at(WEDNESDAY, 10),
-    )
+    appointment = consultation_at(clinic, at(WEDNESDAY, 10), patient=clinic.patient)
     page = staff.get(move_url(appointment), {"date": "2027-01-07"})
     assert page.status_code == 200
     assert at(THURSDAY, 11) in [slot.start for slot in page.context["slots"]]
@@ -312,12 +290,7 @@ def test_move_offers_free_slots_and_moves(staff, clinic):
 
 
 def test_moving_into_a_clash_is_refused_with_the_room_named(staff, clinic):
-    appointment = AppointmentFactory(
-        patient=clinic.patient,
-        room=clinic.room,
-        clinician=clinic.clinician,
-        start=at(WEDNESDAY, 10),
-    )
+    appointment = consultation_at(clinic, at(WEDNESDAY, 10), patient=clinic.patient)
     AppointmentFactory(room=clinic.room, start=at(THURSDAY, 14))
     response = staff.post(
         move_url(appointment), {"date": "2027-01-07", "time": "14:00", "room": clinic.room.pk}

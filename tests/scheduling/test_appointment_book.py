@@ -8,7 +8,6 @@ import pytest
 import time_machine
 
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -18,7 +17,7 @@ from scheduling.models import (
     BookedVia,
     RoomKind,
 )
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -31,7 +30,6 @@ from tests.factories import (
 )
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday morning
-TUESDAY = dt.date(2027, 1, 5)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +65,7 @@ def book(patient, appointment_type, start, **kwargs):
 def test_booking_writes_the_appointment_its_history_and_an_audit_event(
     patient, consultation, room, doctor
 ):
-    actor = UserFactory(role=Role.FRONT_DESK)
+    actor = UserFactory(front_desk=True)
     appointment = book(patient, consultation, at(TUESDAY, 10), actor=actor)
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.BOOKED

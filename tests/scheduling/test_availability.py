@@ -16,12 +16,11 @@ from scheduling.availability import (
     free_slots,
     local_interval,
 )
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 
 HOUR = dt.timedelta(hours=1)
 WEEKDAYS_9_TO_7 = {weekday: [(dt.time(9), dt.time(19))] for weekday in range(5)}
 EVERY_DAY_9_TO_7 = {weekday: [(dt.time(9), dt.time(19))] for weekday in range(7)}
-TUESDAY = dt.date(2027, 1, 5)
 
 
 def slots(calendar: ClinicCalendar, first: dt.date, last: dt.date | None = None, **kwargs):

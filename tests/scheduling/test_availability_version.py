@@ -23,7 +23,7 @@ from scheduling.models import (
     WorkingHours,
 )
 from scheduling.slots import availability_version
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -38,8 +38,6 @@ from tests.factories import (
 
 # Committed transactions: the version moves at commit, so the test cannot run inside one.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-TUESDAY = dt.date(2027, 1, 5)
 
 
 def moves(change: Callable[[], object]) -> int:

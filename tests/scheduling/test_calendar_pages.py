@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -14,7 +13,7 @@ from django.urls import reverse
 
 from intake.models import Patient
 from scheduling.models import Appointment, AppointmentStatus
-from tests.clinic_time import at
+from tests.clinic_time import SATURDAY, TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -26,17 +25,9 @@ from tests.factories import (
     open_weekdays,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
-TUESDAY = dt.date(2027, 1, 5)
-SATURDAY = dt.date(2027, 1, 9)
 DST_SUNDAY = dt.date(2027, 3, 14)
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(at(TUESDAY, 7), tick=False):
-        yield
 
 
 @pytest.fixture

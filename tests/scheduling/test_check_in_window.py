@@ -16,7 +16,7 @@ from intake.models import IntakeSubmission
 from scheduling.check_ins import check_in_gate, check_in_open
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
 from tests.clinic_time import at
-from tests.factories import AppointmentFactory, section_post_data
+from tests.factories import AppointmentFactory, check_in_step_url, section_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -88,15 +88,7 @@ def test_saving_a_step_of_an_early_round_shows_when_it_opens(client, patient, ap
     data = section_post_data("phq9", {f"phq9_{n}": 0 for n in range(1, 10)}, kind="check_in")
     with time_machine.travel(VISIT + dt.timedelta(minutes=5), tick=False):
         # The link is made at the time it is used: one made today expires before March 2027.
-        url = reverse(
-            "intake:check_in_section",
-            kwargs={
-                "token": patient_link_token(patient),
-                "round": submission.round,
-                "section_key": "phq9",
-            },
-        )
-        response = client.post(url, data)
+        response = client.post(check_in_step_url(patient, submission, "phq9"), data)
     assert response.status_code == 200
     assert "already started" in response.text
     submission.refresh_from_db()

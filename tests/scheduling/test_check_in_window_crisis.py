@@ -9,10 +9,8 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.urls import reverse
 
 from intake.examples import complete_check_in_answers
-from intake.links import patient_link_token
 from intake.models import (
     AlertPriority,
     CrisisAlert,
@@ -22,13 +20,13 @@ from intake.models import (
     OnCallClinician,
 )
 from intake.questions import CHECK_IN
-from propel.roles import Role
 from scheduling.check_ins import check_in_open
 from scheduling.models import Appointment
 from tests.clinic_time import at
 from tests.factories import (
     AppointmentFactory,
     UserFactory,
+    check_in_step_url,
     section_post_data,
 )
 
@@ -52,9 +50,7 @@ def appointment(patient) -> Appointment:
 
 @pytest.fixture
 def on_call(db) -> OnCallClinician:
-    return OnCallClinician.objects.create(
-        user=UserFactory(role=Role.CLINICIAN), mobile=ON_CALL, order=0
-    )
+    return OnCallClinician.objects.create(user=UserFactory(clinician=True), mobile=ON_CALL, order=0)
 
 
 def post_phq9_at_60_hours(client, patient, appointment, settings, item9: int):
@@ -63,15 +59,7 @@ def post_phq9_at_60_hours(client, patient, appointment, settings, item9: int):
     settings.CHECK_IN_OPENS_HOURS = 48
     data = section_post_data("phq9", complete_check_in_answers(phq9_9=item9), CHECK_IN)
     with time_machine.travel(VISIT - dt.timedelta(hours=60), tick=False):
-        url = reverse(
-            "intake:check_in_section",
-            kwargs={
-                "token": patient_link_token(patient),
-                "round": submission.round,
-                "section_key": "phq9",
-            },
-        )
-        response = client.post(url, data)
+        response = client.post(check_in_step_url(patient, submission, "phq9"), data)
     submission.refresh_from_db()
     return submission, response
 

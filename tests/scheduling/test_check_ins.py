@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from intake.links import patient_link_token
@@ -22,7 +21,7 @@ from scheduling.check_ins import (
 )
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn, RoomKind
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -38,8 +37,7 @@ OPENS = dt.timedelta(hours=48)
 
 @pytest.fixture
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

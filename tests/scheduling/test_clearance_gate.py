@@ -12,11 +12,10 @@ import time_machine
 from intake.decisions import clearance_decide
 from intake.models import DecisionKind
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, RoomKind
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 from tests.factories import (
     AppointmentTypeFactory,
     ClearanceDecisionFactory,
@@ -28,7 +27,6 @@ from tests.factories import (
 )
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday morning
-TUESDAY = dt.date(2027, 1, 5)
 DECIDED = dt.datetime(2027, 1, 4, 7, 0, tzinfo=LA)
 PREFIX = "This appointment needs a clinician's clearance. "
 
@@ -60,7 +58,7 @@ def book(patient, appointment_type, start):
         patient_id=patient.pk,
         appointment_type_id=appointment_type.pk,
         start=start,
-        actor=UserFactory(username="desk", role=Role.FRONT_DESK),
+        actor=UserFactory(username="desk", front_desk=True),
     )
 
 

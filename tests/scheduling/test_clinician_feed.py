@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.core import signing
 from django.urls import reverse
 from icalendar import Calendar
@@ -20,7 +19,7 @@ from scheduling.calendar.feeds import (
     clinician_from_feed_token,
 )
 from scheduling.models import AppointmentStatus, RoomKind
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -39,8 +38,7 @@ AFTER_CHANGE = dt.date(2027, 3, 17)  # Wednesday, Pacific Daylight Time (UTC-7)
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

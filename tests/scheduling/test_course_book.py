@@ -9,7 +9,6 @@ import pytest
 import time_machine
 
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import appointment_move
 from scheduling.courses.planner import PlanError, check_course
 from scheduling.courses.services import (
@@ -31,20 +30,17 @@ from scheduling.models import (
     InfusionCourse,
     Reminder,
     ReminderKind,
-    RoomKind,
 )
 from scheduling.slots import find_slots
 from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
-    ClinicianFactory,
     ClosureFactory,
-    RoomFactory,
     SubmittedScreeningFactory,
     UserFactory,
     clear_patient,
+    infusion_clinic,
     infusion_type,
-    open_weekdays,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,16 +52,14 @@ SIX_TUESDAYS = [at(day, 10) for day in TUESDAYS]
 
 @pytest.fixture(autouse=True)
 def clinic():
-    open_weekdays()
-    room = RoomFactory(kind=RoomKind.INFUSION, name="Infusion Suite 1")
-    clinician = ClinicianFactory(display_name="Dr Example")
+    clinic = infusion_clinic(room_name="Infusion Suite 1", clinician_name="Dr Example")
     with time_machine.travel(NOW, tick=False):
-        yield {"room": room, "clinician": clinician, "infusion": infusion_type()}
+        yield {"room": clinic.room, "clinician": clinic.clinician, "infusion": clinic.infusion}
 
 
 @pytest.fixture
 def desk():
-    return UserFactory(username="desk", role=Role.FRONT_DESK)
+    return UserFactory(username="desk", front_desk=True)
 
 
 @pytest.fixture
@@ -78,16 +72,21 @@ def book(patient, starts, desk, **kwargs):
     return course_book(patient_id=patient.pk, starts=starts, actor=desk, now=NOW, **kwargs)
 
 
-def test_a_proposal_for_a_cleared_patient_keeps_the_rules(cleared):
-    starts = course_propose(
-        patient_id=cleared.pk,
-        sessions=6,
-        weeks=6,
+def propose(patient, sessions: int, weekdays: set[int], window: tuple[dt.time, dt.time]):
+    """Course dates for `patient`: `sessions` over as many weeks from Monday 4 January 2027."""
+    return course_propose(
+        patient_id=patient.pk,
+        sessions=sessions,
+        weeks=sessions,
         start_date=dt.date(2027, 1, 4),
-        weekdays={1, 3},
-        window=(dt.time(10), dt.time(13)),
+        weekdays=weekdays,
+        window=window,
         now=NOW,
     )
+
+
+def test_a_proposal_for_a_cleared_patient_keeps_the_rules(cleared):
+    starts = propose(cleared, 6, {1, 3}, (dt.time(10), dt.time(13)))
     assert len(starts) == 6
     assert check_course(starts, rules=rules_from_settings(), tz=LA) == []
     assert {start.astimezone(LA).weekday() for start in starts} <= {1, 3}
@@ -102,30 +101,14 @@ def test_a_proposal_avoids_the_patients_appointments_and_closures(cleared, clini
         start=at(TUESDAYS[0], 10),
     )
     ClosureFactory(start_date=TUESDAYS[1], reason="Training day")
-    starts = course_propose(
-        patient_id=cleared.pk,
-        sessions=4,
-        weeks=4,
-        start_date=dt.date(2027, 1, 4),
-        weekdays={1, 3},
-        window=(dt.time(10), dt.time(13)),
-        now=NOW,
-    )
+    starts = propose(cleared, 4, {1, 3}, (dt.time(10), dt.time(13)))
     assert at(TUESDAYS[0], 10) not in starts
     assert TUESDAYS[1] not in {start.astimezone(LA).date() for start in starts}
 
 
 def test_a_proposal_for_an_uncleared_patient_is_refused(patient):
     with pytest.raises(SchedulingError) as refused:
-        course_propose(
-            patient_id=patient.pk,
-            sessions=4,
-            weeks=4,
-            start_date=dt.date(2027, 1, 4),
-            weekdays={1},
-            window=(dt.time(10), dt.time(10)),
-            now=NOW,
-        )
+        propose(patient, 4, {1}, (dt.time(10), dt.time(10)))
     assert refused.value.code == "needs_clearance"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -16,7 +15,7 @@ from scheduling.courses.forms import SessionMoveForm, to_local_input
 from scheduling.courses.forms import choice_value as _choice_value
 from scheduling.courses.forms import parse_choice as _parse_choice
 from scheduling.models import InfusionCourse, RoomKind, WorkingHours
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
@@ -43,8 +42,7 @@ LATER = [utc(FALL, 18) + dt.timedelta(weeks=week) for week in (1, 2, 3)]  # Sund
 
 @pytest.fixture(autouse=True)
 def before_the_fall():
-    with time_machine.travel(at(dt.date(2027, 10, 1), 8), tick=False):
-        yield
+    yield from stopped_clock(at(dt.date(2027, 10, 1), 8))
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from propel.models import AuditEvent
 from scheduling.courses.forms import to_local_input
 from scheduling.models import Appointment, AppointmentStatus, CourseStatus, InfusionCourse, RoomKind
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -36,8 +35,7 @@ FIRST_DAY = dt.date(2027, 1, 11)
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

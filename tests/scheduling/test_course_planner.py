@@ -17,11 +17,10 @@ from scheduling.courses.planner import (
     plan_course,
     week_of,
 )
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, at
 
 RULES = CourseRules()
 TWO_HOURS = dt.timedelta(hours=2)
-MONDAY = dt.date(2027, 1, 4)
 WEEKDAYS = frozenset(range(5))
 CALENDAR = ClinicCalendar(tz=LA, weekly={day: [(dt.time(9), dt.time(19))] for day in range(5)})
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from scheduling.models import AppointmentStatus, GateOutcome, PreInfusionCheckIn, Visit
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -24,16 +23,9 @@ from tests.factories import (
     infusion_type,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
-TUESDAY = dt.date(2027, 1, 5)
 DAY = reverse("scheduling:day_sheet")
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(at(TUESDAY, 7), tick=False):
-        yield
 
 
 def infusion_at(hour: int, minute: int = 0, **kwargs):

@@ -9,7 +9,7 @@ import pytest
 
 from scheduling.models import AppointmentStatus, WorkingHours
 from scheduling.slots import find_slots
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -23,7 +23,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.date(2027, 1, 4)
 FIND_SLOTS_QUERIES = 7
 
 
@@ -40,6 +39,20 @@ def clinic():
 
 def starts(slots) -> list[str]:
     return [slot.start.astimezone(LA).strftime("%a %H:%M") for slot in slots]
+
+
+def monday_hourly(clinic, **kwargs) -> list[str]:
+    """Monday's free starts of the clinic's type, on the hour, without extra openings."""
+    return starts(
+        find_slots(
+            appointment_type=clinic["type"],
+            start_date=MONDAY,
+            end_date=MONDAY,
+            include_extra_openings=False,
+            step=dt.timedelta(hours=1),
+            **kwargs,
+        )
+    )
 
 
 def test_slots_use_only_rooms_of_the_types_kind(clinic):
@@ -71,31 +84,14 @@ def test_a_time_disappears_only_when_every_room_or_clinician_is_busy(clinic):
         start=at(MONDAY, 13),
         status=AppointmentStatus.CANCELLED,
     )
-    found = starts(
-        find_slots(
-            appointment_type=clinic["type"],
-            start_date=MONDAY,
-            end_date=MONDAY,
-            include_extra_openings=False,
-            step=dt.timedelta(hours=1),
-        )
-    )
+    found = monday_hourly(clinic)
     assert "Mon 09:00" not in found
     assert {"Mon 10:00", "Mon 11:00", "Mon 13:00"} <= set(found)
 
 
 def test_the_patients_own_appointments_are_excluded(clinic, patient):
     AppointmentFactory(appointment_type=clinic["type"], patient=patient, start=at(MONDAY, 10))
-    found = starts(
-        find_slots(
-            appointment_type=clinic["type"],
-            start_date=MONDAY,
-            end_date=MONDAY,
-            include_extra_openings=False,
-            patient_id=patient.pk,
-            step=dt.timedelta(hours=1),
-        )
-    )
+    found = monday_hourly(clinic, patient_id=patient.pk)
     assert "Mon 10:00" not in found
     assert "Mon 11:00" in found
 

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 import time_machine
 
-from propel.roles import Role
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.courses.services import course_propose
 from scheduling.errors import SchedulingError
@@ -73,7 +72,7 @@ def test_moving_an_infusion_next_to_another_is_refused(clinic):
         appointment_move(
             appointment_id=later.pk,
             new_start=at(MONDAY + dt.timedelta(days=1), 9),
-            actor=UserFactory(role=Role.FRONT_DESK),
+            actor=UserFactory(front_desk=True),
         )
     assert refused.value.code == "infusion_too_close"
 

@@ -34,7 +34,7 @@ from scheduling.models import (
 )
 from scheduling.slots import clinic_tz
 from scheduling.transitions import appointment_transition, load_facts
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -54,7 +54,6 @@ from tests.test_permission_matrix import _all_url_names
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 S = AppointmentStatus
-TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 
 # URLs through which an appointment's status can change, or a step of its visit be recorded.

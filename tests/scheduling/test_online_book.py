@@ -7,7 +7,6 @@ import datetime as dt
 import re
 
 import pytest
-import time_machine
 from django.core import mail
 from django.urls import reverse
 from icalendar import Calendar
@@ -16,20 +15,19 @@ from intake.links import patient_from_token
 from intake.models import Flag, Patient, Severity, SubmissionStatus
 from propel.models import AuditEvent
 from scheduling.models import Appointment, AppointmentStatus, BookedVia, SlotHold
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     ClinicianFactory,
     IntakeSubmissionFactory,
     PatientFactory,
     RoomFactory,
+    consultation_at,
 )
 from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.date(2027, 1, 4)
-TUESDAY = dt.date(2027, 1, 5)
 NOW = at(MONDAY, 12)
 THREE_PM = "2027-01-05T15:00:00-08:00"
 HEALTH_WORDS = ("ketamine", "infusion", "depress", "anxiety", "ptsd", "pain", "cancer", "psych")
@@ -46,8 +44,7 @@ DETAILS = {
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 def hold(client, start: str = THREE_PM) -> str:
@@ -207,12 +204,7 @@ def test_a_time_taken_while_the_hold_lapsed_offers_alternatives_and_keeps_the_an
 ):
     url = hold(client)
     frozen.shift(dt.timedelta(minutes=20))
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(TUESDAY, 15),
-    )
+    consultation_at(online_clinic, at(TUESDAY, 15))
     response = book(url)
     assert response.status_code == 200
     page = response.content.decode()
@@ -252,12 +244,7 @@ def test_a_chosen_alternative_that_was_taken_meanwhile_is_a_field_message(
 ):
     url = hold(client)
     frozen.shift(dt.timedelta(minutes=20))
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(TUESDAY, 15),
-    )
+    consultation_at(online_clinic, at(TUESDAY, 15))
     response = book(url, alternative="2027-01-05T10:00:00-08:00")  # long gone: before noon
     assert response.status_code == 200
     assert "That time is no longer free. Please choose another." in response.content.decode()
@@ -322,12 +309,10 @@ def test_the_number_of_upcoming_online_consultations_is_capped(
         date_of_birth=dt.date(1980, 3, 27),
     )
     for day in (6, 7):
-        AppointmentFactory(
+        consultation_at(
+            online_clinic,
+            at(dt.date(2027, 1, day), 10),
             patient=patient,
-            appointment_type=online_clinic.consultation,
-            room=online_clinic.room,
-            clinician=online_clinic.clinician,
-            start=at(dt.date(2027, 1, day), 10),
             booked_via=BookedVia.ONLINE,
         )
     response = book()

@@ -16,7 +16,7 @@ from intake.models import Patient
 from scheduling.models import Appointment, SlotHold
 from scheduling.online.booking import OnlineBooking, online_consultation_book, online_slot_hold
 from scheduling.online.rules import PatientDetails
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.scheduling.reminder_support import deliver_due_reminders
 from tests.threads import all_at_once as released_together
 
@@ -49,8 +49,7 @@ def held(online_clinic) -> SlotHold:
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+    yield from stopped_clock(NOW)
 
 
 @pytest.mark.parametrize("clicks", [2, 8])

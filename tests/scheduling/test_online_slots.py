@@ -8,7 +8,6 @@ import datetime as dt
 import re
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from scheduling.booking import appointment_book
@@ -16,27 +15,24 @@ from scheduling.errors import SchedulingError
 from scheduling.models import BookedVia, RoomKind, SlotHold
 from scheduling.online.booking import online_slot_hold
 from scheduling.slots import find_slots
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import (
-    AppointmentFactory,
     AppointmentTypeFactory,
     ExtraOpeningFactory,
     PatientFactory,
     RoomFactory,
     SlotHoldFactory,
+    consultation_at,
 )
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = dt.date(2027, 1, 4)
-TUESDAY = dt.date(2027, 1, 5)
 NOW = at(MONDAY, 12)  # the first bookable start is Tuesday 12:00
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 def offered(response) -> list[dt.datetime]:
@@ -92,12 +88,7 @@ def test_only_the_consultation_is_offered(client, online_clinic):
     AppointmentTypeFactory(
         code="infusion", duration_minutes=120, room_kind=RoomKind.INFUSION, self_bookable=False
     )
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(TUESDAY, 14),
-    )
+    consultation_at(online_clinic, at(TUESDAY, 14))
     starts = local(offered(client.get(reverse("scheduling:book"))))
     # The one consult room is busy 14-15: the 60-minute consultation cannot start 13:30-14:30.
     assert {"Tue 01-05 13:30", "Tue 01-05 14:00", "Tue 01-05 14:30"}.isdisjoint(starts)
@@ -140,12 +131,8 @@ def _book_many(online_clinic, count: int) -> None:
     patients = PatientFactory.create_batch(3)
     for index in range(count):
         day = TUESDAY + dt.timedelta(days=7 * (index // 20) + (index % 4))
-        AppointmentFactory(
-            appointment_type=online_clinic.consultation,
-            patient=patients[index % 3],
-            room=online_clinic.room,
-            clinician=online_clinic.clinician,
-            start=at(day, 9 + (index % 20) // 4 * 2),
+        consultation_at(
+            online_clinic, at(day, 9 + (index % 20) // 4 * 2), patient=patients[index % 3]
         )
 
 
@@ -305,12 +292,7 @@ def test_choosing_a_time_holds_it_and_opens_the_details_form(client, online_clin
 
 
 def test_choosing_a_taken_time_offers_the_nearest_free_ones(client, online_clinic):
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(TUESDAY, 15),
-    )
+    consultation_at(online_clinic, at(TUESDAY, 15))
     response = client.post(reverse("scheduling:book_hold"), {"start": "2027-01-05T15:00:00-08:00"})
     assert response.status_code == 409
     page = response.content.decode()
@@ -346,12 +328,7 @@ def test_a_lapsed_hold_on_a_taken_time_offers_alternatives(client, online_clinic
     client.post(reverse("scheduling:book_hold"), {"start": "2027-01-05T15:00:00-08:00"})
     hold = SlotHold.objects.get()
     frozen.shift(dt.timedelta(minutes=30))
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(TUESDAY, 15),
-    )
+    consultation_at(online_clinic, at(TUESDAY, 15))
     response = client.get(reverse("scheduling:book_details", args=[hold.key]))
     page = response.content.decode()
     assert "Sorry, that time is no longer free." in page

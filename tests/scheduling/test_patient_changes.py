@@ -8,7 +8,6 @@ import datetime as dt
 import re
 
 import pytest
-import time_machine
 from django.core import mail
 from django.urls import reverse
 from icalendar import Calendar
@@ -29,37 +28,31 @@ from scheduling.models import (
 from scheduling.online.changes import online_consultation_cancel
 from scheduling.queries import rescheduled_from
 from scheduling.reminders.dispatch import email_message_id
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, WEDNESDAY, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
     IntakeSubmissionFactory,
     RoomFactory,
+    consultation_at,
 )
 from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
 NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon
-WEDNESDAY = dt.date(2027, 1, 6)
 HEALTH_WORDS = ("ketamine", "infusion", "depress", "anxiety", "ptsd", "pain", "cancer", "psych")
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture
 def consultation(online_clinic, patient) -> Appointment:
-    return AppointmentFactory(
-        patient=patient,
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=at(WEDNESDAY, 15),
-        booked_via=BookedVia.ONLINE,
+    return consultation_at(
+        online_clinic, at(WEDNESDAY, 15), patient=patient, booked_via=BookedVia.ONLINE
     )
 
 
@@ -249,12 +242,7 @@ def test_when_the_new_time_is_taken_the_old_booking_stays(
     client, patient, online_clinic, consultation, token
 ):
     taken = at(dt.date(2027, 1, 7), 10)
-    AppointmentFactory(
-        appointment_type=online_clinic.consultation,
-        room=online_clinic.room,
-        clinician=online_clinic.clinician,
-        start=taken,
-    )
+    consultation_at(online_clinic, taken)
     response = move(client, token, consultation, taken)
     assert response.status_code == 409
     text = response.content.decode()

@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.urls import reverse
 from icalendar import Calendar
 
 from intake.links import patient_link_token, patient_links_revoke
 from intake.models import SubmissionStatus
 from scheduling.models import AppointmentStatus, RoomKind
-from tests.clinic_time import at
+from tests.clinic_time import at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -29,8 +28,7 @@ NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from scheduling.reminder_plan import (
     reminders_replan,
 )
 from scheduling.transitions import appointment_transition
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, TUESDAY, at
 from tests.factories import SubmittedScreeningFactory
 from tests.scheduling.reminder_support import consenting_patient, reminder_clinic
 from tests.scheduling.visit_walk import complete_infusion, desk_user
@@ -163,7 +163,6 @@ def test_quiet_hour_boundaries():
 # --- Services in the booking transactions ---------------------------------------------------
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)  # Monday
-TUESDAY = dt.date(2027, 1, 5)
 FRIDAY = dt.date(2027, 1, 8)
 
 

@@ -92,13 +92,12 @@ def build_demo_like_clinic() -> SimpleNamespace:
     )
     rooms = [RoomFactory(name=f"Consult Room {n}") for n in "AB"]
     rooms += [RoomFactory(name=f"Infusion Suite {n}", kind=RoomKind.INFUSION) for n in range(4)]
-    UserFactory(username="frontdesk", role=Role.FRONT_DESK)
+    UserFactory(username="frontdesk", front_desk=True)
     clinicians = [
-        ClinicianFactory(user=UserFactory(username=f"clinician{n}", role=Role.CLINICIAN))
-        for n in (1, 2)
+        ClinicianFactory(user=UserFactory(username=f"clinician{n}", clinician=True)) for n in (1, 2)
     ]
     part_time = ClinicianFactory(
-        user=UserFactory(username="clinician3", role=Role.CLINICIAN), weekday_hours=False
+        user=UserFactory(username="clinician3", clinician=True), weekday_hours=False
     )
     for weekday in (0, 2, 4):
         WorkingHours.objects.create(

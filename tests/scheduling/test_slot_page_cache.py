@@ -10,7 +10,6 @@ import re
 from unittest import mock
 
 import pytest
-import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -18,22 +17,19 @@ from scheduling.booking import appointment_book
 from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
 from scheduling.online.booking import online_slot_hold
 from scheduling.transitions import appointment_transition
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import ClosureFactory, PatientFactory
 
 # The cache is only used outside a transaction (uncommitted rows must never reach a shared
 # entry), so these tests commit.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-MONDAY = dt.date(2027, 1, 4)
-TUESDAY = dt.date(2027, 1, 5)
 NOW = at(MONDAY, 12)  # the first bookable start is Tuesday 12:00
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(NOW)
 
 
 def offered(client, **params) -> list[str]:

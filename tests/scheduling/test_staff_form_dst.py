@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -29,7 +28,7 @@ from scheduling.time_fields import (
     OffsetMismatch,
     wall_to_instant,
 )
-from tests.clinic_time import LA, at
+from tests.clinic_time import LA, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -300,8 +299,7 @@ def post_booking(client: Client, clinic: dict, day: dt.date, time: str, **extra:
 
 @pytest.fixture
 def before_spring():
-    with time_machine.travel(at(dt.date(2027, 3, 1), 8), tick=False):
-        yield
+    yield from stopped_clock(at(dt.date(2027, 3, 1), 8))
 
 
 @pytest.mark.usefixtures("before_spring")

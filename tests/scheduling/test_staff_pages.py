@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from scheduling.models import AppointmentStatus
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -22,15 +21,7 @@ from tests.factories import (
     open_weekdays,
 )
 
-pytestmark = pytest.mark.django_db
-
-TUESDAY = dt.date(2027, 1, 5)
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(at(TUESDAY, 7), tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
 
 def fill_day(count: int) -> None:

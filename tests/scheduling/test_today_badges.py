@@ -4,18 +4,16 @@ clinician's decisions."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
 from intake.models import ClearanceDecision, DecisionKind, Flag
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
+    ClearanceDecisionFactory,
     ClinicianFactory,
     IntakeSubmissionFactory,
     PatientFactory,
@@ -23,16 +21,9 @@ from tests.factories import (
 )
 from tests.intake.review_data import HARD_STOP, URGENT, count_queries, decide, sent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
-TUESDAY = dt.date(2027, 1, 5)
 TODAY = reverse("scheduling:today")
-
-
-@pytest.fixture(autouse=True)
-def morning():
-    with time_machine.travel(at(TUESDAY, 7), tick=False):
-        yield
 
 
 def row_for(response, patient):
@@ -120,10 +111,9 @@ def _fill_day(count: int, clinician) -> None:
         if index % 2:
             submission = sent(patient, at=timezone.now())
             if index % 4 == 1:
-                ClearanceDecision.objects.create(
-                    patient=patient,
+                ClearanceDecisionFactory(
                     submission=submission,
-                    kind=DecisionKind.DECLINED,
+                    declined=True,
                     reason="No.",
                     decided_by=clinician,
                     decided_at=timezone.now(),

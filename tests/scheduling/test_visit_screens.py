@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from scheduling.models import (
@@ -17,7 +16,7 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
     PatientFactory,
@@ -27,7 +26,6 @@ from tests.scheduling.visit_walk import CHECK_IN_FORM
 
 pytestmark = pytest.mark.django_db
 
-TUESDAY = dt.date(2027, 1, 5)
 STEPS = ("check_in", "vitals", "sign_off", "start", "end", "discharge", "defer", "rebook")
 CLINICAL = {"vitals", "sign_off", "start", "end", "discharge", "defer"}
 
@@ -37,8 +35,7 @@ NORMAL = {"systolic": 120, "diastolic": 80, "heart_rate": 72, "spo2": 98, "weigh
 
 @pytest.fixture
 def clock():
-    with time_machine.travel(at(TUESDAY, 9, 5), tick=False) as traveller:
-        yield traveller
+    yield from stopped_clock(at(TUESDAY, 9, 5))
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from intake.models import CrisisAlert
 from propel.models import AuditEvent
-from propel.roles import Role
 from scheduling.booking import check_infusion_spacing
 from scheduling.errors import SchedulingError
 from scheduling.models import (
@@ -24,7 +23,6 @@ from scheduling.models import (
     GateOutcome,
     InfusionCourse,
     PreInfusionCheckIn,
-    RoomKind,
     Visit,
 )
 from scheduling.visits import (
@@ -40,7 +38,7 @@ from scheduling.visits import (
     visit_sign_off,
     visit_start,
 )
-from tests.clinic_time import at
+from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -55,11 +53,10 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
-from tests.scheduling.visit_walk import ANSWERS, ESCORT, NORMAL
+from tests.scheduling.visit_walk import ANSWERS, DISCHARGE_CHECKS, ESCORT, NORMAL
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-TUESDAY = dt.date(2027, 1, 5)
 START = at(TUESDAY, 10)
 NOW = at(TUESDAY, 9, 50)
 
@@ -71,7 +68,7 @@ def clinic(db, patient) -> SimpleNamespace:
     return SimpleNamespace(
         infusion=infusion_type(),
         consultation=AppointmentTypeFactory(),
-        infusion_room=RoomFactory(name="Infusion 1", kind=RoomKind.INFUSION),
+        infusion_room=RoomFactory(name="Infusion 1", infusion=True),
         consult_room=RoomFactory(name="Consult A"),
         clinician=ClinicianFactory(),
         clearance=clearance,
@@ -539,9 +536,7 @@ def test_discharge_before_the_infusion_ends_is_refused(
         visit_discharge(
             appointment_id=visit_appt.pk,
             actor=clinician_user,
-            alert=True,
-            vitals_near_baseline=True,
-            escort_present=True,
+            **DISCHARGE_CHECKS,
         )
     assert error.value.code == "visit_not_ended"
 
@@ -556,9 +551,7 @@ def test_discharge_completes_the_appointment_and_the_course(
     visit = visit_discharge(
         appointment_id=appointment.pk,
         actor=clinician_user,
-        alert=True,
-        vitals_near_baseline=True,
-        escort_present=True,
+        **DISCHARGE_CHECKS,
         now=NOW + dt.timedelta(minutes=95),
     )
     assert visit.discharged_by == clinician_user
@@ -657,9 +650,7 @@ def test_front_desk_cannot_do_clinical_steps(visit_appt, front_desk) -> None:
         lambda: visit_discharge(
             appointment_id=visit_appt.pk,
             actor=front_desk,
-            alert=True,
-            vitals_near_baseline=True,
-            escort_present=True,
+            **DISCHARGE_CHECKS,
         ),
     ]
     for step in steps:
@@ -687,7 +678,7 @@ def test_no_role_is_refused_everywhere(visit_appt, front_desk, no_role_user) -> 
         record(visit_appt, no_role_user)
     with pytest.raises(SchedulingError):
         visit_start(appointment_id=visit_appt.pk, actor=no_role_user)
-    inactive = UserFactory(username="gone", role=Role.CLINICIAN, is_active=False)
+    inactive = UserFactory(username="gone", clinician=True, is_active=False)
     with pytest.raises(SchedulingError):
         record(visit_appt, inactive)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from propel.roles import Role
 from scheduling.models import Appointment
 from scheduling.visits import (
     visit_check_in,
@@ -19,6 +18,8 @@ from tests.factories import UserFactory
 ESCORT = {"escort_name": "Pat Driver", "escort_phone": "+19165550123"}
 ANSWERS = {"alcohol_or_drugs": False, "food_as_instructed": True, "new_medicines": False}
 NORMAL = {"systolic": 120, "diastolic": 75, "heart_rate": 70, "spo2": 98}
+# The discharge checklist, every box ticked.
+DISCHARGE_CHECKS = {"alert": True, "vitals_near_baseline": True, "escort_present": True}
 # The visit screen's check-in form, filled in as the desk would.
 CHECK_IN_FORM = {
     "identity_confirmed": "on",
@@ -31,11 +32,11 @@ CHECK_IN_FORM = {
 
 
 def desk_user():
-    return UserFactory(role=Role.FRONT_DESK)
+    return UserFactory(front_desk=True)
 
 
 def clinician():
-    return UserFactory(role=Role.CLINICIAN)
+    return UserFactory(clinician=True)
 
 
 def check_in(appointment: Appointment, *, now: dt.datetime, actor=None) -> None:
@@ -66,8 +67,6 @@ def complete_infusion(appointment: Appointment, *, now: dt.datetime) -> None:
     visit_discharge(
         appointment_id=appointment.pk,
         actor=actor,
-        alert=True,
-        vitals_near_baseline=True,
-        escort_present=True,
+        **DISCHARGE_CHECKS,
         now=later + dt.timedelta(minutes=30),
     )
