@@ -37,7 +37,7 @@ from scheduling.models import (
     Room,
     Visit,
 )
-from scheduling.slots import clinic_today, clinic_tz, find_slots
+from scheduling.slots import clinic_today, clinic_tz, staff_slots
 from scheduling.transitions import appointment_transition, offered_actions
 
 DETAIL = "scheduling/calendar/appointment.html"
@@ -164,14 +164,7 @@ def _slot_choices(
 ) -> list[SlotChoice]:
     """Free times on `day` for the type, with the rooms and clinicians free at each. Staff may book
     open Saturdays, so extra openings are included."""
-    slots = find_slots(
-        appointment_type=appointment_type,
-        start_date=day,
-        end_date=day,
-        include_extra_openings=True,
-        patient_id=patient_id,
-        not_before=timezone.now(),
-    )
+    slots = staff_slots(appointment_type, day, day, now=timezone.now(), patient_id=patient_id)
     rooms = Room.objects.in_bulk()
     clinicians = Clinician.objects.in_bulk()
     tz = clinic_tz()

@@ -34,7 +34,7 @@ from icalendar import Event
 from propel.audit import audit_record
 from propel.roles import Capability, can, staff_required
 from propel.versioned_tokens import versioned_token, versioned_token_read
-from scheduling.ics import CONTENT_TYPE, appointment_uid, calendar_ics
+from scheduling.ics import CONTENT_TYPE, appointment_event, calendar_ics
 from scheduling.ics_download import appointment_ics_download
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -108,15 +108,9 @@ def _is_treatment(appointment: Appointment) -> bool:
 
 
 def _feed_event(appointment: Appointment, *, now: dt.datetime) -> Event:
-    tz = clinic_tz()
     kind = _("Treatment visit") if _is_treatment(appointment) else appointment.appointment_type.name
     initials = patient_initials(appointment.patient.first_name, appointment.patient.last_name)
-    event = Event()
-    event.add("uid", appointment_uid(appointment))
-    event.add("sequence", appointment.sequence)
-    event.add("dtstamp", now.astimezone(dt.UTC))
-    event.add("dtstart", appointment.start.astimezone(tz))
-    event.add("dtend", appointment.end.astimezone(tz))
+    event = appointment_event(appointment, now=now)
     event.add("summary", f"{kind} · {initials}")
     event.add("location", appointment.room.name)
     event.add("status", "CONFIRMED")
@@ -217,9 +211,7 @@ def feed_revoke(request: HttpRequest, clinician_id: int) -> HttpResponse:
 def appointment_ics(request: HttpRequest, appointment_id: int) -> HttpResponse:
     """One appointment as a calendar file, the same file the patient gets
     (scheduling.ics_download)."""
-    appointment = get_object_or_404(
-        Appointment.objects.select_related("appointment_type"), pk=appointment_id
-    )
+    appointment = get_object_or_404(Appointment.objects.with_type(), pk=appointment_id)
     response = appointment_ics_download(appointment)
     add_never_cache_headers(response)
     return response

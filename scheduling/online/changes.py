@@ -36,9 +36,7 @@ from scheduling.transitions import appointment_transition
 
 def _own_appointment(patient_id: int, appointment_id: int) -> Appointment:
     appointment = (
-        Appointment.objects.select_related("appointment_type")
-        .filter(pk=appointment_id, patient_id=patient_id)
-        .first()
+        Appointment.objects.with_type().filter(pk=appointment_id, patient_id=patient_id).first()
     )
     if appointment is None:
         raise SchedulingError("not_found")
