@@ -15,8 +15,10 @@ VAR_DIR := $(or $(PROPEL_VAR_DIR),var)
 # only for the test run. `make run` passes through whatever the user set and otherwise uses the embedded defaults.
 TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/propel
 TEST_REDIS_URL := redis://127.0.0.1:6379/0
+# PYTHONDONTWRITEBYTECODE is emptied for the tests: with it set (as on some machines), pytest
+# rewrites the asserts of every test module again on every run, which doubles collection time.
 TEST_ENV = DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
-	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}"
+	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" PYTHONDONTWRITEBYTECODE=
 PYTEST_ARGS ?=
 # `make test-fast` leaves out the browser, race and fault tests and a few slow ones (markers set in
 # tests/conftest.py) and spreads the rest over one process per CPU (pytest-xdist; pytest-django

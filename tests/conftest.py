@@ -45,7 +45,20 @@ SLOW_TESTS = {
         "test_eligibility.py",
         "test_scores_are_json_and_the_same_whether_or_not_hidden_answers_are_dropped_first",
     ),
+    # Hypothesis over every medicine and dose: ~1.5 s.
+    (
+        "test_medications.py",
+        "test_daily_mme_never_raises_and_is_none_or_a_non_negative_one_decimal",
+    ),
+    # Each starts a fresh Python that sets Django up under other settings: ~1 s a start, 16 starts.
+    ("test_settings.py", "test_production_refuses_to_start"),
+    ("test_settings.py", "test_a_complete_production_configuration_starts"),
+    ("test_settings.py", "test_demo_mode_starts_with_no_configuration_at_all"),
+    ("test_deploy_check.py", "test_check_deploy_passes_in_production_mode"),
 }
+# Whole files whose every test builds a clinic's worth of rows: the demo clinic through the real
+# services (~1.5 s a test) and the bench's scale data.
+SLOW_FILES = {"test_seed_demo.py", "test_scale_data.py"}
 
 
 # django.core.signing output, `payload:timestamp:signature`: the timestamp is the second of signing.
@@ -65,7 +78,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is not None:
             item.add_marker(marker)
         function = getattr(item, "originalname", item.name)
-        if (path.name, function) in SLOW_TESTS:
+        if path.name in SLOW_FILES or (path.name, function) in SLOW_TESTS:
             item.add_marker("slow")
 
 
