@@ -298,27 +298,23 @@ def _review_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission)
     )
 
 
+def _render_sent_round(
+    request: HttpRequest, flow: Flow, template: str, submission: IntakeSubmission, **context: Any
+) -> HttpResponse:
+    """A page about a sent round: crisis resources first when its item 9 was positive (decided
+    from the stored round)."""
+    crisis = crisis_resources_needed(submission)
+    return _render(request, flow, template, submission=submission, crisis=crisis, **context)
+
+
 def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
-    """Sent: crisis resources first when item 9 was positive (decided from the stored round)."""
-    return _render(
-        request,
-        flow,
-        "submitted.html",
-        submission=submission,
-        summary_url=flow.url("summary", round=submission.round),
-        crisis=crisis_resources_needed(submission),
-    )
+    summary_url = flow.url("summary", round=submission.round)
+    return _render_sent_round(request, flow, "submitted.html", submission, summary_url=summary_url)
 
 
 def _summary_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
-    return _render(
-        request,
-        flow,
-        "summary.html",
-        submission=submission,
-        summaries=summarise(submission),
-        crisis=crisis_resources_needed(submission),
-    )
+    summaries = summarise(submission)
+    return _render_sent_round(request, flow, "summary.html", submission, summaries=summaries)
 
 
 # --- The views: which round a link reaches, and the page that shows it --------------------------

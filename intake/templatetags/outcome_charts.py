@@ -80,6 +80,32 @@ def describe(series: Series) -> str:
     return " ".join(sentences)
 
 
+def _reference_lines(series: Series) -> tuple[list[ReferenceLine], list[tuple[str, str]]]:
+    """The dashed lines this series has (baseline, response threshold, remission threshold), each
+    labelled with its score, and the legend entries each brings."""
+    lines: list[ReferenceLine] = []
+    legend: list[tuple[str, str]] = []
+    for value, label, kind, entries in (
+        (series.baseline, _("Baseline %(score)s"), BASELINE_LINE, [(BASELINE_LINE, _("Baseline"))]),
+        (
+            series.response_at_most,
+            _("Response: %(score)s or less"),
+            RESPONSE_LINE,
+            [(RESPONSE_LINE, _("Response threshold")), (RESPONSE, _("Response"))],
+        ),
+        (
+            series.measure.remission_below,
+            _("Remission: below %(score)s"),
+            REMISSION_LINE,
+            [(REMISSION_LINE, _("Remission threshold")), (REMISSION, _("Remission"))],
+        ),
+    ):
+        if value is not None:
+            lines.append(ReferenceLine(float(value), label % {"score": score_text(value)}, kind))
+            legend.extend(entries)
+    return lines, legend
+
+
 def series_svg(series: Series) -> str:
     measure = series.measure
     points = series.points
@@ -97,36 +123,7 @@ def series_svg(series: Series) -> str:
         )
         for point in points
     ]
-    lines: list[ReferenceLine] = []
-    legend: list[tuple[str, str]] = [("point", _("Score"))]
-    if series.baseline is not None:
-        lines.append(
-            ReferenceLine(
-                series.baseline,
-                _("Baseline %(score)s") % {"score": series.baseline},
-                BASELINE_LINE,
-            )
-        )
-        legend.append((BASELINE_LINE, _("Baseline")))
-    threshold = series.response_at_most
-    if threshold is not None:
-        lines.append(
-            ReferenceLine(
-                float(threshold),
-                _("Response: %(score)s or less") % {"score": score_text(threshold)},
-                RESPONSE_LINE,
-            )
-        )
-        legend.extend([(RESPONSE_LINE, _("Response threshold")), (RESPONSE, _("Response"))])
-    if measure.remission_below is not None:
-        lines.append(
-            ReferenceLine(
-                measure.remission_below,
-                _("Remission: below %(score)s") % {"score": measure.remission_below},
-                REMISSION_LINE,
-            )
-        )
-        legend.extend([(REMISSION_LINE, _("Remission threshold")), (REMISSION, _("Remission"))])
+    lines, legend = _reference_lines(series)
     return line_chart(
         chart_id=f"outcome-{measure.key}",
         title=str(measure.name),
@@ -136,7 +133,7 @@ def series_svg(series: Series) -> str:
         y_max=measure.maximum,
         y_ticks=measure.ticks,
         lines=lines,
-        legend=legend,
+        legend=[("point", _("Score")), *legend],
         y_label=_("Score"),
         empty_text=_("No scores yet"),
     )
