@@ -38,6 +38,7 @@ from scheduling.models import (
     Clinician,
     Room,
     SlotHold,
+    status_word,
 )
 from scheduling.queries import appointment_with_type
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
@@ -342,9 +343,7 @@ def _movable(appointment_id: int, *, new_start: dt.datetime, now: dt.datetime) -
     """The appointment (its type loaded) when it is booked and both times are still ahead."""
     appointment = appointment_with_type(appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
-        raise SchedulingError(
-            "not_movable", status=AppointmentStatus(appointment.status).label.lower()
-        )
+        raise SchedulingError("not_movable", status=status_word(appointment.status))
     if new_start <= now or appointment.start <= now:
         raise SchedulingError("in_past")
     return appointment

@@ -52,6 +52,7 @@ from scheduling.models import (
     ReadingPhase,
     ReminderKind,
     Visit,
+    status_word,
 )
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
@@ -140,7 +141,7 @@ def refusal_message(
     if code == "role":
         return _("“%(action)s” is not a step your role takes.") % {"action": label}
     if code == "state":
-        status = AppointmentStatus(facts.status).label.lower() if facts.status else _("new")
+        status = status_word(facts.status) if facts.status else _("new")
         return _("This appointment is %(status)s: “%(action)s” is not possible now.") % {
             "status": status,
             "action": label,
@@ -348,7 +349,7 @@ def appointment_transition(
     now = now or timezone.now()
     action = ACTION_FOR_STATUS.get(to_status)
     if action is None:
-        raise SchedulingError("bad_transition", target=AppointmentStatus(to_status).label.lower())
+        raise SchedulingError("bad_transition", target=status_word(to_status))
     with transaction.atomic():
         appointment = Appointment.objects.locked(appointment_id)
         if appointment is None:

@@ -36,6 +36,7 @@ from scheduling.models import (
     Clinician,
     Room,
     Visit,
+    status_word,
 )
 from scheduling.slots import clinic_today, clinic_tz, staff_slots
 from scheduling.transitions import appointment_transition, offered_actions
@@ -130,8 +131,7 @@ def appointment_status(request: HttpRequest, appointment_id: int) -> HttpRespons
     if not form.is_valid():
         return _page(request, DETAIL, appointment, 400, status_form=form)
     status = form.cleaned_data["status"]
-    label = str(AppointmentStatus(status).label).lower()
-    done = _("Marked %(status)s.") % {"status": label}
+    done = _("Marked %(status)s.") % {"status": status_word(status)}
     return _transition(request, appointment, to_status=status, done=done)
 
 

@@ -314,6 +314,13 @@ def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -
     }
 
 
+def _not_active(course: InfusionCourse) -> SchedulingError:
+    """The refusal of a change to a course in the wrong state, naming its status."""
+    return SchedulingError(
+        "course_not_active", status=str(CourseStatus(course.status).label).lower()
+    )
+
+
 def course_session_move(
     *,
     appointment_id: int,
@@ -335,9 +342,7 @@ def course_session_move(
             raise SchedulingError("not_course_session")
         course = locked_course(appointment.course_id)
         if course.status == CourseStatus.CANCELLED:
-            raise SchedulingError(
-                "course_not_active", status=CourseStatus(course.status).label.lower()
-            )
+            raise _not_active(course)
         if appointment.appointment_type.code != MAINTENANCE_TYPE_CODE:
             sessions = [s for s in course_sessions(course) if s.is_active]
             starts = [new_start if s.pk == appointment.pk else s.start for s in sessions]
@@ -373,9 +378,7 @@ def course_cancel_remaining(
     with transaction.atomic():
         course = locked_course(course_id)
         if course.status != CourseStatus.ACTIVE:
-            raise SchedulingError(
-                "course_not_active", status=CourseStatus(course.status).label.lower()
-            )
+            raise _not_active(course)
         remaining = list(
             course.sessions.filter(status=AppointmentStatus.BOOKED, start__gt=now)
             .order_by("start")
@@ -422,9 +425,7 @@ def course_add_maintenance(
             if course is None:
                 raise SchedulingError("course_not_found")
             if course.status == CourseStatus.CANCELLED:
-                raise SchedulingError(
-                    "course_not_active", status=CourseStatus(course.status).label.lower()
-                )
+                raise _not_active(course)
             raise SchedulingError("course_not_completed")
         course = locked_course(course_id)
         if not has_valid_clearance(course.patient_id, start):

@@ -18,6 +18,7 @@ from scheduling.models.appointments import (
     InfusionCourse,
     SlotHold,
     SlotHoldQuerySet,
+    status_word,
 )
 from scheduling.models.clinic import (
     AppointmentType,
@@ -79,4 +80,5 @@ __all__ = [
     "VitalsPolicy",
     "Weekday",
     "WorkingHours",
+    "status_word",
 ]

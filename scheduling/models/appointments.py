@@ -25,6 +25,12 @@ class AppointmentStatus(models.TextChoices):
     DEFERRED = "deferred", _("Deferred")
 
 
+def status_word(status: str) -> str:
+    """An appointment status as a word inside a sentence ("checked in", "no-show"), in the
+    active language: the one wording for refusals, messages and the lifecycle's explanations."""
+    return str(AppointmentStatus(status).label).lower()
+
+
 # Appointments in these states hold their room, clinician and patient. The exclusion constraints
 # in migration 0002 repeat this list in SQL; a test keeps the two in step.
 ACTIVE_STATUSES = (

@@ -25,9 +25,10 @@ from scheduling.models import (
     AppointmentStatus,
     PreInfusionCheckIn,
     Visit,
+    status_word,
 )
 from scheduling.transitions import appointment_transition
-from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role, status_label
+from scheduling.visits.common import ARRIVAL_ROLES, locked_visit, require_role
 from scheduling.visits.deferral import defer_visit
 
 # --- Arrival ------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def _check_arrival(
     """Refuse a check-in the appointment's status, the identity check or the escort rule forbids
     (in this order, each with its own error code)."""
     if appointment.status != AppointmentStatus.BOOKED:
-        raise SchedulingError("visit_not_booked", status=status_label(appointment.status))
+        raise SchedulingError("visit_not_booked", status=status_word(appointment.status))
     if not identity_confirmed:
         raise SchedulingError("visit_identity")
     treatment = appointment.appointment_type.needs_clearance

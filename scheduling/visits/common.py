@@ -18,7 +18,6 @@ from scheduling.errors import SchedulingError
 from scheduling.lifecycle import RULES, Action
 from scheduling.models import (
     Appointment,
-    AppointmentStatus,
     Visit,
 )
 from scheduling.vitals import (
@@ -95,10 +94,6 @@ def claim_visit_step(
     two screens) matches no row and gets SchedulingError(`refused`)."""
     if Visit.objects.filter(pk=visit.pk, **where).update(**values) != 1:
         raise SchedulingError(refused)
-
-
-def status_label(status: str) -> str:
-    return str(AppointmentStatus(status).label).lower()
 
 
 def _visit_url(appointment_id: int) -> str:
