@@ -55,10 +55,19 @@ SLOW_TESTS = {
     ("test_settings.py", "test_a_complete_production_configuration_starts"),
     ("test_settings.py", "test_demo_mode_starts_with_no_configuration_at_all"),
     ("test_deploy_check.py", "test_check_deploy_passes_in_production_mode"),
+    # Every staff role against every review action: 27 worlds, ~0.3 s each.
+    ("test_review_permissions.py", "test_only_clinicians_acknowledge_and_decide"),
+    # The same query count at 10 and 1,000 rows: each builds the large state first, 1-3 s.
+    ("test_calendar_pages.py", "test_day_view_runs_the_same_queries_for_10_or_1000_appointments"),
+    ("test_calendar_pages.py", "test_week_view_runs_the_same_queries_for_10_or_1000_appointments"),
+    ("test_review_queue.py", "test_the_queue_costs_the_same_for_5_or_500_patients"),
+    ("test_review_chart.py", "test_the_chart_costs_the_same_however_much_history"),
+    ("test_clearance.py", "test_statuses_of_many_patients_take_a_fixed_number_of_queries"),
 }
-# Whole files whose every test builds a clinic's worth of rows: the demo clinic through the real
-# services (~1.5 s a test) and the bench's scale data.
-SLOW_FILES = {"test_seed_demo.py", "test_scale_data.py"}
+# Whole files whose every test builds a clinic's worth of rows or walks every door: the demo
+# clinic through the real services (~1.5 s a test), the bench's scale data, and the permission
+# matrix (every URL as every persona, one world per URL: ~13 s of the fast run on its own).
+SLOW_FILES = {"test_seed_demo.py", "test_scale_data.py", "test_permission_matrix.py"}
 
 
 # django.core.signing output, `payload:timestamp:signature`: the timestamp is the second of signing.
@@ -67,6 +76,11 @@ SIGNED_VALUE = re.compile(r"(?P<payload>[\w.-]*):[0-9A-Za-z]+:[\w-]{43}")
 
 def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test client builds its own middleware, and WhiteNoise, serving from the source folders
+    # outside production, would stat every static file (vendored and admin) for each one: a sixth
+    # of the fast run. In autorefresh mode it looks a file up only when one is asked for, with the
+    # same headers.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

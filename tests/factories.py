@@ -111,10 +111,10 @@ class ClinicianFactory(factory.django.DjangoModelFactory):
     def weekday_hours(self, create: bool, extracted: object, **kwargs: object) -> None:
         """By default a clinician works Monday-Saturday 9-19 (pass weekday_hours=False for none)."""
         if create and extracted is not False:
-            for weekday in range(6):
-                WorkingHours.objects.create(
-                    clinician=self, weekday=weekday, starts=dt.time(9), ends=dt.time(19)
-                )
+            WorkingHours.objects.bulk_create(
+                WorkingHours(clinician=self, weekday=weekday, starts=dt.time(9), ends=dt.time(19))
+                for weekday in range(6)
+            )
 
 
 class AppointmentTypeFactory(factory.django.DjangoModelFactory):
