@@ -67,7 +67,15 @@ SLOW_TESTS = {
 # Whole files whose every test builds a clinic's worth of rows or walks every door: the demo
 # clinic through the real services (~1.5 s a test), the bench's scale data, and the permission
 # matrix (every URL as every persona, one world per URL: ~13 s of the fast run on its own).
-SLOW_FILES = {"test_seed_demo.py", "test_scale_data.py", "test_permission_matrix.py"}
+# Also the course pages (each test books a 4-8 session course through the page, ~0.4 s) and the
+# public week's cache (transactional: each test commits and truncates every table).
+SLOW_FILES = {
+    "test_seed_demo.py",
+    "test_scale_data.py",
+    "test_permission_matrix.py",
+    "test_course_pages.py",
+    "test_slot_page_cache.py",
+}
 
 
 # django.core.signing output, `payload:timestamp:signature`: the timestamp is the second of signing.

@@ -281,6 +281,7 @@ def test_acknowledging_a_crisis_alert_needs_an_outcome(screening, clinician_user
     assert alert.acknowledged_at is None
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_two_clinicians_acknowledging_an_alert_at_once_one_wins():
@@ -305,6 +306,7 @@ def test_two_clinicians_acknowledging_an_alert_at_once_one_wins():
     assert AuditEvent.objects.filter(action="crisis_alert.acknowledged").count() == 1
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_control_without_the_conditional_claim_both_clinicians_would_win():

@@ -270,6 +270,7 @@ class TestPages:
         assert "<form" not in page.text.split("<main", 1)[1]
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_concurrent_sends_make_one_submission_and_one_set_of_flags():
@@ -292,6 +293,7 @@ def test_concurrent_sends_make_one_submission_and_one_set_of_flags():
     assert Patient.objects.get(pk=patient.pk).escort_name == "Sam Driver"
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_concurrent_first_visits_open_one_draft():
@@ -304,6 +306,7 @@ def test_concurrent_first_visits_open_one_draft():
     assert IntakeSubmission.objects.filter(patient=patient).count() == 1
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_a_save_that_waits_too_long_for_the_round_says_busy_and_keeps_the_answers(

@@ -232,6 +232,7 @@ def test_check_in_states_for_the_patients_page(patient, visit):
     assert far.pk not in states and consultation.pk not in states
 
 
+@pytest.mark.race
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_concurrent_opens_of_one_visit_make_one_round():

@@ -20,7 +20,7 @@ from tests.clinic_time import at, stopped_clock
 from tests.scheduling.reminder_support import deliver_due_reminders
 from tests.threads import all_at_once as released_together
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.race]
 
 NOW = at(dt.date(2027, 1, 4), 12)
 START = at(dt.date(2027, 1, 5), 15)
