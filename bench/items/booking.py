@@ -302,7 +302,9 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
     today = now.astimezone(clinic_tz()).date()
     monday = today + dt.timedelta(days=7 - today.weekday())
     refusals: list[str] = []
-    for week in range(4):
+    # Five candidate first weeks (the patients are cleared for 9): around the holidays the
+    # clinic's closures leave some 4-week windows without 8 free chairs.
+    for week in range(5):
         first = monday + dt.timedelta(weeks=week)
         slots = find_slots(
             appointment_type=infusion,
@@ -314,9 +316,13 @@ def _course_plan(patients: list[int], now: dt.datetime, actor: Any) -> tuple[int
         starts: list[dt.datetime] = []
         per_week: dict[tuple[int, ...], int] = {}
         for slot in sorted(slots, key=lambda s: s.start):
-            iso_week = tuple(slot.start.astimezone(clinic_tz()).isocalendar()[:2])
+            local_day = slot.start.astimezone(clinic_tz()).date()
+            iso_week = tuple(local_day.isocalendar()[:2])
             if starts and slot.start - starts[-1] < min_gap:
                 continue
+            # The course rule's span: the last session fewer than 4 weeks of days after the first.
+            if starts and (local_day - starts[0].astimezone(clinic_tz()).date()).days >= 28:
+                break
             if per_week.get(iso_week, 0) >= 2:
                 continue
             starts.append(slot.start)
