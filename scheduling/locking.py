@@ -12,25 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 
 from intake.models import Patient
+from propel.db import is_lock_timeout, set_local_lock_timeout
 from scheduling.errors import SchedulingError
 from scheduling.models import Clinician, Room
-
-LOCK_NOT_AVAILABLE = "55P03"
-EXCLUSION_VIOLATION = "23P01"
-
-
-def _sqlstate(error: Exception) -> str | None:
-    return getattr(error.__cause__, "sqlstate", None)
 
 
 def set_lock_timeout() -> None:
     """Make lock waits in this transaction give up after BOOKING_LOCK_TIMEOUT_MS."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{settings.BOOKING_LOCK_TIMEOUT_MS}ms"])
+    set_local_lock_timeout(settings.BOOKING_LOCK_TIMEOUT_MS)
 
 
 @contextmanager
@@ -42,7 +34,7 @@ def booking_transaction() -> Iterator[None]:
             set_lock_timeout()
             yield
     except OperationalError as error:
-        if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+        if is_lock_timeout(error):
             raise SchedulingError("busy") from error
         raise
 

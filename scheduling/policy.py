@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
 from django.db.models import Field, Model
 from django.http import HttpRequest
 from django.utils import translation
@@ -29,12 +26,12 @@ from propel.audit import audit_record
 from propel.policy_log import POLICY_CHANGED
 from propel.roles import Role, roles_of
 from scheduling.errors import SchedulingError
+from scheduling.locking import booking_transaction
 from scheduling.models import AppointmentType, VitalsPolicy
 from scheduling.spacing import Spacing
 from scheduling.vitals import VitalThresholds
 
 POLICY_ROW_ID = 1
-LOCK_NOT_AVAILABLE = "55P03"
 POLICY_ROLES = frozenset({Role.ADMIN})
 
 VITALS_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(VitalThresholds))
@@ -175,25 +172,6 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
-@contextmanager
-def _policy_transaction() -> Iterator[None]:
-    """`atomic()` whose lock waits give up after BOOKING_LOCK_TIMEOUT_MS, as booking's do, with
-    SchedulingError("busy"). (Not booking.booking_transaction: booking re-checks the policy at
-    commit and may import this module; importing booking here would make a circle.)"""
-    try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SET LOCAL lock_timeout = %s", [f"{settings.BOOKING_LOCK_TIMEOUT_MS}ms"]
-                    )
-            yield
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise SchedulingError("busy") from error
-        raise
-
-
 def _english(name: str, model: type[Model] = VitalsPolicy) -> str:
     # The audit log keeps one language whatever the admin's browser asked for.
     field = model._meta.get_field(name)
@@ -252,7 +230,7 @@ def policy_change_vitals(
     if unknown:
         raise PolicyError("policy_unknown_field", field=", ".join(unknown))
     vitals_policy()
-    with _policy_transaction():
+    with booking_transaction():
         row = VitalsPolicy.objects.select_for_update().get(pk=POLICY_ROW_ID)
         before = {name: getattr(row, name) for name in VITALS_FIELDS}
         after = {**before, **changes}
@@ -297,7 +275,7 @@ def appointment_type_policy_change(
     reason = _clean_reason(reason)
     if not isinstance(needs_clearance, bool):
         raise PolicyError("policy_unknown_field", field="needs_clearance")
-    with _policy_transaction():
+    with booking_transaction():
         kind = AppointmentType.objects.select_for_update().filter(pk=type_id).first()
         if kind is None:
             raise PolicyError("policy_type_not_found")
@@ -332,7 +310,7 @@ def appointment_type_create(
     reason = _clean_reason(reason)
     if kind.pk is not None:
         raise PolicyError("policy_unknown_field", field="id")
-    with _policy_transaction():
+    with booking_transaction():
         kind.save()
         _audit_policy_change(
             kind,
