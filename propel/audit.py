@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
@@ -35,4 +36,25 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         ip_address=client_ip(request) if request is not None else None,
         detail=detail or {},
+    )
+
+
+def audit_patients_viewed(
+    request: HttpRequest, *, page: str, patient_ids: Iterable[int]
+) -> AuditEvent | None:
+    """Record that a staff member was shown these patients' details (names, dates of birth,
+    contact details, status) on `page`: one row per page shown, whatever the number of patients.
+
+    A page naming one patient files the row under that patient (`patient_id`), so the patient's
+    own audit trail lists it; a list page keeps the ids it showed in `detail`. Nothing is written
+    when the page showed no patient.
+    """
+    ids = sorted({int(pk) for pk in patient_ids})
+    if not ids:
+        return None
+    return audit_record(
+        action="patient.viewed",
+        request=request,
+        patient_id=ids[0] if len(ids) == 1 else None,
+        detail={"page": page, "patient_ids": ids},
     )
