@@ -39,16 +39,8 @@ def _postgres_aliases() -> list[str]:
     return [alias for alias in connections if connections[alias].vendor == "postgresql"]
 
 
-def _create_roles(settings_dict: dict[str, Any]) -> None:
-    params = {
-        "host": settings_dict["HOST"] or "127.0.0.1",
-        "port": settings_dict["PORT"] or 5432,
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**params) as conn:
+def _create_roles(alias: str) -> None:
+    with psycopg.connect(**owner_params("postgres", alias)) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [ROLES_LOCK])
         try:
             exists = conn.execute(
@@ -69,7 +61,7 @@ def _create_roles(settings_dict: dict[str, Any]) -> None:
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     for alias in _postgres_aliases():
-        _create_roles(connections[alias].settings_dict)
+        _create_roles(alias)
 
 
 @contextmanager
@@ -96,6 +88,20 @@ def _connected_as(user: str, password: str, aliases: list[str], **options: str) 
 
 
 OWNERS: dict[str, tuple[str, str]] = {}
+
+
+def owner_params(dbname: str, alias: str = "default") -> dict[str, Any]:
+    """psycopg.connect() keywords for the owner (the user that built the test database)."""
+    settings_dict = connections[alias].settings_dict
+    user, password = OWNERS.get(alias, (settings_dict["USER"], settings_dict["PASSWORD"]))
+    return {
+        "host": settings_dict["HOST"] or "127.0.0.1",
+        "port": settings_dict["PORT"] or 5432,
+        "user": user,
+        "password": password or None,
+        "dbname": dbname,
+        "autocommit": True,
+    }
 
 
 @contextmanager

@@ -60,6 +60,12 @@ SLOW_TESTS = {
     ("test_deploy_check.py", "test_check_deploy_fails_until_the_static_files_are_collected"),
     ("test_secret_keys.py", "test_two_fresh_demo_installations_start_with_different_private_keys"),
     ("test_secret_keys.py", "test_fallback_keys_are_read_from_the_environment"),
+    # pg_dump, pg_restore into a new database and two `manage.py db_roles` starts: ~3-5 s each.
+    ("test_backup_restore.py", "test_a_restored_backup_has_the_rows_and_the_append_only_triggers"),
+    (
+        "test_backup_restore.py",
+        "test_db_roles_hands_a_restored_database_to_the_owner_and_is_idempotent",
+    ),
     # Every staff role against every review action: 27 worlds, ~0.3 s each.
     ("test_review_permissions.py", "test_only_clinicians_acknowledge_and_decide"),
     # The same query count at 10 and 1,000 rows: each builds the large state first, 1-3 s.
