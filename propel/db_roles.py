@@ -96,6 +96,7 @@ def ownership_sql(*, database: str, owner: str, app: str) -> list[str]:
     FOR r IN SELECT p.oid::regprocedure AS function FROM pg_proc p
         JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '{owner}'
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO {owner}', r.function);
     END LOOP;

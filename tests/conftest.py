@@ -60,6 +60,11 @@ SLOW_TESTS = {
     ("test_deploy_check.py", "test_check_deploy_fails_until_the_static_files_are_collected"),
     ("test_secret_keys.py", "test_two_fresh_demo_installations_start_with_different_private_keys"),
     ("test_secret_keys.py", "test_fallback_keys_are_read_from_the_environment"),
+    # migrate, collectstatic and check --deploy in three Python starts: ~6 s.
+    (
+        "test_start_production.py",
+        "test_the_production_start_collects_static_files_and_starts_gunicorn",
+    ),
     # pg_dump, pg_restore into a new database and two `manage.py db_roles` starts: ~3-5 s each.
     ("test_backup_restore.py", "test_a_restored_backup_has_the_rows_and_the_append_only_triggers"),
     (
