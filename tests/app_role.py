@@ -35,6 +35,24 @@ ROLES_LOCK = 16_016
 APP_PASSWORD = "propel-app-test-password"  # a local test role
 
 
+# The user each alias was built by (DATABASE_URL's), while the tests run as the app role.
+OWNERS: dict[str, tuple[str, str]] = {}
+
+
+def owner_params(dbname: str, alias: str = "default") -> dict[str, Any]:
+    """psycopg.connect() keywords for the owner (the user that built the test database)."""
+    settings_dict = connections[alias].settings_dict
+    user, password = OWNERS.get(alias, (settings_dict["USER"], settings_dict["PASSWORD"]))
+    return {
+        "host": settings_dict["HOST"] or "127.0.0.1",
+        "port": settings_dict["PORT"] or 5432,
+        "user": user,
+        "password": password or None,
+        "dbname": dbname,
+        "autocommit": True,
+    }
+
+
 def _postgres_aliases() -> list[str]:
     return [alias for alias in connections if connections[alias].vendor == "postgresql"]
 
@@ -85,23 +103,6 @@ def _connected_as(user: str, password: str, aliases: list[str], **options: str) 
             settings_dict = connection.settings_dict
             settings_dict["USER"], settings_dict["PASSWORD"] = old_user, old_password
             settings_dict["OPTIONS"] = old_options
-
-
-OWNERS: dict[str, tuple[str, str]] = {}
-
-
-def owner_params(dbname: str, alias: str = "default") -> dict[str, Any]:
-    """psycopg.connect() keywords for the owner (the user that built the test database)."""
-    settings_dict = connections[alias].settings_dict
-    user, password = OWNERS.get(alias, (settings_dict["USER"], settings_dict["PASSWORD"]))
-    return {
-        "host": settings_dict["HOST"] or "127.0.0.1",
-        "port": settings_dict["PORT"] or 5432,
-        "user": user,
-        "password": password or None,
-        "dbname": dbname,
-        "autocommit": True,
-    }
 
 
 @contextmanager

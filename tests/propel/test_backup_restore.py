@@ -88,7 +88,7 @@ def test_a_restored_backup_has_the_rows_and_the_append_only_triggers(
                 "OR tgname LIKE '%no_truncate'"
             ).fetchall()
         }
-        assert triggers == {
+        assert triggers >= {
             f"{table}_{kind}" for table in APPEND_ONLY for kind in ("append_only", "no_truncate")
         }
         for statement in (
