@@ -58,9 +58,16 @@ DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+_LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else _LOCAL_HOSTS)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names in production")
+# The demo serves this machine only (`make run` binds 127.0.0.1): it is not for real patients.
+if not PRODUCTION and not set(ALLOWED_HOSTS) <= set(_LOCAL_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS may only name this machine in demo mode (localhost, 127.0.0.1, [::1]); "
+        "serving a network needs PROPEL_MODE=production (docs/deployment.md)"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

@@ -56,6 +56,7 @@ SLOW_TESTS = {
     ("test_settings.py", "test_production_refuses_to_start"),
     ("test_settings.py", "test_a_complete_production_configuration_starts"),
     ("test_settings.py", "test_demo_mode_starts_with_no_configuration_at_all"),
+    ("test_settings.py", "test_demo_mode_serves_this_machine_only"),
     ("test_deploy_check.py", "test_check_deploy_passes_in_production_mode"),
     ("test_deploy_check.py", "test_check_deploy_fails_until_the_static_files_are_collected"),
     ("test_secret_keys.py", "test_two_fresh_demo_installations_start_with_different_private_keys"),

@@ -68,6 +68,16 @@ def test_demo_mode_starts_with_no_configuration_at_all(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_demo_mode_serves_this_machine_only(tmp_path: Path) -> None:
+    result = django_setup(
+        production_env(
+            tmp_path, PROPEL_MODE=None, SECRET_KEY=None, ALLOWED_HOSTS="clinic.example,localhost"
+        )
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS may only name this machine in demo mode" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "variable"),
     [

@@ -54,7 +54,7 @@ def test_the_production_start_collects_static_files_and_starts_gunicorn(tmp_path
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "static" / "staticfiles.json").is_file()
-    assert "gunicorn started: -c gunicorn.conf.py propel.wsgi" in result.stdout
+    assert "gunicorn started: -c gunicorn.conf.py propel.wsgi --bind 0.0.0.0:8000" in result.stdout
 
 
 def test_the_production_start_refuses_without_a_database(tmp_path: Path) -> None:
