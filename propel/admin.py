@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from propel.account_lock import account_unlock
-from propel.audit import audit_record
+from propel.audit import audit_patients_viewed, audit_record
 from propel.auth_views import logout_view
 from propel.models import AccountLock, AuditEvent, AuditEventQuerySet
 from propel.roles import Capability, can, second_factor_verified
@@ -68,6 +68,46 @@ class PropelAdminSite(admin.AdminSite):
 # giving it our access rule. (The alternative, AdminConfig.default_site, needs INSTALLED_APPS to
 # name a custom AdminConfig instead of "django.contrib.admin".)
 admin.site.__class__ = PropelAdminSite
+
+
+class PatientReadAuditMixin:
+    """For a ModelAdmin whose pages show patients: its list page and its change page each write
+    one "patient.viewed" row with the patients shown (propel.audit.audit_patients_viewed), as the
+    staff pages do. `patient_id_of` says whose a row is (its `patient_id`, a patient's own pk)."""
+
+    def patient_id_of(self, obj: Any) -> int | None:
+        return cast(int | None, getattr(obj, "patient_id", None))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            self._audit(request, "changelist", changelist.result_list)
+        return cast(HttpResponse, response)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, extra_context
+        )
+        # Rendered pages only: a saved change answers with a redirect and no context.
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if original is not None:
+            self._audit(request, "change", [original])
+        return cast(HttpResponse, response)
+
+    def _audit(self, request: HttpRequest, view: str, objects: Any) -> None:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        ids = [pk for obj in objects if (pk := self.patient_id_of(obj)) is not None]
+        page = f"admin:{opts.app_label}_{opts.model_name}_{view}"
+        audit_patients_viewed(request, page=page, patient_ids=ids)
 
 
 @admin.register(AuditEvent)
