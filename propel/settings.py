@@ -182,7 +182,7 @@ AXES_CLIENT_IP_CALLABLE = "propel.http.client_ip_for_axes"
 # longer than axes keeps are cut to that width instead of failing to save.
 LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=2, maximum=1000)
 LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES = env_int(
-    "LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES", 60, minimum=1, maximum=7 * 24 * 60
+    "LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES", 60, minimum=1, maximum=10080
 )
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_HANDLER = "propel.account_lock.PropelAxesHandler"
