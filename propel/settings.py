@@ -203,6 +203,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "propel/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "propel.http.client_ip_for_axes"
+# Plus a lock per account across all addresses, until an admin unlocks it (propel.account_lock):
+# axes logs every failure, its handler answers "locked" for a locked account too, and usernames
+# longer than axes keeps are cut to that width instead of failing to save.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=2, maximum=1000)
+LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES = env_int(
+    "LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES", 60, minimum=1, maximum=10080
+)
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HANDLER = "propel.account_lock.PropelAxesHandler"
+AXES_USERNAME_CALLABLE = "propel.account_lock.username_for_axes"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "Propel")
