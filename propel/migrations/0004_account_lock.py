@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('propel', '0002_audit_append_only'),
+        ('propel', '0003_append_only_refuses_truncate'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
