@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from propel.audit import audit_record
-from propel.db_roles import APPEND_ONLY_TABLES_SQL
+from propel.db_roles import APPEND_ONLY_TABLES_SQL, checked_role, keep_app_grants
 from propel.models import AuditEvent
 from tests.app_role import as_owner
 
@@ -111,3 +112,18 @@ def test_migrate_grants_a_table_that_lost_its_grants():
         call_command("migrate", verbosity=0)
     [(update,)] = rows("SELECT has_table_privilege(current_user, 'intake_patient', 'UPDATE')")
     assert update
+
+
+@pytest.mark.django_db
+def test_migrate_grants_nothing_where_the_app_role_does_not_exist(settings):
+    """A developer's database without the roles migrates as before."""
+    settings.DATABASE_APP_ROLE = "propel_nobody"
+    keep_app_grants(sender=None, using="default")
+    [(exists,)] = rows("SELECT count(*) FROM pg_roles WHERE rolname = 'propel_nobody'")
+    assert exists == 0
+
+
+@pytest.mark.parametrize("name", ["Propel", "propel-app", "app; DROP TABLE x", ""])
+def test_a_role_name_that_is_not_a_plain_identifier_is_refused(name):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_APP_ROLE"):
+        checked_role(name, "DATABASE_APP_ROLE")
