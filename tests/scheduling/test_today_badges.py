@@ -139,4 +139,6 @@ def test_the_badges_cost_at_most_four_queries_whatever_the_number_of_appointment
     many = count_queries(client, TODAY)
 
     assert few == many
-    assert few - empty_day <= 4
+    # Four for the badges, one for the read audit (a day with patients on it writes one
+    # patient.viewed row; an empty day shows nobody and writes none).
+    assert few - empty_day <= 5
