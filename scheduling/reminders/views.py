@@ -29,7 +29,7 @@ FILTERS = {"state": ReminderState, "channel": ReminderChannel, "kind": ReminderK
 def _rows(queryset: QuerySet[Reminder]) -> QuerySet[Reminder]:
     """Failed first, then the most recently due."""
     return queryset.select_related(
-        "appointment__patient", "appointment__appointment_type"
+        "appointment__patient", "appointment__appointment_type", "patient"
     ).order_by(
         Case(
             When(state=ReminderState.FAILED, then=Value(0)),
