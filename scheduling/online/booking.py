@@ -291,7 +291,7 @@ def online_booking_confirm(
     now = now or timezone.now()
     with transaction.atomic():
         booking_request = (
-            BookingRequest.objects.select_for_update()
+            BookingRequest.objects.select_for_update(of=("self",))
             .select_related("appointment__patient")
             .filter(pk=booking_request_id)
             .first()
