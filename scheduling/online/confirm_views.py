@@ -29,9 +29,16 @@ from scheduling.secret_addresses import keep_private, secret_address
 from scheduling.slots import zone_label
 
 CONFIRM_SESSION_KEY = "propel_booking_confirm"
+# The token-free page posts its own form: with "no-referrer" browsers send `Origin: null` and
+# Django's CSRF check refuses the POST, so it keeps the default "same-origin".
+PAGE_REFERRER_POLICY = "same-origin"
 # Refusals after which the nearest free times are offered instead of the one asked for.
 OFFER_ALTERNATIVES = frozenset({"slot_gone", "too_soon", "too_far"})
 MAX_TOKEN_LENGTH = 200
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    return keep_private(response, what="booking confirmation", referrer_policy=PAGE_REFERRER_POLICY)
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -61,12 +68,12 @@ def _page(
 ) -> HttpResponse:
     context = {"booking": booking_request, "form": form, "message": message, "zone": zone_label()}
     response = render(request, "scheduling/public/confirm.html", context, status=status)
-    return keep_private(response, what="booking confirmation", referrer_policy="no-referrer")
+    return _private(response)
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
     response = render(request, "scheduling/public/confirm_gone.html", status=410)
-    return keep_private(response, what="booking confirmation", referrer_policy="no-referrer")
+    return _private(response)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -118,7 +125,7 @@ def _refused(
         request.session.pop(CONFIRM_SESSION_KEY, None)
         context = {"message": error.message, "phone": settings.CLINIC_PHONE}
         response = render(request, "scheduling/public/care_team.html", context)
-        return keep_private(response, what="booking confirmation", referrer_policy="no-referrer")
+        return _private(response)
     alternatives = _alternatives(booking_request) if error.code in OFFER_ALTERNATIVES else []
     form = BookingConfirmForm(alternatives=alternatives)
     return _page(request, booking_request, form=form, message=error.message, status=409)
