@@ -143,14 +143,17 @@ def online_consultation_book(
     now: dt.datetime | None = None,
 ) -> OnlineBooking:
     """Book a consultation for the person described by `details`, finding or creating their
-    patient record, or raise SchedulingError with a message for the patient.
+    patient record, or raise SchedulingError with a message for the patient. Patients reach it
+    only by confirming an emailed booking request (`online_booking_confirm`): the public form
+    never calls it, so it never tells a stranger about a patient.
 
     Idempotent on `hold_key` (also the appointment's idempotency key): submitting again returns
     the same appointment (`replay=True`, and no second email) as long as the details describe the
     same patient. Requests with the same key take turns on an advisory lock, so a double click
     cannot create the patient twice. The hold, if still live, gives its room and clinician and is
     released; an expired hold is no obstacle if the time is still free. Nothing is written when the
-    booking is refused. The confirmation email is queued after commit.
+    booking is refused. The confirmation email is an outbox row written in the same transaction
+    (appointment_book).
     """
     now = now or timezone.now()
     consultation = consultation_type()

@@ -1,6 +1,8 @@
-"""Pages anyone may open without signing in: choose a consultation time, hold it, book it, and ask
-for a new link. Each view binds a form, calls one service from scheduling.online (booking,
-links), and turns a refusal into a calm message with a way forward."""
+"""Pages anyone may open without signing in: choose a consultation time, hold it, ask for it
+("check your email": the same answer for everyone, see scheduling.online.booking), and ask for a
+new link. Each view binds a form, calls one service from scheduling.online (booking, links), and
+turns a refusal into a calm message with a way forward. Confirming from the emailed link:
+scheduling.online.confirm_views."""
 
 from __future__ import annotations
 
@@ -148,7 +150,8 @@ def _kept_answers(form: BookingDetailsForm) -> dict[str, Any]:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_details(request: HttpRequest, hold_key: str) -> HttpResponse:
-    """Who is booking. The hold key in the address is also the booking's idempotency key."""
+    """Who is booking. The hold key in the address is also the booking's idempotency key; once a
+    request was made with it, the address answers "check your email"."""
     if not KEY_PATTERN.match(hold_key):
         raise Http404
     if BookingRequest.objects.filter(hold_key=hold_key).exists():
