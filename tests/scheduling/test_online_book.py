@@ -26,6 +26,7 @@ from scheduling.models import (
     Reminder,
     SlotHold,
 )
+from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import (
     ClinicianFactory,
@@ -548,8 +549,6 @@ def test_the_confirmation_page_without_a_valid_link_is_calm_and_books_nothing(
 def test_an_expired_request_is_calm_and_the_purge_deletes_what_was_typed(
     client, online_clinic, ask, frozen
 ):
-    from scheduling.holds import holds_purge
-
     ask()
     open_link(client)
     frozen.shift(dt.timedelta(minutes=31))
@@ -557,8 +556,19 @@ def test_an_expired_request_is_calm_and_the_purge_deletes_what_was_typed(
     assert response.status_code == 410
     assert "This link has expired" in response.content.decode()
     assert not Appointment.objects.exists()
-    holds_purge()
+    dispatch_reminders.apply()  # beat's one-minute sweep purges with the holds
     assert not BookingRequest.objects.exists() and not Reminder.objects.exists()
+
+
+def test_a_confirmation_link_email_held_up_past_its_time_is_not_sent(
+    client, online_clinic, django_capture_on_commit_callbacks, frozen
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(hold(client), DETAILS)
+    frozen.shift(dt.timedelta(minutes=31))  # the outbox was down all this time
+    deliver_due_reminders()
+    assert mail.outbox == []
+    assert Reminder.objects.get().last_error == "booking request expired"
 
 
 def test_the_confirmation_pages_keep_out_of_caches_and_referers(client, online_clinic, ask):
