@@ -30,7 +30,7 @@ FAST_MARKERS := not e2e and not race and not fault and not slow
 .PHONY: help venv dirs run test test-fast lint typecheck format migrations-check screenshots bench
 
 help:
-	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat)"
+	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat; this machine only)"
 	@echo "make test              the whole suite on PostgreSQL and Redis, as CI (PYTEST_ARGS=... to narrow)"
 	@echo "make test-fast         the suite without browser, race, fault and slow tests, in parallel (<60 s)"
 	@echo "make lint              ruff check, ruff format --check, mypy and the import contracts (.importlinter)"
@@ -59,6 +59,7 @@ run: venv dirs
 		exit 1; }
 	@echo
 	@echo "Propel: http://127.0.0.1:8000/   (staff logins above; Ctrl-C stops web, worker and beat)"
+	@echo "demo mode: listening on 127.0.0.1 only, not for real patients (production: docs/deployment.md)"
 	@echo
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 \
 		exec $(VENV)/bin/honcho start --procfile Procfile

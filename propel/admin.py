@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
@@ -18,10 +18,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from propel.audit import audit_record
+from propel.account_lock import account_unlock
+from propel.audit import audit_patients_viewed, audit_record
 from propel.auth_views import logout_view
-from propel.models import AuditEvent, AuditEventQuerySet
+from propel.models import AccountLock, AuditEvent, AuditEventQuerySet
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -66,6 +68,46 @@ class PropelAdminSite(admin.AdminSite):
 # giving it our access rule. (The alternative, AdminConfig.default_site, needs INSTALLED_APPS to
 # name a custom AdminConfig instead of "django.contrib.admin".)
 admin.site.__class__ = PropelAdminSite
+
+
+class PatientReadAuditMixin:
+    """For a ModelAdmin whose pages show patients: its list page and its change page each write
+    one "patient.viewed" row with the patients shown (propel.audit.audit_patients_viewed), as the
+    staff pages do. `patient_id_of` says whose a row is (its `patient_id`, a patient's own pk)."""
+
+    def patient_id_of(self, obj: Any) -> int | None:
+        return cast(int | None, getattr(obj, "patient_id", None))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            self._audit(request, "changelist", changelist.result_list)
+        return cast(HttpResponse, response)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, extra_context
+        )
+        # Rendered pages only: a saved change answers with a redirect and no context.
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if original is not None:
+            self._audit(request, "change", [original])
+        return cast(HttpResponse, response)
+
+    def _audit(self, request: HttpRequest, view: str, objects: Any) -> None:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        ids = [pk for obj in objects if (pk := self.patient_id_of(obj)) is not None]
+        page = f"admin:{opts.app_label}_{opts.model_name}_{view}"
+        audit_patients_viewed(request, page=page, patient_ids=ids)
 
 
 @admin.register(AuditEvent)
@@ -134,3 +176,44 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
 def _patient_number(term: str) -> int | None:
     term = term.strip()
     return int(term) if term.isdigit() else None
+
+
+@admin.register(AccountLock)
+class AccountLockAdmin(admin.ModelAdmin[AccountLock]):
+    """Accounts locked after too many failed passwords (propel.account_lock): read-only, with
+    one action, unlock."""
+
+    list_display = ("username", "locked_at", "failures", "notified_at", "unlocked_at")
+    list_filter = (("unlocked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("=username",)
+    actions = ["unlock"]
+    fields = ("username", "locked_at", "failures", "notified_at", "unlocked_at", "unlocked_by")
+    readonly_fields = fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_clinic_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: AccountLock | None = None) -> bool:
+        return is_clinic_admin(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AccountLock | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AccountLock | None = None) -> bool:
+        return False
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return is_clinic_admin(request)
+
+    @admin.action(description=_("Unlock sign-in for the selected accounts"), permissions=["unlock"])
+    def unlock(self, request: HttpRequest, queryset: QuerySet[AccountLock]) -> None:
+        unlocked = sum(account_unlock(lock=lock, request=request) for lock in queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d account unlocked.", "%(count)d accounts unlocked.", unlocked)
+            % {"count": unlocked},
+            messages.SUCCESS,
+        )

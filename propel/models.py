@@ -64,3 +64,39 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} @ {self.seen_at:%H:%M:%S}"
+
+
+class AccountLock(models.Model):
+    """Sign-in to one username shut after too many failed passwords from any addresses
+    (propel.account_lock), until an admin unlocks it. One row per lock: the open one has no
+    `unlocked_at`, and at most one is open per username (so one email per lock)."""
+
+    # The username as typed (cut to the width axes keeps), whether or not such an account
+    # exists: locking only real accounts would tell an attacker which ones are.
+    username = models.CharField(max_length=255)
+    locked_at = models.DateTimeField(default=timezone.now)
+    failures = models.PositiveIntegerField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-locked_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username"],
+                condition=models.Q(unlocked_at__isnull=True),
+                name="account_lock_one_open_per_username",
+            )
+        ]
+        verbose_name = _("locked sign-in")
+        verbose_name_plural = _("locked sign-ins")
+
+    def __str__(self) -> str:
+        return f"{self.username[:40]} @ {self.locked_at:%Y-%m-%d %H:%M}"

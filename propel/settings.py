@@ -15,6 +15,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from propel.demo_secret import demo_secret_key
 from propel.env import (
     env_bool,
     env_choice,
@@ -35,20 +36,38 @@ VAR_DIR = Path(env_str("PROPEL_VAR_DIR", str(BASE_DIR / "var")))
 MODE = env_choice("PROPEL_MODE", "demo", ("demo", "production"))
 PRODUCTION = MODE == "production"
 
-_DEMO_SECRET = "demo-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
-SECRET_KEY = env_str("SECRET_KEY", "" if PRODUCTION else _DEMO_SECRET)
-if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _DEMO_SECRET):
+# The public key the demo once used: refused everywhere (links signed with it never open again).
+_OLD_DEMO_SECRET = "demo-only-insecure-secret-key-never-use-in-production-0123456789"  # noqa: S105
+# Demo mode makes a random key on first start and keeps it in VAR_DIR (propel.demo_secret).
+SECRET_KEY = env_str("SECRET_KEY", "") or ("" if PRODUCTION else demo_secret_key(VAR_DIR))
+if SECRET_KEY == _OLD_DEMO_SECRET or (PRODUCTION and len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters in production"
+    )
+# Key rotation (docs/deployment.md): the previous keys, comma-separated. Signed values (patient
+# links, sessions) made under one of them still open until it is removed from this list.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if _OLD_DEMO_SECRET in SECRET_KEY_FALLBACKS or (
+    PRODUCTION and any(len(key) < 50 for key in SECRET_KEY_FALLBACKS)
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY_FALLBACKS must list earlier random keys of at least 50 characters each"
     )
 
 DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
+_LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else _LOCAL_HOSTS)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the site's host names in production")
+# The demo serves this machine only (`make run` binds 127.0.0.1): it is not for real patients.
+if not PRODUCTION and not set(ALLOWED_HOSTS) <= set(_LOCAL_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS may only name this machine in demo mode (localhost, 127.0.0.1, [::1]); "
+        "serving a network needs PROPEL_MODE=production (docs/deployment.md)"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -118,9 +137,16 @@ TEMPLATES: list[dict[str, Any]] = [
 # Database: PostgreSQL in production and tests, SQLite for the zero-setup demo.
 DATABASE_URL = env_url(
     "DATABASE_URL",
-    f"sqlite:///{VAR_DIR / 'propel.sqlite3'}",
-    ("postgres", "postgresql", "sqlite"),
+    "" if PRODUCTION else f"sqlite:///{VAR_DIR / 'propel.sqlite3'}",
+    ("postgres", "postgresql") if PRODUCTION else ("postgres", "postgresql", "sqlite"),
 )
+# Least privilege (propel.db_roles, docs/deployment.md): the site connects as the app role; the
+# owner role runs migrations (DATABASE_OWNER_URL in scripts/start-production). The passwords are
+# read by `manage.py db_roles` only, which a superuser runs to create or update both roles.
+DATABASE_OWNER_ROLE = env_str("DATABASE_OWNER_ROLE", "propel_owner")
+DATABASE_OWNER_PASSWORD = env_str("DATABASE_OWNER_PASSWORD", "")
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE", "propel_app")
+DATABASE_APP_PASSWORD = env_str("DATABASE_APP_PASSWORD", "")
 DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }
@@ -177,6 +203,16 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "propel/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "propel.http.client_ip_for_axes"
+# Plus a lock per account across all addresses, until an admin unlocks it (propel.account_lock):
+# axes logs every failure, its handler answers "locked" for a locked account too, and usernames
+# longer than axes keeps are cut to that width instead of failing to save.
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10, minimum=2, maximum=1000)
+LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES = env_int(
+    "LOGIN_ACCOUNT_FAILURE_WINDOW_MINUTES", 60, minimum=1, maximum=10080
+)
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_HANDLER = "propel.account_lock.PropelAxesHandler"
+AXES_USERNAME_CALLABLE = "propel.account_lock.username_for_axes"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "Propel")
@@ -192,7 +228,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 # Production serves collected files; elsewhere WhiteNoise reads the source folders directly.
-STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+# `collectstatic` fills it (scripts/start-production); propel.checks refuses a production start
+# without its manifest (every page would answer 500).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

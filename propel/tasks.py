@@ -7,6 +7,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.utils import timezone
 
+from propel.account_lock import account_locked_email_send
 from propel.health import heartbeat_record
 
 
@@ -14,3 +15,9 @@ from propel.health import heartbeat_record
 def heartbeat(self: Task[Any, Any]) -> None:
     """Beat sends this every 30 s; the worker that runs it records itself for /healthz."""
     heartbeat_record(worker=self.request.hostname or "unknown", now=timezone.now())
+
+
+@shared_task(name="propel.tasks.send_account_locked_email", ignore_result=True)
+def send_account_locked_email(lock_id: int) -> None:
+    """Tell a locked account's owner (propel.account_lock), once per lock."""
+    account_locked_email_send(lock_id=lock_id)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from propel.admin import PatientReadAuditMixin
 from propel.audit import audit_record
 from scheduling import policy
 from scheduling.errors import SchedulingError
@@ -258,7 +259,9 @@ class StatusHistoryInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(PatientReadAuditMixin, admin.ModelAdmin):
+    """Read-only; every list page and appointment page shown is audited (PatientReadAuditMixin)."""
+
     list_display = ("start", "patient", "appointment_type", "room", "clinician", "status")
     list_filter = ("status", "appointment_type", "room")
     list_select_related = ("patient", "appointment_type", "room", "clinician")

@@ -7,11 +7,12 @@ records); `detail` names what changed, never the health information itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest
 
-from propel.audit import audit_record
+from propel.audit import audit_patients_viewed, audit_record
 from propel.models import AuditEvent
 from scheduling.models import Appointment, InfusionCourse, Visit
 
@@ -34,3 +35,11 @@ def audit_patient_event(
         obj=obj,
         detail=detail,
     )
+
+
+def audit_shown(request: HttpRequest, patient_ids: Iterable[int]) -> None:
+    """The page being rendered for this request shows these patients' details: one
+    "patient.viewed" row, named by the page's URL name (propel.audit.audit_patients_viewed)."""
+    match = request.resolver_match
+    page = match.view_name if match is not None else request.path
+    audit_patients_viewed(request, page=page, patient_ids=patient_ids)

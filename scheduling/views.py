@@ -12,6 +12,7 @@ from intake.clearance import ClearanceStatus, clearance_statuses
 from intake.screening import ScreeningStatus, screening_statuses
 from propel.policy_log import recent_policy_changes
 from propel.roles import Capability, Role, roles_of, staff_required
+from scheduling.audit import audit_shown
 from scheduling.forms import AvailabilityForm
 from scheduling.models import Appointment, Clinician, Room
 from scheduling.queries import appointments_on
@@ -41,6 +42,7 @@ def today(request: HttpRequest) -> HttpResponse:
     # Clinicians start their day here: they see the latest clinic policy changes (which visits
     # need clearance, the vital-signs lines) as on their review page.
     clinical = bool(roles_of(request.user) & {Role.CLINICIAN, Role.ADMIN})
+    audit_shown(request, patient_ids)
     return render(
         request,
         "scheduling/today.html",

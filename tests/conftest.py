@@ -1,6 +1,7 @@
 """Shared fixtures: personas (as in healthchecks' alice/bob/charlie), and a guard that makes every
 test marked `postgres` fail, never skip, when the database is not PostgreSQL. (`make test` checks
-first that PostgreSQL and Redis answer; see scripts/preflight.py.)"""
+first that PostgreSQL and Redis answer; see scripts/preflight.py.) The tests run connected as the
+app role, not the superuser that builds the test database: tests/app_role.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.app_role import django_db_modify_db_settings, django_db_setup  # noqa: F401
 from tests.factories import PatientFactory, UserFactory
 from tests.personas import verified_client
 
@@ -54,7 +56,22 @@ SLOW_TESTS = {
     ("test_settings.py", "test_production_refuses_to_start"),
     ("test_settings.py", "test_a_complete_production_configuration_starts"),
     ("test_settings.py", "test_demo_mode_starts_with_no_configuration_at_all"),
+    ("test_settings.py", "test_demo_mode_serves_this_machine_only"),
     ("test_deploy_check.py", "test_check_deploy_passes_in_production_mode"),
+    ("test_deploy_check.py", "test_check_deploy_fails_until_the_static_files_are_collected"),
+    ("test_secret_keys.py", "test_two_fresh_demo_installations_start_with_different_private_keys"),
+    ("test_secret_keys.py", "test_fallback_keys_are_read_from_the_environment"),
+    # migrate, collectstatic and check --deploy in three Python starts: ~6 s.
+    (
+        "test_start_production.py",
+        "test_the_production_start_collects_static_files_and_starts_gunicorn",
+    ),
+    # pg_dump, pg_restore into a new database and two `manage.py db_roles` starts: ~3-5 s each.
+    ("test_backup_restore.py", "test_a_restored_backup_has_the_rows_and_the_append_only_triggers"),
+    (
+        "test_backup_restore.py",
+        "test_db_roles_hands_a_restored_database_to_the_owner_and_is_idempotent",
+    ),
     # Every staff role against every review action: 27 worlds, ~0.3 s each.
     ("test_review_permissions.py", "test_only_clinicians_acknowledge_and_decide"),
     # The same query count at 10 and 1,000 rows: each builds the large state first, 1-3 s.

@@ -20,6 +20,7 @@ from intake.clearance import clearance_status
 from intake.models import Patient
 from propel.roles import Capability, staff_required
 from scheduling import booking
+from scheduling.audit import audit_shown
 from scheduling.calendar.forms import (
     BookingForm,
     CancelForm,
@@ -76,6 +77,7 @@ def _page(
 ) -> HttpResponse:
     """An appointment page (`template`) with `extra` over the detail context."""
     context = _detail_context(request.user, appointment, **extra)
+    audit_shown(request, [appointment.patient_id])
     return render(request, template, context, status=status)
 
 
@@ -222,6 +224,8 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         "slots": _booking_slots(form),
         "patient": patient,
     }
+    shown = [p.pk for p in context["patients"]] + ([patient.pk] if patient else [])
+    audit_shown(request, shown)
     if request.method != "POST":
         status = 400 if (form is not None and form.errors) or search.errors else 200
         return render(request, NEW, context, status=status)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from intake.clearance import ClearanceStatus, clearance_statuses
 from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
+from scheduling.audit import audit_shown
 from scheduling.availability import TimeSpan, days
 from scheduling.calendar.forms import CalendarDateForm, WeekForm
 from scheduling.calendar.grid import Grid, Placement, grid_for
@@ -156,6 +157,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
         "week_url": _url("scheduling:calendar_week", date=day),
     }
     status = 400 if form.errors else 200
+    audit_shown(request, _shown(columns))
     return partial_or_page(
         request, "scheduling/calendar/day.html", "scheduling/calendar/_day.html", context, status
     )
@@ -187,6 +189,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "day_url": _url("scheduling:calendar", date=day),
     }
     status = 400 if form.errors else 200
+    audit_shown(request, _shown(columns))
     return partial_or_page(
         request, "scheduling/calendar/week.html", "scheduling/calendar/_week.html", context, status
     )
@@ -218,6 +221,11 @@ def _week_columns(
     tz = clinic_tz()
     _fill(columns, week, grid, appointments, lambda a: a.start.astimezone(tz).date())
     return grid, columns
+
+
+def _shown(columns: list[Column]) -> set[int]:
+    """The patients whose appointments the grid shows (for the read audit)."""
+    return {block.appointment.patient_id for column in columns for block in column.blocks}
 
 
 def _url(name: str, **params: Any) -> str:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from intake.clearance import clearance_status
 from intake.models import Patient
 from propel.roles import Capability, staff_required
+from scheduling.audit import audit_shown
 from scheduling.courses.forms import (
     CancelRemainingForm,
     CoursePlanForm,
@@ -77,6 +78,8 @@ NEW_PAGE = "scheduling/courses/new.html"
 @staff_required(Capability.CALENDAR)
 def course_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
+    # Every answer but the redirect after booking shows the patient; one row per request.
+    audit_shown(request, [patient.pk])
     today = timezone.localdate()
     clearance = clearance_status(patient.pk, today=today)
     context: dict[str, Any] = {
@@ -205,6 +208,7 @@ def _render_detail(
         and progress.get("to_record", 0) == 0
         and progress["done"] > 0
     )
+    audit_shown(request, [course.patient_id])
     context = {
         "course": course,
         "patient": course.patient,

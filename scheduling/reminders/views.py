@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from propel.roles import Capability, staff_required
+from scheduling.audit import audit_shown
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, ReminderState
 from scheduling.reminder_requeue import reminder_requeue
 
@@ -48,6 +49,8 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
     chosen = {name: value for name, value in filters.items() if value in FILTERS[name].values}
     reminders = Reminder.objects.filter(**chosen)
     page = Paginator(_rows(reminders), PAGE_SIZE).get_page(request.GET.get("page"))
+    # Evaluates the page's rows once; the template reads the same (cached) rows.
+    audit_shown(request, (reminder.appointment.patient_id for reminder in page.object_list))
     return render(
         request,
         "scheduling/reminders/list.html",
@@ -68,6 +71,7 @@ def appointment_reminders(request: HttpRequest, appointment_id: int) -> HttpResp
     appointment = get_object_or_404(
         Appointment.objects.select_related("patient", "appointment_type"), pk=appointment_id
     )
+    audit_shown(request, [appointment.patient_id])
     return render(
         request,
         "scheduling/reminders/appointment.html",

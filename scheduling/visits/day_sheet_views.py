@@ -20,6 +20,7 @@ from django.utils.http import urlencode
 from intake.clearance import ClearanceStatus, clearance_statuses
 from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
+from scheduling.audit import audit_shown
 from scheduling.check_ins import check_in_progress
 from scheduling.models import Appointment, Visit
 from scheduling.slots import clinic_today, clinic_tz, utc_range
@@ -100,10 +101,13 @@ def day_sheet(request: HttpRequest) -> HttpResponse:
     form = DayForm(request.GET or None)
     day = (form.is_valid() and form.cleaned_data["date"]) or clinic_today()
     query = urlencode({"date": day.isoformat()})
+    rows = day_rows(day)
+    # The 30-second refresh too: each one shows the patients again.
+    audit_shown(request, (row.appointment.patient_id for row in rows))
     context = {
         "form": form,
         "day": day,
-        "rows": day_rows(day),
+        "rows": rows,
         "refresh_url": f"{reverse('scheduling:day_sheet')}?{query}",
         "refreshed_at": timezone.now().astimezone(clinic_tz()),
     }

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from intake.clearance import clearance_status
 from propel.roles import Capability, can, roles_of
 from scheduling import visits, vitals
+from scheduling.audit import audit_shown
 from scheduling.lifecycle import Action
 from scheduling.models import (
     OPEN_STATUSES,
@@ -382,4 +383,5 @@ def render_visit(
     request: HttpRequest, appointment: Appointment, *, status: int = 200, **forms_given: Any
 ) -> HttpResponse:
     context = visit_context(request, appointment, **forms_given)
+    audit_shown(request, [appointment.patient_id])
     return render(request, "scheduling/day/visit.html", context, status=status)

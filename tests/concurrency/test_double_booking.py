@@ -20,6 +20,7 @@ from propel.db import PostgresOnlySQL
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment
+from tests.app_role import as_owner
 from tests.clinic_time import LA
 from tests.factories import (
     AppointmentTypeFactory,
@@ -72,7 +73,8 @@ def all_at_once(attempt: Callable[[int], object]) -> list[object]:
 def without_overlap_constraints() -> Iterator[None]:
     migration = importlib.import_module("scheduling.migrations.0002_no_overlap_constraints")
     operations = [op for op in migration.Migration.operations if isinstance(op, PostgresOnlySQL)]
-    with connection.cursor() as cursor:
+    # Schema changes: the owner's, not the app role's (tests/app_role.py).
+    with as_owner(), connection.cursor() as cursor:
         for operation in operations:
             cursor.execute(operation.reverse_sql)
     assert overlap_constraints() == set()
@@ -80,7 +82,7 @@ def without_overlap_constraints() -> Iterator[None]:
         yield
     finally:
         Appointment.objects.all().delete()  # the constraints cannot return over overlapping rows
-        with connection.cursor() as cursor:
+        with as_owner(), connection.cursor() as cursor:
             for operation in operations:
                 cursor.execute(operation.sql)
         assert len(overlap_constraints()) == 3

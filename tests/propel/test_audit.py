@@ -74,7 +74,7 @@ def test_deleting_an_event_is_refused(event):
 )
 def test_the_database_refuses_raw_updates_and_deletes(event, sql):
     assert connection.vendor == "postgresql"
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=r"append-only|permission denied"), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "chart.viewed"

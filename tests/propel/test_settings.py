@@ -27,6 +27,8 @@ def production_env(var_dir: Path, **overrides: str | None) -> dict[str, str]:
         "PROPEL_MODE": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),  # 64 characters
         "ALLOWED_HOSTS": "clinic.example",
+        # Never connected to by these tests (django.setup() opens no connection).
+        "DATABASE_URL": "postgres://propel_app@db.clinic.example:5432/propel",
     }
     for name, value in overrides.items():
         if value is None:
@@ -59,9 +61,21 @@ def test_a_complete_production_configuration_starts(tmp_path: Path) -> None:
 
 def test_demo_mode_starts_with_no_configuration_at_all(tmp_path: Path) -> None:
     result = django_setup(
-        production_env(tmp_path, PROPEL_MODE=None, SECRET_KEY=None, ALLOWED_HOSTS=None)
+        production_env(
+            tmp_path, PROPEL_MODE=None, SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL=None
+        )
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_demo_mode_serves_this_machine_only(tmp_path: Path) -> None:
+    result = django_setup(
+        production_env(
+            tmp_path, PROPEL_MODE=None, SECRET_KEY=None, ALLOWED_HOSTS="clinic.example,localhost"
+        )
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS may only name this machine in demo mode" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -76,6 +90,16 @@ def test_demo_mode_starts_with_no_configuration_at_all(tmp_path: Path) -> None:
         pytest.param({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS", id="allowed-hosts-blank"),
         pytest.param({"PROPEL_MODE": "bogus"}, "PROPEL_MODE", id="mode-bogus"),
         pytest.param({"DATABASE_URL": "mysql://db/propel"}, "DATABASE_URL", id="database-url"),
+        pytest.param({"DATABASE_URL": None}, "DATABASE_URL", id="database-url-missing"),
+        pytest.param(
+            {"DATABASE_URL": "sqlite:///var/propel.sqlite3"}, "DATABASE_URL", id="database-sqlite"
+        ),
+        pytest.param(
+            {"SECRET_KEY_FALLBACKS": "too-short"}, "SECRET_KEY_FALLBACKS", id="fallback-too-short"
+        ),
+        pytest.param(
+            {"SECRET_KEY_FALLBACKS": DEMO_SECRET_KEY}, "SECRET_KEY_FALLBACKS", id="fallback-demo"
+        ),
         pytest.param({"REDIS_URL": "http://127.0.0.1:6379/0"}, "REDIS_URL", id="redis-url"),
         pytest.param({"CLINIC_TIME_ZONE": "Mars/Base"}, "CLINIC_TIME_ZONE", id="time-zone"),
         pytest.param({"STAFF_IDLE_MINUTES": "0"}, "STAFF_IDLE_MINUTES", id="idle-out-of-range"),
