@@ -483,8 +483,6 @@ def test_a_five_megabyte_answer_is_refused_calmly(client, online_clinic, book):
 
 
 def test_a_five_megabyte_answer_is_no_500_with_csrf_checks_on(online_clinic):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(reverse("scheduling:book_hold"), {"start": "x" * (5 * 1024 * 1024)})
     assert response.status_code in (400, 403, 413)
