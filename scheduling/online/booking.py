@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -242,10 +243,13 @@ def online_booking_request(
             raise refuse("under_18")
         with booking_transaction():
             serialise_on(hold_key)
+            # A double submit: the first request stands, and its email is not sent twice.
+            asked = BookingRequest.objects.filter(hold_key=hold_key).first()
+            if asked is not None:
+                return asked
             key = _hold_until(start=start, hold_key=hold_key, until=expires_at, now=now)
-            booking_request, _ = BookingRequest.objects.update_or_create(
-                hold_key=key,
-                defaults={**_typed(details), "start": start, "expires_at": expires_at},
+            booking_request = BookingRequest.objects.create(
+                **_typed(details), hold_key=key, start=start, expires_at=expires_at
             )
             booking_request_message_plan(booking_request=booking_request, now=now)
     except SchedulingError as error:
@@ -253,7 +257,7 @@ def online_booking_request(
     return booking_request
 
 
-def _typed(details: PatientDetails) -> dict[str, object]:
+def _typed(details: PatientDetails) -> dict[str, Any]:
     return {
         "first_name": details.first_name.strip(),
         "last_name": details.last_name.strip(),
