@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from intake import questions as questions_
 from intake.clearance import clinic_date
-from intake.information_request import information_request_queue
+from intake.information_request import information_request_plan
 from intake.models import (
     ClearanceDecision,
     CrisisAlert,
@@ -332,8 +332,8 @@ def clearance_decide(
       `override_reason`. `reason` is an optional note.
     - DECLINED with `reason` (required).
     - NEEDS_INFORMATION with `reason`, the message the patient will read, and the `sections` to
-      answer again: reopens a draft round for the patient (see `_reopen`) and, after commit,
-      queues a neutral email with their link.
+      answer again: reopens a draft round for the patient (see `_reopen`) and writes a neutral
+      email with their link into the outbox, in this transaction (intake.information_request).
 
     Nothing is edited: a later decision supersedes an earlier one (intake.clearance).
     """
@@ -358,7 +358,7 @@ def clearance_decide(
             submission, kind, actor=actor, request=request, now=now, fields=fields, detail=detail
         )
         if reopened is not None:
-            information_request_queue(decision.pk)
+            information_request_plan(decision_id=decision.pk)
     return decision
 
 

@@ -363,6 +363,8 @@ ONLINE_CHANGE_CUTOFF = timedelta(
 )
 ONLINE_MAX_UPCOMING_CONSULTATIONS = env_int("ONLINE_MAX_UPCOMING_CONSULTATIONS", 2, minimum=1)
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1, maximum=60)
+# An online booking request is held this long for the emailed confirmation link.
+BOOKING_CONFIRM_MINUTES = env_int("BOOKING_CONFIRM_MINUTES", 30, minimum=5, maximum=1440)
 BOOKING_RATE_PER_IP_PER_HOUR = env_int("BOOKING_RATE_PER_IP_PER_HOUR", 20, minimum=1)
 BOOKING_RATE_PER_EMAIL_PER_DAY = env_int("BOOKING_RATE_PER_EMAIL_PER_DAY", 5, minimum=1)
 LINK_REQUEST_RATE_PER_IP_PER_HOUR = env_int("LINK_REQUEST_RATE_PER_IP_PER_HOUR", 10, minimum=1)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from intake.models import Patient
 from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
-from scheduling.holds import slot_hold_create
+from scheduling.holds import slot_hold_create, slot_hold_extend
 from scheduling.lifecycle import Action
 from scheduling.locking import booking_transaction, lock_resources, set_lock_timeout
 from scheduling.models import (
@@ -61,6 +61,7 @@ __all__ = [
     "check_lifecycle",
     "set_lock_timeout",
     "slot_hold_create",
+    "slot_hold_extend",
 ]
 
 

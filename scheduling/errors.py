@@ -70,6 +70,14 @@ class SchedulingError(DomainError):
             "us at {phone}."
         ),
         "key_reused": _("This booking has already been made. Please start again to book another."),
+        "too_many_attempts": _(
+            "There have been too many attempts. Please wait a while, or call us at {phone} and we "
+            "will book for you."
+        ),
+        "request_gone": _(
+            "This link has expired or is no longer valid, so nothing was booked. Please choose a "
+            "time again, or call us at {phone}."
+        ),
         "change_closed": _(
             "This appointment starts in less than {hours} hours, so it can no longer be changed "
             "online. Please call us at {phone}."

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from scheduling.errors import SchedulingError
 from scheduling.locking import booking_transaction, lock_resources
-from scheduling.models import SlotHold
+from scheduling.models import BookingRequest, SlotHold
 from scheduling.resources import bookable_type, candidates, check_open, choose_resources
 
 
@@ -29,8 +31,8 @@ def slot_hold_create(
 
     The same guard as a booking: locks the type's rooms, then its clinicians (no patient yet), and
     re-checks opening hours (no staff-only openings), appointments and other live holds. The
-    holder's previous hold (`replaces`) is released in the same transaction. Holds expired for a
-    day are swept here, so the table stays small without a periodic task.
+    holder's previous hold (`replaces`) is released in the same transaction. Expired holds and
+    booking requests are purged here too (holds_purge), as well as by beat's sweep.
     """
     now = now or timezone.now()
     appointment_type = bookable_type(appointment_type_id, self_booked=True)
@@ -59,7 +61,7 @@ def slot_hold_create(
             explicit_clinician=False,
             now=now,
         )
-        SlotHold.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()
+        holds_purge(now=now)
         return SlotHold.objects.create(
             key=secrets.token_urlsafe(24),
             appointment_type=appointment_type,
@@ -69,3 +71,23 @@ def slot_hold_create(
             clinician=clinician,
             expires_at=now + dt.timedelta(minutes=minutes),
         )
+
+
+def slot_hold_extend(*, key: str, until: dt.datetime, now: dt.datetime | None = None) -> bool:
+    """Keep the live hold `key` until `until` (never shortened); False when it is no longer live
+    (the caller holds the time afresh, re-checked like any hold)."""
+    now = now or timezone.now()
+    extended = SlotHold.objects.filter(key=key, expires_at__gt=now).update(
+        expires_at=Greatest(F("expires_at"), Value(until))
+    )
+    return extended == 1
+
+
+def holds_purge(*, now: dt.datetime | None = None) -> None:
+    """Delete holds expired for a day, and online booking requests past their time that were
+    never confirmed (what the person typed is not kept), with their outbox rows. A confirmed
+    request is deleted a day after it expired: its details live in the patient's record."""
+    now = now or timezone.now()
+    SlotHold.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()
+    BookingRequest.objects.filter(expires_at__lt=now, appointment__isnull=True).delete()
+    BookingRequest.objects.filter(expires_at__lt=now - dt.timedelta(days=1)).delete()

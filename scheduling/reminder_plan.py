@@ -56,6 +56,7 @@ from intake.selectors import questionnaire_status
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
+    BookingRequest,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -85,6 +86,8 @@ BEFORE_KINDS = frozenset(
 # reminder_notice_plan, never re-planned or cancelled by a later change, sent to any address on
 # file.
 NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
+# Emails about a patient (no appointment): transactional, email only, link made at send time.
+PATIENT_KINDS = frozenset({ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST})
 
 # Rows a re-plan may (re)schedule; the others are history.
 REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)
@@ -336,3 +339,33 @@ def reminder_notice_plan(
         defaults={"due_at": now},
     )
     return row
+
+
+def patient_message_plan(*, patient_id: int, kind: str, now: dt.datetime | None = None) -> Reminder:
+    """Plan one email about a patient (PATIENT_KINDS: a fresh link, a request for more
+    information), due at once, for the dispatch sweep to send like any reminder.
+
+    Call inside the transaction of the request that promises it: a broker outage then delays the
+    email and never loses it. The link in it is signed when it is sent, never stored here.
+    """
+    if kind not in PATIENT_KINDS:
+        raise ValueError(f"{kind!r} is not a message about a patient")
+    return Reminder.objects.create(
+        patient_id=patient_id,
+        kind=kind,
+        channel=ReminderChannel.EMAIL,
+        due_at=now or timezone.now(),
+    )
+
+
+def booking_request_message_plan(
+    *, booking_request: BookingRequest, now: dt.datetime | None = None
+) -> Reminder:
+    """Plan the email asking whoever typed this address to confirm their online booking request,
+    due at once, in the request's own transaction."""
+    return Reminder.objects.create(
+        booking_request=booking_request,
+        kind=ReminderKind.BOOKING_REQUEST,
+        channel=ReminderChannel.EMAIL,
+        due_at=now or timezone.now(),
+    )

@@ -48,7 +48,11 @@ def reminder_requeue(
             audit_record(
                 action="reminder.resent",
                 request=request,
-                patient_id=reminder.appointment.patient_id,
+                patient_id=(
+                    reminder.appointment.patient_id
+                    if reminder.appointment is not None
+                    else reminder.patient_id
+                ),
                 obj=reminder,
                 detail={
                     "kind": reminder.kind,

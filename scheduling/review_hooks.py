@@ -1,4 +1,5 @@
-"""What scheduling tells intake's review queue: each patient's next consultation.
+"""What scheduling tells intake: each patient's next consultation (the review queue), the
+check-in window, and the outbox writer for the information-request email.
 
 intake never imports scheduling (design: scheduling -> intake -> propel), so intake.review keeps a
 registry and SchedulingConfig.ready() registers `next_consultations` in it.
@@ -12,10 +13,12 @@ from collections.abc import Collection
 from django.db.models import Min
 
 from intake.check_in_window import set_check_in_gate
+from intake.information_request import set_information_request_writer
 from intake.review import set_consultation_lookup
 from scheduling.check_ins import check_in_gate
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ReminderKind
 from scheduling.online.rules import CONSULTATION_CODE
+from scheduling.reminder_plan import patient_message_plan
 
 
 def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dict[int, dt.datetime]:
@@ -35,7 +38,14 @@ def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dic
     return dict(rows)
 
 
+def information_request_write(patient_id: int) -> None:
+    """intake's NEEDS_INFORMATION email, as an outbox row in the decision's transaction."""
+    patient_message_plan(patient_id=patient_id, kind=ReminderKind.INFORMATION_REQUEST)
+
+
 def register() -> None:
     set_consultation_lookup(next_consultations)
     # The pre-infusion check-in's window (scheduling.check_ins) for intake's check-in pages.
     set_check_in_gate(check_in_gate)
+    # The outbox writer for intake's "the care team needs more information" email.
+    set_information_request_writer(information_request_write)

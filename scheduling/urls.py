@@ -7,7 +7,7 @@ from scheduling import views
 from scheduling.calendar import appointment_views, feeds
 from scheduling.calendar import views as calendar_views
 from scheduling.courses import views as course_views
-from scheduling.online import patient_views, public_views
+from scheduling.online import confirm_views, patient_views, public_views
 from scheduling.reminders import sms_webhook
 from scheduling.reminders import views as reminder_views
 from scheduling.visits import day_sheet_views
@@ -76,13 +76,14 @@ staff_pages: list[URLPattern | URLResolver] = [
     ),
 ]
 
-# book/: online booking, open to anyone (scheduling.online.public_views). "hold/", "done/" and
-# "booked/" come before the hold key they would otherwise be read as.
+# book/: online booking, open to anyone (scheduling.online.public_views, confirm_views).
+# "hold/", "check-email/" and "confirm/" come before the hold key they would otherwise be read as.
 booking_pages = [
     path("", public_views.book, name="book"),
     path("hold/", public_views.book_hold, name="book_hold"),
-    path("done/<str:token>/<int:appointment_id>/", public_views.book_done, name="book_done"),
-    path("booked/<str:receipt>/", public_views.book_booked, name="book_booked"),
+    path("check-email/", public_views.book_check_email, name="book_check_email"),
+    path("confirm/", confirm_views.book_confirm, name="book_confirm"),
+    path("confirm/<str:token>/", confirm_views.book_confirm_link, name="book_confirm_link"),
     path("<str:hold_key>/", public_views.book_details, name="book_details"),
 ]
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core import signing
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from intake.links import patient_link_token
 from intake.models import ClearanceDecision, CrisisAlert, FlagAcknowledgement, IntakeSubmission
+from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
@@ -43,7 +43,6 @@ from scheduling.models import (
     Visit,
     VitalReading,
 )
-from scheduling.online.public_views import RECEIPT_SALT
 from tests.factories import (
     AppointmentFactory,
     CheckInSubmissionFactory,
@@ -381,12 +380,13 @@ MATRIX: dict[str, Row] = {
     # online booking and link requests: anyone
     "scheduling:book": Row(none, everyone(200)),
     "scheduling:book_hold": Row(none, everyone(302), "POST"),
-    "scheduling:book_done": Row(tok_appt, own_link(200)),
-    "scheduling:book_booked": Row(
-        lambda w, t: {"receipt": signing.dumps(w.appointment.pk, salt=RECEIPT_SALT)},
-        everyone(200),
-    ),
     "scheduling:book_details": Row(lambda w, t: {"hold_key": w.hold.key}, everyone(200)),
+    "scheduling:book_check_email": Row(none, everyone(200)),
+    # The emailed link only moves its token into the session; without one the page is "expired".
+    "scheduling:book_confirm_link": Row(
+        lambda w, t: {"token": booking_confirm_token(1)}, everyone(302)
+    ),
+    "scheduling:book_confirm": Row(none, everyone(410)),
     "scheduling:link_request": Row(none, everyone(200)),
     "scheduling:link_sent": Row(none, everyone(200)),
     # the patient's own pages, by link

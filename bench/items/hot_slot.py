@@ -2,7 +2,9 @@
 
 Through the real online flow on gunicorn (2 sync workers, production settings, CPU 0) at the large
 state: GET /book/ (the CSRF cookie and token, not timed), then POST /book/hold/ with the time,
-GET the details form the hold redirects to, POST the details (a new patient each). Each visitor
+GET the details form the hold redirects to, POST the details (a new patient each: "check your
+email"), then open the emailed confirmation link (read from the database: the bench's email
+backend is the console) and press "Confirm my booking". Each visitor
 is a thread with its own cookies (kept by hand: production cookies are Secure and this is plain
 HTTP) on CPU 1, timing every request from connect to the last byte.
 
@@ -104,7 +106,8 @@ class Visitor:
             raise RuntimeError(f"/book/ answered {status} without a form")
 
     def book(self, start: str) -> bool:
-        """Hold `start`, open the details form, send it. True when booked."""
+        """Hold `start`, open the details form, send it. True when the booking was asked for
+        (the form answers "check your email"; `confirm` books)."""
         status, location, _ = self.request(
             "POST", "/book/hold/", {"csrfmiddlewaretoken": self.token, "start": start}, step="hold"
         )
@@ -120,14 +123,30 @@ class Visitor:
                 "first_name": "Hot",
                 "last_name": f"Slot {self.name}",
                 "date_of_birth": "03/27/1980",
-                "email": f"hot.{self.name}@example.test",
+                "email": self.email,
                 "mobile": "(916) 555-0144",
                 "consent_email": "on",
                 "website": "",
             },
-            step="confirm",
+            step="request",
         )
-        return status == 302 and "/book/done/" in location
+        return status == 302 and location.endswith("/book/check-email/")
+
+    @property
+    def email(self) -> str:
+        return f"hot.{self.name}@example.test"
+
+    def confirm(self, link: str) -> bool:
+        """Open the emailed confirmation link and press the button. True when booked."""
+        status, location, _ = self.request("GET", link, step="link")
+        if status != 302:
+            return False
+        page = urllib.parse.urlsplit(location).path
+        self.request("GET", page, step="confirm page")
+        status, location, _ = self.request(
+            "POST", page, {"csrfmiddlewaretoken": self.token}, step="confirm"
+        )
+        return status == 302 and "/p/" in location
 
 
 @contextlib.contextmanager
@@ -164,6 +183,19 @@ def _one_by_one(visitors: list[Visitor], starts: list[str]) -> list[bool]:
             visitor.open_picker()
             results.append(visitor.book(start))
     return results
+
+
+def _confirmed(bench: Bench, visitors: list[Visitor], asked: list[bool]) -> list[bool]:
+    """Each visitor whose booking was asked for opens the link the email carries (read from
+    the database in one go: the bench's email backend is the console) and confirms, one at a
+    time. True for each visitor booked."""
+    wanted = [visitor.email for visitor, ok in zip(visitors, asked, strict=True) if ok]
+    links = bench.run_item("bench.items.hot_slot", LARGE_DB, "links", *wanted) if wanted else {}
+    with _on_load_cpus():
+        return [
+            ok and visitor.email in links and visitor.confirm(links[visitor.email])
+            for visitor, ok in zip(visitors, asked, strict=True)
+        ]
 
 
 def _spread(
@@ -204,18 +236,18 @@ def measure(bench: Bench) -> list[Row]:
 
     with bench.gunicorn(LARGE_DB, workers=2, **LIMITS) as server:
         alone = [Visitor(server.url, f"{run}.alone.{n}") for n in range(CLIENTS)]
-        booked_alone = _one_by_one(alone, spread[:CLIENTS])
+        booked_alone = _confirmed(bench, alone, _one_by_one(alone, spread[:CLIENTS]))
         apart = [Visitor(server.url, f"{run}.apart.{n}") for n in range(CLIENTS)]
-        booked_apart = _together(apart, spread[CLIENTS:])
+        booked_apart = _confirmed(bench, apart, _together(apart, spread[CLIENTS:]))
 
         before = _capacity(bench, target["start"])
         fillers = [Visitor(server.url, f"{run}.filler.{n}") for n in range(max(0, before - 1))]
-        filled = _one_by_one(fillers, [target["start"]] * len(fillers))
+        filled = _confirmed(bench, fillers, _one_by_one(fillers, [target["start"]] * len(fillers)))
         left = _capacity(bench, target["start"])
         log(f"hot slot: {target['start']} fits {before}, {sum(filled)} filler(s), {left} left")
 
         hot = [Visitor(server.url, f"{run}.hot.{n}") for n in range(CLIENTS)]
-        booked_hot = _together(hot, [target["start"]] * CLIENTS)
+        booked_hot = _confirmed(bench, hot, _together(hot, [target["start"]] * CLIENTS))
 
     (made,) = bench.query(
         LARGE_DB,
@@ -227,7 +259,7 @@ def measure(bench: Bench) -> list[Row]:
     for name, samples in (("hot", hot_samples), ("apart", apart_samples), ("alone", alone_samples)):
         steps = {
             step: statistics.median(t.ms for t in samples if t.step == step)
-            for step in ("hold", "details", "confirm")
+            for step in ("hold", "details", "request", "link", "confirm page", "confirm")
             if any(t.step == step for t in samples)
         }
         log(f"hot slot: {name} median ms per step {steps}")
@@ -288,7 +320,8 @@ def measure(bench: Bench) -> list[Row]:
             p99["hot"] / p99["apart"],
             "<= 3x",
             p99["hot"] <= 3 * p99["apart"],
-            f"every timed request (hold, details form, confirm): {len(hot_samples)} contended, "
+            f"every timed request (hold, details form, request, the emailed link, confirm): "
+            f"{len(hot_samples)} contended, "
             f"{len(apart_samples)} floor; floor bookings made {sum(booked_apart)}/{CLIENTS}; "
             f"2 gunicorn workers",
         ),
@@ -345,6 +378,22 @@ def slots(days: int) -> dict[str, Any]:
     }
 
 
+def links(emails: list[str]) -> dict[str, str]:
+    """The confirmation link each of these addresses was emailed (its latest open request)."""
+    from django.urls import reverse
+
+    from scheduling.booking_tokens import booking_confirm_token
+    from scheduling.models import BookingRequest
+
+    requests = BookingRequest.objects.filter(email__in=emails, appointment__isnull=True)
+    return {
+        request.email: reverse(
+            "scheduling:book_confirm_link", args=[booking_confirm_token(request.pk)]
+        )
+        for request in requests.order_by("pk")
+    }
+
+
 def capacity(start: str) -> dict[str, Any]:
     """How many bookings `start` still fits now (0: not offered)."""
     from django.utils import timezone
@@ -372,5 +421,7 @@ if __name__ == "__main__":
     django_side.setup()
     if sys.argv[1] == "slots":
         django_side.emit(slots(int(sys.argv[2])))
+    elif sys.argv[1] == "links":
+        django_side.emit(links(sys.argv[2:]))
     else:
         django_side.emit(capacity(sys.argv[2]))

@@ -20,6 +20,7 @@ from scheduling.models.appointments import (
     SlotHoldQuerySet,
     status_word,
 )
+from scheduling.models.booking_requests import BookingRequest
 from scheduling.models.clinic import (
     AppointmentType,
     Clinician,
@@ -57,6 +58,7 @@ __all__ = [
     "AppointmentStatusChange",
     "AppointmentType",
     "BookedVia",
+    "BookingRequest",
     "Clinician",
     "Closure",
     "CourseStatus",

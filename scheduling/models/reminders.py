@@ -1,11 +1,15 @@
-"""Reminders: one message to send for one appointment through one channel."""
+"""Reminders, the outbox of every message to a patient: one message through one channel, about an
+appointment (reminders, the confirmation, notices), a patient (a fresh link, a request for more
+information) or an online booking request (its confirmation link)."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from intake.models import Patient
 from scheduling.models.appointments import Appointment
+from scheduling.models.booking_requests import BookingRequest
 
 
 class ReminderKind(models.TextChoices):
@@ -21,6 +25,11 @@ class ReminderKind(models.TextChoices):
     # (scheduling.online.services).
     RESCHEDULED_NOTICE = "rescheduled_notice", _("Appointment moved")
     CANCELLED_NOTICE = "cancelled_notice", _("Appointment cancelled")
+    # Transactional emails about a patient or a booking request (no appointment): written in the
+    # transaction of the request that promises them, their link made fresh at send time.
+    PATIENT_LINK = "patient_link", _("New link to the patient's page")
+    INFORMATION_REQUEST = "information_request", _("Care team needs more information")
+    BOOKING_REQUEST = "booking_request", _("Confirm an online booking")
 
 
 class ReminderChannel(models.TextChoices):
@@ -38,10 +47,20 @@ class ReminderState(models.TextChoices):
 
 
 class Reminder(models.Model):
-    """One message to send for one appointment through one channel, planned in the booking's
-    transaction (scheduling.reminder_plan) and claimed by the dispatch sweep when due."""
+    """One message to send through one channel, written in the transaction of the change that
+    promises it (scheduling.reminder_plan) and claimed by the dispatch sweep when due. Its subject
+    is an appointment, a patient, or an online booking request (at least one). No secret is
+    stored: links are signed when the message is sent."""
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    booking_request = models.ForeignKey(
+        BookingRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
     kind = models.CharField(max_length=32, choices=ReminderKind.choices)
     channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
     due_at = models.DateTimeField()
@@ -60,10 +79,22 @@ class Reminder(models.Model):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "kind", "channel"], name="reminder_once_per_kind_channel"
-            )
+                fields=["appointment", "kind", "channel"],
+                condition=models.Q(appointment__isnull=False),
+                name="reminder_once_per_kind_channel",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(appointment__isnull=False)
+                | models.Q(patient__isnull=False)
+                | models.Q(booking_request__isnull=False),
+                name="reminder_has_subject",
+            ),
         ]
         indexes = [models.Index(fields=["state", "due_at"], name="reminder_due")]
 
     def __str__(self) -> str:
-        return f"{self.kind} by {self.channel} for appointment {self.appointment_id}"
+        if self.appointment_id is not None:
+            return f"{self.kind} by {self.channel} for appointment {self.appointment_id}"
+        if self.patient_id is not None:
+            return f"{self.kind} by {self.channel} for patient {self.patient_id}"
+        return f"{self.kind} by {self.channel} for booking request {self.booking_request_id}"

@@ -97,7 +97,10 @@ class BookingDetailsForm(forms.Form):
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
-        help_text=_("We send your confirmation and your personal link here."),
+        help_text=_(
+            "We email you a link to confirm your booking. If you have booked with us before, "
+            "use the same email as then."
+        ),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     mobile = PhoneNumberField(
@@ -187,6 +190,32 @@ class BookingDetailsForm(forms.Form):
             consent_email=data["consent_email"],
             consent_sms=data["consent_sms"],
         )
+
+
+class BookingConfirmForm(forms.Form):
+    """Confirming a booking request from its emailed link. When the requested time is gone,
+    `alternatives` (the nearest free starts) are offered as a required choice."""
+
+    alternative = forms.ChoiceField(
+        label=_("Choose another time"),
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": _("That time is no longer free. Please choose another."),
+            "required": _("Please choose one of these times."),
+        },
+    )
+
+    def __init__(self, *args: Any, alternatives: Sequence[dt.datetime] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.alternatives = list(alternatives)
+        field = cast(forms.ChoiceField, self.fields["alternative"])
+        field.required = bool(self.alternatives)
+        field.choices = [(start_value(start), start_label(start)) for start in self.alternatives]
+
+    def clean_alternative(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("alternative")
+        return AwareDateTimeField().clean(value) if value else None
 
 
 class RescheduleForm(forms.Form):

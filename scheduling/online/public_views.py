@@ -1,6 +1,8 @@
-"""Pages anyone may open without signing in: choose a consultation time, hold it, book it, and ask
-for a new link. Each view binds a form, calls one service from scheduling.online (booking,
-links), and turns a refusal into a calm message with a way forward."""
+"""Pages anyone may open without signing in: choose a consultation time, hold it, ask for it
+("check your email": the same answer for everyone, see scheduling.online.booking), and ask for a
+new link. Each view binds a form, calls one service from scheduling.online (booking, links), and
+turns a refusal into a calm message with a way forward. Confirming from the emailed link:
+scheduling.online.confirm_views."""
 
 from __future__ import annotations
 
@@ -10,26 +12,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from intake.links import patient_link_token
-from intake.models import Patient
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentType, SlotHold
+from scheduling.models import AppointmentType, BookingRequest, SlotHold
 from scheduling.online import slot_page
-from scheduling.online.booking import online_consultation_book, online_slot_hold
+from scheduling.online.booking import online_booking_request, online_slot_hold
 from scheduling.online.links import patient_link_request
 from scheduling.online.offer import is_offered, nearest_alternatives
-from scheduling.online.patient_views import link_invalid, own_appointment_page, patient_address
 from scheduling.online.public_forms import (
     KEY_PATTERN,
     BookingDetailsForm,
@@ -41,8 +38,6 @@ from scheduling.secret_addresses import keep_private
 from scheduling.slots import zone_label
 
 HOLD_SESSION_KEY = "propel_slot_hold"
-RECEIPT_SALT = "propel.booking-receipt.v1"
-RECEIPT_MAX_AGE = dt.timedelta(days=1)
 HOUR, DAY = 3600, 86400
 # Codes after which the nearest free times are offered instead of the one asked for.
 OFFER_ALTERNATIVES = frozenset({"slot_gone", "too_soon", "too_far"})
@@ -124,10 +119,6 @@ def _slot_gone(
     return render(request, "scheduling/public/slot_gone.html", context, status=409)
 
 
-def _receipt(appointment: Appointment) -> str:
-    return signing.dumps(appointment.pk, salt=RECEIPT_SALT)
-
-
 def _details_page(
     request: HttpRequest,
     *,
@@ -159,12 +150,12 @@ def _kept_answers(form: BookingDetailsForm) -> dict[str, Any]:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_details(request: HttpRequest, hold_key: str) -> HttpResponse:
-    """Who is booking. The hold key in the address is also the booking's idempotency key."""
+    """Who is booking. The hold key in the address is also the booking's idempotency key; once a
+    request was made with it, the address answers "check your email"."""
     if not KEY_PATTERN.match(hold_key):
         raise Http404
-    booked = Appointment.objects.filter(idempotency_key=hold_key).first()
-    if booked is not None:
-        return redirect("scheduling:book_booked", receipt=_receipt(booked))
+    if BookingRequest.objects.filter(hold_key=hold_key).exists():
+        return redirect("scheduling:book_check_email")
     hold = SlotHold.objects.select_related("appointment_type").filter(key=hold_key).first()
     if hold is None:
         messages.info(request, _("Please choose a time for your consultation."))
@@ -217,9 +208,6 @@ def _book_submitted(
     """The details form sent: the limits, then the booking; a refusal shows the form again."""
     held = offer.held
     form = BookingDetailsForm(data, alternatives=offer.alternatives)
-    if _over_ip_limit(request, "book", settings.BOOKING_RATE_PER_IP_PER_HOUR):
-        form.add_error(None, _too_many_message())
-        return _details_page(request, form=form, hold=hold, held=held, status=429)
     if form.is_honeypot_filled:
         form.add_error(
             None,
@@ -229,22 +217,16 @@ def _book_submitted(
         return _details_page(request, form=form, hold=hold, held=held, status=400)
     if not form.is_valid():
         return _details_page(request, form=form, hold=hold, held=held, message=offer.message)
-    email = normalise_email(form.cleaned_data["email"])
-    if ratelimit_hit(f"book:email:{email}", settings.BOOKING_RATE_PER_EMAIL_PER_DAY, DAY):
-        form.add_error(None, _too_many_message())
-        return _details_page(request, form=form, hold=hold, held=held, status=429)
     start = form.cleaned_data.get("alternative") or hold.start
     try:
-        result = online_consultation_book(
-            details=form.details(), start=start, hold_key=hold.key, request=request
+        # Nothing here depends on who the person is: the answer is the same for everyone.
+        online_booking_request(
+            details=form.details(), start=start, hold_key=hold.key, ip=client_ip(request)
         )
     except SchedulingError as error:
         return _book_refused(request, form, error, hold=hold, held=held)
     request.session.pop(HOLD_SESSION_KEY, None)
-    if result.new_patient and not result.replay:
-        token = patient_link_token(result.patient)
-        return redirect("scheduling:book_done", token=token, appointment_id=result.appointment.pk)
-    return redirect("scheduling:book_booked", receipt=_receipt(result.appointment))
+    return redirect("scheduling:book_check_email")
 
 
 def _book_refused(
@@ -262,56 +244,15 @@ def _book_refused(
             request, form=fresh, hold=hold, held=False, status=409, message=error.message
         )
     form.add_error("date_of_birth" if error.code == "under_18" else None, error.message)
-    return _details_page(request, form=form, hold=hold, held=held, status=409)
-
-
-def _too_many_message() -> str:
-    return _(
-        "There have been too many attempts. Please wait a while, or call us at %(phone)s and we "
-        "will book for you."
-    ) % {"phone": settings.CLINIC_PHONE}
+    status = 429 if error.code == "too_many_attempts" else 409
+    return _details_page(request, form=form, hold=hold, held=held, status=status)
 
 
 @require_http_methods(["GET", "HEAD"])
-@own_appointment_page
-def book_done(
-    request: HttpRequest, patient: Patient, token: str, appointment: Appointment
-) -> HttpResponse:
-    """Confirmation for someone whose booking created their patient record: their link and the
-    questionnaire are theirs to see."""
-    context = {
-        "appointment": appointment,
-        "patient": patient,
-        "token": token,
-        "zone": zone_label(),
-        "questionnaire_url": reverse("intake:start", args=[token]),
-    }
-    return render(request, "scheduling/public/done.html", context)
-
-
-@require_http_methods(["GET", "HEAD"])
-@patient_address
-def book_booked(request: HttpRequest, receipt: str) -> HttpResponse:
-    """Confirmation when the details matched an existing patient: the time only, and word that
-    the link went to the patient's own email (whoever typed the details may not be them)."""
-    try:
-        # django-stubs says int or timedelta; Django compares any number of seconds.
-        appointment_id = signing.loads(
-            receipt,
-            salt=RECEIPT_SALT,
-            max_age=RECEIPT_MAX_AGE.total_seconds(),  # type: ignore[arg-type]
-        )
-    except signing.BadSignature:
-        return link_invalid(request)
-    appointment = (
-        Appointment.objects.filter(pk=appointment_id).first()
-        if isinstance(appointment_id, int)
-        else None
-    )
-    if appointment is None:
-        return link_invalid(request)
-    context = {"appointment": appointment, "zone": zone_label()}
-    return render(request, "scheduling/public/booked.html", context)
+def book_check_email(request: HttpRequest) -> HttpResponse:
+    """The one answer to every accepted booking form, whoever typed it: check your email."""
+    context = {"confirm_minutes": settings.BOOKING_CONFIRM_MINUTES}
+    return render(request, "scheduling/public/check_email.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

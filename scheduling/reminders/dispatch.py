@@ -47,6 +47,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from intake.models import Patient
 from intake.selectors import questionnaire_status
 from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.sms import SmsTransientError, get_sms_backend
@@ -59,7 +60,13 @@ from scheduling.models import (
     ReminderKind,
     ReminderState,
 )
-from scheduling.reminder_plan import BEFORE_KINDS, NOTICE_KINDS, after_quiet_hours, in_quiet_hours
+from scheduling.reminder_plan import (
+    BEFORE_KINDS,
+    NOTICE_KINDS,
+    PATIENT_KINDS,
+    after_quiet_hours,
+    in_quiet_hours,
+)
 from scheduling.reminders import messages
 from scheduling.slots import clinic_tz
 
@@ -79,8 +86,9 @@ BACKOFF = (
     dt.timedelta(minutes=15),
     dt.timedelta(minutes=60),
 )
-# Sent to any address on file: the patient asked for the booking or made the change themselves.
-TRANSACTIONAL_KINDS = frozenset({ReminderKind.CONFIRMATION, *NOTICE_KINDS})
+# Sent to any address on file: the patient asked for the booking, made the change themselves, asked
+# for a link, or the care team needs their answers.
+TRANSACTIONAL_KINDS = frozenset({ReminderKind.CONFIRMATION, *NOTICE_KINDS, *PATIENT_KINDS})
 # The follow-up is pointless this long after it was meant to go.
 FOLLOW_UP_STALE_AFTER = dt.timedelta(hours=24)
 
@@ -186,10 +194,11 @@ def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
     return [pk for pk, _ in rows]
 
 
-def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
-    """Why this message should not go out now, or None."""
+def _appointment_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
+    """Why a message about an appointment is pointless now (its time passed, it is no longer
+    on, the visit was not attended), or None."""
     appointment = reminder.appointment
-    patient = appointment.patient
+    assert appointment is not None
     if reminder.kind in NOTICE_KINDS:
         # A notice reports a change already made (the appointment is cancelled, or moved and
         # possibly changed again since): only a time already past makes it pointless.
@@ -205,38 +214,82 @@ def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
             return f"appointment is {appointment.status}"
         if appointment.start <= now:
             return "appointment already started"
+    return None
+
+
+def _booking_request_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
+    request = reminder.booking_request
+    assert request is not None
+    if request.appointment_id is not None:
+        return "booking request already confirmed"
+    if not request.is_live(now):
+        return "booking request expired"
+    return None
+
+
+def _consent_skip_reason(reminder: Reminder, patient: Patient) -> str | None:
     if reminder.channel == ReminderChannel.EMAIL:
         if not patient.email:
             return "no email address"
         if reminder.kind not in TRANSACTIONAL_KINDS and not patient.consent_email:
             return "patient opted out of email"
-    else:
-        if not patient.mobile:
-            return "no mobile number"
-        if not patient.consent_sms:
-            return "patient opted out of text messages"
+        return None
+    if not patient.mobile:
+        return "no mobile number"
+    if not patient.consent_sms:
+        return "patient opted out of text messages"
+    return None
+
+
+def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
+    """Why this message should not go out now, or None."""
+    if reminder.booking_request_id is not None:
+        return _booking_request_skip_reason(reminder, now=now)
+    patient = recipient_patient(reminder)
+    reason = None
+    if reminder.appointment_id is not None:
+        reason = _appointment_skip_reason(reminder, now=now)
+    reason = reason or _consent_skip_reason(reminder, patient)
     if (
-        reminder.kind == ReminderKind.INTAKE_NUDGE_48H
+        reason is None
+        and reminder.kind == ReminderKind.INTAKE_NUDGE_48H
         and questionnaire_status(patient.pk) == "submitted"
     ):
         return "questionnaire already submitted"
-    return None
+    return reason
+
+
+def recipient_patient(reminder: Reminder) -> Patient:
+    """The patient a message about an appointment or a patient goes to."""
+    if reminder.appointment is not None:
+        return reminder.appointment.patient
+    assert reminder.patient is not None
+    return reminder.patient
+
+
+def recipient_email(reminder: Reminder) -> str:
+    """A booking request's typed address (whoever typed it confirms from it); otherwise the
+    patient's address on file."""
+    if reminder.booking_request is not None:
+        return reminder.booking_request.email
+    return recipient_patient(reminder).email
 
 
 def _deliver(reminder: Reminder) -> str:
     """Send through the reminder's channel; return the provider's message id."""
     rendered = messages.render_reminder(reminder, channel=reminder.channel)
-    patient = reminder.appointment.patient
     if reminder.channel == ReminderChannel.SMS:
         return get_sms_backend().send(
-            to=str(patient.mobile), body=rendered.sms, idempotency_key=idempotency_key(reminder)
+            to=str(recipient_patient(reminder).mobile),
+            body=rendered.sms,
+            idempotency_key=idempotency_key(reminder),
         )
     message_id = email_message_id(reminder)
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[patient.email],
+        to=[recipient_email(reminder)],
         headers={"Message-ID": message_id},
     )
     if rendered.html:
@@ -304,7 +357,12 @@ def _lock_claimed(reminder_id: int) -> Reminder | None:
             set_local_lock_timeout(SEND_LOCK_TIMEOUT_MS)
             return (
                 Reminder.objects.select_for_update(of=("self",))
-                .select_related("appointment__patient", "appointment__appointment_type")
+                .select_related(
+                    "appointment__patient",
+                    "appointment__appointment_type",
+                    "patient",
+                    "booking_request",
+                )
                 .filter(pk=reminder_id, state=ReminderState.SENDING)
                 .first()
             )
@@ -333,7 +391,12 @@ def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
             return ReminderState.SKIPPED
         if reminder.channel == ReminderChannel.SMS and _quiet(now):
             later = _after_quiet(now)
-            if reminder.kind in BEFORE_KINDS and later >= reminder.appointment.start:
+            appointment = reminder.appointment
+            if (
+                reminder.kind in BEFORE_KINDS
+                and appointment is not None
+                and later >= appointment.start
+            ):
                 _update(
                     reminder,
                     state=ReminderState.SKIPPED,

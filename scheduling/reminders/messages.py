@@ -27,6 +27,7 @@ from django.utils import formats, timezone
 
 from intake.links import patient_link_token
 from intake.selectors import questionnaire_status
+from scheduling.booking_tokens import booking_confirm_token
 from scheduling.ics import appointments_ics
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, RoomKind
 from scheduling.queries import rescheduled_from
@@ -95,22 +96,21 @@ def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
 
 def _previous(reminder: Reminder) -> Appointment | None:
     """For the notice of a move: the appointment it replaced (None for every other kind)."""
-    if reminder.kind != ReminderKind.RESCHEDULED_NOTICE:
+    if reminder.kind != ReminderKind.RESCHEDULED_NOTICE or reminder.appointment is None:
         return None
     return rescheduled_from(reminder.appointment)
 
 
 def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]:
     appointment = reminder.appointment
+    assert appointment is not None
     patient = appointment.patient
     is_consultation = appointment.appointment_type.room_kind == RoomKind.CONSULT
     return {
         "previous": _when(previous.start) if previous is not None else None,
         "first_name": patient.first_name,
         "visit_word": "consultation" if is_consultation else "visit",
-        "clinic_name": settings.CLINIC_NAME,
-        "clinic_address": settings.CLINIC_ADDRESS,
-        "clinic_phone": settings.CLINIC_PHONE,
+        **_clinic(),
         "prep": {
             "solids_hours": getattr(settings, "PREP_SOLIDS_HOURS", DEFAULT_PREP_SOLIDS_HOURS),
             "clear_liquids_hours": getattr(
@@ -138,6 +138,76 @@ def _check(kind: str, part: str, text: str, first_name: str) -> None:
         raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
 
 
+def _clinic() -> dict[str, str]:
+    return {
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_address": settings.CLINIC_ADDRESS,
+        "clinic_phone": settings.CLINIC_PHONE,
+    }
+
+
+def _patient_link_context(reminder: Reminder) -> dict[str, Any]:
+    patient = reminder.patient
+    assert patient is not None
+    token = patient_link_token(patient)
+    site = settings.SITE_URL
+    context = {
+        "first_name": patient.first_name,
+        "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
+        "manage_url": site + reverse("scheduling:patient_home", args=[token]),
+    }
+    if questionnaire_status(patient.pk) != "submitted":
+        context["questionnaire_url"] = site + reverse("intake:start", args=[token])
+    return context
+
+
+def _information_request_context(reminder: Reminder) -> dict[str, Any]:
+    # Neutral: the clinician's message may be about the patient's health; they read it on the
+    # questionnaire page, not in the email.
+    patient = reminder.patient
+    assert patient is not None
+    token = patient_link_token(patient)
+    return {
+        "first_name": patient.first_name,
+        "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
+        "questionnaire_url": settings.SITE_URL + reverse("intake:start", args=[token]),
+    }
+
+
+def _booking_request_context(reminder: Reminder) -> dict[str, Any]:
+    request = reminder.booking_request
+    assert request is not None
+    token = booking_confirm_token(request.pk)
+    return {
+        "first_name": request.first_name,
+        "confirm_url": settings.SITE_URL + reverse("scheduling:book_confirm_link", args=[token]),
+        "valid_minutes": settings.BOOKING_CONFIRM_MINUTES,
+        **_when(request.start),
+    }
+
+
+# Emails without an appointment: templates/emails/<kind>_{subject.txt,body.txt,body.html}, each
+# with its own context. No calendar file and no SMS.
+EMAIL_ONLY_CONTEXTS = {
+    ReminderKind.PATIENT_LINK: _patient_link_context,
+    ReminderKind.INFORMATION_REQUEST: _information_request_context,
+    ReminderKind.BOOKING_REQUEST: _booking_request_context,
+}
+
+
+def _render_email_only(kind: ReminderKind, reminder: Reminder) -> RenderedMessage:
+    context = {**_clinic(), **EMAIL_ONLY_CONTEXTS[kind](reminder)}
+    base = f"emails/{kind.value}"
+    subject = _one_line(render_to_string(f"{base}_subject.txt", context))
+    _check(kind.value, "subject", subject, context["first_name"])
+    return RenderedMessage(
+        subject=subject,
+        text=render_to_string(f"{base}_body.txt", context),
+        html=render_to_string(f"{base}_body.html", context),
+        sms="",
+    )
+
+
 def render_reminder(
     reminder: Reminder, *, now: dt.datetime | None = None, channel: str | None = None
 ) -> RenderedMessage:
@@ -145,6 +215,8 @@ def render_reminder(
     (the dispatcher's case: an SMS needs neither the email bodies nor the calendar file; the
     others are left empty). The confirmation and the notices carry the calendar file."""
     kind = ReminderKind(reminder.kind)
+    if kind in EMAIL_ONLY_CONTEXTS:
+        return _render_email_only(kind, reminder)
     previous = _previous(reminder)
     context = _context(reminder, previous)
     base = f"reminders/{kind.value}"
@@ -161,7 +233,9 @@ def render_reminder(
     if email and kind in CALENDAR_KINDS:
         # Each entry as it stands now: a cancelled one goes out CANCELLED with its bumped
         # sequence, which removes it from the patient's calendar.
-        entries = [reminder.appointment] if previous is None else [previous, reminder.appointment]
+        appointment = reminder.appointment
+        assert appointment is not None
+        entries = [appointment] if previous is None else [previous, appointment]
         ics = appointments_ics(entries, now=now or timezone.now())
         attachments.append(("appointment.ics", ics, "text/calendar"))
     return RenderedMessage(

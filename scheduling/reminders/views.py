@@ -8,6 +8,8 @@ sends it on its next run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -30,7 +32,7 @@ FILTERS = {"state": ReminderState, "channel": ReminderChannel, "kind": ReminderK
 def _rows(queryset: QuerySet[Reminder]) -> QuerySet[Reminder]:
     """Failed first, then the most recently due."""
     return queryset.select_related(
-        "appointment__patient", "appointment__appointment_type"
+        "appointment__patient", "appointment__appointment_type", "patient"
     ).order_by(
         Case(
             When(state=ReminderState.FAILED, then=Value(0)),
@@ -42,6 +44,16 @@ def _rows(queryset: QuerySet[Reminder]) -> QuerySet[Reminder]:
     )
 
 
+def _patients_shown(reminders: Iterable[Reminder]) -> list[int]:
+    """The patients the list names: an appointment's, or the patient a message is about (a
+    booking request not yet confirmed names no patient)."""
+    ids = (
+        reminder.appointment.patient_id if reminder.appointment is not None else reminder.patient_id
+        for reminder in reminders
+    )
+    return [patient_id for patient_id in ids if patient_id is not None]
+
+
 @require_GET
 @staff_required(Capability.CALENDAR)
 def reminder_list(request: HttpRequest) -> HttpResponse:
@@ -50,7 +62,7 @@ def reminder_list(request: HttpRequest) -> HttpResponse:
     reminders = Reminder.objects.filter(**chosen)
     page = Paginator(_rows(reminders), PAGE_SIZE).get_page(request.GET.get("page"))
     # Evaluates the page's rows once; the template reads the same (cached) rows.
-    audit_shown(request, (reminder.appointment.patient_id for reminder in page.object_list))
+    audit_shown(request, _patients_shown(page.object_list))
     return render(
         request,
         "scheduling/reminders/list.html",

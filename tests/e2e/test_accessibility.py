@@ -49,6 +49,7 @@ def test_patient_pages_have_no_serious_accessibility_violations(phone_page, live
     pages = [
         "/",
         "/book/",
+        "/book/check-email/",
         "/link/",
         "/accounts/login/",
         f"/p/{token}/",

@@ -1,4 +1,5 @@
-"""A patient on a phone, in a real browser: books a consultation from the landing page, answers
+"""A patient on a phone, in a real browser: books a consultation from the landing page (confirmed
+from the link in the email the outbox sends), answers
 every questionnaire step (the low-risk answers) and sends them; and the same booking made with
 the keyboard alone. Mirrors tests/journeys/test_patient_to_clinician.py, which goes through the
 test client."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from intake.examples import complete_answers
@@ -20,6 +22,7 @@ from tests.factories import (
     consult_clinic,
     section_post_data,
 )
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -36,6 +39,15 @@ DETAILS = {
 def clinic(settings):
     settings.CLINICIAN_ALERT_EMAILS = ["on-call@clinic.example"]
     consult_clinic()
+
+
+def confirm_path_from_email() -> str:
+    """What the beat sweep does next (send the outbox), then the confirmation link from the
+    email it sent, as a path on the live server."""
+    deliver_due_reminders()
+    (message,) = [m for m in mail.outbox if "/book/confirm/" in m.body]
+    assert message.to == [DETAILS["email"]]
+    return re.search(r"https?://[^/\s]+(/book/confirm/[^/\s]+/)", message.body)[1]
 
 
 def fill_step(page: Page, data: dict) -> None:
@@ -68,7 +80,11 @@ def test_a_patient_books_and_sends_the_questionnaire_on_a_phone(live_server, pho
         page.locator(f'[name="{name}"]').fill(value)
     page.locator('[name="consent_email"]').check()
     page.get_by_role("button", name="Book this consultation").click()
+    expect(page.get_by_role("heading", name="Check your email to confirm")).to_be_visible()
+    assert not Appointment.objects.exists()
 
+    page.goto(confirm_path_from_email())
+    page.get_by_role("button", name="Confirm my booking").click()
     start = page.get_by_role("link", name="Start your health questionnaire")
     expect(start).to_be_visible()
     appointment = Appointment.objects.get()
@@ -116,7 +132,11 @@ def test_a_patient_books_with_the_keyboard_alone(live_server, phone_page: Page):
     page.keyboard.press("Space")
     tab_to(page, 'button[type="submit"]')
     page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Check your email to confirm")).to_be_visible()
 
+    page.goto(confirm_path_from_email())
+    tab_to(page, 'button[type="submit"]')
+    page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Start your health questionnaire")).to_be_visible()
     appointment = Appointment.objects.get()
     assert appointment.patient.first_name == "Jules"

@@ -1,18 +1,20 @@
 """A patient's online booking and cancellation, step by step through the real pages (as
-tests/journeys does in-process): choose a time on /book/, hold it, give details, see the
-confirmation; cancel from the patient's page."""
+tests/journeys does in-process): choose a time on /book/, hold it, give details, "check your
+email"; open the emailed link and confirm; cancel from the patient's page."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.faults.harness import Client, Response
 
 SLOT = re.compile(r'name="start" value="([^"]+)"')
 WEEK = re.compile(r"/book/\?week=(\d{4}-\d{2}-\d{2})")
-DONE = re.compile(r"^/book/done/([^/]+)/(\d+)/$")
+HOME = re.compile(r"^/p/([^/]+)/$")
+CONFIRM_LINK = re.compile(r"/book/confirm/[^/\s\"]+/")
 # However slow a broken dependency is, a page must answer well within this.
 PAGE_SECONDS = 5.0
 
@@ -45,8 +47,11 @@ def _choose_start(client: Client, not_before: dt.datetime) -> tuple[Response, st
     raise AssertionError(f"no free time on or after {not_before} in four weeks")
 
 
-def book_online(client: Client, *, first_name: str, email: str, not_before: dt.datetime) -> Booking:
-    """Book a consultation as a new patient; every page must answer promptly."""
+def request_online(
+    client: Client, *, first_name: str, email: str, not_before: dt.datetime
+) -> tuple[dt.datetime, list[Response]]:
+    """Ask for a consultation as a new patient (the form answers "check your email"); every
+    page must answer promptly. Returns the requested start and the responses."""
     picker, start = _choose_start(client, not_before)
     hold = _answered(client.submit("/book/hold/", picker, {"start": start}), 302, "hold")
     details_path = hold.location
@@ -60,16 +65,39 @@ def book_online(client: Client, *, first_name: str, email: str, not_before: dt.d
         "consent_email": "on",
         "consent_sms": "on",
     }
-    booked = _answered(client.submit(details_path, form, details), 302, "booking")
-    match = DONE.match(booked.location)
-    assert match, f"the booking went to {booked.location!r}, not the confirmation page"
-    done = _answered(client.get(booked.location), 200, "confirmation page")
-    assert "booked" in done.text.lower()
+    asked = _answered(client.submit(details_path, form, details), 302, "booking request")
+    assert asked.location == "/book/check-email/", asked.location
+    check = _answered(client.get(asked.location), 200, "check your email page")
+    assert "Check your email" in check.text
+    return dt.datetime.fromisoformat(start), [picker, hold, form, asked, check]
+
+
+def confirm_link(var_dir: Path, email: str) -> str:
+    """The confirmation link's path from the email the file backend wrote to `email`."""
+    for path in sorted((var_dir / "mail").glob("*")):
+        text = path.read_text(errors="replace")
+        if re.search(rf"^To: {re.escape(email)}$", text, re.MULTILINE):
+            match = CONFIRM_LINK.search(text)
+            if match:
+                return match[0]
+    raise AssertionError(f"no confirmation link emailed to {email}")
+
+
+def confirm_online(client: Client, link: str, start: dt.datetime) -> Booking:
+    """Open the emailed link and press "Confirm my booking": the patient's page opens."""
+    landed = _answered(client.get(link), 302, "confirmation link")
+    page = _answered(client.get(landed.location), 200, "confirmation page")
+    confirmed = _answered(client.submit(landed.location, page, {}), 302, "confirmation")
+    match = HOME.match(confirmed.location)
+    assert match, f"the confirmation went to {confirmed.location!r}, not the patient's page"
+    home = _answered(client.get(confirmed.location), 200, "patient's page")
+    appointment_id = re.search(r"/appointments/(\d+)/cancel/", home.text)
+    assert appointment_id, "no appointment on the patient's page"
     return Booking(
         token=match[1],
-        appointment_id=int(match[2]),
-        start=dt.datetime.fromisoformat(start),
-        responses=[picker, hold, form, booked, done],
+        appointment_id=int(appointment_id[1]),
+        start=start,
+        responses=[landed, page, confirmed, home],
     )
 
 

@@ -18,6 +18,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -146,6 +147,11 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+# One SECRET_KEY for every app process of the run (web, workers, commands), as in production: a
+# link a worker signs into an email opens on the web. (Demo mode would make one per var folder.)
+APP_SECRET_KEY = secrets.token_urlsafe(50)
+
+
 def app_env(
     *, database_url: str, redis_url: str, var_dir: Path, **extra: str | int | float
 ) -> dict[str, str]:
@@ -160,6 +166,7 @@ def app_env(
         REDIS_URL=redis_url,
         PROPEL_VAR_DIR=str(var_dir),
         PROPEL_MODE="demo",
+        SECRET_KEY=APP_SECRET_KEY,
         DJANGO_SETTINGS_MODULE="propel.settings",
         PYTHONPATH=str(BASE_DIR),
         PYTHONUNBUFFERED="1",

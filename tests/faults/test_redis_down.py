@@ -1,5 +1,6 @@
-"""Redis stopped while patients book: booking still works, /healthz names the broker, and once
-Redis is back every message the outage held up goes out exactly once.
+"""Redis stopped while patients book: asking for a booking, confirming it and cancelling still
+work, /healthz names the broker, and once Redis is back every message the outage held up (the
+emails with the confirmation links, the confirmations, the notice) goes out exactly once.
 
 The real app: gunicorn on pytest-django's test database and a private Redis (tests/faults/
 conftest.py), a Celery worker started after Redis returns, the beat task queued by name.
@@ -25,7 +26,13 @@ from scheduling.models import (
 )
 from scheduling.reminders.dispatch import email_message_id, idempotency_key
 from tests.factories import AppointmentTypeFactory, ClinicianFactory, RoomFactory, open_weekdays
-from tests.faults.flows import PAGE_SECONDS, book_online, cancel_online
+from tests.faults.flows import (
+    PAGE_SECONDS,
+    cancel_online,
+    confirm_link,
+    confirm_online,
+    request_online,
+)
 from tests.faults.harness import (
     SEND_TIMEOUT_SECONDS,
     Client,
@@ -45,6 +52,15 @@ DISPATCH = "scheduling.tasks.dispatch_reminders"
 
 def failing(health: dict) -> set[str]:
     return {name for name in ("database", "broker", "worker") if health[name]["status"] != "ok"}
+
+
+def age_claims() -> None:
+    """The claims were made during the outage. The sweep treats a claim older than
+    REMINDER_SEND_TIMEOUT_SECONDS as a lost send; the beat task passes no `now`, so the claims are
+    aged here, which is exactly what waiting out the timeout would do."""
+    Reminder.objects.filter(state=ReminderState.SENDING).update(
+        claimed_at=F("claimed_at") - dt.timedelta(seconds=SEND_TIMEOUT_SECONDS + 1)
+    )
 
 
 def reminders(appointment_id: int) -> dict[tuple[str, str], Reminder]:
@@ -73,14 +89,42 @@ def test_patients_book_and_cancel_while_redis_is_down_and_each_message_goes_once
     assert failing(health.json()) == {"broker"}, health.text
     assert health.json()["broker"]["reason"].startswith("unreachable")
 
-    # Two patients book through the real pages; the second cancels from her own page. Every page
-    # answers at once (rate limits are counted in the Redis cache, which is down: allowed).
+    # Two patients ask for a booking through the real pages. Every page answers at once (rate
+    # limits are counted in the Redis cache, which is down: allowed). Each confirmation-link email
+    # is an outbox row: held up, not lost.
     not_before = timezone.now() + dt.timedelta(hours=26)  # well clear of the change cut-off
-    kept = book_online(
-        Client(web.base_url), first_name="Ana", email="ana@example.test", not_before=not_before
+    ana, ben = Client(web.base_url), Client(web.base_url)
+    ana_start, _ = request_online(
+        ana, first_name="Ana", email="ana@example.test", not_before=not_before
     )
-    ben = Client(web.base_url)
-    gone = book_online(ben, first_name="Ben", email="ben@example.test", not_before=not_before)
+    ben_start, _ = request_online(
+        ben, first_name="Ben", email="ben@example.test", not_before=not_before
+    )
+    asked = list(Reminder.objects.filter(kind=ReminderKind.BOOKING_REQUEST))
+    assert len(asked) == 2 and {row.state for row in asked} == {ReminderState.PENDING}
+    swept = manage("shell", "-c", SWEEP, env=worker_env())
+    assert "could not queue the send" in swept.stderr
+
+    # Redis comes back for a while: the two emails go out, once each.
+    redis_server.start()
+    mailer = start_worker("mailer")
+    age_claims()
+    send_task(redis_server.url(), DISPATCH)
+    wait_for(
+        lambda: all(Reminder.objects.get(pk=row.pk).state == ReminderState.SENT for row in asked),
+        timeout=30,
+        what="the confirmation-link emails",
+        logs=mailer.log,
+    )
+    mailer.kill()
+    links = {
+        email: confirm_link(var_dir, email) for email in ("ana@example.test", "ben@example.test")
+    }
+
+    # Down again: both confirm from their email; the second cancels from her own page.
+    redis_server.stop()
+    kept = confirm_online(ana, links["ana@example.test"], ana_start)
+    gone = confirm_online(ben, links["ben@example.test"], ben_start)
     cancel_online(ben, gone)
 
     assert Appointment.objects.get(pk=kept.appointment_id).status == AppointmentStatus.BOOKED
@@ -109,12 +153,7 @@ def test_patients_book_and_cancel_while_redis_is_down_and_each_message_goes_once
     send_task(redis_server.url(), "propel.tasks.heartbeat")
     wait_for(lambda: probe.get("/healthz").status == 200, timeout=20, what="/healthz to recover")
 
-    # The claims were made during the outage. The sweep treats a claim older than
-    # REMINDER_SEND_TIMEOUT_SECONDS as a lost send; the beat task passes no `now`, so the claims are
-    # aged here, which is exactly what waiting out the timeout would do.
-    Reminder.objects.filter(state=ReminderState.SENDING).update(
-        claimed_at=F("claimed_at") - dt.timedelta(seconds=SEND_TIMEOUT_SECONDS + 1)
-    )
+    age_claims()
     send_task(redis_server.url(), DISPATCH)
     wait_for(
         lambda: all(Reminder.objects.get(pk=row.pk).state == ReminderState.SENT for row in due),
@@ -128,6 +167,8 @@ def test_patients_book_and_cancel_while_redis_is_down_and_each_message_goes_once
     assert worker.succeeded("scheduling.tasks.send_reminder") == len(due)
 
     assert email_message_ids(var_dir) == {
+        email_message_id(asked[0]): 1,
+        email_message_id(asked[1]): 1,
         email_message_id(confirmation_email): 1,
         email_message_id(notice): 1,
     }

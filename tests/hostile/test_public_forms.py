@@ -19,7 +19,15 @@ from hypothesis import strategies as st
 
 from intake.links import patient_link_token
 from intake.models import Patient
-from scheduling.models import Appointment, AppointmentStatus, BookedVia, RoomKind, SlotHold
+from scheduling.booking_tokens import booking_confirm_token
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    BookingRequest,
+    RoomKind,
+    SlotHold,
+)
 from tests.clinic_time import MONDAY, TUESDAY, at, stopped_clock
 from tests.eager import eager_tasks
 from tests.factories import (
@@ -101,6 +109,7 @@ def fresh_hold(clinic: SimpleNamespace) -> SlotHold:
 
 
 def clean_bookings() -> None:
+    BookingRequest.objects.all().delete()
     Appointment.objects.all().delete()
     SlotHold.objects.all().delete()
 
@@ -188,10 +197,19 @@ def test_a_booking_takes_status_room_clinician_and_patient_from_the_service(
         "patient": str(clinic.decoy_patient.pk),
         "patient_id": str(clinic.decoy_patient.pk),
     }
+    client = Client()
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = Client().post(reverse("scheduling:book_details", args=[hold.key]), data)
+            response = client.post(reverse("scheduling:book_details", args=[hold.key]), data)
         assert response.status_code == 302, response.content.decode()[:500]
+        assert not Appointment.objects.exists()  # nothing is booked before the emailed link
+        request = BookingRequest.objects.get()
+        assert (request.email, request.start, request.hold_key) == (email, hold.start, hold.key)
+        token = booking_confirm_token(request.pk)
+        client.get(reverse("scheduling:book_confirm_link", args=[token]))
+        with django_capture_on_commit_callbacks(execute=True):
+            confirmed = client.post(reverse("scheduling:book_confirm"), data)
+        assert confirmed.status_code == 302, confirmed.content.decode()[:500]
         appointment = Appointment.objects.select_related("patient").get()
         assert appointment.status == AppointmentStatus.BOOKED
         assert appointment.booked_via == BookedVia.ONLINE
@@ -287,8 +305,7 @@ def test_a_hostile_token_in_the_address_is_a_calm_404(clinic, token, value):
     for name, args in (
         ("scheduling:patient_home", [token]),
         ("scheduling:patient_cancel", [token, 1]),
-        ("scheduling:book_done", [token, 1]),
-        ("scheduling:book_booked", [token]),
+        ("scheduling:book_confirm_link", [token]),
         ("scheduling:book_details", [token]),
     ):
         try:
@@ -298,6 +315,14 @@ def test_a_hostile_token_in_the_address_is_a_calm_404(clinic, token, value):
         response = client.post(url, {"x": value}) if "cancel" in name else client.get(url)
         assert_no_500(response)
         assert response.status_code in (302, 404, 405)
+    # The confirmation page with whatever the link put in the session: calm, nothing booked.
+    for response in (
+        client.get(reverse("scheduling:book_confirm")),
+        client.post(reverse("scheduling:book_confirm"), {"alternative": value}),
+    ):
+        assert_no_500(response)
+        assert response.status_code == 410
+    assert not Appointment.objects.exists()
 
 
 def test_mass_assignment_keys_are_not_form_fields():

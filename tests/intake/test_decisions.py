@@ -8,9 +8,12 @@ import re
 import threading
 
 import pytest
+from celery import Task
 from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
 from intake import decisions as decisions_module
 from intake import tasks
@@ -35,9 +38,10 @@ from intake.questions import SECTION_KEYS
 from intake.screening import intake_submit
 from propel.append_only import AppendOnlyError
 from propel.models import AuditEvent
+from scheduling.models import Reminder, ReminderKind
+from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
 from tests.append_only import assert_append_only
 from tests.clinic_time import LA, stopped_clock
-from tests.eager import run_when_queued
 from tests.factories import (
     ClearanceDecisionFactory,
     CrisisAlertFactory,
@@ -397,9 +401,26 @@ def test_declining_needs_a_reason_and_is_audited(screening, clinician_user):
 
 
 @pytest.fixture
-def eager_information_request(monkeypatch):
-    """Run the email task in-process when it is queued (ids only, as Celery would get them)."""
-    return run_when_queued(monkeypatch, tasks.send_information_request)
+def eager_information_request():
+    """The outbox rows an information request wrote, about whom (the email is sent by
+    scheduling's dispatch sweep: tests/scheduling/test_outbox_emails.py)."""
+
+    def rows() -> list[tuple[str, int]]:
+        return list(
+            Reminder.objects.filter(kind=ReminderKind.INFORMATION_REQUEST).values_list(
+                "channel", "patient_id"
+            )
+        )
+
+    return rows
+
+
+def send_outbox() -> list[int]:
+    """What the beat sweep and a worker do next: claim every due outbox row and send it."""
+    claimed = dispatch_due()
+    for reminder_id in claimed:
+        reminder_send(reminder_id=reminder_id)
+    return claimed
 
 
 def ask(submission, actor, *, sections=("blood_pressure", "heart"), reason=MESSAGE, **kwargs):
@@ -439,7 +460,7 @@ def test_asking_for_information_reopens_exactly_the_requested_sections_with_answ
         "reopened_round": 2,
     }
     assert MESSAGE not in str(event.detail)
-    assert eager_information_request == [(decision.pk,)]
+    assert eager_information_request() == [("email", decision.patient_id)]
 
 
 def test_the_patient_is_emailed_a_neutral_note_with_their_link(
@@ -447,6 +468,7 @@ def test_the_patient_is_emailed_a_neutral_note_with_their_link(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         ask(screening, clinician_user)
+    send_outbox()
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -551,20 +573,42 @@ def test_a_request_must_not_repeat_a_flags_wording(screening, clinician_user):
     assert not IntakeSubmission.objects.filter(status=SubmissionStatus.DRAFT).exists()
 
 
-def test_a_broker_outage_keeps_the_decision_and_records_the_unsent_email(
+def test_a_broker_outage_keeps_the_decision_and_the_email_goes_once_it_is_back(
     screening, clinician_user, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def down(*args):
-        raise ConnectionError("broker down")
+    def down(self, *args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.send_information_request, "delay", down)
-    with django_capture_on_commit_callbacks(execute=True):
-        decision = ask(screening, clinician_user)
-
+    with monkeypatch.context() as patch:
+        patch.setattr(Task, "apply_async", down)
+        with django_capture_on_commit_callbacks(execute=True):
+            decision = ask(screening, clinician_user)
+        # The sweep during the outage claims the row and cannot queue its send: nothing is lost.
+        with django_capture_on_commit_callbacks(execute=True):
+            claimed = dispatch_due()
     assert ClearanceDecision.objects.filter(pk=decision.pk).exists()
-    event = AuditEvent.objects.get(action="clearance.information_request_not_sent")
-    assert event.patient_id == screening.patient_id
-    assert event.detail == {"error": "ConnectionError"}
+    row = Reminder.objects.get(kind=ReminderKind.INFORMATION_REQUEST)
+    assert (row.patient_id, row.appointment_id, claimed) == (screening.patient_id, None, [row.pk])
+    assert mail.outbox == []
+    # Redis is back: once the lost send times out, the sweep sends the email, once.
+    later = timezone.now() + dt.timedelta(minutes=10)
+    recover_stuck(now=later)
+    for _ in range(2):
+        for reminder_id in dispatch_due(now=later):
+            reminder_send(reminder_id=reminder_id, now=later)
+    assert len(mail.outbox) == 1
+    link = reverse("intake:start", args=[patient_link_token(screening.patient)])
+    assert link in mail.outbox[0].body
+    assert not HEALTH_WORDS.search(mail.outbox[0].body)
+
+
+def test_the_old_task_name_writes_the_row_for_one_release(screening, clinician_user):
+    decision = ask(screening, clinician_user)
+    Reminder.objects.all().delete()
+    tasks.send_information_request.apply(args=[decision.pk])
+    assert Reminder.objects.filter(
+        kind=ReminderKind.INFORMATION_REQUEST, patient_id=screening.patient_id
+    ).exists()
 
 
 # --- Who may decide, and on which round ------------------------------------------------------

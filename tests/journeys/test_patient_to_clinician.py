@@ -1,5 +1,6 @@
 """The whole patient journey through the real pages, as a phone would make it: landing page, a
-consultation booked from real availability, the confirmation email, every questionnaire step,
+consultation asked for from real availability and confirmed from the emailed link, the
+confirmation email, every questionnaire step,
 the crisis screen for a self-harm answer, and the flags in front of a clinician (and not in front
 of the front desk)."""
 
@@ -72,12 +73,22 @@ def test_a_patient_books_screens_and_a_clinician_sees_the_flags(
                 "consent_email": "on",
             },
         )
-    _, confirmation = follow(patient_client, booked)
+    _, check_email = follow(patient_client, booked)
+    assert "Check your email to confirm" in check_email.content.decode()
+    assert not Appointment.objects.exists()
+    deliver_due_reminders()  # the beat sweep: the email with the confirmation link
+    (request_email,) = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/book/confirm/[^/\s]+/)", request_email.body)[1]
+    _, confirm_page = follow(patient_client, patient_client.get(link, **PHONE))
+    assert "Confirm my booking" in confirm_page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = patient_client.post(reverse("scheduling:book_confirm"), **PHONE)
+    _, confirmation = follow(patient_client, confirmed)
     appointment = Appointment.objects.get()
-    deliver_due_reminders()  # the beat sweep: the confirmation is a reminder row due at once
+    deliver_due_reminders()  # the confirmation is a reminder row due at once
     assert appointment.booked_via == BookedVia.ONLINE
-    assert [message.to for message in mail.outbox] == [["jules@example.test"]]
-    assert mail.outbox[0].attachments, "the confirmation carries an .ics"
+    assert [message.to for message in mail.outbox] == [["jules@example.test"]] * 2
+    assert mail.outbox[1].attachments, "the confirmation carries an .ics"
 
     start_url = re.search(r'href="(/p/[^"]+/intake/)"', confirmation.content.decode())[1]
     step_url, step = follow(patient_client, patient_client.get(start_url))

@@ -1,23 +1,34 @@
-"""Booking a consultation online, end to end through the pages: hold, details, confirmation,
-email with a calendar file; and every way it can go wrong without a 500."""
+"""Booking a consultation online, end to end through the pages: hold, details, "check your
+email", the emailed link, the confirmation page, the patient's own page, the email with a
+calendar file; and every way it can go wrong without a 500. (That the form answers the same for
+everyone: tests/scheduling/test_online_book_no_disclosure.py.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from icalendar import Calendar
 
 from intake.links import patient_from_token
 from intake.models import Flag, Patient, Severity, SubmissionStatus
 from propel.models import AuditEvent
-from scheduling.models import Appointment, AppointmentStatus, BookedVia, SlotHold
+from scheduling.models import (
+    Appointment,
+    AppointmentStatus,
+    BookedVia,
+    BookingRequest,
+    Reminder,
+    SlotHold,
+)
+from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import (
-    AppointmentFactory,
     ClinicianFactory,
     IntakeSubmissionFactory,
     PatientFactory,
@@ -31,6 +42,8 @@ pytestmark = pytest.mark.django_db
 NOW = at(MONDAY, 12)
 THREE_PM = "2027-01-05T15:00:00-08:00"
 HEALTH_WORDS = ("ketamine", "infusion", "depress", "anxiety", "ptsd", "pain", "cancer", "psych")
+CONFIRM_LINK = re.compile(r"https?://[^\s\"]+/book/confirm/[^/\s\"]+/")
+CHECK_EMAIL = "/book/check-email/"
 
 DETAILS = {
     "first_name": "Robin",
@@ -62,18 +75,85 @@ def submit(client, url: str, capture, **changes):
     return response
 
 
+def request_emails() -> list:
+    return [message for message in mail.outbox if "/book/confirm/" in message.body]
+
+
+def confirmations() -> list:
+    return [message for message in mail.outbox if "/book/confirm/" not in message.body]
+
+
+def open_link(client) -> str:
+    """Open the confirmation link from the latest booking-request email: it lands on the
+    token-free confirmation page. Returns that page's HTML."""
+    link = CONFIRM_LINK.search(request_emails()[-1].body)[0]
+    landed = client.get(urlparse(link).path)
+    assert (landed.status_code, landed["Location"]) == (302, reverse("scheduling:book_confirm"))
+    page = client.get(landed["Location"])
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+def confirm(client, capture, **data):
+    """Open the emailed link and press "Confirm my booking" (with `data`, e.g. an alternative)."""
+    open_link(client)
+    with capture(execute=True):
+        response = client.post(reverse("scheduling:book_confirm"), data)
+    deliver_due_reminders()
+    return response
+
+
 @pytest.fixture
-def book(client, django_capture_on_commit_callbacks):
+def ask(client, django_capture_on_commit_callbacks):
+    """Submit the details form only (the booking request)."""
+
     def run(url: str | None = None, **changes):
         return submit(client, url or hold(client), django_capture_on_commit_callbacks, **changes)
 
     return run
 
 
-def test_a_new_patient_books_and_is_shown_their_links(client, online_clinic, book):
+@pytest.fixture
+def book(client, ask, django_capture_on_commit_callbacks):
+    """Submit the details form and, when it was accepted, confirm from the emailed link; return
+    the last response."""
+
+    def run(url: str | None = None, **changes):
+        response = ask(url, **changes)
+        if response.status_code != 302 or response["Location"] != CHECK_EMAIL:
+            return response
+        return confirm(client, django_capture_on_commit_callbacks)
+
+    return run
+
+
+def home_token(response) -> str:
+    match = re.fullmatch(r"/p/([^/]+)/", response["Location"])
+    assert match, response["Location"]
+    return match[1]
+
+
+def test_a_new_patient_books_from_the_emailed_link_and_lands_on_their_page(
+    client, online_clinic, ask, django_capture_on_commit_callbacks
+):
     details_url = hold(client)
     hold_key = details_url.rstrip("/").rsplit("/", 1)[-1]
-    response = book(details_url)
+    response = ask(details_url)
+    assert (response.status_code, response["Location"]) == (302, CHECK_EMAIL)
+    page = client.get(CHECK_EMAIL).content.decode()
+    assert "Check your email to confirm" in page and "30 minutes" in page
+    assert not Patient.objects.exists() and not Appointment.objects.exists()
+    (message,) = mail.outbox
+    assert message.to == ["robin.example@example.test"]
+    assert "Tuesday, January 5, 2027 at 3:00 PM (Pacific time)" in message.body
+    for text in (message.subject.lower(), message.body.lower()):
+        assert not any(word in text for word in HEALTH_WORDS)
+    assert SlotHold.objects.get().expires_at == NOW + dt.timedelta(minutes=30)
+
+    confirm_page = open_link(client)
+    assert "Confirm my booking" in confirm_page and "3:00 PM" in confirm_page
+    assert not Appointment.objects.exists()  # opening the link books nothing
+    response = confirm(client, django_capture_on_commit_callbacks)
 
     patient = Patient.objects.get()
     appointment = Appointment.objects.get()
@@ -93,22 +173,9 @@ def test_a_new_patient_books_and_is_shown_their_links(client, online_clinic, boo
         online_clinic.clinician,
     )
     assert not SlotHold.objects.exists()
-
-    assert response.status_code == 302
-    match = re.fullmatch(r"/book/done/([^/]+)/(\d+)/", response["Location"])
-    assert match and int(match[2]) == appointment.pk
-    token = match[1]
-    assert patient_from_token(token) == patient
-    done = client.get(response["Location"])
-    page = done.content.decode()
-    assert done.status_code == 200
-    assert "Tuesday, January 5, 2027 at 3:00 PM" in page
-    assert "Pacific time" in page
-    assert f'href="{reverse("intake:start", args=[token])}"' in page
-    assert "Start your health questionnaire" in page
-    assert f'href="{reverse("scheduling:patient_home", args=[token])}"' in page
-    assert "no-store" in done["Cache-Control"]
-    assert done["Referrer-Policy"] == "same-origin"
+    assert BookingRequest.objects.get().appointment == appointment
+    assert patient_from_token(home_token(response)) == patient
+    assert len(confirmations()) == 1
 
 
 def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
@@ -117,7 +184,7 @@ def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
     settings.SITE_URL = "https://book.propel.example"
     book()
     appointment = Appointment.objects.get()
-    (message,) = mail.outbox
+    (message,) = confirmations()
     assert message.to == ["robin.example@example.test"]
     assert message.subject == "Your appointment on Tuesday, January 5"
     body = message.body
@@ -146,9 +213,7 @@ def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
     assert str(event["status"]) == "CONFIRMED"
 
 
-def test_an_existing_patient_is_matched_and_told_the_link_went_by_email(
-    client, online_clinic, book
-):
+def test_an_existing_patient_is_matched_when_the_link_is_confirmed(client, online_clinic, book):
     existing = PatientFactory(
         first_name="Robin",
         last_name="o'example",
@@ -162,12 +227,8 @@ def test_an_existing_patient_is_matched_and_told_the_link_went_by_email(
     assert str(existing.mobile) == "+19165550100"  # the form never changes a matched record
     assert existing.first_name == "Robin"
     assert Appointment.objects.get().patient == existing
-    assert response["Location"].startswith("/book/booked/")
-    page = client.get(response["Location"]).content.decode()
-    assert "We have emailed you a link" in page
-    assert "/p/" not in page
-    assert "Start your health questionnaire" not in page
-    (message,) = mail.outbox
+    assert patient_from_token(home_token(response)) == existing
+    (message,) = confirmations()
     assert message.to == ["robin.example@example.test"]
 
 
@@ -177,26 +238,36 @@ def test_a_different_date_of_birth_is_a_different_patient(client, online_clinic,
     assert Patient.objects.count() == 2
 
 
-def test_double_submit_with_the_same_key_books_once(client, online_clinic, book):
+def test_double_submit_and_a_second_click_book_once(
+    client, online_clinic, ask, django_capture_on_commit_callbacks
+):
     url = hold(client)
-    first = book(url)
-    second = book(url)
-    assert Appointment.objects.count() == 1
-    assert Patient.objects.count() == 1
-    assert first["Location"].startswith("/book/done/")
-    assert second["Location"].startswith("/book/booked/")
-    assert len(mail.outbox) == 1
-    assert client.get(url)["Location"].startswith("/book/booked/")
+    assert ask(url)["Location"] == CHECK_EMAIL
+    assert ask(url)["Location"] == CHECK_EMAIL  # the second submission sends nothing more
+    assert len(request_emails()) == 1
+    first = confirm(client, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(reverse("scheduling:book_confirm"))  # the button pressed twice
+    second = confirm(client, django_capture_on_commit_callbacks)  # the link clicked again
+    assert Appointment.objects.count() == 1 and Patient.objects.count() == 1
+    patient = Patient.objects.get()
+    assert {patient_from_token(home_token(r)) for r in (first, second)} == {patient}
+    assert again.status_code in (302, 410)
+    deliver_due_reminders()
+    assert len(confirmations()) == 1
+    assert client.get(url)["Location"] == CHECK_EMAIL
 
 
-def test_the_same_key_with_someone_elses_details_books_nothing_more(client, online_clinic, book):
+def test_the_same_key_with_someone_elses_details_books_nothing_more(
+    client, online_clinic, book, ask
+):
     url = hold(client)
     book(url)
-    response = book(url, email="someone.else@example.test", last_name="Else")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/book/booked/")  # the page for a finished booking
+    response = ask(url, email="someone.else@example.test", last_name="Else")
+    assert (response.status_code, response["Location"]) == (302, CHECK_EMAIL)
     assert Appointment.objects.count() == 1
     assert Patient.objects.count() == 1
+    assert BookingRequest.objects.get().email == "robin.example@example.test"
 
 
 def test_a_time_taken_while_the_hold_lapsed_offers_alternatives_and_keeps_the_answers(
@@ -217,26 +288,29 @@ def test_a_time_taken_while_the_hold_lapsed_offers_alternatives_and_keeps_the_an
 
     chosen = dt.datetime.fromisoformat(choices[0])
     response = book(url, alternative=choices[0])
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"].startswith("/p/")
     assert Appointment.objects.get(patient__first_name="Robin").start == chosen
 
 
-def test_a_time_lost_at_the_last_moment_is_a_message_with_alternatives_not_a_500(
-    client, online_clinic, book
+def test_a_time_lost_before_the_confirmation_offers_alternatives_not_a_500(
+    client, online_clinic, ask, django_capture_on_commit_callbacks
 ):
     RoomFactory(name="Consult B")
-    url = hold(client)
-    # Between the form and its submission the held room is taken out of use.
+    ask()
+    # Between the form and the confirmation the held room is taken out of use.
     online_clinic.room.active = False
     online_clinic.room.save()
-    response = book(url)
+    response = confirm(client, django_capture_on_commit_callbacks)
     assert response.status_code == 409
     page = response.content.decode()
     assert "Sorry, that time is no longer free." in page
-    assert "Your answers are kept below." in page
-    assert 'value="Robin"' in page
-    assert len(re.findall(r'name="alternative"', page)) == 5
+    choices = re.findall(r'name="alternative" value="([^"]+)"', page)
+    assert len(choices) == 5
     assert not Appointment.objects.exists() and not Patient.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        booked = client.post(reverse("scheduling:book_confirm"), {"alternative": choices[0]})
+    assert booked.status_code == 302
+    assert Appointment.objects.get().start == dt.datetime.fromisoformat(choices[0])
 
 
 def test_a_chosen_alternative_that_was_taken_meanwhile_is_a_field_message(
@@ -255,7 +329,7 @@ def test_the_honeypot_books_nothing_and_says_little(client, online_clinic, book)
     assert response.status_code == 400
     assert "We could not complete your booking." in response.content.decode()
     assert not Appointment.objects.exists() and not Patient.objects.exists()
-    assert not mail.outbox
+    assert not mail.outbox and not BookingRequest.objects.exists()
 
 
 def test_the_honeypot_is_hidden_from_people_and_screen_readers(client, online_clinic):
@@ -267,18 +341,18 @@ def test_the_honeypot_is_hidden_from_people_and_screen_readers(client, online_cl
 
 
 def test_too_many_attempts_from_one_address_get_429_and_keep_the_answers(
-    client, online_clinic, book, settings
+    client, online_clinic, ask, settings
 ):
+    urls = [hold(Client(), f"2027-01-05T{hour}:00:00-08:00") for hour in (15, 16, 17)]
     settings.BOOKING_RATE_PER_IP_PER_HOUR = 2
-    url = hold(client)
-    for _ in range(2):
-        assert book(url, email="not-an-email").status_code == 200
-    response = book(url)
+    for url, email in zip(urls, ("a@example.test", "b@example.test"), strict=False):
+        assert ask(url, email=email).status_code == 302
+    response = ask(urls[2])
     assert response.status_code == 429
     page = response.content.decode()
     assert "too many attempts" in page and "call us" in page
     assert 'value="Robin"' in page
-    assert not Appointment.objects.exists()
+    assert BookingRequest.objects.count() == 2
 
 
 def test_too_many_attempts_for_one_email_get_429_from_any_address(
@@ -291,10 +365,9 @@ def test_too_many_attempts_for_one_email_get_429_from_any_address(
         refused = client.post(
             second, {**DETAILS, "email": "robin.example@example.test"}, REMOTE_ADDR="192.0.2.2"
         )
-    assert ok.status_code == 302
-    assert ok["Location"].startswith("/book/done/")
+    assert (ok.status_code, ok["Location"]) == (302, CHECK_EMAIL)
     assert refused.status_code == 429
-    assert Appointment.objects.count() == 1
+    assert BookingRequest.objects.count() == 1
 
 
 def test_the_number_of_upcoming_online_consultations_is_capped(
@@ -321,7 +394,9 @@ def test_the_number_of_upcoming_online_consultations_is_capped(
     assert Appointment.objects.count() == 2
 
     Appointment.objects.filter(start=at(dt.date(2027, 1, 7), 10)).update(booked_via=BookedVia.STAFF)
-    assert book().status_code == 302  # staff bookings do not count against the online cap
+    # Staff bookings do not count against the online cap: confirming again now books.
+    assert client.post(reverse("scheduling:book_confirm")).status_code == 302
+    assert Appointment.objects.count() == 3
 
 
 def test_under_eighteen_is_politely_refused_on_the_date_of_birth(client, online_clinic, book):
@@ -330,6 +405,7 @@ def test_under_eighteen_is_politely_refused_on_the_date_of_birth(client, online_
     page = response.content.decode()
     assert "adults aged 18 or over" in page and "call the clinic" in page
     assert not Patient.objects.exists() and not Appointment.objects.exists()
+    assert not BookingRequest.objects.exists()
     assert book(date_of_birth="01/04/2009").status_code == 302  # 18 today
 
 
@@ -360,12 +436,12 @@ def test_a_patient_whose_latest_screening_has_a_hard_stop_is_not_booked_online(
 ):
     hard_stop_patient(latest_flagged=True)
     response = book()
-    assert response.status_code == 409
+    assert response.status_code == 200
     page = response.content.decode()
     assert "Our care team will contact you" in page
     assert "ketamine" not in page.lower().split("<footer")[0].split("</h1>")[-1]
     assert not Appointment.objects.exists()
-    assert not mail.outbox
+    assert not confirmations()
 
 
 def test_an_earlier_hard_stop_that_a_later_screening_cleared_does_not_block(
@@ -407,8 +483,6 @@ def test_a_five_megabyte_answer_is_refused_calmly(client, online_clinic, book):
 
 
 def test_a_five_megabyte_answer_is_no_500_with_csrf_checks_on(online_clinic):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(reverse("scheduling:book_hold"), {"start": "x" * (5 * 1024 * 1024)})
     assert response.status_code in (400, 403, 413)
@@ -445,8 +519,7 @@ def test_status_room_and_clinician_are_never_taken_from_the_form(client, online_
 
 
 def test_the_audit_trail_names_no_token(client, online_clinic, book):
-    response = book()
-    token = response["Location"].split("/")[3]
+    token = home_token(book())
     events = AuditEvent.objects.filter(action__in=["patient.created", "appointment.booked"])
     assert events.count() == 2
     for event in events:
@@ -454,22 +527,58 @@ def test_the_audit_trail_names_no_token(client, online_clinic, book):
         assert event.ip_address == "127.0.0.1"
 
 
-def test_the_done_page_refuses_another_patients_appointment(client, online_clinic, book):
-    response = book()
-    token = response["Location"].split("/")[3]
-    other = AppointmentFactory(start=at(dt.date(2027, 1, 6), 10))
-    stolen = client.get(reverse("scheduling:book_done", args=[token, other.pk]))
-    assert stolen.status_code == 404
-    assert other.patient.first_name not in stolen.content.decode()
-    tampered = client.get(
-        reverse("scheduling:book_done", args=[token[:-2] + "xx", Appointment.objects.first().pk])
-    )
-    assert tampered.status_code == 404
+def test_the_confirmation_page_without_a_valid_link_is_calm_and_books_nothing(
+    client, online_clinic, ask
+):
+    ask()
+    for response in (
+        client.get(reverse("scheduling:book_confirm")),
+        client.post(reverse("scheduling:book_confirm")),
+    ):
+        assert response.status_code == 410
+        assert "This link has expired" in response.content.decode()
+        assert 'href="/book/"' in response.content.decode()
+    tampered = reverse("scheduling:book_confirm_link", args=["1:abc:def"])
+    assert client.get(tampered)["Location"] == reverse("scheduling:book_confirm")
+    assert client.post(reverse("scheduling:book_confirm")).status_code == 410
+    assert not Appointment.objects.exists()
 
 
-def test_a_tampered_receipt_is_404(client, online_clinic):
-    response = client.get(reverse("scheduling:book_booked", args=["1:abc:def"]))
-    assert response.status_code == 404
+def test_an_expired_request_is_calm_and_the_purge_deletes_what_was_typed(
+    client, online_clinic, ask, frozen
+):
+    ask()
+    open_link(client)
+    frozen.shift(dt.timedelta(minutes=31))
+    response = client.post(reverse("scheduling:book_confirm"))
+    assert response.status_code == 410
+    assert "This link has expired" in response.content.decode()
+    assert not Appointment.objects.exists()
+    dispatch_reminders.apply()  # beat's one-minute sweep purges with the holds
+    assert not BookingRequest.objects.exists() and not Reminder.objects.exists()
+
+
+def test_a_confirmation_link_email_held_up_past_its_time_is_not_sent(
+    client, online_clinic, django_capture_on_commit_callbacks, frozen
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(hold(client), DETAILS)
+    frozen.shift(dt.timedelta(minutes=31))  # the outbox was down all this time
+    deliver_due_reminders()
+    assert mail.outbox == []
+    assert Reminder.objects.get().last_error == "booking request expired"
+
+
+def test_the_confirmation_pages_keep_out_of_caches_and_referers(client, online_clinic, ask):
+    ask()
+    link = urlparse(CONFIRM_LINK.search(request_emails()[-1].body)[0]).path
+    landed = client.get(link)
+    assert "no-store" in landed["Cache-Control"]
+    assert landed["Referrer-Policy"] == "no-referrer"
+    # The token-free page posts its form: "no-referrer" would make browsers send Origin: null.
+    page = client.get(reverse("scheduling:book_confirm"))
+    assert "no-store" in page["Cache-Control"]
+    assert page["Referrer-Policy"] == "same-origin"
 
 
 def test_a_unique_key_race_that_slips_past_the_checks_returns_the_first_booking(
@@ -521,5 +630,5 @@ def test_a_held_time_that_slipped_inside_the_notice_offers_later_times_that_can_
     )
     assert "We are holding this time" not in page
     booked = book(url, alternative=choices[0])
-    assert booked.status_code == 302
+    assert booked.status_code == 302 and booked["Location"].startswith("/p/")
     assert Appointment.objects.get().start == dt.datetime.fromisoformat(choices[0])

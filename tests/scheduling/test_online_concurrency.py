@@ -13,8 +13,14 @@ import time_machine
 from django.core import mail
 
 from intake.models import Patient
-from scheduling.models import Appointment, SlotHold
-from scheduling.online.booking import OnlineBooking, online_consultation_book, online_slot_hold
+from scheduling.models import Appointment, BookingRequest, SlotHold
+from scheduling.online.booking import (
+    OnlineBooking,
+    online_booking_confirm,
+    online_booking_request,
+    online_consultation_book,
+    online_slot_hold,
+)
 from scheduling.online.rules import PatientDetails
 from tests.clinic_time import at, stopped_clock
 from tests.scheduling.reminder_support import deliver_due_reminders
@@ -115,3 +121,23 @@ def test_control_without_the_advisory_lock_a_double_click_shows_an_error(held, m
     (error,) = [result for result in results if not isinstance(result, OnlineBooking)]
     assert error.code == "key_reused"
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize("clicks", [2, 8])
+def test_the_same_request_asked_and_confirmed_at_once_books_once(held, clicks, settings):
+    settings.BOOKING_RATE_PER_EMAIL_PER_DAY = 100  # every click counts against the limits
+    asked = all_at_once(
+        clicks, lambda: online_booking_request(details=DETAILS, start=START, hold_key=held.key)
+    )
+    assert {getattr(result, "pk", result) for result in asked} == {BookingRequest.objects.get().pk}
+    request_id = BookingRequest.objects.get().pk
+    results = all_at_once(clicks, lambda: online_booking_confirm(booking_request_id=request_id))
+    assert all(isinstance(result, OnlineBooking) for result in results), results
+    assert {result.appointment.pk for result in results} == {Appointment.objects.get().pk}
+    assert Patient.objects.count() == 1
+    assert [result.replay for result in results].count(False) == 1
+    deliver_due_reminders()
+    # The confirmation once; the link's email, confirmed before it was sent, is skipped.
+    assert [message.subject for message in mail.outbox] == [
+        "Your appointment on Tuesday, January 5"
+    ]

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from intake.links import patient_from_token
 from tests.factories import PatientFactory
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +19,13 @@ HEALTH_WORDS = ("ketamine", "infusion", "depress", "anxiety", "ptsd", "pain", "c
 
 @pytest.fixture
 def ask(client, django_capture_on_commit_callbacks):
+    """Ask for a link, then let the outbox sweep send whatever the request wrote."""
+
     def run(email: str, **extra):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(reverse("scheduling:link_request"), {"email": email}, **extra)
+            response = client.post(reverse("scheduling:link_request"), {"email": email}, **extra)
+        deliver_due_reminders()
+        return response
 
     return run
 

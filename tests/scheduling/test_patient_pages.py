@@ -157,7 +157,6 @@ def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen,
         ("patient_ics", [token, booked["changeable"].pk]),
         ("patient_cancel", [token, booked["changeable"].pk]),
         ("patient_reschedule", [token, booked["changeable"].pk]),
-        ("book_done", [token, booked["changeable"].pk]),
     ):
         response = client.get(reverse(f"scheduling:{name}", args=args))
         assert response.status_code == 404, name
@@ -172,7 +171,7 @@ def test_another_patients_appointment_is_a_404_with_no_data(client, patient, boo
     stranger = PatientFactory(first_name="Stranger")
     theirs = AppointmentFactory(patient=stranger, start=at(dt.date(2027, 1, 12), 15))
     token = patient_link_token(patient)
-    for name in ("patient_ics", "patient_cancel", "patient_reschedule", "book_done"):
+    for name in ("patient_ics", "patient_cancel", "patient_reschedule"):
         response = client.get(reverse(f"scheduling:{name}", args=[token, theirs.pk]))
         assert response.status_code == 404, name
         assert "Stranger" not in response.content.decode()

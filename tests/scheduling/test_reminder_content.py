@@ -14,7 +14,7 @@ from django.urls import resolve
 from intake import policy
 from intake.links import patient_from_token
 from scheduling.models import Reminder, ReminderChannel, ReminderKind, RoomKind
-from scheduling.reminders.messages import RenderedMessage, render_reminder
+from scheduling.reminders.messages import EMAIL_ONLY_CONTEXTS, RenderedMessage, render_reminder
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -90,10 +90,13 @@ def rendered(appointment, kind: str, channel: str = ReminderChannel.SMS) -> Rend
     return render_reminder(reminder)
 
 
+# Messages about an appointment (the emails about a patient or a booking request are checked in
+# tests/scheduling/test_outbox_emails.py).
+APPOINTMENT_KINDS = [kind for kind in ReminderKind.values if kind not in EMAIL_ONLY_CONTEXTS]
 CASES = [
     (visit, kind, channel)
     for visit in ("consultation", "infusion")
-    for kind in ReminderKind.values
+    for kind in APPOINTMENT_KINDS
     for channel in ReminderChannel.values
 ]
 
@@ -181,7 +184,7 @@ def test_the_confirmation_and_the_notices_attach_the_calendar_file(appointments,
     [(filename, content, mimetype)] = message.attachments
     assert filename == "appointment.ics" and mimetype == "text/calendar"
     assert content.startswith(b"BEGIN:VCALENDAR")
-    for other in ReminderKind.values:
+    for other in APPOINTMENT_KINDS:
         if other not in CALENDAR_KINDS:
             assert rendered(appointments["consultation"], other).attachments == []
 

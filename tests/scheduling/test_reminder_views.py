@@ -12,8 +12,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from propel.models import AuditEvent
-from scheduling.models import Reminder, ReminderChannel, ReminderKind, ReminderState
-from tests.factories import AppointmentFactory
+from scheduling.models import (
+    BookingRequest,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderState,
+)
+from scheduling.reminder_plan import booking_request_message_plan, patient_message_plan
+from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +208,28 @@ def test_the_appointment_page_costs_the_same_queries_for_few_and_many(client_for
     many = 1 + (len(ReminderKind.values) - 1) * len(ReminderChannel.values)
     assert Reminder.objects.filter(appointment=appointment).count() == many
     assert queries_for(client, url) == few
+
+
+def test_the_list_shows_and_audits_messages_about_a_patient_or_a_booking_request(
+    client_for, front_desk
+):
+    patient = PatientFactory(first_name="Linda", last_name="Linkless")
+    patient_message_plan(patient_id=patient.pk, kind=ReminderKind.PATIENT_LINK)
+    request = BookingRequest.objects.create(
+        first_name="Typed",
+        last_name="Stranger",
+        date_of_birth=dt.date(1980, 1, 1),
+        email="typed@example.test",
+        mobile="+19165550123",
+        start=DUE,
+        hold_key="k" * 32,
+        expires_at=DUE,
+    )
+    booking_request_message_plan(booking_request=request)
+    response = client_for(front_desk).get(reverse("scheduling:reminders"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Linda Linkless" in page and "Online booking request" in page
+    assert "Stranger" not in page and "typed@example.test" not in page
+    event = AuditEvent.objects.filter(action="patient.viewed").latest("pk")
+    assert event.detail["patient_ids"] == [patient.pk]
