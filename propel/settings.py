@@ -318,6 +318,9 @@ CLINIC_TIME_ZONE = TIME_ZONE
 PATIENT_LINK_MAX_AGE = timedelta(
     days=env_int("PATIENT_LINK_MAX_AGE_DAYS", 30, minimum=1, maximum=365)
 )
+# A link swaps its token for a session (intake.link_sessions), which ends after this many idle
+# minutes: the next page asks the patient to open the link in the email again.
+PATIENT_SESSION_IDLE_MINUTES = env_int("PATIENT_SESSION_IDLE_MINUTES", 30, minimum=1, maximum=720)
 ONLINE_MIN_NOTICE = timedelta(hours=env_int("ONLINE_MIN_NOTICE_HOURS", 24, minimum=0, maximum=720))
 ONLINE_MAX_DAYS_AHEAD = env_int("ONLINE_MAX_DAYS_AHEAD", 60, minimum=1, maximum=365)
 ONLINE_CHANGE_CUTOFF = timedelta(

@@ -45,6 +45,13 @@ def _choose_start(client: Client, not_before: dt.datetime) -> tuple[Response, st
     raise AssertionError(f"no free time on or after {not_before} in four weeks")
 
 
+def _opened(client: Client, path: str, what: str) -> tuple[str, Response]:
+    """GET a patient's link as a browser does: the token is swapped for a session (a 302 to the
+    same address with `me`, intake.link_pages), then the page. The address and the page."""
+    swap = _answered(client.get(path), 302, f"{what} (the link's swap)")
+    return swap.location, _answered(client.get(swap.location), 200, what)
+
+
 def book_online(client: Client, *, first_name: str, email: str, not_before: dt.datetime) -> Booking:
     """Book a consultation as a new patient; every page must answer promptly."""
     picker, start = _choose_start(client, not_before)
@@ -63,7 +70,7 @@ def book_online(client: Client, *, first_name: str, email: str, not_before: dt.d
     booked = _answered(client.submit(details_path, form, details), 302, "booking")
     match = DONE.match(booked.location)
     assert match, f"the booking went to {booked.location!r}, not the confirmation page"
-    done = _answered(client.get(booked.location), 200, "confirmation page")
+    _, done = _opened(client, booked.location, "confirmation page")
     assert "booked" in done.text.lower()
     return Booking(
         token=match[1],
@@ -74,8 +81,8 @@ def book_online(client: Client, *, first_name: str, email: str, not_before: dt.d
 
 
 def cancel_online(client: Client, booking: Booking) -> Response:
-    path = f"/p/{booking.token}/appointments/{booking.appointment_id}/cancel/"
-    page = _answered(client.get(path), 200, "cancel page")
+    link = f"/p/{booking.token}/appointments/{booking.appointment_id}/cancel/"
+    path, page = _opened(client, link, "cancel page")
     cancelled = _answered(client.submit(path, page, {"reason": "plans_changed"}), 302, "cancel")
-    assert cancelled.location == f"/p/{booking.token}/"
+    assert cancelled.location == "/p/me/"
     return cancelled

@@ -24,6 +24,7 @@ from tests.factories import (
     RoomFactory,
     consultation_at,
 )
+from tests.patient_links import open_link
 from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -99,16 +100,16 @@ def test_a_new_patient_books_and_is_shown_their_links(client, online_clinic, boo
     assert match and int(match[2]) == appointment.pk
     token = match[1]
     assert patient_from_token(token) == patient
-    done = client.get(response["Location"])
+    done = open_link(client, response["Location"])
     page = done.content.decode()
     assert done.status_code == 200
     assert "Tuesday, January 5, 2027 at 3:00 PM" in page
     assert "Pacific time" in page
-    assert f'href="{reverse("intake:start", args=[token])}"' in page
+    assert f'href="{reverse("intake:start", args=["me"])}"' in page  # the link's session
     assert "Start your health questionnaire" in page
-    assert f'href="{reverse("scheduling:patient_home", args=[token])}"' in page
+    assert f'href="{reverse("scheduling:patient_home", args=["me"])}"' in page
     assert "no-store" in done["Cache-Control"]
-    assert done["Referrer-Policy"] == "same-origin"
+    assert done["Referrer-Policy"] == "no-referrer"
 
 
 def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
@@ -458,7 +459,7 @@ def test_the_done_page_refuses_another_patients_appointment(client, online_clini
     response = book()
     token = response["Location"].split("/")[3]
     other = AppointmentFactory(start=at(dt.date(2027, 1, 6), 10))
-    stolen = client.get(reverse("scheduling:book_done", args=[token, other.pk]))
+    stolen = open_link(client, reverse("scheduling:book_done", args=[token, other.pk]))
     assert stolen.status_code == 404
     assert other.patient.first_name not in stolen.content.decode()
     tampered = client.get(
