@@ -34,7 +34,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from intake.link_sessions import ME
 from intake.links import patient_link_token
-from intake.models import ClearanceDecision, CrisisAlert, FlagAcknowledgement, IntakeSubmission
+from intake.models import (
+    ClearanceDecision,
+    CrisisAlert,
+    FlagAcknowledgement,
+    IntakeSubmission,
+    Patient,
+)
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
@@ -189,6 +195,7 @@ def snapshot() -> tuple:
         list(InfusionCourse.objects.order_by("pk").values_list("status", "updated_at")),
         list(Reminder.objects.order_by("pk").values_list("state", "attempts", "updated_at")),
         list(Clinician.objects.order_by("pk").values_list("pk", "feed_version")),
+        list(Patient.objects.order_by("pk").values_list("pk", "link_version")),
         FlagAcknowledgement.objects.count(),
         ClearanceDecision.objects.count(),
         list(CrisisAlert.objects.values_list("acknowledged_at")),
@@ -358,6 +365,9 @@ MATRIX: dict[str, Row] = {
     "scheduling:visit_item_acknowledge": Row(visit, CLINICAL_POST, "POST"),
     # infusion courses
     "scheduling:course_new": Row(pat, ALL_STAFF),
+    # The staff patient page and its "Revoke all links" (scheduling.calendar.patient_views).
+    "scheduling:patient": Row(pat, ALL_STAFF),
+    "scheduling:patient_links_revoke": Row(pat, EVERY_STAFF_POST, "POST"),
     "scheduling:course_detail": Row(course, ALL_STAFF),
     "scheduling:course_move": Row(course, EVERY_STAFF_POST, "POST"),
     "scheduling:course_cancel": Row(course, EVERY_STAFF_POST, "POST"),
