@@ -11,8 +11,9 @@
   "send me a new link" form), no session or an idle one 401 (the page timed out: open the link
   in the email again, or ask for a new one). 401 rather than 410 because the link itself may
   still be good. A 404 raised inside the view gets the same 404 page.
-- Every answer, refusals included, is private (propel.secret_addresses): no-store, private,
-  Referrer-Policy no-referrer, and no address in Django's log.
+- Every answer, refusals included, is private (propel.secret_addresses): no-store, private, no
+  address in Django's log, and no Referer to another site (the swap itself: no Referer at all;
+  the pages, which carry forms: same-origin, see propel.secret_addresses).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from intake.link_sessions import ME, patient_session_check, patient_session_open
 from intake.links import LinkCheck, LinkRefusal, patient_link_check
-from propel.secret_addresses import keep_private
+from propel.secret_addresses import FORM_PAGES, NO_REFERRER, keep_private
 
 LinkView = Callable[..., HttpResponse]
 
@@ -70,13 +71,10 @@ def _check(request: HttpRequest, token: str) -> LinkCheck:
 
 
 def _answer(
-    request: HttpRequest, view: LinkView, token: str, args: Any, kwargs: Any
+    request: HttpRequest, view: LinkView, check: LinkCheck, *args: Any, **kwargs: Any
 ) -> HttpResponse:
-    check = _check(request, token)
     if check.patient is None:
         return link_refused(request, check.refusal or LinkRefusal.INVALID)
-    if token != ME and request.method in ("GET", "HEAD"):
-        return redirect(swapped_address(request))
     try:
         return view(request, check.patient, ME, *args, **kwargs)
     except Http404:
@@ -88,7 +86,11 @@ def patient_link_page(view: LinkView) -> LinkView:
 
     @wraps(view)
     def wrapped(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = _answer(request, view, token, args, kwargs)
-        return keep_private(response, what="patient page")
+        check = _check(request, token)
+        if check.patient is not None and token != ME and request.method in ("GET", "HEAD"):
+            swap = redirect(swapped_address(request))
+            return keep_private(swap, what="patient page", referrer_policy=NO_REFERRER)
+        response = _answer(request, view, check, *args, **kwargs)
+        return keep_private(response, what="patient page", referrer_policy=FORM_PAGES)
 
     return wrapped

@@ -1,7 +1,15 @@
 """Pages and files whose address is their own secret: a patient's signed link (intake.link_pages:
 the patient's pages, questionnaire and check-ins), a booking hold, a clinician's calendar feed
 (scheduling.calendar.feeds). Whoever learns the address gets in, so every response to one stays
-out of caches (no-store, private), Referer headers (no-referrer) and the log."""
+out of caches (no-store, private), other sites' Referer headers and the log.
+
+Referrer-Policy: NO_REFERRER where nobody posts a form (a feed, a file, a link's swap for a
+session); FORM_PAGES ("same-origin": no Referer to any other site) on pages with a form. Not
+no-referrer there: under no-referrer a browser sends `Origin: null` with a form's POST (Fetch,
+"serialize a request origin"), and Django's CSRF check refuses it (403), so the patient could not
+send a step, cancel, book or ask for a new link. The form pages a patient link reaches sit at
+`me` addresses (intake.link_pages), so the same-origin Referer holds no secret.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +23,14 @@ from django.utils.cache import add_never_cache_headers
 
 logger = logging.getLogger(__name__)
 
+NO_REFERRER = "no-referrer"
+FORM_PAGES = "same-origin"
+
 View = Callable[..., HttpResponse]
 
 
 def keep_private(
-    response: HttpResponse, *, what: str, referrer_policy: str = "no-referrer"
+    response: HttpResponse, *, what: str, referrer_policy: str = FORM_PAGES
 ) -> HttpResponse:
     """Mark `response` no-store with `referrer_policy`, and keep its address out of the log.
 
@@ -35,7 +46,7 @@ def keep_private(
     return response
 
 
-def secret_address(*, what: str, referrer_policy: str = "no-referrer") -> Callable[[View], View]:
+def secret_address(*, what: str, referrer_policy: str = FORM_PAGES) -> Callable[[View], View]:
     """A view whose every response goes through keep_private."""
 
     def decorate(view: View) -> View:

@@ -17,7 +17,7 @@ from intake.models import IntakeSubmission
 from propel.models import AuditEvent
 from tests.clinic_time import stopped_clock
 from tests.factories import CheckInSubmissionFactory, IntakeSubmissionFactory, section_post_data
-from tests.patient_links import open_session
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,13 @@ def frozen():
     yield from stopped_clock(NOW)
 
 
-def assert_private(response) -> None:
+def assert_private(response, referrer_policy: str = "same-origin") -> None:
+    """no-store, private; no Referer at all after the swap, none to other sites from the pages
+    (which carry forms: under no-referrer a browser's POST says `Origin: null`, which Django's
+    CSRF check refuses, see propel.secret_addresses)."""
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == referrer_policy
 
 
 def token_pages(patient) -> dict[str, str]:
@@ -65,7 +68,7 @@ def test_opening_a_link_swaps_the_token_for_a_new_session_keeping_the_query(clie
 
     assert response.status_code == 302
     assert response["Location"] == reverse("intake:section", args=[ME, "medications"]) + "?rows=3"
-    assert_private(response)
+    assert_private(response, "no-referrer")
     assert client.session.session_key != before  # cycled: no fixation
     stored = client.session[SESSION_KEY]
     assert (stored["id"], stored["link_version"]) == (patient.pk, patient.link_version)
@@ -87,7 +90,7 @@ def test_every_token_page_is_private_opened_refused_and_timed_out(client, patien
         fresh = Client()
         swap = fresh.get(with_token(address, token))
         assert swap.status_code == 302, name
-        assert_private(swap)
+        assert_private(swap, "no-referrer")
         page = fresh.get(swap["Location"])
         assert page.status_code in (200, 302), name
         assert_private(page)
@@ -195,3 +198,16 @@ def test_why_a_link_fails_has_one_answer_per_case(patient, frozen):
     patient_links_revoke(patient_id=patient.pk)
     assert patient_link_check(token).refusal == LinkRefusal.GONE
     assert AuditEvent.objects.filter(action="patient.links_revoked", patient_id=patient.pk).exists()
+
+
+def test_a_form_posted_with_origin_null_is_refused_so_form_pages_are_not_no_referrer(patient):
+    """Why the pages with forms say same-origin: the Origin a browser sends under no-referrer."""
+    browser = Client(enforce_csrf_checks=True)
+    page = open_link(
+        browser, reverse("intake:section", args=[patient_link_token(patient), "about"])
+    )
+    token = page.context["csrf_token"]
+    data = {**section_post_data("about", COMPLETE_ANSWERS), "csrfmiddlewaretoken": str(token)}
+    url = reverse("intake:section", args=[ME, "about"])
+    assert browser.post(url, data, HTTP_ORIGIN="null").status_code == 403
+    assert browser.post(url, data, HTTP_ORIGIN="http://testserver").status_code == 302

@@ -314,7 +314,7 @@ def assert_all_refused(client, token: str, status: int = 404) -> None:
         assert "Pat Example" not in response.text
         assert "no-store" in response["Cache-Control"]
         assert "private" in response["Cache-Control"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
     response = client.post(every_url(token)[1], section_post_data("about", COMPLETE_ANSWERS))
     assert response.status_code == status
 

@@ -109,7 +109,7 @@ def test_a_new_patient_books_and_is_shown_their_links(client, online_clinic, boo
     assert "Start your health questionnaire" in page
     assert f'href="{reverse("scheduling:patient_home", args=["me"])}"' in page
     assert "no-store" in done["Cache-Control"]
-    assert done["Referrer-Policy"] == "no-referrer"
+    assert done["Referrer-Policy"] == "same-origin"
 
 
 def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(

@@ -288,7 +288,7 @@ def test_choosing_a_time_holds_it_and_opens_the_details_form(client, online_clin
     assert page.status_code == 200
     assert "We are holding this time for you until 12:10 PM" in page.content.decode()
     assert page["Cache-Control"].count("no-store") == 1
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
 
 
 def test_choosing_a_taken_time_offers_the_nearest_free_ones(client, online_clinic):

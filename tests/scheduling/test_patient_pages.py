@@ -136,7 +136,7 @@ def test_patient_pages_are_private_to_caches_and_referrers(client, patient, book
     response = home(client, patient)
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def tampered(token: str) -> str:
@@ -185,7 +185,7 @@ def test_a_bad_link_shows_nothing_and_offers_a_new_one(
         assert f'action="{reverse("scheduling:link_request")}"' in page
         assert "no-store" in response["Cache-Control"]
         assert "private" in response["Cache-Control"]
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_another_patients_appointment_is_a_404_with_no_data(client, patient, booked):
