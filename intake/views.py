@@ -4,8 +4,9 @@ Two questionnaires share these views (a `Flow` says which): the screening, and t
 before each infusion. Every view goes through intake.link_pages: the link's token is swapped for a
 session, pages carry the marker `me` where it was, and a bad link (404), a revoked or expired one
 (410) or a timed-out session (401) gets a calm page that says nothing about the patient. A patient
-only ever reaches their own rounds. Every answer is private: no-store, private, no referrer, no
-address in the log (they carry health answers and may be opened on a shared device).
+only ever reaches their own rounds. Every answer is private: no-store, private, no Referer to
+other sites, no address in the log (they carry health answers and may be opened on a shared
+device).
 """
 
 from __future__ import annotations

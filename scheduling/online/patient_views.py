@@ -4,7 +4,7 @@ check-in before each infusion (scheduling.check_ins).
 
 Every page here is reached through intake.link_pages: a link's token is swapped for a session and
 the pages carry the marker `me` where it was; every response, refusals included, is private
-(no-store, private, Referrer-Policy: no-referrer). An invalid token and an appointment that is not
+(no-store, private, no Referer to other sites). An invalid token and an appointment that is not
 the patient's get the same 404 page; a revoked, superseded or expired link 410; a timed-out
 session 401.
 """

@@ -142,6 +142,7 @@ def gunicorn(tmp_path: Path, django_db_blocker) -> Iterator[tuple[Gunicorn, Path
             wait_for_other_connections_to_close()
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_real_gunicorn_logs_no_token_after_valid_invalid_and_revoked_links(gunicorn):
     server, access_log = gunicorn
