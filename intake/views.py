@@ -1,9 +1,12 @@
 """The patient's questionnaire, reached through the signed link in intake.links.
 
 Two questionnaires share these views (a `Flow` says which): the screening, and the short check-in
-before each infusion. Every view starts from the token: an invalid, expired, revoked or tampered
-token answers 404 and says nothing about why. A patient only ever reaches their own rounds. Pages
-are never cached (they carry health answers and may be opened on a shared device).
+before each infusion. Every view goes through intake.link_pages: the link's token is swapped for a
+session, pages carry the marker `me` where it was, and a bad link (404), a revoked or expired one
+(410) or a timed-out session (401) gets a calm page that says nothing about the patient. A patient
+only ever reaches their own rounds. Every answer is private: no-store, private, no Referer to
+other sites, no address in the log (they carry health answers and may be opened on a shared
+device).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from intake.answers import CRISIS_ITEM, incomplete_sections, summarise
@@ -27,7 +29,7 @@ from intake.call_hours import call_hours, clinic_open, next_opening
 from intake.check_in_pages import check_in_closed_page
 from intake.crisis import item9_value
 from intake.forms import SectionForm
-from intake.links import patient_from_token
+from intake.link_pages import patient_link_page
 from intake.models import CrisisAlert, IntakeSubmission, Patient, SubmissionKind
 from intake.questions import section_keys
 from intake.screening import (
@@ -82,13 +84,6 @@ def _render(
     """A questionnaire page: every one knows its link's token and whether it is a check-in."""
     context = {"token": flow.token, "check_in": flow.is_check_in, **context}
     return render(request, f"intake/{template}", context, status=status)
-
-
-def _patient_or_404(token: str) -> Patient:
-    patient = patient_from_token(token)
-    if patient is None:
-        raise Http404
-    return patient
 
 
 def _submitted_round_or_404(
@@ -330,10 +325,9 @@ def _current_round_view(page: Page, methods: list[str], *, opens: bool) -> View:
     else the latest one sent). Without one, `opens` starts a draft; otherwise the patient is sent
     to the start."""
 
-    @never_cache
     @require_http_methods(methods)
-    def view(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
-        patient = _patient_or_404(token)
+    @patient_link_page
+    def view(request: HttpRequest, patient: Patient, token: str, **kwargs: Any) -> HttpResponse:
         flow = Flow(token)
         _unknown_section_404(flow, kwargs.get("section_key"))
         submission = submission_current(patient_id=patient.pk)
@@ -351,10 +345,11 @@ def _check_in_view(page: Page, methods: list[str], *, window: bool = True) -> Vi
     scheduling.check_ins). With `window`, an unsent round outside its window shows the "not now"
     page instead (intake.check_in_pages)."""
 
-    @never_cache
     @require_http_methods(methods)
-    def view(request: HttpRequest, token: str, round: int, **kwargs: Any) -> HttpResponse:
-        patient = _patient_or_404(token)
+    @patient_link_page
+    def view(
+        request: HttpRequest, patient: Patient, token: str, round: int, **kwargs: Any
+    ) -> HttpResponse:
         flow = Flow(token, SubmissionKind.CHECK_IN, round)
         section_key = kwargs.get("section_key")
         _unknown_section_404(flow, section_key)
@@ -371,10 +366,10 @@ def _check_in_view(page: Page, methods: list[str], *, window: bool = True) -> Vi
 def _sent_round_view(page: Page, kind: str) -> View:
     """A page of one round the patient has sent, addressed by its number."""
 
-    @never_cache
     @require_http_methods(GET_ONLY)
-    def view(request: HttpRequest, token: str, round: int) -> HttpResponse:
-        submission = _submitted_round_or_404(_patient_or_404(token), round, kind)
+    @patient_link_page
+    def view(request: HttpRequest, patient: Patient, token: str, round: int) -> HttpResponse:
+        submission = _submitted_round_or_404(patient, round, kind)
         return page(request, Flow(token, kind, round), submission)
 
     return view

@@ -356,6 +356,9 @@ CLINIC_TIME_ZONE = TIME_ZONE
 PATIENT_LINK_MAX_AGE = timedelta(
     days=env_int("PATIENT_LINK_MAX_AGE_DAYS", 30, minimum=1, maximum=365)
 )
+# A link swaps its token for a session (intake.link_sessions), which ends after this many idle
+# minutes: the next page asks the patient to open the link in the email again.
+PATIENT_SESSION_IDLE_MINUTES = env_int("PATIENT_SESSION_IDLE_MINUTES", 30, minimum=1, maximum=720)
 ONLINE_MIN_NOTICE = timedelta(hours=env_int("ONLINE_MIN_NOTICE_HOURS", 24, minimum=0, maximum=720))
 ONLINE_MAX_DAYS_AHEAD = env_int("ONLINE_MAX_DAYS_AHEAD", 60, minimum=1, maximum=365)
 ONLINE_CHANGE_CUTOFF = timedelta(
@@ -404,12 +407,31 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# Every handler masks token-shaped text (propel.log_masking): add the filter to any new handler.
+# The "django" logger's own default handlers (django.utils.log.DEFAULT_LOGGING) are replaced by a
+# masked copy of mail_admins, and its records go on to the root's masked console.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "mask_tokens": {"()": "propel.log_masking.TokenMaskFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_tokens"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # runserver's request lines (its default handler is not masked).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Clinician review: how long a clearance lasts by default, and the longest a clinician may set.

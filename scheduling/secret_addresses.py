@@ -1,48 +1,9 @@
-"""Pages and files whose address is their own secret: a patient's signed link (scheduling.online)
-and a clinician's calendar feed (scheduling.calendar.feeds). Whoever learns the address gets in,
-so every response to one stays out of caches, Referer headers and the log."""
+"""Moved to propel.secret_addresses (issue 16: the questionnaire pages in intake use it too).
 
-from __future__ import annotations
+Kept only for scheduling.online.public_views, which another branch of issue 16 rewrites; that
+branch imports propel.secret_addresses and this module goes.
+"""
 
-import logging
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from propel.secret_addresses import keep_private, secret_address
 
-from django.http import HttpRequest, HttpResponse
-from django.utils.cache import add_never_cache_headers
-
-logger = logging.getLogger(__name__)
-
-View = Callable[..., HttpResponse]
-
-
-def keep_private(
-    response: HttpResponse, *, what: str, referrer_policy: str = "same-origin"
-) -> HttpResponse:
-    """Mark `response` no-store with `referrer_policy`, and keep its address out of the log.
-
-    Django logs every 4xx response with its path (django.utils.log.log_response), which would
-    write the secret into the log; this logs `what` and the status alone and marks the response
-    as logged.
-    """
-    add_never_cache_headers(response)
-    response["Referrer-Policy"] = referrer_policy
-    if response.status_code >= 400:
-        logger.warning("%s answered %s (address withheld)", what, response.status_code)
-        response._has_been_logged = True  # type: ignore[attr-defined]
-    return response
-
-
-def secret_address(*, what: str, referrer_policy: str = "same-origin") -> Callable[[View], View]:
-    """A view whose every response goes through keep_private."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = view(request, *args, **kwargs)
-            return keep_private(response, what=what, referrer_policy=referrer_policy)
-
-        return wrapped
-
-    return decorate
+__all__ = ["keep_private", "secret_address"]

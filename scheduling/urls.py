@@ -5,6 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from scheduling import views
 from scheduling.calendar import appointment_views, feeds
+from scheduling.calendar import patient_views as staff_patient_views
 from scheduling.calendar import views as calendar_views
 from scheduling.courses import views as course_views
 from scheduling.online import confirm_views, patient_views, public_views
@@ -64,6 +65,12 @@ staff_pages: list[URLPattern | URLResolver] = [
     path("appointments/<int:appointment_id>/", include(appointment_pages)),
     path("day/", day_sheet_views.day_sheet, name="day_sheet"),
     path("visits/<int:appointment_id>/", include(visit_pages)),
+    path("patients/<int:patient_id>/", staff_patient_views.patient_detail, name="patient"),
+    path(
+        "patients/<int:patient_id>/links/revoke/",
+        staff_patient_views.patient_links_revoke_view,
+        name="patient_links_revoke",
+    ),
     path("patients/<int:patient_id>/course/new/", course_views.course_new, name="course_new"),
     path("courses/<int:course_id>/", include(course_pages)),
     path("feeds/", feeds.feed_settings, name="feed_settings"),

@@ -5,7 +5,8 @@ MATRIX names every URL of the project (namespace:name). A URL added without a ro
 objects, which method to use, and what each persona must get:
 
 - anonymous: no session, and no patient link (token routes get an invalid token);
-- patient: the patient's own valid link, no session;
+- patient: the patient's own valid link, no session (a GET is swapped for a session and followed
+  once, as a browser does: intake.link_pages);
 - other_link: a valid link of ANOTHER patient, with THIS patient's object ids (must be 404);
 - front_desk, clinician, admin: a signed-in staff member with the second factor passed, carrying
   no patient link (a staff session never opens a patient's pages).
@@ -30,8 +31,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from intake.link_sessions import ME
 from intake.links import patient_link_token
-from intake.models import ClearanceDecision, CrisisAlert, FlagAcknowledgement, IntakeSubmission
+from intake.models import (
+    ClearanceDecision,
+    CrisisAlert,
+    FlagAcknowledgement,
+    IntakeSubmission,
+    Patient,
+)
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
@@ -186,6 +194,7 @@ def snapshot() -> tuple:
         list(InfusionCourse.objects.order_by("pk").values_list("status", "updated_at")),
         list(Reminder.objects.order_by("pk").values_list("state", "attempts", "updated_at")),
         list(Clinician.objects.order_by("pk").values_list("pk", "feed_version")),
+        list(Patient.objects.order_by("pk").values_list("pk", "link_version")),
         FlagAcknowledgement.objects.count(),
         ClearanceDecision.objects.count(),
         list(CrisisAlert.objects.values_list("acknowledged_at")),
@@ -355,6 +364,9 @@ MATRIX: dict[str, Row] = {
     "scheduling:visit_item_acknowledge": Row(visit, CLINICAL_POST, "POST"),
     # infusion courses
     "scheduling:course_new": Row(pat, ALL_STAFF),
+    # The staff patient page and its "Revoke all links" (scheduling.calendar.patient_views).
+    "scheduling:patient": Row(pat, ALL_STAFF),
+    "scheduling:patient_links_revoke": Row(pat, EVERY_STAFF_POST, "POST"),
     "scheduling:course_detail": Row(course, ALL_STAFF),
     "scheduling:course_move": Row(course, EVERY_STAFF_POST, "POST"),
     "scheduling:course_cancel": Row(course, EVERY_STAFF_POST, "POST"),
@@ -430,6 +442,18 @@ def _mismatch(response: Any, expected: int | str | tuple[int, ...]) -> str | Non
     return None if status in wanted else f"{status}, expected {expected}"
 
 
+def _request(client: Client, method: str, url: str, link: str) -> Any:
+    """A persona's request; a GET to an address holding a valid patient `link` is first swapped
+    for a session (intake.link_pages: a 302 to the same address with `me`), which is followed
+    once, as a browser does."""
+    response = client.generic(method, url)
+    if method == "GET" and link != BAD_TOKEN and f"/{link}/" in url:
+        assert response.status_code == 302, f"{url}: no swap for a valid link"
+        assert response["Location"] == url.replace(link, ME), response["Location"]
+        response = client.get(response["Location"])
+    return response
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_each_persona_gets_exactly_the_intended_answer(name: str) -> None:
     """One fixture world per URL, every persona against it (a world per persona took > 30 s)."""
@@ -438,11 +462,12 @@ def test_each_persona_gets_exactly_the_intended_answer(name: str) -> None:
     secret = world.patient.first_name
     failures = []
     for persona in PERSONAS:
-        url = reverse(name, kwargs=row.kwargs(world, token_for(world, persona)))
+        link = token_for(world, persona)
+        url = reverse(name, kwargs=row.kwargs(world, link))
         expected = row.expect[persona]
         refused = expected in (LOGIN, 403, 404)
         before = snapshot() if row.method == "POST" and refused else None
-        response = client_for_persona(world, persona).generic(row.method, url)
+        response = _request(client_for_persona(world, persona), row.method, url, link)
         problem = _mismatch(response, expected)
         if problem is None and before is not None and snapshot() != before:
             problem = "refused, but the POST changed data"

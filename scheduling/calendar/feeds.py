@@ -33,6 +33,7 @@ from icalendar import Event
 
 from propel.audit import audit_record
 from propel.roles import Capability, can, staff_required
+from propel.secret_addresses import NO_REFERRER, secret_address
 from propel.versioned_tokens import versioned_token, versioned_token_read
 from scheduling.ics import CONTENT_TYPE, appointment_event, calendar_ics
 from scheduling.ics_download import appointment_ics_download
@@ -42,7 +43,6 @@ from scheduling.models import (
     Clinician,
     RoomKind,
 )
-from scheduling.secret_addresses import secret_address
 from scheduling.slots import clinic_tz
 
 SALT = "propel.clinician-feed.v1"
@@ -150,7 +150,7 @@ def clinician_feed_ics(clinician: Clinician, *, now: dt.datetime) -> bytes:
 
 
 # The feed's address is its secret: no-store, no Referer at all, no path in the 4xx log.
-feed_address = secret_address(what="clinician feed", referrer_policy="no-referrer")
+feed_address = secret_address(what="clinician feed", referrer_policy=NO_REFERRER)
 
 
 @require_GET

@@ -190,3 +190,15 @@ class StatusForm(forms.Form):
             (AppointmentStatus.NO_SHOW, _("No-show")),
         ],
     )
+
+
+class LinksRevokeForm(forms.Form):
+    """Staff revoke every link sent to a patient (a lost phone, a wrong email); the reason is
+    kept in the audit log."""
+
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        max_length=300,
+        required=False,
+        help_text=_("For example: lost phone, or the link went to the wrong email."),
+    )

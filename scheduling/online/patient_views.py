@@ -2,10 +2,11 @@
 appointments, a calendar file for each, moving or cancelling a consultation online, and the short
 check-in before each infusion (scheduling.check_ins).
 
-Every page here carries the token in its path, so every response, refusals included, says
-Cache-Control: no-store and Referrer-Policy: same-origin. A token that is invalid, expired, tampered
-with or revoked, and an appointment that is not the patient's, get the same 404 page: no hint which
-check failed, and no data.
+Every page here is reached through intake.link_pages: a link's token is swapped for a session and
+the pages carry the marker `me` where it was; every response, refusals included, is private
+(no-store, private, no Referer to other sites). An invalid token and an appointment that is not
+the patient's get the same 404 page; a revoked, superseded or expired link 410; a timed-out
+session 401.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -25,10 +25,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from intake.links import patient_from_token
+from intake.link_pages import link_invalid, patient_link_page
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
 from intake.selectors import questionnaire_status
+from propel.secret_addresses import secret_address
 from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
 from scheduling.ics_download import appointment_ics_download
@@ -38,7 +39,6 @@ from scheduling.online.guards import change_cutoff_hours, change_refused
 from scheduling.online.offer import nearest_alternatives, slot_week
 from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
 from scheduling.online.slot_page import week_context, week_param
-from scheduling.secret_addresses import secret_address
 from scheduling.slots import zone_label
 
 PatientView = Callable[..., HttpResponse]
@@ -46,28 +46,14 @@ PatientView = Callable[..., HttpResponse]
 # refusal (the appointment can no longer be changed online) shows the plain refusal page.
 OFFER_ALTERNATIVES = frozenset({"slot_gone", "too_soon", "too_far", "own_clash"})
 
-# Every page reached by a patient's signed link: no-store, same-origin referrers, no path in the
-# log (scheduling.secret_addresses).
+# A booking page whose address is its secret (scheduling.online.public_views): private, no path
+# in the log (propel.secret_addresses).
 patient_address = secret_address(what="patient page")
 
 
-def link_invalid(request: HttpRequest) -> HttpResponse:
-    """The one 404 page for a bad link and for an appointment that is not the patient's."""
-    return render(request, "scheduling/patient/link_invalid.html", status=404)
-
-
-def patient_page(view: PatientView) -> PatientView:
-    """Resolve the token to its patient (or the 404 page) and make the response private."""
-
-    @wraps(view)
-    @patient_address
-    def wrapped(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        patient = patient_from_token(token)
-        if patient is None:
-            return link_invalid(request)
-        return view(request, patient, token, *args, **kwargs)
-
-    return wrapped
+# A page of the patient's own, by link or by the session a link opened (intake.link_pages): the
+# view gets the patient and the ME marker for its links.
+patient_page = patient_link_page
 
 
 def own_appointment_page(view: PatientView) -> PatientView:

@@ -26,8 +26,9 @@ from tests.faults.harness import (
     PostgresCluster,
     RedisServer,
     app_env,
+    database_url_of_test_session,
     tail,
-    wait_for,
+    wait_for_other_connections_to_close,
 )
 
 
@@ -83,37 +84,9 @@ def redis_server(private_redis: RedisServer) -> RedisServer:
     return private_redis
 
 
-def _test_database_url() -> str:
-    from django.db import connection
-
-    settings = connection.settings_dict
-    credentials = settings["USER"] or ""
-    if settings["PASSWORD"]:
-        credentials += f":{settings['PASSWORD']}"
-    host = settings["HOST"] or "127.0.0.1"
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{settings['NAME']}"
-
-
-def _wait_for_other_connections_to_close() -> None:
-    """pytest-django drops the test database at the end of the session, which PostgreSQL refuses
-    while a killed process's backend is still on its way out."""
-    from django.db import connection
-
-    def alone() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            return cursor.fetchone()[0] == 0
-
-    wait_for(alone, timeout=15, what="the app's database connections to close")
-
-
 @pytest.fixture(scope="session")
 def test_database_url(django_db_setup: None) -> str:
-    return _test_database_url()
+    return database_url_of_test_session()
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +112,7 @@ def web(
     finally:
         server.kill()
         with django_db_blocker.unblock():
-            _wait_for_other_connections_to_close()
+            wait_for_other_connections_to_close()
 
 
 @pytest.fixture

@@ -47,6 +47,13 @@ def _choose_start(client: Client, not_before: dt.datetime) -> tuple[Response, st
     raise AssertionError(f"no free time on or after {not_before} in four weeks")
 
 
+def _opened(client: Client, path: str, what: str) -> tuple[str, Response]:
+    """GET a patient's link as a browser does: the token is swapped for a session (a 302 to the
+    same address with `me`, intake.link_pages), then the page. The address and the page."""
+    swap = _answered(client.get(path), 302, f"{what} (the link's swap)")
+    return swap.location, _answered(client.get(swap.location), 200, what)
+
+
 def request_online(
     client: Client, *, first_name: str, email: str, not_before: dt.datetime
 ) -> tuple[dt.datetime, list[Response]]:
@@ -90,7 +97,7 @@ def confirm_online(client: Client, link: str, start: dt.datetime) -> Booking:
     confirmed = _answered(client.submit(landed.location, page, {}), 302, "confirmation")
     match = HOME.match(confirmed.location)
     assert match, f"the confirmation went to {confirmed.location!r}, not the patient's page"
-    home = _answered(client.get(confirmed.location), 200, "patient's page")
+    _, home = _opened(client, confirmed.location, "patient's page")
     appointment_id = re.search(r"/appointments/(\d+)/cancel/", home.text)
     assert appointment_id, "no appointment on the patient's page"
     return Booking(
@@ -102,8 +109,8 @@ def confirm_online(client: Client, link: str, start: dt.datetime) -> Booking:
 
 
 def cancel_online(client: Client, booking: Booking) -> Response:
-    path = f"/p/{booking.token}/appointments/{booking.appointment_id}/cancel/"
-    page = _answered(client.get(path), 200, "cancel page")
+    link = f"/p/{booking.token}/appointments/{booking.appointment_id}/cancel/"
+    path, page = _opened(client, link, "cancel page")
     cancelled = _answered(client.submit(path, page, {"reason": "plans_changed"}), 302, "cancel")
-    assert cancelled.location == f"/p/{booking.token}/"
+    assert cancelled.location == "/p/me/"
     return cancelled

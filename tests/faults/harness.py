@@ -181,6 +181,35 @@ def app_env(
     return env
 
 
+def database_url_of_test_session() -> str:
+    """DATABASE_URL of pytest-django's test database, for the app subprocesses."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    credentials = settings["USER"] or ""
+    if settings["PASSWORD"]:
+        credentials += f":{settings['PASSWORD']}"
+    host = settings["HOST"] or "127.0.0.1"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{settings['NAME']}"
+
+
+def wait_for_other_connections_to_close() -> None:
+    """pytest-django drops the test database at the end of the session, which PostgreSQL refuses
+    while a killed process's backend is still on its way out."""
+    from django.db import connection
+
+    def alone() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchone()[0] == 0
+
+    wait_for(alone, timeout=15, what="the app's database connections to close")
+
+
 def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Run `manage.py <args>` as the app would, failing the test with its output if it fails."""
     done = subprocess.run(  # noqa: S603
@@ -329,14 +358,23 @@ class PostgresCluster:
 
 
 class Gunicorn(Process):
-    """`gunicorn propel.wsgi` as the Procfile runs it, with one sync worker so every request is
-    served by the same worker process."""
+    """`gunicorn -c gunicorn.conf.py propel.wsgi` as the Procfile runs it, with one sync worker so
+    every request is served by the same worker process; its access log to `access_log` (a file)
+    or, by default, its own output."""
 
-    def __init__(self, *, env: dict[str, str], log_dir: Path, name: str = "gunicorn") -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log_dir: Path,
+        name: str = "gunicorn",
+        access_log: Path | None = None,
+    ) -> None:
         self.port = free_port()
-        argv = [str(VENV_BIN / "gunicorn"), "propel.wsgi", "--bind", f"{HOST}:{self.port}"]
+        argv = [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "propel.wsgi"]
+        argv += ["--bind", f"{HOST}:{self.port}"]
         argv += ["--workers", "1", "--timeout", "30", "--graceful-timeout", "2"]
-        argv += ["--access-logfile", "-", "--no-control-socket"]
+        argv += ["--access-logfile", str(access_log or "-"), "--no-control-socket"]
         super().__init__(name, argv, env=env, log_dir=log_dir)
 
     @property

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from intake import eligibility, scoring, tasks
@@ -54,6 +55,7 @@ from tests.factories import (
     SubmittedScreeningFactory,
     section_post_data,
 )
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -314,8 +316,9 @@ def test_a_check_in_round_never_ends_a_clearance(patient):
 
 
 @pytest.fixture
-def token(patient):
-    return patient_link_token(patient)
+def token(client, patient):
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def check_in_url(name: str, token: str, round_: int = 1, **kwargs) -> str:
@@ -379,10 +382,11 @@ def test_a_sent_check_in_is_read_only(client, patient, token):
 def test_check_in_pages_are_the_patients_own_and_only_its_steps(client, patient, token):
     CheckInSubmissionFactory(patient=patient)
     other = PatientFactory()
+    other_client = Client()
     other_token = patient_link_token(other)
 
-    assert client.get(check_in_url("start", other_token)).status_code == 404
-    assert client.get(check_in_url("section", other_token, section_key="phq9")).status_code == 404
+    assert open_link(other_client, check_in_url("start", other_token)).status_code == 404
+    assert other_client.get(check_in_url("section", "me", section_key="phq9")).status_code == 404
     assert client.get(check_in_url("section", token, section_key="about")).status_code == 404
     assert client.get(check_in_url("start", token, round_=2)).status_code == 404
     assert client.get(check_in_url("submitted", token)).status_code == 404  # not sent yet

@@ -20,6 +20,7 @@ from intake.questions import CHECK_IN, section_keys
 from intake.screening import intake_submit
 from propel.models import AuditEvent
 from tests.factories import CheckInSubmissionFactory, section_post_data
+from tests.patient_links import open_link
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,12 @@ def url(patient, submission: IntakeSubmission, name: str, **kwargs) -> str:
     return reverse(f"intake:check_in_{name}", kwargs=kwargs)
 
 
+def me_url(submission: IntakeSubmission, name: str, **kwargs) -> str:
+    """A page's address once the link has been swapped for a session (intake.link_pages)."""
+    kwargs = {"token": "me", "round": submission.round, **kwargs}
+    return reverse(f"intake:check_in_{name}", kwargs=kwargs)
+
+
 def phq9_post(item9: int) -> dict:
     return section_post_data("phq9", complete_check_in_answers(phq9_9=item9), CHECK_IN)
 
@@ -63,7 +70,7 @@ def test_every_check_in_page_of_a_closed_round_says_when_it_opens(
 ):
     check_in = CheckInSubmissionFactory(patient=patient)
 
-    response = client.get(url(patient, check_in, name, **kwargs))
+    response = open_link(client, url(patient, check_in, name, **kwargs))
 
     assert response.status_code == 200
     assert CLOSED in response.text
@@ -101,13 +108,13 @@ def test_a_closed_round_with_a_positive_item_9_still_shows_crisis_resources(
     check_in = CheckInSubmissionFactory(patient=patient, answers={"phq9_9": 1})
 
     for name, kwargs in (("start", {}), ("review", {}), ("section", {"section_key": "phq9"})):
-        response = client.get(url(patient, check_in, name, **kwargs))
+        response = open_link(client, url(patient, check_in, name, **kwargs))
         assert response.status_code == 200
         page = response.text
         assert page.index(CRISIS_SENTENCE) < page.index(CLOSED)
         assert CONTACT_PROMISE in page
     # And the crisis page itself is never behind the window.
-    assert client.get(url(patient, check_in, "crisis")).status_code == 200
+    assert open_link(client, url(patient, check_in, "crisis")).status_code == 200
 
 
 @pytest.mark.parametrize(("item9", "priority"), [(1, "urgent"), (2, "immediate"), (3, "immediate")])
@@ -174,10 +181,10 @@ def test_a_sent_round_is_not_behind_the_window(client, patient, closed_gate):
     check_in = CheckInSubmissionFactory(patient=patient, complete=True)
     intake_submit(submission_id=check_in.pk)
 
-    response = client.get(url(patient, check_in, "start"))
+    response = open_link(client, url(patient, check_in, "start"))
 
     assert response.status_code == 302
-    assert response["Location"] == url(patient, check_in, "summary")
+    assert response["Location"] == me_url(check_in, "summary")
 
 
 def test_with_the_window_open_a_positive_item_9_goes_to_the_crisis_page_first(client, patient):
@@ -186,4 +193,4 @@ def test_with_the_window_open_a_positive_item_9_goes_to_the_crisis_page_first(cl
     response = client.post(url(patient, check_in, "section", section_key="phq9"), phq9_post(1))
 
     assert response.status_code == 302
-    assert response["Location"] == url(patient, check_in, "crisis")
+    assert response["Location"] == me_url(check_in, "crisis")

@@ -17,7 +17,6 @@ from django.utils import timezone
 from intake import tasks
 from intake.alerts import crisis_alert_notify
 from intake.examples import complete_answers
-from intake.links import patient_link_token
 from intake.models import CrisisAlert, Flag, IntakeSubmission
 from intake.screening import intake_submit
 from propel.models import AuditEvent
@@ -25,6 +24,7 @@ from tests.eager import run_when_queued
 from tests.factories import (
     IntakeSubmissionFactory,
 )
+from tests.patient_links import open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,9 @@ def eager_alerts(monkeypatch):
 
 
 @pytest.fixture
-def token(patient):
-    return patient_link_token(patient)
+def token(client, patient):
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def send(client, token, django_capture_on_commit_callbacks):

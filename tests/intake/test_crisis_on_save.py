@@ -50,6 +50,7 @@ from tests.factories import (
     UserFactory,
     section_post_data,
 )
+from tests.patient_links import open_link
 
 pytestmark = pytest.mark.django_db
 
@@ -214,8 +215,9 @@ def test_a_later_zero_keeps_the_alert_and_submit_raises_no_second_one(
     assert alert.priority == "urgent" and alert.raised_at == IN_HOURS
     assert Flag.objects.filter(submission=submission, rule_id="phq9_item9_positive").count() == 1
     assert len(texts()) == 1  # no second call
-    sent = client.get(
-        reverse("intake:submitted", kwargs={"token": patient_link_token(patient), "round": 1})
+    sent = open_link(
+        client,
+        reverse("intake:submitted", kwargs={"token": patient_link_token(patient), "round": 1}),
     )
     assert CRISIS_SENTENCE in sent.text  # never an all-clear after a positive answer
 
@@ -380,8 +382,8 @@ def test_the_banner_shows_on_clinician_and_admin_pages_and_never_to_front_desk(
     assert 'id="crisis-banner"' not in desk.text
     assert "crisis alert" not in desk.text
     assert (
-        client.get(
-            reverse("intake:start", kwargs={"token": patient_link_token(patient)})
+        open_link(
+            client, reverse("intake:start", kwargs={"token": patient_link_token(patient)})
         ).status_code
         == 302
     )
@@ -505,7 +507,7 @@ def test_a_check_in_phq9_step_with_item_9_raises_the_alert_and_shows_the_crisis_
 def test_the_crisis_page_needs_a_positive_stored_answer(client, patient):
     IntakeSubmissionFactory(patient=patient, answers=complete_answers(phq9_9=0))
     token = patient_link_token(patient)
-    response = client.get(reverse("intake:crisis", kwargs={"token": token}))
+    response = open_link(client, reverse("intake:crisis", kwargs={"token": token}))
     assert response.status_code == 302
     assert "help-now" not in response["Location"]
 

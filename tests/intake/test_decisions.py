@@ -52,6 +52,7 @@ from tests.factories import (
     UserFactory,
     section_post_data,
 )
+from tests.patient_links import open_link
 from tests.threads import all_at_once, start_and_join
 
 NOW = dt.datetime(2027, 1, 4, 10, 0, tzinfo=LA)  # Monday morning in Sacramento
@@ -491,9 +492,9 @@ def test_the_patient_sees_the_request_and_lands_on_the_reopened_sections(
     client, screening, clinician_user
 ):
     ask(screening, clinician_user)
-    token = patient_link_token(screening.patient)
+    link, token = patient_link_token(screening.patient), "me"
 
-    start = client.get(reverse("intake:start", kwargs={"token": token}))
+    start = open_link(client, reverse("intake:start", kwargs={"token": link}))
     assert start.status_code == 302
     first = reverse("intake:section", kwargs={"token": token, "section_key": "blood_pressure"})
     assert start["Location"] == first

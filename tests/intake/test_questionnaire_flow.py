@@ -17,13 +17,15 @@ from tests.factories import (
     IntakeSubmissionFactory,
     section_post_data,
 )
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def token(patient):
-    return patient_link_token(patient)
+def token(client, patient):
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def url(name: str, token: str, **kwargs) -> str:
@@ -77,12 +79,13 @@ def test_start_goes_to_the_first_unfinished_step(client, patient, token):
     assert client.get(url("start", token))["Location"] == step(token, "pain")
 
 
-def test_resumes_on_another_device_with_the_same_link(patient, token):
+def test_resumes_on_another_device_with_the_same_link(patient):
+    link, token = patient_link_token(patient), "me"
     phone, laptop = Client(), Client()
-    phone.get(url("start", token))
+    open_link(phone, url("start", link))
     phone.post(step(token, "about"), section_post_data("about", COMPLETE_ANSWERS))
 
-    response = laptop.get(url("start", token))
+    response = open_link(laptop, url("start", link))
 
     assert response["Location"] == step(token, "cancer")
     assert IntakeSubmission.objects.filter(patient=patient).count() == 1

@@ -19,13 +19,15 @@ from tests.factories import (
     IntakeSubmissionFactory,
     section_post_data,
 )
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def token(patient):
-    return patient_link_token(patient)
+def token(client, patient):
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def step(token: str, key: str) -> str:
@@ -299,14 +301,22 @@ def sent_round(patient):
     )
 
 
-def assert_all_404(client, token: str) -> None:
+@pytest.fixture
+def link(patient):
+    return patient_link_token(patient)
+
+
+def assert_all_refused(client, token: str, status: int = 404) -> None:
     for address in every_url(token):
         response = client.get(address)
-        assert response.status_code == 404, address
+        assert response.status_code == status, address
         assert "Testy" not in response.text
         assert "Pat Example" not in response.text
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+        assert response["Referrer-Policy"] == "same-origin"
     response = client.post(every_url(token)[1], section_post_data("about", COMPLETE_ANSWERS))
-    assert response.status_code == 404
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize(
@@ -319,33 +329,34 @@ def assert_all_404(client, token: str) -> None:
     ],
     ids=["signature", "payload", "garbage", "extra-part"],
 )
-def test_a_tampered_link_is_404(client, sent_round, token, mangle):
-    assert_all_404(client, mangle(token))
+def test_a_tampered_link_is_404(client, sent_round, link, mangle):
+    assert_all_refused(client, mangle(link))
 
 
-def test_an_expired_link_is_404(client, sent_round, token, settings):
+def test_an_expired_link_is_410(client, sent_round, link, settings):
     with time_machine.travel(
         timezone.now() + settings.PATIENT_LINK_MAX_AGE + dt.timedelta(minutes=1), tick=False
     ):
-        assert_all_404(client, token)
+        assert_all_refused(client, link, 410)
 
 
-def test_a_revoked_link_is_404(client, patient, sent_round, token):
+def test_a_revoked_link_is_410(client, patient, sent_round, link):
     patient_links_revoke(patient_id=patient.pk)
-    assert_all_404(client, token)
+    assert_all_refused(client, link, 410)
 
 
 def test_a_link_shows_only_its_own_patients_answers(client, patient, other_patient, sent_round):
     other_token = patient_link_token(other_patient)
 
-    assert client.get(every_url(other_token)[4]).status_code == 404  # no round 1 of their own
-    client.get(reverse("intake:start", kwargs={"token": other_token}))
+    # no round 1 of their own
+    assert open_link(client, every_url(other_token)[4]).status_code == 404
+    client.get(reverse("intake:start", kwargs={"token": "me"}))
     client.post(
-        step(other_token, "about"),
+        step("me", "about"),
         section_post_data("about", complete_answers(emergency_name="Other Contact")),
     )
 
-    mine = client.get(every_url(patient_link_token(patient))[4])
+    mine = open_link(client, every_url(patient_link_token(patient))[4])
     assert "Pat Example" in mine.text
     assert "Other Contact" not in mine.text
     assert sent_round.answers == IntakeSubmission.objects.get(pk=sent_round.pk).answers

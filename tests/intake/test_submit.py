@@ -31,6 +31,7 @@ from tests.factories import (
     PatientFactory,
     section_post_data,
 )
+from tests.patient_links import open_session
 from tests.threads import all_at_once
 
 # 10:30 in Sacramento on 10 March 2027, and 02:30 UTC on the 11th: the rules get the clinic's date.
@@ -206,8 +207,9 @@ class TestService:
 @pytest.mark.django_db
 class TestPages:
     @pytest.fixture
-    def token(self, patient):
-        return patient_link_token(patient)
+    def token(self, client, patient):
+        """The patient's link, opened in `client`: addresses carry its session's marker."""
+        return open_session(client, patient)
 
     def review(self, token: str) -> str:
         return reverse("intake:review", kwargs={"token": token})

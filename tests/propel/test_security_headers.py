@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from intake.links import patient_link_token
 from tests.factories import AppointmentFactory, SlotHoldFactory, clear_patient
+from tests.patient_links import open_link
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ PRIVATE = [name for name in PAGE_NAMES if name.startswith(("staff", "patient"))]
 @pytest.mark.parametrize("page", PAGE_NAMES)
 def test_html_pages_carry_a_strict_policy_and_no_inline_script(page, pages):
     client, url = pages[page]
-    response = client.get(url)
+    response = client.get(url, follow=True)  # a patient's link is swapped for a session first
     assert response.status_code == 200
     policy = directives(response)
     assert policy["script-src"] == ["'self'"]
@@ -124,7 +125,9 @@ def test_a_refused_staff_page_is_not_stored_either():
 def test_calendar_files_and_json_keep_their_own_content_types(patient, front_desk, client_for):
     appointment = AppointmentFactory(patient=patient)
     token = patient_link_token(patient)
-    patient_ics = Client().get(reverse("scheduling:patient_ics", args=[token, appointment.pk]))
+    patient_ics = open_link(
+        Client(), reverse("scheduling:patient_ics", args=[token, appointment.pk])
+    )
     staff_ics = client_for(front_desk).get(
         reverse("scheduling:appointment_ics", args=[appointment.pk])
     )

@@ -17,6 +17,7 @@ from scheduling.check_ins import check_in_gate, check_in_open
 from scheduling.models import Appointment, AppointmentStatus, PreInfusionCheckIn
 from tests.clinic_time import at
 from tests.factories import AppointmentFactory, check_in_step_url, section_post_data
+from tests.patient_links import open_link
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def link(patient, appointment) -> str:
 
 def test_49_hours_before_the_page_says_calmly_when_it_opens(client, patient, appointment):
     with time_machine.travel(VISIT - dt.timedelta(hours=49), tick=False):
-        response = client.get(link(patient, appointment))
+        response = open_link(client, link(patient, appointment))
 
     assert response.status_code == 200
     assert (
@@ -51,7 +52,7 @@ def test_49_hours_before_the_page_says_calmly_when_it_opens(client, patient, app
 
 def test_47_hours_before_it_opens(client, patient, appointment):
     with time_machine.travel(VISIT - dt.timedelta(hours=47), tick=False):
-        response = client.get(link(patient, appointment))
+        response = open_link(client, link(patient, appointment))
 
     assert response.status_code == 302
     submission = PreInfusionCheckIn.objects.get(appointment=appointment).submission
@@ -61,7 +62,7 @@ def test_47_hours_before_it_opens(client, patient, appointment):
 def test_the_window_is_a_setting(client, patient, appointment, settings):
     settings.CHECK_IN_OPENS_HOURS = 72
     with time_machine.travel(VISIT - dt.timedelta(hours=49), tick=False):
-        assert client.get(link(patient, appointment)).status_code == 302
+        assert open_link(client, link(patient, appointment)).status_code == 302
 
 
 def test_the_gate_refuses_a_round_opened_earlier_outside_the_window(appointment, settings):

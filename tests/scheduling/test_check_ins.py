@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from intake.links import patient_link_token
 from intake.models import IntakeSubmission, SubmissionStatus
 from intake.screening import intake_submit
 from propel.models import AuditEvent
@@ -29,6 +28,7 @@ from tests.factories import (
     RoomFactory,
     section_post_data,
 )
+from tests.patient_links import open_session
 from tests.threads import all_at_once
 
 NOW = at(dt.date(2027, 1, 4), 12)  # Monday noon in Sacramento
@@ -261,8 +261,9 @@ def test_concurrent_opens_of_one_visit_make_one_round():
 
 
 @pytest.fixture
-def token(patient):
-    return patient_link_token(patient)
+def token(client, patient):
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def check_in_link(token: str, appointment: Appointment) -> str:

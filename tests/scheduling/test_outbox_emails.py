@@ -25,6 +25,7 @@ from scheduling.reminder_plan import patient_message_plan
 from scheduling.reminders.dispatch import dispatch_due, recover_stuck
 from scheduling.reminders.messages import render_reminder
 from tests.factories import AppointmentFactory, PatientFactory
+from tests.patient_links import open_link
 from tests.scheduling.reminder_support import deliver_due_reminders
 from tests.scheduling.test_reminder_content import FORBIDDEN, forbidden_in
 
@@ -66,7 +67,7 @@ def test_a_link_asked_for_while_the_broker_is_down_is_sent_once_it_is_back(
     assert "Hello Robin," in message.body
     token = LINK.search(message.body)[1]
     assert patient_from_token(token) == patient
-    assert client.get(reverse("scheduling:patient_home", args=[token])).status_code == 200
+    assert open_link(client, reverse("scheduling:patient_home", args=[token])).status_code == 200
     for text in (message.subject, message.body, message.alternatives[0][0]):
         assert forbidden_in(text.replace("Robin", "")) == []
     assert Reminder.objects.get().state == ReminderState.SENT

@@ -12,7 +12,6 @@ from django.core import mail
 from django.urls import reverse
 from icalendar import Calendar
 
-from intake.links import patient_link_token
 from intake.models import Flag, Severity, SubmissionStatus
 from scheduling.models import (
     Appointment,
@@ -36,6 +35,7 @@ from tests.factories import (
     RoomFactory,
     consultation_at,
 )
+from tests.patient_links import open_session
 from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +57,9 @@ def consultation(online_clinic, patient) -> Appointment:
 
 
 @pytest.fixture
-def token(patient) -> str:
-    return patient_link_token(patient)
+def token(client, patient) -> str:
+    """The patient's link, opened in `client`: addresses carry its session's marker."""
+    return open_session(client, patient)
 
 
 def url(name: str, token: str, appointment: Appointment) -> str:
@@ -145,6 +146,7 @@ def test_after_the_cutoff_the_page_gives_the_phone_and_the_server_refuses(
     client, consultation, token, frozen
 ):
     frozen.move_to(consultation.start - dt.timedelta(hours=23))
+    token = open_session(client, consultation.patient)  # the first session went idle
     page = client.get(url("patient_cancel", token, consultation))
     assert page.status_code == 200
     text = page.content.decode()
@@ -275,6 +277,7 @@ def test_after_the_cutoff_reschedule_gives_the_phone_and_the_server_refuses(
     client, consultation, token, frozen
 ):
     frozen.move_to(consultation.start - dt.timedelta(hours=20))
+    token = open_session(client, consultation.patient)  # the first session went idle
     page = client.get(url("patient_reschedule", token, consultation)).content.decode()
     assert "can no longer be changed online" in page
     assert not offered_links(page)

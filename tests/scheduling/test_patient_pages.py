@@ -1,5 +1,6 @@
 """The patient's own page by signed link: their appointments only, in clinic time, with calendar
-files; every bad token or someone else's appointment is the same 404 with no data."""
+files; a bad token or someone else's appointment is the same 404 with no data, a revoked or expired
+link 410 (intake.link_pages). The swap of token for session: tests/intake/test_link_sessions.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.factories import (
     PatientFactory,
     RoomFactory,
 )
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +69,7 @@ def booked(online_clinic, patient):
 
 
 def home(client, patient):
-    return client.get(reverse("scheduling:patient_home", args=[patient_link_token(patient)]))
+    return open_link(client, reverse("scheduling:patient_home", args=[patient_link_token(patient)]))
 
 
 def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient, booked):
@@ -85,8 +87,8 @@ def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient
 
 
 def test_only_consultations_outside_the_cutoff_offer_change_buttons(client, patient, booked):
-    token = patient_link_token(patient)
     page = home(client, patient).content.decode()
+    token = "me"
     for name in ("patient_reschedule", "patient_cancel"):
         assert reverse(f"scheduling:{name}", args=[token, booked["changeable"].pk]) in page
         for other in ("too_close", "infusion", "past", "cancelled"):
@@ -95,8 +97,8 @@ def test_only_consultations_outside_the_cutoff_offer_change_buttons(client, pati
 
 
 def test_each_upcoming_appointment_has_a_calendar_file(client, patient, booked):
-    token = patient_link_token(patient)
     page = home(client, patient).content.decode()
+    token = "me"
     assert reverse("scheduling:patient_ics", args=[token, booked["changeable"].pk]) in page
     response = client.get(reverse("scheduling:patient_ics", args=[token, booked["changeable"].pk]))
     assert response.status_code == 200
@@ -124,7 +126,7 @@ def test_the_questionnaire_status_and_link(client, patient, online_clinic, statu
         )
     page = home(client, patient).content.decode()
     assert text in page
-    link = reverse("intake:start", args=[patient_link_token(patient)])
+    link = reverse("intake:start", args=["me"])
     assert (f'href="{link}"' in page) == (button is not None)
     if button:
         assert button in page
@@ -133,6 +135,7 @@ def test_the_questionnaire_status_and_link(client, patient, online_clinic, statu
 def test_patient_pages_are_private_to_caches_and_referrers(client, patient, booked):
     response = home(client, patient)
     assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
     assert response["Referrer-Policy"] == "same-origin"
 
 
@@ -141,8 +144,19 @@ def tampered(token: str) -> str:
     return token[:-1] + last
 
 
-@pytest.mark.parametrize("kind", ["garbage", "tampered", "expired", "revoked"])
-def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen, kind):
+@pytest.mark.parametrize(
+    ("kind", "status", "text"),
+    [
+        ("garbage", 404, "This link does not work"),
+        ("tampered", 404, "This link does not work"),
+        ("expired", 410, "This link no longer works"),
+        ("revoked", 410, "This link no longer works"),
+        ("superseded", 410, "This link no longer works"),
+    ],
+)
+def test_a_bad_link_shows_nothing_and_offers_a_new_one(
+    client, patient, booked, frozen, kind, status, text
+):
     token = patient_link_token(patient)
     if kind == "garbage":
         token = "not-a-token"
@@ -152,6 +166,9 @@ def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen,
         frozen.shift(dt.timedelta(days=31))
     else:
         patient_links_revoke(patient_id=patient.pk)
+        if kind == "superseded":
+            patient.refresh_from_db()
+            patient_link_token(patient)  # the newer link the patient was sent
     for name, args in (
         ("patient_home", [token]),
         ("patient_ics", [token, booked["changeable"].pk]),
@@ -159,11 +176,14 @@ def test_a_bad_link_is_a_404_that_shows_nothing(client, patient, booked, frozen,
         ("patient_reschedule", [token, booked["changeable"].pk]),
     ):
         response = client.get(reverse(f"scheduling:{name}", args=args))
-        assert response.status_code == 404, name
+        assert response.status_code == status, name
         page = response.content.decode()
         assert patient.first_name not in page
-        assert "This link does not work" in page
+        assert text in page
+        assert "(916) 915-9215" in page
+        assert f'action="{reverse("scheduling:link_request")}"' in page
         assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
         assert response["Referrer-Policy"] == "same-origin"
 
 
@@ -171,8 +191,9 @@ def test_another_patients_appointment_is_a_404_with_no_data(client, patient, boo
     stranger = PatientFactory(first_name="Stranger")
     theirs = AppointmentFactory(patient=stranger, start=at(dt.date(2027, 1, 12), 15))
     token = patient_link_token(patient)
+    me = open_session(client, patient)
     for name in ("patient_ics", "patient_cancel", "patient_reschedule"):
-        response = client.get(reverse(f"scheduling:{name}", args=[token, theirs.pk]))
+        response = client.get(reverse(f"scheduling:{name}", args=[me, theirs.pk]))
         assert response.status_code == 404, name
         assert "Stranger" not in response.content.decode()
     response = client.post(reverse("scheduling:patient_cancel", args=[token, theirs.pk]))
@@ -185,7 +206,7 @@ def test_another_patients_appointment_is_a_404_with_no_data(client, patient, boo
 def test_a_fresh_link_works_after_an_old_one_expired(client, patient, booked, frozen):
     old = patient_link_token(patient)
     frozen.shift(dt.timedelta(days=31))
-    assert client.get(reverse("scheduling:patient_home", args=[old])).status_code == 404
+    assert client.get(reverse("scheduling:patient_home", args=[old])).status_code == 410
     assert home(client, patient).status_code == 200
 
 
