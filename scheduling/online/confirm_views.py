@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from intake.links import patient_link_token
+from propel.secret_addresses import keep_private, secret_address
 from scheduling.booking_tokens import booking_request_id_from_token
 from scheduling.errors import SchedulingError
 from scheduling.models import BookingRequest
@@ -25,7 +26,6 @@ from scheduling.online.booking import online_booking_confirm
 from scheduling.online.offer import nearest_alternatives
 from scheduling.online.public_forms import BookingConfirmForm
 from scheduling.online.rules import consultation_type
-from scheduling.secret_addresses import keep_private, secret_address
 from scheduling.slots import zone_label
 
 CONFIRM_SESSION_KEY = "propel_booking_confirm"

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
+from propel.secret_addresses import keep_private
 from scheduling.errors import SchedulingError
 from scheduling.models import AppointmentType, BookingRequest, SlotHold
 from scheduling.online import slot_page
@@ -34,7 +35,6 @@ from scheduling.online.public_forms import (
     SlotChoiceForm,
 )
 from scheduling.online.rules import consultation_type, normalise_email
-from scheduling.secret_addresses import keep_private
 from scheduling.slots import zone_label
 
 HOLD_SESSION_KEY = "propel_slot_hold"

@@ -17,6 +17,7 @@ from gunicorn.glogging import SafeAtoms
 
 from intake.links import patient_link_token, patient_links_revoke
 from propel.log_masking import MASK, TokenMaskFilter, mask_tokens
+from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from tests.factories import (
     CheckInSubmissionFactory,
@@ -102,6 +103,7 @@ def _secrets() -> Secrets:
     feed = clinician_feed_token(ClinicianFactory())
     hold = SlotHoldFactory().key
     bad = link[:-4] + "AAAA"
+    confirm = booking_confirm_token(987654)  # a booking request's emailed confirmation link
     paths = [
         f"/p/{link}/",
         f"/p/{link}/intake/",
@@ -113,8 +115,9 @@ def _secrets() -> Secrets:
         f"/feeds/clinician/{feed}.ics",
         f"/book/{hold}/",
         f"/link/?token={link}",
+        f"/book/confirm/{confirm}/",
     ]
-    tokens = [link, old_link, feed, bad]
+    tokens = [link, old_link, feed, bad, confirm]
     return Secrets(paths, [*tokens, *(t.rsplit(":", 1)[1] for t in tokens), hold])
 
 
@@ -154,7 +157,7 @@ def test_real_gunicorn_logs_no_token_after_valid_invalid_and_revoked_links(gunic
         statuses.append(response.status)
         if response.status == 302 and "/me/" in response.location:
             assert browser.get(response.location).status in (200, 302)
-    assert statuses == [302, 302, 302, 404, 404, 404, 410, 200, 200, 200]
+    assert statuses == [302, 302, 302, 404, 404, 404, 410, 200, 200, 200, 302]
     server.kill()  # flushes and closes the logs
     log = access_log.read_text()
     assert log.count(MASK) >= 8, log
