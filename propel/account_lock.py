@@ -126,6 +126,25 @@ def account_locked_email_send(*, lock_id: int) -> None:
         lock.save(update_fields=["notified_at"])
 
 
+# How long a lock's email may wait for its own queued task before the sweep sends it instead.
+EMAIL_SWEEP_AFTER = dt.timedelta(minutes=2)
+
+
+def account_lock_emails_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Send the email of every open lock whose queued task never ran (the broker was down when
+    the account locked). Beat runs it every few minutes; each email still goes once per lock
+    (account_locked_email_send locks the row and checks `notified_at`). Returns the lock ids."""
+    now = now or timezone.now()
+    lock_ids = list(
+        AccountLock.objects.filter(
+            unlocked_at=None, notified_at=None, locked_at__lte=now - EMAIL_SWEEP_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for lock_id in lock_ids:
+        account_locked_email_send(lock_id=lock_id)
+    return lock_ids
+
+
 def _user_named(username: str) -> Any:
     return get_user_model()._default_manager.filter(username=username, is_active=True).first()
 

@@ -315,6 +315,8 @@ CELERY_BEAT_SCHEDULE = {
     "crisis-alert-sweep": {"task": "intake.tasks.crisis_alerts_sweep", "schedule": 60.0},
     # Claims due reminder rows and queues their sends (scheduling.reminders.dispatch); no ETA tasks.
     "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
+    # A locked account's email whose task never reached the broker (propel.account_lock).
+    "account-lock-emails": {"task": "propel.tasks.account_lock_emails_sweep", "schedule": 300.0},
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(

@@ -13,6 +13,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from propel.account_lock import account_lock_emails_sweep
 from propel.models import AccountLock, AuditEvent
 from tests.clinic_time import stopped_clock
 from tests.eager import eager_tasks
@@ -140,6 +141,20 @@ def test_a_broker_outage_does_not_break_the_login_page(
         ("propel.tasks.send_account_locked_email", AccountLock.objects.get().pk)
     ]  # tried once, failed, logged
     assert sign_in("frontdesk", TEST_PASSWORD, "10.9.9.9").status_code == 429
+    assert mail.outbox == []
+
+
+def test_the_sweep_sends_a_lock_email_the_broker_outage_kept_back_once(front_desk, monkeypatch):
+    monkeypatch.setattr("celery.app.task.Task.delay", lambda *a, **k: 1 / 0)
+    wrong_passwords_from_many_addresses("frontdesk", addresses=2)
+    lock = AccountLock.objects.get()
+    assert lock.notified_at is None and mail.outbox == []
+
+    assert account_lock_emails_sweep(now=NOW + dt.timedelta(minutes=1)) == []  # its task may run
+    assert account_lock_emails_sweep(now=NOW + dt.timedelta(minutes=3)) == [lock.pk]
+    assert account_lock_emails_sweep(now=NOW + dt.timedelta(minutes=8)) == []
+    (message,) = mail.outbox
+    assert message.to == [front_desk.email]
 
 
 def test_only_clinic_admins_see_the_locks(client_for, front_desk):
