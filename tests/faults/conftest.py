@@ -27,6 +27,7 @@ from tests.faults.harness import (
     RedisServer,
     app_env,
     database_url_of_test_session,
+    other_client_connections,
     tail,
     wait_for_other_connections_to_close,
 )
@@ -106,13 +107,15 @@ def web(
         WORKER_HEARTBEAT_MAX_AGE_SECONDS=HEARTBEAT_MAX_AGE_SECONDS,
     )
     server = Gunicorn(env=env, log_dir=fault_dir)
+    with django_db_blocker.unblock():
+        already_there = other_client_connections()
     try:
         server.start()
         yield server
     finally:
         server.kill()
         with django_db_blocker.unblock():
-            wait_for_other_connections_to_close()
+            wait_for_other_connections_to_close(already_there)
 
 
 @pytest.fixture

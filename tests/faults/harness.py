@@ -29,7 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -194,18 +194,26 @@ def database_url_of_test_session() -> str:
     return f"postgres://{credentials}@{host}{port}/{settings['NAME']}"
 
 
-def wait_for_other_connections_to_close() -> None:
-    """pytest-django drops the test database at the end of the session, which PostgreSQL refuses
-    while a killed process's backend is still on its way out."""
+def other_client_connections() -> set[int]:
+    """Backend pids of the other clients connected to the test database. Autovacuum and other
+    background workers do not count: DROP DATABASE ends them itself."""
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def wait_for_other_connections_to_close(already_there: Collection[int] = ()) -> None:
+    """pytest-django drops the test database at the end of the session, which PostgreSQL refuses
+    while a killed process's backend is still on its way out. `already_there`: connections open
+    before the killed process started (not its own), which are not waited for."""
+
     def alone() -> bool:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            return cursor.fetchone()[0] == 0
+        return not other_client_connections() - set(already_there)
 
     wait_for(alone, timeout=15, what="the app's database connections to close")
 

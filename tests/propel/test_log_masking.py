@@ -30,6 +30,7 @@ from tests.faults.harness import (
     Gunicorn,
     app_env,
     database_url_of_test_session,
+    other_client_connections,
     wait_for_other_connections_to_close,
 )
 
@@ -136,13 +137,15 @@ def gunicorn(tmp_path: Path, django_db_blocker) -> Iterator[tuple[Gunicorn, Path
         SECRET_KEY=settings.SECRET_KEY,
     )
     server = Gunicorn(env=env, log_dir=tmp_path, access_log=access_log)
+    with django_db_blocker.unblock():
+        already_there = other_client_connections()
     try:
         server.start()
         yield server, access_log
     finally:
         server.kill()
         with django_db_blocker.unblock():
-            wait_for_other_connections_to_close()
+            wait_for_other_connections_to_close(already_there)
 
 
 @pytest.mark.postgres
