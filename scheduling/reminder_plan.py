@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -316,15 +317,26 @@ def reminders_cancel(
 
 
 def reminder_notice_plan(
-    *, appointment_id: int, kind: str, now: dt.datetime | None = None
+    *,
+    appointment_id: int,
+    kind: str,
+    now: dt.datetime | None = None,
+    previous_start: dt.datetime | None = None,
+    reason: str = "",
+    batch: uuid.UUID | None = None,
 ) -> Reminder | None:
-    """Plan the notice `kind` (one of NOTICE_KINDS) about this appointment: one email row, due at
-    once, for the dispatch sweep to send like any reminder. Returns the row, or None when the
-    patient has no email address.
+    """Plan the notice `kind` (one of NOTICE_KINDS) of the change just made to this appointment:
+    one email row, due at once, for the dispatch sweep to send like any reminder. Returns the row,
+    or None when the patient has no email address.
 
-    Call inside the transaction that makes the change, so the notice exists exactly when the
-    change does, whatever the broker is doing. Idempotent: the appointment/kind/channel key
-    holds at most one notice of a kind, and planning it again returns the existing row.
+    `previous_start`: the time it had before a move that kept the appointment; `reason`: a
+    NoticeReason the clinic chose to give; `batch`: shared by the notices of one action for one
+    patient, sent as one message.
+
+    Call inside the transaction that makes the change (after it: the appointment's sequence is
+    the change's), so the notice exists exactly when the change does, whatever the broker is
+    doing. Idempotent per change: the appointment/kind/channel/sequence key holds at most one
+    notice of a change, and planning it again returns the existing row.
     """
     if kind not in NOTICE_KINDS:
         raise ValueError(f"{kind!r} is not a notice")
@@ -336,7 +348,13 @@ def reminder_notice_plan(
         appointment_id=appointment_id,
         kind=kind,
         channel=ReminderChannel.EMAIL,
-        defaults={"due_at": now},
+        sequence=appointment.sequence,
+        defaults={
+            "due_at": now,
+            "previous_start": previous_start,
+            "reason": reason,
+            "batch": batch,
+        },
     )
     return row
 

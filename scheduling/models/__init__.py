@@ -33,6 +33,7 @@ from scheduling.models.clinic import (
     WorkingHours,
 )
 from scheduling.models.reminders import (
+    NoticeReason,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -65,6 +66,7 @@ __all__ = [
     "ExtraOpening",
     "GateOutcome",
     "InfusionCourse",
+    "NoticeReason",
     "OpeningHours",
     "PreInfusionCheckIn",
     "ReadingPhase",

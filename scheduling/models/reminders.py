@@ -32,6 +32,17 @@ class ReminderKind(models.TextChoices):
     BOOKING_REQUEST = "booking_request", _("Confirm an online booking")
 
 
+class NoticeReason(models.TextChoices):
+    """Why the clinic moved or cancelled a visit, in words the patient may read in a message
+    (never a health detail: staff pick one, they never type it). Blank: no reason given."""
+
+    CLOSURE = "closure", _("the clinic is closed that day")
+    CLINICIAN_UNAVAILABLE = "clinician_unavailable", _("your clinician is not available then")
+    ROOM_UNAVAILABLE = "room_unavailable", _("the treatment room is not available then")
+    SCHEDULE_CHANGE = "schedule_change", _("we had to change our schedule")
+    PATIENT_REQUEST = "patient_request", _("you asked us to")
+
+
 class ReminderChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("Text message")
@@ -62,6 +73,17 @@ class Reminder(models.Model):
         BookingRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )
     kind = models.CharField(max_length=32, choices=ReminderKind.choices)
+    # A notice reports one change of its appointment: the appointment's sequence after that change
+    # (0 for every other message), so each change has its own notice and a repeat of the same
+    # change none.
+    sequence = models.PositiveIntegerField(default=0)
+    # A notice of a move that kept the appointment (a staff move): where it was before.
+    previous_start = models.DateTimeField(null=True, blank=True)
+    # Why the clinic made the change, when it chose to say (staff changes only).
+    reason = models.CharField(max_length=32, choices=NoticeReason.choices, blank=True)
+    # Messages written by one action for one patient (a course booked, a day closed): sent as one
+    # message listing them all, per channel.
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
     channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
     due_at = models.DateTimeField()
     state = models.CharField(
@@ -79,9 +101,9 @@ class Reminder(models.Model):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["appointment", "kind", "channel"],
+                fields=["appointment", "kind", "channel", "sequence"],
                 condition=models.Q(appointment__isnull=False),
-                name="reminder_once_per_kind_channel",
+                name="reminder_once_per_kind_channel_change",
             ),
             models.CheckConstraint(
                 condition=models.Q(appointment__isnull=False)
