@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from propel.admin import PatientReadAuditMixin
 from propel.audit import audit_record
-from scheduling import policy
+from scheduling import closures, policy
 from scheduling.errors import SchedulingError
 from scheduling.models import (
     Appointment,
@@ -237,10 +237,47 @@ class OpeningHoursAdmin(admin.ModelAdmin):
     list_display = ("weekday", "opens", "closes")
 
 
+class ClosureForm(forms.ModelForm):
+    """Refuses days with booked visits (scheduling.closures' rule): the staff closure page lists
+    them and cancels, notifies and leaves them to rebook; the admin has no such step."""
+
+    class Meta:
+        model = Closure
+        fields = ("start_date", "end_date", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
+        first, last = cleaned.get("start_date"), cleaned.get("end_date")
+        hits = closures.closure_hits(first, last) if first and last and first <= last else []
+        if hits:
+            refusal = SchedulingError("closure_has_visits", count=len(hits)).message
+            page = reverse("scheduling:closure_new") + f"?start_date={first}"
+            raise forms.ValidationError(f"{refusal} ({page})")
+        return cleaned
+
+
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(PolicyAdminMixin, admin.ModelAdmin):
+    """Saved through scheduling.closures.closure_save, which re-checks under its locks that no
+    visit is booked on the days."""
+
+    form = ClosureForm
     list_display = ("start_date", "end_date", "reason")
     date_hierarchy = "start_date"
+
+    def save_model(
+        self, request: HttpRequest, obj: Closure, form: forms.ModelForm, change: bool
+    ) -> None:
+        result = closures.closure_save(
+            closure_id=obj.pk if change else None,
+            start_date=obj.start_date,
+            end_date=obj.end_date,
+            reason=obj.reason,
+            actor=request.user,
+            request=request,
+        )
+        obj.pk = result.closure.pk
 
 
 @admin.register(ExtraOpening)

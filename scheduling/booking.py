@@ -36,10 +36,12 @@ from scheduling.models import (
     AppointmentType,
     BookedVia,
     Clinician,
+    ReminderKind,
     Room,
     SlotHold,
     status_word,
 )
+from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
 from scheduling.queries import appointment_with_type
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
 from scheduling.reminder_plan import reminders_replan
@@ -288,6 +290,7 @@ def appointment_move(
     clinician_id: int | None = None,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notice: ChangeNotice = DEFAULT,
 ) -> Appointment:
     """Move a booked appointment to `new_start` (same type and length), or raise SchedulingError.
 
@@ -300,11 +303,18 @@ def appointment_move(
     when the type's policy, re-read under the locks, does. The update is conditional on the
     status and `sequence` read under the lock (SchedulingError("stale") otherwise) and bumps
     `sequence`; an "appointment.moved" audit event records both times. The status is unchanged,
-    so no status history is written.
+    so no status history is written. Unless the patient moved it (`as_patient`), the patient's
+    notice of the move (with the old start and `notice`'s reason and batch) is planned in the
+    same transaction (scheduling.notices).
+
+    A move to where the appointment already is (same start, and the named room and clinician
+    are the ones it has: a form sent twice) changes nothing and returns it: no second notice.
     """
     now = now or timezone.now()
     new_start = aware_utc(new_start, name="new_start")
     appointment = _movable(appointment_id, new_start=new_start, now=now)
+    if _already_there(appointment, new_start, room_id=room_id, clinician_id=clinician_id):
+        return appointment
     room_ids, clinician_ids = _move_candidates(
         appointment, room_id=room_id, clinician_id=clinician_id
     )
@@ -335,6 +345,14 @@ def appointment_move(
         end = new_start + appointment.appointment_type.duration
         _claim_move(current, start=new_start, end=end, room=room, clinician=clinician, now=now)
         reminders_replan(appointment_id=appointment_id, now=now)
+        change_notice_plan(
+            appointment_id=appointment_id,
+            kind=ReminderKind.RESCHEDULED_NOTICE,
+            notice=notice,
+            as_patient=as_patient,
+            now=now,
+            previous_start=current.start,
+        )
         _audit_move(current, new_start, room, clinician, actor=actor, request=request)
     current.refresh_from_db()
     return current
@@ -348,6 +366,20 @@ def _movable(appointment_id: int, *, new_start: dt.datetime, now: dt.datetime) -
     if new_start <= now or appointment.start <= now:
         raise SchedulingError("in_past")
     return appointment
+
+
+def _already_there(
+    appointment: Appointment,
+    new_start: dt.datetime,
+    *,
+    room_id: int | None,
+    clinician_id: int | None,
+) -> bool:
+    return (
+        appointment.start == new_start
+        and room_id in (None, appointment.room_id)
+        and clinician_id in (None, appointment.clinician_id)
+    )
 
 
 def _move_candidates(

@@ -46,6 +46,18 @@ class SchedulingError(DomainError):
         "stale": _("This appointment was changed by someone else. Please reload and try again."),
         "not_found": _("That appointment could not be found."),
         "patient_not_found": _("That patient could not be found."),
+        # Closures (scheduling.closures): never leave booked visits on a closed day unannounced.
+        "closure_dates": _("The last day of a closure cannot be before its first day."),
+        "closure_has_visits": _(
+            "{count} booked visit(s) fall on these days. Close the clinic from the calendar's "
+            "“Close the clinic” page: it lists them, cancels them, emails each patient and "
+            "leaves them for you to rebook. Or move them first."
+        ),
+        "closure_visits_changed": _(
+            "The visits on these days changed since the list was shown (a booking was made or "
+            "moved). Nothing was saved: check the list again."
+        ),
+        "closure_not_found": _("That closure could not be found."),
         # Online booking (scheduling.online.services): written for patients, calm, always a way
         # forward.
         "slot_gone": _("Sorry, that time is no longer free. Please choose another time."),

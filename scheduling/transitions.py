@@ -54,6 +54,7 @@ from scheduling.models import (
     Visit,
     status_word,
 )
+from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
 
@@ -327,6 +328,10 @@ def offered_actions(
     ]
 
 
+# The statuses that call a booked visit off: the patient is told, and their calendar entry goes.
+CALLED_OFF = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED})
+
+
 def appointment_transition(
     *,
     appointment_id: int,
@@ -336,15 +341,20 @@ def appointment_transition(
     reason: str = "",
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notice: ChangeNotice = DEFAULT,
 ) -> Appointment:
     """Move an appointment to `to_status` through the lifecycle action leading there.
 
     Locks the appointment row (then reads its visit), checks the table (who, when, what must be
     done first) and raises SchedulingError("lifecycle_refused") naming everything missing, or
     "bad_transition" for a status no action leads to. The update is conditional on the status
-    read, writes status history and one audit event, bumps `sequence` on cancellation (so a
-    calendar file sent afterwards replaces the earlier one) and cancels the reminders the visit
-    no longer needs. Nested inside a caller's transaction (a visit step), it shares it.
+    read, writes status history and one audit event, bumps `sequence` when the visit is called
+    off (cancelled, or deferred on the day: a calendar file sent afterwards replaces the earlier
+    one) and cancels the reminders the visit no longer needs. A visit called off by staff, a
+    command or a task (not by the patient: `as_patient`) gets the patient's cancellation notice
+    with `notice`'s reason and batch, in the same transaction (scheduling.notices). `reason` is
+    the history's own text (staff's words, never sent to the patient). Nested inside a caller's
+    transaction (a visit step), it shares it.
     """
     now = now or timezone.now()
     action = ACTION_FOR_STATUS.get(to_status)
@@ -358,7 +368,8 @@ def appointment_transition(
         lifecycle_require(appointment, visit, action, actor=actor, as_patient=as_patient, now=now)
         current = appointment.status
         changes: dict[str, Any] = {"status": to_status, "updated_at": now}
-        if to_status == AppointmentStatus.CANCELLED:
+        called_off = to_status in CALLED_OFF
+        if called_off:
             changes["sequence"] = F("sequence") + 1
         if Appointment.objects.filter(pk=appointment_id, status=current).update(**changes) != 1:
             raise SchedulingError("stale")
@@ -366,9 +377,17 @@ def appointment_transition(
             appointment, current, to_status, actor=actor, reason=reason, request=request, now=now
         )
         appointment.status = to_status
-        if to_status == AppointmentStatus.CANCELLED:
+        if called_off:
             appointment.sequence += 1
         _cancel_unneeded_reminders(appointment_id, to_status, now=now)
+        if called_off:
+            change_notice_plan(
+                appointment_id=appointment_id,
+                kind=ReminderKind.CANCELLED_NOTICE,
+                notice=notice,
+                as_patient=as_patient,
+                now=now,
+            )
     return appointment
 
 

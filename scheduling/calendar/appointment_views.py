@@ -39,6 +39,7 @@ from scheduling.models import (
     Visit,
     status_word,
 )
+from scheduling.notices import DEFAULT, ChangeNotice
 from scheduling.slots import clinic_today, clinic_tz, staff_slots
 from scheduling.transitions import appointment_transition, offered_actions
 
@@ -107,6 +108,7 @@ def _transition(
     to_status: str,
     done: str,
     reason: str = "",
+    notice: ChangeNotice = DEFAULT,
     **extra: Any,
 ) -> HttpResponse:
     """Move the appointment to `to_status` through the lifecycle door, then back to its page with
@@ -118,6 +120,7 @@ def _transition(
             reason=reason,
             actor=request.user,
             request=request,
+            notice=notice,
         )
     except SchedulingError as error:
         return _refused(request, appointment, error, **extra)
@@ -149,6 +152,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: int) -> HttpRespons
         appointment,
         to_status=AppointmentStatus.CANCELLED,
         reason=form.cleaned_data["reason"],
+        notice=form.notice(),
         done=_("The appointment was cancelled."),
         cancel_form=form,
     )
@@ -201,6 +205,7 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
             **form.resource_ids(),
             actor=request.user,
             request=request,
+            notice=form.notice(),
         )
     except SchedulingError as error:
         form.add_error(None, error.message)

@@ -11,7 +11,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Patient
-from scheduling.models import AppointmentStatus, AppointmentType, Clinician, Room
+from scheduling.models import AppointmentStatus, AppointmentType, Clinician, NoticeReason, Room
+from scheduling.notices import ChangeNotice, notice_reason_field
 from scheduling.phones import possible_phone
 from scheduling.slots import clinic_tz
 from scheduling.time_fields import (
@@ -171,12 +172,27 @@ class BookingForm(_WhenForm):
         return cleaned
 
 
-class MoveForm(_WhenForm):
+class _NoticeForm(forms.Form):
+    """A staff change the patient hears of: the reason their message gives (picked, optional)."""
+
+    notice_reason = notice_reason_field()
+
+    def notice(self) -> ChangeNotice:
+        return ChangeNotice(reason=self.cleaned_data.get("notice_reason") or "")
+
+
+class MoveForm(_WhenForm, _NoticeForm):
     pass
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for cancelling"), max_length=300)
+class CancelForm(_NoticeForm):
+    field_order = ["reason", "notice_reason"]
+
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        max_length=300,
+        help_text=_("For the appointment's history; the patient does not see it."),
+    )
 
 
 class StatusForm(forms.Form):
@@ -202,3 +218,48 @@ class LinksRevokeForm(forms.Form):
         required=False,
         help_text=_("For example: lost phone, or the link went to the wrong email."),
     )
+
+
+class ClosureForm(forms.Form):
+    """Close the clinic for whole days. `reason` shows on the calendar (staff's words); the
+    patients' emails give `notice_reason`, picked from a list."""
+
+    start_date = forms.DateField(label=_("First day closed"), widget=DATE_INPUT)
+    end_date = forms.DateField(
+        label=_("Last day closed"),
+        widget=DATE_INPUT,
+        required=False,
+        help_text=_("Leave empty to close one day."),
+    )
+    reason = forms.CharField(
+        label=_("Reason shown on the calendar"),
+        max_length=120,
+        help_text=_("For example: staff training. Patients do not see it."),
+    )
+    notice_reason = notice_reason_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notice_reason"].initial = NoticeReason.CLOSURE
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data (the stubs allow None)
+        first, last = cleaned.get("start_date"), cleaned.get("end_date")
+        if first is not None:
+            for name, day in (("start_date", first), ("end_date", last)):
+                if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+                    self.add_error(
+                        name,
+                        _("Choose a date between %(first)s and %(last)s.")
+                        % {"first": MIN_YEAR, "last": MAX_YEAR},
+                    )
+            if last is None:
+                cleaned["end_date"] = first
+            elif last < first:
+                self.add_error("end_date", _("The last day cannot be before the first day."))
+        return cleaned
+
+    def notice_reason_label(self) -> str:
+        code = self.cleaned_data.get("notice_reason") or ""
+        return str(NoticeReason(code).label) if code else ""

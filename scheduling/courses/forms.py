@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import Weekday
+from scheduling.notices import notice_reason_field
 from scheduling.slots import clinic_tz
 from scheduling.time_fields import (
     OCCURRENCE_SUFFIX,
@@ -249,6 +250,7 @@ class SessionMoveForm(ClinicTimeForm):
     appointment_id = forms.IntegerField(widget=forms.HiddenInput)
     new_start = ClinicDateTimeField(label=_("New time"))
     new_start_occurrence = OccurrenceField()
+    notice_reason = notice_reason_field()
 
 
 class CancelRemainingForm(forms.Form):
@@ -258,6 +260,7 @@ class CancelRemainingForm(forms.Form):
         widget=forms.TextInput,
         help_text=_("Shown in the appointments' history. No health details, please."),
     )
+    notice_reason = notice_reason_field()
 
 
 class MaintenanceForm(ClinicTimeForm):

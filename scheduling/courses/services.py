@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -49,6 +50,7 @@ from scheduling.models import (
     CourseStatus,
     InfusionCourse,
 )
+from scheduling.notices import ChangeNotice
 from scheduling.policy import spacing_policy
 from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
@@ -328,6 +330,7 @@ def course_session_move(
     actor: Any,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notice_reason: str = "",
 ) -> Appointment:
     """Move one session of an active course, keeping the course rules with its other sessions
     (gap, weekly cap, span; cancelled and no-show sessions do not count). Locks the course row,
@@ -360,6 +363,7 @@ def course_session_move(
             actor=actor,
             request=request,
             now=now,
+            notice=ChangeNotice(reason=notice_reason),
         )
 
 
@@ -370,11 +374,14 @@ def course_cancel_remaining(
     reason: str,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notice_reason: str = "",
 ) -> int:
     """Cancel every booked session of an active course that has not started yet (through
     appointment_transition, with history and audit), mark the course cancelled, and return how
-    many sessions were cancelled. Locks the course row; all or nothing."""
+    many sessions were cancelled. Locks the course row; all or nothing. The patient's notices
+    (one per session, with `notice_reason`) share one batch: one message lists them all."""
     now = now or timezone.now()
+    notice = ChangeNotice(reason=notice_reason, batch=uuid.uuid4())
     with transaction.atomic():
         course = locked_course(course_id)
         if course.status != CourseStatus.ACTIVE:
@@ -392,6 +399,7 @@ def course_cancel_remaining(
                 reason=reason,
                 request=request,
                 now=now,
+                notice=notice,
             )
         InfusionCourse.objects.filter(pk=course.pk).update(
             status=CourseStatus.CANCELLED, updated_at=now

@@ -278,6 +278,7 @@ def course_move(request: HttpRequest, course_id: int) -> HttpResponse:
             new_start=cleaned["new_start"],
             actor=request.user,
             request=request,
+            notice_reason=cleaned.get("notice_reason") or "",
         )
         return _("Session moved.")
 
@@ -318,7 +319,11 @@ def _course_form_view(
 
 def _act_cancel(request: HttpRequest, course: InfusionCourse, cleaned: dict[str, Any]) -> str:
     count = course_cancel_remaining(
-        course_id=course.pk, actor=request.user, reason=cleaned["reason"], request=request
+        course_id=course.pk,
+        actor=request.user,
+        reason=cleaned["reason"],
+        request=request,
+        notice_reason=cleaned.get("notice_reason") or "",
     )
     return ngettext(
         "Cancelled %(count)d remaining session.",

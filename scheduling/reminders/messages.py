@@ -98,6 +98,8 @@ def _previous(reminder: Reminder) -> Appointment | None:
     """For the notice of a move: the appointment it replaced (None for every other kind)."""
     if reminder.kind != ReminderKind.RESCHEDULED_NOTICE or reminder.appointment is None:
         return None
+    if reminder.previous_start is not None:
+        return None  # a staff move kept the appointment: `previous_start` says where it was
     return rescheduled_from(reminder.appointment)
 
 
@@ -106,8 +108,13 @@ def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]
     assert appointment is not None
     patient = appointment.patient
     is_consultation = appointment.appointment_type.room_kind == RoomKind.CONSULT
+    previous_start = previous.start if previous is not None else reminder.previous_start
     return {
-        "previous": _when(previous.start) if previous is not None else None,
+        "previous": _when(previous_start) if previous_start is not None else None,
+        # A change the clinic made (scheduling.notices): the message says "we" and, when staff
+        # chose one, why (NoticeReason's words, never typed).
+        "staff_change": reminder.previous_start is not None or bool(reminder.reason),
+        "reason": reminder.get_reason_display() if reminder.reason else "",
         "first_name": patient.first_name,
         "visit_word": "consultation" if is_consultation else "visit",
         **_clinic(),

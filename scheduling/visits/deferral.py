@@ -23,6 +23,7 @@ from scheduling.models import (
     AppointmentStatus,
     Visit,
 )
+from scheduling.notices import DEFAULT, ChangeNotice
 from scheduling.policy import spacing_policy
 from scheduling.queries import appointment_with_type
 from scheduling.slots import clinic_tz, staff_slots
@@ -60,8 +61,11 @@ def defer_visit(
     code: str,
     request: HttpRequest | None,
     now: dt.datetime,
+    notice: ChangeNotice = DEFAULT,
 ) -> None:
-    """Defer inside the caller's transaction, with the visit row locked."""
+    """Defer inside the caller's transaction, with the visit row locked. `reason` is staff's
+    (clinical) words for the history; the patient's notice, planned by the lifecycle door, says
+    only `notice`'s reason, picked from NoticeReason."""
     visit.appointment = appointment_transition(
         appointment_id=visit.appointment_id,
         to_status=AppointmentStatus.DEFERRED,
@@ -69,6 +73,7 @@ def defer_visit(
         reason=reason[:300],
         request=request,
         now=now,
+        notice=notice,
     )
     Visit.objects.filter(pk=visit.pk).update(
         deferred_reason=reason, deferred_at=now, updated_at=now
@@ -97,19 +102,29 @@ def visit_defer(
     reason: str,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
+    notice_reason: str = "",
 ) -> Deferral:
     """Defer today's visit (any staff role the lifecycle allows: the clinician's judgement, or
     the desk turning a patient away, e.g. no escort): the appointment becomes DEFERRED with
     `reason`, before the infusion starts. Returns the rebooking options (rebooking_options) and
     the next step for the patient (for a blood-pressure deferral: see their primary care doctor
     first). Nothing is rebooked here: staff pick an option and book it through the usual booking
-    service."""
+    service. The patient is told the visit is off (a cancellation notice, with `notice_reason`,
+    a NoticeReason or "", never the clinical `reason`)."""
     require_role(actor, DEFER_ROLES)
     now = now or timezone.now()
     reason = required_text(reason, "visit_reason_needed")
     with transaction.atomic():
         visit = locked_visit(appointment_id, started=False)
-        defer_visit(visit, actor=actor, reason=reason, code="clinician", request=request, now=now)
+        defer_visit(
+            visit,
+            actor=actor,
+            reason=reason,
+            code="clinician",
+            request=request,
+            now=now,
+            notice=ChangeNotice(reason=notice_reason),
+        )
     return Deferral(
         visit=visit,
         options=rebooking_options(appointment_id, now=now),

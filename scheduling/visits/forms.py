@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 from phonenumber_field.formfields import PhoneNumberField
 
+from scheduling.notices import notice_reason_field
 from scheduling.time_fields import DATE_INPUT
 from scheduling.vitals import SYMPTOMS
 
@@ -175,7 +176,9 @@ class DeferForm(forms.Form):
         label=_("Why the visit is deferred"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=300,
+        help_text=_("For the visit's record; the patient's email does not include it."),
     )
+    notice_reason = notice_reason_field()
 
 
 class RebookForm(forms.Form):

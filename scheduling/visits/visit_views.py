@@ -212,6 +212,7 @@ def _act_defer(request: HttpRequest, appointment: Appointment, data: dict[str, A
         actor=request.user,
         reason=data["reason"],
         request=request,
+        notice_reason=data.get("notice_reason") or "",
     )
     return _("The visit was deferred. Offer the patient one of the times below.")
 

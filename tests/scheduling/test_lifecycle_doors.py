@@ -74,6 +74,8 @@ STATUS_DOORS = {
     "scheduling:course_move",
     "scheduling:course_cancel",
     "scheduling:course_maintenance",
+    # Cancels the visits on the closed days through the door (tests/scheduling/test_closures.py).
+    "scheduling:closure_new",
     "scheduling:book_confirm",
     "scheduling:patient_cancel",
     "scheduling:patient_reschedule",
@@ -131,6 +133,7 @@ NO_STATUS = {
     "scheduling:calendar",
     "scheduling:calendar_week",
     "scheduling:clinician_feed",
+    "scheduling:closure",
     "scheduling:course_detail",
     "scheduling:day_sheet",
     "scheduling:feed_revoke",

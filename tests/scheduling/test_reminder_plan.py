@@ -290,6 +290,9 @@ def test_cancel_no_show_and_defer_cancel_pending_rows(clinic, status):
         appointment_transition(appointment_id=appointment.pk, to_status=status, actor=desk_user())
     states = {key: r.state for key, r in rows(appointment.pk).items()}
     assert states["confirmation", "email"] == ReminderState.SENT
+    # A visit staff call off gets its notice (scheduling.notices); a no-show gets none.
+    notice = states.pop(("cancelled_notice", "email"), None)
+    assert (notice is not None) == (status != AppointmentStatus.NO_SHOW)
     assert {s for (k, _), s in states.items() if k != "confirmation"} == {ReminderState.CANCELLED}
     # Nothing comes back for a cancelled appointment.
     assert reminders_replan(appointment_id=appointment.pk) == []
