@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import CALLED_OFF_STATUSES, Appointment
 from scheduling.slots import clinic_tz
 
 PRODID = "-//Propel//Clinic appointments//EN"
@@ -59,7 +59,7 @@ def _event(appointment: Appointment, *, now: dt.datetime) -> Event:
         _("To change this appointment, use the link in our email or call %(phone)s.")
         % {"phone": settings.CLINIC_PHONE},
     )
-    cancelled = appointment.status == AppointmentStatus.CANCELLED
+    cancelled = appointment.status in CALLED_OFF_STATUSES
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event

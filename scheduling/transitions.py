@@ -44,6 +44,7 @@ from scheduling.lifecycle import (
     refusals,
 )
 from scheduling.models import (
+    CALLED_OFF_STATUSES,
     Appointment,
     AppointmentStatus,
     AppointmentStatusChange,
@@ -328,10 +329,6 @@ def offered_actions(
     ]
 
 
-# The statuses that call a booked visit off: the patient is told, and their calendar entry goes.
-CALLED_OFF = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED})
-
-
 def appointment_transition(
     *,
     appointment_id: int,
@@ -368,7 +365,7 @@ def appointment_transition(
         lifecycle_require(appointment, visit, action, actor=actor, as_patient=as_patient, now=now)
         current = appointment.status
         changes: dict[str, Any] = {"status": to_status, "updated_at": now}
-        called_off = to_status in CALLED_OFF
+        called_off = to_status in CALLED_OFF_STATUSES
         if called_off:
             changes["sequence"] = F("sequence") + 1
         if Appointment.objects.filter(pk=appointment_id, status=current).update(**changes) != 1:

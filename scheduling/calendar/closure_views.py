@@ -108,8 +108,8 @@ def rebook_url(appointment: Appointment, after: dt.date) -> str:
     """The new-appointment page for the visit's patient and type, from the day after `after`."""
     query = urlencode(
         {
-            "patient": appointment.patient_id,
-            "appointment_type": appointment.appointment_type_id,
+            "patient": str(appointment.patient_id),
+            "appointment_type": str(appointment.appointment_type_id),
             "date": (after + dt.timedelta(days=1)).isoformat(),
         }
     )

@@ -8,6 +8,7 @@ working, and Django finds the models through these imports.
 from scheduling.models.appointments import (
     ACTIVE_STATUSES,
     ATTENDED_STATUSES,
+    CALLED_OFF_STATUSES,
     OPEN_STATUSES,
     Appointment,
     AppointmentQuerySet,
@@ -52,6 +53,7 @@ from scheduling.models.visits import (
 __all__ = [
     "ACTIVE_STATUSES",
     "ATTENDED_STATUSES",
+    "CALLED_OFF_STATUSES",
     "OPEN_STATUSES",
     "Appointment",
     "AppointmentQuerySet",

@@ -47,6 +47,9 @@ OPEN_STATUSES = (
     AppointmentStatus.CHECKED_IN,
     AppointmentStatus.IN_PROGRESS,
 )
+# The visit was called off before it happened (cancelled, or deferred on the day): the patient is
+# told (scheduling.notices) and their calendar entry is withdrawn (scheduling.ics).
+CALLED_OFF_STATUSES = (AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED)
 # The patient came: the visit started or happened.
 ATTENDED_STATUSES = (
     AppointmentStatus.CHECKED_IN,

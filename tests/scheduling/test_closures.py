@@ -232,3 +232,16 @@ def test_the_admin_saves_a_closure_on_free_days(clinic, admin_user, client_for):
     assert stretched.status_code == 200 and "1 booked visit(s)" in stretched.content.decode()
     closure.refresh_from_db()
     assert closure.start_date.isoformat() == "2027-01-08"
+
+
+def test_the_day_view_offers_to_close_that_day(clinic, desk):
+    day = desk.get(reverse("scheduling:calendar"), {"date": TUESDAY.isoformat()})
+    link = f"{NEW}?start_date={TUESDAY.isoformat()}"
+    assert link in day.content.decode()
+
+    page = desk.get(link)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'value="{TUESDAY.isoformat()}"' in html
+    assert 'name="notice_reason"' in html and "the clinic is closed that day" in html

@@ -4,6 +4,7 @@ medicine; links are present and work; the confirmation carries the calendar file
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlparse
 
@@ -13,7 +14,7 @@ from django.urls import resolve
 
 from intake import policy
 from intake.links import patient_from_token
-from scheduling.models import Reminder, ReminderChannel, ReminderKind, RoomKind
+from scheduling.models import NoticeReason, Reminder, ReminderChannel, ReminderKind, RoomKind
 from scheduling.reminders.messages import EMAIL_ONLY_CONTEXTS, RenderedMessage, render_reminder
 from tests.factories import (
     AppointmentFactory,
@@ -217,3 +218,34 @@ def test_a_name_with_an_apostrophe_is_not_escaped_in_a_text(appointments):
     assert "Hi D'Arcy," in sms
     html = rendered(appointment, ReminderKind.CONSULTATION_24H, "email").html
     assert "D&#x27;Arcy" in html
+
+
+# The notices of a change staff made (scheduling.notices): "we" wording, the old time of a move
+# kept on the same appointment, and each reason staff may pick. Scanned like every other message.
+STAFF_NOTICE_CASES = [
+    (visit, kind, reason)
+    for visit in ("consultation", "infusion")
+    for kind in (ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE)
+    for reason in ["", *NoticeReason.values]
+]
+
+
+@pytest.mark.parametrize(("visit", "kind", "reason"), STAFF_NOTICE_CASES)
+def test_staff_change_notices_name_nothing_about_health(appointments, visit, kind, reason):
+    appointment = appointments[visit]
+    reminder = Reminder(
+        appointment=appointment,
+        kind=kind,
+        channel=ReminderChannel.EMAIL,
+        due_at=appointment.start,
+        previous_start=appointment.start - dt.timedelta(days=1)
+        if kind == ReminderKind.RESCHEDULED_NOTICE
+        else None,
+        reason=reason,
+    )
+    message = render_reminder(reminder)
+    assert forbidden_in(message.subject) == [] and forbidden_in(message.sms) == []
+    body_forbidden = tuple(word for word in FORBIDDEN if word not in ("infusion",))
+    for body in (message.text, message.html):
+        assert forbidden_in(body, body_forbidden) == []
+        assert settings.CLINIC_PHONE in body

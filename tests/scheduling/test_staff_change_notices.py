@@ -24,6 +24,7 @@ from scheduling.models import (
 )
 from scheduling.notices import ChangeNotice
 from scheduling.online.changes import online_consultation_cancel, online_consultation_reschedule
+from scheduling.reminders.messages import render_reminder
 from scheduling.transitions import appointment_transition
 from tests.clinic_time import THURSDAY, TUESDAY, WEDNESDAY, at, stopped_clock
 from tests.factories import (
@@ -72,6 +73,18 @@ def notices(appointment: Appointment) -> list[Reminder]:
     )
 
 
+def staff_cancel(appointment: Appointment, actor, history: str = "", **notice) -> Appointment:
+    """Cancel through the lifecycle door as `actor` (`history`: the status history's words);
+    `notice` builds the ChangeNotice."""
+    return appointment_transition(
+        appointment_id=appointment.pk,
+        to_status=AppointmentStatus.CANCELLED,
+        actor=actor,
+        reason=history,
+        notice=ChangeNotice(**notice),
+    )
+
+
 # --- The doors themselves -------------------------------------------------------------------------
 
 
@@ -108,13 +121,7 @@ def test_the_same_move_sent_twice_plans_one_notice(visit, front_desk):
 
 
 def test_a_staff_cancel_plans_one_notice(visit, front_desk):
-    appointment_transition(
-        appointment_id=visit.pk,
-        to_status=AppointmentStatus.CANCELLED,
-        actor=front_desk,
-        reason="Patient phoned",
-        notice=ChangeNotice(reason=NoticeReason.PATIENT_REQUEST),
-    )
+    staff_cancel(visit, front_desk, "Patient phoned", reason=NoticeReason.PATIENT_REQUEST)
 
     [notice] = notices(visit)
     assert notice.kind == ReminderKind.CANCELLED_NOTICE
@@ -129,12 +136,7 @@ def test_a_change_by_a_command_or_task_tells_the_patient_too(visit):
 
 
 def test_a_silent_change_plans_nothing(visit, front_desk):
-    appointment_transition(
-        appointment_id=visit.pk,
-        to_status=AppointmentStatus.CANCELLED,
-        actor=front_desk,
-        notice=ChangeNotice(send=False),
-    )
+    staff_cancel(visit, front_desk, send=False)
 
     assert notices(visit) == []
 
@@ -336,6 +338,10 @@ def test_deferring_a_visit_plans_one_notice_without_the_clinical_reason(
     assert notice.kind == ReminderKind.CANCELLED_NOTICE
     assert notice.sequence == today_visit.sequence == 1
     assert notice.reason == NoticeReason.SCHEDULE_CHANGE
+    message = render_reminder(notice)
+    assert "Blood pressure" not in message.text and "blood pressure" not in message.html
+    [(_name, ics, _type)] = message.attachments
+    assert b"STATUS:CANCELLED" in ics and b"SEQUENCE:1" in ics  # the entry leaves their calendar
 
 
 def test_the_desk_deferring_for_alcohol_tells_the_patient_once(today_visit, front_desk, client_for):
