@@ -27,7 +27,7 @@ class PatientAdminForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("consent_sms") and not data.get("mobile"):
             self.add_error("consent_sms", "Text messages need a mobile number.")
         return data
