@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from io import StringIO
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from intake.consent import consent_set
+from intake.consent import consent_backfill, consent_set
 from intake.models import ConsentEvent, ConsentSource, Patient
 from intake.opt_out import email_opt_out_token, email_opt_out_url
 from scheduling.booking import appointment_book
@@ -234,3 +236,21 @@ def test_a_patient_who_opted_out_still_gets_the_confirmation_of_their_booking(bo
     deliver_due_reminders(now=NOW)
     subjects = [message.subject for message in mail.outbox]
     assert len(subjects) == 1 and subjects[0].startswith("Your appointment on")
+
+
+def test_after_the_backfill_the_replan_command_plans_email_reminders(online_clinic):
+    patient = PatientFactory(consent_email=False, consent_email_at=None)
+    appointment_book(
+        patient_id=patient.pk,
+        appointment_type_id=online_clinic.consultation.pk,
+        start=LATER,
+        now=NOW,
+    )
+    assert planned(patient) == {("confirmation", "email")}
+    consent_backfill(patient_model=Patient, event_model=ConsentEvent, now=NOW)
+    out = StringIO()
+    call_command("reminders_replan", stdout=out)
+    assert "1 upcoming appointment" in out.getvalue()
+    assert {("consultation_24h", "email"), ("intake_nudge_48h", "email")} <= planned(patient)
+    call_command("reminders_replan", stdout=StringIO())  # again: nothing more
+    assert Reminder.objects.filter(appointment__patient=patient).count() == 3
