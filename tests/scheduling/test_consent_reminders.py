@@ -254,3 +254,20 @@ def test_after_the_backfill_the_replan_command_plans_email_reminders(online_clin
     assert {("consultation_24h", "email"), ("intake_nudge_48h", "email")} <= planned(patient)
     call_command("reminders_replan", stdout=StringIO())  # again: nothing more
     assert Reminder.objects.filter(appointment__patient=patient).count() == 3
+
+
+def test_the_contact_page_runs_a_fixed_number_of_queries(
+    client, online_clinic, django_assert_max_num_queries
+):
+    patient = PatientFactory(consent_sms=True, consent_sms_at=NOW)
+    for days in (0, 1, 5):
+        appointment_book(
+            patient_id=patient.pk,
+            appointment_type_id=online_clinic.consultation.pk,
+            start=LATER + dt.timedelta(days=days),
+            now=NOW,
+        )
+    open_session(client, patient)
+    url = reverse("scheduling:patient_contact", args=["me"])
+    with django_assert_max_num_queries(8):
+        assert client.get(url).status_code == 200
