@@ -19,10 +19,13 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from intake.consent import consent_set
 from intake.decisions import clearance_decide, flag_acknowledge
 from intake.examples import complete_answers
 from intake.models import (
     ClearanceDecision,
+    ConsentChannel,
+    ConsentSource,
     DecisionKind,
     IntakeSubmission,
     OnCallClinician,
@@ -91,6 +94,8 @@ FIRST_NAMES = [
 ]
 LAST_NAMES = ["Example", "Sample", "Placeholder"]
 PATIENT_COUNT = 30
+# One demo patient in this many ticked the box for text reminders.
+SMS_CONSENT_EVERY = 3
 
 
 @dataclass(frozen=True)
@@ -211,8 +216,28 @@ def seed_patients(rng: random.Random) -> list[Patient]:
                 "mobile": f"+1916555{100 + index:04d}",
             },
         )
+        seed_consents(patient, index)
         patients.append(patient)
     return patients
+
+
+def seed_consents(patient: Patient, index: int) -> None:
+    """The same defaults as a real booking (intake.consent): email reminders on for everyone
+    (each of them has an address), texts for the one in three who ticked the box. A channel the
+    patient already said something about is left as it is, so running the seed again never undoes
+    a choice made in the demo."""
+    said = set(patient.consent_events.values_list("channel", flat=True))
+    wanted = {ConsentChannel.EMAIL: True, ConsentChannel.SMS: index % SMS_CONSENT_EVERY == 0}
+    for channel, given in wanted.items():
+        if channel in said or not given:
+            continue
+        consent_set(
+            patient_id=patient.pk,
+            channel=channel,
+            given=True,
+            source=ConsentSource.BOOKING,
+            now=patient.created_at,
+        )
 
 
 def seed_appointments(

@@ -1,18 +1,62 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
-from intake.models import OnCallClinician, Patient
+from intake.consent import consent_preferences_set
+from intake.models import ConsentSource, OnCallClinician, Patient
 from propel.admin import PatientReadAuditMixin
+
+CONSENT_FIELDS = ("consent_email", "consent_sms")
+
+
+class PatientAdminForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = (
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "mobile",
+            *CONSENT_FIELDS,
+            "escort_name",
+            "escort_phone",
+            "link_version",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("consent_sms") and not data.get("mobile"):
+            self.add_error("consent_sms", "Text messages need a mobile number.")
+        return data
 
 
 @admin.register(Patient)
 class PatientAdmin(PatientReadAuditMixin, admin.ModelAdmin):
-    """Every list page and patient page shown is audited (PatientReadAuditMixin)."""
+    """Every list page and patient page shown is audited (PatientReadAuditMixin). Consent changes
+    go through intake.consent (source "staff", the staff member, reminders re-planned)."""
 
+    form = PatientAdminForm
     list_display = ("last_name", "first_name", "date_of_birth", "email", "mobile")
     search_fields = ("last_name", "first_name", "email")
     readonly_fields = ("consent_email_at", "consent_sms_at", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        wanted = {name: form.cleaned_data[name] for name in CONSENT_FIELDS}
+        for name in CONSENT_FIELDS:
+            # Saved as they were (a new patient: the defaults); the change goes through the door.
+            setattr(obj, name, form.initial.get(name, getattr(Patient(), name)))
+        super().save_model(request, obj, form, change)
+        consent_preferences_set(
+            patient_id=obj.pk,
+            email=wanted["consent_email"],
+            sms=wanted["consent_sms"],
+            source=ConsentSource.STAFF,
+            request=request,
+        )
+        obj.refresh_from_db()
 
     def patient_id_of(self, obj: Any) -> int | None:
         return int(obj.pk)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -18,9 +19,12 @@ class Patient(models.Model):
     date_of_birth = models.DateField(_("date of birth"))
     email = models.EmailField(_("email"), db_index=True)
     mobile = PhoneNumberField(_("mobile phone"), blank=True)
-    consent_email = models.BooleanField(_("may contact by email"), default=False)
-    consent_email_at = models.DateTimeField(null=True, blank=True)
-    consent_sms = models.BooleanField(_("may contact by text message"), default=False)
+    # Contact preferences (intake.consent, the one door that changes them after creation): email
+    # reminders are part of treatment operations, on from the start with a one-click opt-out;
+    # texts need the patient's express consent. Each `_at` is when the value was last set.
+    consent_email = models.BooleanField(_("email reminders"), default=True)
+    consent_email_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    consent_sms = models.BooleanField(_("text message reminders"), default=False)
     consent_sms_at = models.DateTimeField(null=True, blank=True)
     escort_name = models.CharField(_("escort or driver"), max_length=200, blank=True)
     escort_phone = PhoneNumberField(_("escort's phone"), blank=True)
@@ -53,6 +57,43 @@ class Patient(models.Model):
     @property
     def initials(self) -> str:
         return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email reminders")
+    SMS = "sms", _("Text message reminders")
+
+
+class ConsentSource(models.TextChoices):
+    BOOKING = "booking", _("Online booking form")
+    MANAGE_PAGE = "manage_page", _("Patient's own page")
+    EMAIL_LINK = "email_link", _("Opt-out link in an email")
+    SMS_STOP = "sms_stop", _("STOP reply to a text")
+    STAFF = "staff", _("Staff, on the patient's say-so")
+    BACKFILL = "backfill", _("Default turned on for existing patients")
+
+
+class ConsentEvent(AppendOnlyModel):
+    """One consent given or withdrawn, with its time and where it came from (intake.consent).
+    Append-only: the history of what the patient said; the Patient row holds the current value."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consent_events")
+    channel = models.CharField(max_length=8, choices=ConsentChannel.choices)
+    given = models.BooleanField()
+    source = models.CharField(max_length=16, choices=ConsentSource.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("consent event")
+        indexes = [models.Index(fields=["patient", "channel", "-at"], name="consent_event_latest")]
+
+    def __str__(self) -> str:
+        state = "given" if self.given else "withdrawn"
+        return f"{self.channel} {state} ({self.source}) for patient {self.patient_id}"
 
 
 class SubmissionStatus(models.TextChoices):

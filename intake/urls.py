@@ -1,10 +1,12 @@
 from django.urls import path
 
-from intake import review_views, staff_views, views
+from intake import opt_out_pages, review_views, staff_views, views
 
 app_name = "intake"
 
 urlpatterns = [
+    # The one-click opt-out of email reminders in every email (intake.opt_out).
+    path("email-reminders/stop/<str:token>/", opt_out_pages.email_opt_out, name="email_opt_out"),
     path("p/<str:token>/intake/", views.start, name="start"),
     path("p/<str:token>/intake/review/", views.review, name="review"),
     path("p/<str:token>/intake/sent/<int:round>/", views.submitted, name="submitted"),

@@ -1,5 +1,6 @@
 """What scheduling tells intake: each patient's next consultation (the review queue), the
-check-in window, and the outbox writer for the information-request email.
+check-in window, the outbox writer for the information-request email, and the re-plan that
+follows a change of contact consent (intake.consent).
 
 intake never imports scheduling (design: scheduling -> intake -> propel), so intake.review keeps a
 registry and SchedulingConfig.ready() registers `next_consultations` in it.
@@ -13,12 +14,13 @@ from collections.abc import Collection
 from django.db.models import Min
 
 from intake.check_in_window import set_check_in_gate
+from intake.consent import set_consent_listener
 from intake.information_request import set_information_request_writer
 from intake.review import set_consultation_lookup
 from scheduling.check_ins import check_in_gate
-from scheduling.models import Appointment, ReminderKind
+from scheduling.models import Appointment, AppointmentStatus, ReminderKind
 from scheduling.online.rules import CONSULTATION_CODE
-from scheduling.reminder_plan import patient_message_plan
+from scheduling.reminder_plan import patient_message_plan, reminders_replan
 
 
 def next_consultations(patient_ids: Collection[int], *, now: dt.datetime) -> dict[int, dt.datetime]:
@@ -43,9 +45,25 @@ def information_request_write(patient_id: int) -> None:
     patient_message_plan(patient_id=patient_id, kind=ReminderKind.INFORMATION_REQUEST)
 
 
+def consent_replan(patient_id: int, now: dt.datetime) -> int:
+    """After a change of the patient's consent, in its transaction: re-plan the reminders of
+    every booked appointment still to come (an opt-out cancels the pending rows of that channel,
+    an opt-in plans them; sent rows are history). Returns how many appointments."""
+    ids = list(
+        Appointment.objects.filter(
+            patient_id=patient_id, status=AppointmentStatus.BOOKED, start__gt=now
+        ).values_list("pk", flat=True)
+    )
+    for appointment_id in ids:
+        reminders_replan(appointment_id=appointment_id, now=now)
+    return len(ids)
+
+
 def register() -> None:
     set_consultation_lookup(next_consultations)
     # The pre-infusion check-in's window (scheduling.check_ins) for intake's check-in pages.
     set_check_in_gate(check_in_gate)
     # The outbox writer for intake's "the care team needs more information" email.
     set_information_request_writer(information_request_write)
+    # Pending reminders follow the patient's consent.
+    set_consent_listener(consent_replan)

@@ -8,7 +8,7 @@ from scheduling.calendar import appointment_views, closure_views, feeds
 from scheduling.calendar import patient_views as staff_patient_views
 from scheduling.calendar import views as calendar_views
 from scheduling.courses import views as course_views
-from scheduling.online import confirm_views, patient_views, public_views
+from scheduling.online import confirm_views, contact_views, patient_views, public_views
 from scheduling.reminders import sms_webhook
 from scheduling.reminders import views as reminder_views
 from scheduling.visits import day_sheet_views
@@ -113,6 +113,7 @@ patient_pages: list[URLPattern | URLResolver] = [
     path("", patient_views.patient_home, name="patient_home"),
     path("appointments/<int:appointment_id>/", include(patient_appointment_pages)),
     path("check-in/<int:appointment_id>/", patient_views.patient_check_in, name="check_in"),
+    path("contact/", contact_views.patient_contact, name="patient_contact"),
 ]
 
 urlpatterns = [

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from intake.models import Patient
+from intake.consent import consent_set
+from intake.models import ConsentChannel, ConsentSource, Patient
 from intake.selectors import has_hard_stop
 from propel.audit import audit_record
 from propel.ratelimit import ratelimit_hit
@@ -88,10 +89,6 @@ def _find_or_create_patient(
         date_of_birth=details.date_of_birth,
         email=email,
         mobile=details.mobile,
-        consent_email=details.consent_email,
-        consent_email_at=now if details.consent_email else None,
-        consent_sms=details.consent_sms,
-        consent_sms_at=now if details.consent_sms else None,
     )
     audit_record(
         action="patient.created",
@@ -100,6 +97,26 @@ def _find_or_create_patient(
         obj=patient,
         detail={"via": BookedVia.ONLINE},
     )
+    # What the form said, with its time and source (intake.consent): email reminders as the box
+    # was left (ticked unless the patient unticked it), texts only when ticked.
+    consent_set(
+        patient_id=patient.pk,
+        channel=ConsentChannel.EMAIL,
+        given=details.consent_email,
+        source=ConsentSource.BOOKING,
+        now=now,
+        request=request,
+    )
+    if details.consent_sms and patient.mobile:
+        consent_set(
+            patient_id=patient.pk,
+            channel=ConsentChannel.SMS,
+            given=True,
+            source=ConsentSource.BOOKING,
+            now=now,
+            request=request,
+        )
+    patient.refresh_from_db()
     return patient, True
 
 

@@ -109,13 +109,20 @@ class BookingDetailsForm(forms.Form):
         help_text=_("We call this number if we need to reach you."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
+    # Email reminders are on unless the patient unticks them (intake.consent); texts only when
+    # ticked: the patient's express consent.
     consent_email = forms.BooleanField(
-        label=_("Email me reminders about my appointments"), required=False
+        label=_("Email me reminders about my appointments"),
+        required=False,
+        initial=True,
+        help_text=_("Every reminder has a link to stop them."),
     )
     consent_sms = forms.BooleanField(
         label=_("Text me reminders about my appointments"),
         required=False,
-        help_text=_("Standard message rates may apply. Reply STOP at any time."),
+        help_text=_(
+            "Only if you tick this box. Standard message rates may apply. Reply STOP at any time."
+        ),
     )
     # A honeypot: people never see or reach it; form-filling scripts do.
     website = forms.CharField(
@@ -145,7 +152,7 @@ class BookingDetailsForm(forms.Form):
             Fieldset(_("About you"), "first_name", "last_name", "date_of_birth"),
             Fieldset(_("How we reach you"), "email", "mobile"),
             Fieldset(
-                _("Reminders (optional)"),
+                _("Reminders"),
                 HTML(
                     '<p class="small text-body-secondary">{}</p>'.format(
                         _("We always email your booking confirmation.")
@@ -256,3 +263,39 @@ class LinkRequestForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+
+class ContactPreferencesForm(forms.Form):
+    """How we contact the patient (their page): email reminders on or off, texts only when they
+    tick the box, and only to a mobile on file."""
+
+    consent_email = forms.BooleanField(
+        label=_("Email me reminders about my appointments"),
+        required=False,
+        help_text=_(
+            "We still email you about bookings you make or change, changes we make, links you "
+            "ask for, and when the care team needs more information."
+        ),
+    )
+    consent_sms = forms.BooleanField(
+        label=_("Text me reminders about my appointments"),
+        required=False,
+        help_text=_("Standard message rates may apply. Reply STOP to any text to stop them."),
+    )
+
+    def __init__(self, *args: Any, mobile: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mobile = mobile
+        if not mobile:
+            field = self.fields["consent_sms"]
+            field.disabled = True
+            field.help_text = _(
+                "We have no mobile number for you. Call us to add one, then tick this box."
+            )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+
+    def clean_consent_sms(self) -> bool:
+        # Without a mobile the box is disabled: nothing can be texted.
+        return bool(self.mobile and self.cleaned_data.get("consent_sms"))

@@ -48,6 +48,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from intake.models import Patient
+from intake.opt_out import list_unsubscribe_headers
 from intake.selectors import questionnaire_status
 from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.sms import SmsTransientError, get_sms_backend
@@ -290,7 +291,8 @@ def _deliver(reminder: Reminder) -> str:
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[recipient_email(reminder)],
-        headers={"Message-ID": message_id},
+        # The one-click opt-out (RFC 8058) on every email to a patient (intake.opt_out).
+        headers={"Message-ID": message_id, **list_unsubscribe_headers(rendered.opt_out_url)},
     )
     if rendered.html:
         message.attach_alternative(rendered.html, "text/html")

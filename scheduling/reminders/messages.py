@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 
 from intake.links import patient_link_token
+from intake.opt_out import email_opt_out_url
 from intake.selectors import questionnaire_status
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.ics import appointments_ics
@@ -60,6 +61,9 @@ class RenderedMessage:
     html: str
     sms: str
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+    # The patient's one-click opt-out of email reminders: the footer link and the
+    # List-Unsubscribe headers (intake.opt_out). Empty for a booking request (no patient yet).
+    opt_out_url: str = ""
 
 
 def _when(start: dt.datetime) -> dict[str, str]:
@@ -202,8 +206,17 @@ EMAIL_ONLY_CONTEXTS = {
 }
 
 
+def _opt_out_url(reminder: Reminder) -> str:
+    if reminder.appointment is not None:
+        return email_opt_out_url(reminder.appointment.patient_id)
+    if reminder.patient_id is not None:
+        return email_opt_out_url(reminder.patient_id)
+    return ""
+
+
 def _render_email_only(kind: ReminderKind, reminder: Reminder) -> RenderedMessage:
-    context = {**_clinic(), **EMAIL_ONLY_CONTEXTS[kind](reminder)}
+    opt_out_url = _opt_out_url(reminder)
+    context = {**_clinic(), **EMAIL_ONLY_CONTEXTS[kind](reminder), "opt_out_url": opt_out_url}
     base = f"emails/{kind.value}"
     subject = _one_line(render_to_string(f"{base}_subject.txt", context))
     _check(kind.value, "subject", subject, context["first_name"])
@@ -212,6 +225,7 @@ def _render_email_only(kind: ReminderKind, reminder: Reminder) -> RenderedMessag
         text=render_to_string(f"{base}_body.txt", context),
         html=render_to_string(f"{base}_body.html", context),
         sms="",
+        opt_out_url=opt_out_url,
     )
 
 
@@ -228,6 +242,7 @@ def render_reminder(
     context = _context(reminder, previous)
     base = f"reminders/{kind.value}"
     email = channel != ReminderChannel.SMS
+    context["opt_out_url"] = _opt_out_url(reminder) if email else ""
     subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
     sms = (
         _one_line(render_to_string(f"{base}_sms.txt", context))
@@ -251,4 +266,5 @@ def render_reminder(
         html=render_to_string(f"{base}_body.html", context) if email else "",
         sms=sms,
         attachments=attachments,
+        opt_out_url=context["opt_out_url"],
     )

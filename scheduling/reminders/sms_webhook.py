@@ -5,9 +5,10 @@ X-Propel-Signature: the hex HMAC-SHA256 of the raw body under SMS_WEBHOOK_SECRET
 "sha256=" prefix is accepted). A bad or missing signature gets 403, a body that is not that JSON
 400; anything else 200, so the provider does not retry. An unknown number changes nothing.
 
-STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT (any case, trimmed) set consent_sms to False on
-every patient with that mobile and audit "patient.sms_opt_out"; the dispatcher checks consent
-before each text, so pending texts are skipped from then on.
+STOP, STOPALL, UNSUBSCRIBE, CANCEL, END and QUIT (any case, trimmed) withdraw SMS consent from
+every patient with that mobile through intake.consent (a consent event with the source
+"sms_stop", audited "patient.sms_opt_out"), which cancels their pending texts; the dispatcher also
+checks consent before each text.
 
 START does not opt a patient back in. Consent to texts is recorded with the patient (the consent
 form, or staff on the patient's say-so) and carries the time it was given; an SMS reply only
@@ -30,8 +31,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from intake.models import Patient
-from propel.audit import audit_record
+from intake.consent import consent_set
+from intake.models import ConsentChannel, ConsentSource, Patient
 from scheduling.phones import valid_phone
 
 logger = logging.getLogger(__name__)
@@ -53,24 +54,23 @@ def signature_valid(body: bytes, header: str) -> bool:
     return hmac.compare_digest(given.encode(), signature_for(body).encode())
 
 
-def sms_opt_out(*, mobile: str, keyword: str, request: HttpRequest | None = None) -> int:
-    """Withdraw SMS consent for every patient with this mobile; the number of patients changed."""
+def sms_opt_out(*, mobile: str, request: HttpRequest | None = None) -> int:
+    """Withdraw SMS consent for every patient with this mobile (intake.consent: recorded with the
+    source "sms_stop", audited "patient.sms_opt_out", pending texts cancelled); the number of
+    patients changed."""
     now = timezone.now()
     changed = 0
     with transaction.atomic():
-        patients = Patient.objects.select_for_update().filter(mobile=mobile, consent_sms=True)
-        for patient in patients:
-            patient.consent_sms = False
-            patient.consent_sms_at = now
-            patient.save(update_fields=["consent_sms", "consent_sms_at"])
-            audit_record(
-                action="patient.sms_opt_out",
+        ids = Patient.objects.filter(mobile=mobile, consent_sms=True).values_list("pk", flat=True)
+        for patient_id in list(ids):
+            changed += consent_set(
+                patient_id=patient_id,
+                channel=ConsentChannel.SMS,
+                given=False,
+                source=ConsentSource.SMS_STOP,
+                now=now,
                 request=request,
-                patient_id=patient.pk,
-                obj=patient,
-                detail={"via": "sms_reply", "keyword": keyword},
             )
-            changed += 1
     return changed
 
 
@@ -96,7 +96,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=400)
     keyword = text.strip().upper()
     if keyword in OPT_OUT_WORDS:
-        changed = sms_opt_out(mobile=mobile, keyword=keyword, request=request)
-        logger.info("sms opt-out received; %d patient(s) changed", changed)
+        changed = sms_opt_out(mobile=mobile, request=request)
+        logger.info("sms opt-out (%s) received; %d patient(s) changed", keyword, changed)
         return JsonResponse({"ok": True, "action": "opt_out"})
     return JsonResponse({"ok": True, "action": "none"})

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.urls import reverse
 
 from intake.links import patient_link_token
+from intake.opt_out import email_opt_out_token
 from tests.e2e.conftest import give_backup_code, sign_in
 from tests.factories import (
     TEST_PASSWORD,
@@ -56,6 +58,8 @@ def test_patient_pages_have_no_serious_accessibility_violations(phone_page, live
         f"/p/{token}/intake/about/",
         f"/p/{token}/intake/phq9/",
         f"/p/{token}/intake/medications/",
+        f"/p/{token}/contact/",
+        reverse("intake:email_opt_out", args=[email_opt_out_token(clinic.pk)]),
     ]
     found = {}
     for path in pages:

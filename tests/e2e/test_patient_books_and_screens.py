@@ -128,7 +128,8 @@ def test_a_patient_books_with_the_keyboard_alone(live_server, phone_page: Page):
     for name, value in DETAILS.items():
         tab_to(page, f'[name="{name}"]')
         page.keyboard.type(value)
-    tab_to(page, '[name="consent_email"]')
+    # Email reminders start ticked; texts need the patient's own tick.
+    tab_to(page, '[name="consent_sms"]')
     page.keyboard.press("Space")
     tab_to(page, 'button[type="submit"]')
     page.keyboard.press("Enter")
@@ -141,6 +142,7 @@ def test_a_patient_books_with_the_keyboard_alone(live_server, phone_page: Page):
     appointment = Appointment.objects.get()
     assert appointment.patient.first_name == "Jules"
     assert appointment.patient.consent_email is True
+    assert appointment.patient.consent_sms is True
 
 
 def test_a_questionnaire_step_can_be_answered_with_the_keyboard_alone(

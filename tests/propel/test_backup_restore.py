@@ -27,6 +27,7 @@ APPEND_ONLY = (
     "propel_auditevent",
     "intake_flagacknowledgement",
     "intake_clearancedecision",
+    "intake_consentevent",
     "scheduling_visititemacknowledgement",
 )
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
 from intake.links import patient_from_token
+from intake.opt_out import email_opt_out_patient
 from scheduling import tasks
 from scheduling.models import Reminder, ReminderChannel, ReminderKind, ReminderState
 from scheduling.reminder_plan import patient_message_plan
@@ -93,6 +94,9 @@ def test_patient_emails_render_with_a_working_link_and_no_health_words(kind):
     assert links
     for link in links:
         match = resolve(urlparse(link).path)
+        if match.view_name == "intake:email_opt_out":
+            assert email_opt_out_patient(match.kwargs["token"]) == patient
+            continue
         assert patient_from_token(match.kwargs["token"]) == patient
 
 

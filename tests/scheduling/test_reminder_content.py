@@ -14,6 +14,7 @@ from django.urls import resolve
 
 from intake import policy
 from intake.links import patient_from_token
+from intake.opt_out import email_opt_out_patient
 from scheduling.models import NoticeReason, Reminder, ReminderChannel, ReminderKind, RoomKind
 from scheduling.reminders.messages import EMAIL_ONLY_CONTEXTS, RenderedMessage, render_reminder
 from tests.factories import (
@@ -154,6 +155,9 @@ def test_every_link_resolves_to_a_working_patient_page(appointments, visit, kind
     for link in links:
         assert link.startswith(settings.SITE_URL + "/")
         match = resolve(urlparse(link).path)
+        if match.view_name == "intake:email_opt_out":
+            assert email_opt_out_patient(match.kwargs["token"]) == appointment.patient
+            continue
         assert patient_from_token(match.kwargs["token"]) == appointment.patient
         if match.view_name == "scheduling:check_in":
             assert match.kwargs["appointment_id"] == appointment.pk

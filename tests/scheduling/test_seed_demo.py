@@ -13,8 +13,11 @@ from django.core.management import call_command
 from django_otp.plugins.otp_static.models import StaticToken
 
 from intake.clearance import has_valid_clearance
+from intake.consent import consent_set
 from intake.models import (
     ClearanceDecision,
+    ConsentEvent,
+    ConsentSource,
     CrisisAlert,
     DecisionKind,
     Flag,
@@ -140,3 +143,26 @@ def test_demo_has_a_crisis_rota_with_fake_numbers_and_an_admin_escalation_contac
     assert escalation.user.username == "admin"
     for entry in [*rota, escalation]:
         assert str(entry.mobile).startswith("+191655501")
+
+
+def test_demo_patients_follow_the_consent_defaults_and_get_reminders():
+    seed()
+    patients = Patient.objects.all()
+    assert patients and all(p.email and p.consent_email for p in patients)
+    texted = [p for p in patients if p.consent_sms]
+    assert 0 < len(texted) < len(patients)
+    events = ConsentEvent.objects.filter(source=ConsentSource.BOOKING)
+    assert events.filter(channel="email", given=True).count() == len(patients)
+    assert events.filter(channel="sms", given=True).count() == len(texted)
+    # Every booking far enough ahead for its reminders has them planned by email.
+    upcoming = Appointment.objects.filter(status="booked", start__gt=NOW + dt.timedelta(days=2))
+    with_reminders = upcoming.filter(
+        reminders__channel="email", reminders__kind__in=["consultation_24h", "infusion_prep_48h"]
+    ).distinct()
+    assert upcoming.exists() and with_reminders.count() == upcoming.count()
+    # Running it again undoes no choice made in the demo.
+    first = patients[0]
+    consent_set(patient_id=first.pk, channel="email", given=False, source="email_link")
+    seed()
+    first.refresh_from_db()
+    assert first.consent_email is False
