@@ -31,6 +31,7 @@ from intake.crisis import item9_value
 from intake.forms import SectionForm
 from intake.link_pages import patient_link_page
 from intake.models import CrisisAlert, IntakeSubmission, Patient, SubmissionKind
+from intake.questionnaire_progress import questionnaire_progress
 from intake.questions import section_keys
 from intake.screening import (
     IntakeError,
@@ -304,7 +305,12 @@ def _render_sent_round(
 
 def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:
     summary_url = flow.url("summary", round=submission.round)
-    return _render_sent_round(request, flow, "submitted.html", submission, summary_url=summary_url)
+    # A screening's page says what happens next in the patient page's words; a check-in's is
+    # about the visit.
+    progress = None if flow.is_check_in else questionnaire_progress(submission.patient_id)
+    return _render_sent_round(
+        request, flow, "submitted.html", submission, summary_url=summary_url, progress=progress
+    )
 
 
 def _summary_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:

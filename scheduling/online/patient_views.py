@@ -28,17 +28,18 @@ from django.views.decorators.http import require_http_methods
 from intake.link_pages import link_invalid, patient_link_page
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
-from intake.selectors import questionnaire_status
+from intake.selectors import questionnaire_progress
 from propel.secret_addresses import secret_address
 from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
 from scheduling.ics_download import appointment_ics_download
-from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.online.changes import online_consultation_cancel, online_consultation_reschedule
 from scheduling.online.guards import change_cutoff_hours, change_refused
 from scheduling.online.offer import nearest_alternatives, slot_week
 from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
 from scheduling.online.slot_page import week_context, week_param
+from scheduling.online.visit_status import VisitStatus, appointment_status
 from scheduling.slots import zone_label
 
 PatientView = Callable[..., HttpResponse]
@@ -77,11 +78,31 @@ def own_appointment_page(view: PatientView) -> PatientView:
     return patient_page(wrapped)
 
 
+def visit_off_page(view: PatientView) -> PatientView:
+    """For a page that changes or prepares a visit (move, cancel, check-in): when the visit is
+    off (cancelled, missed, deferred), a page saying so with the way to book again instead
+    (scheduling.online.visit_status), whatever the method."""
+
+    @wraps(view)
+    def wrapped(
+        request: HttpRequest, patient: Patient, token: str, appointment: Appointment
+    ) -> HttpResponse:
+        visit = appointment_status(appointment, now=timezone.now())
+        if visit.is_off:
+            context = {"token": token, "appointment": appointment, "visit": visit}
+            status = 409 if request.method == "POST" else 200
+            return render(request, "scheduling/patient/visit_off.html", context, status=status)
+        return view(request, patient, token, appointment)
+
+    return wrapped
+
+
 @dataclass(frozen=True)
 class AppointmentRow:
     appointment: Appointment
     changeable: bool
     check_in: str = ""  # a scheduling.check_ins.CheckInState when the visit's check-in is open
+    visit: VisitStatus | None = None  # earlier rows: what became of the visit
 
 
 def appointment_rows(
@@ -97,7 +118,7 @@ def appointment_rows(
     ]
     upcoming_ids = {row.appointment.pk for row in upcoming}
     earlier = [
-        AppointmentRow(a, changeable=False)
+        AppointmentRow(a, changeable=False, visit=appointment_status(a, now=now))
         for a in reversed(appointments)
         if a.pk not in upcoming_ids
     ]
@@ -115,7 +136,7 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
         "upcoming": upcoming,
         "earlier": earlier,
         "zone": zone_label(),
-        "questionnaire": questionnaire_status(patient.pk),
+        "questionnaire": questionnaire_progress(patient.pk),
         "questionnaire_url": reverse("intake:start", args=[token]),
         "cutoff_hours": change_cutoff_hours(),
         "check_in_steps": len(section_keys(SubmissionKind.CHECK_IN)),
@@ -125,6 +146,7 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
 
 @require_http_methods(["GET", "HEAD"])
 @own_appointment_page
+@visit_off_page
 def patient_check_in(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
@@ -190,12 +212,10 @@ def _cancel_page(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @own_appointment_page
+@visit_off_page
 def patient_cancel(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
-    if appointment.status == AppointmentStatus.CANCELLED:
-        messages.info(request, _("This appointment is already cancelled."))
-        return redirect("scheduling:patient_home", token=token)
     posted = request.method == "POST"
     refused = change_refused(appointment, timezone.now())
     if refused is not None:
@@ -230,6 +250,7 @@ def _refused_page(
 
 @require_http_methods(["GET", "HEAD"])
 @own_appointment_page
+@visit_off_page
 def patient_reschedule(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
@@ -257,6 +278,7 @@ def patient_reschedule(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @own_appointment_page
+@visit_off_page
 def patient_reschedule_confirm(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:

@@ -277,8 +277,8 @@ def document(times: ReminderTimes | None = None) -> str:
         [
             "# Messages to patients",
             "",
-            "Generated from `scheduling/reminders/catalogue.py` by `manage.py messages_doc`; do not "
-            "edit by hand (a test compares).",
+            "Generated from `scheduling/reminders/catalogue.py` by `manage.py messages_doc`; "
+            "do not edit by hand (a test compares).",
             "",
             "Every message to a patient is a row in the outbox (`Reminder`), written in the "
             "transaction of the change that promises it (`scheduling/reminder_plan.py`) and sent "

@@ -112,9 +112,9 @@ def test_each_upcoming_appointment_has_a_calendar_file(client, patient, booked):
 @pytest.mark.parametrize(
     ("status", "text", "button"),
     [
-        (None, "Not started yet", "Start your health questionnaire"),
-        (SubmissionStatus.DRAFT, "Started, not yet sent", "Continue your questionnaire"),
-        (SubmissionStatus.SUBMITTED, "Received. Thank you.", None),
+        (None, "You have not started the questionnaire yet.", "Start your health questionnaire"),
+        (SubmissionStatus.DRAFT, "and have not sent it yet.", "Continue your questionnaire"),
+        (SubmissionStatus.SUBMITTED, "Your questionnaire was received on", None),
     ],
 )
 def test_the_questionnaire_status_and_link(client, patient, online_clinic, status, text, button):
