@@ -9,13 +9,16 @@ error into words that name no address, number or provider reply.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from scheduling.models import Reminder
+from scheduling.errors import SchedulingError
+from scheduling.models import Reminder, ReminderState
+from scheduling.reminder_requeue import resend_refusal
 
 # The newest rows shown; older ones stay in the overall list (/staff/reminders/).
 HISTORY_LIMIT = 100
@@ -81,3 +84,18 @@ def patient_messages(patient_id: int) -> QuerySet[Reminder]:
         .select_related("appointment__appointment_type", "booking_request")
         .order_by("-due_at", "-id")
     )
+
+
+def resend_refused(reminder: Reminder, now: dt.datetime) -> str:
+    """Why staff may not send this failed message again (scheduling.reminder_requeue's rule, in
+    its words), "" when they may; "" for a row that did not fail (it has no button)."""
+    if reminder.state != ReminderState.FAILED:
+        return ""
+    appointment = reminder.appointment
+    code = resend_refusal(
+        kind=reminder.kind,
+        status=appointment.status if appointment is not None else None,
+        start=appointment.start if appointment is not None else None,
+        now=now,
+    )
+    return SchedulingError(code).message if code else ""

@@ -202,6 +202,18 @@ def test_send_again_is_refused_for_a_cancelled_or_past_visit(
     assert not AuditEvent.objects.filter(action="reminder.resent").exists()
 
 
+def test_a_failed_message_about_a_cancelled_visit_has_no_button_but_says_why(
+    client_for, front_desk, patient
+):
+    appointment = AppointmentFactory(
+        patient=patient, start=VISIT, status=AppointmentStatus.CANCELLED
+    )
+    failed = row(appointment, state=ReminderState.FAILED, last_error=SMTP_ERROR)
+    page = client_for(front_desk).get(page_url(patient)).text
+    assert resend_url(failed) not in page
+    assert "is about a visit that was cancelled, so it is not sent again." in page
+
+
 def test_which_failed_messages_may_go_again():
     before, after = VISIT - dt.timedelta(days=1), VISIT + dt.timedelta(hours=1)
     booked, cancelled = AppointmentStatus.BOOKED, AppointmentStatus.CANCELLED
