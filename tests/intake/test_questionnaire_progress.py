@@ -9,6 +9,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from intake.clearance import clearance_status
 from intake.questionnaire_progress import (
@@ -22,6 +23,7 @@ from tests.factories import (
     IntakeSubmissionFactory,
     SubmittedScreeningFactory,
 )
+from tests.patient_links import open_session
 
 LA = ZoneInfo("America/Los_Angeles")
 # 02:30 UTC on Dec 4 is still Dec 3 in Sacramento: the date the patient reads is the clinic's.
@@ -121,3 +123,25 @@ def test_the_front_desk_badge_is_pending_review_only_once_something_was_sent(pat
     assert clearance_status(patient.pk, today=today).label == "No screening sent yet"
     SubmittedScreeningFactory(patient=patient)
     assert clearance_status(patient.pk, today=today).label == "Pending review"
+
+
+@pytest.mark.django_db
+def test_the_answers_pages_say_where_the_latest_round_stands_and_nothing_for_older_ones(
+    client, patient
+):
+    first = SubmittedScreeningFactory(patient=patient)
+    ClearanceDecisionFactory(submission=first)
+    second = SubmittedScreeningFactory(patient=patient, round=2)
+    token = open_session(client, patient)
+
+    def page(name: str, round_: int) -> str:
+        url = reverse(f"intake:{name}", kwargs={"token": token, "round": round_})
+        return client.get(url).content.decode()
+
+    for name in ("summary", "submitted"):
+        latest = page(name, second.round)
+        assert "Your questionnaire was received on Jan 4." in latest
+        assert "A clinician reviews it within 2 business days." in latest
+        older = page(name, first.round)
+        assert 'id="questionnaire-status"' not in older or "received on" not in older
+        assert "reviews it within" not in older and "pending" not in older.lower()
