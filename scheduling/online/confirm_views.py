@@ -28,7 +28,7 @@ from scheduling.online.booking import online_booking_confirm
 from scheduling.online.offer import nearest_alternatives
 from scheduling.online.public_forms import BookingConfirmForm
 from scheduling.online.rules import consultation_type
-from scheduling.online.visit_status import appointment_status
+from scheduling.online.visit_status import appointment_status_now
 from scheduling.slots import zone_label
 
 CONFIRM_SESSION_KEY = "propel_booking_confirm"
@@ -77,7 +77,7 @@ def _page(
     if booking_request.appointment is not None:
         # Reopened after it was confirmed: where the visit stands now (booked, or cancelled with
         # the way to book again), never the "Confirm" button of a request already used.
-        context["visit"] = appointment_status(booking_request.appointment, now=timezone.now())
+        context["visit"] = appointment_status_now(booking_request.appointment, now=timezone.now())
     response = render(request, "scheduling/public/confirm.html", context, status=status)
     return _private(response)
 

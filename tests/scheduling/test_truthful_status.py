@@ -111,11 +111,14 @@ def test_every_page_of_a_cancelled_visit_says_so_and_offers_to_rebook(
     assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in text
     assert BOOK in text
     assert "is now on" not in text and "is booked" not in text
-    if page == "scheduling:patient_cancel":
-        assert client.post(url, {"reason": "other"}).status_code == 409
+    if page == "scheduling:patient_cancel":  # pressed again: harmless, back to the page
+        assert client.post(url, {"reason": "other"}).status_code == 302
     move = reverse("scheduling:patient_reschedule_confirm", args=[ME, cancelled.pk])
     start = at(dt.date(2027, 1, 12), 10).isoformat()
-    assert client.post(move, {"start": start, "key": "k" * 32}).status_code == 409
+    refused = client.post(move, {"start": start, "key": "k" * 32})
+    assert refused.status_code == 409
+    assert "was cancelled." in refused.content.decode()
+    assert "is now on" not in refused.content.decode()
     assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
     assert not Reminder.objects.exists()
 
