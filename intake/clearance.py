@@ -52,15 +52,19 @@ def _date(day: dt.date) -> str:
 class ClearanceStatus:
     """Where a patient stands. `valid_until` is set for cleared and expired (the last valid day).
 
-    `last_decision` is the kind of the patient's latest decision ("" if none) and
-    `new_round_since` says that a screening round was submitted after the decided one (the status
-    is then "pending"): together they let `clearance_refusal` say why a booking is refused.
+    `last_decision` is the kind of the patient's latest decision ("" if none), `screening_sent`
+    whether any screening round was sent (a pending status without one is "No screening sent
+    yet", never "Pending review"), and `new_round_since` says that a screening round was
+    submitted after the decided one (the status is then "pending"): together they let
+    `clearance_refusal` say why a booking is refused.
     """
 
     kind: ClearanceKind
     valid_until: dt.date | None = None
     last_decision: str = ""
     new_round_since: bool = False
+    # Pending with no screening round sent: nothing is waiting for review, and the label says so.
+    screening_sent: bool = True
 
     @property
     def is_cleared(self) -> bool:
@@ -70,6 +74,8 @@ class ClearanceStatus:
     def label(self) -> str:
         if self.kind == ClearanceKind.CLEARED and self.valid_until is not None:
             return _("Cleared until %(date)s") % {"date": _date(self.valid_until)}
+        if self.kind == ClearanceKind.PENDING and not self.screening_sent:
+            return _("No screening sent yet")
         return str(LABELS[self.kind])
 
 
@@ -83,7 +89,7 @@ def _status(
 ) -> ClearanceStatus:
     """Pure: one patient's status from their latest decision and latest submitted screening."""
     if kind is None:
-        return ClearanceStatus(ClearanceKind.PENDING)
+        return ClearanceStatus(ClearanceKind.PENDING, screening_sent=latest_round is not None)
     if latest_round is not None and decided_round is not None and latest_round > decided_round:
         return ClearanceStatus(ClearanceKind.PENDING, last_decision=kind, new_round_since=True)
     if kind == DecisionKind.CLEARED:

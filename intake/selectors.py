@@ -32,11 +32,13 @@ from intake.models import (
     Severity,
     SubmissionStatus,
 )
+from intake.questionnaire_progress import QuestionnaireWording, questionnaire_progress
 from intake.screening import ScreeningStatus, screening_status, screening_statuses
 
 __all__ = [
     "ClearanceStatus",
     "FlagSummary",
+    "QuestionnaireWording",
     "ScreeningStatus",
     "clearance_refusal",
     "clearance_status",
@@ -46,6 +48,7 @@ __all__ = [
     "has_hard_stop",
     "has_open_crisis_alert",
     "has_valid_clearance",
+    "questionnaire_progress",
     "questionnaire_status",
     "questionnaire_statuses",
     "round_flags",

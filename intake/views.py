@@ -31,6 +31,7 @@ from intake.crisis import item9_value
 from intake.forms import SectionForm
 from intake.link_pages import patient_link_page
 from intake.models import CrisisAlert, IntakeSubmission, Patient, SubmissionKind
+from intake.questionnaire_progress import questionnaire_progress
 from intake.questions import section_keys
 from intake.screening import (
     IntakeError,
@@ -297,9 +298,25 @@ def _render_sent_round(
     request: HttpRequest, flow: Flow, template: str, submission: IntakeSubmission, **context: Any
 ) -> HttpResponse:
     """A page about a sent round: crisis resources first when its item 9 was positive (decided
-    from the stored round)."""
+    from the stored round); for the patient's latest screening round, where it stands in the
+    patient page's words (intake.questionnaire_progress; a check-in's page is about its visit,
+    an earlier round's says nothing of a review)."""
     crisis = crisis_resources_needed(submission)
-    return _render(request, flow, template, submission=submission, crisis=crisis, **context)
+    latest = not flow.is_check_in and not (
+        IntakeSubmission.objects.screenings()
+        .filter(patient_id=submission.patient_id, round__gt=submission.round)
+        .exists()
+    )
+    progress = questionnaire_progress(submission.patient_id) if latest else None
+    return _render(
+        request,
+        flow,
+        template,
+        submission=submission,
+        crisis=crisis,
+        progress=progress,
+        **context,
+    )
 
 
 def _submitted_page(request: HttpRequest, flow: Flow, submission: IntakeSubmission) -> HttpResponse:

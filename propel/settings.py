@@ -439,6 +439,11 @@ LOGGING = {
 # Clinician review: how long a clearance lasts by default, and the longest a clinician may set.
 CLEARANCE_VALID_DAYS = env_int("CLEARANCE_VALID_DAYS", 182, minimum=1, maximum=730)
 CLEARANCE_MAX_DAYS = env_int("CLEARANCE_MAX_DAYS", 365, minimum=1, maximum=730)
+# What the patient's page promises about a questionnaire received: a clinician reviews it within
+# this many business days (intake.questionnaire_progress).
+QUESTIONNAIRE_REVIEW_BUSINESS_DAYS = env_int(
+    "QUESTIONNAIRE_REVIEW_BUSINESS_DAYS", 2, minimum=1, maximum=30
+)
 # Pre-infusion check-in: alcohol or recreational drugs within this many hours before the visit
 # defer that day's infusion (reference A13 and §8: 12-24 h in published clinic instructions).
 CHECK_IN_ABSTINENCE_HOURS = env_int("CHECK_IN_ABSTINENCE_HOURS", 24, minimum=1, maximum=72)

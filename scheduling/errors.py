@@ -175,6 +175,16 @@ class SchedulingError(DomainError):
             "check-in. Please ask them again: yes defers today's visit; a no is recorded as the "
             "desk's answer, and a clinician must review the patient's answers before the infusion."
         ),
+        # Sending a failed message again (scheduling.reminder_requeue): written for staff.
+        "resend_visit_cancelled": _(
+            "This message is about a visit that was cancelled, so it is not sent again."
+        ),
+        "resend_visit_past": _(
+            "This message is about a visit whose time has passed, so it is not sent again."
+        ),
+        "resend_off": _(
+            "This message is about a visit that is no longer booked, so it is not sent again."
+        ),
         # Day-of items (scheduling.visits.items): written for clinicians.
         "visit_item_reason_needed": _(
             "Please write why the infusion may go ahead despite this item."

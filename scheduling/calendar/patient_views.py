@@ -2,6 +2,11 @@
 whether their links work, and their appointments. No questionnaire answers, ever: those are on
 the clinician's chart (intake:chart). Every showing is audited (propel.audit.audit_patients_viewed).
 
+The message history lists what the outbox sent or tried to send the patient
+(scheduling.message_history): kind, visit, times, channel, state and a safe summary of any error,
+never a message's text; a failed one has "Send again" (scheduling.reminders' resend action, which
+comes back here).
+
 "Revoke all links" ends every link sent to the patient so far and every page a link opened
 (intake.links.patient_links_revoke, audited `patient.links_revoked`).
 """
@@ -24,6 +29,7 @@ from propel.audit import audit_patients_viewed
 from propel.models import AuditEvent
 from propel.roles import Capability, staff_required
 from scheduling.calendar.forms import LinksRevokeForm
+from scheduling.message_history import HISTORY_LIMIT, patient_messages
 
 PAGE = "scheduling:patient"
 
@@ -44,6 +50,8 @@ def _patient_context(patient: Patient, form: LinksRevokeForm) -> dict[str, Any]:
         "last_revoke": last_revoke,
         "link_days": settings.PATIENT_LINK_MAX_AGE.days,
         "form": form,
+        "messages_sent": patient_messages(patient.pk)[:HISTORY_LIMIT],
+        "history_limit": HISTORY_LIMIT,
     }
 
 

@@ -3,7 +3,9 @@
 The link (/book/confirm/<token>/) only swaps its token into the session and redirects to the
 token-free /book/confirm/ page: a GET never books, because mail scanners open links. The page
 shows the time and a "Confirm my booking" button; the POST books (scheduling.online.booking
-.online_booking_confirm) and sends the patient to their own page.
+.online_booking_confirm) and sends the patient to their own page. Reopened after it was used, the
+page says where the visit stands (booked, or cancelled with a way to book again) and its button
+opens the patient's page.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from scheduling.online.booking import online_booking_confirm
 from scheduling.online.offer import nearest_alternatives
 from scheduling.online.public_forms import BookingConfirmForm
 from scheduling.online.rules import consultation_type
+from scheduling.online.visit_status import appointment_status_now
 from scheduling.slots import zone_label
 
 CONFIRM_SESSION_KEY = "propel_booking_confirm"
@@ -55,7 +58,11 @@ def _booking_request(request: HttpRequest) -> BookingRequest | None:
     request_id = booking_request_id_from_token(token) if isinstance(token, str) else None
     if request_id is None:
         return None
-    return BookingRequest.objects.filter(pk=request_id).first()
+    return (
+        BookingRequest.objects.select_related("appointment__appointment_type")
+        .filter(pk=request_id)
+        .first()
+    )
 
 
 def _page(
@@ -67,6 +74,10 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     context = {"booking": booking_request, "form": form, "message": message, "zone": zone_label()}
+    if booking_request.appointment is not None:
+        # Reopened after it was confirmed: where the visit stands now (booked, or cancelled with
+        # the way to book again), never the "Confirm" button of a request already used.
+        context["visit"] = appointment_status_now(booking_request.appointment, now=timezone.now())
     response = render(request, "scheduling/public/confirm.html", context, status=status)
     return _private(response)
 
@@ -99,7 +110,8 @@ def book_confirm(request: HttpRequest) -> HttpResponse:
         )
     except SchedulingError as error:
         return _refused(request, booking_request, error)
-    request.session.pop(CONFIRM_SESSION_KEY, None)
+    # The request stays in the session: reloading this page (the back button) then says where
+    # the visit stands, not that the link expired and nothing was booked.
     return redirect(reverse("scheduling:patient_home", args=[patient_link_token(result.patient)]))
 
 

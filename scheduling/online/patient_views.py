@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from intake.link_pages import link_invalid, patient_link_page
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
-from intake.selectors import questionnaire_status
+from intake.selectors import questionnaire_progress
 from propel.secret_addresses import secret_address
 from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
@@ -39,6 +39,12 @@ from scheduling.online.guards import change_cutoff_hours, change_refused
 from scheduling.online.offer import nearest_alternatives, slot_week
 from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
 from scheduling.online.slot_page import week_context, week_param
+from scheduling.online.visit_status import (
+    VisitStatus,
+    appointment_status,
+    appointment_status_now,
+    moves_of,
+)
 from scheduling.slots import zone_label
 
 PatientView = Callable[..., HttpResponse]
@@ -77,11 +83,38 @@ def own_appointment_page(view: PatientView) -> PatientView:
     return patient_page(wrapped)
 
 
+def _visit_off(
+    request: HttpRequest, appointment: Appointment, token: str, status: int = 200
+) -> HttpResponse:
+    """The page of a visit that is off: what became of it and the way to book again."""
+    visit = appointment_status_now(appointment, now=timezone.now())
+    context = {"token": token, "appointment": appointment, "visit": visit}
+    return render(request, "scheduling/patient/visit_off.html", context, status=status)
+
+
+def visit_off_page(view: PatientView) -> PatientView:
+    """For a page that changes or prepares a visit (move, cancel, check-in): shown when the
+    visit is off (cancelled, moved, missed, deferred), a page saying so with the way to book
+    again instead (scheduling.online.visit_status). A POST goes to the view, whose service
+    answers a repeat (a double click) as the first and refuses anything else."""
+
+    @wraps(view)
+    def wrapped(
+        request: HttpRequest, patient: Patient, token: str, appointment: Appointment
+    ) -> HttpResponse:
+        if request.method == "POST" or appointment.status in ACTIVE_STATUSES:
+            return view(request, patient, token, appointment)
+        return _visit_off(request, appointment, token)
+
+    return wrapped
+
+
 @dataclass(frozen=True)
 class AppointmentRow:
     appointment: Appointment
     changeable: bool
     check_in: str = ""  # a scheduling.check_ins.CheckInState when the visit's check-in is open
+    visit: VisitStatus | None = None  # earlier rows: what became of the visit
 
 
 def appointment_rows(
@@ -90,6 +123,7 @@ def appointment_rows(
     """The patient's appointments (in start order) as upcoming rows, each saying whether it can
     be changed online and its check-in state, and earlier rows, latest first."""
     check_ins = check_in_states(appointments, now=now)
+    moves = moves_of(a for a in appointments if a.status == AppointmentStatus.CANCELLED)
     upcoming = [
         AppointmentRow(a, change_refused(a, now) is None, check_ins.get(a.pk, ""))
         for a in appointments
@@ -97,7 +131,9 @@ def appointment_rows(
     ]
     upcoming_ids = {row.appointment.pk for row in upcoming}
     earlier = [
-        AppointmentRow(a, changeable=False)
+        AppointmentRow(
+            a, changeable=False, visit=appointment_status(a, now=now, moved_to=moves.get(a.pk))
+        )
         for a in reversed(appointments)
         if a.pk not in upcoming_ids
     ]
@@ -115,7 +151,7 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
         "upcoming": upcoming,
         "earlier": earlier,
         "zone": zone_label(),
-        "questionnaire": questionnaire_status(patient.pk),
+        "questionnaire": questionnaire_progress(patient.pk),
         "questionnaire_url": reverse("intake:start", args=[token]),
         "cutoff_hours": change_cutoff_hours(),
         "check_in_steps": len(section_keys(SubmissionKind.CHECK_IN)),
@@ -125,6 +161,7 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
 
 @require_http_methods(["GET", "HEAD"])
 @own_appointment_page
+@visit_off_page
 def patient_check_in(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
@@ -190,10 +227,11 @@ def _cancel_page(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @own_appointment_page
+@visit_off_page
 def patient_cancel(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
-    if appointment.status == AppointmentStatus.CANCELLED:
+    if appointment.status == AppointmentStatus.CANCELLED:  # the button pressed twice
         messages.info(request, _("This appointment is already cancelled."))
         return redirect("scheduling:patient_home", token=token)
     posted = request.method == "POST"
@@ -220,6 +258,8 @@ def patient_cancel(
 def _refused_page(
     request: HttpRequest, appointment: Appointment, token: str, message: str, status: int = 200
 ) -> HttpResponse:
+    if appointment.status not in ACTIVE_STATUSES:
+        return _visit_off(request, appointment, token, status=status)
     return render(
         request,
         "scheduling/patient/reschedule.html",
@@ -230,6 +270,7 @@ def _refused_page(
 
 @require_http_methods(["GET", "HEAD"])
 @own_appointment_page
+@visit_off_page
 def patient_reschedule(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
@@ -257,6 +298,7 @@ def patient_reschedule(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @own_appointment_page
+@visit_off_page
 def patient_reschedule_confirm(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
+from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, ReminderState
 from scheduling.reminder_requeue import reminder_requeue
 
@@ -101,10 +102,19 @@ def reminder_resend(request: HttpRequest, reminder_id: int) -> HttpResponse:
         resent = reminder_requeue(reminder_id=reminder_id, request=request)
     except Reminder.DoesNotExist:
         raise Http404 from None
-    if resent:
-        messages.success(request, _("The message will be sent again shortly."))
+    except SchedulingError as error:
+        messages.error(request, error.message)
     else:
-        messages.error(request, _("Only a failed message can be sent again."))
+        if resent:
+            messages.success(request, _("The message will be sent again shortly."))
+        else:
+            messages.info(
+                request,
+                _(
+                    "Only a failed message can be sent again; this one is already on its way or "
+                    "was sent, so nothing more was done."
+                ),
+            )
     return redirect(_safe_next(request) or "scheduling:reminders")
 
 

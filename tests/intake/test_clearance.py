@@ -67,7 +67,12 @@ def test_no_decision_means_not_cleared_and_pending(patient):
 
 def test_a_patient_with_no_screening_at_all_is_pending(patient):
     assert not has_valid_clearance(patient.pk, NOW)
-    assert clearance_status(patient.pk, today=TODAY).kind == ClearanceKind.PENDING
+    status = clearance_status(patient.pk, today=TODAY)
+    assert status.kind == ClearanceKind.PENDING
+    # Nothing is waiting for review (issue 17): the label says what is missing.
+    assert status.label == "No screening sent yet"
+    IntakeSubmissionFactory(patient=patient)  # a draft is not sent either
+    assert clearance_status(patient.pk, today=TODAY).label == "No screening sent yet"
 
 
 def test_a_clearance_holds_until_its_last_day_inclusive(patient):

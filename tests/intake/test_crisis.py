@@ -79,7 +79,8 @@ def test_a_positive_item_9_shows_crisis_resources_first_and_alerts_the_on_call_l
     assert main.index("Help is available right now") < main.index("Thank you")
     assert main.index(CRISIS_SENTENCE) < main.index("Thank you")
     assert "A member of our clinical team will contact you." in main
-    assert "The care team will review your answers before your consultation." in main
+    assert "Your questionnaire was received on" in main
+    assert "A clinician reviews it within 2 business days." in main
     for reassurance in ("all clear", "no action needed", "nothing to worry"):
         assert reassurance not in main.lower()
 

@@ -224,7 +224,8 @@ class TestPages:
         )
         page = client.get(response["Location"])
         assert "Thank you. Your answers have been sent." in page.text
-        assert "The care team will review your answers before your consultation." in page.text
+        assert "Your questionnaire was received on" in page.text
+        assert "A clinician reviews it within 2 business days." in page.text
 
     def test_pressing_send_twice_makes_one_submission_and_one_set_of_flags(
         self, client, patient, token

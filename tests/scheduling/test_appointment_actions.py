@@ -197,7 +197,7 @@ def test_detail_shows_contact_time_room_and_history(staff, clinic):
         "Consult A",
         "Dr Example",
         "9:00 AM",
-        "Pending review",
+        "No screening sent yet",
     ):
         assert text in body
 

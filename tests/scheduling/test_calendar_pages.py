@@ -76,7 +76,7 @@ def test_appointments_sit_in_their_room_column_and_rows_with_patient_type_status
     body = response.content.decode()
     assert 'class="cal-appt status-booked slot-start-6 slot-span-4"' in body
     assert "Robin Sample" in body and "Consultation" in body and "Booked" in body
-    assert "Pending review" in body  # clearance badge
+    assert "No screening sent yet" in body  # clearance badge
     assert "10:30 AM" in body
     assert room_a  # an empty column is still drawn
 

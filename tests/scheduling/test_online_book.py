@@ -26,6 +26,7 @@ from scheduling.models import (
     Reminder,
     SlotHold,
 )
+from scheduling.online.changes import online_consultation_cancel
 from scheduling.tasks import dispatch_reminders
 from tests.clinic_time import LA, MONDAY, TUESDAY, at, stopped_clock
 from tests.factories import (
@@ -230,6 +231,33 @@ def test_an_existing_patient_is_matched_when_the_link_is_confirmed(client, onlin
     assert patient_from_token(home_token(response)) == existing
     (message,) = confirmations()
     assert message.to == ["robin.example@example.test"]
+
+
+def test_the_confirmation_reloaded_says_booked_then_cancelled_never_confirm_again(
+    client, online_clinic, book
+):
+    """Issue 17 §6: reloading the confirmation page (or reopening the emailed link) after booking
+    says the visit is booked; after a cancel, that it is cancelled, with the way to book again."""
+    book()
+    page = client.get(reverse("scheduling:book_confirm"))  # the back button after booking
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Your consultation is booked for Tuesday, January 5, 2027 at 3:00 PM." in text
+    assert "Confirm my booking" not in text and "nothing was booked" not in text
+
+    appointment = Appointment.objects.get()
+    online_consultation_cancel(patient_id=appointment.patient_id, appointment_id=appointment.pk)
+    for text in (
+        client.get(reverse("scheduling:book_confirm")).content.decode(),
+        open_link(client),
+    ):
+        assert "Your consultation on Tuesday, January 5, 2027 at 3:00 PM was cancelled." in text
+        assert "Book a new time" in text and 'href="/book/"' in text
+        assert "is booked" not in text and "Confirm my booking" not in text
+    # Its button opens the patient's page (which lists the cancelled visit); nothing is booked.
+    response = client.post(reverse("scheduling:book_confirm"))
+    assert patient_from_token(home_token(response)) == appointment.patient
+    assert Appointment.objects.get().status == AppointmentStatus.CANCELLED
 
 
 def test_a_different_date_of_birth_is_a_different_patient(client, online_clinic, book):

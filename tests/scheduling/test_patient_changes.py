@@ -235,6 +235,23 @@ def test_reschedule_cancels_the_old_and_books_the_new_in_one_go(
     assert new_event.decoded("dtstart").astimezone(LA).hour == 10
 
 
+def test_a_moved_visit_reads_moved_to_the_new_time_not_cancelled(
+    client, patient, consultation, token
+):
+    """Issue 17 §6: the online move cancels the old appointment row, but the patient reads that it
+    moved, and where to (the patient's page and the old visit's own pages)."""
+    assert move(client, token, consultation, at(dt.date(2027, 1, 7), 10)).status_code == 302
+    moved = (
+        "Your consultation on Wednesday, January 6, 2027 at 3:00 PM was moved to Thursday, "
+        "January 7, 2027 at 10:00 AM."
+    )
+    home = client.get(reverse("scheduling:patient_home", args=[token])).content.decode()
+    old_page = client.get(url("patient_reschedule", token, consultation)).content.decode()
+    for page in (home, old_page):
+        assert moved in page
+        assert "was cancelled" not in page
+
+
 def test_moving_by_half_an_hour_into_its_own_time_works(client, patient, consultation, token):
     assert move(client, token, consultation, at(WEDNESDAY, 15, 30)).status_code == 302
     assert Appointment.objects.get(status=AppointmentStatus.BOOKED).start == at(WEDNESDAY, 15, 30)

@@ -81,8 +81,10 @@ def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient
     assert "Wednesday, January 6, 2027, 3:00 PM" in upcoming
     assert "Tuesday, January 5, 2027, 11:00 AM" in upcoming
     assert "Infusion visit" in upcoming and "Friday, January 8, 2027, 10:00 AM" in upcoming
-    assert "Tuesday, December 15, 2026, 10:00 AM" in earlier
-    assert "Thursday, January 7, 2027, 10:00 AM" in earlier and "Cancelled" in earlier
+    # What became of each earlier visit, in the one wording (scheduling.online.visit_status).
+    assert "You came to your consultation on Tuesday, December 15, 2026 at 10:00 AM." in earlier
+    assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in earlier
+    assert "Cancelled" in earlier
     assert "Times are Pacific time." in page
 
 
@@ -112,9 +114,9 @@ def test_each_upcoming_appointment_has_a_calendar_file(client, patient, booked):
 @pytest.mark.parametrize(
     ("status", "text", "button"),
     [
-        (None, "Not started yet", "Start your health questionnaire"),
-        (SubmissionStatus.DRAFT, "Started, not yet sent", "Continue your questionnaire"),
-        (SubmissionStatus.SUBMITTED, "Received. Thank you.", None),
+        (None, "You have not started the questionnaire yet.", "Start your health questionnaire"),
+        (SubmissionStatus.DRAFT, "and have not sent it yet.", "Continue your questionnaire"),
+        (SubmissionStatus.SUBMITTED, "Your questionnaire was received on", None),
     ],
 )
 def test_the_questionnaire_status_and_link(client, patient, online_clinic, status, text, button):

@@ -50,8 +50,8 @@ def test_each_appointment_shows_its_clearance_and_screening_badges(front_desk, c
         for patient in (nothing, started, waiting, urgent)
     }
     assert labels == {
-        nothing.pk: ("Pending review", "not started"),
-        started.pk: ("Pending review", "in progress"),
+        nothing.pk: ("No screening sent yet", "not started"),
+        started.pk: ("No screening sent yet", "in progress"),
         waiting.pk: ("Pending review", "submitted, awaiting review"),
         urgent.pk: ("Pending review", "needs urgent attention"),
     }
