@@ -130,14 +130,19 @@ CATALOGUE: tuple[Entry, ...] = (
     ),
     Entry(
         ReminderKind.RESCHEDULED_NOTICE,
-        "at once, when an appointment moves (one per change; the old time named)",
+        "at once, when an appointment moves: by the patient online, or by staff (calendar, course "
+        "page), with the reason the clinic picked, if any (one per change; the old time named; "
+        "several changes in one action for one patient: one message listing them)",
         PATIENT_EMAIL,
         (EMAIL,),
         appointment_templates("rescheduled_notice"),
     ),
     Entry(
         ReminderKind.CANCELLED_NOTICE,
-        "at once, when an appointment is cancelled (one per change)",
+        "at once, when an appointment is cancelled or deferred: by the patient online, or by staff "
+        "(calendar, course page, day sheet deferral, a closure over the day), with the reason the "
+        "clinic picked, if any, and how to book again (one per change; one message per patient "
+        "per action)",
         PATIENT_EMAIL,
         (EMAIL,),
         appointment_templates("cancelled_notice"),
@@ -288,6 +293,12 @@ def document(times: ReminderTimes | None = None) -> str:
             "health word; a message whose moment has passed, or whose visit is no longer on, is "
             "skipped rather than sent late. Staff see every row, with its state, on the patient's "
             "page and at `/staff/reminders/`, and can send a failed one again.",
+            "",
+            "Consent (`intake/consent.py`): email reminders are on for every patient with an "
+            "email until they opt out; texts need the patient's express consent. Every email to a "
+            "patient carries a one-click opt-out (a link in the footer and the `List-Unsubscribe` "
+            "/ `List-Unsubscribe-Post` headers); the transactional ones (booking confirmation, "
+            "notices of changes, links and requests) still go after an opt-out.",
             "",
             f"Texts are never sent between {times.quiet_start_hour}:00 and "
             f"{times.quiet_end_hour}:00 clinic time: one due then waits until "
