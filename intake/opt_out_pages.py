@@ -30,7 +30,7 @@ def email_opt_out(request: HttpRequest, token: str) -> HttpResponse:
     if patient is None:
         return link_invalid(request)
     if request.method != "POST":
-        return render(request, TEMPLATE, {"patient": patient, "done": False})
+        return render(request, TEMPLATE, {"done": False})
     consent_set(
         patient_id=patient.pk,
         channel=ConsentChannel.EMAIL,
@@ -38,4 +38,4 @@ def email_opt_out(request: HttpRequest, token: str) -> HttpResponse:
         source=ConsentSource.EMAIL_LINK,
         request=request,
     )
-    return render(request, TEMPLATE, {"patient": patient, "done": True})
+    return render(request, TEMPLATE, {"done": True})

@@ -40,12 +40,14 @@ from intake.models import (
     IntakeSubmission,
     Patient,
 )
+from intake.opt_out import email_opt_out_token
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
     Clinician,
+    Closure,
     InfusionCourse,
     Reminder,
     Visit,
@@ -241,6 +243,14 @@ def course(w: World, t: str) -> dict[str, Any]:
     return {"course_id": w.course.pk}
 
 
+def closure(w: World, t: str) -> dict[str, Any]:
+    day = dt.date(2027, 7, 5)  # a Monday with nothing booked
+    row, _ = Closure.objects.get_or_create(
+        start_date=day, end_date=day, defaults={"reason": "Independence Day (observed)"}
+    )
+    return {"closure_id": row.pk}
+
+
 def pat(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk}
 
@@ -348,6 +358,10 @@ MATRIX: dict[str, Row] = {
     "scheduling:appointment_status": Row(appt, EVERY_STAFF_POST, "POST"),
     "scheduling:appointment_cancel": Row(appt, EVERY_STAFF_POST, "POST"),
     "scheduling:appointment_move": Row(appt, ALL_STAFF),
+    # Closing the clinic over booked visits (scheduling.calendar.closure_views): the calendar's
+    # staff, like every calendar change.
+    "scheduling:closure_new": Row(none, ALL_STAFF),
+    "scheduling:closure": Row(closure, ALL_STAFF),
     # day sheet and visits
     "scheduling:day_sheet": Row(none, ALL_STAFF),
     "scheduling:visit": Row(visit, ALL_STAFF),
@@ -404,6 +418,13 @@ MATRIX: dict[str, Row] = {
     # the patient's own pages, by link
     "scheduling:patient_home": Row(tok, who(404, 200, 200, 404, 404, 404)),
     "scheduling:patient_ics": Row(tok_appt, own_link(200)),
+    # How we contact you: the link's own patient (another link shows its own patient's page).
+    "scheduling:patient_contact": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    # The opt-out link in every email: its own signed token, whoever opens it (GET changes
+    # nothing).
+    "intake:email_opt_out": Row(
+        lambda w, t: {"token": email_opt_out_token(w.patient.pk)}, everyone(200)
+    ),
     "scheduling:patient_cancel": Row(tok_appt, own_link(200)),
     # The world's infusion is far off: the patient gets the calm "opens on ..." page.
     "scheduling:check_in": Row(
