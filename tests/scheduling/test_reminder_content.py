@@ -182,8 +182,12 @@ CALENDAR_KINDS = (
 def test_the_confirmation_and_the_notices_attach_the_calendar_file(appointments, kind):
     message = rendered(appointments["consultation"], kind)
     [(filename, content, mimetype)] = message.attachments
-    assert filename == "appointment.ics" and mimetype == "text/calendar"
+    # The file follows the appointment as it stands (booked here): a REQUEST.
+    method = "CANCEL" if appointments["consultation"].status == "cancelled" else "REQUEST"
+    assert mimetype == f"text/calendar; method={method}"
+    assert filename == ("cancelled.ics" if method == "CANCEL" else "appointment.ics")
     assert content.startswith(b"BEGIN:VCALENDAR")
+    assert f"METHOD:{method}".encode() in content
     for other in APPOINTMENT_KINDS:
         if other not in CALENDAR_KINDS:
             assert rendered(appointments["consultation"], other).attachments == []
