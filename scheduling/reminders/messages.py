@@ -39,7 +39,7 @@ from scheduling.models import (
     RoomKind,
 )
 from scheduling.queries import rescheduled_from
-from scheduling.slots import clinic_tz, zone_label
+from scheduling.slots import clinic_tz, zone_abbreviation, zone_label
 
 # Checked at render time as a last line of defence (the tests check the full list).
 NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
@@ -79,6 +79,7 @@ def _when(start: dt.datetime) -> dict[str, str]:
         "time": formats.time_format(local, "g:i A"),
         "zone": zone_label(),
         "short_zone": zone_label().replace(" time", ""),
+        "zone_abbreviation": zone_abbreviation(),
     }
 
 
