@@ -1,11 +1,14 @@
 """What each reminder says: subject, text and HTML bodies for email, the SMS text, attachments.
 
-`render_message(rows)` renders the message of one row, or of the rows of a batch as one message
-listing them (render_batch). `render_reminder(reminder)` renders every part for the reminder's kind from
+`render_message(rows)` (the dispatcher's entry point) renders one row, or the rows of a batch as
+one message listing them (`render_batch`, templates/reminders/batch_*). `render_reminder(reminder)`
+renders every part for the reminder's kind from
 templates/reminders/<kind>_{subject.txt,body.txt,body.html,sms.txt}; the dispatcher picks the parts
 of the reminder's channel. Rendering reads the database (patient, link, questionnaire state) but
-changes nothing. The confirmation and the move and cancellation notices carry a calendar file:
-the notice of a move has both entries (the old one cancelled), so the patient's calendar follows.
+changes nothing. The confirmation and the move and cancellation notices carry calendar files
+(scheduling.ics.patient_calendar_files: METHOD:REQUEST for what is on, METHOD:CANCEL for what was
+cancelled): the notice of a patient's online move has both (the old entry cancelled, the new one
+requested), so the patient's calendar follows.
 
 Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
 date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the

@@ -159,7 +159,7 @@ def test_moving_one_session_tells_the_patient_about_that_session_only(course, de
     assert (method, entry.uid, entry.sequence) == ("REQUEST", appointment_uid(third), 1)
     calendar.receive(email)
     assert sorted(calendar.showing().values()) == sorted(
-        SIX_TUESDAYS[:2] + [new_start] + SIX_TUESDAYS[3:]
+        [*SIX_TUESDAYS[:2], new_start, *SIX_TUESDAYS[3:]]
     )
 
 
