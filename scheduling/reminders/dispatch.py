@@ -9,6 +9,17 @@ still on and not started, consent still given, questionnaire still not sent for 
 in SMS quiet hours) and sends it with a stable idempotency key; the row becomes `sent` (with the
 provider's message id) in the same transaction, which holds the row lock for the whole send.
 
+Batches (issue 17). Rows sharing a `batch` (one action for one patient: a course's
+confirmations, the notices of a staff action) and a channel are ONE message. The sweep looks
+only for a batch's lead (its lowest pending id) and claims the batch's other pending rows with it
+in the same transaction (claim_batches), so a batch is claimed whole by one sweep and never split
+by `limit`; only the lead's send is queued. `reminder_send` for any row of a batch locks every
+`sending` row of the batch and channel in one statement (id order), skips the rows that no
+longer make sense, sends the rest as one message (messages.render_message) with the key
+`reminder-batch-<uuid>-<channel>`, and records every row in the same transaction: all sent, all
+back to pending, or all failed. `recover_stuck` puts a batch back only whole (none of its
+`sending` rows still locked by a live worker).
+
 Guarantee (what we promise, precisely):
 - Never lost (at-least-once attempt): a row leaves `pending` only in a committed claim. If the
   broker is down when the claim commits, or the worker dies mid-send, the row stays `sending`;
