@@ -298,7 +298,8 @@ def _batch_entry(reminder: Reminder) -> dict[str, Any]:
     return {
         "state": state,
         "previous": _previous_when(reminder, _previous(reminder)),
-        "reason": _reason(reminder),
+        # A reason explains a change: a plain confirmation has none to give.
+        "reason": _reason(reminder) if state != "confirmed" else "",
         "visit_word": (
             "consultation"
             if appointment.appointment_type.room_kind == RoomKind.CONSULT

@@ -15,9 +15,9 @@ from django.core import mail
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.calendar.feeds import clinician_feed_ics
 from scheduling.ics import appointment_uid, appointments_ics
-from scheduling.models import AppointmentStatus, BookedVia, Reminder, ReminderKind
+from scheduling.models import AppointmentStatus, BookedVia, NoticeReason, Reminder, ReminderKind
 from scheduling.online.changes import online_consultation_reschedule
-from scheduling.reminder_plan import reminder_notice_plan
+from scheduling.reminder_plan import new_batch, reminder_notice_plan
 from scheduling.transitions import appointment_transition
 from tests.clinic_time import WEDNESDAY, at, stopped_clock
 from tests.factories import UserFactory, consultation_at
@@ -148,3 +148,41 @@ def test_downloads_and_clinician_feeds_publish(online_clinic, patient):
     assert b"METHOD:PUBLISH" in appointments_ics([appointment], now=NOW)
     assert b"ORGANIZER" not in appointments_ics([appointment], now=NOW)
     assert b"METHOD:PUBLISH" in clinician_feed_ics(online_clinic.clinician, now=NOW)
+
+
+def test_one_action_over_two_visits_is_one_email_with_a_file_per_method(online_clinic, patient):
+    """As a staff action plans it (scheduling.reminder_plan: one batch, the clinic's reason):
+    one visit moved and one cancelled make one email, a REQUEST file and a CANCEL file."""
+    desk = UserFactory(username="desk", front_desk=True)
+    first = consultation_at(online_clinic, at(WEDNESDAY, 15), patient=patient)
+    second = consultation_at(online_clinic, at(THURSDAY, 15), patient=patient)
+    batch = new_batch()
+    appointment_move(appointment_id=first.pk, new_start=at(WEDNESDAY, 17), actor=desk, now=NOW)
+    appointment_transition(
+        appointment_id=second.pk, to_status=AppointmentStatus.CANCELLED, actor=desk
+    )
+    for appointment, kind, previous in (
+        (first, ReminderKind.RESCHEDULED_NOTICE, at(WEDNESDAY, 15)),
+        (second, ReminderKind.CANCELLED_NOTICE, None),
+    ):
+        reminder_notice_plan(
+            appointment_id=appointment.pk,
+            kind=kind,
+            now=NOW,
+            previous_start=previous,
+            reason=NoticeReason.SCHEDULE_CHANGE,
+            batch=batch,
+        )
+    email = one_email()
+    assert email.subject == "Changes to 2 of your appointments"
+    assert "Moved from Wednesday, January 6, 2027 at 3:00 PM to Wednesday, January 6, 2027 at " in (
+        email.body
+    )
+    assert "Cancelled: Thursday, January 7, 2027 at 3:00 PM (Pacific time)" in email.body
+    assert email.body.count("because we had to change our schedule") == 2
+    assert "To book another time" in email.body
+    files = dict(calendar_files(email))
+    assert [(e.uid, e.sequence) for e in files["REQUEST"]] == [(appointment_uid(first), 1)]
+    assert [(e.uid, e.sequence, e.status) for e in files["CANCEL"]] == [
+        (appointment_uid(second), 1, "CANCELLED")
+    ]
