@@ -107,24 +107,12 @@ def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
 
 
 def _previous(reminder: Reminder) -> Appointment | None:
-    """For the notice of a patient's online move: the appointment it replaced (None for every
-    other kind, and for a move that kept the appointment: its old time is `previous_start`)."""
+    """For the notice of a move: the appointment it replaced (None for every other kind)."""
     if reminder.kind != ReminderKind.RESCHEDULED_NOTICE or reminder.appointment is None:
         return None
     if reminder.previous_start is not None:
-        return None
+        return None  # a staff move kept the appointment: `previous_start` says where it was
     return rescheduled_from(reminder.appointment)
-
-
-def _previous_when(reminder: Reminder, previous: Appointment | None) -> dict[str, str] | None:
-    if reminder.previous_start is not None:
-        return _when(reminder.previous_start)
-    return _when(previous.start) if previous is not None else None
-
-
-def _reason(reminder: Reminder) -> str:
-    """The clinic's chosen reason in the patient's words ("" when none was given)."""
-    return str(NoticeReason(reminder.reason).label) if reminder.reason else ""
 
 
 def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]:
@@ -132,9 +120,13 @@ def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]
     assert appointment is not None
     patient = appointment.patient
     is_consultation = appointment.appointment_type.room_kind == RoomKind.CONSULT
+    previous_start = previous.start if previous is not None else reminder.previous_start
     return {
-        "previous": _previous_when(reminder, previous),
-        "reason": _reason(reminder),
+        "previous": _when(previous_start) if previous_start is not None else None,
+        # A change the clinic made (scheduling.notices): the message says "we" and, when staff
+        # chose one, why (NoticeReason's words, never typed).
+        "staff_change": reminder.previous_start is not None or bool(reminder.reason),
+        "reason": reminder.get_reason_display() if reminder.reason else "",
         "first_name": patient.first_name,
         "visit_word": "consultation" if is_consultation else "visit",
         **_clinic(),
@@ -276,12 +268,25 @@ def render_reminder(
 def render_message(
     rows: list[Reminder], *, channel: str, now: dt.datetime | None = None
 ) -> RenderedMessage:
-    """The one message these rows make (the dispatcher's entry point): a lone row with no batch in
-    its kind's own words (render_reminder), the rows of a batch as one message listing them
-    (render_batch)."""
-    if len(rows) == 1 and rows[0].batch is None:
+    """The one message these rows make (the dispatcher's entry point): one row (alone, or all
+    that is left to send of its batch) in its kind's own words (render_reminder), several rows of
+    a batch as one message listing them (render_batch)."""
+    if len(rows) == 1:
         return render_reminder(rows[0], channel=channel, now=now)
     return render_batch(rows, channel=channel, now=now)
+
+
+def _previous_when(reminder: Reminder, previous: Appointment | None) -> dict[str, str] | None:
+    """Where a moved entry was: the appointment a patient's online move replaced, or the
+    `previous_start` of a move that kept the appointment."""
+    if reminder.previous_start is not None:
+        return _when(reminder.previous_start)
+    return _when(previous.start) if previous is not None else None
+
+
+def _reason(reminder: Reminder) -> str:
+    """The clinic's chosen reason in the patient's words ("" when none was given)."""
+    return str(NoticeReason(reminder.reason).label) if reminder.reason else ""
 
 
 # What each kind of row in a batch says about its appointment.

@@ -4,9 +4,7 @@ medicine; links are present and work; the confirmation carries the calendar file
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import uuid
 from urllib.parse import urlparse
 
 import pytest
@@ -15,13 +13,8 @@ from django.urls import resolve
 
 from intake import policy
 from intake.links import patient_from_token
-from scheduling.models import NoticeReason, Reminder, ReminderChannel, ReminderKind, RoomKind
-from scheduling.reminders.messages import (
-    EMAIL_ONLY_CONTEXTS,
-    RenderedMessage,
-    render_message,
-    render_reminder,
-)
+from scheduling.models import Reminder, ReminderChannel, ReminderKind, RoomKind
+from scheduling.reminders.messages import EMAIL_ONLY_CONTEXTS, RenderedMessage, render_reminder
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -190,11 +183,8 @@ def test_the_confirmation_and_the_notices_attach_the_calendar_file(appointments,
     message = rendered(appointments["consultation"], kind)
     [(filename, content, mimetype)] = message.attachments
     # The file follows the appointment as it stands (booked here): a REQUEST.
-    method = "CANCEL" if appointments["consultation"].status == "cancelled" else "REQUEST"
-    assert mimetype == f"text/calendar; method={method}"
-    assert filename == ("cancelled.ics" if method == "CANCEL" else "appointment.ics")
-    assert content.startswith(b"BEGIN:VCALENDAR")
-    assert f"METHOD:{method}".encode() in content
+    assert (filename, mimetype) == ("appointment.ics", "text/calendar; method=REQUEST")
+    assert content.startswith(b"BEGIN:VCALENDAR") and b"METHOD:REQUEST" in content
     for other in APPOINTMENT_KINDS:
         if other not in CALENDAR_KINDS:
             assert rendered(appointments["consultation"], other).attachments == []
@@ -228,59 +218,3 @@ def test_a_name_with_an_apostrophe_is_not_escaped_in_a_text(appointments):
     assert "Hi D'Arcy," in sms
     html = rendered(appointment, ReminderKind.CONSULTATION_24H, "email").html
     assert "D&#x27;Arcy" in html
-
-
-# Batches (one message listing the messages of one action): every mix of entries, with and
-# without the clinic's reason, by both channels.
-BATCH_MIXES = {
-    "confirmed": [ReminderKind.CONFIRMATION, ReminderKind.CONFIRMATION],
-    "moved": [ReminderKind.RESCHEDULED_NOTICE],
-    "cancelled": [ReminderKind.CANCELLED_NOTICE],
-    "mixed": [
-        ReminderKind.CONFIRMATION,
-        ReminderKind.RESCHEDULED_NOTICE,
-        ReminderKind.CANCELLED_NOTICE,
-    ],
-}
-
-
-def rendered_batch(appointments, kinds, channel, reason: str = "") -> RenderedMessage:
-    batch = uuid.uuid4()
-    visits = [appointments["consultation"], appointments["infusion"]]
-    rows = [
-        Reminder(
-            appointment=visits[index % 2],
-            kind=kind,
-            channel=channel,
-            due_at=visits[index % 2].start,
-            batch=batch,
-            reason=reason,
-            previous_start=visits[index % 2].start - dt.timedelta(days=1),
-        )
-        for index, kind in enumerate(kinds)
-    ]
-    return render_message(rows, channel=channel)
-
-
-@pytest.mark.parametrize("mix", list(BATCH_MIXES))
-@pytest.mark.parametrize("reason", ["", *NoticeReason.values])
-@pytest.mark.parametrize("channel", ReminderChannel.values)
-def test_batch_sms_and_subject_name_nothing_about_health(appointments, mix, reason, channel):
-    message = rendered_batch(appointments, BATCH_MIXES[mix], channel, reason)
-    assert forbidden_in(message.sms) == []
-    assert forbidden_in(message.subject) == []
-    text = message.sms or message.subject
-    assert text and "\n" not in text
-
-
-def test_a_batch_names_the_reason_and_the_way_to_rebook(appointments):
-    message = rendered_batch(
-        appointments, BATCH_MIXES["mixed"], "email", NoticeReason.CLINICIAN_UNAVAILABLE
-    )
-    assert message.subject == "Changes to 3 of your appointments"
-    for body in (message.text, message.html):
-        assert "We made this change because your clinician is not available then." in body
-        assert settings.CLINIC_PHONE in body and "/p/" in body
-    assert "Confirmed: " in message.text and "Cancelled: " in message.text
-    assert re.search(r"Moved from \w+day, \w+ \d+, 2027 at [\d:]+ [AP]M to ", message.text)
-    assert forbidden_in(message.text, ("ketamine", "infusion")) == []
