@@ -8,7 +8,6 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -32,8 +31,7 @@ def pending_again(*, due: dt.datetime, now: dt.datetime) -> dict[str, Any]:
 def reminder_requeue(
     *, reminder_id: int, request: HttpRequest | None = None, now: dt.datetime | None = None
 ) -> bool:
-    """Send a failed reminder again: the row goes back to pending, due now, its attempts reset
-    (with the failed rows of its batch on the same channel: one message, sent again as one).
+    """Send a failed reminder again: the row goes back to pending, due now, its attempts reset.
 
     Conditional on the row still being failed, so a row the sweep touched meanwhile is never
     reset; audited ("reminder.resent") in the same transaction. Returns whether the row was put
@@ -42,12 +40,8 @@ def reminder_requeue(
     """
     now = now or timezone.now()
     reminder = Reminder.objects.select_related("appointment").get(pk=reminder_id)
-    # A batch failed as one message and goes again as one: its failed rows on this channel too.
-    same_message = Q(pk=reminder.pk)
-    if reminder.batch is not None:
-        same_message |= Q(batch=reminder.batch, channel=reminder.channel)
     with transaction.atomic():
-        reset = Reminder.objects.filter(same_message, state=ReminderState.FAILED).update(
+        reset = Reminder.objects.filter(pk=reminder.pk, state=ReminderState.FAILED).update(
             **pending_again(due=now, now=now)
         )
         if reset:

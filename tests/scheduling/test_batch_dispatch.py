@@ -13,7 +13,6 @@ from django.core import mail
 import scheduling.reminders.dispatch
 from propel.sms import FileBackend, SmsTransientError
 from scheduling.models import AppointmentStatus, Reminder, ReminderState
-from scheduling.reminder_requeue import reminder_requeue
 from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
 from tests.clinic_time import LA, at
 from tests.factories import AppointmentFactory
@@ -163,17 +162,3 @@ def test_a_row_whose_visit_was_cancelled_is_skipped_and_the_rest_go_as_one(rows)
     assert message.subject == "Your 2 appointments are booked, from Tuesday, January 5"
     third = STARTS[2].astimezone(LA)
     assert f"{third:%B} {third.day}, 2027" not in message.body
-
-
-def test_resending_a_failed_batch_sends_it_again_as_one_message(rows):
-    emails = [r for r in rows if r.channel == "email"]
-    Reminder.objects.filter(pk__in=[r.pk for r in emails]).update(
-        state=ReminderState.FAILED, attempts=5
-    )
-    Reminder.objects.filter(channel="sms").delete()
-    assert reminder_requeue(reminder_id=emails[1].pk, now=NOW)
-    assert states(emails) == {(ReminderState.PENDING, 0)}
-    for pk in dispatch_due(now=NOW):
-        reminder_send(reminder_id=pk, now=NOW)
-    assert len(mail.outbox) == 1
-    assert states(emails) == {(ReminderState.SENT, 1)}
