@@ -15,6 +15,7 @@ every booking and every other hold.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,7 @@ class _Booking:
     idempotency_key: str | None
     max_online_upcoming: int | None
     confirm: bool
+    confirm_batch: uuid.UUID | None
     course_id: int | None
 
     @property
@@ -114,6 +116,7 @@ def appointment_book(
     idempotency_key: str | None = None,
     max_online_upcoming: int | None = None,
     confirm: bool = True,
+    confirm_batch: uuid.UUID | None = None,
     course_id: int | None = None,
 ) -> Appointment:
     """Book one appointment, or raise SchedulingError saying why not.
@@ -131,8 +134,9 @@ def appointment_book(
     another patient raises SchedulingError("key_reused"). `max_online_upcoming` caps, under the
     patient's lock, how many future appointments of this type booked online the patient may have.
     `course_id` links the appointment to an InfusionCourse (scheduling.courses.services).
-    `confirm=False` plans the reminders without a booking confirmation (the later sessions of a
-    course, whose first session's confirmation covers them).
+    `confirm=False` plans the reminders without a booking confirmation (a patient's online move,
+    announced by its own notice); `confirm_batch` puts the confirmation in that batch (one
+    message for every appointment of one action: a course's sessions, scheduling.reminder_plan).
     """
     now = now or timezone.now()
     if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
@@ -152,6 +156,7 @@ def appointment_book(
         idempotency_key=idempotency_key,
         max_online_upcoming=max_online_upcoming,
         confirm=confirm,
+        confirm_batch=confirm_batch,
         course_id=course_id,
     )
     room_ids, clinician_ids = _booking_candidates(booking)
@@ -261,7 +266,12 @@ def _record_booking(booking: _Booking, appointment: Appointment) -> None:
     )
     # Reminder rows in the booking's own transaction: no broker needed
     # (scheduling.reminders.dispatch).
-    reminders_replan(appointment_id=appointment.pk, now=booking.now, confirmation=booking.confirm)
+    reminders_replan(
+        appointment_id=appointment.pk,
+        now=booking.now,
+        confirmation=booking.confirm,
+        batch=booking.confirm_batch,
+    )
     audit_patient_event(
         appointment,
         "appointment.booked",

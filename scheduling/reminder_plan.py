@@ -38,6 +38,17 @@ Decisions (issue 7):
   written in the change's own transaction. A notice reports something that already happened, so
   neither a re-plan nor a later cancellation takes it back. Before, these emails were queued on
   the broker after commit and lost when Redis was down; the outbox sends them exactly once.
+- Batches (issue 17): the messages one action writes for one patient (a course's confirmations,
+  the notices of a staff action that moved or cancelled several visits) go out as ONE message
+  per channel listing them. A caller takes `batch = new_batch()` and, in the action's own
+  transaction, plans every row with it: `reminders_replan(..., confirmation=True, batch=batch)`
+  through appointment_book(confirm_batch=batch) for confirmations,
+  `reminder_notice_plan(..., batch=batch, reason=..., previous_start=...)` for notices. The
+  dispatcher claims, sends and records the pending rows of a batch and channel together
+  (scheduling.reminders.dispatch); the renderer lists them (scheduling.reminders.messages
+  .render_batch). A row of the batch that no longer makes sense when it goes (its visit
+  cancelled since) is skipped and the message lists the others. Only confirmations and notices
+  are batched: the reminders before and after each visit stay per visit.
 """
 
 from __future__ import annotations
@@ -124,6 +135,12 @@ def reminder_times() -> ReminderTimes:
         quiet_start_hour=settings.SMS_QUIET_HOURS_START,
         quiet_end_hour=settings.SMS_QUIET_HOURS_END,
     )
+
+
+def new_batch() -> uuid.UUID:
+    """A fresh batch key: the rows planned with it in one transaction go out as one message per
+    channel (see the module docstring)."""
+    return uuid.uuid4()
 
 
 def in_quiet_hours(moment: dt.datetime, *, tz: ZoneInfo, start_hour: int, end_hour: int) -> bool:
@@ -241,7 +258,11 @@ def _plan_for(
 
 
 def reminders_replan(
-    *, appointment_id: int, now: dt.datetime | None = None, confirmation: bool = False
+    *,
+    appointment_id: int,
+    now: dt.datetime | None = None,
+    confirmation: bool = False,
+    batch: uuid.UUID | None = None,
 ) -> list[Reminder]:
     """Bring the appointment's reminder rows in line with its current time, type and patient.
 
@@ -249,14 +270,19 @@ def reminders_replan(
     booking). Creates missing rows, re-dates pending/cancelled/skipped ones (back to pending,
     attempts reset), cancels pending rows no longer planned; sent, sending and failed rows are
     history and stay as they are. An appointment that is no longer booked gets nothing new.
-    Returns the rows pending afterwards.
+    Returns the rows pending afterwards. `batch`: the batch of the confirmation rows it creates
+    (one message for the appointments of one action).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        return _replan(appointment_id=appointment_id, now=now, confirmation=confirmation)
+        return _replan(
+            appointment_id=appointment_id, now=now, confirmation=confirmation, batch=batch
+        )
 
 
-def _replan(*, appointment_id: int, now: dt.datetime, confirmation: bool) -> list[Reminder]:
+def _replan(
+    *, appointment_id: int, now: dt.datetime, confirmation: bool, batch: uuid.UUID | None
+) -> list[Reminder]:
     appointment = Appointment.objects.select_related("patient", "appointment_type").get(
         pk=appointment_id
     )
@@ -281,7 +307,11 @@ def _replan(*, appointment_id: int, now: dt.datetime, confirmation: bool) -> lis
         row = existing.get((kind, channel))
         if row is None:
             Reminder.objects.create(
-                appointment_id=appointment_id, kind=kind, channel=channel, due_at=due
+                appointment_id=appointment_id,
+                kind=kind,
+                channel=channel,
+                due_at=due,
+                batch=batch if kind == ReminderKind.CONFIRMATION else None,
             )
         elif row.state in REPLANNABLE and (row.state != ReminderState.PENDING or row.due_at != due):
             Reminder.objects.filter(pk=row.pk, state__in=REPLANNABLE).update(

@@ -53,6 +53,7 @@ from scheduling.models import (
 from scheduling.notices import ChangeNotice
 from scheduling.policy import spacing_policy
 from scheduling.queries import appointment_with_type
+from scheduling.reminder_plan import new_batch
 from scheduling.slots import clinic_tz, load_calendar, patient_busy, utc_range
 from scheduling.spacing import keep_away
 from scheduling.transitions import appointment_transition
@@ -165,7 +166,9 @@ def course_book(
     gap, weekly cap; PlanError("course_rules") listing every problem), no session in the past,
     and a clearance valid on every session's date (SchedulingError("course_session_clearance")
     naming the first uncovered session). Then, in one transaction, the course row and each
-    session through appointment_book (its own savepoint, its own locks, held to the end): any
+    session through appointment_book (its own savepoint, its own locks, held to the end; each
+    session's reminders planned, their confirmations in one batch: one message listing every
+    session, scheduling.reminder_plan): any
     refusal rolls back everything and raises CourseConflict naming the session, with
     alternatives for it computed after the rollback. A lock wait that times out is retried a
     couple of times before it is reported.
@@ -267,6 +270,8 @@ def _book_sessions(
             span_weeks=span_weeks,
             created_by=actor,
         )
+        # One confirmation listing every session, with one calendar file holding them all.
+        confirmations = new_batch()
         booked = []
         for index, start in enumerate(ordered):
             try:
@@ -278,7 +283,7 @@ def _book_sessions(
                     request=request,
                     now=now,
                     course_id=course.pk,
-                    confirm=index == 0,
+                    confirm_batch=confirmations,
                 )
             except SchedulingError as error:
                 raise _SessionRefused(index, error) from error

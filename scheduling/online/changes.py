@@ -75,8 +75,9 @@ def online_consultation_reschedule(
     """Move the patient's own consultation to `start`: in one transaction the old appointment is
     cancelled (its sequence bumped) and the new one booked, so if the new time cannot be booked the
     old one stays. Same online rules as a new booking (window, hard stop), except the cap: a move
-    adds nothing. Idempotent on `idempotency_key`. The notice of the move (an email with both
-    calendar entries) is planned in the same transaction (reminder_notice_plan) and sent by the
+    adds nothing. Idempotent on `idempotency_key`. The notice of the move, the one email the
+    patient gets (the new time, the old one named, a REQUEST file for the new entry and a CANCEL
+    file for the old), is planned in the same transaction (reminder_notice_plan) and sent by the
     dispatch sweep. Returns the new appointment."""
     now = now or timezone.now()
     try:
@@ -101,6 +102,9 @@ def online_consultation_reschedule(
                 request=request,
                 now=now,
                 idempotency_key=idempotency_key,
+                # One email for the move (issue 17): its notice names the new time and the
+                # old, and carries both calendar files; no separate confirmation.
+                confirm=False,
             )
             reminder_notice_plan(
                 appointment_id=new.pk, kind=ReminderKind.RESCHEDULED_NOTICE, now=now

@@ -9,6 +9,17 @@ still on and not started, consent still given, questionnaire still not sent for 
 in SMS quiet hours) and sends it with a stable idempotency key; the row becomes `sent` (with the
 provider's message id) in the same transaction, which holds the row lock for the whole send.
 
+Batches (issue 17). Rows sharing a `batch` (one action for one patient: a course's
+confirmations, the notices of a staff action) and a channel are ONE message. The sweep looks
+only for a batch's lead (its lowest pending id) and claims the batch's other pending rows with it
+in the same transaction (claim_batches), so a batch is claimed whole by one sweep and never split
+by `limit`; only the lead's send is queued. `reminder_send` for any row of a batch locks every
+`sending` row of the batch and channel in one statement (id order), skips the rows that no
+longer make sense, sends the rest as one message (messages.render_message) with the key
+`reminder-batch-<uuid>-<channel>`, and records every row in the same transaction: all sent, all
+back to pending, or all failed. `recover_stuck` puts a batch back only whole (none of its
+`sending` rows still locked by a live worker).
+
 Guarantee (what we promise, precisely):
 - Never lost (at-least-once attempt): a row leaves `pending` only in a committed claim. If the
   broker is down when the claim commits, or the worker dies mid-send, the row stays `sending`;
@@ -38,13 +49,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from intake.models import Patient
@@ -100,7 +112,10 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def idempotency_key(reminder: Reminder) -> str:
-    """Stable for the row: every retry of one reminder carries the same key."""
+    """Stable for the message: every retry of one reminder (or of one batch, through any of its
+    rows) carries the same key."""
+    if reminder.batch is not None:
+        return f"reminder-batch-{reminder.batch}-{reminder.channel}"
     return f"reminder-{reminder.pk}"
 
 
@@ -145,15 +160,20 @@ def _enqueue(reminder_ids: list[int]) -> None:
 
 
 def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
-    """Claim up to `limit` due pending reminders and queue their sends after commit."""
+    """Claim up to `limit` due pending messages and queue their sends after commit; returns the
+    ids of every row claimed. A batch (rows sharing `batch` and channel) is one message: only its
+    lead (its lowest pending id) is looked for, and its claim takes every pending row of the batch
+    with it (see claim_batches), so the batch is claimed once, whole, and sent by one task."""
     now = now or timezone.now()
     with transaction.atomic():
-        ids = list(
+        leads = list(
             Reminder.objects.select_for_update(skip_locked=True)
             .filter(state=ReminderState.PENDING, due_at__lte=now)
+            .exclude(_has_earlier_pending_batch_row())
             .order_by("due_at", "id")
             .values_list("pk", flat=True)[:limit]
         )
+        ids = leads + claim_batches(leads)
         if ids:
             Reminder.objects.filter(pk__in=ids, state=ReminderState.PENDING).update(
                 state=ReminderState.SENDING,
@@ -161,8 +181,44 @@ def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[in
                 attempts=F("attempts") + 1,
                 updated_at=now,
             )
-            transaction.on_commit(lambda: _enqueue(ids))
+            transaction.on_commit(lambda: _enqueue(leads))
     return ids
+
+
+def _has_earlier_pending_batch_row() -> Exists:
+    """A row of a batch that is not its lead: an earlier row of the same batch and channel is
+    still pending (the lead stands for the whole batch)."""
+    return Exists(
+        Reminder.objects.filter(
+            batch=OuterRef("batch"),
+            channel=OuterRef("channel"),
+            state=ReminderState.PENDING,
+            pk__lt=OuterRef("pk"),
+        )
+    )
+
+
+def claim_batches(lead_ids: list[int]) -> list[int]:
+    """The other pending rows of the batches these locked leads stand for, locked (waiting, not
+    skipping: no other sweep looks for a row that is not a lead, so the wait is only for a
+    re-plan's short transaction) in id order. Call in the claim's transaction."""
+    batches = list(
+        Reminder.objects.filter(pk__in=lead_ids, batch__isnull=False)
+        .values_list("batch", "channel")
+        .distinct()
+    )
+    if not batches:
+        return []
+    same_batch = Q()
+    for batch, channel in batches:
+        same_batch |= Q(batch=batch, channel=channel)
+    return list(
+        Reminder.objects.select_for_update()
+        .filter(same_batch, state=ReminderState.PENDING)
+        .exclude(pk__in=lead_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
@@ -172,10 +228,12 @@ def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.REMINDER_SEND_TIMEOUT_SECONDS)
     with transaction.atomic():
-        rows = list(
-            Reminder.objects.select_for_update(skip_locked=True)
-            .filter(state=ReminderState.SENDING, claimed_at__lt=cutoff)
-            .values_list("pk", "attempts")
+        rows = _whole_batches(
+            list(
+                Reminder.objects.select_for_update(skip_locked=True)
+                .filter(state=ReminderState.SENDING, claimed_at__lt=cutoff)
+                .values_list("pk", "attempts", "batch", "channel")
+            )
         )
         retry = [pk for pk, attempts in rows if attempts < settings.REMINDER_MAX_ATTEMPTS]
         give_up = [pk for pk, attempts in rows if attempts >= settings.REMINDER_MAX_ATTEMPTS]
@@ -193,6 +251,23 @@ def recover_stuck(*, now: dt.datetime | None = None) -> list[int]:
     for pk in give_up:
         logger.error("reminder %s: stuck in sending after the last attempt: failed", pk)
     return [pk for pk, _ in rows]
+
+
+def _whole_batches(
+    rows: list[tuple[int, int, uuid.UUID | None, str]],
+) -> list[tuple[int, int]]:
+    """(pk, attempts) of the locked stuck rows, less any batch of which a `sending` row is still
+    locked by a worker: a batch goes back to `pending` whole or not at all, so it stays one
+    message."""
+    locked = {pk for pk, _, _, _ in rows}
+    partial: set[tuple[uuid.UUID, str]] = set()
+    for batch, channel in {(b, c) for _, _, b, c in rows if b is not None}:
+        sending = Reminder.objects.filter(
+            batch=batch, channel=channel, state=ReminderState.SENDING
+        ).values_list("pk", flat=True)
+        if not locked.issuperset(sending):
+            partial.add((batch, channel))
+    return [(pk, attempts) for pk, attempts, b, c in rows if (b, c) not in partial]
 
 
 def _appointment_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
@@ -276,9 +351,11 @@ def recipient_email(reminder: Reminder) -> str:
     return recipient_patient(reminder).email
 
 
-def _deliver(reminder: Reminder) -> str:
-    """Send through the reminder's channel; return the provider's message id."""
-    rendered = messages.render_reminder(reminder, channel=reminder.channel)
+def _deliver(rows: list[Reminder]) -> str:
+    """Send the message of these rows (one row, or the live rows of one batch) through their
+    channel; return the provider's message id."""
+    reminder = rows[0]
+    rendered = messages.render_message(rows, channel=reminder.channel)
     if reminder.channel == ReminderChannel.SMS:
         return get_sms_backend().send(
             to=str(recipient_patient(reminder).mobile),
@@ -320,26 +397,33 @@ def record_sent(reminder: Reminder, *, message_id: str, now: dt.datetime) -> Non
     )
 
 
-def _record_transient(reminder: Reminder, error: BaseException, now: dt.datetime) -> str:
+def _record_transient(rows: list[Reminder], error: BaseException, now: dt.datetime) -> str:
     text = f"{type(error).__name__}: {error}"[:500]
+    reminder = rows[0]
     if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-        _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
+        for row in rows:
+            _update(row, state=ReminderState.FAILED, last_error=text, updated_at=now)
         logger.error(
-            "reminder %s failed after %s attempts: %s", reminder.pk, reminder.attempts, text
+            "reminder %s failed after %s attempts: %s", _ids(rows), reminder.attempts, text
         )
         return ReminderState.FAILED
     due = now + backoff(reminder.attempts)
     if reminder.channel == ReminderChannel.SMS:
         due = _after_quiet(due)
-    _update(reminder, state=ReminderState.PENDING, due_at=due, last_error=text, updated_at=now)
+    for row in rows:
+        _update(row, state=ReminderState.PENDING, due_at=due, last_error=text, updated_at=now)
     logger.warning(
         "reminder %s: attempt %s failed (%s); retry at %s",
-        reminder.pk,
+        _ids(rows),
         reminder.attempts,
         text,
         due,
     )
     return ReminderState.PENDING
+
+
+def _ids(rows: list[Reminder]) -> str:
+    return ",".join(str(row.pk) for row in rows)
 
 
 # How long a send waits for the row. A sweep's claim query may hold a row lock for a moment
@@ -349,15 +433,25 @@ def _record_transient(reminder: Reminder, error: BaseException, now: dt.datetime
 SEND_LOCK_TIMEOUT_MS = 5000
 
 
-def _lock_claimed(reminder_id: int) -> Reminder | None:
-    """The claimed row, locked for this transaction; None when it is not `sending` or another
-    worker has held it longer than SEND_LOCK_TIMEOUT_MS."""
+def _lock_claimed(reminder_id: int) -> list[Reminder]:
+    """The claimed rows of this reminder's message, locked for this transaction: the row itself,
+    or every `sending` row of its batch and channel (locked in one statement in id order, so two
+    tasks for rows of one batch wait for each other instead of deadlocking, and the second finds
+    nothing left to send). Empty when nothing is `sending` or another worker has held it longer
+    than SEND_LOCK_TIMEOUT_MS."""
+    key = Reminder.objects.filter(pk=reminder_id).values("batch", "channel").first()
+    if key is None:
+        return []
+    if key["batch"] is None:
+        same_message = Q(pk=reminder_id)
+    else:
+        same_message = Q(batch=key["batch"], channel=key["channel"])
     try:
         # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
         # which then writes nothing (reminder_send returns "not_claimed").
         with transaction.atomic(savepoint=False):
             set_local_lock_timeout(SEND_LOCK_TIMEOUT_MS)
-            return (
+            return list(
                 Reminder.objects.select_for_update(of=("self",))
                 .select_related(
                     "appointment__patient",
@@ -365,68 +459,79 @@ def _lock_claimed(reminder_id: int) -> Reminder | None:
                     "patient",
                     "booking_request",
                 )
-                .filter(pk=reminder_id, state=ReminderState.SENDING)
-                .first()
+                .filter(same_message, state=ReminderState.SENDING)
+                .order_by("pk")
             )
     except OperationalError as error:
         if is_lock_timeout(error):
-            return None
+            return []
         raise
 
 
+def _skip(reminder: Reminder, reason: str, now: dt.datetime) -> None:
+    _update(reminder, state=ReminderState.SKIPPED, last_error=reason, updated_at=now)
+    logger.info("reminder %s (%s) skipped: %s", reminder.pk, reminder.kind, reason)
+
+
+def _hold_for_quiet_hours(rows: list[Reminder], now: dt.datetime) -> str:
+    """An SMS reached in quiet hours: a "before" reminder that would arrive after its visit
+    starts is skipped; the others go back to `pending` until quiet hours end (not an attempt)."""
+    later = _after_quiet(now)
+    held = False
+    for reminder in rows:
+        appointment = reminder.appointment
+        if reminder.kind in BEFORE_KINDS and appointment is not None and later >= appointment.start:
+            _skip(reminder, "quiet hours until the visit", now)
+            continue
+        _update(
+            reminder,
+            state=ReminderState.PENDING,
+            due_at=later,
+            attempts=F("attempts") - 1,
+            updated_at=now,
+        )
+        held = True
+    return ReminderState.PENDING if held else ReminderState.SKIPPED
+
+
 def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
-    """Send one claimed reminder and record the outcome; returns the row's new state (or
-    "not_claimed" when the row is not `sending` or another worker holds it)."""
+    """Send one claimed message (a reminder, or the whole batch the reminder belongs to) and
+    record the outcome on every row of it, in the transaction that holds their locks; returns the
+    new state (or "not_claimed" when nothing is `sending` or another worker holds it). A row of a
+    batch that no longer makes sense is skipped and the message lists the others."""
     now = now or timezone.now()
     permanent: Exception | None = None
     with transaction.atomic():
-        reminder = _lock_claimed(reminder_id)
-        if reminder is None:
+        rows = _lock_claimed(reminder_id)
+        if not rows:
             logger.info(
                 "reminder %s: not claimed or being sent elsewhere; nothing to do", reminder_id
             )
             return "not_claimed"
-        reason = skip_reason(reminder, now=now)
-        if reason is not None:
-            _update(reminder, state=ReminderState.SKIPPED, last_error=reason, updated_at=now)
-            logger.info("reminder %s (%s) skipped: %s", reminder.pk, reminder.kind, reason)
+        live = []
+        for reminder in rows:
+            reason = skip_reason(reminder, now=now)
+            if reason is None:
+                live.append(reminder)
+            else:
+                _skip(reminder, reason, now)
+        if not live:
             return ReminderState.SKIPPED
-        if reminder.channel == ReminderChannel.SMS and _quiet(now):
-            later = _after_quiet(now)
-            appointment = reminder.appointment
-            if (
-                reminder.kind in BEFORE_KINDS
-                and appointment is not None
-                and later >= appointment.start
-            ):
-                _update(
-                    reminder,
-                    state=ReminderState.SKIPPED,
-                    last_error="quiet hours until the visit",
-                    updated_at=now,
-                )
-                logger.info("reminder %s skipped: quiet hours until the visit", reminder.pk)
-                return ReminderState.SKIPPED
-            # Not an attempt: give it back and let the sweep take it after quiet hours.
-            _update(
-                reminder,
-                state=ReminderState.PENDING,
-                due_at=later,
-                attempts=F("attempts") - 1,
-                updated_at=now,
-            )
-            return ReminderState.PENDING
+        if live[0].channel == ReminderChannel.SMS and _quiet(now):
+            return _hold_for_quiet_hours(live, now)
         try:
-            message_id = _deliver(reminder)
+            message_id = _deliver(live)
         except TRANSIENT_ERRORS as error:
-            return _record_transient(reminder, error, now)
+            return _record_transient(live, error, now)
         except Exception as error:
             text = f"{type(error).__name__}: {error}"[:500]
-            _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
-            logger.exception("reminder %s failed permanently", reminder.pk)
+            for reminder in live:
+                _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
+            logger.exception("reminder %s failed permanently", _ids(live))
             permanent = error
         else:
-            record_sent(reminder, message_id=message_id, now=now)
+            for reminder in live:
+                record_sent(reminder, message_id=message_id, now=now)
             return ReminderState.SENT
     assert permanent is not None
     raise permanent

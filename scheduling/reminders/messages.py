@@ -1,10 +1,14 @@
 """What each reminder says: subject, text and HTML bodies for email, the SMS text, attachments.
 
-`render_reminder(reminder)` renders every part for the reminder's kind from
+`render_message(rows)` (the dispatcher's entry point) renders one row, or the rows of a batch as
+one message listing them (`render_batch`, templates/reminders/batch_*). `render_reminder(reminder)`
+renders every part for the reminder's kind from
 templates/reminders/<kind>_{subject.txt,body.txt,body.html,sms.txt}; the dispatcher picks the parts
 of the reminder's channel. Rendering reads the database (patient, link, questionnaire state) but
-changes nothing. The confirmation and the move and cancellation notices carry a calendar file:
-the notice of a move has both entries (the old one cancelled), so the patient's calendar follows.
+changes nothing. The confirmation and the move and cancellation notices carry calendar files
+(scheduling.ics.patient_calendar_files: METHOD:REQUEST for what is on, METHOD:CANCEL for what was
+cancelled): the notice of a patient's online move has both (the old entry cancelled, the new one
+requested), so the patient's calendar follows.
 
 Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
 date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the
@@ -29,10 +33,17 @@ from intake.links import patient_link_token
 from intake.opt_out import email_opt_out_url
 from intake.selectors import questionnaire_status
 from scheduling.booking_tokens import booking_confirm_token
-from scheduling.ics import appointments_ics
-from scheduling.models import Appointment, Reminder, ReminderChannel, ReminderKind, RoomKind
+from scheduling.ics import patient_calendar_files
+from scheduling.models import (
+    Appointment,
+    NoticeReason,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    RoomKind,
+)
 from scheduling.queries import rescheduled_from
-from scheduling.slots import clinic_tz, zone_label
+from scheduling.slots import clinic_tz, zone_abbreviation, zone_label
 
 # Checked at render time as a last line of defence (the tests check the full list).
 NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
@@ -75,6 +86,7 @@ def _when(start: dt.datetime) -> dict[str, str]:
         "time": formats.time_format(local, "g:i A"),
         "zone": zone_label(),
         "short_zone": zone_label().replace(" time", ""),
+        "zone_abbreviation": zone_abbreviation(),
     }
 
 
@@ -253,13 +265,12 @@ def render_reminder(
         _check(kind.value, part, text, context["first_name"])
     attachments: list[tuple[str, bytes, str]] = []
     if email and kind in CALENDAR_KINDS:
-        # Each entry as it stands now: a cancelled one goes out CANCELLED with its bumped
+        # Each entry as it stands now: a cancelled one goes out in a CANCEL file with its bumped
         # sequence, which removes it from the patient's calendar.
         appointment = reminder.appointment
         assert appointment is not None
         entries = [appointment] if previous is None else [previous, appointment]
-        ics = appointments_ics(entries, now=now or timezone.now())
-        attachments.append(("appointment.ics", ics, "text/calendar"))
+        attachments = patient_calendar_files(entries, now=now or timezone.now())
     return RenderedMessage(
         subject=subject,
         text=render_to_string(f"{base}_body.txt", context) if email else "",
@@ -267,4 +278,116 @@ def render_reminder(
         sms=sms,
         attachments=attachments,
         opt_out_url=context["opt_out_url"],
+    )
+
+
+def render_message(
+    rows: list[Reminder], *, channel: str, now: dt.datetime | None = None
+) -> RenderedMessage:
+    """The one message these rows make (the dispatcher's entry point): one row (alone, or all
+    that is left to send of its batch) in its kind's own words (render_reminder), several rows of
+    a batch as one message listing them (render_batch)."""
+    if len(rows) == 1:
+        return render_reminder(rows[0], channel=channel, now=now)
+    return render_batch(rows, channel=channel, now=now)
+
+
+def _previous_when(reminder: Reminder, previous: Appointment | None) -> dict[str, str] | None:
+    """Where a moved entry was: the appointment a patient's online move replaced, or the
+    `previous_start` of a move that kept the appointment."""
+    if reminder.previous_start is not None:
+        return _when(reminder.previous_start)
+    return _when(previous.start) if previous is not None else None
+
+
+def _reason(reminder: Reminder) -> str:
+    """The clinic's chosen reason in the patient's words ("" when none was given)."""
+    return str(NoticeReason(reminder.reason).label) if reminder.reason else ""
+
+
+# What each kind of row in a batch says about its appointment.
+BATCH_STATES = {
+    ReminderKind.RESCHEDULED_NOTICE: "moved",
+    ReminderKind.CANCELLED_NOTICE: "cancelled",
+}
+
+
+def _batch_entry(reminder: Reminder) -> dict[str, Any]:
+    appointment = reminder.appointment
+    assert appointment is not None
+    state = BATCH_STATES.get(ReminderKind(reminder.kind), "confirmed")
+    return {
+        "state": state,
+        "previous": _previous_when(reminder, _previous(reminder)),
+        # A reason explains a change: a plain confirmation has none to give.
+        "reason": _reason(reminder) if state != "confirmed" else "",
+        "visit_word": (
+            "consultation"
+            if appointment.appointment_type.room_kind == RoomKind.CONSULT
+            else "visit"
+        ),
+        **_when(appointment.start),
+    }
+
+
+def _batch_appointments(rows: list[Reminder]) -> list[Appointment]:
+    """The entries of the batch's calendar files: each appointment as it stands, and the one a
+    patient's online move replaced (to be cancelled in their calendar)."""
+    appointments: dict[int, Appointment] = {}
+    for reminder in rows:
+        appointment = reminder.appointment
+        assert appointment is not None
+        previous = _previous(reminder)
+        for entry in (previous, appointment):
+            if entry is not None:
+                appointments[entry.pk] = entry
+    return sorted(appointments.values(), key=lambda a: a.start)
+
+
+def render_batch(
+    rows: list[Reminder], *, channel: str, now: dt.datetime | None = None
+) -> RenderedMessage:
+    """One message for the rows of a batch (the confirmations of a course's sessions, the
+    notices of one staff action): every entry with its date, time and zone, the place, what
+    happened to it (confirmed / moved from <old time> / cancelled), the clinic's reason in plain
+    words where one was given, and how to rebook when one was cancelled; the email carries one
+    REQUEST file with the entries still on and one CANCEL file with the cancelled ones."""
+    rows = sorted(rows, key=lambda r: (r.appointment.start if r.appointment else r.due_at, r.pk))
+    if any(r.appointment is None for r in rows):
+        raise ValueError("a batch lists messages about appointments")
+    entries = [_batch_entry(reminder) for reminder in rows]
+    lead = rows[0]
+    assert lead.appointment is not None
+    states = [entry["state"] for entry in entries]
+    context: dict[str, Any] = {
+        "first_name": lead.appointment.patient.first_name,
+        **_clinic(),
+        **_links(lead, lead.appointment),
+        "entries": entries,
+        "total": len(entries),
+        "confirmed": states.count("confirmed"),
+        "moved": states.count("moved"),
+        "cancelled": states.count("cancelled"),
+        "first_day": entries[0]["day"],
+    }
+    email = channel != ReminderChannel.SMS
+    subject = _one_line(render_to_string("reminders/batch_subject.txt", context)) if email else ""
+    sms = (
+        _one_line(render_to_string("reminders/batch_sms.txt", context))
+        if channel != ReminderChannel.EMAIL
+        else ""
+    )
+    for part, text in (("subject", subject), ("SMS", sms)):
+        _check("batch", part, text, context["first_name"])
+    attachments = (
+        patient_calendar_files(_batch_appointments(rows), now=now or timezone.now())
+        if email
+        else []
+    )
+    return RenderedMessage(
+        subject=subject,
+        text=render_to_string("reminders/batch_body.txt", context) if email else "",
+        html=render_to_string("reminders/batch_body.html", context) if email else "",
+        sms=sms,
+        attachments=attachments,
     )

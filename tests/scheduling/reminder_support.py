@@ -64,3 +64,31 @@ def deliver_due_reminders(now: dt.datetime | None = None) -> list[int]:
     for reminder_id in claimed:
         reminder_send(reminder_id=reminder_id, now=now)
     return claimed
+
+
+def batched_rows(
+    patient,
+    starts: list[dt.datetime],
+    *,
+    due_at: dt.datetime,
+    channels: tuple[str, ...] = ("email", "sms"),
+    kind: str = "confirmation",
+    **appointment_kw,
+) -> list:
+    """An appointment at each of `starts` for `patient` and, per channel, one `kind` row each,
+    all in one batch (as one action plans them: scheduling.reminder_plan.new_batch)."""
+    from scheduling.models import Reminder
+    from scheduling.reminder_plan import new_batch
+    from tests.factories import AppointmentFactory
+
+    batch = new_batch()
+    rows = []
+    for start in starts:
+        appointment = AppointmentFactory(patient=patient, start=start, **appointment_kw)
+        for channel in channels:
+            rows.append(
+                Reminder.objects.create(
+                    appointment=appointment, kind=kind, channel=channel, due_at=due_at, batch=batch
+                )
+            )
+    return rows

@@ -129,7 +129,10 @@ def test_a_course_plans_each_sessions_reminders_and_one_confirmation(cleared, de
     cleared.save()
     course = book(cleared, SIX_TUESDAYS, desk)
     confirmations = Reminder.objects.filter(kind=ReminderKind.CONFIRMATION)
-    assert set(confirmations.values_list("appointment__start", flat=True)) == {SIX_TUESDAYS[0]}
+    # One confirmation row per session, all in one batch: sent as one message.
+    assert set(confirmations.values_list("appointment__start", flat=True)) == set(SIX_TUESDAYS)
+    assert len({row.batch for row in confirmations}) == 1
+    assert confirmations.first().batch is not None
     for session in course.sessions.all():
         assert session.reminders.filter(kind=ReminderKind.INFUSION_2H).exists()
 

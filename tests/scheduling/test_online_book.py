@@ -202,7 +202,7 @@ def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
         assert not any(word in text for word in HEALTH_WORDS)
 
     ((filename, content, mimetype),) = message.attachments
-    assert (filename, mimetype) == ("appointment.ics", "text/calendar")
+    assert (filename, mimetype) == ("appointment.ics", "text/calendar; method=REQUEST")
     calendar = Calendar.from_ical(content)
     (event,) = calendar.walk("VEVENT")
     assert event["dtstart"].params["TZID"] == "America/Los_Angeles"

@@ -187,8 +187,9 @@ CALENDAR_KINDS = (
 def test_the_confirmation_and_the_notices_attach_the_calendar_file(appointments, kind):
     message = rendered(appointments["consultation"], kind)
     [(filename, content, mimetype)] = message.attachments
-    assert filename == "appointment.ics" and mimetype == "text/calendar"
-    assert content.startswith(b"BEGIN:VCALENDAR")
+    # The file follows the appointment as it stands (booked here): a REQUEST.
+    assert (filename, mimetype) == ("appointment.ics", "text/calendar; method=REQUEST")
+    assert content.startswith(b"BEGIN:VCALENDAR") and b"METHOD:REQUEST" in content
     for other in APPOINTMENT_KINDS:
         if other not in CALENDAR_KINDS:
             assert rendered(appointments["consultation"], other).attachments == []
