@@ -124,8 +124,8 @@ def patient_calendar_files(
     cancellation bumped, so it wins over the last REQUEST). One METHOD per file (RFC 5546), so a
     message with both kinds carries two files; the content type names the method, as Outlook and
     Gmail expect."""
-    on = [a for a in appointments if a.status != AppointmentStatus.CANCELLED]
-    off = [a for a in appointments if a.status == AppointmentStatus.CANCELLED]
+    on = [a for a in appointments if a.status not in CALLED_OFF_STATUSES]
+    off = [a for a in appointments if a.status in CALLED_OFF_STATUSES]
     files = []
     if on:
         name = "appointment.ics" if len(on) == 1 else "appointments.ics"

@@ -54,10 +54,37 @@ def resend_refusal(
     return None
 
 
+def _batch_mates(reminder: Reminder, *, now: dt.datetime) -> list[int]:
+    """The other failed rows of the reminder's batch on its channel that may be sent again: they
+    failed as one message with it, so they go again as one message (the dispatcher claims a batch
+    whole)."""
+    if reminder.batch is None:
+        return []
+    mates = (
+        Reminder.objects.filter(
+            batch=reminder.batch, channel=reminder.channel, state=ReminderState.FAILED
+        )
+        .exclude(pk=reminder.pk)
+        .select_related("appointment")
+    )
+    return [
+        mate.pk
+        for mate in mates
+        if resend_refusal(
+            kind=mate.kind,
+            status=mate.appointment.status if mate.appointment is not None else None,
+            start=mate.appointment.start if mate.appointment is not None else None,
+            now=now,
+        )
+        is None
+    ]
+
+
 def reminder_requeue(
     *, reminder_id: int, request: HttpRequest | None = None, now: dt.datetime | None = None
 ) -> bool:
-    """Send a failed reminder again: the row goes back to pending, due now, its attempts reset.
+    """Send a failed reminder again: the row goes back to pending, due now, its attempts reset;
+    so do the failed rows of its batch on its channel that may still be sent (one message again).
 
     Conditional on the row still being failed, so a row the sweep touched meanwhile is never
     reset; audited ("reminder.resent") in the same transaction. Returns whether the row was put
@@ -77,9 +104,9 @@ def reminder_requeue(
     if refusal is not None and reminder.state == ReminderState.FAILED:
         raise SchedulingError(refusal)
     with transaction.atomic():
-        reset = Reminder.objects.filter(pk=reminder.pk, state=ReminderState.FAILED).update(
-            **pending_again(due=now, now=now)
-        )
+        reset = Reminder.objects.filter(
+            pk__in=[reminder.pk, *_batch_mates(reminder, now=now)], state=ReminderState.FAILED
+        ).update(**pending_again(due=now, now=now))
         if reset:
             audit_record(
                 action="reminder.resent",

@@ -77,7 +77,9 @@ class Entry:
 CATALOGUE: tuple[Entry, ...] = (
     Entry(
         ReminderKind.CONFIRMATION,
-        "at booking, due at once (every kind of appointment; a move keeps the one already planned)",
+        "at booking, due at once (every kind of appointment; a move keeps the one already planned; "
+        "a patient's online move gets its notice instead; a course: one message for every "
+        "session)",
         PATIENT_ANY_ADDRESS,
         (EMAIL, SMS),
         appointment_templates("confirmation"),
@@ -174,6 +176,15 @@ CATALOGUE: tuple[Entry, ...] = (
 
 # Templates every message about an appointment shares.
 SHARED_TEMPLATES = ("reminders/_layout.html", "reminders/_footer.txt")
+# One message for several confirmations or notices of one action (scheduling.reminders.messages
+# .render_batch).
+BATCH_TEMPLATES = (
+    "reminders/batch_subject.txt",
+    "reminders/batch_body.txt",
+    "reminders/batch_body.html",
+    "reminders/batch_sms.txt",
+    "reminders/_batch_entry.txt",
+)
 
 
 def offsets_in_hours(times: ReminderTimes) -> dict[str, int]:
@@ -314,6 +325,15 @@ def document(times: ReminderTimes | None = None) -> str:
             "Every message about an appointment also uses "
             + " and ".join(f"`{name}`" for name in SHARED_TEMPLATES)
             + ".",
+            "",
+            "Several confirmations or notices written by one action for one patient (a course "
+            "booked: every session's confirmation; a staff action or a closure over several "
+            "visits: their notices) share a batch and go out as ONE message per channel listing "
+            "each visit (confirmed, moved from/to, or cancelled; date, time with zone, place; the "
+            "reason the clinic picked; how to book again), with one calendar file per method "
+            "(REQUEST for the visits on, CANCEL for the cancelled ones), from "
+            + ", ".join(f"`{name}`" for name in BATCH_TEMPLATES)
+            + ". A batch left with one message to send uses that message's own templates.",
             "",
             "## The reminder plan of each kind of appointment",
             "",

@@ -371,6 +371,7 @@ def render_batch(
         "first_day": entries[0]["day"],
     }
     email = channel != ReminderChannel.SMS
+    context["opt_out_url"] = _opt_out_url(lead) if email else ""
     subject = _one_line(render_to_string("reminders/batch_subject.txt", context)) if email else ""
     sms = (
         _one_line(render_to_string("reminders/batch_sms.txt", context))
@@ -390,4 +391,5 @@ def render_batch(
         html=render_to_string("reminders/batch_body.html", context) if email else "",
         sms=sms,
         attachments=attachments,
+        opt_out_url=context["opt_out_url"],
     )

@@ -162,3 +162,27 @@ def test_a_row_whose_visit_was_cancelled_is_skipped_and_the_rest_go_as_one(rows)
     assert message.subject == "Your 2 appointments are booked, from Tuesday, January 5"
     third = STARTS[2].astimezone(LA)
     assert f"{third:%B} {third.day}, 2027" not in message.body
+
+
+def test_resending_a_failed_batch_puts_back_its_rows_on_that_channel_but_not_a_cancelled_visit(
+    rows,
+):
+    from scheduling.reminder_requeue import reminder_requeue
+
+    Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+        state=ReminderState.FAILED, attempts=5
+    )
+    emails = [r for r in rows if r.channel == "email"]
+    cancelled = emails[-1].appointment
+    cancelled.status = AppointmentStatus.CANCELLED
+    cancelled.save(update_fields=["status"])
+
+    assert reminder_requeue(reminder_id=emails[0].pk, now=NOW)
+
+    by_pk = {r.pk: r for r in Reminder.objects.filter(pk__in=[r.pk for r in rows])}
+    # The batch's email rows about visits still on go again (as one message: one claim).
+    assert [by_pk[r.pk].state for r in emails] == ["pending", "pending", "failed"]
+    # Its texts failed as another message: untouched until their own resend.
+    assert {by_pk[r.pk].state for r in rows if r.channel == "sms"} == {"failed"}
+    # A second click finds nothing failed to put back.
+    assert not reminder_requeue(reminder_id=emails[0].pk, now=NOW)

@@ -213,7 +213,7 @@ def test_every_email_to_a_patient_carries_the_opt_out_link_and_headers(kind, set
     else:
         appointment = AppointmentFactory(patient=patient, start=LATER)
         reminder = Reminder(appointment=appointment, kind=kind, channel="email", due_at=NOW)
-    _deliver(reminder)
+    _deliver([reminder])
     [message] = mail.outbox
     url = email_opt_out_url(patient.pk)
     headers = message.message()
@@ -225,7 +225,7 @@ def test_every_email_to_a_patient_carries_the_opt_out_link_and_headers(kind, set
 
 def test_the_booking_request_email_has_no_opt_out(online_clinic):
     online_booking_request(details=details(), start=LATER, hold_key="k" * 20, now=NOW)
-    _deliver(Reminder.objects.get(kind=ReminderKind.BOOKING_REQUEST))
+    _deliver([Reminder.objects.get(kind=ReminderKind.BOOKING_REQUEST)])
     [message] = mail.outbox
     assert "List-Unsubscribe" not in message.message()
     assert "/email-reminders/stop/" not in message.body

@@ -15,6 +15,7 @@ from django.template.loader import get_template
 from scheduling.models import ReminderChannel, ReminderKind
 from scheduling.reminder_plan import CONSULTATION, TREATMENT, ReminderTimes
 from scheduling.reminders.catalogue import (
+    BATCH_TEMPLATES,
     CATALOGUE,
     SHARED_TEMPLATES,
     document,
@@ -42,7 +43,11 @@ def test_every_template_the_catalogue_lists_exists(entry):
 
 
 def test_every_message_template_is_listed_in_the_catalogue():
-    listed = {name for entry in CATALOGUE for name in entry.templates} | set(SHARED_TEMPLATES)
+    listed = (
+        {name for entry in CATALOGUE for name in entry.templates}
+        | set(SHARED_TEMPLATES)
+        | set(BATCH_TEMPLATES)
+    )
     on_disk = {f"reminders/{path.name}" for path in (ROOT / "templates" / "reminders").iterdir()}
     assert on_disk - listed == set(), "list these templates in scheduling/reminders/catalogue.py"
 
