@@ -64,6 +64,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from intake.models import Patient
 from intake.selectors import questionnaire_status
 from scheduling.models import (
     Appointment,
@@ -346,6 +347,17 @@ def reminders_cancel(
     return cancelled
 
 
+def notice_channel(patient: Patient) -> str | None:
+    """How a notice of a change reaches the patient: email to any address on file (a
+    transactional message, whatever the reminder preference); without one, a text when they
+    agreed to texts and have a mobile; None when neither (the front desk calls)."""
+    if patient.email:
+        return str(ReminderChannel.EMAIL)
+    if patient.consent_sms and patient.mobile:
+        return str(ReminderChannel.SMS)
+    return None
+
+
 def reminder_notice_plan(
     *,
     appointment_id: int,
@@ -356,8 +368,9 @@ def reminder_notice_plan(
     batch: uuid.UUID | None = None,
 ) -> Reminder | None:
     """Plan the notice `kind` (one of NOTICE_KINDS) of the change just made to this appointment:
-    one email row, due at once, for the dispatch sweep to send like any reminder. Returns the row,
-    or None when the patient has no email address.
+    one row, due at once, for the dispatch sweep to send like any reminder: by email, or by text
+    for a patient with no email who agreed to texts (notice_channel). Returns the row, or None when
+    the patient can be reached neither way.
 
     `previous_start`: the time it had before a move that kept the appointment; `reason`: a
     NoticeReason the clinic chose to give; `batch`: shared by the notices of one action for one
@@ -372,12 +385,13 @@ def reminder_notice_plan(
         raise ValueError(f"{kind!r} is not a notice")
     now = now or timezone.now()
     appointment = Appointment.objects.select_related("patient").get(pk=appointment_id)
-    if not appointment.patient.email:
+    channel = notice_channel(appointment.patient)
+    if channel is None:
         return None
     row, _ = Reminder.objects.get_or_create(
         appointment_id=appointment_id,
         kind=kind,
-        channel=ReminderChannel.EMAIL,
+        channel=channel,
         sequence=appointment.sequence,
         defaults={
             "due_at": now,

@@ -42,6 +42,10 @@ PATIENT_ANY_ADDRESS = (
     "reminder preference); a text only with their consent to texts"
 )
 PATIENT_EMAIL = "the patient, at the email address on file"
+PATIENT_NOTICE = (
+    "the patient: email to the address on file (sent whatever the reminder preference); with no "
+    "address, a text when they agreed to texts (`notice_channel`)"
+)
 TYPED_ADDRESS = "whoever typed the address on the public booking form (no patient is looked up)"
 
 
@@ -135,8 +139,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "at once, when an appointment moves: by the patient online, or by staff (calendar, course "
         "page), with the reason the clinic picked, if any (one per change; the old time named; "
         "several changes in one action for one patient: one message listing them)",
-        PATIENT_EMAIL,
-        (EMAIL,),
+        PATIENT_NOTICE,
+        (EMAIL, SMS),
         appointment_templates("rescheduled_notice"),
     ),
     Entry(
@@ -145,8 +149,8 @@ CATALOGUE: tuple[Entry, ...] = (
         "(calendar, course page, day sheet deferral, a closure over the day), with the reason the "
         "clinic picked, if any, and how to book again (one per change; one message per patient "
         "per action)",
-        PATIENT_EMAIL,
-        (EMAIL,),
+        PATIENT_NOTICE,
+        (EMAIL, SMS),
         appointment_templates("cancelled_notice"),
     ),
     Entry(

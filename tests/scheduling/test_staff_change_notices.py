@@ -160,6 +160,24 @@ def test_a_patient_without_email_gets_no_row_and_the_change_still_happens(clinic
     assert visit.status == AppointmentStatus.CANCELLED and notices(visit) == []
 
 
+def test_a_patient_with_no_email_who_agreed_to_texts_gets_the_notice_by_text(clinic, front_desk):
+    patient = PatientFactory(
+        first_name="Sam",
+        email="",
+        consent_email=False,
+        consent_email_at=None,
+        consent_sms=True,
+        consent_sms_at=at(TUESDAY, 6),
+    )
+    visit = consultation_at(clinic, at(WEDNESDAY, 10), patient=patient)
+    staff_cancel(visit, front_desk, reason=NoticeReason.CLINICIAN_UNAVAILABLE)
+
+    [notice] = notices(visit)
+    assert (notice.kind, notice.channel) == (ReminderKind.CANCELLED_NOTICE, "sms")
+    sms = render_reminder(notice, channel="sms").sms
+    assert "Sam" in sms and "cancelled" in sms and "10:00 AM" in sms
+
+
 @pytest.mark.parametrize("reason", ["Patient is depressed", "closed ", "CLOSURE"])
 def test_a_reason_is_never_free_text(reason):
     with pytest.raises(ValueError):
