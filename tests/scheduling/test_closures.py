@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from scheduling.closures import closure_save
@@ -22,6 +23,7 @@ from scheduling.models import (
 )
 from tests.clinic_time import MONDAY, THURSDAY, TUESDAY, WEDNESDAY, at, stopped_clock
 from tests.factories import PatientFactory, consult_clinic, consultation_at
+from tests.scheduling.reminder_support import deliver_due_reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +107,17 @@ def test_confirming_cancels_the_visits_and_notifies_each_patient_once(clinic, de
     # One message per patient: Robin's two visits share a batch, Sam's is another.
     assert all(len(found) == 1 and None not in found for found in batches.values())
     assert batches[clinic.robin.pk] != batches[clinic.sam.pk]
+
+    # Sent: one email to each patient, Robin's listing both visits.
+    mail.outbox.clear()
+    deliver_due_reminders()
+    by_address = {tuple(email.to): email for email in mail.outbox}
+    assert len(mail.outbox) == 2 and set(by_address) == {
+        ("robin@example.com",),
+        ("sam@example.com",),
+    }
+    robins = by_address[("robin@example.com",)].body
+    assert "9:00 AM" in robins and "2:00 PM" in robins
 
 
 def test_confirming_twice_saves_one_closure_and_one_notice_per_visit(clinic, desk):
