@@ -55,9 +55,8 @@ def closure_hits(start_date: dt.date, end_date: dt.date) -> list[Appointment]:
     see: names, times and types, no health information."""
     window = utc_range(start_date, end_date, clinic_tz())
     return list(
-        Appointment.objects.filter(
-            status__in=OPEN_STATUSES, start__lt=window.end, end__gt=window.start
-        )
+        Appointment.objects.overlapping(window.start, window.end)
+        .filter(status__in=OPEN_STATUSES)
         .select_related("patient", "appointment_type", "clinician", "room")
         .order_by("start", "pk")
     )
@@ -165,9 +164,8 @@ def closure_cancelled_visits(closure: Closure) -> list[Appointment]:
     """The cancelled visits on the closure's days, for staff to rebook (by start, one query)."""
     window = utc_range(closure.start_date, closure.end_date, clinic_tz())
     return list(
-        Appointment.objects.filter(
-            status=AppointmentStatus.CANCELLED, start__lt=window.end, end__gt=window.start
-        )
+        Appointment.objects.overlapping(window.start, window.end)
+        .filter(status=AppointmentStatus.CANCELLED)
         .select_related("patient", "appointment_type", "clinician")
         .order_by("start", "pk")
     )

@@ -116,7 +116,8 @@ def load_busy(
     )
     holds = (
         SlotHold.objects.live(now)
-        .filter(uses_resources, start__lt=span.end, end__gt=span.start)
+        .overlapping(span.start, span.end)
+        .filter(uses_resources)
         .exclude(key=hold_key or "")
         .order_by()
         .values_list(*columns)
@@ -247,7 +248,7 @@ def next_hold_expiry(
     span = utc_range(start_date, end_date, clinic_tz())
     return (
         SlotHold.objects.live(now)
-        .filter(start__lt=span.end, end__gt=span.start)
+        .overlapping(span.start, span.end)
         .aggregate(first=Min("expires_at"))["first"]
     )
 

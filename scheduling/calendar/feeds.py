@@ -38,7 +38,6 @@ from propel.versioned_tokens import versioned_token, versioned_token_read
 from scheduling.ics import CONTENT_TYPE, appointment_event, calendar_ics
 from scheduling.ics_download import appointment_ics_download
 from scheduling.models import (
-    ACTIVE_STATUSES,
     Appointment,
     Clinician,
     RoomKind,
@@ -122,9 +121,9 @@ def clinician_feed_ics(clinician: Clinician, *, now: dt.datetime) -> bytes:
     """The clinician's active appointments from 30 days before `now` to 90 days after."""
     first, last = now - FEED_PAST, now + FEED_AHEAD
     appointments = list(
-        Appointment.objects.filter(
-            clinician=clinician, status__in=ACTIVE_STATUSES, start__lt=last, end__gt=first
-        )
+        Appointment.objects.active()
+        .overlapping(first, last)
+        .filter(clinician=clinician)
         .select_related("appointment_type", "room", "patient")
         .only(
             "start",

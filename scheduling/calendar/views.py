@@ -125,7 +125,8 @@ def _fill(
 def _appointments(first: dt.date, last: dt.date, **filters: Any) -> list[Appointment]:
     span = utc_range(first, last, clinic_tz())
     return list(
-        Appointment.objects.filter(start__lt=span.end, end__gt=span.start, **filters)
+        Appointment.objects.overlapping(span.start, span.end)
+        .filter(**filters)
         .select_related("patient", "appointment_type", "room", "clinician")
         .order_by("start", "id")
     )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from intake.models import Patient
 from scheduling.models.clinic import AppointmentType, Clinician, Room
+from scheduling.models.spans import SpanOverlaps
 
 
 class AppointmentStatus(models.TextChoices):
@@ -107,8 +108,9 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.select_for_update(of=("self",)).with_type().filter(pk=pk).first()
 
     def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> AppointmentQuerySet:
-        """Half-open overlap: an appointment ending at `start` does not overlap."""
-        return self.filter(start__lt=end, end__gt=start)
+        """Half-open overlap: an appointment ending at `start` does not overlap. Reads only the
+        rows overlapping the window, whatever the history (scheduling.models.spans)."""
+        return self.filter(SpanOverlaps(start, end))
 
 
 class Appointment(models.Model):
@@ -168,6 +170,10 @@ class Appointment(models.Model):
 class SlotHoldQuerySet(models.QuerySet["SlotHold"]):
     def live(self, now: datetime.datetime) -> SlotHoldQuerySet:
         return self.filter(expires_at__gt=now)
+
+    def overlapping(self, start: datetime.datetime, end: datetime.datetime) -> SlotHoldQuerySet:
+        """Half-open overlap, as for appointments."""
+        return self.filter(SpanOverlaps(start, end))
 
 
 class SlotHold(models.Model):
