@@ -39,6 +39,7 @@ from scheduling.models import (
     SlotHold,
     WorkingHours,
 )
+from scheduling.models.spans import id_equals
 
 
 def clinic_tz() -> ZoneInfo:
@@ -154,7 +155,7 @@ def patient_busy(patient_id: int | None, span: Interval) -> list[Interval]:
     rows = (
         Appointment.objects.active()
         .overlapping(span.start, span.end)
-        .filter(patient_id=patient_id)
+        .filter(id_equals("patient_id", patient_id))
         .values_list("start", "end")
     )
     return [Interval(start, end) for start, end in rows]

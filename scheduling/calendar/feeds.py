@@ -42,6 +42,7 @@ from scheduling.models import (
     Clinician,
     RoomKind,
 )
+from scheduling.models.spans import id_equals
 from scheduling.slots import clinic_tz
 
 SALT = "propel.clinician-feed.v1"
@@ -123,7 +124,7 @@ def clinician_feed_ics(clinician: Clinician, *, now: dt.datetime) -> bytes:
     appointments = list(
         Appointment.objects.active()
         .overlapping(first, last)
-        .filter(clinician=clinician)
+        .filter(id_equals("clinician_id", clinician.pk))
         .select_related("appointment_type", "room", "patient")
         .only(
             "start",

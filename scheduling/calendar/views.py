@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -34,6 +35,7 @@ from scheduling.models import (
     OpeningHours,
     Room,
 )
+from scheduling.models.spans import id_equals
 from scheduling.slots import clinic_today, clinic_tz, utc_range
 
 # --- Loading -----------------------------------------------------------------------------------
@@ -122,11 +124,11 @@ def _fill(
             )
 
 
-def _appointments(first: dt.date, last: dt.date, **filters: Any) -> list[Appointment]:
+def _appointments(first: dt.date, last: dt.date, whose: Q) -> list[Appointment]:
     span = utc_range(first, last, clinic_tz())
     return list(
         Appointment.objects.overlapping(span.start, span.end)
-        .filter(**filters)
+        .filter(whose)
         .select_related("patient", "appointment_type", "room", "clinician")
         .order_by("start", "id")
     )
@@ -143,7 +145,7 @@ def calendar_day(request: HttpRequest) -> HttpResponse:
     rooms = list(Room.objects.filter(active=True).order_by("kind", "name"))
     grid = grid_for([hours.spans])
     columns = [Column(room.name, day, hours) for room in rooms]
-    appointments = _appointments(day, day, room__in=rooms) if grid else []
+    appointments = _appointments(day, day, Q(room__in=rooms)) if grid else []
     _fill(columns, [r.pk for r in rooms], grid, appointments, lambda a: a.room_id)
     context = {
         "form": form,
@@ -214,11 +216,15 @@ def _week_columns(
     grid = grid_for(h.spans for h in hours.values())
     week = list(days(monday, sunday))
     columns = [Column(d.strftime("%a %b %-d"), d, hours[d]) for d in week]
-    owner = {"clinician": clinician} if clinician is not None else {"room": room}
     if grid is None or (room is None and clinician is None):
         appointments = []
     else:
-        appointments = _appointments(monday, sunday, **owner)
+        owner = (
+            id_equals("clinician_id", clinician.pk)
+            if clinician is not None
+            else id_equals("room_id", room.pk)  # type: ignore[union-attr]
+        )
+        appointments = _appointments(monday, sunday, owner)
     tz = clinic_tz()
     _fill(columns, week, grid, appointments, lambda a: a.start.astimezone(tz).date())
     return grid, columns

@@ -13,7 +13,8 @@ import datetime as dt
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, DateTimeField, F, Func, Value
+from django.db.models import BigIntegerField, BooleanField, DateTimeField, F, Func, Q, Value
+from django.db.models.functions import Cast
 from django.db.models.sql.compiler import SQLCompiler
 
 
@@ -62,3 +63,13 @@ class SpanOverlaps(Func):
         # The same expression as the indexes' (0002, 0010, 0013), or the planner cannot use them.
         (start, end, lo, hi), params, _ = self._parts(compiler, connection)
         return f"tstzrange({start}, {end}, '[)') && tstzrange({lo}, {hi}, '[)')", params
+
+
+def id_equals(field: str, pk: int) -> Q:
+    """`field = pk` with `pk` typed bigint, to filter a window by room, clinician or patient.
+
+    btree_gist's operator classes hold int8 = int8 only; a plain integer parameter makes the
+    comparison int8 = int4, which only the B-tree indexes serve. The planner then reads the
+    column's whole B-tree index (every appointment that resource ever had) to AND it with the
+    window's, instead of taking both conditions from one GiST index."""
+    return Q(**{field: Cast(Value(pk), BigIntegerField())})

@@ -91,8 +91,12 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def appointment_rows_read(sql: str) -> int:
-    """Rows of the appointment table an executed query fetched from the heap, kept or not."""
+    """Rows of the appointment table an executed query fetched, kept or not, plus the entries
+    its bitmap index scans on that table's indexes returned (an index read whole is history
+    read too)."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [APPOINTMENT_TABLE])
+        indexes = {name for (name,) in cursor.fetchall()}
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
         (document,) = cursor.fetchone()
@@ -104,6 +108,7 @@ def appointment_rows_read(sql: str) -> int:
         + node.get("Rows Removed by Index Recheck", 0)
         for node in _plan_nodes(plan)
         if node.get("Relation Name") == APPOINTMENT_TABLE
+        or (node["Node Type"] == "Bitmap Index Scan" and node["Index Name"] in indexes)
     )
 
 
@@ -171,7 +176,7 @@ def test_a_year_of_history_changes_neither_queries_nor_rows_read(
     add_window(clinic)
     run()  # per-process caches filled
     queries, rows_read, _ = measured(run)
-    assert 0 < rows_read <= 2 * IN_WINDOW
+    assert 0 < rows_read <= 4 * IN_WINDOW
 
     add_history(clinic)
     with connection.cursor() as cursor:
