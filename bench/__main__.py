@@ -11,7 +11,17 @@ import sys
 import time
 
 from bench import harness
-from bench.harness import LARGE_DB, SCALE_LARGE, SCALE_SMALL, SMALL_DB, TEMPLATE_DB, Bench, log
+from bench.harness import (
+    HISTORY_APPOINTMENTS,
+    HISTORY_DB,
+    LARGE_DB,
+    SCALE_LARGE,
+    SCALE_SMALL,
+    SMALL_DB,
+    TEMPLATE_DB,
+    Bench,
+    log,
+)
 from bench.report import FAILED, Row, failed_row, write
 
 # Run in this order (the report keeps it). Each module has measure(bench) -> list[Row].
@@ -23,6 +33,7 @@ ITEMS = [
     "hot_slot",  # 5. 32 clients on one slot
     "reminders",  # 6. draining 10,000 reminders vs no-op tasks; 8. Celery worker memory
     "audit",  # 7. chart with read-audit on vs off
+    "history",  # 9. slot page, calendar week, booking with 1,000,000 past appointments vs without
 ]
 
 
@@ -30,8 +41,9 @@ def _scale_args(scale: dict[str, int]) -> list[str]:
     return [arg for key, value in scale.items() for arg in (f"--{key}", str(value))]
 
 
-def prepare(bench: Bench) -> list[Row]:
-    """The template (migrated, demo clinic), then the small and the large state from it."""
+def prepare(bench: Bench, *, history: bool) -> list[Row]:
+    """The template (migrated, demo clinic), then the small and the large state from it, and
+    with `history` the large state with a million past appointments."""
     rows = []
     log("template database: migrate, seed_demo, collectstatic")
     bench.create_db(TEMPLATE_DB)
@@ -59,7 +71,31 @@ def prepare(bench: Bench) -> list[Row]:
                 f"seed_scale {scale['appointments']:,} took {seconds:.0f} s (demo clinic included)",
             )
         )
+    if history:
+        rows.append(prepare_history(bench))
     return rows
+
+
+def prepare_history(bench: Bench) -> Row:
+    log(f"{HISTORY_DB}: the large state + {HISTORY_APPOINTMENTS:,} past appointments")
+    bench.create_db(HISTORY_DB, template=LARGE_DB)
+    started = time.monotonic()
+    bench.add_history(HISTORY_DB, HISTORY_APPOINTMENTS)
+    seconds = time.monotonic() - started
+    (appointments, first) = bench.query(
+        HISTORY_DB, "SELECT count(*), min(start)::date FROM scheduling_appointment"
+    )[0]
+    return Row(
+        "0. Data",
+        "history state",
+        f"{appointments:,} appointments since {first}",
+        "",
+        None,
+        "",
+        None,
+        f"the large state + {HISTORY_APPOINTMENTS:,} past ones in one INSERT ... SELECT "
+        f"(generate_series) took {seconds:.0f} s, VACUUM ANALYZE included",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     harness.LOG_DIR.mkdir(parents=True, exist_ok=True)
     bench = Bench(quick=args.quick)
     bench.flush_redis()
-    rows = [] if args.reuse else prepare(bench)
+    history = "history" in (args.only or ITEMS)
+    rows = [] if args.reuse else prepare(bench, history=history)
     for name in args.only or ITEMS:
         log(f"item {name}")
         try:
@@ -89,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"item {name} failed: {error}")
             rows.append(failed_row(name, error))
     if not args.keep:
-        for db in (SMALL_DB, LARGE_DB, TEMPLATE_DB):
+        for db in (SMALL_DB, LARGE_DB, HISTORY_DB, TEMPLATE_DB):
             bench.drop_db(db)
     text = write(rows, started=started_at, seconds=time.monotonic() - started, quick=args.quick)
     print(text)

@@ -40,6 +40,8 @@ SMALL_DB = f"{NAME}_small"  # template + 10 scale appointments
 LARGE_DB = f"{NAME}_large"  # template + 10,000 appointments, 2,000 patients
 SCALE_SMALL = {"appointments": 10, "patients": 10, "rooms": 12, "clinicians": 8}
 SCALE_LARGE = {"appointments": 10_000, "patients": 2_000, "rooms": 12, "clinicians": 8}
+HISTORY_DB = f"{NAME}_history"  # the large state + HISTORY_APPOINTMENTS past appointments
+HISTORY_APPOINTMENTS = 1_000_000
 
 # Two cores: the server (gunicorn, the Celery worker) on one, the load generator on the other.
 SERVER_CPUS = "0"
@@ -160,6 +162,38 @@ class Bench:
         with self._admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def add_history(self, db: str, appointments: int) -> None:
+        """`appointments` past appointments before the earliest one in `db`: every active room
+        busy in half-hour visits from 7:00 to 18:30 clinic time, day after day back for as many
+        years as that takes (10 for a million with 12 rooms), the first 8 rooms with a clinician
+        each, patients in turn; 90% completed, the rest cancelled or no-shows.
+
+        One INSERT ... SELECT over generate_series. The GiST indexes (the exclusion constraints'
+        and the span index) are dropped first and built again after, with the constraints
+        checked then: building them whole is several times faster than a million inserts into
+        each. Triggers (the availability counter, foreign keys) are off for the insert."""
+        with psycopg.connect(self.db_url(db), autocommit=True) as conn:
+            gist = conn.execute(_GIST_SQL).fetchall()
+            conn.execute("SET maintenance_work_mem = '512MB'")
+            conn.execute("SET synchronous_commit = off")
+            with conn.transaction():
+                for kind, name, _ in gist:
+                    if kind == "constraint":
+                        conn.execute(f'ALTER TABLE scheduling_appointment DROP CONSTRAINT "{name}"')
+                    else:
+                        conn.execute(f'DROP INDEX "{name}"')
+                conn.execute("SET LOCAL session_replication_role = replica")
+                conn.execute(_HISTORY_SQL, {"n": appointments})
+                for kind, name, definition in gist:
+                    if kind == "constraint":
+                        conn.execute(
+                            f'ALTER TABLE scheduling_appointment ADD CONSTRAINT "{name}" '
+                            + definition
+                        )
+                    else:
+                        conn.execute(definition)
+            conn.execute("VACUUM ANALYZE scheduling_appointment")
+
     def query(self, db: str, sql: str, params: tuple = ()) -> list[tuple]:
         with psycopg.connect(self.db_url(db), autocommit=True) as conn:
             return conn.execute(sql, params).fetchall()
@@ -233,6 +267,75 @@ class Bench:
             worker = Worker(pid=proc.pid)
             _wait_celery(self.env(db, **extra), proc)
             yield worker
+
+
+# The appointment table's GiST indexes: exclusion constraints (kind, name, definition) and plain
+# indexes (kind, name, CREATE INDEX statement).
+_GIST_SQL = """
+SELECT 'constraint', c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+WHERE c.conrelid = 'scheduling_appointment'::regclass AND c.contype = 'x'
+UNION ALL
+SELECT 'index', i.relname, pg_get_indexdef(i.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_am am ON am.oid = i.relam
+WHERE x.indrelid = 'scheduling_appointment'::regclass AND am.amname = 'gist'
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+"""
+
+# Slots are numbered back from the day before the first appointment; slot k of a day is
+# 7:00 + 30k minutes clinic time, 23 a day, one visit per active room in each.
+_HISTORY_SQL = """
+WITH settings AS (
+    SELECT (SELECT min("start") FROM scheduling_appointment) AS first,
+           %(n)s::bigint AS n
+), rooms AS (
+    SELECT r.id, r.kind, row_number() OVER (ORDER BY r.id) - 1 AS i
+    FROM scheduling_room r WHERE r.active
+), clinicians AS (
+    SELECT c.id, row_number() OVER (ORDER BY c.id) - 1 AS i
+    FROM scheduling_clinician c WHERE c.active
+), types AS (
+    SELECT DISTINCT ON (room_kind) room_kind, id FROM scheduling_appointmenttype
+    WHERE active ORDER BY room_kind, needs_clinician DESC, id
+), patients AS (
+    SELECT array_agg(id ORDER BY id) AS ids, count(*) AS total FROM intake_patient
+), slots AS (
+    SELECT g AS k,
+           ((s.first AT TIME ZONE z.zone)::date - 1 - (g / (23 * rc.total))::int) AS day,
+           ((g / rc.total) %% 23)::int AS slot,
+           (g %% rc.total)::int AS room_i
+    FROM settings s,
+         (SELECT count(*) AS total FROM rooms) rc,
+         (SELECT 'America/Los_Angeles'::text AS zone) z,
+         generate_series(0, (SELECT n FROM settings) - 1) AS g
+)
+INSERT INTO scheduling_appointment (
+    patient_id, appointment_type_id, "start", "end", room_id, clinician_id, status,
+    booked_via, booked_by_id, course_id, idempotency_key, sequence, created_at, updated_at
+)
+SELECT p.ids[1 + (sl.k %% p.total)],
+       t.id,
+       v.start_at,
+       v.start_at + interval '30 minutes',
+       r.id,
+       c.id,
+       CASE WHEN sl.k %% 20 = 7 THEN 'cancelled' WHEN sl.k %% 33 = 5 THEN 'no_show'
+            ELSE 'completed' END,
+       'staff', NULL, NULL, NULL, 0,
+       v.start_at - interval '14 days',
+       v.start_at + interval '30 minutes'
+FROM slots sl
+JOIN rooms r ON r.i = sl.room_i
+JOIN types t ON t.room_kind = r.kind
+LEFT JOIN clinicians c ON c.i = sl.room_i
+CROSS JOIN patients p
+CROSS JOIN LATERAL (
+    SELECT ((sl.day + time '07:00' + sl.slot * interval '30 minutes')
+            AT TIME ZONE 'America/Los_Angeles') AS start_at
+) v
+"""
 
 
 @dataclass
