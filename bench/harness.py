@@ -166,32 +166,15 @@ class Bench:
         """`appointments` past appointments before the earliest one in `db`: every active room
         busy in half-hour visits from 7:00 to 18:30 clinic time, day after day back for as many
         years as that takes (10 for a million with 12 rooms), the first 8 rooms with a clinician
-        each, patients in turn; 90% completed, the rest cancelled or no-shows.
-
-        One INSERT ... SELECT over generate_series. The GiST indexes (the exclusion constraints'
-        and the span index) are dropped first and built again after, with the constraints
-        checked then: building them whole is several times faster than a million inserts into
-        each. Triggers (the availability counter, foreign keys) are off for the insert."""
+        each, patients in turn; 90% completed, the rest cancelled or no-shows. One INSERT ...
+        SELECT over generate_series; triggers (the availability counter, foreign keys) are off
+        for it, the exclusion constraints are not. (Dropping the GiST indexes and building them
+        after took as long on this machine, about 5 minutes in all.)"""
         with psycopg.connect(self.db_url(db), autocommit=True) as conn:
-            gist = conn.execute(_GIST_SQL).fetchall()
-            conn.execute("SET maintenance_work_mem = '512MB'")
             conn.execute("SET synchronous_commit = off")
             with conn.transaction():
-                for kind, name, _ in gist:
-                    if kind == "constraint":
-                        conn.execute(f'ALTER TABLE scheduling_appointment DROP CONSTRAINT "{name}"')
-                    else:
-                        conn.execute(f'DROP INDEX "{name}"')
                 conn.execute("SET LOCAL session_replication_role = replica")
                 conn.execute(_HISTORY_SQL, {"n": appointments})
-                for kind, name, definition in gist:
-                    if kind == "constraint":
-                        conn.execute(
-                            f'ALTER TABLE scheduling_appointment ADD CONSTRAINT "{name}" '
-                            + definition
-                        )
-                    else:
-                        conn.execute(definition)
             conn.execute("VACUUM ANALYZE scheduling_appointment")
 
     def query(self, db: str, sql: str, params: tuple = ()) -> list[tuple]:
@@ -268,21 +251,6 @@ class Bench:
             _wait_celery(self.env(db, **extra), proc)
             yield worker
 
-
-# The appointment table's GiST indexes: exclusion constraints (kind, name, definition) and plain
-# indexes (kind, name, CREATE INDEX statement).
-_GIST_SQL = """
-SELECT 'constraint', c.conname, pg_get_constraintdef(c.oid)
-FROM pg_constraint c
-WHERE c.conrelid = 'scheduling_appointment'::regclass AND c.contype = 'x'
-UNION ALL
-SELECT 'index', i.relname, pg_get_indexdef(i.oid)
-FROM pg_index x
-JOIN pg_class i ON i.oid = x.indexrelid
-JOIN pg_am am ON am.oid = i.relam
-WHERE x.indrelid = 'scheduling_appointment'::regclass AND am.amname = 'gist'
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-"""
 
 # Slots are numbered back from the day before the first appointment; slot k of a day is
 # 7:00 + 30k minutes clinic time, 23 a day, one visit per active room in each.
