@@ -140,14 +140,9 @@ def _get(client: Any, url: str) -> Callable[[], None]:
     return get
 
 
-def _plan(sql: str) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of an executed query: its text, execution time and the rows
-    of the appointment table it read (kept or filtered out)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-        text = "\n".join(line for (line,) in cursor.fetchall())
+def plan_rows_read(text: str) -> int:
+    """Rows of the appointment table an EXPLAIN ANALYZE text plan read from the heap, kept or
+    filtered out; a parallel node's rows and removals are per loop (worker)."""
     read = 0
     node_on_table, loops = False, 1
     for line in text.splitlines():
@@ -160,11 +155,23 @@ def _plan(sql: str) -> dict[str, Any]:
         elif node_on_table and "Rows Removed by" in line:
             # Per loop, like the node's rows (a parallel scan's workers are its loops).
             read += int(line.rsplit(":", 1)[1]) * loops
+    return read
+
+
+def _plan(sql: str) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE, BUFFERS) of an executed query: its text, execution time and the rows
+    of the appointment table it read (kept or filtered out)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        text = "\n".join(line for (line,) in cursor.fetchall())
+    read = plan_rows_read(text)
     ms = float(re.search(r"Execution Time: ([\d.]+) ms", text).group(1))  # type: ignore[union-attr]
     return {"text": text, "ms": ms, "rows_read": read}
 
 
-def _before(sql: str) -> str:
+def before_form(sql: str) -> str:
     """The busy query with its overlap written as before: bounded by the window's end only."""
     return re.sub(
         r"tstzrange\(\"scheduling_appointment\"\.\"start\", \"scheduling_appointment\"\.\"end\", "
@@ -250,7 +257,7 @@ def run(repeats: int, other: str) -> dict[str, Any]:
                 if key == "slot_page" and state == "history":
                     busy = next(sql for sql in sqls if "UNION ALL" in sql)
     use("history")
-    result["plans"] = {"window": _plan(busy), "before": _plan(_before(busy))}
+    result["plans"] = {"window": _plan(busy), "before": _plan(before_form(busy))}
     return result
 
 

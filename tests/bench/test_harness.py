@@ -94,3 +94,37 @@ def test_a_failed_measurement_is_one_missed_row_naming_the_exception():
     assert row.met is False
     assert row.note == "ValueError: no slot"
     assert len(report.table([row]).splitlines()) == 3  # header, rule, the row on one line
+
+
+BUSY_SQL = (
+    'SELECT "scheduling_appointment"."start" FROM "scheduling_appointment" WHERE '
+    'tstzrange("scheduling_appointment"."start", "scheduling_appointment"."end", \'[)\') && '
+    "tstzrange('2026-12-07 08:00:00+00:00'::timestamptz, '2026-12-14 08:00:00+00:00'::timestamptz,"
+    " '[)')"
+)
+
+PARALLEL_PLAN = """\
+Gather  (cost=1000.00..32512.15 rows=1706) (actual time=0.3..129.9 rows=257 loops=1)
+  ->  Parallel Append  (cost=0.00..31341.55 rows=711) (actual time=34.6..114.0 rows=86 loops=3)
+        ->  Bitmap Heap Scan on scheduling_slothold  (actual time=0.01..0.01 rows=4 loops=1)
+              Rows Removed by Filter: 9
+        ->  Parallel Seq Scan on scheduling_appointment  (actual time=34.6..114.0 rows=86 loops=3)
+              Rows Removed by Filter: 336595
+Execution Time: 129.968 ms
+"""
+
+
+def test_history_item_rewrites_the_busy_query_as_the_old_one_sided_comparison():
+    from bench.items.history import before_form
+
+    assert before_form(BUSY_SQL) == (
+        'SELECT "scheduling_appointment"."start" FROM "scheduling_appointment" WHERE '
+        '("scheduling_appointment"."start" < \'2026-12-14 08:00:00+00:00\'::timestamptz AND '
+        '"scheduling_appointment"."end" > \'2026-12-07 08:00:00+00:00\'::timestamptz)'
+    )
+
+
+def test_history_item_counts_appointment_rows_read_per_worker():
+    from bench.items.history import plan_rows_read
+
+    assert plan_rows_read(PARALLEL_PLAN) == (86 + 336_595) * 3
