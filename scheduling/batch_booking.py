@@ -35,13 +35,7 @@ from django.http import HttpRequest
 from intake.models import Patient, SubmissionStatus
 from scheduling.audit import audit_patient_events
 from scheduling.availability import Interval
-from scheduling.booking_facts import (
-    ClinicFacts,
-    Window,
-    WindowQuery,
-    load_clinic_facts,
-    load_window,
-)
+from scheduling.booking_facts import ClinicFacts, Window, WindowQuery, load_booking_facts
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
 from scheduling.locking import lock_resources
@@ -255,7 +249,6 @@ def batch_place(batch: Batch, locked: Locked) -> list[Placement]:
     """Where each session goes, checked in time order (see the module docstring); SessionRefused
     for the first that cannot be booked. Call under batch_lock's locks."""
     sessions = batch.sessions
-    tz = clinic_tz()
     lifecycle = None
     if batch.action is not None and batch.patient_id is not None:
         lifecycle = lifecycle_check(
@@ -266,23 +259,17 @@ def batch_place(batch: Batch, locked: Locked) -> list[Placement]:
             actor=batch.actor,
             as_patient=batch.as_patient,
         )
-    facts = load_clinic_facts(
-        sessions[0].start.astimezone(tz).date(),
-        sessions[-1].end.astimezone(tz).date(),
-        clinician_ids=[clinician.pk for clinician in locked.clinicians],
-        tz=tz,
-    )
     # The spacing rule follows the type as loaded before the locks (the lifecycle check re-reads
     # the clearance policy itself).
     spacing = spacing_policy() if batch.appointment_type.needs_clearance else None
-    window = load_window(
+    facts, window = load_booking_facts(
         WindowQuery(
             sessions=sessions,
             room_ids=[room.pk for room in locked.rooms],
             clinician_ids=[clinician.pk for clinician in locked.clinicians],
             patient_id=batch.patient_id,
             now=batch.now,
-            tz=tz,
+            tz=clinic_tz(),
             hold_key=batch.hold_key,
             exclude_id=batch.exclude_id,
             spacing=spacing,

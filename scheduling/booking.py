@@ -115,27 +115,31 @@ def appointment_book(
     key = idempotency_key or None
     if key and (existing := _replay(key, patient_id)):
         return existing
-    appointment_type = bookable_type(appointment_type_id, self_booked=via == BookedVia.ONLINE)
-    batch = Batch(
-        patient_id=patient_id,
-        appointment_type=appointment_type,
-        starts=(aware_utc(start, name="start"),),
-        now=now,
-        via=via,
-        as_patient=via == BookedVia.ONLINE,
-        actor=actor,
-        request=request,
-        room_id=room_id,
-        clinician_id=clinician_id,
-        hold_key=hold_key,
-        idempotency_key=key,
-        max_online_upcoming=max_online_upcoming,
-        confirm=confirm,
-        confirm_batch=confirm_batch,
-        course_id=course_id,
-    )
     try:
-        with booking_transaction():
+        # The type is read first in the transaction, setting its lock timeout, and before any
+        # lock: the clearance policy is read again under the locks (scheduling.rechecks).
+        with booking_transaction(set_timeout=False):
+            appointment_type = bookable_type(
+                appointment_type_id, self_booked=via == BookedVia.ONLINE, sets_lock_timeout=True
+            )
+            batch = Batch(
+                patient_id=patient_id,
+                appointment_type=appointment_type,
+                starts=(aware_utc(start, name="start"),),
+                now=now,
+                via=via,
+                as_patient=via == BookedVia.ONLINE,
+                actor=actor,
+                request=request,
+                room_id=room_id,
+                clinician_id=clinician_id,
+                hold_key=hold_key,
+                idempotency_key=key,
+                max_online_upcoming=max_online_upcoming,
+                confirm=confirm,
+                confirm_batch=confirm_batch,
+                course_id=course_id,
+            )
             return _book_one(batch, replay=(lambda _: _replay(key, patient_id)) if key else None)
     except IntegrityError:
         # The key's unique constraint: the same booking won a race past both checks.

@@ -1,17 +1,18 @@
-"""What a booking checks under its locks, read for all its sessions at once: two queries whatever
-the number of sessions (scheduling.batch_booking).
+"""What a booking checks under its locks, read for all its sessions at once in one query,
+whatever the number of sessions (scheduling.batch_booking): `load_booking_facts`.
 
-- `load_clinic_facts`: the clinic's calendar (weekly hours, closures with their reasons, extra
-  openings) for the sessions' days and the candidate clinicians' working hours, in one query.
-- `load_window`: what is taken around the sessions, in one query: active appointments that
-  overlap a session on a candidate room or clinician or for the patient; live holds that overlap
-  one (except the booking's own); and, when asked, the patient's treatment visits near each
-  session (for the spacing rule) and their upcoming online bookings of the type (for the online
-  cap).
+- The clinic's calendar (weekly hours, closures with their reasons, extra openings) for the
+  sessions' days, and the candidate clinicians' working hours.
+- What is taken around the sessions: active appointments that overlap a session on a candidate
+  room or clinician or for the patient; live holds that overlap one (except the booking's own);
+  and, when asked, the patient's treatment visits near each session (for the spacing rule) and
+  their upcoming online bookings of the type (for the online cap).
 
-Each is a UNION ALL of small querysets in one column shape, so a booking pays one round trip for
-each instead of one per table. The rules that read them are pure (scheduling.resources,
-scheduling.rechecks, scheduling.spacing); slots.find_slots keeps its own loaders.
+It is a UNION ALL of small querysets in one row shape (SHAPE), so a booking pays one round trip
+instead of one per table. It runs after the booking's locks are taken: a booking that committed
+while this one waited for them is seen. The rules that read the rows are pure
+(scheduling.resources, scheduling.rechecks, scheduling.spacing); scheduling.slots.find_slots
+keeps its own loaders.
 """
 
 from __future__ import annotations
@@ -54,29 +55,9 @@ from scheduling.resources import Closed, Taken
 from scheduling.slots import utc_range
 from scheduling.spacing import Spacing, week_of
 
-
-def _union(parts: list[QuerySet[Any]]) -> list[tuple[Any, ...]]:
-    first, *rest = parts
-    return list(first.union(*rest, all=True)) if rest else list(first)
-
-
-def _shaped(
-    queryset: QuerySet[Any], part: str, shape: dict[str, Field], **columns: Any
-) -> QuerySet[Any]:
-    """`queryset` as rows of `shape`: ("part", *shape), each column taken from `columns` or
-    NULL (typed: PostgreSQL reads an untyped NULL in a UNION's first part as text)."""
-    values = {
-        f"shape_{name}": columns.get(name, Cast(Value(None), output_field=field))
-        for name, field in shape.items()
-    }
-    return (
-        queryset.order_by()
-        .annotate(shape_part=Value(part, output_field=CharField()), **values)
-        .values_list("shape_part", *values)
-    )
-
-
-FACT_SHAPE: dict[str, Field] = {
+# The one row shape every part of the query has: the part's name, then these columns (the
+# calendar's and working hours' first, what is taken after), NULL where a part has no value.
+SHAPE: dict[str, Field] = {
     "owner": IntegerField(),  # a clinician (working hours)
     "weekday": IntegerField(),
     "first": DateField(),
@@ -84,7 +65,26 @@ FACT_SHAPE: dict[str, Field] = {
     "opens": TimeField(),
     "closes": TimeField(),
     "reason": CharField(),
+    "room": IntegerField(),
+    "clinician": IntegerField(),
+    "patient": IntegerField(),
+    "start": DateTimeField(),
+    "end": DateTimeField(),
 }
+
+
+def _shaped(queryset: QuerySet[Any], part: str, **columns: Any) -> QuerySet[Any]:
+    """`queryset` as rows of SHAPE: (part, *SHAPE), each column taken from `columns` or NULL
+    (typed: PostgreSQL reads an untyped NULL in a UNION's first part as text)."""
+    values = {
+        f"shape_{name}": columns.get(name, Cast(Value(None), output_field=field))
+        for name, field in SHAPE.items()
+    }
+    return (
+        queryset.order_by()
+        .annotate(shape_part=Value(part, output_field=CharField()), **values)
+        .values_list("shape_part", *values)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,16 +97,13 @@ class ClinicFacts:
     hours: dict[int, WeeklyHours]
 
 
-def load_clinic_facts(
-    first_day: dt.date, last_day: dt.date, *, clinician_ids: Sequence[int], tz: ZoneInfo
-) -> ClinicFacts:
-    """The calendar from `first_day` to `last_day` (local, inclusive) and the working hours of
-    `clinician_ids`, in one query."""
+def _facts_parts(
+    first_day: dt.date, last_day: dt.date, clinician_ids: Sequence[int]
+) -> list[QuerySet[Any]]:
     parts = [
         _shaped(
             OpeningHours.objects.all(),
             "weekly",
-            FACT_SHAPE,
             weekday=F("weekday"),
             opens=F("opens"),
             closes=F("closes"),
@@ -114,7 +111,6 @@ def load_clinic_facts(
         _shaped(
             Closure.objects.filter(start_date__lte=last_day, end_date__gte=first_day),
             "closure",
-            FACT_SHAPE,
             first=F("start_date"),
             last=F("end_date"),
             reason=F("reason"),
@@ -122,7 +118,6 @@ def load_clinic_facts(
         _shaped(
             ExtraOpening.objects.filter(date__range=(first_day, last_day)),
             "extra",
-            FACT_SHAPE,
             first=F("date"),
             opens=F("opens"),
             closes=F("closes"),
@@ -135,46 +130,48 @@ def load_clinic_facts(
                     clinician_id__in=list(clinician_ids), clinician__active=True
                 ),
                 "work",
-                FACT_SHAPE,
                 owner=F("clinician_id"),
                 weekday=F("weekday"),
                 opens=F("starts"),
                 closes=F("ends"),
             )
         )
-    weekly: dict[int, list[TimeSpan]] = defaultdict(list)
-    extra: dict[dt.date, list[TimeSpan]] = defaultdict(list)
-    hours: dict[int, dict[int, list[TimeSpan]]] = defaultdict(lambda: defaultdict(list))
-    closures: list[Closed] = []
-    for part, owner, weekday, first, last, opens, closes, reason in _union(parts):
+    return parts
+
+
+class _FactsReader:
+    """Builds ClinicFacts from the calendar's and working hours' rows."""
+
+    def __init__(self) -> None:
+        self.weekly: dict[int, list[TimeSpan]] = defaultdict(list)
+        self.extra: dict[dt.date, list[TimeSpan]] = defaultdict(list)
+        self.hours: dict[int, dict[int, list[TimeSpan]]] = defaultdict(lambda: defaultdict(list))
+        self.closures: list[Closed] = []
+
+    def read(self, part: str, row: dict[str, Any]) -> None:
+        span = (row["opens"], row["closes"])
         if part == "weekly":
-            weekly[weekday].append((opens, closes))
+            self.weekly[row["weekday"]].append(span)
         elif part == "closure":
-            closures.append(Closed(first, last, reason))
+            self.closures.append(Closed(row["first"], row["last"], row["reason"]))
         elif part == "extra":
-            extra[first].append((opens, closes))
+            self.extra[row["first"]].append(span)
         else:
-            hours[owner][weekday].append((opens, closes))
-    calendar = ClinicCalendar(
-        tz=tz,
-        weekly={day: sorted(spans) for day, spans in weekly.items()},
-        closures=[(closure.first, closure.last) for closure in closures],
-        extra_openings=dict(extra),
-    )
-    return ClinicFacts(
-        calendar=calendar,
-        closures=closures,
-        hours={clinician: dict(days) for clinician, days in hours.items()},
-    )
+            self.hours[row["owner"]][row["weekday"]].append(span)
+
+    def facts(self, tz: ZoneInfo) -> ClinicFacts:
+        calendar = ClinicCalendar(
+            tz=tz,
+            weekly=dict(self.weekly),
+            closures=[(closure.first, closure.last) for closure in self.closures],
+            extra_openings=dict(self.extra),
+        )
+        hours: dict[int, WeeklyHours] = {
+            clinician: dict(days) for clinician, days in self.hours.items()
+        }
+        return ClinicFacts(calendar=calendar, closures=self.closures, hours=hours)
 
 
-TAKEN_SHAPE: dict[str, Field] = {
-    "room": IntegerField(),
-    "clinician": IntegerField(),
-    "patient": IntegerField(),
-    "start": DateTimeField(),
-    "end": DateTimeField(),
-}
 TAKEN_COLUMNS = {
     "room": F("room_id"),
     "clinician": F("clinician_id"),
@@ -198,11 +195,11 @@ class Window:
 
 @dataclass(frozen=True)
 class WindowQuery:
-    """What load_window asks about: the sessions, the candidate rooms and clinicians, the patient
-    (None for a hold), the instant holds are live at, the hold to leave out (the booking's own),
-    the appointment to leave out (one being moved), the spacing whose neighbourhood of each
-    session to read the patient's treatment visits in (None: not a treatment), and the type whose
-    upcoming online bookings to count (None: no cap)."""
+    """What load_booking_facts asks about: the sessions, the candidate rooms and clinicians, the
+    patient (None for a hold), the instant holds are live at, the hold to leave out (the
+    booking's own), the appointment to leave out (one being moved), the spacing whose
+    neighbourhood of each session to read the patient's treatment visits in (None: not a
+    treatment), and the type whose upcoming online bookings to count (None: no cap)."""
 
     sessions: Sequence[Interval]
     room_ids: Sequence[int]
@@ -257,10 +254,8 @@ def _window_parts(query: WindowQuery) -> list[QuerySet[Any]]:
     )
     patient_column = {"patient": F("patient_id")}
     parts = [
-        _shaped(
-            overlapping.filter(whose), "booked", TAKEN_SHAPE, **TAKEN_COLUMNS, **patient_column
-        ),
-        _shaped(held, "held", TAKEN_SHAPE, **TAKEN_COLUMNS),
+        _shaped(overlapping.filter(whose), "booked", **TAKEN_COLUMNS, **patient_column),
+        _shaped(held, "held", **TAKEN_COLUMNS),
     ]
     if query.patient_id is None:
         return parts
@@ -271,28 +266,45 @@ def _window_parts(query: WindowQuery) -> list[QuerySet[Any]]:
             .filter(_near_any(sessions, query.spacing, query.tz))
             .exclude(pk=query.exclude_id or 0)
         )
-        parts.append(_shaped(treatments, "treatment", TAKEN_SHAPE, start=F("start")))
+        parts.append(_shaped(treatments, "treatment", start=F("start")))
     if query.online_type is not None:
         upcoming = mine.filter(
             appointment_type=query.online_type, booked_via=BookedVia.ONLINE, start__gt=query.now
         )
-        parts.append(_shaped(upcoming, "online", TAKEN_SHAPE, start=F("start")))
+        parts.append(_shaped(upcoming, "online", start=F("start")))
     return parts
 
 
-def load_window(query: WindowQuery) -> Window:
-    """What is taken around `query.sessions`, in one query (see the module docstring)."""
+FACT_PARTS = frozenset({"weekly", "closure", "extra", "work"})
+
+
+def load_booking_facts(query: WindowQuery) -> tuple[ClinicFacts, Window]:
+    """The calendar for the sessions' days and the candidate clinicians' working hours, and what
+    is taken around the sessions: one query (see the module docstring). Call under the
+    booking's locks."""
+    tz = query.tz
+    first_day = query.sessions[0].start.astimezone(tz).date()
+    last_day = query.sessions[-1].end.astimezone(tz).date()
+    parts = [*_facts_parts(first_day, last_day, query.clinician_ids), *_window_parts(query)]
+    first, *rest = parts
+    facts = _FactsReader()
     booked: list[Taken] = []
     held: list[Taken] = []
     treatments: list[dt.datetime] = []
     online = 0
-    for part, room_id, clinician_id, patient_id, start, end in _union(_window_parts(query)):
-        if part == "booked":
-            booked.append(Taken(room_id, clinician_id, patient_id, start, end))
+    for part, *values in first.union(*rest, all=True):
+        row = dict(zip(SHAPE, values, strict=True))
+        if part in FACT_PARTS:
+            facts.read(part, row)
+        elif part == "booked":
+            booked.append(
+                Taken(row["room"], row["clinician"], row["patient"], row["start"], row["end"])
+            )
         elif part == "held":
-            held.append(Taken(room_id, clinician_id, None, start, end))
+            held.append(Taken(row["room"], row["clinician"], None, row["start"], row["end"]))
         elif part == "treatment":
-            treatments.append(start)
+            treatments.append(row["start"])
         else:
             online += 1
-    return Window(booked=booked, held=held, treatments=treatments, online_upcoming=online)
+    window = Window(booked=booked, held=held, treatments=treatments, online_upcoming=online)
+    return facts.facts(tz), window

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, transaction
-from django.db.models import Q, Subquery
+from django.db import OperationalError, connection, transaction
+from django.db.models import CharField, Func, Model, Q, QuerySet, Subquery, Value
 
 from intake.models import Patient
 from intake.selectors import latest_screening_status
@@ -28,13 +28,38 @@ def set_lock_timeout() -> None:
     set_local_lock_timeout(settings.BOOKING_LOCK_TIMEOUT_MS)
 
 
+M = TypeVar("M", bound=Model)
+
+
+def with_lock_timeout(queryset: QuerySet[M, M]) -> QuerySet[M, M]:
+    """`queryset`, reading also sets the booking lock timeout for the rest of the transaction
+    (as set_lock_timeout does, through set_config(..., true), SET LOCAL's function form), so
+    that a transaction's first read costs no round trip of its own. The setting is made only
+    when the read returns a row: a caller goes on to take locks only after it did
+    (booking_transaction(set_timeout=False)). PostgreSQL only; elsewhere the queryset as it is."""
+    if connection.vendor != "postgresql":
+        return queryset
+    return queryset.annotate(  # type: ignore[return-value]  # annotate widens the model type
+        lock_timeout_set=Func(
+            Value("lock_timeout"),
+            Value(f"{settings.BOOKING_LOCK_TIMEOUT_MS}ms"),
+            Value(True),
+            function="set_config",
+            output_field=CharField(),
+        )
+    )
+
+
 @contextmanager
-def booking_transaction() -> Iterator[None]:
+def booking_transaction(*, set_timeout: bool = True) -> Iterator[None]:
     """`atomic()` with the short lock timeout; a lock wait that times out inside it becomes
-    SchedulingError("busy") (when nested, only the savepoint is rolled back)."""
+    SchedulingError("busy") (when nested, only the savepoint is rolled back). With
+    `set_timeout=False` the caller's first read sets the timeout (with_lock_timeout) before any
+    lock is taken."""
     try:
         with transaction.atomic():
-            set_lock_timeout()
+            if set_timeout:
+                set_lock_timeout()
             yield
     except OperationalError as error:
         if is_lock_timeout(error):

@@ -22,15 +22,22 @@ from django.utils import formats
 
 from scheduling.availability import ClinicCalendar, WeeklyHours, works_during
 from scheduling.errors import SchedulingError
+from scheduling.locking import with_lock_timeout
 from scheduling.models import AppointmentType, Clinician, Room, SlotHold
 
 R = TypeVar("R", Room, Clinician)  # a resource: a room or a clinician
 
 
-def bookable_type(appointment_type_id: int, *, self_booked: bool) -> AppointmentType:
+def bookable_type(
+    appointment_type_id: int, *, self_booked: bool, sets_lock_timeout: bool = False
+) -> AppointmentType:
     """The active appointment type, or SchedulingError("type_unavailable"); a patient booking
-    themselves (`self_booked`) may only have a self-bookable one ("not_self_bookable")."""
-    appointment_type = AppointmentType.objects.filter(pk=appointment_type_id, active=True).first()
+    themselves (`self_booked`) may only have a self-bookable one ("not_self_bookable").
+    `sets_lock_timeout`: the read is the booking transaction's first (locking.with_lock_timeout)."""
+    types = AppointmentType.objects.filter(pk=appointment_type_id, active=True)
+    if sets_lock_timeout:
+        types = with_lock_timeout(types)
+    appointment_type = types.first()
     if appointment_type is None:
         raise SchedulingError("type_unavailable")
     if self_booked and not appointment_type.self_bookable:

@@ -216,11 +216,13 @@ def online_consultation_book(
     (appointment_book).
     """
     now = now or timezone.now()
-    consultation = consultation_type()
-    if consultation is None:
-        raise refuse("online_unavailable")
     try:
-        with booking_transaction():
+        # The type is read first in the transaction, setting its lock timeout (the advisory lock
+        # below waits under it too).
+        with booking_transaction(set_timeout=False):
+            consultation = consultation_type(sets_lock_timeout=True)
+            if consultation is None:
+                raise refuse("online_unavailable")
             serialise_on(hold_key)
             known = _known_patients(details, hold_key)
             if (replay := _replayed(known, details)) is not None:

@@ -93,11 +93,13 @@ def test_an_overlap_the_checks_missed_refuses_its_session_through_the_constraint
         clinician=clinic.clinician,
         start=at(TUESDAYS[2], 11),
     )
-    monkeypatch.setattr(
-        batch_booking,
-        "load_window",
-        lambda query: Window(booked=[], held=[], treatments=[], online_upcoming=0),
-    )
+    read = batch_booking.load_booking_facts
+
+    def blind(query):
+        facts, _ = read(query)
+        return facts, Window(booked=[], held=[], treatments=[], online_upcoming=0)
+
+    monkeypatch.setattr(batch_booking, "load_booking_facts", blind)
     with pytest.raises(CourseConflict) as conflict:
         course_book(patient_id=cleared.pk, starts=STARTS, actor=desk, now=NOW)
     assert conflict.value.index == 2
