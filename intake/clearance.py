@@ -8,8 +8,9 @@ check-in rounds do not. Dates are compared as clinic-local calendar dates, so a 
 midnight in Sacramento whatever the UTC offset that day (DST changes included).
 
 The status and its label are safe for front desk: no reason, no flag, only where the patient
-stands. scheduling.booking asks `has_valid_clearance` for every appointment type that needs a
-clearance and, when refused, `clearance_refusal` for a message saying why.
+stands. scheduling's bookings ask `clearance_by_day` (every session's day of a booking or a course
+in one read) for every appointment type that needs a clearance and, when refused,
+`clearance_refusal` for a message saying why; other pages ask `has_valid_clearance`.
 """
 
 from __future__ import annotations
