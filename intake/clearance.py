@@ -8,8 +8,9 @@ check-in rounds do not. Dates are compared as clinic-local calendar dates, so a 
 midnight in Sacramento whatever the UTC offset that day (DST changes included).
 
 The status and its label are safe for front desk: no reason, no flag, only where the patient
-stands. scheduling.booking asks `has_valid_clearance` for every appointment type that needs a
-clearance and, when refused, `clearance_refusal` for a message saying why.
+stands. scheduling's bookings ask `clearance_by_day` (every session's day of a booking or a course
+in one read) for every appointment type that needs a clearance and, when refused,
+`clearance_refusal` for a message saying why; other pages ask `has_valid_clearance`.
 """
 
 from __future__ import annotations
@@ -104,25 +105,20 @@ def _status(
     return ClearanceStatus(ClearanceKind.NEEDS_INFORMATION, last_decision=kind)
 
 
-def clearance_statuses(patient_ids: Iterable[int], *, today: dt.date) -> dict[int, ClearanceStatus]:
-    """Each patient's clearance on the clinic-local date `today`, in two queries whatever the
-    number of patients (the latest decision per patient, the latest submitted screening round per
-    patient)."""
-    ids = set(patient_ids)
-    if not ids:
-        return {}
+def _latest(ids: set[int]) -> tuple[dict[int, Mapping[str, Any]], dict[int, int]]:
+    """Each patient's latest decision and latest submitted screening round, in two queries."""
     latest_per_patient = (
         ClearanceDecision.objects.filter(patient_id=OuterRef("patient_id"))
         .order_by("-decided_at", "-id")
         .values("pk")[:1]
     )
-    decisions = {
+    decisions: dict[int, Mapping[str, Any]] = {
         row["patient_id"]: row
         for row in ClearanceDecision.objects.filter(
             patient_id__in=ids, pk=Subquery(latest_per_patient)
         ).values("patient_id", "kind", "valid_until", "submission__round")
     }
-    latest_rounds = dict(
+    latest_rounds: dict[int, int] = dict(
         IntakeSubmission.objects.screenings()
         .submitted()
         .filter(patient_id__in=ids)
@@ -131,17 +127,41 @@ def clearance_statuses(patient_ids: Iterable[int], *, today: dt.date) -> dict[in
         .annotate(latest=Max("round"))
         .values_list("patient_id", "latest")
     )
-    statuses = {}
-    for patient_id in ids:
-        decision: Mapping[str, Any] = decisions.get(patient_id, {})
-        statuses[patient_id] = _status(
-            kind=decision.get("kind"),
-            valid_until=decision.get("valid_until"),
-            decided_round=decision.get("submission__round"),
-            latest_round=latest_rounds.get(patient_id),
-            today=today,
-        )
-    return statuses
+    return decisions, latest_rounds
+
+
+def _status_on(
+    decision: Mapping[str, Any], latest_round: int | None, today: dt.date
+) -> ClearanceStatus:
+    return _status(
+        kind=decision.get("kind"),
+        valid_until=decision.get("valid_until"),
+        decided_round=decision.get("submission__round"),
+        latest_round=latest_round,
+        today=today,
+    )
+
+
+def clearance_statuses(patient_ids: Iterable[int], *, today: dt.date) -> dict[int, ClearanceStatus]:
+    """Each patient's clearance on the clinic-local date `today`, in two queries whatever the
+    number of patients (the latest decision per patient, the latest submitted screening round per
+    patient)."""
+    ids = set(patient_ids)
+    if not ids:
+        return {}
+    decisions, latest_rounds = _latest(ids)
+    return {
+        patient_id: _status_on(decisions.get(patient_id, {}), latest_rounds.get(patient_id), today)
+        for patient_id in ids
+    }
+
+
+def clearance_by_day(patient_id: int, days: Iterable[dt.date]) -> dict[dt.date, ClearanceStatus]:
+    """The patient's clearance on each of the clinic-local `days` (a course's sessions), in the
+    same two queries as one day."""
+    decisions, latest_rounds = _latest({patient_id})
+    decision = decisions.get(patient_id, {})
+    return {day: _status_on(decision, latest_rounds.get(patient_id), day) for day in set(days)}
 
 
 def clearance_status(patient_id: int, *, today: dt.date) -> ClearanceStatus:

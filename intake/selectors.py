@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from intake.clearance import (
     ClearanceStatus,
+    clearance_by_day,
     clearance_refusal,
     clearance_status,
     clearance_statuses,
@@ -29,6 +30,7 @@ from intake.models import (
     Flag,
     FlagAcknowledgement,
     IntakeSubmission,
+    Patient,
     Severity,
     SubmissionStatus,
 )
@@ -40,14 +42,17 @@ __all__ = [
     "FlagSummary",
     "QuestionnaireWording",
     "ScreeningStatus",
+    "clearance_by_day",
     "clearance_refusal",
     "clearance_status",
     "clearance_statuses",
     "clinic_date",
     "crisis_alert_acknowledged",
+    "hard_stop_raised",
     "has_hard_stop",
     "has_open_crisis_alert",
     "has_valid_clearance",
+    "latest_screening_status",
     "questionnaire_progress",
     "questionnaire_status",
     "questionnaire_statuses",
@@ -61,19 +66,30 @@ __all__ = [
 NO_ROUND = "none"
 
 
+def latest_screening_status(patient_ref: str = "pk") -> Subquery:
+    """The status of the patient's latest screening round ("draft" or "submitted"; None without
+    one), as an expression to annotate a Patient queryset with (`patient_ref`: the patient's id
+    there), so a query that reads the patient anyway answers it too."""
+    return Subquery(
+        IntakeSubmission.objects.screenings()
+        .filter(patient_id=OuterRef(patient_ref))
+        .order_by("-round")
+        .values("status")[:1]
+    )
+
+
 def questionnaire_statuses(patient_ids: Iterable[int]) -> dict[int, str]:
     """For each patient, their latest screening round's status as the patient may see it:
     "none", "draft" or "submitted" (never its answers or flags). One query."""
     ids = set(patient_ids)
     statuses = dict.fromkeys(ids, NO_ROUND)
     rounds = (
-        IntakeSubmission.objects.screenings()
-        .filter(patient_id__in=ids)
-        .order_by("patient_id", "round")
-        .values_list("patient_id", "status")
+        Patient.objects.filter(pk__in=ids)
+        .annotate(latest=latest_screening_status())
+        .filter(latest__isnull=False)
+        .values_list("pk", "latest")
     )
-    for patient_id, status in rounds:  # ordered by round: the latest wins
-        statuses[patient_id] = status
+    statuses.update(rounds)
     return statuses
 
 
@@ -87,16 +103,27 @@ def screening_submitted(patient_id: int) -> bool:
     return questionnaire_status(patient_id) == SubmissionStatus.SUBMITTED
 
 
-def has_hard_stop(patient_id: int) -> bool:
-    """Whether the patient's latest submitted screening round raised a hard-stop flag (a later
-    submitted round, not a clearance decision, is what replaces it)."""
+def _hard_stop_flags(patient: int | OuterRef) -> QuerySet[Flag]:
     latest = (
         IntakeSubmission.objects.screenings()
-        .filter(patient_id=patient_id, status=SubmissionStatus.SUBMITTED)
+        .filter(patient_id=patient, status=SubmissionStatus.SUBMITTED)
         .order_by("-round")
         .values("pk")[:1]
     )
-    return Flag.objects.filter(submission__in=latest, severity=Severity.HARD_STOP).exists()
+    return Flag.objects.filter(submission__in=latest, severity=Severity.HARD_STOP)
+
+
+def has_hard_stop(patient_id: int) -> bool:
+    """Whether the patient's latest submitted screening round raised a hard-stop flag (a later
+    submitted round, not a clearance decision, is what replaces it)."""
+    return _hard_stop_flags(patient_id).exists()
+
+
+def hard_stop_raised(patient_ref: str = "pk") -> Exists:
+    """has_hard_stop as an expression to annotate a Patient queryset with (`patient_ref`: the
+    patient's id there)."""
+    # Two levels out: the round's query sits inside the flags' query inside the patients'.
+    return Exists(_hard_stop_flags(OuterRef(OuterRef(patient_ref))))
 
 
 def has_open_crisis_alert(patient_id: int) -> bool:

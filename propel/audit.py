@@ -19,15 +19,18 @@ def audit_record(
     patient_id: int | None = None,
     obj: Any = None,
     detail: dict[str, Any] | None = None,
+    save: bool = True,
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records.
 
     `actor` defaults to the request's user; `obj` is any model instance (its type and pk are kept).
     `detail` must name what was read or changed, never copy the health information itself.
+    `save=False` returns the event unsaved, for a caller that appends several at once
+    (audit_records_append).
     """
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         action=action,
         actor=actor,
         actor_label=actor.get_username() if actor is not None else "system",
@@ -37,6 +40,15 @@ def audit_record(
         ip_address=client_ip(request) if request is not None else None,
         detail=detail or {},
     )
+    if save:
+        event.save(force_insert=True)
+    return event
+
+
+def audit_records_append(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Append events made with `audit_record(..., save=False)` in one INSERT (a batch of
+    bookings), inside the transaction of the change they record."""
+    return AuditEvent.objects.bulk_create(events)
 
 
 def audit_patients_viewed(

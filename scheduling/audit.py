@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from propel.audit import audit_patients_viewed, audit_record
+from propel.audit import audit_patients_viewed, audit_record, audit_records_append
 from propel.models import AuditEvent
 from scheduling.models import Appointment, InfusionCourse, Visit
 
@@ -34,6 +34,30 @@ def audit_patient_event(
         patient_id=patient_id,
         obj=obj,
         detail=detail,
+    )
+
+
+def audit_patient_events(
+    events: Iterable[tuple[Appointment | InfusionCourse, str, dict[str, Any]]],
+    *,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> list[AuditEvent]:
+    """Several audit events of one action (a course's sessions and the course), each `(obj,
+    action, detail)` naming its patient as audit_patient_event does, appended in one INSERT."""
+    return audit_records_append(
+        [
+            audit_record(
+                action=action,
+                actor=actor,
+                request=request,
+                patient_id=obj.patient_id,
+                obj=obj,
+                detail=detail,
+                save=False,
+            )
+            for obj, action, detail in events
+        ]
     )
 
 

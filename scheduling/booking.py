@@ -3,9 +3,11 @@
 Guard order, for every booking: inside one transaction, take row locks on the resources the
 appointment needs (rooms, then clinicians, then the patient, each by ascending id, so two bookings
 can never wait on each other in a cycle) with a short lock timeout (scheduling.locking); re-check
-opening hours, working hours and overlaps against the database as it is now
-(scheduling.resources); write. The PostgreSQL exclusion constraints are the last line: if anything
-slipped past, the insert fails and becomes the same domain error.
+opening hours, working hours and overlaps against the database as it is now; write. A booking is
+a batch of one session (scheduling.batch_booking, which a course's sessions share): the checks
+read what they need once, in a fixed number of queries, and the writes are one INSERT per table.
+The PostgreSQL exclusion constraints are the last line: if anything slipped past, the insert
+fails and becomes the same domain error.
 
 Slot holds (a patient's few-minute claim while filling in the booking form) are written under the
 same locks (scheduling.holds): a live hold is busy for everyone but its holder, in the re-check of
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,41 +26,42 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from intake.models import Patient
 from scheduling.audit import audit_patient_event
+from scheduling.batch_booking import (
+    Batch,
+    Locked,
+    SessionRefused,
+    aware_utc,
+    batch_book,
+    batch_lock,
+    batch_place,
+)
 from scheduling.errors import SchedulingError
 from scheduling.holds import slot_hold_create, slot_hold_extend
 from scheduling.lifecycle import Action
-from scheduling.locking import booking_transaction, lock_resources, set_lock_timeout
+from scheduling.locking import booking_transaction, set_lock_timeout
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
-    AppointmentStatusChange,
-    AppointmentType,
     BookedVia,
     Clinician,
     ReminderKind,
     Room,
-    SlotHold,
     status_word,
 )
 from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
 from scheduling.queries import appointment_with_type
-from scheduling.rechecks import check_infusion_spacing, check_lifecycle, check_online_cap
+from scheduling.rechecks import check_infusion_spacing, check_lifecycle
 from scheduling.reminder_plan import reminders_replan
-from scheduling.resources import (
-    bookable_type,
-    candidates,
-    check_open,
-    choose_resources,
-    error_from_constraint,
-)
+from scheduling.resources import bookable_type, error_from_constraint
 
 # Imported from here by the online, visit and course services and the tests: the lock helper,
 # holds and re-checks moved to their own modules (locking, holds, rechecks) and kept this address.
 __all__ = [
     "appointment_book",
+    "appointment_book_in_transaction",
     "appointment_move",
+    "aware_utc",
     "booking_transaction",
     "check_infusion_spacing",
     "check_lifecycle",
@@ -66,39 +69,6 @@ __all__ = [
     "slot_hold_create",
     "slot_hold_extend",
 ]
-
-
-def aware_utc(moment: dt.datetime, *, name: str) -> dt.datetime:
-    """`moment` in UTC; ValueError for a naive datetime."""
-    if moment.tzinfo is None:
-        raise ValueError(f"{name} must be an aware datetime")
-    # Elapsed minutes, whatever the clock does: aware arithmetic in a local zone is wall-clock.
-    return moment.astimezone(dt.UTC)
-
-
-@dataclass(frozen=True)
-class _Booking:
-    """One appointment_book call: its arguments, the type loaded and the start in UTC."""
-
-    patient_id: int
-    appointment_type: AppointmentType
-    start: dt.datetime
-    room_id: int | None
-    clinician_id: int | None
-    via: str
-    actor: Any
-    request: HttpRequest | None
-    now: dt.datetime
-    hold_key: str | None
-    idempotency_key: str | None
-    max_online_upcoming: int | None
-    confirm: bool
-    confirm_batch: uuid.UUID | None
-    course_id: int | None
-
-    @property
-    def end(self) -> dt.datetime:
-        return self.start + self.appointment_type.duration
 
 
 def appointment_book(
@@ -137,150 +107,82 @@ def appointment_book(
     `confirm=False` plans the reminders without a booking confirmation (a patient's online move,
     announced by its own notice); `confirm_batch` puts the confirmation in that batch (one
     message for every appointment of one action: a course's sessions, scheduling.reminder_plan).
+
+    A batch of one session (scheduling.batch_booking): 12 queries for a consultation booked by
+    the front desk (tests/scheduling/test_booking_queries.py counts them).
     """
     now = now or timezone.now()
-    if idempotency_key and (existing := _replay(idempotency_key, patient_id)):
+    key = idempotency_key or None
+    if key and (existing := _replay(key, patient_id)):
         return existing
-    appointment_type = bookable_type(appointment_type_id, self_booked=via == BookedVia.ONLINE)
-    booking = _Booking(
-        patient_id=patient_id,
-        appointment_type=appointment_type,
-        start=aware_utc(start, name="start"),
-        room_id=room_id,
-        clinician_id=clinician_id,
-        via=via,
-        actor=actor,
-        request=request,
-        now=now,
-        hold_key=hold_key,
-        idempotency_key=idempotency_key,
-        max_online_upcoming=max_online_upcoming,
-        confirm=confirm,
-        confirm_batch=confirm_batch,
-        course_id=course_id,
-    )
-    room_ids, clinician_ids = _booking_candidates(booking)
-    with booking_transaction():
-        return _book_under_locks(booking, room_ids=room_ids, clinician_ids=clinician_ids)
-
-
-def _booking_candidates(booking: _Booking) -> tuple[list[int], list[int]]:
-    """SchedulingError("in_past") for a start already gone; else the held room and clinician when
-    `hold_key` names a live hold for this type and start (and no room or clinician is given), or
-    the candidates (scheduling.resources)."""
-    if booking.start <= booking.now:
-        raise SchedulingError("in_past")
-    hold = None
-    if booking.hold_key and booking.room_id is None and booking.clinician_id is None:
-        hold = (
-            SlotHold.objects.live(booking.now)
-            .filter(
-                key=booking.hold_key,
-                appointment_type=booking.appointment_type,
-                start=booking.start,
-            )
-            .first()
-        )
-    if hold is not None:
-        return [hold.room_id], [hold.clinician_id] if hold.clinician_id else []
-    return candidates(
-        booking.appointment_type, room_id=booking.room_id, clinician_id=booking.clinician_id
-    )
-
-
-def _book_under_locks(
-    booking: _Booking, *, room_ids: list[int], clinician_ids: list[int]
-) -> Appointment:
-    """Lock, re-check, write: the body of appointment_book's transaction."""
     try:
-        rooms, clinicians, _patient = lock_resources(
-            room_ids=room_ids, clinician_ids=clinician_ids, patient_id=booking.patient_id
-        )
-    except Patient.DoesNotExist:
-        raise SchedulingError("patient_not_found") from None
-    key = booking.idempotency_key
-    if key and (existing := _replay(key, booking.patient_id)):
-        return existing
-    _check_booking(booking)
-    room, clinician = choose_resources(
-        start=booking.start,
-        end=booking.end,
-        appointment_type=booking.appointment_type,
-        rooms=rooms,
-        clinicians=clinicians,
-        patient_id=booking.patient_id,
-        explicit_room=booking.room_id is not None,
-        explicit_clinician=booking.clinician_id is not None,
-        now=booking.now,
-        hold_key=booking.hold_key,
-    )
-    try:
-        with transaction.atomic():
-            appointment = Appointment.objects.create(
-                patient_id=booking.patient_id,
-                appointment_type=booking.appointment_type,
-                start=booking.start,
-                end=booking.end,
-                room=room,
-                clinician=clinician,
-                booked_via=booking.via,
-                booked_by=booking.actor,
-                idempotency_key=key or None,
-                course_id=booking.course_id,
+        # The type is read first in the transaction, setting its lock timeout, and before any
+        # lock: the clearance policy is read again under the locks (scheduling.rechecks).
+        with booking_transaction(set_timeout=False):
+            appointment_type = bookable_type(
+                appointment_type_id, self_booked=via == BookedVia.ONLINE, sets_lock_timeout=True
             )
-    except IntegrityError as error:
-        if key and (existing := _replay(key, booking.patient_id)):
+            batch = Batch(
+                patient_id=patient_id,
+                appointment_type=appointment_type,
+                starts=(aware_utc(start, name="start"),),
+                now=now,
+                via=via,
+                as_patient=via == BookedVia.ONLINE,
+                actor=actor,
+                request=request,
+                room_id=room_id,
+                clinician_id=clinician_id,
+                hold_key=hold_key,
+                idempotency_key=key,
+                max_online_upcoming=max_online_upcoming,
+                confirm=confirm,
+                confirm_batch=confirm_batch,
+                course_id=course_id,
+            )
+            return _book_one(batch, replay=(lambda _: _replay(key, patient_id)) if key else None)
+    except IntegrityError:
+        # The key's unique constraint: the same booking won a race past both checks.
+        if key and (existing := _replay(key, patient_id)):
             return existing
-        raise error_from_constraint(error, room, clinician) from error
-    _record_booking(booking, appointment)
-    return appointment
+        raise
 
 
-def _check_booking(booking: _Booking) -> None:
-    """The re-checks under the locks, before resources are chosen: lifecycle (who, when,
-    clearance), the online cap, infusion spacing, opening hours."""
-    check_lifecycle(
-        Action.BOOK,
-        appointment_type=booking.appointment_type,
-        patient_id=booking.patient_id,
-        start=booking.start,
-        actor=booking.actor,
-        as_patient=booking.via == BookedVia.ONLINE,
-        now=booking.now,
-    )
-    if booking.max_online_upcoming is not None:
-        check_online_cap(
-            booking.patient_id, booking.appointment_type, booking.max_online_upcoming, booking.now
-        )
-    check_infusion_spacing(
-        booking.appointment_type, patient_id=booking.patient_id, start=booking.start
-    )
-    check_open(booking.start, booking.end, include_extra=booking.via == BookedVia.STAFF)
+def appointment_book_in_transaction(batch: Batch) -> Appointment:
+    """appointment_book for a caller that holds its own booking transaction
+    (scheduling.locking.booking_transaction) and has made appointment_book's own checks: the type
+    loaded (active; self-bookable when the patient books) and the idempotency key looked up
+    under a lock of its own (scheduling.online.guards.serialise_on). `batch` has the one session
+    (scheduling.batch_booking.Batch). The same locks, re-checks and writes, in the caller's
+    transaction with no savepoint: after a SchedulingError the caller's transaction must roll
+    back. The key is looked up again with the patient's lock (a booking with it that committed
+    meanwhile is returned; SchedulingError("key_reused") when it was for another patient)."""
+    return _book_one(batch, replay=_keyed)
 
 
-def _record_booking(booking: _Booking, appointment: Appointment) -> None:
-    """History, reminders and audit for a new appointment, in its transaction; the hold used is
-    released."""
-    AppointmentStatusChange.objects.create(
-        appointment=appointment, to_status=appointment.status, at=booking.now, by=booking.actor
-    )
-    # Reminder rows in the booking's own transaction: no broker needed
-    # (scheduling.reminders.dispatch).
-    reminders_replan(
-        appointment_id=appointment.pk,
-        now=booking.now,
-        confirmation=booking.confirm,
-        batch=booking.confirm_batch,
-    )
-    audit_patient_event(
-        appointment,
-        "appointment.booked",
-        actor=booking.actor,
-        request=booking.request,
-        detail={"type": booking.appointment_type.code, "via": booking.via},
-    )
-    if booking.hold_key:
-        SlotHold.objects.filter(key=booking.hold_key).delete()
+def _book_one(
+    batch: Batch, *, replay: Callable[[Locked], Appointment | None] | None
+) -> Appointment:
+    """Lock, then return what `replay` finds under the locks (a booking already made with the
+    same idempotency key), else book the batch's one session; a refusal is raised as the
+    SchedulingError itself. Call inside a booking transaction."""
+    try:
+        locked = batch_lock(batch)
+        if replay is not None and (existing := replay(locked)) is not None:
+            return existing
+        return batch_book(batch, locked)[0]
+    except SessionRefused as refused:
+        raise refused.error from refused.error.__cause__
+
+
+def _keyed(locked: Locked) -> Appointment | None:
+    """The booking made with the batch's key, read with the patient's lock (batch_lock)."""
+    if locked.keyed is None or locked.patient is None:
+        return None
+    appointment_id, patient_id = locked.keyed
+    if patient_id != locked.patient.pk:
+        raise SchedulingError("key_reused")
+    return Appointment.objects.get(pk=appointment_id)
 
 
 def _replay(idempotency_key: str, patient_id: int) -> Appointment | None:
@@ -325,35 +227,29 @@ def appointment_move(
     appointment = _movable(appointment_id, new_start=new_start, now=now)
     if _already_there(appointment, new_start, room_id=room_id, clinician_id=clinician_id):
         return appointment
-    room_ids, clinician_ids = _move_candidates(
-        appointment, room_id=room_id, clinician_id=clinician_id
+    batch = Batch(
+        patient_id=appointment.patient_id,
+        appointment_type=appointment.appointment_type,
+        starts=(new_start,),
+        now=now,
+        action=Action.MOVE,
+        as_patient=as_patient,
+        actor=actor,
+        request=request,
+        room_id=room_id,
+        clinician_id=clinician_id,
+        exclude_id=appointment.pk,
     )
     with booking_transaction():
-        rooms, clinicians, _patient = lock_resources(
-            room_ids=room_ids, clinician_ids=clinician_ids, patient_id=appointment.patient_id
+        current, locked = _lock_for_move(batch, appointment)
+        try:
+            placement = batch_place(batch, locked)[0]
+        except SessionRefused as refused:
+            raise refused.error from refused.error.__cause__
+        room, clinician = placement.room, placement.clinician
+        _claim_move(
+            current, start=new_start, end=placement.end, room=room, clinician=clinician, now=now
         )
-        current = _locked_unchanged(appointment)
-        check_lifecycle(
-            Action.MOVE,
-            appointment_type=appointment.appointment_type,
-            patient_id=appointment.patient_id,
-            start=new_start,
-            actor=actor,
-            as_patient=as_patient,
-            now=now,
-        )
-        room, clinician = _resources_for_move(
-            current,
-            appointment.appointment_type,
-            new_start=new_start,
-            rooms=rooms,
-            clinicians=clinicians,
-            explicit_room=room_id is not None,
-            explicit_clinician=clinician_id is not None,
-            now=now,
-        )
-        end = new_start + appointment.appointment_type.duration
-        _claim_move(current, start=new_start, end=end, room=room, clinician=clinician, now=now)
         reminders_replan(appointment_id=appointment_id, now=now)
         change_notice_plan(
             appointment_id=appointment_id,
@@ -366,6 +262,22 @@ def appointment_move(
         _audit_move(current, new_start, room, clinician, actor=actor, request=request)
     current.refresh_from_db()
     return current
+
+
+def _lock_for_move(batch: Batch, appointment: Appointment) -> tuple[Appointment, Locked]:
+    """The batch's locks (the appointment's own clinician among the candidates unless another is
+    named), then the appointment row, unchanged since it was read; the rooms and clinicians the
+    appointment already has are preferred."""
+    try:
+        locked = batch_lock(
+            batch, also_clinician_id=None if batch.clinician_id else appointment.clinician_id
+        )
+    except SessionRefused as refused:
+        raise refused.error from refused.error.__cause__
+    current = _locked_unchanged(appointment)
+    locked.rooms.sort(key=lambda room: room.pk != current.room_id)
+    locked.clinicians.sort(key=lambda clinician: clinician.pk != current.clinician_id)
+    return current, locked
 
 
 def _movable(appointment_id: int, *, new_start: dt.datetime, now: dt.datetime) -> Appointment:
@@ -392,19 +304,6 @@ def _already_there(
     )
 
 
-def _move_candidates(
-    appointment: Appointment, *, room_id: int | None, clinician_id: int | None
-) -> tuple[list[int], list[int]]:
-    """The candidates (scheduling.resources), the appointment's own clinician among them unless
-    another is named."""
-    room_ids, clinician_ids = candidates(
-        appointment.appointment_type, room_id=room_id, clinician_id=clinician_id
-    )
-    if appointment.clinician_id and clinician_id is None:
-        clinician_ids = sorted({*clinician_ids, appointment.clinician_id})
-    return room_ids, clinician_ids
-
-
 def _locked_unchanged(appointment: Appointment) -> Appointment:
     """The appointment row locked, or SchedulingError("stale") when it changed since it was read."""
     current = Appointment.objects.select_for_update().filter(pk=appointment.pk).first()
@@ -416,41 +315,6 @@ def _locked_unchanged(appointment: Appointment) -> Appointment:
     ):
         raise SchedulingError("stale")
     return current
-
-
-def _resources_for_move(
-    current: Appointment,
-    appointment_type: AppointmentType,
-    *,
-    new_start: dt.datetime,
-    rooms: list[Room],
-    clinicians: list[Clinician],
-    explicit_room: bool,
-    explicit_clinician: bool,
-    now: dt.datetime,
-) -> tuple[Room, Clinician | None]:
-    """After the lifecycle check: spacing, opening hours, then the room and clinician, preferring
-    the ones the appointment already has. `appointment_type` is the one loaded before the locks
-    (`current`, read under them, has no related rows loaded)."""
-    end = new_start + appointment_type.duration
-    check_infusion_spacing(
-        appointment_type, patient_id=current.patient_id, start=new_start, exclude_id=current.pk
-    )
-    check_open(new_start, end, include_extra=True)
-    rooms.sort(key=lambda room: room.pk != current.room_id)
-    clinicians.sort(key=lambda clinician: clinician.pk != current.clinician_id)
-    return choose_resources(
-        start=new_start,
-        end=end,
-        appointment_type=appointment_type,
-        rooms=rooms,
-        clinicians=clinicians,
-        patient_id=current.patient_id,
-        explicit_room=explicit_room,
-        explicit_clinician=explicit_clinician,
-        now=now,
-        exclude_id=current.pk,
-    )
 
 
 def _claim_move(

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -36,7 +37,6 @@ from scheduling.models import (
     AppointmentStatus,
     Closure,
     NoticeReason,
-    Room,
 )
 from scheduling.notices import ChangeNotice
 from scheduling.slots import clinic_tz, utc_range
@@ -91,11 +91,7 @@ def closure_save(
             twin = Closure.objects.filter(start_date=start_date, end_date=end_date).first()
             if twin is not None:
                 return ClosureResult(twin, [])
-        lock_resources(
-            room_ids=list(Room.objects.values_list("pk", flat=True)),
-            clinician_ids=[],
-            patient_id=None,
-        )
+        lock_resources(rooms=Q(), clinicians=None, patient_id=None)
         hits = closure_hits(start_date, end_date)
         _check_choice(hits, cancel_ids)
         closure = _write(closure_id, start_date=start_date, end_date=end_date, reason=reason)

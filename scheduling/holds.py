@@ -12,10 +12,10 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from scheduling.errors import SchedulingError
-from scheduling.locking import booking_transaction, lock_resources
-from scheduling.models import BookingRequest, SlotHold
-from scheduling.resources import bookable_type, candidates, check_open, choose_resources
+from scheduling.batch_booking import Batch, SessionRefused, aware_utc, batch_lock, batch_place
+from scheduling.locking import booking_transaction
+from scheduling.models import BookedVia, BookingRequest, SlotHold
+from scheduling.resources import bookable_type
 
 
 def slot_hold_create(
@@ -29,46 +29,38 @@ def slot_hold_create(
     """Hold the first free room and clinician at `start` for `minutes`, for a patient booking
     online; raise SchedulingError like appointment_book when nothing is free.
 
-    The same guard as a booking: locks the type's rooms, then its clinicians (no patient yet), and
-    re-checks opening hours (no staff-only openings), appointments and other live holds. The
+    The same guard as a booking (scheduling.batch_booking, a batch of one session without a
+    patient): locks the type's rooms, then its clinicians, and re-checks opening hours (no
+    staff-only openings), appointments and other live holds. The
     holder's previous hold (`replaces`) is released in the same transaction. Expired holds and
     booking requests are purged here too (holds_purge), as well as by beat's sweep.
     """
     now = now or timezone.now()
     appointment_type = bookable_type(appointment_type_id, self_booked=True)
-    if start.tzinfo is None:
-        raise ValueError("start must be an aware datetime")
-    start = start.astimezone(dt.UTC)
-    if start <= now:
-        raise SchedulingError("in_past")
-    end = start + appointment_type.duration
-    room_ids, clinician_ids = candidates(appointment_type, room_id=None, clinician_id=None)
+    batch = Batch(
+        patient_id=None,
+        appointment_type=appointment_type,
+        starts=(aware_utc(start, name="start"),),
+        now=now,
+        action=None,
+        via=BookedVia.ONLINE,
+    )
     with booking_transaction():
-        rooms, clinicians, _ = lock_resources(
-            room_ids=room_ids, clinician_ids=clinician_ids, patient_id=None
-        )
-        if replaces:
-            SlotHold.objects.filter(key=replaces).delete()
-        check_open(start, end, include_extra=False)
-        room, clinician = choose_resources(
-            start=start,
-            end=end,
-            appointment_type=appointment_type,
-            rooms=rooms,
-            clinicians=clinicians,
-            patient_id=None,
-            explicit_room=False,
-            explicit_clinician=False,
-            now=now,
-        )
+        try:
+            locked = batch_lock(batch)
+            if replaces:
+                SlotHold.objects.filter(key=replaces).delete()
+            placement = batch_place(batch, locked)[0]
+        except SessionRefused as refused:
+            raise refused.error from refused.error.__cause__
         holds_purge(now=now)
         return SlotHold.objects.create(
             key=secrets.token_urlsafe(24),
             appointment_type=appointment_type,
-            start=start,
-            end=end,
-            room=room,
-            clinician=clinician,
+            start=placement.start,
+            end=placement.end,
+            room=placement.room,
+            clinician=placement.clinician,
             expires_at=now + dt.timedelta(minutes=minutes),
         )
 

@@ -64,7 +64,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from intake.models import Patient
+from intake.models import Patient, SubmissionStatus
 from intake.selectors import questionnaire_status
 from scheduling.models import (
     Appointment,
@@ -238,10 +238,19 @@ def plan_reminders(
 
 
 def _plan_for(
-    appointment: Appointment, *, now: dt.datetime, confirmation: bool
+    appointment: Appointment,
+    *,
+    patient: Patient,
+    now: dt.datetime,
+    confirmation: bool,
+    screening_submitted: bool | None = None,
 ) -> dict[tuple[str, str], dt.datetime]:
-    patient = appointment.patient
+    """The appointment's plan. `screening_submitted`: whether the patient's latest screening
+    round is submitted, when the caller has read it already; otherwise it is asked for when it
+    matters (a consultation's intake nudge)."""
     kind = appointment_kind(appointment)
+    if kind == CONSULTATION and screening_submitted is None:
+        screening_submitted = questionnaire_status(patient.pk) == SubmissionStatus.SUBMITTED
     plan = plan_reminders(
         appointment_kind=kind,
         start=appointment.start,
@@ -249,13 +258,55 @@ def _plan_for(
         now=now,
         email_ok=bool(patient.consent_email and patient.email),
         sms_ok=bool(patient.consent_sms and patient.mobile),
-        intake_done=kind != CONSULTATION or questionnaire_status(patient.pk) == "submitted",
+        intake_done=kind != CONSULTATION or bool(screening_submitted),
         tz=clinic_tz(),
         times=reminder_times(),
         confirmation=confirmation,
         confirmation_email=bool(patient.email),
     )
     return {(kind, channel): due for kind, channel, due in plan}
+
+
+def _new_row(
+    appointment: Appointment, kind: str, channel: str, due: dt.datetime, batch: uuid.UUID | None
+) -> Reminder:
+    return Reminder(
+        appointment=appointment,
+        kind=kind,
+        channel=channel,
+        due_at=due,
+        batch=batch if kind == ReminderKind.CONFIRMATION else None,
+    )
+
+
+def reminders_plan_booked(
+    *,
+    appointments: list[Appointment],
+    patient: Patient,
+    screening_submitted: bool,
+    now: dt.datetime,
+    confirmation: bool = True,
+    batch: uuid.UUID | None = None,
+) -> list[Reminder]:
+    """Plan the reminder rows of appointments just booked for `patient` (none planned yet), in
+    one INSERT; returns them. What reminders_replan would write for each, without its reads:
+    the caller (scheduling.batch_booking) has the appointments, their type and the patient, read
+    under the booking's locks, and whether the patient's latest screening round is submitted
+    (`screening_submitted`, read with the patient: intake.selectors.latest_screening_status).
+    `batch`: the batch of the confirmation rows (one message for a course's sessions). Call
+    inside the booking's transaction."""
+    rows = [
+        _new_row(appointment, kind, channel, due, batch)
+        for appointment in appointments
+        for (kind, channel), due in _plan_for(
+            appointment,
+            patient=patient,
+            now=now,
+            confirmation=confirmation,
+            screening_submitted=screening_submitted,
+        ).items()
+    ]
+    return Reminder.objects.bulk_create(rows)
 
 
 def reminders_replan(
@@ -289,7 +340,9 @@ def _replan(
     )
     if appointment.status != AppointmentStatus.BOOKED:
         return []
-    planned = _plan_for(appointment, now=now, confirmation=confirmation)
+    planned = _plan_for(
+        appointment, patient=appointment.patient, now=now, confirmation=confirmation
+    )
     existing = {
         (row.kind, row.channel): row
         for row in Reminder.objects.select_for_update().filter(appointment_id=appointment_id)
@@ -304,20 +357,16 @@ def _replan(
             last_error="no longer planned after a change",
             updated_at=now,
         )
+    missing = []
     for (kind, channel), due in planned.items():
         row = existing.get((kind, channel))
         if row is None:
-            Reminder.objects.create(
-                appointment_id=appointment_id,
-                kind=kind,
-                channel=channel,
-                due_at=due,
-                batch=batch if kind == ReminderKind.CONFIRMATION else None,
-            )
+            missing.append(_new_row(appointment, kind, channel, due, batch))
         elif row.state in REPLANNABLE and (row.state != ReminderState.PENDING or row.due_at != due):
             Reminder.objects.filter(pk=row.pk, state__in=REPLANNABLE).update(
                 **pending_again(due=due, now=now)
             )
+    Reminder.objects.bulk_create(missing)
     return list(Reminder.objects.filter(appointment_id=appointment_id, state=ReminderState.PENDING))
 
 

@@ -1,31 +1,43 @@
 """Which room and clinician a booking or a hold gets, under the booking's locks
-(scheduling.locking): the candidates, the re-check of opening hours, the choice of the first free
-room and working clinician (or exactly what clashes), and the exclusion constraints' names mapped
-to the same domain errors when something slipped past the re-check."""
+(scheduling.locking): the candidates (as filters, so locking them is one query each), the check of
+opening hours, the choice of the first free room and working clinician (or exactly what clashes),
+and the exclusion constraints' names mapped to the same domain errors when something slipped past
+the checks.
+
+Everything but `bookable_type` and `candidates` is a pure function over what the booking loaded
+under its locks (scheduling.booking_facts): the clinic's calendar, the clinicians' working hours,
+and the appointments and live holds in the booking's window.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db import IntegrityError
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import formats
 
-from scheduling.availability import works_during
+from scheduling.availability import ClinicCalendar, WeeklyHours, works_during
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentType, Clinician, Closure, Room, SlotHold
-from scheduling.slots import clinic_tz, load_calendar, load_clinician_hours
+from scheduling.locking import with_lock_timeout
+from scheduling.models import AppointmentType, Clinician, Room, SlotHold
 
 R = TypeVar("R", Room, Clinician)  # a resource: a room or a clinician
 
 
-def bookable_type(appointment_type_id: int, *, self_booked: bool) -> AppointmentType:
+def bookable_type(
+    appointment_type_id: int, *, self_booked: bool, sets_lock_timeout: bool = False
+) -> AppointmentType:
     """The active appointment type, or SchedulingError("type_unavailable"); a patient booking
-    themselves (`self_booked`) may only have a self-bookable one ("not_self_bookable")."""
-    appointment_type = AppointmentType.objects.filter(pk=appointment_type_id, active=True).first()
+    themselves (`self_booked`) may only have a self-bookable one ("not_self_bookable").
+    `sets_lock_timeout`: the read is the booking transaction's first (locking.with_lock_timeout)."""
+    types = AppointmentType.objects.filter(pk=appointment_type_id, active=True)
+    if sets_lock_timeout:
+        types = with_lock_timeout(types)
+    appointment_type = types.first()
     if appointment_type is None:
         raise SchedulingError("type_unavailable")
     if self_booked and not appointment_type.self_bookable:
@@ -33,43 +45,87 @@ def bookable_type(appointment_type_id: int, *, self_booked: bool) -> Appointment
     return appointment_type
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The rooms and clinicians a booking may use, as filters for scheduling.locking
+    (`clinicians=None`: the type needs none and none was named)."""
+
+    rooms: Q
+    clinicians: Q | None
+
+
 def candidates(
-    appointment_type: AppointmentType, *, room_id: int | None, clinician_id: int | None
-) -> tuple[list[int], list[int]]:
-    """The rooms and clinicians a booking may use: the given ones, or every active one."""
-    room_ids = (
-        [room_id]
-        if room_id is not None
-        else list(
-            Room.objects.filter(kind=appointment_type.room_kind, active=True).values_list(
-                "pk", flat=True
-            )
-        )
+    appointment_type: AppointmentType,
+    *,
+    room_id: int | None,
+    clinician_id: int | None,
+    hold: tuple[str, dt.datetime, dt.datetime] | None = None,
+) -> Candidates:
+    """The given room and clinician, or every active room of the type's kind and every active
+    clinician (none when the type needs none). `hold` = (key, start, now): when no room or
+    clinician is given and that hold is live at `now` for this type and start, its room and its
+    clinician (if any) instead; the choice is made by the lock queries themselves."""
+    rooms = (
+        Q(pk=room_id) if room_id is not None else Q(kind=appointment_type.room_kind, active=True)
     )
+    clinicians: Q | None
     if clinician_id is not None:
-        clinician_ids = [clinician_id]
+        clinicians = Q(pk=clinician_id)
     elif appointment_type.needs_clinician:
-        clinician_ids = list(Clinician.objects.filter(active=True).values_list("pk", flat=True))
+        clinicians = Q(active=True)
     else:
-        clinician_ids = []
-    return room_ids, clinician_ids
+        clinicians = None
+    if hold is None or room_id is not None or clinician_id is not None:
+        return Candidates(rooms, clinicians)
+    key, start, now = hold
+    held = SlotHold.objects.live(now).filter(
+        key=key, appointment_type=appointment_type, start=start
+    )
+    no_hold = Q(~Exists(held))
+    return Candidates(
+        rooms=Q(pk__in=held.values("room_id")) | (no_hold & rooms),
+        clinicians=Q(pk__in=held.values("clinician_id"))
+        | (no_hold & (clinicians if clinicians is not None else Q(pk__in=[]))),
+    )
 
 
-def check_open(start: dt.datetime, end: dt.datetime, *, include_extra: bool) -> None:
+@dataclass(frozen=True)
+class Closed:
+    """A closure as the booking shows it: its first and last day and its reason."""
+
+    first: dt.date
+    last: dt.date
+    reason: str
+
+
+def check_open(
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    include_extra: bool,
+    calendar: ClinicCalendar,
+    closures: Iterable[Closed],
+) -> None:
     """SchedulingError("closed") on a closure day, ("outside_hours") outside the opening hours
     (extra openings count only with `include_extra`)."""
-    tz = clinic_tz()
-    day = start.astimezone(tz).date()
-    calendar = load_calendar(day, end.astimezone(tz).date())
+    day = start.astimezone(calendar.tz).date()
     if calendar.is_closed(day):
-        reason = (
-            Closure.objects.filter(start_date__lte=day, end_date__gte=day)
-            .values_list("reason", flat=True)
-            .first()
-        )
+        reason = next((c.reason for c in closures if c.first <= day <= c.last), None)
         raise SchedulingError("closed", day=formats.date_format(day, "l, F j"), reason=reason)
     if not calendar.is_open_for(start, end, include_extra=include_extra):
         raise SchedulingError("outside_hours")
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One appointment or live hold in a booking's window: what it occupies and when
+    (`patient_id` is None for a hold)."""
+
+    room_id: int | None
+    clinician_id: int | None
+    patient_id: int | None
+    start: dt.datetime
+    end: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -82,6 +138,28 @@ class Busy:
     clinicians_held: set[int]
 
 
+def busy_at(
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    booked: Iterable[Taken],
+    held: Iterable[Taken],
+    patient_id: int | None,
+) -> Busy:
+    """What overlaps [start, end) among the appointments and live holds loaded for the window;
+    SchedulingError("patient_taken") when the patient is booked then."""
+    clashes = [row for row in booked if row.start < end and start < row.end]
+    if patient_id and any(row.patient_id == patient_id for row in clashes):
+        raise SchedulingError("patient_taken")
+    holds = [row for row in held if row.start < end and start < row.end]
+    return Busy(
+        rooms_booked={row.room_id for row in clashes if row.room_id is not None},
+        clinicians_booked={row.clinician_id for row in clashes if row.clinician_id is not None},
+        rooms_held={row.room_id for row in holds if row.room_id is not None},
+        clinicians_held={row.clinician_id for row in holds if row.clinician_id is not None},
+    )
+
+
 def _check_rooms(rooms: list[Room], appointment_type: AppointmentType) -> None:
     if not rooms:
         raise SchedulingError("no_resource")
@@ -90,42 +168,6 @@ def _check_rooms(rooms: list[Room], appointment_type: AppointmentType) -> None:
             raise SchedulingError("wrong_room_kind", room=room.name)
         if not room.active:
             raise SchedulingError("room_inactive", room=room.name)
-
-
-def _busy(
-    *,
-    start: dt.datetime,
-    end: dt.datetime,
-    rooms: list[Room],
-    clinicians: list[Clinician],
-    patient_id: int | None,
-    now: dt.datetime,
-    hold_key: str | None,
-    exclude_id: int | None,
-) -> Busy:
-    """What overlaps [start, end); SchedulingError("patient_taken") when the patient is booked."""
-    uses_resources = Q(room__in=rooms) | Q(clinician__in=clinicians)
-    clashes = list(
-        Appointment.objects.active()
-        .overlapping(start, end)
-        .filter((uses_resources | Q(patient_id=patient_id)) if patient_id else uses_resources)
-        .exclude(pk=exclude_id or 0)
-        .values_list("room_id", "clinician_id", "patient_id")
-    )
-    if patient_id and any(clash_patient == patient_id for _, _, clash_patient in clashes):
-        raise SchedulingError("patient_taken")
-    held = list(
-        SlotHold.objects.live(now)
-        .filter(uses_resources, start__lt=end, end__gt=start)
-        .exclude(key=hold_key or "")
-        .values_list("room_id", "clinician_id")
-    )
-    return Busy(
-        rooms_booked={room_id for room_id, _, _ in clashes},
-        clinicians_booked={clinician_id for _, clinician_id, _ in clashes},
-        rooms_held={room_id for room_id, _ in held},
-        clinicians_held={clinician_id for _, clinician_id in held},
-    )
 
 
 def _first_free(
@@ -167,14 +209,16 @@ def _free_clinician(
     *,
     start: dt.datetime,
     end: dt.datetime,
+    hours: dict[int, WeeklyHours],
+    calendar: ClinicCalendar,
     explicit: bool,
 ) -> Clinician:
     if not clinicians:
         raise SchedulingError("clinician_needed")
-    hours = load_clinician_hours(clinician.pk for clinician in clinicians)
-    tz = clinic_tz()
     working = [
-        c for c in clinicians if c.active and works_during(hours.get(c.pk, {}), start, end, tz)
+        c
+        for c in clinicians
+        if c.active and works_during(hours.get(c.pk, {}), start, end, calendar.tz)
     ]
     if explicit and not working:
         raise SchedulingError("clinician_off", clinician=clinicians[0].display_name)
@@ -188,40 +232,46 @@ def _free_clinician(
     )
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What choose_resources picks from: the locked rooms and clinicians (in preference order),
+    whether staff named them, and the clinicians' working hours."""
+
+    rooms: list[Room]
+    clinicians: list[Clinician]
+    explicit_room: bool
+    explicit_clinician: bool
+    hours: dict[int, WeeklyHours]
+
+
 def choose_resources(
     *,
     start: dt.datetime,
     end: dt.datetime,
     appointment_type: AppointmentType,
-    rooms: list[Room],
-    clinicians: list[Clinician],
+    choice: Choice,
+    calendar: ClinicCalendar,
+    booked: Iterable[Taken],
+    held: Iterable[Taken],
     patient_id: int | None,
-    explicit_room: bool,
-    explicit_clinician: bool,
-    now: dt.datetime,
-    hold_key: str | None = None,
-    exclude_id: int | None = None,
 ) -> tuple[Room, Clinician | None]:
-    """Pick the first free room and clinician among the locked ones, or say exactly what clashes.
-
-    Live slot holds other than `hold_key` make their room and clinician busy. The appointment
-    `exclude_id` (one being moved) is not a clash with itself.
-    """
-    _check_rooms(rooms, appointment_type)
-    busy = _busy(
+    """Pick the first free room and working clinician among the locked ones, or say exactly what
+    clashes: appointments (`booked`) and live holds (`held`, the booking's own hold left out)
+    make their room and clinician busy, and the patient's appointments make the patient busy."""
+    _check_rooms(choice.rooms, appointment_type)
+    busy = busy_at(start, end, booked=booked, held=held, patient_id=patient_id)
+    room = _free_room(choice.rooms, busy, explicit=choice.explicit_room)
+    if not appointment_type.needs_clinician and not choice.clinicians:
+        return room, None
+    clinician = _free_clinician(
+        choice.clinicians,
+        busy,
         start=start,
         end=end,
-        rooms=rooms,
-        clinicians=clinicians,
-        patient_id=patient_id,
-        now=now,
-        hold_key=hold_key,
-        exclude_id=exclude_id,
+        hours=choice.hours,
+        calendar=calendar,
+        explicit=choice.explicit_clinician,
     )
-    room = _free_room(rooms, busy, explicit=explicit_room)
-    if not appointment_type.needs_clinician and not clinicians:
-        return room, None
-    clinician = _free_clinician(clinicians, busy, start=start, end=end, explicit=explicit_clinician)
     return room, clinician
 
 

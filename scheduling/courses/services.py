@@ -1,8 +1,8 @@
 """Infusion courses: propose, book all at once, follow, move a session, cancel, add maintenance.
 
 The rules that decide (dates, spacing, weekly cap) live in scheduling.courses.planner; this module
-loads their inputs, reads the settings, and writes through scheduling.booking, the only code that
-writes appointments.
+loads their inputs, reads the settings, and writes through scheduling.booking and its batch
+(scheduling.batch_booking), the only code that writes appointments.
 
 Lock order, extending scheduling.booking's: the course row first (moves, cancellations and
 maintenance bookings lock it; a new course's row is not yet visible to anyone), then rooms,
@@ -24,8 +24,10 @@ from django.utils import timezone
 
 from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
 from intake.models import Patient
+from intake.selectors import clearance_by_day
 from scheduling.audit import audit_patient_event
 from scheduling.availability import Interval
+from scheduling.batch_booking import Batch, SessionRefused, aware_utc, batch_book, batch_lock
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.course_state import MAINTENANCE_TYPE_CODE as MAINTENANCE_TYPE_CODE
 from scheduling.course_state import (
@@ -42,6 +44,7 @@ from scheduling.courses.planner import (
     plan_course,
 )
 from scheduling.errors import SchedulingError
+from scheduling.locking import booking_transaction
 from scheduling.models import (
     OPEN_STATUSES,
     Appointment,
@@ -165,13 +168,15 @@ def course_book(
     Sessions are numbered in time order. Before anything is written: the rules (count, span,
     gap, weekly cap; PlanError("course_rules") listing every problem), no session in the past,
     and a clearance valid on every session's date (SchedulingError("course_session_clearance")
-    naming the first uncovered session). Then, in one transaction, the course row and each
-    session through appointment_book (its own savepoint, its own locks, held to the end; each
-    session's reminders planned, their confirmations in one batch: one message listing every
-    session, scheduling.reminder_plan): any
-    refusal rolls back everything and raises CourseConflict naming the session, with
-    alternatives for it computed after the rollback. A lock wait that times out is retried a
-    couple of times before it is reported.
+    naming the first uncovered session). Then, in one transaction, the course row and every
+    session as one batch (scheduling.batch_booking: one lock set in the booking's order, the
+    window's calendar, hours, holds and busy times read once, each session checked in time order
+    with the rules a single booking uses, then one INSERT each for the appointments, their
+    status history, their reminder rows and the audit events; the confirmations share one batch:
+    one message listing every session, scheduling.reminder_plan). The number of queries does not
+    depend on the number of sessions. Any refusal rolls back everything and raises
+    CourseConflict naming the session, with alternatives for it computed after the rollback. A
+    lock wait that times out is retried a couple of times before it is reported.
     """
     now = now or timezone.now()
     rules = rules_from_settings()
@@ -195,18 +200,23 @@ def course_book(
                 request=request,
                 now=now,
             )
-        except _SessionRefused as refused:
-            if refused.error.code == "busy" and attempt < BOOK_ATTEMPTS:
+        except (SessionRefused, SchedulingError) as refused:
+            index, error = (
+                (refused.index, refused.error)
+                if isinstance(refused, SessionRefused)
+                else (0, refused)
+            )
+            if error.code == "busy" and attempt < BOOK_ATTEMPTS:
                 continue
             raise course_conflict(
-                refused.error,
-                index=refused.index,
+                error,
+                index=index,
                 starts=ordered,
                 appointment_type=appointment_type,
                 patient_id=patient_id,
                 rules=rules,
                 now=now,
-            ) from refused.error
+            ) from error
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -233,23 +243,15 @@ def _check_course(
     for index, start in enumerate(ordered):
         if start <= now:
             raise SchedulingError("course_session_past", **session_label(index, start))
+    cleared = clearance_by_day(patient_id, [clinic_date(start) for start in ordered])
     for index, start in enumerate(ordered):
-        if not has_valid_clearance(patient_id, start):
+        if not cleared[clinic_date(start)].is_cleared:
             raise SchedulingError(
                 "course_session_clearance",
                 **session_label(index, start),
                 why=clearance_refusal(patient_id, start, now=now),
             )
     return appointment_type
-
-
-class _SessionRefused(Exception):
-    """Session `index` refused: rolls the course's transaction back, then a retry or a conflict."""
-
-    def __init__(self, index: int, error: SchedulingError) -> None:
-        super().__init__(index, error)
-        self.index = index
-        self.error = error
 
 
 def _book_sessions(
@@ -262,39 +264,29 @@ def _book_sessions(
     request: HttpRequest | None,
     now: dt.datetime,
 ) -> InfusionCourse:
-    """One attempt: the course row and every session, in one transaction."""
-    with transaction.atomic():
+    """One attempt: the course row and every session, in one transaction, as one batch
+    (scheduling.batch_booking: one lock set, every session checked against what is read once,
+    one INSERT per table). A lock wait that runs out raises SchedulingError("busy")."""
+    with booking_transaction():
         course = InfusionCourse.objects.create(
             patient_id=patient_id,
             planned_sessions=len(ordered),
             span_weeks=span_weeks,
             created_by=actor,
         )
-        # One confirmation listing every session, with one calendar file holding them all.
-        confirmations = new_batch()
-        booked = []
-        for index, start in enumerate(ordered):
-            try:
-                appointment = appointment_book(
-                    patient_id=patient_id,
-                    appointment_type_id=appointment_type.pk,
-                    start=start,
-                    actor=actor,
-                    request=request,
-                    now=now,
-                    course_id=course.pk,
-                    confirm_batch=confirmations,
-                )
-            except SchedulingError as error:
-                raise _SessionRefused(index, error) from error
-            booked.append(appointment)
-        audit_patient_event(
-            course,
-            "course.booked",
+        batch = Batch(
+            patient_id=patient_id,
+            appointment_type=appointment_type,
+            starts=tuple(aware_utc(start, name="start") for start in ordered),
+            now=now,
             actor=actor,
             request=request,
-            detail={"sessions": len(booked), "appointments": [a.pk for a in booked]},
+            # One confirmation listing every session, with one calendar file holding them all.
+            confirm_batch=new_batch(),
+            course_id=course.pk,
+            course=course,
         )
+        batch_book(batch, batch_lock(batch))
     return course
 
 

@@ -17,16 +17,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
 from intake.consent import consent_set
 from intake.models import ConsentChannel, ConsentSource, Patient
-from intake.selectors import has_hard_stop
+from intake.selectors import hard_stop_raised
 from propel.audit import audit_record
 from propel.ratelimit import ratelimit_hit
+from scheduling.batch_booking import Batch, aware_utc
 from scheduling.booking import (
-    appointment_book,
+    appointment_book_in_transaction,
     booking_transaction,
     slot_hold_create,
     slot_hold_extend,
@@ -63,31 +65,71 @@ class OnlineBooking:
     replay: bool
 
 
+@dataclass(frozen=True)
+class _Known:
+    """A patient _known_patients found: `replayed`, their appointment booked with the key (else
+    None); `hard_stop`, intake.selectors.hard_stop_raised."""
+
+    patient: Patient
+    replayed: int | None
+    hard_stop: bool
+
+
+def _known_patients(details: PatientDetails, key: str) -> list[_Known]:
+    """In one query: the patients the details describe (e-mail and last name, both
+    case-insensitive, and date of birth), oldest first, and the patient already booked with
+    `key`, if any."""
+    with_key = Appointment.objects.filter(idempotency_key=key)
+    rows = (
+        Patient.objects.filter(
+            Q(
+                email__iexact=normalise_email(details.email),
+                date_of_birth=details.date_of_birth,
+                last_name__iexact=details.last_name.strip(),
+            )
+            | Q(pk__in=with_key.values("patient_id"))
+        )
+        .annotate(
+            replayed=Subquery(with_key.filter(patient=OuterRef("pk")).values("pk")[:1]),
+            hard_stop=hard_stop_raised(),
+        )
+        .order_by("pk")
+    )
+    return [_Known(row, row.replayed, row.hard_stop) for row in rows]
+
+
+def _replayed(known: list[_Known], details: PatientDetails) -> OnlineBooking | None:
+    """The booking already made with this key (SchedulingError("key_reused") when the details
+    describe someone else), or None."""
+    owner = next((row for row in known if row.replayed is not None), None)
+    if owner is None or owner.replayed is None:
+        return None
+    if not details.matches(owner.patient):
+        raise SchedulingError("key_reused")
+    appointment = Appointment.objects.get(pk=owner.replayed)
+    return OnlineBooking(appointment, owner.patient, new_patient=False, replay=True)
+
+
 def _find_or_create_patient(
-    details: PatientDetails, *, now: dt.datetime, request: HttpRequest | None
+    details: PatientDetails,
+    known: list[_Known],
+    *,
+    now: dt.datetime,
+    request: HttpRequest | None,
 ) -> tuple[Patient, bool]:
-    """Match on e-mail and last name (both case-insensitive) and date of birth; otherwise create.
+    """The oldest of the `known` patients the details describe (_known_patients, with no
+    replay: every one of them matched); otherwise a new one.
 
     A matched record is never changed from this form: whoever typed someone else's details must
     not be able to change where that person's messages go.
     """
-    email = normalise_email(details.email)
-    existing = (
-        Patient.objects.filter(
-            email__iexact=email,
-            date_of_birth=details.date_of_birth,
-            last_name__iexact=details.last_name.strip(),
-        )
-        .order_by("pk")
-        .first()
-    )
-    if existing is not None:
-        return existing, False
+    if known:
+        return known[0].patient, False
     patient = Patient.objects.create(
         first_name=details.first_name.strip(),
         last_name=details.last_name.strip(),
         date_of_birth=details.date_of_birth,
-        email=email,
+        email=normalise_email(details.email),
         mobile=details.mobile,
     )
     audit_record(
@@ -174,37 +216,36 @@ def online_consultation_book(
     (appointment_book).
     """
     now = now or timezone.now()
-    consultation = consultation_type()
-    if consultation is None:
-        raise refuse("online_unavailable")
     try:
-        with booking_transaction():
+        # The type is read first in the transaction, setting its lock timeout (the advisory lock
+        # below waits under it too).
+        with booking_transaction(set_timeout=False):
+            consultation = consultation_type(sets_lock_timeout=True)
+            if consultation is None:
+                raise refuse("online_unavailable")
             serialise_on(hold_key)
-            existing = (
-                Appointment.objects.select_related("patient")
-                .filter(idempotency_key=hold_key)
-                .first()
-            )
-            if existing is not None:
-                if not details.matches(existing.patient):
-                    raise SchedulingError("key_reused")
-                return OnlineBooking(existing, existing.patient, new_patient=False, replay=True)
+            known = _known_patients(details, hold_key)
+            if (replay := _replayed(known, details)) is not None:
+                return replay
             check_window(start, now)
             if age_on(details.date_of_birth, now.astimezone(clinic_tz()).date()) < ADULT_AGE:
                 raise refuse("under_18")
-            patient, created = _find_or_create_patient(details, now=now, request=request)
-            if not created and has_hard_stop(patient.pk):
+            patient, created = _find_or_create_patient(details, known, now=now, request=request)
+            if not created and known[0].hard_stop:
                 raise refuse("care_team")
-            appointment = appointment_book(
-                patient_id=patient.pk,
-                appointment_type_id=consultation.pk,
-                start=start,
-                via=BookedVia.ONLINE,
-                request=request,
-                now=now,
-                hold_key=hold_key,
-                idempotency_key=hold_key,
-                max_online_upcoming=settings.ONLINE_MAX_UPCOMING_CONSULTATIONS,
+            appointment = appointment_book_in_transaction(
+                Batch(
+                    patient_id=patient.pk,
+                    appointment_type=consultation,
+                    starts=(aware_utc(start, name="start"),),
+                    now=now,
+                    via=BookedVia.ONLINE,
+                    as_patient=True,
+                    request=request,
+                    hold_key=hold_key,
+                    idempotency_key=hold_key,
+                    max_online_upcoming=settings.ONLINE_MAX_UPCOMING_CONSULTATIONS,
+                )
             )
     except SchedulingError as error:
         raise patient_facing(error) from error

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Patient
+from scheduling.locking import with_lock_timeout
 from scheduling.models import (
     AppointmentStatus,
     AppointmentType,
@@ -110,10 +111,11 @@ def change_refusal(
 # Reading -----------------------------------------------------------------------------------------
 
 
-def consultation_type() -> AppointmentType | None:
-    return AppointmentType.objects.filter(
-        code=CONSULTATION_CODE, self_bookable=True, active=True
-    ).first()
+def consultation_type(*, sets_lock_timeout: bool = False) -> AppointmentType | None:
+    """The consultation, when patients may book it. `sets_lock_timeout`: the read is a booking
+    transaction's first (scheduling.locking.with_lock_timeout)."""
+    types = AppointmentType.objects.filter(code=CONSULTATION_CODE, self_bookable=True, active=True)
+    return (with_lock_timeout(types) if sets_lock_timeout else types).first()
 
 
 def current_window(now: dt.datetime) -> BookingWindow:
