@@ -69,7 +69,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -356,7 +356,7 @@ def _ids(rows: list[Reminder]) -> str:
 SEND_LOCK_TIMEOUT_MS = 5000
 
 
-def _lock_message(same_message: Q) -> list[Reminder]:
+def _lock_message(message: Message) -> list[Reminder]:
     """The claimed rows of one message, locked for this transaction: a lone row, or every
     `sending` row of its batch and channel (locked in one statement in id order, so two tasks for
     rows of one batch wait for each other instead of deadlocking, and the second finds nothing
@@ -368,13 +368,8 @@ def _lock_message(same_message: Q) -> list[Reminder]:
         with transaction.atomic(savepoint=False):
             return list(
                 Reminder.objects.select_for_update(of=("self",))
-                .select_related(
-                    "appointment__patient",
-                    "appointment__appointment_type",
-                    "patient",
-                    "booking_request",
-                )
-                .filter(same_message, state=ReminderState.SENDING)
+                .select_related(*message.related)
+                .filter(message.rows, state=ReminderState.SENDING)
                 .order_by("pk")
             )
     except OperationalError as error:
@@ -409,14 +404,27 @@ def _hold_for_quiet_hours(rows: list[Reminder], now: dt.datetime) -> str:
     return ReminderState.PENDING if held else ReminderState.SKIPPED
 
 
+class Message(NamedTuple):
+    """One message of a chunk: its lead, the filter that finds its rows (the lead alone, or its
+    batch and channel) and the relations its send reads (only those of what it is about: the
+    lock query joins and compiles no more)."""
+
+    lead: int
+    rows: Q
+    related: tuple[str, ...]
+
+
+ABOUT_APPOINTMENT = ("appointment__patient", "appointment__appointment_type")
+ABOUT_PATIENT = ("patient",)
+ABOUT_BOOKING_REQUEST = ("booking_request",)
+
+
 @dataclass
 class Chunk:
-    """The messages of a chunk of claimed leads, read in one query: each lead with the filter
-    that finds its message's rows (the lead alone, or its batch and channel), and the
-    questionnaire states of the patients they go to (read in one more query, only when a kind
-    needs it)."""
+    """The messages of a chunk of claimed leads, read in one query, and the questionnaire states
+    of the patients they go to (read in one more query, only when a kind needs it)."""
 
-    messages: list[tuple[int, Q]]
+    messages: list[Message]
     questionnaires: dict[int, str] | None = None
 
 
@@ -443,11 +451,18 @@ def _read_chunk(lead_ids: list[int]) -> Chunk:
         if lead not in found:
             continue
         batch, channel, kind, appointment_patient, patient = found[lead]
+        related = (
+            ABOUT_APPOINTMENT
+            if appointment_patient is not None
+            else ABOUT_PATIENT
+            if patient is not None
+            else ABOUT_BOOKING_REQUEST
+        )
         if batch is None:
-            chunk.messages.append((lead, Q(pk=lead)))
+            chunk.messages.append(Message(lead, Q(pk=lead), related))
         elif (batch, channel) not in seen:
             seen.add((batch, channel))
-            chunk.messages.append((lead, Q(batch=batch, channel=channel)))
+            chunk.messages.append(Message(lead, Q(batch=batch, channel=channel), related))
         if batch is not None or kind in QUESTIONNAIRE_KINDS:
             patients.add(appointment_patient or patient)
     patients.discard(None)
@@ -490,13 +505,13 @@ def reminders_send(*, reminder_ids: list[int], now: dt.datetime | None = None) -
     mail_connection = get_connection()
     try:
         with _lock_timeout(SEND_LOCK_TIMEOUT_MS):
-            for index, (lead, same_message) in enumerate(chunk.messages):
+            for index, message in enumerate(chunk.messages):
                 if time.monotonic() > deadline:
                     for put_back in _release(chunk.messages[index:], now=now):
                         outcomes[put_back] = ReminderState.PENDING
                     break
-                outcomes[lead], error = _send_message(
-                    lead, same_message, now, chunk.questionnaires, mail_connection
+                outcomes[message.lead], error = _send_message(
+                    message, now, chunk.questionnaires, mail_connection
                 )
                 first_error = first_error or error
     finally:
@@ -512,12 +527,12 @@ def chunk_seconds() -> float:
     return settings.REMINDER_SEND_TIMEOUT_SECONDS / 3
 
 
-def _release(messages_left: list[tuple[int, Q]], *, now: dt.datetime) -> list[int]:
+def _release(messages_left: list[Message], *, now: dt.datetime) -> list[int]:
     """Put the messages a chunk did not reach back to `pending`, due now, their attempt given
     back, in one statement (rows another worker holds are left to it); returns their leads."""
     same = Q()
-    for _, same_message in messages_left:
-        same |= same_message
+    for message in messages_left:
+        same |= message.rows
     with transaction.atomic():
         ids = list(
             Reminder.objects.select_for_update(skip_locked=True)
@@ -528,12 +543,11 @@ def _release(messages_left: list[tuple[int, Q]], *, now: dt.datetime) -> list[in
             state=ReminderState.PENDING, due_at=now, attempts=F("attempts") - 1, updated_at=now
         )
     logger.warning("reminders %s: chunk out of time, put back to pending", ids)
-    return [lead for lead, _ in messages_left]
+    return [message.lead for message in messages_left]
 
 
 def _send_message(
-    lead: int,
-    same_message: Q,
+    message: Message,
     now: dt.datetime,
     questionnaires: Mapping[int, str] | None,
     mail_connection: BaseEmailBackend,
@@ -541,9 +555,11 @@ def _send_message(
     """Lock, re-check, send and record one message in one transaction; (its new state, the
     permanent error that failed it or None)."""
     with transaction.atomic():
-        rows = _lock_message(same_message)
+        rows = _lock_message(message)
         if not rows:
-            logger.info("reminder %s: not claimed or being sent elsewhere; nothing to do", lead)
+            logger.info(
+                "reminder %s: not claimed or being sent elsewhere; nothing to do", message.lead
+            )
             return "not_claimed", None
         live = []
         for reminder in rows:
