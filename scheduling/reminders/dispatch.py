@@ -68,8 +68,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -78,16 +77,16 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from intake.selectors import questionnaire_statuses
 from propel.db import is_lock_timeout
 from propel.sms import SmsTransientError
 from propel.tasks_queue import task_by_name
-from scheduling.models import Reminder, ReminderChannel, ReminderKind, ReminderState
+from scheduling.models import Reminder, ReminderChannel, ReminderState
 from scheduling.reminder_plan import (
     BEFORE_KINDS,
     after_quiet_hours,
     in_quiet_hours,
 )
+from scheduling.reminders.chunks import Message, read_chunk
 from scheduling.reminders.delivery import (  # noqa: F401 (the names callers know here)
     deliver,
     email_message_id,
@@ -404,73 +403,6 @@ def _hold_for_quiet_hours(rows: list[Reminder], now: dt.datetime) -> str:
     return ReminderState.PENDING if held else ReminderState.SKIPPED
 
 
-class Message(NamedTuple):
-    """One message of a chunk: its lead, the filter that finds its rows (the lead alone, or its
-    batch and channel) and the relations its send reads (only those of what it is about: the
-    lock query joins and compiles no more)."""
-
-    lead: int
-    rows: Q
-    related: tuple[str, ...]
-
-
-ABOUT_APPOINTMENT = ("appointment__patient", "appointment__appointment_type")
-ABOUT_PATIENT = ("patient",)
-ABOUT_BOOKING_REQUEST = ("booking_request",)
-
-
-@dataclass
-class Chunk:
-    """The messages of a chunk of claimed leads, read in one query, and the questionnaire states
-    of the patients they go to (read in one more query, only when a kind needs it)."""
-
-    messages: list[Message]
-    questionnaires: dict[int, str] | None = None
-
-
-# Rendering or the skip check of these kinds reads the patient's questionnaire state.
-QUESTIONNAIRE_KINDS = frozenset(
-    {
-        ReminderKind.CONFIRMATION,
-        ReminderKind.RESCHEDULED_NOTICE,
-        ReminderKind.INTAKE_NUDGE_48H,
-        ReminderKind.PATIENT_LINK,
-    }
-)
-
-
-def _read_chunk(lead_ids: list[int]) -> Chunk:
-    keys = Reminder.objects.filter(pk__in=lead_ids).values_list(
-        "pk", "batch", "channel", "kind", "appointment__patient_id", "patient_id"
-    )
-    found = {pk: (batch, channel, kind, a, p) for pk, batch, channel, kind, a, p in keys}
-    chunk = Chunk(messages=[])
-    patients = set()
-    seen: set[tuple[uuid.UUID, str]] = set()
-    for lead in dict.fromkeys(lead_ids):
-        if lead not in found:
-            continue
-        batch, channel, kind, appointment_patient, patient = found[lead]
-        related = (
-            ABOUT_APPOINTMENT
-            if appointment_patient is not None
-            else ABOUT_PATIENT
-            if patient is not None
-            else ABOUT_BOOKING_REQUEST
-        )
-        if batch is None:
-            chunk.messages.append(Message(lead, Q(pk=lead), related))
-        elif (batch, channel) not in seen:
-            seen.add((batch, channel))
-            chunk.messages.append(Message(lead, Q(batch=batch, channel=channel), related))
-        if batch is not None or kind in QUESTIONNAIRE_KINDS:
-            patients.add(appointment_patient or patient)
-    patients.discard(None)
-    if patients:
-        chunk.questionnaires = questionnaire_statuses(patients)
-    return chunk
-
-
 @contextmanager
 def _lock_timeout(ms: int) -> Iterator[None]:
     """A row lock waits at most `ms` for the rest of this chunk (PostgreSQL's lock_timeout for the
@@ -499,7 +431,7 @@ def reminders_send(*, reminder_ids: list[int], now: dt.datetime | None = None) -
     `failed`, the rest of the chunk still goes, and the first such error is raised at the end."""
     now = now or timezone.now()
     deadline = time.monotonic() + chunk_seconds()
-    chunk = _read_chunk(reminder_ids)
+    chunk = read_chunk(reminder_ids)
     outcomes = dict.fromkeys(reminder_ids, "not_claimed")
     first_error: Exception | None = None
     mail_connection = get_connection()
