@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.core.mail.backends.base import BaseEmailBackend
 
 from intake.opt_out import list_unsubscribe_headers
 from propel.sms import get_sms_backend
@@ -38,11 +37,10 @@ def deliver(
     rows: list[Reminder],
     *,
     questionnaires: Mapping[int, str] | None = None,
-    mail_connection: BaseEmailBackend | None = None,
 ) -> str:
     """Send the message of these rows (one row, or the live rows of one batch) through their
     channel; return the provider's message id. A chunk passes its patients' questionnaire states
-    (read once) and one mail connection for all its emails."""
+    (read once for the chunk)."""
     reminder = rows[0]
     rendered = messages.render_message(
         rows, channel=reminder.channel, questionnaires=questionnaires
@@ -61,7 +59,6 @@ def deliver(
         to=[recipient_email(reminder)],
         # The one-click opt-out (RFC 8058) on every email to a patient (intake.opt_out).
         headers={"Message-ID": message_id, **list_unsubscribe_headers(rendered.opt_out_url)},
-        connection=mail_connection,
     )
     if rendered.html:
         message.attach_alternative(rendered.html, "text/html")

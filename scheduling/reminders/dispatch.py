@@ -71,8 +71,6 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -427,27 +425,21 @@ def reminders_send(*, reminder_ids: list[int], now: dt.datetime | None = None) -
     at most the one in flight `sending`, for recover_stuck; a slow provider holds one message's
     locks at a time, as one task per message did). Returns each lead's new state ("not_claimed"
     when nothing of it is `sending` or another worker holds it; "pending" for messages put back
-    unsent because the chunk ran past CHUNK_SECONDS). A permanent error marks its message
+    unsent because the chunk ran past chunk_seconds()). A permanent error marks its message
     `failed`, the rest of the chunk still goes, and the first such error is raised at the end."""
     now = now or timezone.now()
     deadline = time.monotonic() + chunk_seconds()
     chunk = read_chunk(reminder_ids)
     outcomes = dict.fromkeys(reminder_ids, "not_claimed")
     first_error: Exception | None = None
-    mail_connection = get_connection()
-    try:
-        with _lock_timeout(SEND_LOCK_TIMEOUT_MS):
-            for index, message in enumerate(chunk.messages):
-                if time.monotonic() > deadline:
-                    for put_back in _release(chunk.messages[index:], now=now):
-                        outcomes[put_back] = ReminderState.PENDING
-                    break
-                outcomes[message.lead], error = _send_message(
-                    message, now, chunk.questionnaires, mail_connection
-                )
-                first_error = first_error or error
-    finally:
-        mail_connection.close()
+    with _lock_timeout(SEND_LOCK_TIMEOUT_MS):
+        for index, message in enumerate(chunk.messages):
+            if time.monotonic() > deadline:
+                for put_back in _release(chunk.messages[index:], now=now):
+                    outcomes[put_back] = ReminderState.PENDING
+                break
+            outcomes[message.lead], error = _send_message(message, now, chunk.questionnaires)
+            first_error = first_error or error
     if first_error is not None:
         raise first_error
     return outcomes
@@ -482,7 +474,6 @@ def _send_message(
     message: Message,
     now: dt.datetime,
     questionnaires: Mapping[int, str] | None,
-    mail_connection: BaseEmailBackend,
 ) -> tuple[str, Exception | None]:
     """Lock, re-check, send and record one message in one transaction; (its new state, the
     permanent error that failed it or None)."""
@@ -505,12 +496,8 @@ def _send_message(
         if live[0].channel == ReminderChannel.SMS and _quiet(now):
             return _hold_for_quiet_hours(live, now), None
         try:
-            message_id = deliver(
-                live, questionnaires=questionnaires, mail_connection=mail_connection
-            )
+            message_id = deliver(live, questionnaires=questionnaires)
         except TRANSIENT_ERRORS as error:
-            # A broken mail connection must not fail the chunk's next emails: reopen it.
-            mail_connection.close()
             return _record_transient(live, error, now), None
         except Exception as error:
             text = f"{type(error).__name__}: {error}"[:500]
