@@ -485,6 +485,11 @@ SMS_QUIET_HOURS_START = env_int("SMS_QUIET_HOURS_START", 21, minimum=0, maximum=
 SMS_QUIET_HOURS_END = env_int("SMS_QUIET_HOURS_END", 8, minimum=0, maximum=23)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
 REMINDER_SEND_TIMEOUT_SECONDS = env_int("REMINDER_SEND_TIMEOUT_SECONDS", 300, minimum=30)
+# The drain (scheduling.reminders.dispatch): a sweep claims due messages in chunks of this many,
+# one worker task per chunk, and claims more while fewer than REMINDER_IN_FLIGHT_MAX rows are
+# claimed and not yet finished (so a claim never waits in the queue for recover_stuck to find it).
+REMINDER_CHUNK_SIZE = env_int("REMINDER_CHUNK_SIZE", 100, minimum=1, maximum=1000)
+REMINDER_IN_FLIGHT_MAX = env_int("REMINDER_IN_FLIGHT_MAX", 1000, minimum=1, maximum=100_000)
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
 SMS_FROM_NUMBER = env_str("SMS_FROM_NUMBER", "+19169159215")

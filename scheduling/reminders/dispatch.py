@@ -1,19 +1,32 @@
-"""Reminder dispatch: claim due rows, send each one, record the result.
+"""Reminder dispatch: claim due messages in chunks, send each one, record its result.
 
 Flow. The beat task `scheduling.tasks.dispatch_reminders` runs every minute: `recover_stuck`, then
-`dispatch_due`, which in one transaction locks due pending rows with
-`SELECT ... FOR UPDATE SKIP LOCKED`, marks them `sending` (claimed_at = now, attempts + 1) and,
-after commit, queues `send_reminder(id)` for each. `reminder_send` locks its row (SKIP LOCKED
-again), re-checks that it is still `sending`, that the message still makes sense (appointment
-still on and not started, consent still given, questionnaire still not sent for the nudge, not
-in SMS quiet hours) and sends it with a stable idempotency key; the row becomes `sent` (with the
-provider's message id) in the same transaction, which holds the row lock for the whole send.
+`dispatch_due`, which claims due pending messages chunk by chunk (claim_chunk: one transaction,
+`SELECT ... FOR UPDATE SKIP LOCKED LIMIT REMINDER_CHUNK_SIZE`, the rows marked `sending` with
+claimed_at = now, attempts + 1) and after each chunk's commit queues ONE `send_reminders(leads)`
+for it (a chunk of fewer than SPLIT_BELOW messages: one `send_reminder(id)` per message, so a
+few messages spread over the free workers). It claims while fewer than REMINDER_IN_FLIGHT_MAX rows
+are `sending`, and a full chunk's task, once done, calls `dispatch_due` again
+(reminder_chunk_send): a backlog drains as fast as the workers take chunks, not 200 rows a
+minute, and no claim waits in the queue long enough for recover_stuck to take it back.
+
+A chunk's task (reminders_send) reads its messages' keys and the patients' questionnaire states
+in one query each, then takes the messages one at a time, each in its own transaction: lock that
+message's rows (SELECT ... FOR UPDATE, waiting at most SEND_LOCK_TIMEOUT_MS), re-check that they
+are still `sending` and still make sense (scheduling.reminders.relevance: appointment still on and
+not started, consent still given, questionnaire still not sent for the nudge; not in SMS quiet
+hours), send with a stable idempotency key, record the outcome (`sent` with the provider's id)
+and commit before the next. So a slow provider holds one message's row locks at a time, as one
+task per message did, and a worker killed mid-chunk leaves the messages it recorded recorded: only
+the one in flight and those not reached stay `sending`. A chunk stops taking messages after a
+third of REMINDER_SEND_TIMEOUT_SECONDS and puts the rest back to `pending` unsent (attempt given
+back), so a message waiting its turn in a chunk is never mistaken for a lost send.
 
 Batches (issue 17). Rows sharing a `batch` (one action for one patient: a course's
 confirmations, the notices of a staff action) and a channel are ONE message. The sweep looks
 only for a batch's lead (its lowest pending id) and claims the batch's other pending rows with it
 in the same transaction (claim_batches), so a batch is claimed whole by one sweep and never split
-by `limit`; only the lead's send is queued. `reminder_send` for any row of a batch locks every
+by `limit` or a chunk; only the lead is queued. The send of any row of a batch locks every
 `sending` row of the batch and channel in one statement (id order), skips the rows that no
 longer make sense, sends the rest as one message (messages.render_message) with the key
 `reminder-batch-<uuid>-<channel>`, and records every row in the same transaction: all sent, all
@@ -27,21 +40,23 @@ Guarantee (what we promise, precisely):
   is free (no live worker holds it) back to `pending`, and the next sweep claims it again.
   Transient errors (network, SMTP, SMS provider 5xx/429) retry with back-off (1, 5, 15, 60 min,
   then hourly) until REMINDER_MAX_ATTEMPTS; then the row is `failed` with `last_error`, where
-  staff see it. Other errors mark the row `failed` at once and are re-raised.
+  staff see it. Other errors mark the message `failed` at once and are re-raised (after the rest
+  of its chunk).
 - Not sent twice by us: two sweeps (or two beat processes) cannot claim the same row (row lock +
-  skip locked + the state change); a redelivered or duplicate `send_reminder` finds the row locked
-  by the first or no longer `sending` and does nothing.
-- The one window left is a worker killed after the provider accepted the message and before the
-  transaction recording it commits. The retry then sends again with the SAME key:
+  skip locked + the state change); a redelivered or duplicate send task (for one message or a
+  chunk) finds each message locked by the first or no longer `sending` and does nothing for it.
+- The one window left is a worker killed after the provider accepted a message and before the
+  transaction recording it commits (one message, also in a chunk: those before it are recorded).
+  The retry then sends that message again with the SAME key:
   SMS: `reminder-<id>` as the backend's idempotency key (FileBackend and HttpSmsBackend's
   Idempotency-Key header), so the message is delivered once where the provider honours the key.
   Email: the same Message-ID header `<reminder-<id>@<SITE domain>>` every time; SMTP has no
   idempotency, so a second copy may be delivered, and mail clients/providers that de-duplicate by
   Message-ID (e.g. Gmail) show it once. That is the at-most-once part: exact for SMS with a
   key-honouring provider, best-effort (Message-ID de-duplication) for email.
-- Pointless messages are not sent late: a "before" reminder whose appointment has started, or is
-  no longer booked, is `skipped` and logged; so is the follow-up for a visit not checked in or more
-  than a day past its due time, and a move or cancellation notice once the time it names passed.
+- Pointless messages are not sent late (scheduling.reminders.relevance): they are `skipped` and
+  logged. The questionnaire state is read once per chunk, at most a third of the send timeout
+  before the message goes; everything else is re-read under the message's lock.
 """
 
 from __future__ import annotations
@@ -49,43 +64,47 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import time
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from typing import Any
-from urllib.parse import urlparse
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from intake.models import Patient
-from intake.opt_out import list_unsubscribe_headers
-from intake.selectors import questionnaire_status
-from propel.db import is_lock_timeout, set_local_lock_timeout
-from propel.sms import SmsTransientError, get_sms_backend
+from propel.db import is_lock_timeout
+from propel.sms import SmsTransientError
 from propel.tasks_queue import task_by_name
-from scheduling.models import (
-    ATTENDED_STATUSES,
-    AppointmentStatus,
-    Reminder,
-    ReminderChannel,
-    ReminderKind,
-    ReminderState,
-)
+from scheduling.models import Reminder, ReminderChannel, ReminderState
 from scheduling.reminder_plan import (
     BEFORE_KINDS,
-    NOTICE_KINDS,
-    PATIENT_KINDS,
     after_quiet_hours,
     in_quiet_hours,
 )
-from scheduling.reminders import messages
+from scheduling.reminders.chunks import Message, read_chunk
+from scheduling.reminders.delivery import (  # noqa: F401 (the names callers know here)
+    deliver,
+    email_message_id,
+    idempotency_key,
+)
+from scheduling.reminders.delivery import deliver as _deliver  # noqa: F401
+from scheduling.reminders.relevance import (  # noqa: F401 (TRANSACTIONAL_KINDS: named here)
+    TRANSACTIONAL_KINDS,
+    skip_reason,
+)
 from scheduling.slots import clinic_tz
 
 logger = logging.getLogger(__name__)
 
 SEND_TASK = "scheduling.tasks.send_reminder"
+SEND_CHUNK_TASK = "scheduling.tasks.send_reminders"
+# A chunk of fewer messages is queued one task per message: a few messages go to whichever
+# workers are free instead of waiting behind each other's sends, and a task's own cost only
+# matters at volume.
+SPLIT_BELOW = 10
 
 # Worth another try later: the network, the mail server, the SMS provider's 5xx/429.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -99,29 +118,11 @@ BACKOFF = (
     dt.timedelta(minutes=15),
     dt.timedelta(minutes=60),
 )
-# Sent to any address on file: the patient asked for the booking, made the change themselves, asked
-# for a link, or the care team needs their answers.
-TRANSACTIONAL_KINDS = frozenset({ReminderKind.CONFIRMATION, *NOTICE_KINDS, *PATIENT_KINDS})
-# The follow-up is pointless this long after it was meant to go.
-FOLLOW_UP_STALE_AFTER = dt.timedelta(hours=24)
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """Wait after the `attempts`-th failed try: 1, 5, 15, 60 minutes, then hourly."""
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
-
-
-def idempotency_key(reminder: Reminder) -> str:
-    """Stable for the message: every retry of one reminder (or of one batch, through any of its
-    rows) carries the same key."""
-    if reminder.batch is not None:
-        return f"reminder-batch-{reminder.batch}-{reminder.channel}"
-    return f"reminder-{reminder.pk}"
-
-
-def email_message_id(reminder: Reminder) -> str:
-    domain = urlparse(settings.SITE_URL).hostname or "propel.invalid"
-    return f"<{idempotency_key(reminder)}@{domain}>"
 
 
 def _quiet(moment: dt.datetime) -> bool:
@@ -142,36 +143,64 @@ def _after_quiet(moment: dt.datetime) -> dt.datetime:
     )
 
 
-def _enqueue(reminder_ids: list[int]) -> None:
+def _enqueue(lead_ids: list[int]) -> None:
+    """Queue the sends of one claimed chunk (the leads of its messages): one task for the chunk,
+    or one per message when the chunk is small (SPLIT_BELOW)."""
     # By name (propel.tasks_queue): scheduling.tasks imports this module, never the reverse.
-    send_reminder = task_by_name(SEND_TASK)
-    for index, reminder_id in enumerate(reminder_ids):
+    if len(lead_ids) < SPLIT_BELOW:
+        calls = [(task_by_name(SEND_TASK), (lead,)) for lead in lead_ids]
+    else:
+        calls = [(task_by_name(SEND_CHUNK_TASK), (lead_ids,))]
+    for index, (task, args) in enumerate(calls):
         try:
-            send_reminder.delay(reminder_id)
+            task.delay(*args)
         except Exception:
-            # Broker down: this row and the rest stay "sending" and recover_stuck re-queues them
-            # later. Trying the rest would wait out the same connection timeout once per row.
+            # Broker down: these rows and the rest stay "sending" and recover_stuck re-queues
+            # them later. Trying the rest would wait out the same connection timeout again.
             logger.exception(
                 "reminder %s: could not queue the send (%s more not tried); the sweep retries",
-                reminder_id,
-                len(reminder_ids) - index - 1,
+                args[0],
+                len(calls) - index - 1,
             )
             return
 
 
-def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
-    """Claim up to `limit` due pending messages and queue their sends after commit; returns the
-    ids of every row claimed. A batch (rows sharing `batch` and channel) is one message: only its
-    lead (its lowest pending id) is looked for, and its claim takes every pending row of the batch
-    with it (see claim_batches), so the batch is claimed once, whole, and sent by one task."""
+def dispatch_due(*, now: dt.datetime | None = None, limit: int | None = None) -> list[int]:
+    """The sweep: claim due pending messages chunk by chunk and queue each chunk's send after its
+    commit, until nothing more is due or `limit` messages are claimed; returns the ids of every
+    row claimed. Each chunk is its own transaction (claim_chunk: at most REMINDER_CHUNK_SIZE
+    messages, a batch always whole). Without `limit`, the sweep claims while fewer than
+    REMINDER_IN_FLIGHT_MAX rows are claimed and unfinished (`sending`, this sweep's included), so
+    a backlog is claimed as fast as workers take it (reminder_chunk_send continues the drain) and
+    never so far ahead that a claim waits in the queue past REMINDER_SEND_TIMEOUT_SECONDS."""
     now = now or timezone.now()
+    if limit is None:
+        in_flight = Reminder.objects.filter(state=ReminderState.SENDING).count()
+        limit = settings.REMINDER_IN_FLIGHT_MAX - in_flight
+    claimed: list[int] = []
+    while limit > 0:
+        size = min(limit, settings.REMINDER_CHUNK_SIZE)
+        leads, ids = claim_chunk(now=now, size=size)
+        claimed += ids
+        limit -= len(leads)
+        if len(leads) < size:
+            break
+    return claimed
+
+
+def claim_chunk(*, now: dt.datetime, size: int) -> tuple[list[int], list[int]]:
+    """In one transaction, claim up to `size` due messages (`FOR UPDATE SKIP LOCKED LIMIT size`
+    on their leads) and queue their send after commit; returns (the leads, every row claimed). A
+    batch (rows sharing `batch` and channel) is one message: only its lead (its lowest pending id)
+    is looked for, and its claim takes every pending row of the batch with it (claim_batches), so
+    the batch is claimed once, whole, and sent by one task."""
     with transaction.atomic():
         leads = list(
             Reminder.objects.select_for_update(skip_locked=True)
             .filter(state=ReminderState.PENDING, due_at__lte=now)
             .exclude(_has_earlier_pending_batch_row())
             .order_by("due_at", "id")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", flat=True)[:size]
         )
         ids = leads + claim_batches(leads)
         if ids:
@@ -182,7 +211,7 @@ def dispatch_due(*, now: dt.datetime | None = None, limit: int = 200) -> list[in
                 updated_at=now,
             )
             transaction.on_commit(lambda: _enqueue(leads))
-    return ids
+    return leads, ids
 
 
 def _has_earlier_pending_batch_row() -> Exists:
@@ -270,115 +299,6 @@ def _whole_batches(
     return [(pk, attempts) for pk, attempts, b, c in rows if (b, c) not in partial]
 
 
-def _appointment_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
-    """Why a message about an appointment is pointless now (its time passed, it is no longer
-    on, the visit was not attended), or None."""
-    appointment = reminder.appointment
-    assert appointment is not None
-    if reminder.kind in NOTICE_KINDS:
-        # A notice reports a change already made (the appointment is cancelled, or moved and
-        # possibly changed again since): only a time already past makes it pointless.
-        if appointment.start <= now:
-            return "appointment time already passed"
-    elif reminder.kind == ReminderKind.FOLLOW_UP_NEXT_DAY:
-        if appointment.status not in ATTENDED_STATUSES:
-            return f"visit not attended (status {appointment.status})"
-        if now > reminder.due_at + FOLLOW_UP_STALE_AFTER:
-            return "follow-up more than a day late"
-    else:
-        if appointment.status != AppointmentStatus.BOOKED:
-            return f"appointment is {appointment.status}"
-        if appointment.start <= now:
-            return "appointment already started"
-    return None
-
-
-def _booking_request_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
-    request = reminder.booking_request
-    assert request is not None
-    if request.appointment_id is not None:
-        return "booking request already confirmed"
-    if not request.is_live(now):
-        return "booking request expired"
-    return None
-
-
-def _consent_skip_reason(reminder: Reminder, patient: Patient) -> str | None:
-    if reminder.channel == ReminderChannel.EMAIL:
-        if not patient.email:
-            return "no email address"
-        if reminder.kind not in TRANSACTIONAL_KINDS and not patient.consent_email:
-            return "patient opted out of email"
-        return None
-    if not patient.mobile:
-        return "no mobile number"
-    if not patient.consent_sms:
-        return "patient opted out of text messages"
-    return None
-
-
-def skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
-    """Why this message should not go out now, or None."""
-    if reminder.booking_request_id is not None:
-        return _booking_request_skip_reason(reminder, now=now)
-    patient = recipient_patient(reminder)
-    reason = None
-    if reminder.appointment_id is not None:
-        reason = _appointment_skip_reason(reminder, now=now)
-    reason = reason or _consent_skip_reason(reminder, patient)
-    if (
-        reason is None
-        and reminder.kind == ReminderKind.INTAKE_NUDGE_48H
-        and questionnaire_status(patient.pk) == "submitted"
-    ):
-        return "questionnaire already submitted"
-    return reason
-
-
-def recipient_patient(reminder: Reminder) -> Patient:
-    """The patient a message about an appointment or a patient goes to."""
-    if reminder.appointment is not None:
-        return reminder.appointment.patient
-    assert reminder.patient is not None
-    return reminder.patient
-
-
-def recipient_email(reminder: Reminder) -> str:
-    """A booking request's typed address (whoever typed it confirms from it); otherwise the
-    patient's address on file."""
-    if reminder.booking_request is not None:
-        return reminder.booking_request.email
-    return recipient_patient(reminder).email
-
-
-def _deliver(rows: list[Reminder]) -> str:
-    """Send the message of these rows (one row, or the live rows of one batch) through their
-    channel; return the provider's message id."""
-    reminder = rows[0]
-    rendered = messages.render_message(rows, channel=reminder.channel)
-    if reminder.channel == ReminderChannel.SMS:
-        return get_sms_backend().send(
-            to=str(recipient_patient(reminder).mobile),
-            body=rendered.sms,
-            idempotency_key=idempotency_key(reminder),
-        )
-    message_id = email_message_id(reminder)
-    message = EmailMultiAlternatives(
-        subject=rendered.subject,
-        body=rendered.text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient_email(reminder)],
-        # The one-click opt-out (RFC 8058) on every email to a patient (intake.opt_out).
-        headers={"Message-ID": message_id, **list_unsubscribe_headers(rendered.opt_out_url)},
-    )
-    if rendered.html:
-        message.attach_alternative(rendered.html, "text/html")
-    for filename, content, mimetype in rendered.attachments:
-        message.attach(filename, content, mimetype)
-    message.send()
-    return message_id
-
-
 def _update(reminder: Reminder, **changes: Any) -> int:
     """Conditional on the row still being this claim (state sending, same attempt)."""
     return Reminder.objects.filter(
@@ -433,33 +353,20 @@ def _ids(rows: list[Reminder]) -> str:
 SEND_LOCK_TIMEOUT_MS = 5000
 
 
-def _lock_claimed(reminder_id: int) -> list[Reminder]:
-    """The claimed rows of this reminder's message, locked for this transaction: the row itself,
-    or every `sending` row of its batch and channel (locked in one statement in id order, so two
-    tasks for rows of one batch wait for each other instead of deadlocking, and the second finds
-    nothing left to send). Empty when nothing is `sending` or another worker has held it longer
-    than SEND_LOCK_TIMEOUT_MS."""
-    key = Reminder.objects.filter(pk=reminder_id).values("batch", "channel").first()
-    if key is None:
-        return []
-    if key["batch"] is None:
-        same_message = Q(pk=reminder_id)
-    else:
-        same_message = Q(batch=key["batch"], channel=key["channel"])
+def _lock_message(message: Message) -> list[Reminder]:
+    """The claimed rows of one message, locked for this transaction: a lone row, or every
+    `sending` row of its batch and channel (locked in one statement in id order, so two tasks for
+    rows of one batch wait for each other instead of deadlocking, and the second finds nothing
+    left to send), re-read with what the send needs. Empty when nothing is `sending` or another
+    worker has held it longer than the lock timeout the caller set (SEND_LOCK_TIMEOUT_MS)."""
     try:
         # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
-        # which then writes nothing (reminder_send returns "not_claimed").
+        # which then writes nothing (the message is "not_claimed").
         with transaction.atomic(savepoint=False):
-            set_local_lock_timeout(SEND_LOCK_TIMEOUT_MS)
             return list(
                 Reminder.objects.select_for_update(of=("self",))
-                .select_related(
-                    "appointment__patient",
-                    "appointment__appointment_type",
-                    "patient",
-                    "booking_request",
-                )
-                .filter(same_message, state=ReminderState.SENDING)
+                .select_related(*message.related)
+                .filter(message.rows, state=ReminderState.SENDING)
                 .order_by("pk")
             )
     except OperationalError as error:
@@ -494,44 +401,134 @@ def _hold_for_quiet_hours(rows: list[Reminder], now: dt.datetime) -> str:
     return ReminderState.PENDING if held else ReminderState.SKIPPED
 
 
-def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
-    """Send one claimed message (a reminder, or the whole batch the reminder belongs to) and
-    record the outcome on every row of it, in the transaction that holds their locks; returns the
-    new state (or "not_claimed" when nothing is `sending` or another worker holds it). A row of a
-    batch that no longer makes sense is skipped and the message lists the others."""
+@contextmanager
+def _lock_timeout(ms: int) -> Iterator[None]:
+    """A row lock waits at most `ms` for the rest of this chunk (PostgreSQL's lock_timeout for the
+    session, reset afterwards): one statement per chunk rather than a SET LOCAL per message."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = %s", [f"{ms}ms"])
+    try:
+        yield
+    finally:
+        # A broken connection is closed and replaced anyway (CONN_HEALTH_CHECKS).
+        with suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+def reminders_send(*, reminder_ids: list[int], now: dt.datetime | None = None) -> dict[int, str]:
+    """Send the claimed messages of these leads (a chunk) one after the other, each in its own
+    short transaction that locks only that message's rows, re-checks them and records its
+    outcome before the next is sent (so a worker killed mid-chunk leaves only unsent messages and
+    at most the one in flight `sending`, for recover_stuck; a slow provider holds one message's
+    locks at a time, as one task per message did). Returns each lead's new state ("not_claimed"
+    when nothing of it is `sending` or another worker holds it; "pending" for messages put back
+    unsent because the chunk ran past chunk_seconds()). A permanent error marks its message
+    `failed`, the rest of the chunk still goes, and the first such error is raised at the end."""
     now = now or timezone.now()
-    permanent: Exception | None = None
+    deadline = time.monotonic() + chunk_seconds()
+    chunk = read_chunk(reminder_ids)
+    outcomes = dict.fromkeys(reminder_ids, "not_claimed")
+    first_error: Exception | None = None
+    with _lock_timeout(SEND_LOCK_TIMEOUT_MS):
+        for index, message in enumerate(chunk.messages):
+            if time.monotonic() > deadline:
+                for put_back in _release(chunk.messages[index:], now=now):
+                    outcomes[put_back] = ReminderState.PENDING
+                break
+            outcomes[message.lead], error = _send_message(message, now, chunk.questionnaires)
+            first_error = first_error or error
+    if first_error is not None:
+        raise first_error
+    return outcomes
+
+
+def chunk_seconds() -> float:
+    """How long a chunk keeps taking new messages: a third of REMINDER_SEND_TIMEOUT_SECONDS, so
+    a message waiting its turn in a chunk is never old enough for recover_stuck."""
+    return settings.REMINDER_SEND_TIMEOUT_SECONDS / 3
+
+
+def _release(messages_left: list[Message], *, now: dt.datetime) -> list[int]:
+    """Put the messages a chunk did not reach back to `pending`, due now, their attempt given
+    back, in one statement (rows another worker holds are left to it); returns their leads."""
+    same = Q()
+    for message in messages_left:
+        same |= message.rows
     with transaction.atomic():
-        rows = _lock_claimed(reminder_id)
+        ids = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(same, state=ReminderState.SENDING)
+            .values_list("pk", flat=True)
+        )
+        Reminder.objects.filter(pk__in=ids).update(
+            state=ReminderState.PENDING, due_at=now, attempts=F("attempts") - 1, updated_at=now
+        )
+    logger.warning("reminders %s: chunk out of time, put back to pending", ids)
+    return [message.lead for message in messages_left]
+
+
+def _send_message(
+    message: Message,
+    now: dt.datetime,
+    questionnaires: Mapping[int, str] | None,
+) -> tuple[str, Exception | None]:
+    """Lock, re-check, send and record one message in one transaction; (its new state, the
+    permanent error that failed it or None)."""
+    with transaction.atomic():
+        rows = _lock_message(message)
         if not rows:
             logger.info(
-                "reminder %s: not claimed or being sent elsewhere; nothing to do", reminder_id
+                "reminder %s: not claimed or being sent elsewhere; nothing to do", message.lead
             )
-            return "not_claimed"
+            return "not_claimed", None
         live = []
         for reminder in rows:
-            reason = skip_reason(reminder, now=now)
+            reason = skip_reason(reminder, now=now, questionnaires=questionnaires)
             if reason is None:
                 live.append(reminder)
             else:
                 _skip(reminder, reason, now)
         if not live:
-            return ReminderState.SKIPPED
+            return ReminderState.SKIPPED, None
         if live[0].channel == ReminderChannel.SMS and _quiet(now):
-            return _hold_for_quiet_hours(live, now)
+            return _hold_for_quiet_hours(live, now), None
         try:
-            message_id = _deliver(live)
+            message_id = deliver(live, questionnaires=questionnaires)
         except TRANSIENT_ERRORS as error:
-            return _record_transient(live, error, now)
+            return _record_transient(live, error, now), None
         except Exception as error:
             text = f"{type(error).__name__}: {error}"[:500]
             for reminder in live:
                 _update(reminder, state=ReminderState.FAILED, last_error=text, updated_at=now)
             logger.exception("reminder %s failed permanently", _ids(live))
-            permanent = error
-        else:
-            for reminder in live:
-                record_sent(reminder, message_id=message_id, now=now)
-            return ReminderState.SENT
-    assert permanent is not None
-    raise permanent
+            return ReminderState.FAILED, error
+        for reminder in live:
+            record_sent(reminder, message_id=message_id, now=now)
+        return ReminderState.SENT, None
+
+
+def reminder_send(*, reminder_id: int, now: dt.datetime | None = None) -> str:
+    """Send one claimed message (a reminder, or the whole batch the reminder belongs to) and
+    record the outcome on every row of it, in the transaction that holds their locks; returns the
+    new state (or "not_claimed" when nothing is `sending` or another worker holds it). A row of a
+    batch that no longer makes sense is skipped and the message lists the others. A chunk of one
+    (reminders_send)."""
+    return reminders_send(reminder_ids=[reminder_id], now=now)[reminder_id]
+
+
+def reminder_chunk_send(*, reminder_ids: list[int], now: dt.datetime | None = None) -> None:
+    """A worker's chunk (scheduling.tasks.send_reminders): send it (reminders_send), then, when
+    the chunk was full (a backlog is likely), claim more at once (dispatch_due) instead of
+    waiting for the next minute's sweep. The drain so goes at the pace workers take chunks."""
+    failed: Exception | None = None
+    try:
+        reminders_send(reminder_ids=reminder_ids, now=now)
+    except Exception as error:  # raised below: a failed message must not stop the drain
+        failed = error
+    if len(reminder_ids) >= settings.REMINDER_CHUNK_SIZE:
+        dispatch_due()
+    if failed is not None:
+        raise failed

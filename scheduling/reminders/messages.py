@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +91,21 @@ def _when(start: dt.datetime) -> dict[str, str]:
     }
 
 
-def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
+# A patient's questionnaire state ("none", "draft", "submitted") by patient id, as the dispatcher
+# reads it for a whole chunk of messages in one query (intake.selectors.questionnaire_statuses).
+Questionnaires = Mapping[int, str]
+
+
+def _questionnaire_status(patient_id: int, known: Questionnaires | None) -> str:
+    """From `known` when the caller read it already, otherwise one query."""
+    if known is not None and patient_id in known:
+        return known[patient_id]
+    return questionnaire_status(patient_id)
+
+
+def _links(
+    reminder: Reminder, appointment: Appointment, questionnaires: Questionnaires | None = None
+) -> dict[str, str]:
     token = patient_link_token(appointment.patient)
     site = settings.SITE_URL
     links = {"manage_url": site + reverse("scheduling:patient_home", args=[token])}
@@ -98,7 +113,7 @@ def _links(reminder: Reminder, appointment: Appointment) -> dict[str, str]:
         links["check_in_url"] = site + reverse("scheduling:check_in", args=[token, appointment.pk])
     if reminder.kind == ReminderKind.INTAKE_NUDGE_48H or (
         reminder.kind in (ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE)
-        and questionnaire_status(appointment.patient_id) != "submitted"
+        and _questionnaire_status(appointment.patient_id, questionnaires) != "submitted"
     ):
         links["questionnaire_url"] = site + reverse("intake:start", args=[token])
     # The link an SMS carries: the one thing the message asks the patient to do.
@@ -119,7 +134,9 @@ def _previous(reminder: Reminder) -> Appointment | None:
     return rescheduled_from(reminder.appointment)
 
 
-def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]:
+def _context(
+    reminder: Reminder, previous: Appointment | None, questionnaires: Questionnaires | None
+) -> dict[str, Any]:
     appointment = reminder.appointment
     assert appointment is not None
     patient = appointment.patient
@@ -144,7 +161,7 @@ def _context(reminder: Reminder, previous: Appointment | None) -> dict[str, Any]
             ),
         },
         **_when(appointment.start),
-        **_links(reminder, appointment),
+        **_links(reminder, appointment, questionnaires),
     }
 
 
@@ -169,7 +186,9 @@ def _clinic() -> dict[str, str]:
     }
 
 
-def _patient_link_context(reminder: Reminder) -> dict[str, Any]:
+def _patient_link_context(
+    reminder: Reminder, questionnaires: Questionnaires | None
+) -> dict[str, Any]:
     patient = reminder.patient
     assert patient is not None
     token = patient_link_token(patient)
@@ -179,12 +198,14 @@ def _patient_link_context(reminder: Reminder) -> dict[str, Any]:
         "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
         "manage_url": site + reverse("scheduling:patient_home", args=[token]),
     }
-    if questionnaire_status(patient.pk) != "submitted":
+    if _questionnaire_status(patient.pk, questionnaires) != "submitted":
         context["questionnaire_url"] = site + reverse("intake:start", args=[token])
     return context
 
 
-def _information_request_context(reminder: Reminder) -> dict[str, Any]:
+def _information_request_context(
+    reminder: Reminder, _questionnaires: Questionnaires | None
+) -> dict[str, Any]:
     # Neutral: the clinician's message may be about the patient's health; they read it on the
     # questionnaire page, not in the email.
     patient = reminder.patient
@@ -197,7 +218,9 @@ def _information_request_context(reminder: Reminder) -> dict[str, Any]:
     }
 
 
-def _booking_request_context(reminder: Reminder) -> dict[str, Any]:
+def _booking_request_context(
+    reminder: Reminder, _questionnaires: Questionnaires | None
+) -> dict[str, Any]:
     request = reminder.booking_request
     assert request is not None
     token = booking_confirm_token(request.pk)
@@ -226,9 +249,15 @@ def _opt_out_url(reminder: Reminder) -> str:
     return ""
 
 
-def _render_email_only(kind: ReminderKind, reminder: Reminder) -> RenderedMessage:
+def _render_email_only(
+    kind: ReminderKind, reminder: Reminder, questionnaires: Questionnaires | None
+) -> RenderedMessage:
     opt_out_url = _opt_out_url(reminder)
-    context = {**_clinic(), **EMAIL_ONLY_CONTEXTS[kind](reminder), "opt_out_url": opt_out_url}
+    context = {
+        **_clinic(),
+        **EMAIL_ONLY_CONTEXTS[kind](reminder, questionnaires),
+        "opt_out_url": opt_out_url,
+    }
     base = f"emails/{kind.value}"
     subject = _one_line(render_to_string(f"{base}_subject.txt", context))
     _check(kind.value, "subject", subject, context["first_name"])
@@ -242,16 +271,22 @@ def _render_email_only(kind: ReminderKind, reminder: Reminder) -> RenderedMessag
 
 
 def render_reminder(
-    reminder: Reminder, *, now: dt.datetime | None = None, channel: str | None = None
+    reminder: Reminder,
+    *,
+    now: dt.datetime | None = None,
+    channel: str | None = None,
+    questionnaires: Questionnaires | None = None,
 ) -> RenderedMessage:
     """Every part of one reminder's message, or with `channel` only the parts that channel sends
     (the dispatcher's case: an SMS needs neither the email bodies nor the calendar file; the
-    others are left empty). The confirmation and the notices carry the calendar file."""
+    others are left empty). The confirmation and the notices carry the calendar file. With
+    `questionnaires` (the patients' questionnaire states, read already) rendering does not query
+    it again."""
     kind = ReminderKind(reminder.kind)
     if kind in EMAIL_ONLY_CONTEXTS:
-        return _render_email_only(kind, reminder)
+        return _render_email_only(kind, reminder, questionnaires)
     previous = _previous(reminder)
-    context = _context(reminder, previous)
+    context = _context(reminder, previous, questionnaires)
     base = f"reminders/{kind.value}"
     email = channel != ReminderChannel.SMS
     context["opt_out_url"] = _opt_out_url(reminder) if email else ""
@@ -282,14 +317,18 @@ def render_reminder(
 
 
 def render_message(
-    rows: list[Reminder], *, channel: str, now: dt.datetime | None = None
+    rows: list[Reminder],
+    *,
+    channel: str,
+    now: dt.datetime | None = None,
+    questionnaires: Questionnaires | None = None,
 ) -> RenderedMessage:
     """The one message these rows make (the dispatcher's entry point): one row (alone, or all
     that is left to send of its batch) in its kind's own words (render_reminder), several rows of
     a batch as one message listing them (render_batch)."""
     if len(rows) == 1:
-        return render_reminder(rows[0], channel=channel, now=now)
-    return render_batch(rows, channel=channel, now=now)
+        return render_reminder(rows[0], channel=channel, now=now, questionnaires=questionnaires)
+    return render_batch(rows, channel=channel, now=now, questionnaires=questionnaires)
 
 
 def _previous_when(reminder: Reminder, previous: Appointment | None) -> dict[str, str] | None:
@@ -345,7 +384,11 @@ def _batch_appointments(rows: list[Reminder]) -> list[Appointment]:
 
 
 def render_batch(
-    rows: list[Reminder], *, channel: str, now: dt.datetime | None = None
+    rows: list[Reminder],
+    *,
+    channel: str,
+    now: dt.datetime | None = None,
+    questionnaires: Questionnaires | None = None,
 ) -> RenderedMessage:
     """One message for the rows of a batch (the confirmations of a course's sessions, the
     notices of one staff action): every entry with its date, time and zone, the place, what
@@ -362,7 +405,7 @@ def render_batch(
     context: dict[str, Any] = {
         "first_name": lead.appointment.patient.first_name,
         **_clinic(),
-        **_links(lead, lead.appointment),
+        **_links(lead, lead.appointment, questionnaires),
         "entries": entries,
         "total": len(entries),
         "confirmed": states.count("confirmed"),
