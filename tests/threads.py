@@ -41,3 +41,25 @@ def all_at_once(
 
     finished = start_and_join(run, count, timeout=join)
     return results, finished
+
+
+def run_together(target: Callable[[int], object], count: int, *, wait: float = 60) -> list:
+    """Run target(0..count-1) in `count` threads released together (each waits at most `wait`
+    seconds at the start line) until every one finishes; the results in order. Any exception in
+    a thread fails the caller's test. Each thread closes its own database connection."""
+    barrier = threading.Barrier(count, timeout=wait)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    start_and_join(worker, count, timeout=None)
+    assert not errors, errors
+    return results

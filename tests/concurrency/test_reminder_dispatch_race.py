@@ -9,7 +9,6 @@ without it.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core import mail
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 import scheduling.reminders.dispatch
@@ -29,14 +28,13 @@ from tests.clinic_time import LA
 from tests.eager import assert_redis_broker
 from tests.factories import AppointmentFactory
 from tests.scheduling.reminder_support import CONSENTED, sms_lines
-from tests.threads import start_and_join
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 NOW = dt.datetime(2027, 1, 4, 8, 0, tzinfo=LA)
 THREADS = 4
 APPOINTMENTS = 15
-BARRIER_TIMEOUT = 60
 TEST_QUEUE = "propel-test-reminders"
 WORKER_NAME = "propel-test-reminder-worker@localhost"
 
@@ -57,25 +55,6 @@ def due_reminders(count: int, *, due_at: dt.datetime) -> list[int]:
                 ).pk
             )
     return ids
-
-
-def run_together(target, count: int) -> list:
-    barrier = threading.Barrier(count, timeout=BARRIER_TIMEOUT)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    start_and_join(worker, count, timeout=None)
-    assert not errors, errors
-    return results
 
 
 @pytest.fixture

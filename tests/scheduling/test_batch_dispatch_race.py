@@ -16,7 +16,7 @@ from scheduling.models import Reminder, ReminderState
 from scheduling.reminders.dispatch import dispatch_due, recover_stuck, reminder_send
 from tests.clinic_time import LA, at
 from tests.scheduling.reminder_support import batched_rows, consenting_patient, sms_lines
-from tests.threads import start_and_join
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.race]
 
@@ -28,25 +28,6 @@ THREADS = 4
 
 def starts(index: int) -> list[dt.datetime]:
     return [at(dt.date(2027, 1, 5) + dt.timedelta(weeks=n), 9 + index % 8) for n in range(SESSIONS)]
-
-
-def run_together(target, count: int) -> list:
-    barrier = threading.Barrier(count, timeout=60)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    start_and_join(worker, count, timeout=None)
-    assert not errors, errors
-    return results
 
 
 @pytest.fixture
