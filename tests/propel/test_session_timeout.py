@@ -171,7 +171,7 @@ def test_a_poll_never_writes_the_session(signed_in, clock):
 
 def test_every_element_that_refreshes_on_a_timer_marks_itself_as_a_poll():
     templates = Path(__file__).resolve().parents[2] / "templates"
-    timed = re.compile(r"<[^>]*hx-trigger=[\"'][^\"']*every [^>]*>")
+    timed = re.compile(r"<[^>]*data-hx-trigger=[\"'][^\"']*every [^>]*>")
     found = [
         (path, tag)
         for path in templates.rglob("*.html")

@@ -145,7 +145,7 @@ def test_an_htmx_request_gets_only_the_calendar_partial(staff):
     assert "<html" in full.content.decode()
     body = partial.content.decode()
     assert "<html" not in body and "cal-grid" in body
-    assert 'hx-target="#calendar"' in body and 'hx-push-url="true"' in body
+    assert 'data-hx-target="#calendar"' in body and 'data-hx-push-url="true"' in body
     assert "HX-Request" in partial["Vary"]
     week = staff.get(reverse("scheduling:calendar_week"), HTTP_HX_REQUEST="true")
     assert "<html" not in week.content.decode()

@@ -114,8 +114,8 @@ def test_the_table_refreshes_itself_every_30_seconds_as_a_partial(front_desk, cl
     client = client_for(front_desk)
 
     page = client.get(DAY).content.decode()
-    assert 'hx-trigger="every 30s"' in page
-    assert 'hx-get="/staff/day/?date=2027-01-05"' in page
+    assert 'data-hx-trigger="every 30s"' in page
+    assert 'data-hx-get="/staff/day/?date=2027-01-05"' in page
     assert 'id="day-sheet"' in page
 
     partial = client.get(DAY, {"date": "2027-01-05"}, headers={"HX-Request": "true"})
