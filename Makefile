@@ -10,6 +10,7 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 # Same folder as settings.VAR_DIR: the SQLite file, the filesystem broker and the beat schedule.
 VAR_DIR := $(or $(PROPEL_VAR_DIR),var)
+PORT ?= 8000
 
 # `make test` and `make test-fast` only: these apply when DATABASE_URL / REDIS_URL are unset, and
 # only for the test run. `make run` passes through whatever the user set and otherwise uses the embedded defaults.
@@ -30,7 +31,7 @@ FAST_MARKERS := not e2e and not race and not fault and not slow
 .PHONY: help venv dirs run test test-fast lint typecheck format migrations-check screenshots bench
 
 help:
-	@echo "make run               demo clinic at http://127.0.0.1:8000/ (web, worker, beat; this machine only)"
+	@echo "make run               demo clinic at http://127.0.0.1:$(PORT)/ (PORT=8080 for another port; web, worker, beat; this machine only)"
 	@echo "make test              the whole suite on PostgreSQL and Redis, as CI (PYTEST_ARGS=... to narrow)"
 	@echo "make test-fast         the suite without browser, race, fault and slow tests, in parallel (<60 s)"
 	@echo "make lint              ruff check, ruff format --check, mypy and the import contracts (.importlinter)"
@@ -52,17 +53,10 @@ $(STAMP): requirements.txt
 dirs:
 	@mkdir -p $(VAR_DIR)/broker/queue $(VAR_DIR)/broker/control
 
-run: venv dirs
-	$(PYTHON) manage.py migrate --noinput
-	@$(PYTHON) manage.py seed_demo || { \
-		echo >&2 "make run: loading the demo data failed (manage.py seed_demo), see above"; \
-		exit 1; }
-	@echo
-	@echo "Propel: http://127.0.0.1:8000/   (staff logins above; Ctrl-C stops web, worker and beat)"
-	@echo "demo mode: listening on 127.0.0.1 only, not for real patients (production: docs/deployment.md)"
-	@echo
-	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONUNBUFFERED=1 \
-		exec $(VENV)/bin/honcho start --procfile Procfile
+# PORT is the one setting for the address: `make run PORT=8080` (scripts/run-demo passes it on to
+# the Procfile, the links in emails and texts, and the banner).
+run: venv
+	@PORT=$(PORT) PYTHON=$(PYTHON) scripts/run-demo
 
 test: venv
 	@$(TEST_ENV) $(PYTHON) scripts/preflight.py

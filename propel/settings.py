@@ -272,7 +272,8 @@ if REDIS_URL:
     }
 else:
     _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
+    # A host that means nothing to the filesystem transport, so kombu does not warn on every start.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -375,7 +376,10 @@ BOOKING_RATE_PER_EMAIL_PER_DAY = env_int("BOOKING_RATE_PER_EMAIL_PER_DAY", 5, mi
 LINK_REQUEST_RATE_PER_IP_PER_HOUR = env_int("LINK_REQUEST_RATE_PER_IP_PER_HOUR", 10, minimum=1)
 # Who is emailed at once when a patient's answers need a clinician now (no health details sent).
 CLINICIAN_ALERT_EMAILS = env_list("CLINICIAN_ALERT_EMAILS", ["on-call@propel.example"])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on (the Procfile binds 127.0.0.1:$PORT); the links in emails and texts
+# follow it unless SITE_URL says otherwise (behind a proxy, the public address).
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 SLOT_STEP_MINUTES = env_int("SLOT_STEP_MINUTES", 15, minimum=5, maximum=60)
 BOOKING_LOCK_TIMEOUT_MS = env_int("BOOKING_LOCK_TIMEOUT_MS", 3000, minimum=100, maximum=30000)
 
@@ -431,6 +435,9 @@ LOGGING = {
     "loggers": {
         "axes": {"level": "WARNING"},
         "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # One line per request: the server's access log has every 4xx already ("Not Found: ..."
+        # again is noise); 5xx errors still reach the console and mail_admins.
+        "django.request": {"level": "ERROR"},
         # runserver's request lines (its default handler is not masked).
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
