@@ -19,6 +19,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from demo.stories import seed_stories
 from intake.consent import consent_set
 from intake.decisions import clearance_decide, flag_acknowledge
 from intake.examples import complete_answers
@@ -384,4 +385,5 @@ def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)
     seed_screenings(patients=patients, now=now)
     booked += seed_clearances(patients=patients, now=now, rng=rng)
+    seed_stories(patients=patients, now=now)
     return logins, booked

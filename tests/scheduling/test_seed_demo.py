@@ -115,20 +115,25 @@ def test_seed_refuses_production(settings):
 
 def test_demo_screenings_show_each_kind_of_flag_through_the_real_services():
     seed()
-    assert IntakeSubmission.objects.filter(status=SubmissionStatus.SUBMITTED).count() == 5
+    # Five from DEMO_SCREENINGS, four low-risk ones of the patients further along (demo.stories).
+    assert IntakeSubmission.objects.filter(status=SubmissionStatus.SUBMITTED).count() == 5 + 4
     assert IntakeSubmission.objects.filter(status=SubmissionStatus.DRAFT).count() == 1
     severities = set(Flag.objects.values_list("severity", flat=True))
     assert {"urgent", "hard_stop", "review", "info"} <= severities
     assert CrisisAlert.objects.count() == 1
-    assert AuditEvent.objects.filter(action="intake.submitted").count() == 5
+    assert AuditEvent.objects.filter(action="intake.submitted").count() == 5 + 4
 
 
 def test_demo_clears_two_patients_and_books_their_first_infusions():
     seed()
     cleared = ClearanceDecision.objects.filter(kind=DecisionKind.CLEARED)
-    assert cleared.count() == 2
+    assert cleared.count() == 2 + 4  # and the four further along (demo.stories)
+    first_two = list(cleared.order_by("pk").values_list("patient", flat=True)[:2])
+    first_infusions = Appointment.objects.filter(
+        appointment_type__code="infusion", course=None, patient__in=first_two
+    )
+    assert first_infusions.count() == 2
     infusions = Appointment.objects.filter(appointment_type__code="infusion")
-    assert infusions.count() == 2
     assert all(has_valid_clearance(a.patient_id, a.start) for a in infusions)
 
 
