@@ -67,17 +67,27 @@ def demo_targets() -> dict[str, object]:
     from demo.seed import DEMO_BACKUP_CODES, DEMO_PASSWORD
     from intake.links import patient_link_token
     from intake.models import ClearanceDecision, IntakeSubmission
+    from scheduling.models import Appointment, AppointmentStatus, CourseStatus, InfusionCourse
 
     screenings = IntakeSubmission.objects.screenings().select_related("patient").order_by("pk")
     in_progress = next(s for s in screenings if not s.is_submitted)
     crisis = next(s for s in screenings if s.is_submitted and int(s.answers.get("phq9_9") or 0) > 0)
     cleared = ClearanceDecision.objects.filter(kind="cleared").order_by("pk").first()
+    # A discharged infusion (check-in to discharge on one screen) and a patient mid-course.
+    visit = (
+        Appointment.objects.filter(status=AppointmentStatus.COMPLETED, course__isnull=False)
+        .order_by("-start")
+        .first()
+    )
+    mid_course = InfusionCourse.objects.filter(status=CourseStatus.ACTIVE).order_by("pk").first()
     return {
         "password": DEMO_PASSWORD,
         "codes": list(DEMO_BACKUP_CODES),
         "questionnaire": f"/p/{patient_link_token(in_progress.patient)}/intake/",
         "crisis": f"/p/{patient_link_token(crisis.patient)}/intake/sent/{crisis.round}/",
         "course": f"/staff/patients/{cleared.patient_id}/course/new/",
+        "visit": f"/staff/visits/{visit.pk}/",
+        "patient": f"/staff/patients/{mid_course.patient_id}/",
     }
 
 
@@ -134,11 +144,17 @@ def take(targets: dict[str, object]) -> None:
         clinician.locator('a[href*="/chart/"]').first.click()
         clinician.wait_for_url("**/chart/")
         shoot(clinician, "chart.png")
+        clinician.goto(f"{BASE}{targets['visit']}")
+        shoot(clinician, "visit.png", full_page=True)
 
         desk = browser.new_context(viewport=DESKTOP).new_page()
         sign_in(desk, "frontdesk", targets["password"], targets["codes"][0])
         desk.goto(f"{BASE}/staff/calendar/")
         shoot(desk, "calendar-day.png")
+        desk.goto(f"{BASE}/staff/day/")
+        shoot(desk, "day-sheet.png")
+        desk.goto(f"{BASE}{targets['patient']}")
+        shoot(desk, "patient.png")
         desk.goto(f"{BASE}{targets['course']}")
         desk.get_by_role("button", name="Propose dates").click()
         desk.wait_for_load_state("networkidle")
