@@ -92,6 +92,10 @@ SLOW_FILES = {
     "test_permission_matrix.py",
     "test_course_pages.py",
     "test_slot_page_cache.py",
+    # The demo's stories and banner (a whole seed per test) and the newcomer's `make run` (~40 s).
+    "test_stories.py",
+    "test_banner.py",
+    "test_first_run.py",
 }
 
 

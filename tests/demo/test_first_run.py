@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90  # seconds: migrate, seed and three processes on a busy CI machine
 
