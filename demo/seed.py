@@ -191,7 +191,8 @@ def seed_clinic(today: dt.date) -> None:
             for weekday in range(5)
         )
     federal = holidays.country_holidays("US", years=[today.year, today.year + 1])
-    upcoming = sorted((day, name) for day, name in federal.items() if day >= today)[:4]
+    # From tomorrow: the demo is open on the day it is tried, even on a holiday.
+    upcoming = sorted((day, name) for day, name in federal.items() if day > today)[:4]
     for day, name in upcoming:
         Closure.objects.get_or_create(start_date=day, end_date=day, defaults={"reason": name})
     if not ExtraOpening.objects.filter(date__gte=today).exists():

@@ -17,6 +17,7 @@ from scheduling.models import (
     Appointment,
     AppointmentStatus,
     AppointmentStatusChange,
+    Closure,
     CourseStatus,
     ExtraOpening,
     InfusionCourse,
@@ -102,3 +103,12 @@ def test_a_weekend_day_gets_a_demo_opening_and_visits():
     assert ExtraOpening.objects.filter(date=today).exists()
     rows = day_rows(today)
     assert len(rows) >= 3
+
+
+def test_a_holiday_is_not_closed_on_the_day_the_demo_is_tried():
+    new_years_day = dt.datetime(2027, 1, 1, 10, 0, tzinfo=TZ)
+    seed(new_years_day)
+    assert not Closure.objects.filter(
+        start_date__lte=new_years_day.date(), end_date__gte=new_years_day.date()
+    )
+    assert len(day_rows(new_years_day.date())) >= 3
