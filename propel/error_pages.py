@@ -22,11 +22,14 @@ import sys
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from propel import db_unavailable
@@ -105,10 +108,15 @@ def _posted_from_this_site(request: HttpRequest) -> bool:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: "your form expired", keeping what was typed where that is safe."""
     fields: list[tuple[str, str]] = []
-    dropped = bool(request.FILES) if request.method == "POST" else False
+    dropped = False
     resend = False
     if request.method == "POST" and _posted_from_this_site(request):
-        for name, values in request.POST.lists():
+        try:
+            posted = list(request.POST.lists())
+            dropped = bool(request.FILES)
+        except (MultiPartParserError, SuspiciousOperation, OSError):
+            posted, dropped = [], True  # unreadable (too big, malformed): nothing to keep
+        for name, values in posted:
             if name == "csrfmiddlewaretoken":
                 continue
             if _is_secret(name):
@@ -124,4 +132,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "resend": resend,
         "dropped": dropped,
     }
-    return render(request, "403_csrf.html", context, status=403)
+    response = render(request, "403_csrf.html", context, status=403)
+    add_never_cache_headers(response)  # it may hold what the patient typed
+    return response

@@ -128,6 +128,7 @@ def test_an_expired_form_keeps_what_was_typed_and_sends_again():
         {"email": "someone@example.com", "csrfmiddlewaretoken": "stale"}
     )
     body = assert_calm_page(response, 403, "Your form expired")
+    assert "no-store" in response["Cache-Control"]  # it holds what was typed
     assert "Send again" in body and 'action="/link/"' in body
     fields = dict(hidden_fields(body))
     assert fields["email"] == "someone@example.com"
@@ -195,3 +196,19 @@ def test_without_origin_the_referer_must_be_this_site():
         headers={"Referer": "https://attacker.example/"},
     )
     assert "Send again" not in text(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"email": "\x00\x01", "é名": "ünïcode ✓"},
+        {"x" * 2000: "y" * 20000},
+        {"": "empty name", "a[]": ["1", "2", "3"]},
+        {"next": "javascript:alert(1)", "url": "//evil.example"},
+    ],
+)
+def test_no_500_whatever_was_posted(data):
+    _, response = expired_post(data, headers={"Referer": "http://testserver/\u2028\x00"})
+    assert response.status_code == 403
+    assert "<script" not in text(response).split("</footer>")[0].split("<main")[1]
