@@ -95,6 +95,7 @@ def test_the_checker_reports_errors_with_their_line():
     assert unknown_attributes('<button hx-post="/x" data-hx-target="#y">') == ["hx-post"]
 
 
+@pytest.mark.slow  # ~80 pages over one fixture world: ~10 s
 def test_every_page_parses_without_errors():
     open_weekdays()
     world = build_world()
