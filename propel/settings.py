@@ -69,6 +69,8 @@ if not PRODUCTION and not set(ALLOWED_HOSTS) <= set(_LOCAL_HOSTS):
         "serving a network needs PROPEL_MODE=production (docs/deployment.md)"
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# "Your form expired", keeping what was typed where that is safe (propel.error_pages).
+CSRF_FAILURE_VIEW = "propel.error_pages.csrf_failure"
 
 INSTALLED_APPS = [
     "propel.apps.PropelConfig",

@@ -8,5 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# A database error raised outside a view (in a middleware) gets the calm 503 page too.
-handler500 = "propel.db_unavailable.server_error"
+# The clinic's own error pages (propel.error_pages). A database error raised outside a view (in a
+# middleware) gets the calm 503 page from handler500 too.
+handler400 = "propel.error_pages.bad_request"
+handler403 = "propel.error_pages.permission_denied"
+handler404 = "propel.error_pages.page_not_found"
+handler500 = "propel.error_pages.server_error"
