@@ -108,6 +108,11 @@ def test_a_patient_fills_the_questionnaire_through_on_a_small_phone(page: Page, 
     page.get_by_role("button", name="Send my answers").click()
     page.wait_for_url(re.compile(r"/intake/sent/1/$"))
     assert not scrolls_sideways(page)
+    page.goto(f"/p/{token}/intake/answers/1/")
+    assert page.locator("details").count() == total
+    for index in range(total):
+        page.locator("summary").nth(index).click()
+    assert not scrolls_sideways(page)
     submission = IntakeSubmission.objects.get()
     assert submission.is_submitted
     assert not submission.flags.exists()
