@@ -123,10 +123,16 @@ def test_the_scales_the_about_page_and_the_folded_review_pass_axe(page: Page, to
     for key in ("pain", "phq9"):
         page.goto(f"/p/{token}/intake/{key}/")
         assert not serious_violations(page), key
-    page.get_by_role("link", name=re.compile("About these questions")).click()
-    expect(page.get_by_role("heading", name="About these questions", level=1)).to_be_visible()
-    assert not scrolls_sideways(page)
-    assert not serious_violations(page)
+    # In a new tab: what the patient has ticked on this page stays as it is.
+    page.locator('input[name="phq9_1"][value="2"]').check()
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name=re.compile("About these questions")).click()
+    about = opened.value
+    expect(about.get_by_role("heading", name="About these questions", level=1)).to_be_visible()
+    assert not scrolls_sideways(about)
+    assert not serious_violations(about)
+    about.close()
+    expect(page.locator('input[name="phq9_1"][value="2"]')).to_be_checked()
 
     IntakeSubmission.objects.update(
         answers=complete_answers(), completed_sections=list(SECTION_KEYS)

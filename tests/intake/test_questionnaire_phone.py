@@ -60,7 +60,10 @@ def test_no_citation_or_licence_line_is_shown_beside_the_items(client, token):
 
 def test_a_page_with_an_instrument_links_the_about_page_once(client, token):
     for key in ("pain", "phq9", "gad7", "substances"):
-        assert client.get(step(token, key)).text.count(f'href="{ABOUT}"') == 1, key
+        page = client.get(step(token, key)).text
+        # Once, in a new tab: leaving the page would lose what is not saved yet.
+        assert page.count(f'href="{ABOUT}" target="_blank" rel="noopener"') == 1, key
+        assert page.count(ABOUT) == 1, key
     assert f'href="{ABOUT}"' not in client.get(step(token, "consent")).text
 
 
