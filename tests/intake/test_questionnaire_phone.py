@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from intake.instruments import instruments, validated_instruments
+from intake.question_fields import radio_layout
 from intake.questions import SECTION_KEYS, sections
 from tests.factories import IntakeSubmissionFactory
 from tests.patient_links import open_session
@@ -122,3 +124,20 @@ def test_an_unfinished_step_says_so_outside_its_fold(client, patient, token):
     assert page.count(">Edit<span") == 1
     assert page.count(">Finish this step<span") == len(SECTION_KEYS) - 1
     assert "Send my answers" not in page
+
+
+def _radio(*labels: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        choices=[(str(i), label) for i, label in enumerate(labels)], widget=forms.RadioSelect
+    )
+
+
+def test_answer_groups_are_laid_out_by_the_length_and_number_of_their_labels():
+    assert radio_layout(_radio(*(str(n) for n in range(11)))) == "numbers"
+    assert radio_layout(_radio("Yes", "No")) == "grid"
+    frequency = ("Not at all", "Several days", "More than half the days", "Nearly every day")
+    assert radio_layout(_radio(*frequency)) == "grid"
+    # A long answer, or more than five, keeps one answer a line.
+    assert radio_layout(_radio("Yes", "No, and I would rather talk about it first")) == ""
+    assert radio_layout(_radio("A", "B", "C", "D", "E", "F")) == ""
+    assert radio_layout(forms.ChoiceField(choices=[("1", "1")])) == ""  # a select, not radios
