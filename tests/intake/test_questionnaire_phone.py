@@ -139,5 +139,5 @@ def test_answer_groups_are_laid_out_by_the_length_and_number_of_their_labels():
     assert radio_layout(_radio(*frequency)) == "grid"
     # A long answer, or more than five, keeps one answer a line.
     assert radio_layout(_radio("Yes", "No, and I would rather talk about it first")) == ""
-    assert radio_layout(_radio("A", "B", "C", "D", "E", "F")) == ""
+    assert radio_layout(_radio("Never", "Rarely", "Monthly", "Weekly", "Daily", "Hourly")) == ""
     assert radio_layout(forms.ChoiceField(choices=[("1", "1")])) == ""  # a select, not radios
