@@ -39,6 +39,7 @@ from intake.question_fields import (
     item_field,
     medication_row_fields,
     question_field,
+    radio_layout,
     required_message,
     row_field_name,
     stored_value,
@@ -294,7 +295,7 @@ class SectionForm(forms.Form):
             field=bound,
             widget=widget_kind(bound.field),
             optional=not entry.required,
-            inline=entry.item is not None and all(len(o.label) <= 2 for o in entry.item.options),
+            layout=radio_layout(bound.field),
             **self._describe(entry.condition),
         )
 

@@ -1,6 +1,8 @@
 """Validated instruments as data, loaded from intake/data/instruments.json (a verbatim copy of the
-clinic's shared reference file). Item wording is displayed exactly as stored there, with its
-attribution; nothing here rewords an item."""
+clinic's shared reference file). Item wording is displayed exactly as stored there; nothing here
+rewords an item. Each instrument's attribution and source citation stay here, with the items, and
+are shown to patients once, on the "About these questions" page (intake:about_questions), not
+beside every item."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Instrument:
     stem: str
     instructions: str
     attribution: str
+    citation: str
     validated: bool
     options: tuple[Option, ...]
     items: tuple[Item, ...]
@@ -85,6 +88,7 @@ def _instrument(raw: dict[str, Any]) -> Instrument:
         stem=raw.get("stem", ""),
         instructions=raw.get("instructions", ""),
         attribution=_attribution(raw),
+        citation=raw.get("source_citation", ""),
         validated=bool(raw.get("validated", False)),
         options=options,
         items=items,
@@ -105,6 +109,11 @@ def crisis_resources() -> dict[str, str]:
     with DATA_FILE.open(encoding="utf-8") as handle:
         resources: dict[str, str] = json.load(handle)["conventions"]["crisis_resources_us"]
     return resources
+
+
+def validated_instruments() -> list[Instrument]:
+    """The validated instruments, in the file's order: the ones the about page credits."""
+    return [entry for entry in instruments().values() if entry.validated]
 
 
 def instrument(instrument_id: str) -> Instrument:

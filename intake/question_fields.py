@@ -279,11 +279,32 @@ class Block:
     depends_answer: str = ""
     depends_not: str = ""  # "shown unless every answer above is this one" (PHQ-9 difficulty)
     optional: bool = False
-    inline: bool = False  # a 0-10 scale: options side by side
+    # How a radio group is laid out (static/css/questionnaire.css): "numbers" for a 0-10 scale
+    # (two rows of large targets on a phone), "grid" for short answer labels (a compact group of
+    # large targets, labels in full), "" for a plain list.
+    layout: str = ""
     instrument: Instrument | None = None
     items: list[Block] = dataclasses.field(default_factory=list)
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     rows_field: Any = None
+
+
+# A radio group whose answers are all this short sits in a compact grid (PHQ-9's "More than half
+# the days" is 23 characters); longer ones stay a list, one answer a line.
+GRID_MAX_OPTIONS = 5
+GRID_MAX_LABEL = 24
+
+
+def radio_layout(form_field: forms.Field) -> str:
+    """Block.layout for a field: "numbers", "grid" or "" (see Block)."""
+    if not isinstance(form_field.widget, forms.RadioSelect):
+        return ""
+    labels = [str(label) for value, label in form_field.choices if value != ""]  # type: ignore[attr-defined]
+    if labels and all(len(label) <= 2 for label in labels):
+        return "numbers"
+    if len(labels) <= GRID_MAX_OPTIONS and all(len(label) <= GRID_MAX_LABEL for label in labels):
+        return "grid"
+    return ""
 
 
 def widget_kind(form_field: forms.Field) -> str:

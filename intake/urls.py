@@ -1,12 +1,14 @@
 from django.urls import path
 
-from intake import opt_out_pages, review_views, staff_views, views
+from intake import about_questions, opt_out_pages, review_views, staff_views, views
 
 app_name = "intake"
 
 urlpatterns = [
     # The one-click opt-out of email reminders in every email (intake.opt_out).
     path("email-reminders/stop/<str:token>/", opt_out_pages.email_opt_out, name="email_opt_out"),
+    # Where the questionnaires' standard instruments come from (public, about no one).
+    path("questions/about/", about_questions.about_questions, name="about_questions"),
     path("p/<str:token>/intake/", views.start, name="start"),
     path("p/<str:token>/intake/review/", views.review, name="review"),
     path("p/<str:token>/intake/sent/<int:round>/", views.submitted, name="submitted"),

@@ -153,6 +153,7 @@ def _render_section(
     keys = flow.section_keys
     number = keys.index(form.section.key) + 1
     previous = keys[number - 2] if number > 1 else None
+    blocks = form.blocks()
     return _render(
         request,
         flow,
@@ -161,7 +162,8 @@ def _render_section(
         number=number,
         total=len(keys),
         form=form,
-        blocks=form.blocks(),
+        blocks=blocks,
+        uses_instruments=any(b.instrument is not None and b.instrument.validated for b in blocks),
         error_links=form.error_links() if form.is_bound else [],
         page_error=page_error,
         back_url=flow.section_url(previous) if previous else "",

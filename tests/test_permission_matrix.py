@@ -310,6 +310,7 @@ MATRIX: dict[str, Row] = {
     # Shows freshly made codes once; without any it goes back to the enrolment page.
     "propel:backup_codes": Row(none, who(LOGIN, LOGIN, LOGIN, 302, 302, 302)),
     "propel:audit_log": Row(none, ADMIN_ONLY),
+    "intake:about_questions": Row(none, everyone(200)),
     # intake: the patient's questionnaire by link
     "intake:start": Row(tok, who(404, 302, 302, 404, 404, 404)),
     "intake:review": Row(tok, who(404, 302, 302, 404, 404, 404)),

@@ -203,13 +203,14 @@ def test_the_phq9_difficulty_item_is_optional_and_only_counts_after_a_positive_i
     assert draft(patient).answers["phq9_difficulty"] == 2
 
 
-def test_instrument_items_are_verbatim_with_stem_and_attribution(client, token):
+def test_instrument_items_are_verbatim_with_their_stem(client, token):
     page = client.get(step(token, "phq9")).text
 
     assert "Over the last 2 weeks, how often have you been bothered by any of the" in page
     assert "Thoughts that you would be better off dead or of hurting yourself in some way" in page
     assert "More than half the days" in page
-    assert "Developed by Drs. Robert L. Spitzer" in page
+    # Its credit is on the "About these questions" page (tests/intake/test_questionnaire_phone.py).
+    assert "Developed by Drs. Robert L. Spitzer" not in page
 
 
 def test_the_consent_box_must_be_ticked(client, token):

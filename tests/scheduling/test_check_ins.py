@@ -281,7 +281,7 @@ def test_the_patients_page_offers_the_check_in_for_an_infusion_soon(
     page = client.get(reverse("scheduling:patient_home", args=[token]))
 
     assert page.status_code == 200
-    assert page.text.count("Before your visit: answer 4 short questions") == 1
+    assert page.text.count("Before your visit: a check-in in 4 short steps") == 1
     assert f'href="{check_in_link(token, soon)}"' in page.text
     assert check_in_link(token, far) not in page.text
     assert check_in_link(token, consultation) not in page.text
@@ -304,6 +304,10 @@ def test_the_link_opens_the_round_and_goes_to_its_first_step(client, frozen, pat
         "intake:check_in_section", kwargs={"token": token, "round": 1, "section_key": "phq9"}
     )
     assert client.get(check_in_link(token, appointment))["Location"] == start  # same round
+    # The page counts the check-in's real steps (PHQ-9 alone has nine questions).
+    page = client.get(first_step["Location"]).text
+    assert "Step 1 of 4" in page
+    assert "4 short steps before your infusion" in page
 
 
 @pytest.mark.django_db

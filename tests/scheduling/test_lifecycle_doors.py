@@ -103,6 +103,7 @@ PATIENT_ANSWERS = {
 }
 # Pages and endpoints that change no appointment and no visit.
 NO_STATUS = {
+    "intake:about_questions",
     "intake:chart",
     "intake:check_in_crisis",
     "intake:check_in_submitted",
