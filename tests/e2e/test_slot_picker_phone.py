@@ -59,9 +59,16 @@ def test_a_patient_chooses_a_day_and_books_on_a_small_phone(live_server, small_p
     # Another day from the row: its times, marked as the chosen day.
     other = page.locator('nav[aria-label="Choose a day"] a:not([aria-current])').nth(2)
     other_id = other.get_attribute("id")
+    page.evaluate("() => { window.stillTheSamePage = true; }")
     other.click()
     page.wait_for_url("**/book/?day=*")
     expect(page.locator(f"#{other_id}")).to_have_attribute("aria-current", "true")
+    # htmx swapped the picker in place: the same page, focus still on the day, the change said.
+    assert page.evaluate("() => window.stillTheSamePage === true")
+    assert page.evaluate("() => document.activeElement.id") == other_id
+    expect(page.locator("#slot-status")).to_have_text(
+        re.compile(rf"^{page.locator('#slot-day-heading').inner_text()}: \d+ free times?$")
+    )
     assert page.locator("#slot-day-heading").inner_text() != first_heading
     assert 0 < visible_times(page) <= MOST_SHOWN
     assert_no_sideways_scroll(page)
@@ -114,7 +121,7 @@ def test_a_day_without_times_offers_the_next_available_on_a_small_phone(
         saturday += dt.timedelta(days=1)
     page = small_phone
     page.goto(f"/book/?day={saturday.isoformat()}")
-    expect(page.get_by_text("No free times on")).to_be_visible()
+    expect(page.locator("#slot-times").get_by_text("No free times on")).to_be_visible()
     assert visible_times(page) == 0
     assert_no_sideways_scroll(page)
     assert not serious_violations(page)

@@ -128,6 +128,10 @@ def test_each_time_is_named_with_its_day(client, online_clinic):
         page,
     )
     assert '<legend class="visually-hidden">Free times on Thursday, January 7</legend>' in page
+    # The live region that tells a screen reader what a day switched in place (htmx) shows.
+    assert re.search(
+        r'id="slot-status"[^>]*aria-live="polite"[^>]*>Thursday, January 7: 19 free times<', page
+    )
 
 
 @pytest.mark.parametrize(
