@@ -66,7 +66,7 @@ CACHE_SECONDS = 300
 # is as good as the shared one, and a hit then costs no cache round trip (Django makes a new
 # redis-py client for every cache call, some 0.3 ms of CPU: bench/findings/3-throughput.md).
 RECENT_ENTRIES = 16
-_recent: OrderedDict[str, CachedWeek] = OrderedDict()
+_recent: OrderedDict[str, CachedPicker] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
@@ -79,7 +79,6 @@ class DayLink:
     href: str
     weekday: str  # "Tue"
     date: str  # "Jan 5"
-    label: str  # "Tuesday, January 5", in the active language
     count: int
     current: bool
 
@@ -128,7 +127,6 @@ def days_context(days: SlotDays, base_url: str) -> dict[str, Any]:
                 href=url(day) or "",
                 weekday=formats.date_format(day, "D"),
                 date=formats.date_format(day, "M j"),
-                label=_day_label(day),
                 count=count,
                 current=day == days.day,
             )
@@ -176,13 +174,13 @@ def offered_days(
 
 
 @dataclass(frozen=True)
-class CachedWeek:
+class CachedPicker:
     html: str
-    first_start: dt.datetime | None  # the earliest time offered
+    first_start: dt.datetime | None  # the earliest time offered in the window
     hold_expiry: dt.datetime | None  # when the first hold live at computation runs out
 
     def still_true(self, *, now: dt.datetime, not_before: dt.datetime) -> bool:
-        """Whether the week computed afresh at `now` from the same rows would be the same."""
+        """Whether the picker computed afresh at `now` from the same rows would be the same."""
         if self.hold_expiry is not None and now >= self.hold_expiry:
             return False
         return self.first_start is None or not_before <= self.first_start
@@ -220,7 +218,7 @@ def _key(day: dt.date | None, window: BookingWindow, version: int) -> str:
         settings.ONLINE_MIN_NOTICE,
         PATIENT_SLOT_STEP,
     )
-    return "propel:slot-week:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    return "propel:slot-days:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -232,7 +230,7 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def _remember(key: str, value: CachedWeek) -> None:
+def _remember(key: str, value: CachedPicker) -> None:
     with _recent_lock:
         _recent[key] = value
         _recent.move_to_end(key)
@@ -240,7 +238,7 @@ def _remember(key: str, value: CachedWeek) -> None:
             _recent.popitem(last=False)
 
 
-def _cache_get(key: str) -> CachedWeek | None:
+def _cache_get(key: str) -> CachedPicker | None:
     with _recent_lock:
         value = _recent.get(key)
     if value is not None:
@@ -248,20 +246,20 @@ def _cache_get(key: str) -> CachedWeek | None:
     try:
         value = cache.get(key)
     except Exception:  # the cache backend's own errors have no common base (as propel.ratelimit)
-        logger.warning("slot page: cache unavailable, computing the week", exc_info=True)
+        logger.warning("slot page: cache unavailable, computing the picker", exc_info=True)
         return None
-    if not isinstance(value, CachedWeek):
+    if not isinstance(value, CachedPicker):
         return None
     _remember(key, value)
     return value
 
 
-def _cache_set(key: str, value: CachedWeek) -> None:
+def _cache_set(key: str, value: CachedPicker) -> None:
     _remember(key, value)
     try:
         cache.set(key, value, timeout=CACHE_SECONDS)
     except Exception:
-        logger.warning("slot page: cache unavailable, week not stored", exc_info=True)
+        logger.warning("slot page: cache unavailable, picker not stored", exc_info=True)
 
 
 def shared_days_html(*, day: dt.date | None, now: dt.datetime) -> SafeString | None:
@@ -288,5 +286,7 @@ def shared_days_html(*, day: dt.date | None, now: dt.datetime) -> SafeString | N
         offered = offered_days(consultation, day=day, now=now)
         hold_expiry = next_hold_expiry(window.first_day, window.last_day, now=now)
     html = _render(offered)
-    _cache_set(_key(day, window, version), CachedWeek(str(html), offered.first_start, hold_expiry))
+    _cache_set(
+        _key(day, window, version), CachedPicker(str(html), offered.first_start, hold_expiry)
+    )
     return html

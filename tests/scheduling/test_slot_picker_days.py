@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from scheduling.models import OpeningHours, WorkingHours
 from tests.clinic_time import LA, MONDAY, THURSDAY, TUESDAY, WEDNESDAY, at, stopped_clock
 from tests.factories import ClosureFactory, PatientFactory, consultation_at
 
@@ -180,3 +181,18 @@ def test_the_picker_for_a_day_costs_no_more_queries_than_the_first(
         picker(client, day="2027-01-06")
     with django_assert_max_num_queries(7):
         picker(client, day="2027-02-17")
+
+
+def test_a_long_day_keeps_the_times_past_twenty_behind_more_times(client, online_clinic):
+    OpeningHours.objects.filter(weekday=THURSDAY.weekday()).update(
+        opens=dt.time(7), closes=dt.time(21)
+    )
+    WorkingHours.objects.filter(weekday=THURSDAY.weekday()).update(
+        starts=dt.time(7), ends=dt.time(21)
+    )
+    page = picker(client, day="2027-01-07")
+    assert len(offered(page)) == 27  # 7:00 to 20:00, every half hour
+    assert len(visible(page)) == 18  # the first six of each group
+    assert "<summary>4 more morning times</summary>" in page
+    assert "<summary>1 more evening time</summary>" in page
+    assert "<summary>4 more afternoon times</summary>" in page
