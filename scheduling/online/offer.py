@@ -1,11 +1,10 @@
-"""The starts offered to patients online: a week of slots, the nearest alternatives, whether a
-start is still offered. Read-only; the booking services re-check everything in the database."""
+"""The starts offered to patients online: the slots of a span of days, the nearest alternatives,
+whether a start is still offered. Read-only; the booking services re-check everything in the
+database."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from itertools import groupby
 
 from scheduling.availability import Slot
 from scheduling.models import (
@@ -45,62 +44,6 @@ def online_slots(
         hold_key=hold_key,
         now=now,
         patient_id=patient_id,
-    )
-
-
-@dataclass(frozen=True)
-class SlotWeek:
-    monday: dt.date
-    days: list[tuple[dt.date, list[dt.datetime]]]  # local starts, per local day
-    previous: dt.date | None
-    next: dt.date | None
-
-
-def _monday(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
-
-
-def slot_week(
-    appointment_type: AppointmentType,
-    *,
-    week: dt.date | None,
-    now: dt.datetime,
-    hold_key: str | None = None,
-    patient_id: int | None = None,
-) -> SlotWeek:
-    """One week of online starts, grouped by local day. `week` is any day of the wanted week;
-    outside the online window it snaps to the nearest week inside it. Weekdays without a free
-    time are listed too (empty), so a patient sees that the day was considered."""
-    window = current_window(now)
-    # A window that opens on a weekend starts with the following week: the clinic's own
-    # Saturdays are never booked online, so that first week would be empty.
-    first_day = window.first_day
-    if first_day.weekday() >= 5:
-        first_day += dt.timedelta(days=7 - first_day.weekday())
-    first, last = _monday(first_day), _monday(window.last_day)
-    monday = min(max(_monday(week), first), last) if week else first
-    sunday = monday + dt.timedelta(days=6)
-    tz = clinic_tz()
-    slots = online_slots(
-        appointment_type,
-        start_date=monday,
-        end_date=sunday,
-        now=now,
-        hold_key=hold_key,
-        patient_id=patient_id,
-    )
-    starts = [slot.start.astimezone(tz) for slot in slots]
-    by_day = {day: list(group) for day, group in groupby(starts, key=lambda start: start.date())}
-    days = [
-        (day, by_day.get(day, []))
-        for day in (monday + dt.timedelta(days=offset) for offset in range(7))
-        if window.first_day <= day <= window.last_day and (day.weekday() < 5 or day in by_day)
-    ]
-    return SlotWeek(
-        monday=monday,
-        days=days,
-        previous=monday - dt.timedelta(days=7) if monday > first else None,
-        next=monday + dt.timedelta(days=7) if monday < last else None,
     )
 
 

@@ -36,9 +36,9 @@ from scheduling.ics_download import appointment_ics_download
 from scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
 from scheduling.online.changes import online_consultation_cancel, online_consultation_reschedule
 from scheduling.online.guards import change_cutoff_hours, change_refused
-from scheduling.online.offer import nearest_alternatives, slot_week
+from scheduling.online.offer import nearest_alternatives
 from scheduling.online.public_forms import CancelForm, RescheduleForm, SlotChoiceForm
-from scheduling.online.slot_page import week_context, week_param
+from scheduling.online.slot_page import day_param, days_context, offered_days
 from scheduling.online.visit_status import (
     VisitStatus,
     appointment_status,
@@ -274,13 +274,13 @@ def _refused_page(
 def patient_reschedule(
     request: HttpRequest, patient: Patient, token: str, appointment: Appointment
 ) -> HttpResponse:
-    """Choose a new time: one week of free consultation times."""
+    """Choose a new time: one day of free consultation times and a row of days."""
     now = timezone.now()
     if (refused := change_refused(appointment, now)) is not None:
         return _refused_page(request, appointment, token, refused.message)
-    week = slot_week(
+    days = offered_days(
         appointment.appointment_type,
-        week=week_param(request.GET.get("week")),
+        day=day_param(request.GET.get("day")),
         now=now,
         patient_id=patient.pk,
     )
@@ -288,7 +288,7 @@ def patient_reschedule(
     context = {
         "appointment": appointment,
         "token": token,
-        **week_context(week, base),
+        **days_context(days, base),
         "confirm_url": reverse(
             "scheduling:patient_reschedule_confirm", args=[token, appointment.pk]
         ),

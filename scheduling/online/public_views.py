@@ -58,22 +58,23 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def book(request: HttpRequest) -> HttpResponse:
-    """Free consultation times, one week at a time. The week is shared between visitors and
-    recomputed only when a row it depends on changes (scheduling.online.slot_page), except for
-    someone holding a time: they see it as free, so theirs is computed for them alone."""
-    week = slot_page.week_param(request.GET.get("week"))
+    """Free consultation times, one day at a time (?day=, else the first day with a free time),
+    with a row of days to switch to. Shared between visitors and recomputed only when a row it
+    depends on changes (scheduling.online.slot_page), except for someone holding a time: they
+    see it as free, so theirs is computed for them alone."""
+    day = slot_page.day_param(request.GET.get("day"))
     hold_key = request.session.get(HOLD_SESSION_KEY)
     now = timezone.now()
     if hold_key:
-        slot_week = slot_page.week_html(week=week, now=now, hold_key=hold_key)
+        slot_days = slot_page.days_html(day=day, now=now, hold_key=hold_key)
     else:
-        slot_week = slot_page.shared_week_html(week=week, now=now)
-    if slot_week is None:
+        slot_days = slot_page.shared_days_html(day=day, now=now)
+    if slot_days is None:
         return _unavailable(request)
     return render(
         request,
         "scheduling/public/book.html",
-        {"slot_week": slot_week, "hold_minutes": settings.SLOT_HOLD_MINUTES},
+        {"slot_days": slot_days, "hold_minutes": settings.SLOT_HOLD_MINUTES},
     )
 
 
@@ -113,7 +114,7 @@ def _slot_gone(
         "alternatives": nearest_alternatives(
             consultation, start=start, now=timezone.now(), hold_key=hold_key
         ),
-        "week": timezone.localdate(start).isoformat(),
+        "day": timezone.localdate(start).isoformat(),
         "zone": zone_label(),
     }
     return render(request, "scheduling/public/slot_gone.html", context, status=409)

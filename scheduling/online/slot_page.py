@@ -1,22 +1,23 @@
-"""The public slot picker's week of free consultation times, computed once per state of the rows
-it depends on and then served from the cache (Redis in production).
+"""The public slot picker: a day of free consultation times and the row of days around it
+(scheduling.online.slot_days), computed once per state of the rows it depends on and then
+served from the cache (Redis in production).
 
 Entries are keyed by `availability_version` (scheduling.slots), a counter that database triggers
 move on in the same transaction as any committed change to appointments, holds, closures,
 opening or working hours, rooms, clinicians or appointment types (migration 0009). Nothing
 invalidates entries and no write path can forget to: a booking, a cancellation, a move, a hold
 made or released, a closure, a change of hours changes the version, and the next visitor gets a
-freshly computed week. A week is computed in one REPEATABLE READ snapshot together with the
+freshly computed picker. A picker is computed in one REPEATABLE READ snapshot together with the
 version it is stored under, so an entry describes exactly the rows its key names.
 
 What the version does not see is the clock. The booking window's days are part of the key; the
-minimum notice only ever removes times from the front of the week, so an entry whose first time
+minimum notice only ever removes times from the front of the window, so an entry whose first time
 has fallen inside it is recomputed, and so is one computed before the first of its live holds
 ran out. So the page never offers a time that the same page computed afresh would not. The hold
 and booking steps re-check everything in the database regardless (scheduling.online.booking,
 scheduling.booking).
 
-Someone holding a time sees it as free (theirs alone), so their week is never cached or shared.
+Someone holding a time sees it as free (theirs alone), so their picker is never cached or shared.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from django.conf import settings
@@ -36,114 +38,171 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import formats, translation
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
-from scheduling.online.offer import SlotWeek, slot_week
+from scheduling.models import AppointmentType
+from scheduling.online.offer import online_slots
 from scheduling.online.rules import (
     PATIENT_SLOT_STEP,
     BookingWindow,
     consultation_type,
     current_window,
 )
-from scheduling.slots import availability_version, next_hold_expiry, zone_label
+from scheduling.online.slot_days import SlotDays, slot_days
+from scheduling.slots import availability_version, clinic_tz, next_hold_expiry, zone_label
 
 logger = logging.getLogger(__name__)
 
-TEMPLATE = "scheduling/public/_slot_week.html"
+TEMPLATE = "scheduling/public/_slot_days.html"
 # Bump when the fragment's template or the way it is computed changes, so a deploy never serves
 # the previous release's entries (they expire within CACHE_SECONDS anyway).
-KEY_VERSION = 1
+KEY_VERSION = 2
 # Entries are found by version, so this only bounds how long unused ones take up memory.
 CACHE_SECONDS = 300
 # Each process also keeps the last few entries it used: a key names its content exactly, so a copy
 # is as good as the shared one, and a hit then costs no cache round trip (Django makes a new
 # redis-py client for every cache call, some 0.3 ms of CPU: bench/findings/3-throughput.md).
 RECENT_ENTRIES = 16
-_recent: OrderedDict[str, CachedWeek] = OrderedDict()
+_recent: OrderedDict[str, CachedPicker] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class DayTimes:
-    """One day of a slot week, its labels formatted once here: Django's date and time filters cost
-    some 50 microseconds a call, and calling them three times for each of a hundred times made
-    rendering the slowest part of the slot picker (bench/findings/3-throughput.md)."""
+class DayLink:
+    """One day in the picker's row, its labels formatted once here: Django's date and time
+    filters cost some 50 microseconds a call (bench/findings/3-throughput.md)."""
 
-    anchor: str  # "20270105", for the heading's id
-    label: str  # "Tuesday, January 5", in the active language
-    times: list[tuple[str, str]]  # (the start for the form, ISO 8601; "3:00 PM")
+    anchor: str  # "20270105", for ids
+    href: str
+    weekday: str  # "Tue"
+    date: str  # "Jan 5"
+    count: int
+    current: bool
 
 
-def _day_times(week: SlotWeek) -> list[DayTimes]:
+def _day_label(day: dt.date) -> str:
+    return formats.date_format(day, "l, F j")
+
+
+def _times(starts: list[dt.datetime], labels: dict[tuple[int, int], str]) -> list[tuple[str, str]]:
+    """(the start for the form, ISO 8601; "3:00 PM") for each local start."""
+    times = []
+    for start in starts:
+        wall = (start.hour, start.minute)
+        if wall not in labels:
+            labels[wall] = formats.time_format(start, "g:i A")
+        times.append((start.isoformat(), labels[wall]))
+    return times
+
+
+GROUP_LABELS = {"morning": _("Morning"), "afternoon": _("Afternoon"), "evening": _("Evening")}
+
+
+def days_context(days: SlotDays, base_url: str) -> dict[str, Any]:
+    """What templates/scheduling/public/_slot_days.html needs to show one day of times."""
+
+    def url(day: dt.date | None) -> str | None:
+        return f"{base_url}?{urlencode({'day': day.isoformat()})}" if day else None
+
     labels: dict[tuple[int, int], str] = {}
-    days = []
-    for day, starts in week.days:
-        times = []
-        for start in starts:
-            local = timezone.localtime(start)
-            wall = (local.hour, local.minute)
-            if wall not in labels:
-                labels[wall] = formats.time_format(local, "g:i A")
-            times.append((local.isoformat(), labels[wall]))
-        days.append(DayTimes(f"{day:%Y%m%d}", formats.date_format(day, "l, F j"), times))
-    return days
-
-
-def week_context(week: SlotWeek, base_url: str) -> dict[str, Any]:
-    """What templates/scheduling/public/_slot_week.html needs to show one week of times."""
-
-    def url(monday: dt.date | None) -> str | None:
-        return f"{base_url}?{urlencode({'week': monday.isoformat()})}" if monday else None
-
     return {
-        "week": week,
-        "days": _day_times(week),
-        "previous_url": url(week.previous),
-        "next_url": url(week.next),
+        "day_label": _day_label(days.day),
+        "day_anchor": f"{days.day:%Y%m%d}",
+        "count": days.count,
+        "groups": [
+            {
+                "name": group.name,
+                "label": GROUP_LABELS[group.name],
+                "shown": _times(group.shown, labels),
+                "more": _times(group.more, labels),
+            }
+            for group in days.groups
+        ],
+        "row": [
+            DayLink(
+                anchor=f"{day:%Y%m%d}",
+                href=url(day) or "",
+                weekday=formats.date_format(day, "D"),
+                date=formats.date_format(day, "M j"),
+                count=count,
+                current=day == days.day,
+            )
+            for day, count in days.row
+        ],
+        "next_available": days.next_available and _day_label(days.next_available),
+        "next_available_url": url(days.next_available),
+        "earlier_url": url(days.earlier),
+        "later_url": url(days.later),
         "zone": zone_label(),
     }
 
 
-def week_param(value: str | None) -> dt.date | None:
-    """The day a page's ?week= names (week_context's links write it), or None if none."""
+def day_param(value: str | None) -> dt.date | None:
+    """The day a page's ?day= names (days_context's links write it), or None if none."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        return dt.date.fromisoformat(value) if value and len(value) == 10 else None
     except ValueError:
         return None
 
 
+def offered_days(
+    appointment_type: AppointmentType,
+    *,
+    day: dt.date | None,
+    now: dt.datetime,
+    hold_key: str | None = None,
+    patient_id: int | None = None,
+) -> SlotDays:
+    """The online window's free starts (one find_slots call, a fixed number of queries), as the
+    picker shows them for `day`."""
+    window = current_window(now)
+    tz = clinic_tz()
+    slots = online_slots(
+        appointment_type,
+        start_date=window.first_day,
+        end_date=window.last_day,
+        now=now,
+        hold_key=hold_key,
+        patient_id=patient_id,
+    )
+    starts = [slot.start.astimezone(tz) for slot in slots]
+    by_day = {one: list(group) for one, group in groupby(starts, key=lambda start: start.date())}
+    return slot_days(by_day, first_day=window.first_day, last_day=window.last_day, wanted=day)
+
+
 @dataclass(frozen=True)
-class CachedWeek:
+class CachedPicker:
     html: str
-    first_start: dt.datetime | None  # the earliest time offered
+    first_start: dt.datetime | None  # the earliest time offered in the window
     hold_expiry: dt.datetime | None  # when the first hold live at computation runs out
 
     def still_true(self, *, now: dt.datetime, not_before: dt.datetime) -> bool:
-        """Whether the week computed afresh at `now` from the same rows would be the same."""
+        """Whether the picker computed afresh at `now` from the same rows would be the same."""
         if self.hold_expiry is not None and now >= self.hold_expiry:
             return False
         return self.first_start is None or not_before <= self.first_start
 
 
-def _render(week: SlotWeek) -> SafeString:
+def _render(days: SlotDays) -> SafeString:
     # No request: nothing about the visitor (user, CSRF token) may end up in a shared entry.
-    return render_to_string(TEMPLATE, week_context(week, reverse("scheduling:book")))
+    return render_to_string(TEMPLATE, days_context(days, reverse("scheduling:book")))
 
 
-def week_html(
-    *, week: dt.date | None, now: dt.datetime, hold_key: str | None = None
+def days_html(
+    *, day: dt.date | None, now: dt.datetime, hold_key: str | None = None
 ) -> SafeString | None:
-    """The picker's week computed now, with the visitor's own hold shown as free; None when
+    """The picker's day computed now, with the visitor's own hold shown as free; None when
     online booking is unavailable."""
     consultation = consultation_type()
     if consultation is None:
         return None
-    return _render(slot_week(consultation, week=week, now=now, hold_key=hold_key))
+    return _render(offered_days(consultation, day=day, now=now, hold_key=hold_key))
 
 
-def _key(week: dt.date | None, window: BookingWindow, version: int) -> str:
+def _key(day: dt.date | None, window: BookingWindow, version: int) -> str:
     database = connection.settings_dict
     parts = (
         KEY_VERSION,
@@ -151,7 +210,7 @@ def _key(week: dt.date | None, window: BookingWindow, version: int) -> str:
         database["PORT"],
         database["NAME"],
         version,
-        week.isoformat() if week else "",
+        day.isoformat() if day else "",
         window.first_day.isoformat(),
         window.last_day.isoformat(),
         translation.get_language() or "",
@@ -159,7 +218,7 @@ def _key(week: dt.date | None, window: BookingWindow, version: int) -> str:
         settings.ONLINE_MIN_NOTICE,
         PATIENT_SLOT_STEP,
     )
-    return "propel:slot-week:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    return "propel:slot-days:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 @contextlib.contextmanager
@@ -171,7 +230,7 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def _remember(key: str, value: CachedWeek) -> None:
+def _remember(key: str, value: CachedPicker) -> None:
     with _recent_lock:
         _recent[key] = value
         _recent.move_to_end(key)
@@ -179,7 +238,7 @@ def _remember(key: str, value: CachedWeek) -> None:
             _recent.popitem(last=False)
 
 
-def _cache_get(key: str) -> CachedWeek | None:
+def _cache_get(key: str) -> CachedPicker | None:
     with _recent_lock:
         value = _recent.get(key)
     if value is not None:
@@ -187,24 +246,24 @@ def _cache_get(key: str) -> CachedWeek | None:
     try:
         value = cache.get(key)
     except Exception:  # the cache backend's own errors have no common base (as propel.ratelimit)
-        logger.warning("slot page: cache unavailable, computing the week", exc_info=True)
+        logger.warning("slot page: cache unavailable, computing the picker", exc_info=True)
         return None
-    if not isinstance(value, CachedWeek):
+    if not isinstance(value, CachedPicker):
         return None
     _remember(key, value)
     return value
 
 
-def _cache_set(key: str, value: CachedWeek) -> None:
+def _cache_set(key: str, value: CachedPicker) -> None:
     _remember(key, value)
     try:
         cache.set(key, value, timeout=CACHE_SECONDS)
     except Exception:
-        logger.warning("slot page: cache unavailable, week not stored", exc_info=True)
+        logger.warning("slot page: cache unavailable, picker not stored", exc_info=True)
 
 
-def shared_week_html(*, week: dt.date | None, now: dt.datetime) -> SafeString | None:
-    """The picker's week for someone holding nothing, from the cache while the rows it was
+def shared_days_html(*, day: dt.date | None, now: dt.datetime) -> SafeString | None:
+    """The picker's day for someone holding nothing, from the cache while the rows it was
     computed from are unchanged; None when online booking is unavailable.
 
     One small query and one cache read when the entry is there. Computed every time on the SQLite
@@ -212,9 +271,11 @@ def shared_week_html(*, week: dt.date | None, now: dt.datetime) -> SafeString | 
     changes must never reach a shared entry.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return week_html(week=week, now=now)
+        return days_html(day=day, now=now)
     window = current_window(now)
-    cached = _cache_get(_key(week, window, availability_version()))
+    # Only days inside the window are keys of their own: anything else shows the first day.
+    day = day if day is not None and window.first_day <= day <= window.last_day else None
+    cached = _cache_get(_key(day, window, availability_version()))
     if cached is not None and cached.still_true(now=now, not_before=window.not_before):
         return mark_safe(cached.html)  # noqa: S308 (our own rendering, stored below)
     with _one_snapshot():
@@ -222,12 +283,10 @@ def shared_week_html(*, week: dt.date | None, now: dt.datetime) -> SafeString | 
         consultation = consultation_type()
         if consultation is None:
             return None
-        offered = slot_week(consultation, week=week, now=now)
+        offered = offered_days(consultation, day=day, now=now)
         hold_expiry = next_hold_expiry(window.first_day, window.last_day, now=now)
     html = _render(offered)
-    starts = [start for _, day_starts in offered.days for start in day_starts]
     _cache_set(
-        _key(week, window, version),
-        CachedWeek(str(html), min(starts) if starts else None, hold_expiry),
+        _key(day, window, version), CachedPicker(str(html), offered.first_start, hold_expiry)
     )
     return html

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.faults.harness import Client, Response
 
 SLOT = re.compile(r'name="start" value="([^"]+)"')
-WEEK = re.compile(r"/book/\?week=(\d{4}-\d{2}-\d{2})")
+WEEK = re.compile(r"/book/\?day=(\d{4}-\d{2}-\d{2})")
 HOME = re.compile(r"^/p/([^/]+)/$")
 CONFIRM_LINK = re.compile(r"/book/confirm/[^/\s\"]+/")
 # However slow a broken dependency is, a page must answer well within this.
@@ -43,7 +43,7 @@ def _choose_start(client: Client, not_before: dt.datetime) -> tuple[Response, st
                 return page, value
         weeks = WEEK.findall(page.text)
         assert weeks, "no later week to look in"
-        path = f"/book/?week={max(weeks)}"
+        path = f"/book/?day={max(weeks)}"
     raise AssertionError(f"no free time on or after {not_before} in four weeks")
 
 

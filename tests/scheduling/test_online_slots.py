@@ -64,17 +64,17 @@ def test_times_are_shown_in_clinic_time_with_the_zone_named(client, online_clini
     assert "Tuesday, January 5" in page
 
 
-def test_weeks_page_forward_to_the_last_bookable_day_and_no_further(client, online_clinic):
+def test_days_page_forward_to_the_last_bookable_day_and_no_further(client, online_clinic):
     first = client.get(reverse("scheduling:book")).content.decode()
-    assert "Earlier week" not in first
-    assert "?week=2027-01-11" in first
-    last = client.get(reverse("scheduling:book"), {"week": "2027-03-01"})
+    assert "Earlier days" not in first
+    assert "?day=2027-01-19" in first  # the next row of days starts a fortnight on
+    last = client.get(reverse("scheduling:book"), {"day": "2027-03-05"})
     starts = local(offered(last))
     assert starts[-1] == "Fri 03-05 18:00"  # now + 60 days
-    assert "Later week" not in last.content.decode()
-    beyond = client.get(reverse("scheduling:book"), {"week": "2027-06-07"})
-    assert local(offered(beyond)) == starts
-    assert client.get(reverse("scheduling:book"), {"week": "not-a-date"}).status_code == 200
+    assert "Later days" not in last.content.decode()
+    beyond = client.get(reverse("scheduling:book"), {"day": "2027-06-07"})
+    assert local(offered(beyond))[0] == "Tue 01-05 12:00"  # the first available day instead
+    assert client.get(reverse("scheduling:book"), {"day": "not-a-date"}).status_code == 200
 
 
 def test_staff_only_saturdays_are_never_offered(client, online_clinic):
@@ -107,12 +107,12 @@ def test_nine_oclock_stays_nine_oclock_across_the_spring_clock_change(
     client, online_clinic, frozen
 ):
     frozen.move_to(at(dt.date(2027, 3, 1), 8))
-    before = offered(client.get(reverse("scheduling:book"), {"week": "2027-03-08"}))
-    after = offered(client.get(reverse("scheduling:book"), {"week": "2027-03-15"}))
+    before = offered(client.get(reverse("scheduling:book"), {"day": "2027-03-08"}))
+    after = offered(client.get(reverse("scheduling:book"), {"day": "2027-03-15"}))
     assert before[0] == dt.datetime(2027, 3, 8, 17, 0, tzinfo=dt.UTC)  # 9:00 PST
     assert after[0] == dt.datetime(2027, 3, 15, 16, 0, tzinfo=dt.UTC)  # 9:00 PDT
     assert local([before[0], after[0]]) == ["Mon 03-08 09:00", "Mon 03-15 09:00"]
-    page = client.get(reverse("scheduling:book"), {"week": "2027-03-15"}).content.decode()
+    page = client.get(reverse("scheduling:book"), {"day": "2027-03-15"}).content.decode()
     assert "9:00 AM" in page
     assert "2027-03-15T09:00:00-07:00" in page
 
@@ -121,8 +121,8 @@ def test_nine_oclock_stays_nine_oclock_across_the_autumn_clock_change(
     client, online_clinic, frozen
 ):
     frozen.move_to(at(dt.date(2027, 10, 25), 8))
-    before = offered(client.get(reverse("scheduling:book"), {"week": "2027-11-01"}))
-    after = offered(client.get(reverse("scheduling:book"), {"week": "2027-11-08"}))
+    before = offered(client.get(reverse("scheduling:book"), {"day": "2027-11-01"}))
+    after = offered(client.get(reverse("scheduling:book"), {"day": "2027-11-08"}))
     assert before[0] == dt.datetime(2027, 11, 1, 16, 0, tzinfo=dt.UTC)  # 9:00 PDT
     assert after[0] == dt.datetime(2027, 11, 8, 17, 0, tzinfo=dt.UTC)  # 9:00 PST
 
@@ -153,7 +153,7 @@ def test_the_picker_runs_a_fixed_number_of_queries(
         clinician=online_clinic.clinician,
     )
     with django_assert_num_queries(PICKER_QUERIES):
-        response = client.get(reverse("scheduling:book"), {"week": "2027-01-11"})
+        response = client.get(reverse("scheduling:book"), {"day": "2027-01-11"})
     assert response.status_code == 200
 
 
@@ -351,11 +351,13 @@ def test_holding_is_rate_limited_per_address(client, online_clinic, settings):
     assert "too many attempts" in response.content.decode()
 
 
-def test_when_the_notice_window_opens_on_a_weekend_the_picker_starts_with_the_next_week(
+def test_when_the_notice_window_opens_on_a_weekend_the_picker_starts_on_the_monday(
     client, online_clinic, frozen
 ):
     frozen.move_to(at(dt.date(2027, 1, 8), 10))  # Friday: the first bookable start is Saturday
     response = client.get(reverse("scheduling:book"))
     starts = local(offered(response))
     assert starts[0] == "Mon 01-11 09:00"
-    assert "Week of January 11" in response.content.decode()
+    page = response.content.decode()
+    assert '<h2 class="h4" id="slot-day-heading">Monday, January 11</h2>' in page
+    assert 'id="day-20270111" class="slot-day slot-day-current" href' in page
