@@ -20,6 +20,7 @@ an error. propel.templatetags.formats makes these template filters (builtins: no
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import phonenumbers
@@ -89,6 +90,16 @@ def local_datetime(value: Any, zone: bool = False) -> str:
         return ""
     # Translators: a date then a time: "Tue, Dec 8, 2026, 10:00 a.m.".
     return _("%(date)s, %(time)s") % {"date": local_date(value), "time": local_time(value, zone)}
+
+
+# "a.m." or "p.m." (or Spanish "a. m.") followed by the sentence's own full stop.
+_DOUBLE_STOP = re.compile(r"(\b[ap]\.\s?m\.)\.(?=\s|$)")
+
+
+def end_sentence(text: str) -> str:
+    """A sentence that ends with a time ends with the time's own full stop: "at 3:00 p.m."
+    rather than "at 3:00 p.m..". For messages built from a translated pattern and a time."""
+    return _DOUBLE_STOP.sub(r"\1", text)
 
 
 def _parsed(value: Any) -> phonenumbers.PhoneNumber | None:

@@ -210,3 +210,15 @@ def test_spanish_needs_no_template_change():
         text = render("{{ day|local_date }}", day=dt.date(2026, 12, 8))
     assert "dic" in text.lower()  # Django's month names; the pattern is the translator's
     assert "2026" in text
+
+
+def test_a_sentence_ending_with_a_time_has_one_full_stop():
+    assert formatting.end_sentence("Rebooked for Tue, Dec 8, 2026, 3:00 p.m.") == (
+        "Rebooked for Tue, Dec 8, 2026, 3:00 p.m."
+    )
+    assert formatting.end_sentence("At 9:00 a.m. Then more.") == "At 9:00 a.m. Then more."
+    assert formatting.end_sentence("Vuelva a las 9:00 a. m..") == "Vuelva a las 9:00 a. m."
+    assert formatting.end_sentence("Wait... then go.") == "Wait... then go."
+    assert formatting.end_sentence("At 9:00 a.m. (Pacific time).") == (
+        "At 9:00 a.m. (Pacific time)."
+    )

@@ -239,7 +239,7 @@ def test_no_show_only_after_the_start_time_and_then_nothing_else(staff, clinic):
     appointment = AppointmentFactory(start=at(TUESDAY, 9))
     early = post_status(staff, appointment, "no_show")
     assert early.status_code == 409
-    assert "only be recorded after the start time (9:00 AM)" in early.content.decode()
+    assert "only be recorded after the start time (9:00 a.m.)" in early.content.decode()
     # (the clock is 7:00 on the Tuesday) an early appointment that has started:
     appointment = AppointmentFactory(start=at(TUESDAY, 6, 30))
     assert post_status(staff, appointment, "no_show").status_code == 302

@@ -242,7 +242,7 @@ def test_the_confirmation_reloaded_says_booked_then_cancelled_never_confirm_agai
     page = client.get(reverse("scheduling:book_confirm"))  # the back button after booking
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Your consultation is booked for Tuesday, January 5, 2027 at 3:00 PM." in text
+    assert "Your consultation is booked for Tue, Jan 5, 2027 at 3:00 p.m." in text
     assert "Confirm my booking" not in text and "nothing was booked" not in text
 
     appointment = Appointment.objects.get()
@@ -251,7 +251,7 @@ def test_the_confirmation_reloaded_says_booked_then_cancelled_never_confirm_agai
         client.get(reverse("scheduling:book_confirm")).content.decode(),
         open_link(client),
     ):
-        assert "Your consultation on Tuesday, January 5, 2027 at 3:00 PM was cancelled." in text
+        assert "Your consultation on Tue, Jan 5, 2027 at 3:00 p.m. was cancelled." in text
         assert "Book a new time" in text and 'href="/book/"' in text
         assert "is booked" not in text and "Confirm my booking" not in text
     # Its button opens the patient's page (which lists the cancelled visit); nothing is booked.

@@ -248,8 +248,8 @@ def test_a_moved_visit_reads_moved_to_the_new_time_not_cancelled(
     moved, and where to (the patient's page and the old visit's own pages)."""
     assert move(client, token, consultation, at(dt.date(2027, 1, 7), 10)).status_code == 302
     moved = (
-        "Your consultation on Wednesday, January 6, 2027 at 3:00 PM was moved to Thursday, "
-        "January 7, 2027 at 10:00 AM."
+        "Your consultation on Wed, Jan 6, 2027 at 3:00 p.m. was moved to Thu, "
+        "Jan 7, 2027 at 10:00 a.m."
     )
     home = client.get(reverse("scheduling:patient_home", args=[token])).content.decode()
     old_page = client.get(url("patient_reschedule", token, consultation)).content.decode()

@@ -82,8 +82,8 @@ def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient
     assert "Tue, Jan 5, 2027, 11:00 a.m." in upcoming
     assert "Infusion visit" in upcoming and "Fri, Jan 8, 2027, 10:00 a.m." in upcoming
     # What became of each earlier visit, in the one wording (scheduling.online.visit_status).
-    assert "You came to your consultation on Tuesday, December 15, 2026 at 10:00 AM." in earlier
-    assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in earlier
+    assert "You came to your consultation on Tue, Dec 15, 2026 at 10:00 a.m." in earlier
+    assert "Your consultation on Thu, Jan 7, 2027 at 10:00 a.m. was cancelled." in earlier
     assert "Cancelled" in earlier
     assert "Times are Pacific time." in page
 
