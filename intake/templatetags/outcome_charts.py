@@ -1,5 +1,6 @@
 """{% outcome_chart series %}: one measure's series (intake.outcomes) as an SVG line chart
-(intake.svg_chart), with translated labels and clinic-formatted dates."""
+(intake.svg_chart), with translated labels and clinic-formatted dates (propel.formatting; the
+date axis alone uses the short "Jan 4", with the year when the chart spans two)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from intake.svg_chart import (
     ReferenceLine,
     line_chart,
 )
+from propel import formatting
 
 register = template.Library()
 
@@ -36,7 +38,7 @@ def score_text(value: Fraction | int | float) -> str:
 
 
 def _day(point: Point) -> str:
-    return date_format(point.day, "M j, Y")
+    return formatting.local_date(point.day)
 
 
 def _point_words(point: Point) -> list[str]:

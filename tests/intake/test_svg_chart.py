@@ -295,7 +295,10 @@ def test_the_outcome_chart_draws_the_series_and_its_thresholds():
     root = parse(series_svg(phq9))
 
     assert [p.get("data-value") for p in points_of(root)] == ["20", "4"]
-    assert [p.get("data-label") for p in points_of(root)] == ["Jan 4, 2027", "Jan 7, 2027"]
+    assert [p.get("data-label") for p in points_of(root)] == [
+        "Mon, Jan 4, 2027",
+        "Thu, Jan 7, 2027",
+    ]
     baseline, _later = points_of(root)
     assert [t.text for t in baseline.iter(f"{SVG}text")] == ["Baseline 20"]
     assert baseline.get("class") == "point"
@@ -313,7 +316,7 @@ def test_the_outcome_chart_draws_the_series_and_its_thresholds():
     ]
     assert root.get("aria-describedby") == "outcome-phq9-desc outcome-phq9-table"
     desc = root.find(f"{SVG}desc").text
-    assert "2 scores from Jan 4, 2027 to Jan 7, 2027" in desc
+    assert "2 scores from Mon, Jan 4, 2027 to Thu, Jan 7, 2027" in desc
     assert "Baseline 20." in desc
     assert root.get("id") == "outcome-phq9"
 
