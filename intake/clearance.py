@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Max, OuterRef, Subquery
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intake.models import ClearanceDecision, DecisionKind, IntakeSubmission
+from propel import formatting
 
 
 class ClearanceKind(enum.StrEnum):
@@ -46,7 +47,7 @@ LABELS = {
 
 
 def _date(day: dt.date) -> str:
-    return formats.date_format(day, "M j, Y")
+    return formatting.local_date(day)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.http import HttpRequest
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from intake import questions as questions_
@@ -37,6 +37,7 @@ from intake.models import (
     SubmissionStatus,
 )
 from intake.screening import submission_open
+from propel import formatting
 from propel.audit import audit_record
 from propel.db import is_lock_timeout, set_local_lock_timeout
 from propel.errors import DomainError
@@ -189,7 +190,7 @@ def crisis_alert_acknowledge(
             raise DecisionError(
                 "already_acknowledged",
                 by=_person(alert.acknowledged_by),
-                at=formats.date_format(timezone.localtime(alert.acknowledged_at), "M j, Y, g:i A"),
+                at=formatting.local_datetime(timezone.localtime(alert.acknowledged_at)),
             )
         audit_record(
             action="crisis_alert.acknowledged",
@@ -240,7 +241,7 @@ def _valid_until(valid_until: dt.date | None, *, today: dt.date) -> dt.date:
         raise DecisionError(
             "valid_until_too_far",
             days=settings.CLEARANCE_MAX_DAYS,
-            latest=formats.date_format(longest, "M j, Y"),
+            latest=formatting.local_date(longest),
         )
     return valid_until
 

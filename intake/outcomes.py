@@ -2,12 +2,14 @@
 every submitted round, screening and pre-infusion check-in alike, in time order, against the
 baseline, with response and remission marked.
 
-- Baseline: the score from the patient's first submitted screening that has one.
-- Response: at least a RESPONSE_DROP_PERCENT drop from the baseline (score <= half of it, with the
-  default 50), only when the baseline is above 0; reference §5.2 calls this a convention.
-- Remission (PHQ-9, GAD-7): a score below REMISSION_BELOW (5: the "none/minimal" band). The pain
-  NRS has none.
-Thresholds live in intake.policy.
+- Baseline: the measure's first score (the first submitted round, screening or check-in, that has
+  one). It is the reference, never itself a response or a remission.
+- Response: from the second score on, at least a RESPONSE_DROP_PERCENT drop from the baseline
+  (score <= half of it, with the default 50), only when the baseline is above 0; reference §5.2
+  calls this a convention.
+- Remission (PHQ-9, GAD-7): from the second score on, a score below REMISSION_BELOW (5: the
+  "none/minimal" band). The pain NRS has none.
+Thresholds live in intake.policy; the severity bands (drawn on the chart) in instruments.json.
 
 `outcome_series` is pure over plain values; `patient_outcomes` loads a patient's rounds in one
 query and is what the clinician's chart passes to templates/intake/_outcomes.html.
@@ -27,9 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from intake import policy, scoring
 from intake.instruments import instrument
-from intake.models import IntakeSubmission, SubmissionKind
-
-SCREENING = str(SubmissionKind.SCREENING)
+from intake.models import IntakeSubmission
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Measure:
     maximum: int
     remission_below: int | None
     ticks: tuple[int, ...]  # the bands' lower bounds and the maximum, for the chart's axis
+    bands: tuple[tuple[int, int, str], ...] = ()  # (lowest, highest, label) from instruments.json
 
     def band(self, score: int) -> str:
         return scoring.band(self.key, score) or ""
@@ -60,6 +61,9 @@ def _measure(key: str, name: Any, score_field: str) -> Measure:
         maximum=bounds["max"],
         remission_below=policy.REMISSION_BELOW.get(key),
         ticks=tuple(ticks),
+        bands=tuple(
+            (band["min"], band["max"], band["label"]) for band in scoring_.get("bands", ())
+        ),
     )
 
 
@@ -90,8 +94,8 @@ class Point:
     band: str
     kind: str  # screening or check_in
     is_baseline: bool
-    response: bool
-    remission: bool | None  # None when the measure has no remission marker
+    response: bool  # never on the baseline
+    remission: bool | None  # None when the measure has no remission marker; False on the baseline
 
 
 @dataclass(frozen=True)
@@ -149,11 +153,11 @@ def stored_score(scores: Mapping[str, Any], measure: Measure) -> int | None:
 
 def measure_series(rounds: Iterable[RoundScores], measure: Measure) -> Series:
     """One measure's series. Rounds are put in submission order (stable for equal times); rounds
-    without a score for the measure are left out."""
+    without a score for the measure are left out. The first score is the baseline; response and
+    remission are judged from the second on."""
     ordered = sorted(rounds, key=lambda r: r.submitted_at)
     scored = [(r, score) for r in ordered if (score := stored_score(r.scores, measure)) is not None]
-    baseline_round = next((r for r, _score in scored if r.kind == SCREENING), None)
-    baseline = None if baseline_round is None else stored_score(baseline_round.scores, measure)
+    baseline = scored[0][1] if scored else None
     points = tuple(
         Point(
             day=r.day,
@@ -161,11 +165,15 @@ def measure_series(rounds: Iterable[RoundScores], measure: Measure) -> Series:
             score=score,
             band=measure.band(score),
             kind=str(r.kind),
-            is_baseline=r is baseline_round,
-            response=is_response(score, baseline),
-            remission=is_remission(score, measure),
+            is_baseline=index == 0,
+            response=index > 0 and is_response(score, baseline),
+            remission=(
+                is_remission(score, measure)
+                if index > 0 or measure.remission_below is None
+                else False
+            ),
         )
-        for r, score in scored
+        for index, (r, score) in enumerate(scored)
     )
     return Series(measure=measure, points=points, baseline=baseline)
 

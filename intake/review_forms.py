@@ -14,12 +14,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Layout, Submit
 from django import forms
 from django.conf import settings
-from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from intake import questions as questions_
 from intake.decisions import MAX_TEXT
 from intake.models import DecisionKind
+from propel import formatting
 
 # The services' limit (intake.decisions.MAX_TEXT), checked here too so that longer input is an
 # error on its field.
@@ -192,7 +192,7 @@ class DecisionForm(forms.Form):
                 _("A clearance can last at most %(days)d days: until %(date)s at the latest.")
                 % {
                     "days": settings.CLEARANCE_MAX_DAYS,
-                    "date": formats.date_format(self.latest_allowed, "DATE_FORMAT"),
+                    "date": formatting.local_date(self.latest_allowed),
                 }
             )
         return valid_until

@@ -23,7 +23,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
@@ -57,6 +57,7 @@ from intake.review_forms import (
     mark_too_large,
 )
 from intake.staff_views import score_rows
+from propel import formatting
 from propel.audit import audit_record
 from propel.http import post_data
 from propel.policy_log import recent_policy_changes
@@ -365,7 +366,7 @@ def _changed_message(latest: Any) -> str:
     ) % {
         "kind": latest.get_kind_display(),
         "who": who,
-        "when": formats.date_format(timezone.localtime(latest.decided_at), "DATETIME_FORMAT"),
+        "when": formatting.local_datetime(latest.decided_at),
     }
 
 
@@ -378,7 +379,7 @@ NEWER_ROUND = _lazy(
 def _decided_message(kind: str, valid_until: Any) -> str:
     if kind == DecisionKind.CLEARED:
         return _("Decision recorded: cleared until %(date)s.") % {
-            "date": formats.date_format(valid_until, "DATE_FORMAT")
+            "date": formatting.local_date(valid_until)
         }
     if kind == DecisionKind.DECLINED:
         return _("Decision recorded: declined.")

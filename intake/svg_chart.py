@@ -5,29 +5,37 @@ formatted here, so the result is safe to mark safe in a template. The chart is a
 assistive technology (role="img", named by its <title> and described by its <desc>); the page
 gives the same values as a table beside it.
 
-Points are evenly spaced in the order they were taken (one step per measurement), labelled with
-their dates: readable when visits bunch up during an induction and thin out in maintenance.
+Time runs to the right at a constant rate: a point sits at its date, so the gaps between visits
+read true (bunched during an induction, thinned out in maintenance). The date axis has evenly
+spaced ticks (`date_ticks`: a step of days or weeks chosen from the span, never one tick per
+measurement). A single measurement is a point with its value and no line. Threshold bands (an
+instrument's severity bands) are shaded and labelled at the right.
 
-Built from small pure pieces, each testable alone: the scales (`YScale`, `x_positions`), which
-points get a date (`labelled`), the series path (`polyline_points`), and the parts of the picture
-(`axes`, `reference_lines`, `series`, `legend_rows`), each a list of SVG fragments; `line_chart`
+Built from small pure pieces, each testable alone: the scales (`YScale`, `XScale`), the date
+ticks (`date_ticks`), the series path (`polyline_points`), and the parts of the picture (`bands`,
+`axes`, `reference_lines`, `series`, `legend_rows`), each a list of SVG fragments; `line_chart`
 puts them together.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-WIDTH = 640
+WIDTH = 660
 HEIGHT = 290
-LEFT, RIGHT, TOP = 52, 136, 14
+LEFT, RIGHT, TOP = 52, 156, 14  # the right margin holds the band labels
 PLOT_BOTTOM = 206
 PAD = 14  # between the plot's edges and the first and last points
-MAX_X_LABELS = 8
+MAX_X_TICKS = 8
+# Tick steps in days, smallest first: every step is a whole number of days, so ticks are evenly
+# spaced in time (months are not: 28 to 31 days). Steps of a week or more start on a Monday.
+TICK_STEPS_DAYS = (1, 2, 7, 14, 28, 56, 91, 182, 364)
 
 # Point markers and reference lines, each with a class for CSS and a look (shape, dash pattern)
 # that does not rely on colour alone.
@@ -37,14 +45,27 @@ LINE_DASH = {BASELINE_LINE: "6 4", RESPONSE_LINE: "2 3", REMISSION_LINE: "10 3 2
 LINE_COLOUR = {BASELINE_LINE: "#495057", RESPONSE_LINE: "#146c43", REMISSION_LINE: "#6f42c1"}
 MARKER_COLOUR = {RESPONSE: "#146c43", REMISSION: "#6f42c1"}
 SERIES_COLOUR = "#0b5ed7"
+BAND_FILLS = ("#f8f9fa", "#e9ecef")  # alternate, so neighbouring bands stay apart
+BAND_LABEL_COLOUR = "#495057"
 
 
 @dataclass(frozen=True)
 class ChartPoint:
-    label: str  # on the x axis (a short date)
+    day: dt.date  # where it sits on the time axis
+    label: str  # its date in words (data-label)
     value: float
     title: str  # the point's tooltip: its date, value and markers in words
     markers: tuple[str, ...] = ()  # RESPONSE, REMISSION
+    note: str = ""  # written beside the point (e.g. "Baseline 14")
+
+
+@dataclass(frozen=True)
+class Band:
+    """A threshold band: scores from `low` to `high` (inclusive, whole numbers) share `label`."""
+
+    low: float
+    high: float
+    label: str
 
 
 @dataclass(frozen=True)
@@ -69,25 +90,37 @@ def _safe_id(chart_id: str) -> str:
     return cleaned if cleaned[0].isalpha() else f"c-{cleaned}"
 
 
-def x_positions(count: int) -> list[float]:
-    """The x of `count` evenly spaced points inside the plot (one alone sits in the middle)."""
-    if count == 1:
-        return [(LEFT + (WIDTH - RIGHT)) / 2]
-    span = (WIDTH - RIGHT) - LEFT - 2 * PAD
-    return [LEFT + PAD + span * index / (count - 1) for index in range(count)]
+def date_ticks(first: dt.date, last: dt.date, most: int = MAX_X_TICKS) -> list[dt.date]:
+    """Evenly spaced dates from on or before `first` to on or after `last`: the smallest step of
+    TICK_STEPS_DAYS (or a multiple of 364) that needs at most `most` ticks. A step of a week or
+    more starts on the Monday on or before `first`. One date alone is its own tick."""
+    if last < first:
+        first, last = last, first
+    if first == last:
+        return [first]
+    most = max(2, most)
+    steps = itertools.chain(TICK_STEPS_DAYS, (364 * n for n in itertools.count(2)))
+    for step in steps:
+        start = first if step < 7 else first - dt.timedelta(days=first.weekday())
+        count = math.ceil((last - start).days / step) + 1
+        if count <= most:
+            return [start + dt.timedelta(days=step * n) for n in range(count)]
+    raise AssertionError("unreachable: the steps grow without bound")  # pragma: no cover
 
 
-def labelled(count: int, most: int) -> list[int]:
-    """Which points get an x label: evenly spread, always the first and the last."""
-    if count <= most:
-        return list(range(count))
-    step = math.ceil(count / most)
-    chosen = list(range(0, count, step))
-    if chosen[-1] != count - 1:
-        if count - 1 - chosen[-1] < step / 2:
-            chosen.pop()
-        chosen.append(count - 1)
-    return chosen
+@dataclass(frozen=True)
+class XScale:
+    """Date to x coordinate, linear in days between the first and the last tick; a span of one
+    day puts everything in the middle."""
+
+    start: dt.date
+    end: dt.date
+
+    def __call__(self, day: dt.date) -> float:
+        if self.end <= self.start:
+            return MIDDLE_X
+        span = PLOT_RIGHT - LEFT - 2 * PAD
+        return LEFT + PAD + span * (day - self.start).days / (self.end - self.start).days
 
 
 def spread(ys: list[float], gap: float, low: float, high: float) -> list[float]:
@@ -184,12 +217,18 @@ def legend_key(kind: str, x: float, y: float) -> str:
     return point_shape(x + 12, y - 4, markers)
 
 
-def svg_open(cid: str, *, height: int, title: str, description: str) -> list[str]:
-    """The opening <svg> tag, named by its <title> and described by its <desc>."""
+def svg_open(
+    cid: str, *, height: int, title: str, description: str, described_by: str = ""
+) -> list[str]:
+    """The opening <svg> tag, named by its <title> and described by its <desc> and, when given,
+    the element `described_by` (the table with the same values)."""
+    describers = " ".join(
+        filter(None, [f"{cid}-desc", _safe_id(described_by) if described_by else ""])
+    )
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="outcome-chart" id="{cid}" '
-        f'viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-labelledby="{cid}-title {cid}-desc" font-family="system-ui, sans-serif">',
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="{cid}-title" '
+        f'aria-describedby="{describers}" font-family="system-ui, sans-serif">',
         f'<title id="{cid}-title">{_text(title)}</title>',
         f'<desc id="{cid}-desc">{_text(description)}</desc>',
     ]
@@ -213,13 +252,22 @@ def tick_marks(ticks: Iterable[float], scale: YScale) -> list[str]:
     return out
 
 
-def x_labels(labels: Sequence[str], xs: Sequence[float], most: int) -> list[str]:
-    """The date under each labelled point (`labelled`: first, last and evenly spread)."""
-    return [
-        f'<text x="{_n(xs[index])}" y="{PLOT_BOTTOM + 18}" font-size="12" '
-        f'text-anchor="middle">{_text(labels[index])}</text>'
-        for index in labelled(len(labels), max(1, most))
-    ]
+def date_tick_marks(
+    ticks: Sequence[dt.date], scale: XScale, tick_label: Callable[[dt.date], str]
+) -> list[str]:
+    """A short tick and a label under the x axis for each date tick."""
+    out = []
+    for day in ticks:
+        x = _n(scale(day))
+        out.append(
+            f'<line class="x-tick" x1="{x}" y1="{PLOT_BOTTOM}" x2="{x}" y2="{PLOT_BOTTOM + 5}" '
+            'stroke="currentColor" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text class="x-tick-label" x="{x}" y="{PLOT_BOTTOM + 18}" font-size="12" '
+            f'text-anchor="middle">{_text(tick_label(day))}</text>'
+        )
+    return out
 
 
 def axis_titles(x_label: str, y_label: str) -> list[str]:
@@ -241,13 +289,13 @@ def axes(
     scale: YScale,
     *,
     ticks: Iterable[float],
-    labels: Sequence[str],
-    xs: Sequence[float],
-    most_labels: int,
+    x_scale: XScale,
+    x_ticks: Sequence[dt.date],
+    tick_label: Callable[[dt.date], str],
     x_label: str = "",
     y_label: str = "",
 ) -> list[str]:
-    """The axes group: tick grid and labels, the two axis lines, dates and axis titles."""
+    """The axes group: tick grid and labels, the two axis lines, date ticks and axis titles."""
     return [
         '<g class="chart-axes" fill="currentColor">',
         *tick_marks(ticks, scale),
@@ -255,22 +303,50 @@ def axes(
         'stroke-width="1"/>',
         f'<line x1="{LEFT}" y1="{PLOT_BOTTOM}" x2="{PLOT_RIGHT}" y2="{PLOT_BOTTOM}" '
         'stroke="currentColor" stroke-width="1"/>',
-        *x_labels(labels, xs, most_labels),
+        *date_tick_marks(x_ticks, x_scale, tick_label),
         *axis_titles(x_label, y_label),
         "</g>",
     ]
 
 
+def bands(drawn: Sequence[Band], scale: YScale) -> list[str]:
+    """Each band shaded from half a point below its lowest score to half a point above its
+    highest (scores are whole numbers), labelled at the right with its name and range; labels
+    nudged apart (`spread`)."""
+    if not drawn:
+        return []
+    ordered = sorted(drawn, key=lambda band: -band.high)
+    out = ['<g class="chart-bands">']
+    tops = [scale(min(scale.y_max, band.high + 0.5)) for band in ordered]
+    bottoms = [scale(max(scale.y_min, band.low - 0.5)) for band in ordered]
+    label_ys = spread(
+        [(t + b) / 2 + 4 for t, b in zip(tops, bottoms, strict=True)], 13, TOP + 8, PLOT_BOTTOM
+    )
+    for index, (band, top, bottom, label_y) in enumerate(
+        zip(ordered, tops, bottoms, label_ys, strict=True)
+    ):
+        out.append(
+            f'<rect class="band" x="{LEFT}" y="{_n(top)}" width="{PLOT_RIGHT - LEFT}" '
+            f'height="{_n(bottom - top)}" fill="{BAND_FILLS[index % 2]}"/>'
+        )
+        out.append(
+            f'<text class="band-label" x="{PLOT_RIGHT + 6}" y="{_n(label_y)}" font-size="11" '
+            f'fill="{BAND_LABEL_COLOUR}">{_text(band.label)}</text>'
+        )
+    out.append("</g>")
+    return out
+
+
 def reference_lines(lines: Sequence[ReferenceLine], scale: YScale) -> list[str]:
-    """Dashed horizontal lines, labelled at the right, labels nudged apart (`spread`); lines of
-    an unknown kind are left out."""
+    """Dashed horizontal lines, each labelled just above its right end inside the plot, labels
+    nudged apart (`spread`); lines of an unknown kind are left out."""
     drawn = sorted(
         (line for line in lines if line.kind in LINE_DASH), key=lambda ref: scale(ref.value)
     )
     if not drawn:
         return []
     out = ['<g class="chart-reference-lines">']
-    label_ys = spread([scale(line.value) + 4 for line in drawn], 13, TOP + 8, PLOT_BOTTOM)
+    label_ys = spread([scale(line.value) - 3 for line in drawn], 13, TOP + 10, PLOT_BOTTOM - 3)
     for line, label_y in zip(drawn, label_ys, strict=True):
         y = scale(line.value)
         out.append(
@@ -279,24 +355,34 @@ def reference_lines(lines: Sequence[ReferenceLine], scale: YScale) -> list[str]:
             f'stroke-dasharray="{LINE_DASH[line.kind]}"/>'
         )
         out.append(
-            f'<text x="{PLOT_RIGHT + 6}" y="{_n(label_y)}" font-size="11" '
+            f'<text x="{PLOT_RIGHT - 4}" y="{_n(label_y)}" font-size="11" text-anchor="end" '
             f'fill="{LINE_COLOUR[line.kind]}">{_text(line.label)}</text>'
         )
     out.append("</g>")
     return out
 
 
+def point_note(x: float, y: float, note: str) -> str:
+    """Text beside a point (its value, "Baseline 14"): above it, or below near the top."""
+    below = y < TOP + 18
+    return (
+        f'<text class="point-note" x="{_n(x)}" y="{_n(y + 20 if below else y - 10)}" '
+        f'font-size="12" font-weight="600" text-anchor="middle" fill="currentColor">'
+        f"{_text(note)}</text>"
+    )
+
+
 def series(
-    points: Sequence[ChartPoint], xs: Sequence[float], scale: YScale, *, empty_text: str = ""
+    points: Sequence[ChartPoint], x_scale: XScale, scale: YScale, *, empty_text: str = ""
 ) -> list[str]:
-    """The line through the points and each point with its tooltip and markers; with no points,
-    `empty_text` in the middle of the plot."""
+    """The line through the points (none for a single point) and each point with its tooltip,
+    markers and note; with no points, `empty_text` in the middle of the plot."""
     if not points:
         return [
             f'<text x="{_n(MIDDLE_X)}" y="{_n(MIDDLE_Y)}" '
             f'font-size="14" text-anchor="middle" fill="currentColor">{_text(empty_text)}</text>'
         ]
-    coordinates = [(x, scale(point.value)) for x, point in zip(xs, points, strict=True)]
+    coordinates = [(x_scale(point.day), scale(point.value)) for point in points]
     out = []
     if len(coordinates) > 1:
         out.append(
@@ -309,7 +395,8 @@ def series(
         out.append(
             f'<g class="{_text(classes)}" data-label="{_text(point.label)}" '
             f'data-value="{_text(_n(point.value))}"><title>{_text(point.title)}</title>'
-            f"{point_shape(x, y, point.markers)}</g>"
+            f"{point_shape(x, y, point.markers)}"
+            f"{point_note(x, y, point.note) if point.note else ''}</g>"
         )
     out.append("</g>")
     return out
@@ -324,21 +411,28 @@ def line_chart(
     y_min: float,
     y_max: float,
     y_ticks: Iterable[float] = (),
+    threshold_bands: Sequence[Band] = (),
     lines: Sequence[ReferenceLine] = (),
     legend: Sequence[tuple[str, str]] = (),
     x_label: str = "",
     y_label: str = "",
     empty_text: str = "",
-    max_x_labels: int = MAX_X_LABELS,
+    described_by: str = "",
+    tick_label: Callable[[dt.date], str] = dt.date.isoformat,
+    max_x_ticks: int = MAX_X_TICKS,
 ) -> str:
-    """The chart as one <svg> element (a string). `legend` entries are (kind, label), where kind
-    is a reference line's kind, a marker (RESPONSE, REMISSION) or "point" (a plain point). Values
-    outside [y_min, y_max] are drawn at the nearest edge."""
+    """The chart as one <svg> element (a string). Points sit at their dates (in any order given;
+    the line joins them in date order). `legend` entries are (kind, label), where kind is a
+    reference line's kind, a marker (RESPONSE, REMISSION) or "point" (a plain point). Values
+    outside [y_min, y_max] are drawn at the nearest edge. `described_by` names the element (a
+    table) that gives the same values in text."""
     scale = YScale(y_min, y_max)
+    points = sorted(points, key=lambda point: point.day)
+    x_ticks = date_ticks(points[0].day, points[-1].day, max_x_ticks) if points else []
+    x_scale = XScale(x_ticks[0], x_ticks[-1]) if x_ticks else XScale(dt.date.min, dt.date.min)
     legend_parts, legend_bottom = (
         legend_rows(legend, PLOT_BOTTOM + (58 if x_label else 40)) if legend else ([], 0.0)
     )
-    xs = x_positions(len(points))
     return "".join(
         [
             *svg_open(
@@ -346,18 +440,20 @@ def line_chart(
                 height=max(HEIGHT, math.ceil(legend_bottom + 10)),
                 title=title,
                 description=description,
+                described_by=described_by,
             ),
+            *bands(threshold_bands, scale),
             *axes(
                 scale,
                 ticks=y_ticks,
-                labels=[point.label for point in points],
-                xs=xs,
-                most_labels=max_x_labels,
+                x_scale=x_scale,
+                x_ticks=x_ticks,
+                tick_label=tick_label,
                 x_label=x_label,
                 y_label=y_label,
             ),
             *reference_lines(lines, scale),
-            *series(points, xs, scale, empty_text=empty_text),
+            *series(points, x_scale, scale, empty_text=empty_text),
             *legend_parts,
             "</svg>",
         ]

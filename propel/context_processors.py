@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from propel import formatting
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -15,7 +16,7 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
         "clinic": {
             "name": settings.CLINIC_NAME,
             "address": settings.CLINIC_ADDRESS,
-            "phone": settings.CLINIC_PHONE,
+            "phone": formatting.phone(settings.CLINIC_PHONE),
         },
         "staff_nav": {
             "calendar": verified and can(user, Capability.CALENDAR),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from propel.formatting import end_sentence
+
 
 class DomainError(Exception):
     messages: ClassVar[dict[str, Any]] = {}
@@ -18,4 +20,4 @@ class DomainError(Exception):
 
     @property
     def message(self) -> str:
-        return str(self.messages[self.code]).format(**self.params)
+        return end_sentence(str(self.messages[self.code]).format(**self.params))

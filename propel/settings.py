@@ -132,6 +132,8 @@ TEMPLATES: list[dict[str, Any]] = [
                 "django.contrib.messages.context_processors.messages",
                 "propel.context_processors.clinic",
             ],
+            # One way to write dates, times, phones and names in every template (propel.formatting)
+            "builtins": ["propel.templatetags.formats"],
         },
     },
 ]

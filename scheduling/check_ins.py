@@ -19,11 +19,12 @@ import datetime as dt
 from collections.abc import Collection, Iterable
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.models import IntakeSubmission, Patient, SubmissionKind, SubmissionStatus
 from intake.screening import IntakeError, submission_open, submission_restart
+from propel import formatting
 from scheduling.audit import audit_patient_event
 from scheduling.booking import booking_transaction
 from scheduling.errors import SchedulingError
@@ -81,7 +82,7 @@ def _refusal(appointment: Appointment, now: dt.datetime) -> str | None:
 
 def _when(appointment: Appointment) -> str:
     local = timezone.localtime(appointment.start)
-    return f"{formats.date_format(local, 'l, F j')}, {formats.time_format(local, 'g:i A')}"
+    return formatting.local_datetime(local)
 
 
 def opens_at(appointment: Appointment) -> dt.datetime:
@@ -93,8 +94,8 @@ def refusal_error(appointment: Appointment, code: str) -> SchedulingError:
     if code == "check_in_too_early":
         local = timezone.localtime(opens_at(appointment))
         when = _("%(date)s at %(time)s") % {
-            "date": formats.date_format(local, "l, F j"),
-            "time": formats.time_format(local, "g:i A"),
+            "date": formatting.local_date(local),
+            "time": formatting.local_time(local),
         }
         return SchedulingError(code, when=when, hours=settings.CHECK_IN_OPENS_HOURS)
     return SchedulingError(code)

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
-from django.utils import formats
 
 from intake.selectors import clearance_by_day, clearance_refusal, clinic_date
+from propel import formatting
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action, Facts, Party, When, parties_of, refusals
 from scheduling.models import Appointment, AppointmentStatus, AppointmentType
@@ -130,7 +130,7 @@ def spacing_refusal(
         return SchedulingError(
             "infusion_too_close",
             hours=f"{spacing.min_gap.total_seconds() / 3600:g}",
-            when=formats.date_format(other.astimezone(tz), "D M j, g:i A"),
+            when=formatting.local_datetime(other.astimezone(tz)),
         )
     if week_is_full(start, others, spacing, tz):
         return SchedulingError("infusion_week_full", limit=spacing.max_per_week)

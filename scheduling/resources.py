@@ -18,8 +18,8 @@ from typing import TypeVar
 
 from django.db import IntegrityError
 from django.db.models import Exists, Q
-from django.utils import formats
 
+from propel import formatting
 from scheduling.availability import ClinicCalendar, WeeklyHours, works_during
 from scheduling.errors import SchedulingError
 from scheduling.locking import with_lock_timeout
@@ -111,7 +111,7 @@ def check_open(
     day = start.astimezone(calendar.tz).date()
     if calendar.is_closed(day):
         reason = next((c.reason for c in closures if c.first <= day <= c.last), None)
-        raise SchedulingError("closed", day=formats.date_format(day, "l, F j"), reason=reason)
+        raise SchedulingError("closed", day=formatting.local_date(day), reason=reason)
     if not calendar.is_open_for(start, end, include_extra=include_extra):
         raise SchedulingError("outside_hours")
 

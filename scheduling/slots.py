@@ -255,15 +255,9 @@ def next_hold_expiry(
 
 
 ZONE_LABELS = {"America/Los_Angeles": _("Pacific time")}
-# The short form a subject line carries after a time ("10:00 AM PT").
-ZONE_ABBREVIATIONS = {"America/Los_Angeles": _("PT")}
+# The short form after a time ("10:00 a.m. PT") is propel.formatting.zone_abbreviation.
 
 
 def zone_label() -> str:
     """The clinic's zone as patients read it ("Pacific time")."""
     return str(ZONE_LABELS.get(settings.CLINIC_TIME_ZONE, settings.CLINIC_TIME_ZONE))
-
-
-def zone_abbreviation() -> str:
-    """The clinic's zone in a subject line after a time ("PT")."""
-    return str(ZONE_ABBREVIATIONS.get(settings.CLINIC_TIME_ZONE, settings.CLINIC_TIME_ZONE))

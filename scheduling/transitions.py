@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.selectors import (
@@ -28,6 +28,7 @@ from intake.selectors import (
     has_valid_clearance,
     round_urgent_unreviewed,
 )
+from propel import formatting
 from scheduling.audit import audit_patient_event
 from scheduling.day_of import open_day_of_items
 from scheduling.errors import SchedulingError
@@ -122,7 +123,7 @@ def load_facts(appointment: Appointment, visit: Visit | None, *, now: dt.datetim
 
 
 def _day(moment: dt.datetime) -> str:
-    return formats.date_format(moment.astimezone(clinic_tz()), "l, F j")
+    return formatting.local_date(moment.astimezone(clinic_tz()))
 
 
 def _vitals_message(state: str) -> str:
@@ -162,7 +163,7 @@ def refusal_message(
         return _("The appointment's time has passed.")
     if code == When.AFTER_START:
         return _("This can only be recorded after the start time (%(time)s).") % {
-            "time": formats.time_format(facts.start.astimezone(clinic_tz()), "g:i A")
+            "time": formatting.local_time(facts.start.astimezone(clinic_tz()))
         }
     if code == When.UP_TO_VISIT_DAY:
         return _(

@@ -1,5 +1,6 @@
 """{% outcome_chart series %}: one measure's series (intake.outcomes) as an SVG line chart
-(intake.svg_chart), with translated labels and clinic-formatted dates."""
+(intake.svg_chart), with translated labels and clinic-formatted dates (propel.formatting; the
+date axis alone uses the short "Jan 4", with the year when the chart spans two)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from intake.svg_chart import (
     REMISSION_LINE,
     RESPONSE,
     RESPONSE_LINE,
+    Band,
     ChartPoint,
     ReferenceLine,
     line_chart,
 )
+from propel import formatting
 
 register = template.Library()
 
@@ -35,7 +38,7 @@ def score_text(value: Fraction | int | float) -> str:
 
 
 def _day(point: Point) -> str:
-    return date_format(point.day, "M j, Y")
+    return formatting.local_date(point.day)
 
 
 def _point_words(point: Point) -> list[str]:
@@ -106,13 +109,25 @@ def _reference_lines(series: Series) -> tuple[list[ReferenceLine], list[tuple[st
     return lines, legend
 
 
+def table_id(series: Series) -> str:
+    """The id of the table giving the chart's values in text (templates/intake/_outcomes.html)."""
+    return f"outcome-{series.measure.key}-table"
+
+
+def _note(point: Point) -> str:
+    if point.is_baseline:
+        return _("Baseline %(score)d") % {"score": point.score}
+    return ""
+
+
 def series_svg(series: Series) -> str:
     measure = series.measure
     points = series.points
-    label_format = "M j" if len({point.day.year for point in points}) <= 1 else "M j, Y"
+    tick_format = "M j" if len({point.day.year for point in points}) <= 1 else "M j, Y"
     chart_points = [
         ChartPoint(
-            label=date_format(point.day, label_format),
+            day=point.day,
+            label=_day(point),
             value=point.score,
             title=point_title(point),
             markers=tuple(
@@ -120,10 +135,12 @@ def series_svg(series: Series) -> str:
                 for marker, shown in ((RESPONSE, point.response), (REMISSION, point.remission))
                 if shown
             ),
+            note=_note(point),
         )
         for point in points
     ]
-    lines, legend = _reference_lines(series)
+    # With one score there is nothing to compare: no baseline or threshold lines, just the value.
+    lines, legend = _reference_lines(series) if len(points) > 1 else ([], [])
     return line_chart(
         chart_id=f"outcome-{measure.key}",
         title=str(measure.name),
@@ -132,17 +149,33 @@ def series_svg(series: Series) -> str:
         y_min=measure.minimum,
         y_max=measure.maximum,
         y_ticks=measure.ticks,
+        threshold_bands=[
+            Band(low, high, _band_label(label, low, high)) for low, high, label in measure.bands
+        ],
         lines=lines,
         legend=[("point", _("Score")), *legend],
         y_label=_("Score"),
         empty_text=_("No scores yet"),
+        described_by=table_id(series) if points else "",
+        tick_label=lambda day: date_format(day, tick_format),
     )
+
+
+def _band_label(label: str, low: int, high: int) -> str:
+    """ "Mild 5-9"; a one-score band reads "No pain 0"."""
+    scores = str(low) if low == high else f"{low}\N{EN DASH}{high}"
+    return f"{label} {scores}"
 
 
 @register.simple_tag
 def outcome_chart(series: Series) -> SafeString:
     # Safe: intake.svg_chart builds the markup only from formatted numbers and escaped text.
     return mark_safe(series_svg(series))  # noqa: S308
+
+
+@register.filter
+def outcome_table_id(series: Series) -> str:
+    return table_id(series)
 
 
 @register.filter

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.utils import formats
 from django.utils.translation import gettext as _
 
+from propel import formatting
 from scheduling.availability import UTC, BusyIndex, ClinicCalendar, Interval, days
 from scheduling.errors import SchedulingError
 from scheduling.spacing import Spacing, too_close, week_of
@@ -51,11 +51,11 @@ class CourseProblem:
 
 
 def describe(start: dt.datetime, tz: ZoneInfo) -> str:
-    """ "Tue Mar 16 at 10:00", in clinic time."""
+    """ "Tue, Mar 16, 2027 at 10:00 a.m.", in clinic time."""
     local = start.astimezone(tz)
     return _("%(day)s at %(time)s") % {
-        "day": formats.date_format(local, "D M j"),
-        "time": local.strftime("%H:%M"),
+        "day": formatting.local_date(local),
+        "time": formatting.local_time(local),
     }
 
 
@@ -305,7 +305,7 @@ def _last_date(
     clearance_limits = last_day is not None and last_day < end_date
     if last_day is not None:
         if last_day < start_date:
-            raise PlanError("course_clearance_ended", date=formats.date_format(last_day, "M j, Y"))
+            raise PlanError("course_clearance_ended", date=formatting.local_date(last_day))
         end_date = min(end_date, last_day)
     return end_date, clearance_limits
 
@@ -339,8 +339,7 @@ def _too_few(
     """Why only `fit` of `sessions` fit: the clearance's `last_day` when it cut the course short,
     else the spacing rules."""
     why = (
-        _("the patient's clearance ends on %(date)s")
-        % {"date": formats.date_format(last_day, "M j, Y")}
+        _("the patient's clearance ends on %(date)s") % {"date": formatting.local_date(last_day)}
         if last_day is not None
         else _("at least %(hours)s hours apart, at most %(cap)d a week")
         % {"hours": _hours(rules.min_gap), "cap": rules.max_per_week}
@@ -349,8 +348,8 @@ def _too_few(
         "course_too_few",
         found=fit,
         wanted=sessions,
-        first=formats.date_format(span[0], "M j"),
-        last=formats.date_format(span[1], "M j"),
+        first=formatting.local_date(span[0]),
+        last=formatting.local_date(span[1]),
         why=why,
     )
 

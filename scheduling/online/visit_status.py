@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
-from django.utils import formats
 from django.utils.translation import gettext as _
 
+from propel import formatting
 from scheduling.models import (
     ATTENDED_STATUSES,
     Appointment,
@@ -38,6 +38,10 @@ class VisitStatus:
     said: str
     rebook: str = ""  # REBOOK_ONLINE, REBOOK_BY_PHONE or ""
 
+    def __post_init__(self) -> None:
+        # "... at 10:00 a.m." ends there, not with a second full stop.
+        object.__setattr__(self, "said", formatting.end_sentence(self.said))
+
     @property
     def is_off(self) -> bool:
         """The visit will not happen (cancelled, missed or deferred): offer to book again."""
@@ -47,8 +51,8 @@ class VisitStatus:
 def _when(start: dt.datetime, tz: ZoneInfo) -> str:
     local = start.astimezone(tz)
     return _("%(date)s at %(time)s") % {
-        "date": formats.date_format(local, "l, F j, Y"),
-        "time": formats.time_format(local, "g:i A"),
+        "date": formatting.local_date(local),
+        "time": formatting.local_time(local),
     }
 
 

@@ -28,11 +28,12 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from intake.links import patient_link_token
 from intake.opt_out import email_opt_out_url
 from intake.selectors import questionnaire_status
+from propel import formatting
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.ics import patient_calendar_files
 from scheduling.models import (
@@ -44,7 +45,7 @@ from scheduling.models import (
     RoomKind,
 )
 from scheduling.queries import rescheduled_from
-from scheduling.slots import clinic_tz, zone_abbreviation, zone_label
+from scheduling.slots import clinic_tz, zone_label
 
 # Checked at render time as a last line of defence (the tests check the full list).
 NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
@@ -79,15 +80,16 @@ class RenderedMessage:
 
 
 def _when(start: dt.datetime) -> dict[str, str]:
+    # One way to write a date and a time (propel.formatting), in every message as on the pages.
     local = start.astimezone(clinic_tz())
     return {
-        "day": formats.date_format(local, "l, F j"),
-        "date": formats.date_format(local, "l, F j, Y"),
-        "short_date": formats.date_format(local, "D M j"),
-        "time": formats.time_format(local, "g:i A"),
+        "day": formatting.local_date(local),
+        "date": formatting.local_date(local),
+        "short_date": formatting.local_date(local),
+        "time": formatting.local_time(local),
         "zone": zone_label(),
-        "short_zone": zone_label().replace(" time", ""),
-        "zone_abbreviation": zone_abbreviation(),
+        "short_zone": formatting.zone_abbreviation(local),
+        "zone_abbreviation": formatting.zone_abbreviation(local),
     }
 
 
@@ -182,7 +184,7 @@ def _clinic() -> dict[str, str]:
     return {
         "clinic_name": settings.CLINIC_NAME,
         "clinic_address": settings.CLINIC_ADDRESS,
-        "clinic_phone": settings.CLINIC_PHONE,
+        "clinic_phone": formatting.phone(settings.CLINIC_PHONE),
     }
 
 

@@ -9,9 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from propel import formatting
 from scheduling.audit import audit_patient_event
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
@@ -209,7 +210,7 @@ def _check_phase(visit: Visit, phase: str, before: list[VitalReading], *, now: d
                 raise SchedulingError(
                     "visit_repeat_too_soon",
                     minutes=settings.VITALS_REPEAT_MINUTES,
-                    when=formats.time_format(timezone.localtime(due), "g:i A"),
+                    when=formatting.local_time(timezone.localtime(due)),
                 )
     elif visit.started_at is None:
         raise SchedulingError("visit_not_started")

@@ -21,10 +21,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from intake.clearance import clearance_status
+from propel import formatting
 from propel.roles import Capability, can, roles_of
 from scheduling import visits, vitals
 from scheduling.audit import audit_shown
@@ -367,7 +368,7 @@ class RebookChoice:
 
 def when(at: dt.datetime) -> str:
     local = at.astimezone(clinic_tz())
-    return f"{formats.date_format(local, 'l, F j')}, {formats.time_format(local, 'g:i A')}"
+    return formatting.local_datetime(local)
 
 
 def rebooking_choices(appointment_id: int, *, now: dt.datetime) -> list[RebookChoice]:

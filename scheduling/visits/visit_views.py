@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from propel import formatting
 from propel.roles import Capability, staff_required
 from scheduling import booking, visits
 from scheduling.errors import SchedulingError
@@ -259,5 +260,6 @@ def visit_rebook(request: HttpRequest, appointment_id: int) -> HttpResponse:
     except DomainErrors as error:
         form.add_error(None, error.message)
         return render_visit(request, appointment, status=409, rebook_form=form)
-    messages.success(request, _("Rebooked for %(when)s.") % {"when": when(new.start)})
+    rebooked = _("Rebooked for %(when)s.") % {"when": when(new.start)}
+    messages.success(request, formatting.end_sentence(rebooked))
     return redirect("scheduling:visit", appointment_id=appointment_id)

@@ -80,7 +80,7 @@ def test_a_clearance_holds_until_its_last_day_inclusive(patient):
     assert has_valid_clearance(patient.pk, NOW)
     status = clearance_status(patient.pk, today=TODAY)
     assert (status.kind, status.valid_until) == (ClearanceKind.CLEARED, LAST_DAY)
-    assert status.label == "Cleared until Jul 5, 2027"
+    assert status.label == "Cleared until Mon, Jul 5, 2027"
     assert clearance_refusal(patient.pk, NOW) == ""
 
     assert has_valid_clearance(patient.pk, at(LAST_DAY, 9))
@@ -97,12 +97,12 @@ def test_the_day_after_the_last_day_the_clearance_has_expired(patient):
     assert (status.kind, status.label) == (ClearanceKind.EXPIRED, "Clearance expired")
     # Booking ahead, while the clearance still runs today:
     assert clearance_refusal(patient.pk, at(day_after, 10)) == (
-        "The patient's clearance is valid only until Jul 5, 2027, before this date."
+        "The patient's clearance is valid only until Mon, Jul 5, 2027, before this date."
     )
     # Once it has run out:
     with time_machine.travel(at(day_after, 8), tick=False):
         assert clearance_refusal(patient.pk, at(day_after, 10)) == (
-            "The patient's clearance expired on Jul 5, 2027."
+            "The patient's clearance expired on Mon, Jul 5, 2027."
         )
 
 

@@ -423,7 +423,7 @@ def test_at_night_the_call_waits_for_the_opening_and_the_patient_is_told_988_911
     main = main_of(page)
     assert main.index(CRISIS_SENTENCE) < main.index("Our clinic is closed right now")
     assert "call or text 988 now, or call 911" in main
-    assert "Wednesday, January 6 at 9:00 AM" in main
+    assert "Wed, Jan 6, 2027 at 9:00 a.m." in main
     alert = CrisisAlert.objects.get()
     assert alert.call_due_at == NEXT_OPENING
     call = CrisisNotification.objects.get(alert=alert)

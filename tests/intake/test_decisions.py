@@ -270,7 +270,7 @@ def test_a_second_acknowledgement_is_refused_naming_who_and_when(screening, clin
     assert refused.value.code == "already_acknowledged"
     assert (
         refused.value.message
-        == "Dana Reyes already acknowledged this alert at Jan 4, 2027, 10:00 AM."
+        == "Dana Reyes already acknowledged this alert at Mon, Jan 4, 2027, 10:00 a.m."
     )
     alert.refresh_from_db()
     assert (alert.acknowledged_by, alert.outcome) == (clinician_user, "Phoned, safe.")
@@ -357,7 +357,7 @@ def test_a_clearance_can_last_at_most_the_longest_setting(screening, clinician_u
     with pytest.raises(DecisionError) as refused:
         clear(screening, clinician_user, valid_until=dt.date(2028, 1, 5))
     assert refused.value.code == "valid_until_too_far"
-    assert "until Jan 4, 2028" in refused.value.message
+    assert "until Tue, Jan 4, 2028" in refused.value.message
     assert clear(screening, clinician_user, valid_until=dt.date(2028, 1, 4)).valid_until == (
         dt.date(2028, 1, 4)
     )

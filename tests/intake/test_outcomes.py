@@ -52,7 +52,7 @@ def test_three_measures_in_order():
     assert all(s.points == () and s.baseline is None for s in outcome_series([]))
 
 
-def test_baseline_is_the_first_screening_and_each_point_is_judged_against_it():
+def test_baseline_is_the_first_score_and_each_later_point_is_judged_against_it():
     phq = series(
         [
             rnd(SCREENING, 0, phq9=20),
@@ -120,11 +120,26 @@ def test_a_baseline_of_0_marks_no_response():
     assert not any(p.response for p in pain.points)
 
 
-def test_without_a_screening_there_is_no_baseline_and_no_response():
+def test_the_first_score_is_the_baseline_whatever_round_it_came_from():
     phq = series([rnd(CHECK_IN, 0, phq9=20), rnd(CHECK_IN, 1, phq9=2)])
-    assert phq.baseline is None
-    assert not any(p.response for p in phq.points)
-    assert phq.points[1].remission is True
+    assert phq.baseline == 20
+    assert [p.is_baseline for p in phq.points] == [True, False]
+    assert [p.response for p in phq.points] == [False, True]
+    assert [p.remission for p in phq.points] == [False, True]
+
+
+@pytest.mark.parametrize("key", ["phq9", "gad7", "nrs11_pain"])
+def test_a_single_low_score_is_a_baseline_never_a_response_or_remission(key):
+    only = series([rnd(SCREENING, 0, phq9=0, gad7=0, pain=0)], key).points
+    assert [p.is_baseline for p in only] == [True]
+    assert [p.response for p in only] == [False]
+    assert only[0].remission is not True
+
+
+def test_response_and_remission_are_judged_from_the_second_score_on():
+    phq = series([rnd(SCREENING, 0, phq9=4), rnd(CHECK_IN, 1, phq9=4), rnd(CHECK_IN, 2, phq9=2)])
+    assert [p.remission for p in phq.points] == [False, True, True]
+    assert [p.response for p in phq.points] == [False, False, True]
 
 
 def test_points_are_in_submitted_order_with_screenings_and_check_ins_merged():
@@ -144,10 +159,10 @@ def test_points_are_in_submitted_order_with_screenings_and_check_ins_merged():
     assert [p.response for p in phq.points] == [False, False, True, True, False]
 
 
-def test_a_check_in_before_the_first_screening_is_shown_but_is_not_the_baseline():
+def test_a_check_in_before_the_first_screening_is_the_baseline():
     phq = series([rnd(CHECK_IN, 0, phq9=3), rnd(SCREENING, 1, phq9=12)])
-    assert phq.baseline == 12
-    assert [p.is_baseline for p in phq.points] == [False, True]
+    assert phq.baseline == 3
+    assert [p.is_baseline for p in phq.points] == [True, False]
 
 
 def test_rounds_without_a_usable_score_are_left_out():
@@ -274,3 +289,17 @@ def test_the_partial_with_no_scores_says_so():
     html = render_to_string("intake/_outcomes.html", {"outcomes": outcome_series([])})
     assert html.count("No scores yet.") == 3
     assert "<svg" not in html
+
+
+def test_the_partial_never_says_yes_on_the_baseline_row_and_ties_the_table_to_the_chart():
+    outcomes = outcome_series([rnd(SCREENING, 0, phq9=3, gad7=2, pain=0)])
+
+    html = render_to_string("intake/_outcomes.html", {"outcomes": outcomes})
+
+    for key in ("phq9", "gad7", "nrs11_pain"):
+        section = html.split(f'data-measure="{key}"')[1].split("</table>")[0]
+        [row] = re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>")[1], re.S)
+        assert "Yes" not in row
+        assert "Baseline" in row
+        assert f'id="outcome-{key}-table"' in html
+        assert f'aria-describedby="outcome-{key}-desc outcome-{key}-table"' in html

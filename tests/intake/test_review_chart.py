@@ -55,8 +55,8 @@ def test_the_chart_shows_the_patient_and_the_latest_round_in_full(
     assert response.status_code == 200
     main = main_of(response)
     # Header: who, how old, how to reach them, who drives them home, where they stand.
-    assert f"{patient.last_name}, {patient.first_name}" in main
-    assert "Jan. 1, 1970" in main
+    assert f"{patient.first_name} {patient.last_name}" in main
+    assert "Thu, Jan 1, 1970" in main
     assert "years old" in main
     assert patient.email in main
     assert "(916) 555-0100" in main
@@ -162,7 +162,7 @@ def test_flags_show_who_acknowledged_them_and_the_decision_history_is_complete(
     assert "Every flag is acknowledged." in main
     history = main.split('id="decisions"', 1)[1]
     assert history.index("Cleared for infusion") < history.index("Needs more information")
-    assert "Sept. 1, 2027" in history
+    assert "Wed, Sep 1, 2027" in history
     assert "Readings fine." in history
     assert "Controlled on the day; GP letter on file." in history
     assert "Please send your latest blood pressure readings." in history

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from intake.clearance import has_valid_clearance
 from intake.models import (
@@ -22,6 +22,7 @@ from intake.models import (
     IntakeSubmission,
     SubmissionStatus,
 )
+from propel.formatting import local_date
 from propel.models import AuditEvent
 from tests.factories import AppointmentFactory, ClearanceDecisionFactory
 from tests.intake.review_data import (
@@ -108,7 +109,7 @@ def test_from_the_queue_to_a_clearance_the_front_desk_can_see(
     assert expected == timezone.localdate() + dt.timedelta(days=settings.CLEARANCE_VALID_DAYS)
     assert "Decision recorded: cleared until" in response.content.decode()
     assert has_valid_clearance(patient.pk, timezone.now())
-    label = f"Cleared until {formats.date_format(expected, 'M j, Y')}"
+    label = f"Cleared until {local_date(expected)}"
     assert label in client_for(front_desk).get(reverse("scheduling:today")).content.decode()
     assert patient.pk not in [
         row.patient.pk for row in clinician.get(QUEUE).context["page"].object_list

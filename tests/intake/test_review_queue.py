@@ -181,7 +181,7 @@ def test_an_open_alert_on_an_unsent_round_comes_first_with_its_priority_and_time
     assert "1 patient has a self-harm answer that nobody has acknowledged yet" in main
     assert chart_url(draft.patient) in main
     assert "Immediate: phone within the hour" in main
-    assert "raised 03/10/2027 10 a.m." in main  # NOW, clinic time
+    assert "raised Wed, Mar 10, 2027, 10:00 a.m." in main  # NOW, clinic time
     assert "not sent" in main
     # No flag counts for a round whose flags were never evaluated as a whole.
     assert main.count("flag-counts") == 2
@@ -243,7 +243,7 @@ def test_front_desk_cannot_read_the_queue_even_with_an_open_alert(front_desk, cl
 def test_each_row_shows_name_birth_date_consultation_counts_and_status(clinician_user, client_for):
     patient = PatientFactory(first_name="Avery", last_name="Example")
     sent(patient, **HARD_STOP)
-    consultation = dt.datetime(2027, 3, 12, 17, 30, tzinfo=dt.UTC)  # 9:30 AM Pacific
+    consultation = dt.datetime(2027, 3, 12, 17, 30, tzinfo=dt.UTC)  # 9:30 a.m. Pacific
 
     with consultation_lookup({patient.pk: consultation}):
         response = client_for(clinician_user).get(QUEUE)
@@ -251,9 +251,9 @@ def test_each_row_shows_name_birth_date_consultation_counts_and_status(clinician
     (row,) = response.context["page"].object_list
     assert row.counts == {"urgent": 0, "hard_stop": 1, "review": 0, "info": 1}
     page = response.content.decode()
-    assert "Example, Avery" in page
-    assert "Jan. 1, 1970" in page
-    assert "Fri Mar 12, 9:30 AM" in page
+    assert "Avery Example" in page
+    assert "Thu, Jan 1, 1970" in page
+    assert "Fri, Mar 12, 2027, 9:30 a.m." in page
     assert "Hard stop 1" in page
     assert "Info 1" in page
     assert "New: awaiting first review" in page

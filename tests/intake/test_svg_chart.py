@@ -1,5 +1,7 @@
 """The SVG line chart (intake.svg_chart) and the outcome chart built on it: well-formed XML, named
-and described for assistive technology, every text escaped, one point per measurement."""
+and described for assistive technology, every text escaped, one point per measurement, a point at
+its date on an axis with evenly spaced ticks, a lone point as a value without a line, labelled
+threshold bands, and the baseline labelled as such."""
 
 from __future__ import annotations
 
@@ -20,10 +22,13 @@ from intake.svg_chart import (
     RESPONSE,
     RESPONSE_LINE,
     TOP,
+    Band,
     ChartPoint,
     ReferenceLine,
+    XScale,
     YScale,
-    labelled,
+    bands,
+    date_ticks,
     legend_key,
     legend_rows,
     line_chart,
@@ -32,7 +37,6 @@ from intake.svg_chart import (
     series,
     spread,
     tick_marks,
-    x_positions,
 )
 from intake.templatetags.outcome_charts import series_svg
 
@@ -62,11 +66,35 @@ def points_of(root: ET.Element) -> list[ET.Element]:
     return [g for g in root.iter(f"{SVG}g") if g.get("class", "").split()[:1] == ["point"]]
 
 
-def some_points(count: int) -> list[ChartPoint]:
+D0 = dt.date(2027, 1, 1)
+
+
+def day(n: int) -> dt.date:
+    return D0 + dt.timedelta(days=n)
+
+
+def some_points(count: int, every: int = 1) -> list[ChartPoint]:
     return [
-        ChartPoint(label=f"Jan {n + 1}", value=(n * 7) % 28, title=f"Jan {n + 1}: {(n * 7) % 28}")
+        ChartPoint(
+            day=day(n * every),
+            label=f"Jan {n + 1}",
+            value=(n * 7) % 28,
+            title=f"Jan {n + 1}: {(n * 7) % 28}",
+        )
         for n in range(count)
     ]
+
+
+def x_ticks(root: ET.Element) -> list[float]:
+    return [float(e.get("x1")) for e in root.iter(f"{SVG}line") if e.get("class") == "x-tick"]
+
+
+def cx(point: ET.Element) -> float:
+    shape = point.find(f"{SVG}circle")
+    if shape is None:
+        shape = point.find(f"{SVG}rect")
+        return float(shape.get("x")) + 5
+    return float(shape.get("cx"))
 
 
 def test_the_chart_is_well_formed_named_and_described():
@@ -74,7 +102,8 @@ def test_the_chart_is_well_formed_named_and_described():
 
     assert root.tag == f"{SVG}svg"
     assert root.get("role") == "img"
-    title_id, desc_id = root.get("aria-labelledby").split()
+    title_id = root.get("aria-labelledby")
+    desc_id = root.get("aria-describedby")
     [title] = [e for e in root if e.tag == f"{SVG}title"]
     [desc] = [e for e in root if e.tag == f"{SVG}desc"]
     assert (title.get("id"), title.text) == (title_id, "PHQ-9")
@@ -96,13 +125,32 @@ def test_a_chart_with_no_points_says_so_and_one_point_sits_in_the_middle():
 
     [point] = points_of(parse(chart(some_points(1))))
     [circle] = point.iter(f"{SVG}circle")
-    assert 200 < float(circle.get("cx")) < 340
+    assert float(circle.get("cx")) == (LEFT + PLOT_RIGHT) / 2
+
+
+def test_a_single_measurement_is_its_value_with_no_line():
+    [one] = some_points(1)
+    root = parse(chart([ChartPoint(one.day, one.label, 14, "14", note="Baseline 14")]))
+
+    assert list(root.iter(f"{SVG}polyline")) == []
+    [point] = points_of(root)
+    assert [t.text for t in point.iter(f"{SVG}text")] == ["Baseline 14"]
+    assert point.get("data-value") == "14"
+    assert len(x_ticks(root)) == 1  # its own date
+
+
+def test_the_table_describes_the_chart_too():
+    root = parse(chart(some_points(2), described_by="outcome-phq9-table"))
+    assert root.get("aria-describedby") == "phq9-desc outcome-phq9-table"
 
 
 def test_all_text_is_escaped():
     svg = chart(
-        [ChartPoint(label=HOSTILE, value=3, title=HOSTILE)],
+        [ChartPoint(day=D0, label=HOSTILE, value=3, title=HOSTILE, note=HOSTILE)],
         chart_id='x" onload="alert(1)',
+        threshold_bands=[Band(0, 4, HOSTILE)],
+        described_by=HOSTILE,
+        tick_label=lambda _day: HOSTILE,
         title=HOSTILE,
         description=HOSTILE,
         lines=[ReferenceLine(5, HOSTILE, BASELINE_LINE)],
@@ -161,9 +209,9 @@ def test_response_and_remission_points_are_marked_by_shape():
     root = parse(
         chart(
             [
-                ChartPoint("Jan 1", 20, "baseline"),
-                ChartPoint("Jan 3", 9, "response", (RESPONSE,)),
-                ChartPoint("Jan 5", 4, "both", (RESPONSE, REMISSION)),
+                ChartPoint(day(0), "Jan 1", 20, "baseline"),
+                ChartPoint(day(2), "Jan 3", 9, "response", (RESPONSE,)),
+                ChartPoint(day(4), "Jan 5", 4, "both", (RESPONSE, REMISSION)),
             ]
         )
     )
@@ -177,16 +225,50 @@ def test_response_and_remission_points_are_marked_by_shape():
 
 
 def test_values_outside_the_range_are_drawn_at_the_edge():
-    low, high = points_of(parse(chart([ChartPoint("a", -5, "a"), ChartPoint("b", 99, "b")])))
+    low, high = points_of(
+        parse(chart([ChartPoint(day(0), "a", -5, "a"), ChartPoint(day(1), "b", 99, "b")]))
+    )
     assert float(low.find(f"{SVG}circle").get("cy")) == 206  # the x axis
     assert float(high.find(f"{SVG}circle").get("cy")) == 14  # the top
 
 
-def test_many_points_get_a_readable_number_of_date_labels_first_and_last_included():
-    root = parse(chart(some_points(50)))
-    labels = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.startswith("Jan")]
-    assert len(labels) <= 9
-    assert labels[0] == "Jan 1" and labels[-1] == "Jan 50"
+@pytest.mark.parametrize(("count", "every"), [(2, 1), (2, 40), (5, 3), (50, 1), (30, 9), (200, 7)])
+def test_date_ticks_are_few_evenly_spaced_and_cover_every_point(count, every):
+    root = parse(chart(some_points(count, every)))
+
+    ticks = x_ticks(root)
+    assert 2 <= len(ticks) <= 8
+    gaps = {round(b - a, 1) for a, b in itertools.pairwise(ticks)}
+    assert max(gaps) - min(gaps) <= 0.2  # equal, up to the one-decimal rounding
+    xs = [cx(p) for p in points_of(root)]
+    assert ticks[0] <= min(xs) and max(xs) <= ticks[-1]
+
+
+def test_points_sit_at_their_dates_not_one_step_per_measurement():
+    points = [ChartPoint(day(d), str(d), 10, str(d)) for d in (0, 1, 2, 28)]
+    xs = [cx(p) for p in points_of(parse(chart(points)))]
+    assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1], abs=0.1)
+    assert xs[3] - xs[2] == pytest.approx(26 * (xs[1] - xs[0]), abs=0.5)
+
+
+def test_the_line_joins_points_in_date_order_whatever_order_they_come_in():
+    points = some_points(3)
+    ordered = parse(chart(points)).find(f".//{SVG}polyline").get("points")
+    assert parse(chart(points[::-1])).find(f".//{SVG}polyline").get("points") == ordered
+
+
+def test_threshold_bands_are_shaded_and_labelled():
+    root = parse(
+        chart(some_points(2), threshold_bands=[Band(0, 4, "Minimal 0-4"), Band(5, 9, "Mild 5-9")])
+    )
+    rects = [e for e in root.iter(f"{SVG}rect") if e.get("class") == "band"]
+    assert len(rects) == 2
+    labels = [e.text for e in root.iter(f"{SVG}text") if e.get("class") == "band-label"]
+    assert labels == ["Mild 5-9", "Minimal 0-4"]  # top first
+    mild, minimal = rects
+    assert float(mild.get("y")) + float(mild.get("height")) == pytest.approx(
+        float(minimal.get("y")), abs=0.1
+    )  # touching at 4.5, no gap, no overlap
 
 
 def test_an_empty_range_is_a_programming_error():
@@ -213,15 +295,69 @@ def test_the_outcome_chart_draws_the_series_and_its_thresholds():
     root = parse(series_svg(phq9))
 
     assert [p.get("data-value") for p in points_of(root)] == ["20", "4"]
-    assert [p.get("data-label") for p in points_of(root)] == ["Jan 4", "Jan 7"]
+    assert [p.get("data-label") for p in points_of(root)] == [
+        "Mon, Jan 4, 2027",
+        "Thu, Jan 7, 2027",
+    ]
+    baseline, _later = points_of(root)
+    assert [t.text for t in baseline.iter(f"{SVG}text")] == ["Baseline 20"]
+    assert baseline.get("class") == "point"
     assert "point-response" in points_of(root)[1].get("class")
     assert "point-remission" in points_of(root)[1].get("class")
     texts = {t.text for t in root.iter(f"{SVG}text")}
     assert {"Baseline 20", "Response: 10 or less", "Remission: below 5"} <= texts
+    bands = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "band-label"]
+    assert bands == [
+        "Severe 20\N{EN DASH}27",
+        "Moderately severe 15\N{EN DASH}19",
+        "Moderate 10\N{EN DASH}14",
+        "Mild 5\N{EN DASH}9",
+        "None-minimal 0\N{EN DASH}4",
+    ]
+    assert root.get("aria-describedby") == "outcome-phq9-desc outcome-phq9-table"
     desc = root.find(f"{SVG}desc").text
-    assert "2 scores from Jan 4, 2027 to Jan 7, 2027" in desc
+    assert "2 scores from Mon, Jan 4, 2027 to Thu, Jan 7, 2027" in desc
     assert "Baseline 20." in desc
     assert root.get("id") == "outcome-phq9"
+
+
+def test_an_outcome_chart_of_one_low_score_is_a_baseline_not_a_remission():
+    at = dt.datetime(2027, 1, 4, 18, tzinfo=dt.UTC)
+    phq9 = outcome_series([RoundScores("screening", at, at.date(), {"phq9": {"total": 3}})])[0]
+
+    svg = series_svg(phq9)
+    root = parse(svg)
+
+    [point] = points_of(root)
+    assert point.get("class") == "point"  # no response or remission marker
+    assert [t.text for t in point.iter(f"{SVG}text")] == ["Baseline 3"]
+    assert list(root.iter(f"{SVG}polyline")) == []
+    assert "Remission" not in svg and "remission" not in svg  # no threshold lines or legend yet
+    assert "Baseline 3." in root.find(f"{SVG}desc").text
+
+
+def test_an_outcome_chart_of_many_scores_keeps_few_even_ticks():
+    start = dt.datetime(2027, 1, 4, 18, tzinfo=dt.UTC)
+    rounds = [
+        RoundScores(
+            "check_in" if n else "screening",
+            start + dt.timedelta(days=n * n),
+            (start + dt.timedelta(days=n * n)).date(),
+            {"phq9": {"total": 20 - n}},
+        )
+        for n in range(15)
+    ]
+    root = parse(series_svg(outcome_series(rounds)[0]))
+
+    assert len(points_of(root)) == 15
+    ticks = x_ticks(root)
+    assert 2 <= len(ticks) <= 8
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert max(gaps) - min(gaps) <= 0.2
+    labels = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "x-tick-label"]
+    assert labels[0] == "Jan 4"  # a Monday, weekly or longer steps start there
+    notes = [t.text for t in root.iter(f"{SVG}text") if t.get("class") == "point-note"]
+    assert notes == ["Baseline 20"]  # only the first measurement is labelled
 
 
 def test_an_outcome_chart_without_scores_renders():
@@ -248,27 +384,53 @@ def test_a_y_scale_needs_a_range():
         YScale(3, 3)
 
 
-def test_x_positions_are_evenly_spaced_and_a_single_point_is_centred():
-    assert x_positions(0) == []
-    assert x_positions(1) == [(LEFT + PLOT_RIGHT) / 2]
-    xs = x_positions(5)
-    steps = {round(b - a, 6) for a, b in itertools.pairwise(xs)}
-    assert len(steps) == 1
+def test_the_x_scale_is_linear_in_days_and_a_single_day_is_centred():
+    scale = XScale(day(0), day(10))
+    xs = [scale(day(n)) for n in range(11)]
+    assert len({round(b - a, 6) for a, b in itertools.pairwise(xs)}) == 1
     assert LEFT < xs[0] < xs[-1] < PLOT_RIGHT
+    assert XScale(day(3), day(3))(day(3)) == (LEFT + PLOT_RIGHT) / 2
+
+
+MONDAY = dt.date(2027, 1, 4)
 
 
 @pytest.mark.parametrize(
-    ("count", "most", "expected"),
+    ("first", "last", "expected_step"),
     [
-        (3, 8, [0, 1, 2]),
-        (10, 5, [0, 2, 4, 6, 8, 9]),
-        (9, 4, [0, 3, 6, 8]),
-        (7, 3, [0, 3, 6]),
-        (1, 1, [0]),
+        (MONDAY, MONDAY + dt.timedelta(days=3), 1),
+        (MONDAY, MONDAY + dt.timedelta(days=12), 2),
+        (MONDAY, MONDAY + dt.timedelta(days=40), 7),
+        (MONDAY, MONDAY + dt.timedelta(days=90), 14),
+        (MONDAY, MONDAY + dt.timedelta(days=180), 28),
+        (MONDAY, MONDAY + dt.timedelta(days=3 * 365), 182),
+        (MONDAY, MONDAY + dt.timedelta(days=30 * 365), 364 * 5),
     ],
 )
-def test_labelled_points_include_the_first_and_the_last(count, most, expected):
-    assert labelled(count, most) == expected
+def test_date_ticks_pick_the_smallest_even_step_that_fits(first, last, expected_step):
+    ticks = date_ticks(first, last, 8)
+    assert {(b - a).days for a, b in itertools.pairwise(ticks)} == {expected_step}
+    assert len(ticks) <= 8
+    assert ticks[0] <= first and ticks[-1] >= last
+
+
+def test_weekly_ticks_start_on_a_monday_and_one_date_is_its_own_tick():
+    wednesday = dt.date(2027, 1, 6)
+    ticks = date_ticks(wednesday, wednesday + dt.timedelta(days=40))
+    assert ticks[0] == MONDAY
+    assert all(tick.weekday() == 0 for tick in ticks)
+    assert date_ticks(wednesday, wednesday) == [wednesday]
+    assert date_ticks(wednesday + dt.timedelta(days=2), wednesday)[0] == wednesday
+
+
+def test_dst_changes_do_not_bend_the_axis():
+    # Dates, not instants: the spring-forward week is as wide as any other.
+    ticks = date_ticks(dt.date(2027, 3, 1), dt.date(2027, 4, 5))
+    assert {(b - a).days for a, b in itertools.pairwise(ticks)} == {7}
+
+
+def test_bands_need_something_to_draw():
+    assert bands([], YScale(0, 10)) == []
 
 
 def test_spread_keeps_labels_apart_and_inside_the_bounds():
@@ -296,7 +458,7 @@ def test_reference_lines_leave_out_unknown_kinds_and_nothing_is_drawn_without_li
 
 
 def test_a_series_without_points_is_its_empty_text():
-    (text,) = series([], [], YScale(0, 10), empty_text="No scores <yet>")
+    (text,) = series([], XScale(D0, D0), YScale(0, 10), empty_text="No scores <yet>")
     assert ET.fromstring(text).text == "No scores <yet>"  # noqa: S314 - our own output
 
 

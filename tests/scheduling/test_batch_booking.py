@@ -104,7 +104,9 @@ def test_an_overlap_the_checks_missed_refuses_its_session_through_the_constraint
         course_book(patient_id=cleared.pk, starts=STARTS, actor=desk, now=NOW)
     assert conflict.value.index == 2
     assert conflict.value.reason == "room_taken"
-    assert conflict.value.message.startswith("Session 3 on Tue Jan 19 at 10:00: Infusion Suite 1")
+    assert conflict.value.message.startswith(
+        "Session 3 on Tue, Jan 19, 2027 at 10:00 a.m.: Infusion Suite 1"
+    )
     assert Appointment.objects.filter(patient=cleared).count() == 0
     assert not InfusionCourse.objects.exists()
     assert not AuditEvent.objects.filter(action__in=["appointment.booked", "course.booked"])

@@ -73,5 +73,5 @@ def test_a_batch_names_the_reason_and_the_way_to_rebook(appointments):
         assert "We made this change because your clinician is not available then." in body
         assert settings.CLINIC_PHONE in body and "/p/" in body
     assert "Confirmed: " in message.text and "Cancelled: " in message.text
-    assert re.search(r"Moved from \w+day, \w+ \d+, 2027 at [\d:]+ [AP]M to ", message.text)
+    assert re.search(r"Moved from \w+, \w+ \d+, 2027 at [\d:]+ [ap]\.m\. to ", message.text)
     assert forbidden_in(message.text, ("ketamine", "infusion")) == []

@@ -65,11 +65,14 @@ def test_a_batch_is_claimed_whole_and_sent_as_one_message_per_channel(
     assert line["key"] == f"reminder-batch-{rows[0].batch}-sms"
     email_rows = Reminder.objects.filter(batch=rows[0].batch, channel="email")
     assert {r.provider_message_id for r in email_rows} == {batch_email.extra_headers["Message-ID"]}
-    assert batch_email.subject == "Your 3 appointments are booked, from Tuesday, January 5"
+    assert batch_email.subject == "Your 3 appointments are booked, from Tue, Jan 5, 2027"
     for start in STARTS:
         local = start.astimezone(LA)
-        assert f"{local:%B} {local.day}, 2027 at 10:00 AM (Pacific time)" in batch_email.body
-    assert line["body"].count("10:00 AM Pacific booked") == 3
+        assert (
+            f"{local:%a}, {local:%b} {local.day}, 2027 at 10:00 a.m. (Pacific time)"
+            in batch_email.body
+        )
+    assert line["body"].count("10:00 a.m. PT booked") == 3
 
 
 def test_a_send_task_for_any_row_of_the_batch_sends_it_once(rows):
@@ -159,7 +162,7 @@ def test_a_row_whose_visit_was_cancelled_is_skipped_and_the_rest_go_as_one(rows)
     assert reminder_send(reminder_id=claimed[0], now=NOW) == ReminderState.SENT
     assert Reminder.objects.get(appointment=last).state == ReminderState.SKIPPED
     [message] = mail.outbox
-    assert message.subject == "Your 2 appointments are booked, from Tuesday, January 5"
+    assert message.subject == "Your 2 appointments are booked, from Tue, Jan 5, 2027"
     third = STARTS[2].astimezone(LA)
     assert f"{third:%B} {third.day}, 2027" not in message.body
 

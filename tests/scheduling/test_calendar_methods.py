@@ -82,7 +82,7 @@ def test_confirm_move_and_cancel_update_the_same_entry(online_clinic, patient):
     # The booking door plans the notice of a staff move itself.
     appointment_move(appointment_id=appointment.pk, new_start=at(THURSDAY, 10), actor=desk, now=NOW)
     moved = one_email()
-    assert "It is no longer on Wednesday, January 6, 2027 at 3:00 PM." in moved.body
+    assert "It is no longer on Wed, Jan 6, 2027 at 3:00 p.m. (Pacific time)." in moved.body
     [(method, [entry])] = calendar_files(moved)
     assert (method, entry.uid, entry.sequence) == ("REQUEST", uid, 1)
     calendar.receive(moved)
@@ -120,9 +120,9 @@ def test_a_patients_reschedule_is_one_email(online_clinic, patient):
     email = one_email()
     deliver_due_reminders(NOW + dt.timedelta(minutes=5))
     assert mail.outbox == [], "no separate confirmation of the new time"
-    assert email.subject == "Your consultation has moved to Thursday, January 7"
-    assert "has moved to Thursday, January 7, 2027 at 10:00 AM (Pacific time)" in email.body
-    assert "It is no longer on Wednesday, January 6, 2027 at 3:00 PM." in email.body
+    assert email.subject == "Your consultation has moved to Thu, Jan 7, 2027"
+    assert "has moved to Thu, Jan 7, 2027 at 10:00 a.m. (Pacific time)" in email.body
+    assert "It is no longer on Wed, Jan 6, 2027 at 3:00 p.m. (Pacific time)." in email.body
     files = dict(calendar_files(email))
     assert set(files) == {"REQUEST", "CANCEL"}, "one METHOD per file"
     [requested] = files["REQUEST"]
@@ -180,10 +180,8 @@ def test_one_action_over_two_visits_is_one_email_with_a_file_per_method(online_c
         )
     email = one_email()
     assert email.subject == "Changes to 2 of your appointments"
-    assert "Moved from Wednesday, January 6, 2027 at 3:00 PM to Wednesday, January 6, 2027 at " in (
-        email.body
-    )
-    assert "Cancelled: Thursday, January 7, 2027 at 3:00 PM (Pacific time)" in email.body
+    assert "Moved from Wed, Jan 6, 2027 at 3:00 p.m. to Wed, Jan 6, 2027 at " in (email.body)
+    assert "Cancelled: Thu, Jan 7, 2027 at 3:00 p.m. (Pacific time)" in email.body
     assert email.body.count("because we had to change our schedule") == 2
     assert "To book another time" in email.body
     files = dict(calendar_files(email))

@@ -58,7 +58,7 @@ def test_day_view_draws_opening_hours_and_a_column_per_active_room_in_kind_order
         "Infusion 1",
     ]
     body = response.content.decode()
-    assert "9:00 AM" in body and "6:30 PM" in body
+    assert "9:00 a.m." in body and "6:30 p.m." in body
     assert "slot-rows-40" in body
     assert 'style="' not in body.split('id="calendar"')[1]
 
@@ -77,7 +77,7 @@ def test_appointments_sit_in_their_room_column_and_rows_with_patient_type_status
     assert 'class="cal-appt status-booked slot-start-6 slot-span-4"' in body
     assert "Robin Sample" in body and "Consultation" in body and "Booked" in body
     assert "No screening sent yet" in body  # clearance badge
-    assert "10:30 AM" in body
+    assert "10:30 a.m." in body
     assert room_a  # an empty column is still drawn
 
 
@@ -121,7 +121,7 @@ def test_labels_and_rows_are_clinic_time_on_the_day_clocks_change(staff):
     [block] = blocks(response)["Consult B"]
     assert block.placement.css == "slot-start-0 slot-span-4"
     body = response.content.decode()
-    assert "9:00 AM\u201310:00 AM" in body
+    assert "9:00 a.m.\u201310:00 a.m." in body
 
 
 def test_previous_next_and_today_links_and_a_bad_date_is_a_form_error(staff):

@@ -21,7 +21,7 @@ from tests.patient_links import open_link
 
 pytestmark = pytest.mark.django_db
 
-VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 AM in Sacramento
+VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 a.m. in Sacramento
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_49_hours_before_the_page_says_calmly_when_it_opens(client, patient, app
 
     assert response.status_code == 200
     assert (
-        "Your check-in opens on Tuesday, March 9 at 10:00 AM, 48 hours before your visit."
+        "Your check-in opens on Tue, Mar 9, 2027 at 10:00 a.m., 48 hours before your visit."
         in response.text
     )
     assert "no-store" in response["Cache-Control"]
@@ -71,7 +71,7 @@ def test_the_gate_refuses_a_round_opened_earlier_outside_the_window(appointment,
     settings.CHECK_IN_OPENS_HOURS = 48
 
     early = check_in_gate(submission.pk, VISIT - dt.timedelta(hours=49))
-    assert early is not None and early.startswith("Your check-in opens on Tuesday, March 9")
+    assert early is not None and early.startswith("Your check-in opens on Tue, Mar 9, 2027")
     assert check_in_gate(submission.pk, VISIT - dt.timedelta(hours=47)) is None
     assert "already started" in check_in_gate(submission.pk, VISIT)
     Appointment.objects.filter(pk=appointment.pk).update(status=AppointmentStatus.CANCELLED)

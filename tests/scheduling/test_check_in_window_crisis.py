@@ -32,8 +32,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 AM in Sacramento
-CLOSED = "Your check-in opens on Tuesday, March 9 at 10:00 AM, 48 hours before your visit."
+VISIT = at(dt.date(2027, 3, 11), 10)  # Thursday, March 11, 10:00 a.m. in Sacramento
+CLOSED = "Your check-in opens on Tue, Mar 9, 2027 at 10:00 a.m., 48 hours before your visit."
 CRISIS_SENTENCE = "call or text 988 (Suicide &amp; Crisis Lifeline; Veterans press 1)"
 CONTACT_PROMISE = "A member of our clinical team will contact you."
 ON_CALL = "+19165550101"

@@ -116,7 +116,7 @@ def test_a_clearance_decided_through_the_service_opens_the_gate(patient, infusio
 def test_an_expired_clearance_is_refused_naming_the_date(patient, infusion):
     decide(patient, valid_until=dt.date(2027, 1, 3))
     assert refusal(patient, infusion, at(TUESDAY, 10)) == (
-        PREFIX + "The patient's clearance expired on Jan 3, 2027."
+        PREFIX + "The patient's clearance expired on Sun, Jan 3, 2027."
     )
 
 
@@ -125,7 +125,7 @@ def test_a_clearance_that_ends_before_the_appointment_is_refused(patient, infusi
     assert book(patient, infusion, at(TUESDAY, 10))
     wednesday = TUESDAY + dt.timedelta(days=1)
     assert refusal_message(patient, infusion, at(wednesday, 10)) == (
-        PREFIX + "The patient's clearance is valid only until Jan 5, 2027, before this date."
+        PREFIX + "The patient's clearance is valid only until Tue, Jan 5, 2027, before this date."
     )
 
 

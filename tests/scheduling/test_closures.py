@@ -80,7 +80,7 @@ def test_the_closure_page_lists_the_visits_before_saving_anything(clinic, desk):
     assert response.status_code == 200
     assert [visit.pk for visit in response.context["hits"]] == [v.pk for v in clinic.visits]
     html = response.content.decode()
-    assert "Robin Early" in html and "Sam Later" in html and "9:00 AM" in html
+    assert "Robin Early" in html and "Sam Later" in html and "9:00 a.m." in html
     assert 'id="closure-confirm"' in html
     assert not Closure.objects.exists()
     assert statuses(clinic.visits) == [AppointmentStatus.BOOKED] * 3 and notices() == []
@@ -117,7 +117,7 @@ def test_confirming_cancels_the_visits_and_notifies_each_patient_once(clinic, de
         ("sam@example.com",),
     }
     robins = by_address[("robin@example.com",)].body
-    assert "9:00 AM" in robins and "2:00 PM" in robins
+    assert "9:00 a.m." in robins and "2:00 p.m." in robins
 
 
 def test_confirming_twice_saves_one_closure_and_one_notice_per_visit(clinic, desk):

@@ -153,7 +153,8 @@ def test_course_rolls_back_when_fourth_session_conflicts(cleared, other_patient,
     assert not AuditEvent.objects.filter(action__in=["appointment.booked", "course.booked"])
     assert error.index == 3 and error.start == SIX_TUESDAYS[3]
     assert error.message == (
-        "Session 4 on Tue Jan 26 at 10:00: Infusion Suite 1 is already booked at that time."
+        "Session 4 on Tue, Jan 26, 2027 at 10:00 a.m.: "
+        "Infusion Suite 1 is already booked at that time."
     )
     alternatives = error.alternatives
     assert 1 <= len(alternatives) <= 5
@@ -181,7 +182,9 @@ def test_an_uncleared_patient_is_refused_a_course(patient, desk):
     with pytest.raises(SchedulingError) as refused:
         book(patient, SIX_TUESDAYS, desk)
     assert refused.value.code == "course_session_clearance"
-    assert refused.value.message.startswith("Session 1 on Tue Jan 5 at 10:00: No clinician")
+    assert refused.value.message.startswith(
+        "Session 1 on Tue, Jan 5, 2027 at 10:00 a.m.: No clinician"
+    )
     assert not Appointment.objects.exists() and not InfusionCourse.objects.exists()
 
 
@@ -190,8 +193,8 @@ def test_a_clearance_ending_mid_course_is_refused_naming_the_first_uncovered_ses
     with pytest.raises(SchedulingError) as refused:
         book(patient, SIX_TUESDAYS, desk)
     assert refused.value.message == (
-        "Session 4 on Tue Jan 26 at 10:00: The patient's clearance is valid only until "
-        "Jan 20, 2027, before this date."
+        "Session 4 on Tue, Jan 26, 2027 at 10:00 a.m.: The patient's clearance is valid only until "
+        "Wed, Jan 20, 2027, before this date."
     )
     assert not Appointment.objects.exists() and not InfusionCourse.objects.exists()
 
@@ -201,8 +204,9 @@ def test_a_course_breaking_the_rules_is_refused_before_anything_is_written(clear
     with pytest.raises(PlanError) as refused:
         book(cleared, starts, desk)
     assert refused.value.code == "course_rules"
-    assert "Session 6 on Wed Feb 3 at 10:00 starts less than 48 hours after session 5." in (
-        refused.value.message
+    assert (
+        "Session 6 on Wed, Feb 3, 2027 at 10:00 a.m. starts less than 48 hours after session 5."
+        in (refused.value.message)
     )
     assert not Appointment.objects.exists()
 
@@ -230,8 +234,9 @@ def test_a_move_that_breaks_the_48_hour_gap_is_refused(cleared, desk):
         course_session_move(
             appointment_id=second.pk, new_start=at(dt.date(2027, 1, 6), 10), actor=desk
         )
-    assert "Session 2 on Wed Jan 6 at 10:00 starts less than 48 hours after session 1." in (
-        refused.value.message
+    assert (
+        "Session 2 on Wed, Jan 6, 2027 at 10:00 a.m. starts less than 48 hours after session 1."
+        in (refused.value.message)
     )
     second.refresh_from_db()
     assert second.start == SIX_TUESDAYS[1] and second.sequence == 0

@@ -166,7 +166,7 @@ def test_the_clearance_end_is_respected():
     assert starts[-1].astimezone(LA).date() <= last_day
     with pytest.raises(PlanError) as refused:
         plan(sessions=6, weeks=8, last_day=MONDAY + dt.timedelta(days=10))
-    assert "the patient's clearance ends on Jan 14, 2027" in refused.value.message
+    assert "the patient's clearance ends on Thu, Jan 14, 2027" in refused.value.message
 
 
 def test_the_patients_own_appointments_are_avoided():
@@ -186,13 +186,16 @@ def test_check_course_names_the_sessions_that_break_the_rules():
     problems = course_problems(starts, rules=RULES, tz=LA)
     messages = [problem.message for problem in problems]
     assert problems[0].index is None and "not 3" in messages[0]
-    assert "Session 2 on Tue Jan 5 at 10:00 starts less than 48 hours after session 1." in messages
-    assert "Session 3 on Fri Jan 8 at 10:00 makes more than 2 in one week." in messages
+    assert (
+        "Session 2 on Tue, Jan 5, 2027 at 10:00 a.m. starts less than 48 hours after session 1."
+        in messages
+    )
+    assert "Session 3 on Fri, Jan 8, 2027 at 10:00 a.m. makes more than 2 in one week." in messages
 
 
 def test_check_course_judges_an_edited_list_in_time_order_and_checks_the_span():
     starts = [at(MONDAY + dt.timedelta(weeks=n), 10) for n in (8, 0, 1, 2)]
     assert check_course(starts, rules=RULES, tz=LA) == [
-        "Session 1 on Mon Mar 1 at 10:00 is more than 8 weeks after the first."
+        "Session 1 on Mon, Mar 1, 2027 at 10:00 a.m. is more than 8 weeks after the first."
     ]
     assert check_course(starts[1:], rules=RULES, tz=LA, check_count=False) == []

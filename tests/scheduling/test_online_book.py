@@ -146,7 +146,7 @@ def test_a_new_patient_books_from_the_emailed_link_and_lands_on_their_page(
     assert not Patient.objects.exists() and not Appointment.objects.exists()
     (message,) = mail.outbox
     assert message.to == ["robin.example@example.test"]
-    assert "Tuesday, January 5, 2027 at 3:00 PM (Pacific time)" in message.body
+    assert "Tue, Jan 5, 2027 at 3:00 p.m. (Pacific time)" in message.body
     for text in (message.subject.lower(), message.body.lower()):
         assert not any(word in text for word in HEALTH_WORDS)
     assert SlotHold.objects.get().expires_at == NOW + dt.timedelta(minutes=30)
@@ -187,10 +187,10 @@ def test_the_confirmation_email_has_the_essentials_and_a_calendar_file(
     appointment = Appointment.objects.get()
     (message,) = confirmations()
     assert message.to == ["robin.example@example.test"]
-    assert message.subject == "Your appointment on Tuesday, January 5"
+    assert message.subject == "Your appointment on Tue, Jan 5, 2027"
     body = message.body
     assert "Hello Robin," in body
-    assert "Tuesday, January 5, 2027 at 3:00 PM (Pacific time)" in body
+    assert "Tue, Jan 5, 2027 at 3:00 p.m. (Pacific time)" in body
     assert settings.CLINIC_ADDRESS in body and settings.CLINIC_PHONE in body
     assert "photo ID" in body
     manage = re.search(r"https://book\.propel\.example/p/([^/\s]+)/\n", body)
@@ -242,7 +242,7 @@ def test_the_confirmation_reloaded_says_booked_then_cancelled_never_confirm_agai
     page = client.get(reverse("scheduling:book_confirm"))  # the back button after booking
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Your consultation is booked for Tuesday, January 5, 2027 at 3:00 PM." in text
+    assert "Your consultation is booked for Tue, Jan 5, 2027 at 3:00 p.m." in text
     assert "Confirm my booking" not in text and "nothing was booked" not in text
 
     appointment = Appointment.objects.get()
@@ -251,7 +251,7 @@ def test_the_confirmation_reloaded_says_booked_then_cancelled_never_confirm_agai
         client.get(reverse("scheduling:book_confirm")).content.decode(),
         open_link(client),
     ):
-        assert "Your consultation on Tuesday, January 5, 2027 at 3:00 PM was cancelled." in text
+        assert "Your consultation on Tue, Jan 5, 2027 at 3:00 p.m. was cancelled." in text
         assert "Book a new time" in text and 'href="/book/"' in text
         assert "is booked" not in text and "Confirm my booking" not in text
     # Its button opens the patient's page (which lists the cancelled visit); nothing is booked.

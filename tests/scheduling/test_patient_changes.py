@@ -118,7 +118,7 @@ def test_cancel_asks_first_then_cancels_and_emails_a_cancelled_calendar_entry(
     assert deliver_due_reminders() == [row.pk]
     (message,) = mail.outbox
     assert message.extra_headers["Message-ID"] == email_message_id(row)
-    assert message.subject == "Your consultation on Wednesday, January 6 is cancelled"
+    assert message.subject == "Your consultation on Wed, Jan 6, 2027 is cancelled"
     assert_discreet(message)
     (event,) = calendar_of(message).walk("VEVENT")
     assert str(event["status"]) == "CANCELLED"
@@ -230,8 +230,8 @@ def test_reschedule_cancels_the_old_and_books_the_new_in_one_go(
     # One email for the move: no separate booking confirmation for the new time.
     (message,) = mail.outbox
     assert message.extra_headers["Message-ID"] == email_message_id(row)
-    assert message.subject == "Your consultation has moved to Thursday, January 7"
-    assert "It is no longer on Wednesday, January 6, 2027 at 3:00 PM." in message.body
+    assert message.subject == "Your consultation has moved to Thu, Jan 7, 2027"
+    assert "It is no longer on Wed, Jan 6, 2027 at 3:00 p.m. (Pacific time)." in message.body
     assert_discreet(message)
     events = {str(event["uid"]): event for event in calendar_of(message).walk("VEVENT")}
     old_event = events[f"appointment-{consultation.pk}@127.0.0.1"]
@@ -248,8 +248,8 @@ def test_a_moved_visit_reads_moved_to_the_new_time_not_cancelled(
     moved, and where to (the patient's page and the old visit's own pages)."""
     assert move(client, token, consultation, at(dt.date(2027, 1, 7), 10)).status_code == 302
     moved = (
-        "Your consultation on Wednesday, January 6, 2027 at 3:00 PM was moved to Thursday, "
-        "January 7, 2027 at 10:00 AM."
+        "Your consultation on Wed, Jan 6, 2027 at 3:00 p.m. was moved to Thu, "
+        "Jan 7, 2027 at 10:00 a.m."
     )
     home = client.get(reverse("scheduling:patient_home", args=[token])).content.decode()
     old_page = client.get(url("patient_reschedule", token, consultation)).content.decode()
@@ -374,8 +374,8 @@ def test_each_notice_is_sent_once_however_often_the_sweep_runs(
     assert ids.count(email_message_id(moved)) == 1
     assert ids.count(email_message_id(cancelled)) == 1
     subjects = [m.subject for m in mail.outbox]
-    assert "Your consultation has moved to Thursday, January 7" in subjects
-    assert "Your consultation on Thursday, January 7 is cancelled" in subjects
+    assert "Your consultation has moved to Thu, Jan 7, 2027" in subjects
+    assert "Your consultation on Thu, Jan 7, 2027 is cancelled" in subjects
 
 
 def test_a_notice_is_skipped_once_the_time_it_names_has_passed(consultation, patient, frozen):

@@ -104,7 +104,7 @@ def test_every_staff_role_sees_what_went_out_without_any_text_or_raw_error(
         assert f'id="message-{message.pk}"' in history
     assert "Booking confirmation" in history and "Visit in two days: preparation" in history
     assert "Text message" in history and "Email" in history
-    assert "Tue Jan 5, 2027 9:00 AM" in history  # the visit, in clinic time
+    assert "Tue, Jan 5, 2027, 9:00 a.m." in history  # the visit, in clinic time
     assert "the mail server refused the address" in history
     assert "patient opted out of text messages" in history
     assert "patient-secret@example.test" not in page and "no such user" not in page

@@ -78,12 +78,12 @@ def test_the_page_lists_the_patients_appointments_in_clinic_time(client, patient
     page = response.content.decode()
     assert f"Hello, {patient.first_name}" in page
     upcoming, earlier = page.split("Past and cancelled")
-    assert "Wednesday, January 6, 2027, 3:00 PM" in upcoming
-    assert "Tuesday, January 5, 2027, 11:00 AM" in upcoming
-    assert "Infusion visit" in upcoming and "Friday, January 8, 2027, 10:00 AM" in upcoming
+    assert "Wed, Jan 6, 2027, 3:00 p.m." in upcoming
+    assert "Tue, Jan 5, 2027, 11:00 a.m." in upcoming
+    assert "Infusion visit" in upcoming and "Fri, Jan 8, 2027, 10:00 a.m." in upcoming
     # What became of each earlier visit, in the one wording (scheduling.online.visit_status).
-    assert "You came to your consultation on Tuesday, December 15, 2026 at 10:00 AM." in earlier
-    assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in earlier
+    assert "You came to your consultation on Tue, Dec 15, 2026 at 10:00 a.m." in earlier
+    assert "Your consultation on Thu, Jan 7, 2027 at 10:00 a.m. was cancelled." in earlier
     assert "Cancelled" in earlier
     assert "Times are Pacific time." in page
 

@@ -124,10 +124,10 @@ def test_sms_carries_the_minimum(appointments, visit, kind):
     assert "Alex" in sms
     assert "Propel Clinic" in sms
     assert settings.CLINIC_PHONE in sms
-    day = "Tue Jan 5" if visit == "consultation" else "Tue Jan 12"
+    day = "Tue, Jan 5, 2027" if visit == "consultation" else "Tue, Jan 12, 2027"
     assert day in sms
     if kind != ReminderKind.FOLLOW_UP_NEXT_DAY:
-        assert "9:00 AM Pacific" in sms
+        assert "9:00 a.m. PT" in sms
     links = URL.findall(sms)
     assert len(links) == 1
 

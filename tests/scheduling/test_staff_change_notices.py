@@ -175,7 +175,7 @@ def test_a_patient_with_no_email_who_agreed_to_texts_gets_the_notice_by_text(cli
     [notice] = notices(visit)
     assert (notice.kind, notice.channel) == (ReminderKind.CANCELLED_NOTICE, "sms")
     sms = render_reminder(notice, channel="sms").sms
-    assert "Sam" in sms and "cancelled" in sms and "10:00 AM" in sms
+    assert "Sam" in sms and "cancelled" in sms and "10:00 a.m." in sms
 
 
 @pytest.mark.parametrize("reason", ["Patient is depressed", "closed ", "CLOSURE"])

@@ -371,7 +371,7 @@ def test_the_free_times_on_the_fall_back_day_name_their_zone_and_offset(desk, ni
     assert response.status_code == 200
     body = response.content.decode()
     assert 'value="00:00-0700"' in body
-    assert "12:00 AM PDT" in body
+    assert "12:00 a.m. PDT" in body
 
 
 @pytest.mark.usefixtures("before_spring")

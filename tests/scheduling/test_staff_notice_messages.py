@@ -48,10 +48,10 @@ def test_a_staff_move_says_we_moved_it_from_when_to_when_and_why(visit, front_de
 
     message = render_reminder(the_notice(visit))
 
-    assert message.subject == "We moved your consultation to Thursday, January 7"
+    assert message.subject == "We moved your consultation to Thu, Jan 7, 2027"
     for body in (message.text, message.html):
-        assert "We have moved your consultation to Thursday, January 7, 2027 at 11:00 AM" in body
-        assert "It is no longer on Wednesday, January 6, 2027 at 10:00 AM." in body
+        assert "We have moved your consultation to Thu, Jan 7, 2027 at 11:00 a.m." in body
+        assert "It is no longer on Wed, Jan 6, 2027 at 10:00 a.m. (Pacific time)." in body
         assert "This is because your clinician is not available then." in body
         assert "If the new time does not suit you" in body and settings.CLINIC_PHONE in body
     assert "/p/" in message.text  # the patient's page, to choose another time
@@ -62,9 +62,9 @@ def test_a_staff_cancel_says_why_and_how_to_book_again(visit, front_desk):
 
     message = render_reminder(the_notice(visit))
 
-    assert message.subject == "We had to cancel your consultation on Wednesday, January 6"
+    assert message.subject == "We had to cancel your consultation on Wed, Jan 6, 2027"
     for body in (message.text, message.html):
-        assert "we had to cancel your consultation on Wednesday, January 6, 2027" in body
+        assert "we had to cancel your consultation on Wed, Jan 6, 2027" in body
         assert "This is because the clinic is closed that day." in body
         assert "Closed for training" not in body  # staff's own words stay in the history
         assert settings.CLINIC_PHONE in body

@@ -51,7 +51,7 @@ def test_today_lists_the_days_appointments_in_clinic_time(client_for, front_desk
     response = client_for(front_desk).get(reverse("scheduling:today"))
     body = response.content.decode()
     assert "Robin Sample" in body
-    assert "9:30 AM" in body
+    assert "9:30 a.m." in body
     assert len(response.context["appointments"]) == 1
 
 
@@ -80,8 +80,8 @@ def test_availability_page_shows_free_times_and_rooms(client_for, front_desk):
         {"appointment_type": consultation.pk, "start_date": "2027-01-05", "days": 1},
     )
     body = response.content.decode()
-    assert "9:00 AM" in body
-    assert "6:00 PM" in body
+    assert "9:00 a.m." in body
+    assert "6:00 p.m." in body
     assert "Consult A" in body and "Dr Example" in body
 
 

@@ -1,4 +1,4 @@
-"""Every email subject that names a time names the zone ("10:00 AM PT", issue 17 item 5): each
+"""Every email subject that names a time names the zone ("10:00 a.m. PT", issue 17 item 5): each
 subject template of templates/reminders/ and templates/emails/, and each kind's rendered subject
 (every appointment kind for a consultation and a treatment visit, the emails about a patient or a
 booking request, and batches)."""
@@ -20,7 +20,7 @@ from tests.factories import AppointmentFactory, PatientFactory
 pytestmark = pytest.mark.django_db
 
 TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
-TIME_WITH_ZONE = re.compile(r"\b\d{1,2}:\d{2} [AP]M PT\b")
+TIME_WITH_ZONE = re.compile(r"\b\d{1,2}:\d{2} [ap]\.m\. PT\b")
 SUBJECT_TEMPLATES = sorted(
     path
     for folder in ("reminders", "emails")

@@ -90,8 +90,8 @@ def test_the_patients_page_says_a_visit_was_cancelled_and_how_to_book_again(
 ):
     page = home(client, patient)
     earlier = page.split("Past and cancelled", 1)[1]
-    assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in earlier
-    assert "Your infusion visit on Friday, January 8, 2027 at 10:00 AM was cancelled." in earlier
+    assert "Your consultation on Thu, Jan 7, 2027 at 10:00 a.m. was cancelled." in earlier
+    assert "Your infusion visit on Fri, Jan 8, 2027 at 10:00 a.m. was cancelled." in earlier
     assert BOOK in earlier  # the consultation is booked online again
     assert "To book a new time, call us at" in earlier  # the infusion by phone
     assert "is booked" not in earlier
@@ -108,7 +108,7 @@ def test_every_page_of_a_cancelled_visit_says_so_and_offers_to_rebook(
     response = client.get(url)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "Your consultation on Thursday, January 7, 2027 at 10:00 AM was cancelled." in text
+    assert "Your consultation on Thu, Jan 7, 2027 at 10:00 a.m. was cancelled." in text
     assert BOOK in text
     assert "is now on" not in text and "is booked" not in text
     if page == "scheduling:patient_cancel":  # pressed again: harmless, back to the page
@@ -146,7 +146,7 @@ def test_the_visit_wording():
         )
 
     booked = say(AppointmentStatus.BOOKED)
-    assert booked.said == "Your consultation is booked for Thursday, January 7, 2027 at 10:00 AM."
+    assert booked.said == "Your consultation is booked for Thu, Jan 7, 2027 at 10:00 a.m."
     assert not booked.is_off
     assert say(AppointmentStatus.BOOKED, now=after).said.startswith("Your consultation was on")
     assert say(AppointmentStatus.COMPLETED, now=after).said.startswith("You came to")

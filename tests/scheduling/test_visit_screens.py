@@ -186,7 +186,7 @@ def test_high_blood_pressure_defers_and_offers_rebooking_48_hours_apart(
     first = vitals(clinician, infusion, systolic=190, diastolic=95)
     assert first.status_code == 302
     page = clinician.get(url("page", infusion))
-    assert 'id="repeat-due"' in page.content.decode() and "9:10 AM" in page.content.decode()
+    assert 'id="repeat-due"' in page.content.decode() and "9:10 a.m." in page.content.decode()
 
     too_soon = vitals(clinician, infusion, systolic=185, diastolic=96)
     assert too_soon.status_code == 409
