@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 from django.conf import settings
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -28,6 +28,7 @@ from intake import instruments as instruments_
 from intake import questions as questions_
 from intake.instruments import Instrument, Item
 from intake.questions import MEDICATION_UNITS, SCREENING, InstrumentBlock, Question, Section
+from propel import formatting
 
 if TYPE_CHECKING:
     from intake.models import IntakeSubmission  # type-only: this module stays free of the ORM
@@ -302,7 +303,7 @@ def _option_label(options: Iterable[tuple[Any, Any]], value: Any) -> str:
 
 def _format_date(value: Any) -> str:
     try:
-        return formats.date_format(dt.date.fromisoformat(str(value)), "DATE_FORMAT")
+        return formatting.calendar_date(dt.date.fromisoformat(str(value)))
     except ValueError:
         return str(value)
 
@@ -344,7 +345,7 @@ def answer_label(key: str, value: Any, kind: str = SCREENING) -> str:
     entry = all_entries(kind).get(key)
     if entry is None:
         if isinstance(value, dt.date):
-            return formats.date_format(value, "DATE_FORMAT")
+            return formatting.calendar_date(value)
         return str(value)
     if entry.item is not None:
         return entry.option_label(value)

@@ -42,6 +42,11 @@ def date_pattern() -> str:
     return pgettext("format", "D, M j, Y")
 
 
+def calendar_date_pattern() -> str:
+    # Translators: a date without its weekday, e.g. a date of birth (Dec 8, 1970).
+    return pgettext("format", "M j, Y")
+
+
 def time_pattern() -> str:
     # Translators: a time as Django's time filter writes it (10:00 a.m.).
     return pgettext("format", "g:i a")
@@ -70,6 +75,13 @@ def local_date(value: Any) -> str:
     if not isinstance(value, dt.date):
         return ""
     return date_format(value, date_pattern())
+
+
+def calendar_date(value: Any) -> str:
+    """ "Dec 8, 1970": a date that is not a visit (a date of birth, a diagnosis), so no weekday."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return ""
+    return date_format(value, calendar_date_pattern())
 
 
 def local_time(value: Any, zone: bool = False) -> str:

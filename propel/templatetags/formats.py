@@ -2,6 +2,7 @@
 "builtins"), so no template needs a {% load %}:
 
     {{ start|local_date }}            Tue, Dec 8, 2026
+    {{ patient.date_of_birth|calendar_date }}  Dec 8, 1970
     {{ start|local_time }}            10:00 a.m.
     {{ start|local_time:"zone" }}     10:00 a.m. PT
     {{ start|local_datetime }}        Tue, Dec 8, 2026, 10:00 a.m.
@@ -41,6 +42,7 @@ def local_datetime(value: Any, arg: Any = "") -> str:
     return formatting.local_datetime(value, zone=_zone(arg))
 
 
+register.filter("calendar_date", formatting.calendar_date)
 register.filter("phone", formatting.phone)
 register.filter("tel_href", formatting.tel_href)
 register.filter("patient_name", formatting.patient_name)

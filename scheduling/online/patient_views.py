@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -29,6 +29,7 @@ from intake.link_pages import link_invalid, patient_link_page
 from intake.models import Patient, SubmissionKind
 from intake.questions import section_keys
 from intake.selectors import questionnaire_progress
+from propel import formatting
 from propel.secret_addresses import secret_address
 from scheduling.check_ins import check_in_open, check_in_states
 from scheduling.errors import SchedulingError
@@ -194,10 +195,9 @@ def patient_ics(
 
 
 def _when(appointment: Appointment) -> str:
-    local = timezone.localtime(appointment.start)
     return _("%(date)s at %(time)s") % {
-        "date": formats.date_format(local, "l, F j"),
-        "time": formats.time_format(local, "g:i A"),
+        "date": formatting.local_date(appointment.start),
+        "time": formatting.local_time(appointment.start, zone=True),
     }
 
 

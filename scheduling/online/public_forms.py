@@ -14,10 +14,11 @@ from typing import Any, cast
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from propel import formatting
 from scheduling.online.rules import CANCEL_REASONS, PatientDetails
 
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -56,8 +57,7 @@ def start_value(start: dt.datetime) -> str:
 
 
 def start_label(start: dt.datetime) -> str:
-    local = timezone.localtime(start)
-    return f"{formats.date_format(local, 'l, F j')}, {formats.time_format(local, 'g:i A')}"
+    return formatting.local_datetime(start)
 
 
 class SlotChoiceForm(forms.Form):

@@ -87,7 +87,7 @@ class TestService:
 
         flag = Flag.objects.get(submission=submission, rule_id="under_18")
         assert flag.evidence == [
-            {"key": "date_of_birth", "question": "Date of birth", "answer": "March 11, 2009"}
+            {"key": "date_of_birth", "question": "Date of birth", "answer": "Mar 11, 2009"}
         ]
 
     def test_medicine_evidence_names_the_row(self, patient):

@@ -44,6 +44,22 @@ def test_local_date(value, expected):
     assert formatting.local_date(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (dt.date(1970, 12, 8), "Dec 8, 1970"),
+        (dt.date(2000, 2, 29), "Feb 29, 2000"),
+        (dt.datetime(1970, 12, 8, 12, tzinfo=UTC), ""),
+        (None, ""),
+        ("1970-12-08", ""),
+    ],
+)
+def test_calendar_date_has_no_weekday(value, expected):
+    """A date of birth or a diagnosis date is not a visit: "Dec 8, 1970", not "Tue, Dec 8, 1970"."""
+    assert formatting.calendar_date(value) == expected
+    assert render("{{ d|calendar_date }}", d=value) == expected
+
+
 def test_dates_on_the_days_clocks_change():
     assert formatting.local_date(dt.datetime(2027, 3, 14, 10, tzinfo=UTC)) == "Sun, Mar 14, 2027"
     assert formatting.local_date(dt.datetime(2027, 11, 7, 6, 30, tzinfo=UTC)) == "Sat, Nov 6, 2027"

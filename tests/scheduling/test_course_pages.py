@@ -122,7 +122,7 @@ def test_the_planner_shows_the_clearance_and_a_plan_form(desk, cleared):
     response = desk.get(new_url(cleared))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Cleared until Jul 5, 2027" in page
+    assert "Cleared until Mon, Jul 5, 2027" in page
     assert 'value="propose"' in page
     assert response.context["sessions_form"] is None
 

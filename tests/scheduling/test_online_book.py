@@ -152,7 +152,7 @@ def test_a_new_patient_books_from_the_emailed_link_and_lands_on_their_page(
     assert SlotHold.objects.get().expires_at == NOW + dt.timedelta(minutes=30)
 
     confirm_page = open_link(client)
-    assert "Confirm my booking" in confirm_page and "3:00 PM" in confirm_page
+    assert "Confirm my booking" in confirm_page and "3:00 p.m. PT" in confirm_page
     assert not Appointment.objects.exists()  # opening the link books nothing
     response = confirm(client, django_capture_on_commit_callbacks)
 

@@ -286,7 +286,7 @@ def test_choosing_a_time_holds_it_and_opens_the_details_form(client, online_clin
     assert response["Location"] == reverse("scheduling:book_details", args=[hold.key])
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "We are holding this time for you until 12:10 PM" in page.content.decode()
+    assert "We are holding this time for you until 12:10 p.m." in page.content.decode()
     assert page["Cache-Control"].count("no-store") == 1
     assert page["Referrer-Policy"] == "same-origin"
 

@@ -197,8 +197,8 @@ def test_reschedule_shows_free_times_then_asks_before_moving(client, consultatio
     assert confirm.status_code == 200
     text = confirm.content.decode()
     assert "Yes, move it" in text
-    assert "Wednesday, January 6, 2027 at 3:00 PM" in text  # from
-    assert "Tuesday, January 5, 2027 at 12:00 PM" in text  # to: the first free time
+    assert "Wed, Jan 6, 2027 at 3:00 p.m. PT" in text  # from
+    assert "Tue, Jan 5, 2027 at 12:00 p.m. PT" in text  # to: the first free time
 
 
 def move(client, token, appointment, start: dt.datetime, key: str = "k" * 32):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from intake.examples import complete_answers
 from intake.link_sessions import ME
 from intake.links import patient_link_token
-from propel.formatting import local_date
+from propel.formatting import calendar_date
 from propel.models import AuditEvent
 from tests.factories import AppointmentFactory, IntakeSubmissionFactory
 from tests.patient_links import open_session
@@ -41,7 +41,7 @@ def test_every_staff_role_sees_the_patient_and_the_read_is_audited(client_as, pa
     page = response.text
     assert patient.first_name in page and patient.last_name in page
     assert patient.email in page
-    assert local_date(patient.date_of_birth) in page
+    assert calendar_date(patient.date_of_birth) in page
     assert reverse("scheduling:appointment", args=[appointment.pk]) in page
     assert "Each link we email works for 30 days." in page
     assert "Revoke all links sent to this patient" in page
