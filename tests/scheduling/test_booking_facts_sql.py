@@ -13,18 +13,8 @@ from scheduling.availability import Interval
 from scheduling.booking_facts import WindowQuery
 from scheduling.models import AppointmentStatus, BookedVia
 from scheduling.spacing import Spacing
+from tests import factories as make
 from tests.clinic_time import LA, at
-from tests.factories import (
-    AppointmentFactory,
-    AppointmentTypeFactory,
-    ClinicianFactory,
-    ClosureFactory,
-    ExtraOpeningFactory,
-    PatientFactory,
-    RoomFactory,
-    SlotHoldFactory,
-    open_weekdays,
-)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -52,26 +42,27 @@ def _both(query: WindowQuery) -> tuple[list[tuple], list[tuple]]:
 @pytest.fixture
 def scene():
     """A clinic with something for every part of the read, and something just outside each."""
-    open_weekdays()
-    ClosureFactory(start_date=TUESDAY, end_date=TUESDAY, reason="Training day")
-    ClosureFactory(start_date=dt.date(2027, 2, 1), end_date=dt.date(2027, 2, 1), reason="Later")
-    ExtraOpeningFactory(date=TUESDAY, opens=dt.time(19), closes=dt.time(20))
-    ExtraOpeningFactory(date=dt.date(2027, 3, 6))
-    consultation = AppointmentTypeFactory()
-    infusion = AppointmentTypeFactory(infusion=True)
-    room = RoomFactory(infusion=True)
-    clinician = ClinicianFactory()
-    inactive = ClinicianFactory(active=False)
-    patient = PatientFactory()
+    make.open_weekdays()
+    make.ClosureFactory(start_date=TUESDAY, end_date=TUESDAY, reason="Training day")
+    later = dt.date(2027, 2, 1)
+    make.ClosureFactory(start_date=later, end_date=later, reason="Later")
+    make.ExtraOpeningFactory(date=TUESDAY, opens=dt.time(19), closes=dt.time(20))
+    make.ExtraOpeningFactory(date=dt.date(2027, 3, 6))
+    consultation = make.AppointmentTypeFactory()
+    infusion = make.AppointmentTypeFactory(infusion=True)
+    room = make.RoomFactory(infusion=True)
+    clinician = make.ClinicianFactory()
+    inactive = make.ClinicianFactory(active=False)
+    patient = make.PatientFactory()
     ten = at(TUESDAY, 10)
     two_hours = dt.timedelta(hours=2)
 
     def booked(start, **fields):
         # Elsewhere and with someone else unless named.
-        fields.setdefault("room", RoomFactory())
-        fields.setdefault("clinician", ClinicianFactory())
+        fields.setdefault("room", make.RoomFactory())
+        fields.setdefault("clinician", make.ClinicianFactory())
         fields.setdefault("appointment_type", consultation)
-        return AppointmentFactory(start=start, end=start + two_hours, **fields)
+        return make.AppointmentFactory(start=start, end=start + two_hours, **fields)
 
     booked(ten - dt.timedelta(minutes=90), room=room)  # the room, overlapping
     booked(ten + dt.timedelta(hours=1), clinician=clinician)  # the clinician, overlapping
@@ -90,12 +81,12 @@ def scene():
         )
     booked(ten + dt.timedelta(days=10), patient=patient, booked_via=BookedVia.ONLINE)
     booked(ten - dt.timedelta(days=3), patient=patient, booked_via=BookedVia.ONLINE)  # past
-    SlotHoldFactory(room=room, start=ten, end=ten + two_hours, key="someone-else")
-    SlotHoldFactory(room=room, start=ten, end=ten + two_hours, key="mine")
-    SlotHoldFactory(
+    make.SlotHoldFactory(room=room, start=ten, end=ten + two_hours, key="someone-else")
+    make.SlotHoldFactory(room=room, start=ten, end=ten + two_hours, key="mine")
+    make.SlotHoldFactory(
         room=room, start=ten, end=ten + two_hours, expires_at=NOW - dt.timedelta(minutes=1)
     )
-    SlotHoldFactory(clinician=clinician, start=ten + dt.timedelta(days=1))  # no session then
+    make.SlotHoldFactory(clinician=clinician, start=ten + dt.timedelta(days=1))  # no session then
     return {
         "room": room,
         "clinician": clinician,
