@@ -11,7 +11,9 @@ made or released, a closure, a change of hours changes the version, and the next
 freshly computed picker. A picker is computed in one REPEATABLE READ snapshot together with the
 version it is stored under, so an entry describes exactly the rows its key names. The day asked
 for is not part of the key: a visitor moving through the days costs one miss per version, not one
-per day.
+per day. A miss computes only the days its page needs (its row of days and the next, further only
+while a later free day must be found: slot_days.settled); a later row asked for at the same version
+adds its own days to the entry.
 
 What the version does not see is the clock. The booking window's days are part of the key; the
 minimum notice only ever removes times from the front of the window, so an entry whose first time
@@ -55,7 +57,7 @@ from scheduling.online.rules import (
     consultation_type,
     current_window,
 )
-from scheduling.online.slot_days import SlotDays, slot_days
+from scheduling.online.slot_days import ROW_DAYS, SlotDays, needed_through, settled, slot_days
 from scheduling.slots import availability_version, clinic_tz, next_hold_expiry, zone_label
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def day_param(value: str | None) -> dt.date | None:
 
 
 StartsByDay = dict[dt.date, list[dt.datetime]]
+ONE_DAY = dt.timedelta(days=1)
 
 
 def window_starts(
@@ -163,14 +166,17 @@ def window_starts(
     now: dt.datetime,
     hold_key: str | None = None,
     patient_id: int | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
 ) -> StartsByDay:
     """The online window's free starts by local day (one find_slots call, a fixed number of
-    queries), local to the clinic."""
+    queries), local to the clinic; only between start_date and end_date when given (each day's
+    times depend on that day's rows alone)."""
     tz = clinic_tz()
     slots = online_slots(
         appointment_type,
-        start_date=window.first_day,
-        end_date=window.last_day,
+        start_date=start_date or window.first_day,
+        end_date=end_date or window.last_day,
         now=now,
         hold_key=hold_key,
         patient_id=patient_id,
@@ -197,10 +203,13 @@ def offered_days(
 
 @dataclass(frozen=True)
 class CachedWindow:
-    """The window's free starts as of one availability version, and the days rendered from them."""
+    """The window's free starts as of one availability version, from its first day `through` a
+    day (as far as the pages asked for so far needed), and the days rendered from them."""
 
     first_day: dt.date
     last_day: dt.date
+    version: int
+    through: dt.date
     starts_by_day: StartsByDay
     hold_expiry: dt.datetime | None  # when the first hold live at computation runs out
     # Filled by this process as it renders days (key: the day asked for and the language); never
@@ -224,6 +233,16 @@ class CachedWindow:
             return False
         first_start = self.first_start
         return first_start is None or not_before <= first_start
+
+    def settles(self, day: dt.date | None) -> bool:
+        """Whether the days known are enough to show `day` as the whole window would."""
+        return settled(
+            self.starts_by_day,
+            first_day=self.first_day,
+            last_day=self.last_day,
+            through=self.through,
+            wanted=day,
+        )
 
     def page(self, day: dt.date | None) -> str:
         """The picker's fragment for `day`, rendered once per day and language."""
@@ -326,14 +345,50 @@ def shared_days_html(*, day: dt.date | None, now: dt.datetime) -> SafeString | N
     # Only days inside the window are pages of their own: anything else shows the first day.
     day = day if day is not None and window.first_day <= day <= window.last_day else None
     cached = _cache_get(_key(window, availability_version()))
-    if cached is None or not cached.still_true(now=now, not_before=window.not_before):
+    if cached is not None and not cached.still_true(now=now, not_before=window.not_before):
+        cached = None
+    if cached is None or not cached.settles(day):
         with _one_snapshot():
-            version = availability_version()
             consultation = consultation_type()
             if consultation is None:
                 return None
-            by_day = window_starts(consultation, window, now=now)
-            hold_expiry = next_hold_expiry(window.first_day, window.last_day, now=now)
-        cached = CachedWindow(window.first_day, window.last_day, by_day, hold_expiry)
-        _cache_set(_key(window, version), cached)
+            cached = _extend(cached, consultation, window, day=day, now=now)
+        _cache_set(_key(window, cached.version), cached)
     return mark_safe(cached.page(day))  # noqa: S308 (our own rendering)
+
+
+def _extend(
+    cached: CachedWindow | None,
+    consultation: AppointmentType,
+    window: BookingWindow,
+    *,
+    day: dt.date | None,
+    now: dt.datetime,
+) -> CachedWindow:
+    """`cached` (or nothing) with the days `day`'s page needs computed, in the caller's snapshot:
+    its row and the next, then a fortnight more at a time while a later free day is needed (the
+    next available one, the window's first). Days already known are kept only while the version
+    they were computed at is still the snapshot's."""
+    version = availability_version()
+    if cached is None or cached.version != version:
+        cached = CachedWindow(
+            window.first_day, window.last_day, version, window.first_day - ONE_DAY, {}, None
+        )
+    target = needed_through(window.first_day, window.last_day, day)
+    while True:
+        if cached.through < target:
+            start = cached.through + ONE_DAY
+            found = window_starts(consultation, window, now=now, start_date=start, end_date=target)
+            expiry = next_hold_expiry(start, target, now=now)
+            cached = CachedWindow(
+                cached.first_day,
+                cached.last_day,
+                version,
+                target,
+                cached.starts_by_day | found,
+                min(filter(None, (cached.hold_expiry, expiry)), default=None),
+                dict(cached.pages),  # pages are final once rendered
+            )
+        if cached.settles(day):
+            return cached
+        target = min(window.last_day, cached.through + dt.timedelta(days=ROW_DAYS))

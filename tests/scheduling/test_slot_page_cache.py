@@ -20,6 +20,7 @@ from scheduling.models import AppointmentStatus, BookedVia, OpeningHours, Room
 from scheduling.online import slot_page
 from scheduling.online.booking import online_slot_hold
 from scheduling.online.rules import current_window
+from scheduling.online.slot_days import ROW_DAYS
 from scheduling.transitions import appointment_transition
 from tests.clinic_time import LA, MONDAY, THURSDAY, TUESDAY, WEDNESDAY, at, stopped_clock
 from tests.factories import ClosureFactory, PatientFactory, SlotHoldFactory, consultation_at
@@ -86,6 +87,24 @@ def test_another_process_serves_another_day_from_the_shared_entry(
         django_assert_num_queries(1),
     ):
         assert offered(client, WEDNESDAY)[0] == "Wed 09:00"
+
+
+def test_a_miss_computes_the_days_the_page_needs_and_a_later_row_only_its_own(
+    client, online_clinic
+):
+    window = current_window(NOW)
+    computed = mock.patch.object(slot_page, "window_starts", wraps=slot_page.window_starts)
+    with computed as window_starts:
+        offered(client)
+        far = window.first_day + dt.timedelta(days=40)
+        offered(client, far)
+        offered(client, far - dt.timedelta(days=1))
+    spans = [(c.kwargs["start_date"], c.kwargs["end_date"]) for c in window_starts.call_args_list]
+    fortnights_on = window.first_day + dt.timedelta(days=2 * ROW_DAYS)
+    assert spans == [
+        (window.first_day, fortnights_on - dt.timedelta(days=1)),  # the first row and the next
+        (fortnights_on, fortnights_on + dt.timedelta(days=2 * ROW_DAYS - 1)),  # the third, fourth
+    ]
 
 
 @pytest.mark.parametrize(
@@ -184,11 +203,14 @@ def _every_page(days: list[dt.date | None]) -> list[str]:
     return [str(slot_page.shared_days_html(day=day, now=NOW)) for day in days]
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_the_cached_picker_is_the_picker_computed_afresh(online_clinic, seed, settings):
-    """A few seeded calendars (bookings, holds, closures): every day the picker can show is the
-    same from the shared entry, from this process's copy and computed afresh."""
-    rng = random.Random(seed)
+@pytest.mark.parametrize("seed", [0, 1, 2, "closed five weeks"])
+def test_the_cached_picker_is_the_picker_computed_afresh(online_clinic, seed):
+    """A few seeded calendars (bookings, holds, closures, a long closure that sends the page
+    looking far ahead): every day the picker can show is the same from the shared entry, from
+    this process's copy and computed afresh."""
+    if seed == "closed five weeks":
+        ClosureFactory(start_date=TUESDAY, end_date=TUESDAY + dt.timedelta(weeks=5))
+    rng = random.Random(str(seed))
     for day in rng.sample(range(1, 50), 8):
         date = TUESDAY + dt.timedelta(days=day)
         hour = rng.randrange(9, 18)
