@@ -17,7 +17,7 @@ from intake.links import patient_link_token
 from scheduling.models import BookingRequest
 from tests.clinic_time import at
 from tests.e2e.conftest import _page
-from tests.e2e.test_accessibility import serious_violations
+from tests.e2e.test_accessibility import violations
 from tests.factories import PatientFactory, consult_clinic, consultation_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -51,7 +51,7 @@ def test_a_patient_chooses_a_day_and_books_on_a_small_phone(live_server, small_p
     page.goto("/book/")
     assert 0 < visible_times(page) <= MOST_SHOWN
     assert_no_sideways_scroll(page)
-    assert not serious_violations(page)
+    assert not violations(page)
     first_heading = page.locator("#slot-day-heading").inner_text()
     current = page.locator('nav[aria-label="Choose a day"] [aria-current="true"]')
     expect(current).to_have_count(1)
@@ -110,7 +110,7 @@ def test_the_reschedule_page_has_the_same_picker_on_a_small_phone(
     expect(page.locator('nav[aria-label="Choose a day"] [aria-current="true"]')).to_have_count(1)
     assert 0 < visible_times(page) <= MOST_SHOWN
     assert_no_sideways_scroll(page)
-    assert not serious_violations(page)
+    assert not violations(page)
 
 
 def test_a_day_without_times_offers_the_next_available_on_a_small_phone(
@@ -124,7 +124,7 @@ def test_a_day_without_times_offers_the_next_available_on_a_small_phone(
     expect(page.locator("#slot-times").get_by_text("No free times on")).to_be_visible()
     assert visible_times(page) == 0
     assert_no_sideways_scroll(page)
-    assert not serious_violations(page)
+    assert not violations(page)
     page.get_by_role("link", name=re.compile("^Next available: Monday")).click()
     page.wait_for_url(f"**/book/?day={saturday + dt.timedelta(days=2)}*")
     assert 0 < visible_times(page) <= MOST_SHOWN
