@@ -8,7 +8,7 @@ connection Django's default alias names, so load on the shared machine that chan
 second lands on both alike; the figure is the median over ROUNDS such processes of their medians.
 The pages go through the test Client, one client per state (sessions live in the database):
 - the slot page as the first visitor after a change sees it: /book/ with the page's cache read
-  patched to miss, so the week is computed (find_slots' queries and the engine);
+  patched to miss, so the booking window is computed (find_slots' queries and the engine);
 - the calendar week of the current week for its busiest room (front desk);
 - a front-desk booking (scheduling.booking.appointment_book) of a consultation at a free time
   two days ahead, inside a transaction rolled back afterwards, so every repetition books the
@@ -38,7 +38,7 @@ REPEATS = 20
 WARMUP = 3
 TARGET = 1.2
 CASES = {
-    "slot_page": "public slot page (/book/, first week), computed",
+    "slot_page": "public slot page (/book/, first bookable day), window computed",
     "calendar_week": "calendar week, busiest room (front desk)",
     "booking": "one consultation, front desk (appointment_book, rolled back)",
 }

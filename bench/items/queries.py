@@ -8,7 +8,8 @@ The subjects are chosen by the same rule in both states, so the large state show
 its busiest: the calendar day with the most appointments, the busiest room and clinician of that
 week, and the patient with the fullest chart (a submitted screening round, flags, a decision and
 an alert where there are any, then the most appointments and rounds). The public slot page is
-counted served from its cache and with the cache read patched to miss (the week computed).
+counted served from its cache and with the cache read patched to miss (the booking window's
+free times computed, the first bookable day shown).
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ def _busiest_in_week(monday: dt.date, field: str) -> tuple[int, int]:
 
 def count_queries(client: Any, url: str, *, cache_miss: bool = False) -> int:
     """Queries of the second GET of `url` (the first fills per-process caches and the slot
-    page's cache). `cache_miss`: the slot page's cache answers nothing, so the week is computed
-    as for the first visitor after a change."""
+    page's cache). `cache_miss`: the slot page's cache answers nothing, so the booking window is
+    computed as for the first visitor after a change."""
     from unittest import mock
 
     from django.db import connection
@@ -175,16 +176,16 @@ def run() -> dict[str, dict[str, Any]]:
     week = reverse("scheduling:calendar_week")
     pages = {
         "book": (
-            "public slot page (/book/, first week), cache hit",
+            "public slot page (/book/, first bookable day), cache hit",
             anonymous,
             reverse("scheduling:book"),
-            "anonymous visitor; the week from the slot page's cache",
+            "anonymous visitor; the day from the slot page's cache",
         ),
         "book_miss": (
-            "public slot page (/book/, first week), cache miss",
+            "public slot page (/book/, first bookable day), cache miss",
             anonymous,
             reverse("scheduling:book"),
-            "anonymous visitor; the week computed (cache read patched to miss)",
+            "anonymous visitor; the booking window computed (cache read patched to miss)",
         ),
         "day": (
             "calendar day (front desk)",

@@ -4,7 +4,7 @@
 One gunicorn (2 sync workers, production settings, CPU 0) on the large database; wrk (one thread,
 CONNECTIONS connections, CPU 1) alternates between /bench/bare/ (same middleware, no template, no
 query: bench/views.py) and /book/ with no parameters, the page a patient lands on (the first
-bookable week), for ROUNDS rounds of SECONDS each, so drift hits both alike. The figure is the
+bookable day), for ROUNDS rounds of SECONDS each, so drift hits both alike. The figure is the
 median over the rounds of each round's share (slot page requests/s over the bare view's in the
 same round), with the lowest and highest share beside it; the target holds only if every round
 meets it. p99 is wrk's, median over the rounds.
@@ -96,7 +96,7 @@ def measure(bench: Bench) -> list[Row]:
     rows = [
         Row(
             ITEM_THROUGHPUT,
-            "slot page /book/ (first bookable week) vs bare view, requests/s",
+            "slot page /book/ (first bookable day) vs bare view, requests/s",
             f"{rps['slot']:.0f} req/s",
             f"{rps['bare']:.0f} req/s",
             share,

@@ -1,6 +1,7 @@
 """The slot picker by day: one day's free times in morning, afternoon and evening groups, a row of
 days with their count of free times, and the next day with a free time when the chosen one has
-none. Pure: the free starts of the online window in, what the picker shows out.
+none. Pure: the free starts of the online window in, what the picker shows out; and how much of
+the window a page needs computed to show what the whole window would (`settled`).
 
 A phone shows a day at a glance: never more than MOST_SHOWN times at once. A day with more shows
 the first few of each group and keeps the rest behind a "more times" disclosure.
@@ -103,6 +104,41 @@ def slot_days(
         else None,
         first_start=starts_by_day[available[0]][0] if available else None,
     )
+
+
+def needed_through(first_day: dt.date, last_day: dt.date, wanted: dt.date | None) -> dt.date:
+    """The last day the picker for `wanted` may need when times are there: its row and the next
+    (whose first free day the "later" link names). A page that shows no time, or a row with no
+    free day, may need more (see `settled`)."""
+    first = _first_weekday(first_day)
+    day = wanted if wanted is not None and first_day <= wanted <= last_day else first
+    row_start = first + dt.timedelta(days=(max(day, first) - first).days // ROW_DAYS * ROW_DAYS)
+    return min(last_day, row_start + dt.timedelta(days=2 * ROW_DAYS - 1))
+
+
+def settled(
+    starts_by_day: dict[dt.date, list[dt.datetime]],
+    *,
+    first_day: dt.date,
+    last_day: dt.date,
+    through: dt.date,
+    wanted: dt.date | None,
+) -> bool:
+    """Whether slot_days over the days from first_day to `through` alone gives what it gives over
+    the whole window for `wanted`: the chosen day, its row, the "earlier" and "later" links, the
+    next available day and the window's first free start (some free day must be known)."""
+    if through >= last_day:
+        return True
+    available = sorted(day for day, starts in starts_by_day.items() if starts and day <= through)
+    if not available:
+        return False
+    first = _first_weekday(first_day)
+    if wanted is None or not first_day <= wanted <= last_day:
+        wanted = available[0]
+    day = max(wanted, first) if not starts_by_day.get(wanted) else wanted
+    if day > through or through < needed_through(first_day, last_day, day):
+        return False
+    return bool(starts_by_day.get(day)) or available[-1] > day
 
 
 def _first_in(available: list[dt.date], start: dt.date, end: dt.date) -> dt.date:

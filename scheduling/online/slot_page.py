@@ -1,6 +1,7 @@
 """The public slot picker: a day of free consultation times and the row of days around it
-(scheduling.online.slot_days), computed once per state of the rows it depends on and then
-served from the cache (Redis in production).
+(scheduling.online.slot_days). The online window's free times are computed once per state of the
+rows they depend on and kept in the cache (Redis in production); any day of the picker is then
+rendered from that one entry, and each process keeps the days it rendered with it.
 
 Entries are keyed by `availability_version` (scheduling.slots), a counter that database triggers
 move on in the same transaction as any committed change to appointments, holds, closures,
@@ -8,7 +9,11 @@ opening or working hours, rooms, clinicians or appointment types (migration 0009
 invalidates entries and no write path can forget to: a booking, a cancellation, a move, a hold
 made or released, a closure, a change of hours changes the version, and the next visitor gets a
 freshly computed picker. A picker is computed in one REPEATABLE READ snapshot together with the
-version it is stored under, so an entry describes exactly the rows its key names.
+version it is stored under, so an entry describes exactly the rows its key names. The day asked
+for is not part of the key: a visitor moving through the days costs one miss per version, not one
+per day. A miss computes only the days its page needs (its row of days and the next, further only
+while a later free day must be found: slot_days.settled); a later row asked for at the same version
+adds its own days to the entry.
 
 What the version does not see is the clock. The booking window's days are part of the key; the
 minimum notice only ever removes times from the front of the window, so an entry whose first time
@@ -24,12 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
@@ -51,22 +57,23 @@ from scheduling.online.rules import (
     consultation_type,
     current_window,
 )
-from scheduling.online.slot_days import SlotDays, slot_days
+from scheduling.online.slot_days import ROW_DAYS, SlotDays, needed_through, settled, slot_days
 from scheduling.slots import availability_version, clinic_tz, next_hold_expiry, zone_label
 
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "scheduling/public/_slot_days.html"
-# Bump when the fragment's template or the way it is computed changes, so a deploy never serves
-# the previous release's entries (they expire within CACHE_SECONDS anyway).
-KEY_VERSION = 2
+# Bump when what an entry holds or the way it is computed changes, so a deploy never reads the
+# previous release's entries (they expire within CACHE_SECONDS anyway). Rendered days stay in the
+# process that rendered them, so a new template needs no bump.
+KEY_VERSION = 3
 # Entries are found by version, so this only bounds how long unused ones take up memory.
 CACHE_SECONDS = 300
 # Each process also keeps the last few entries it used: a key names its content exactly, so a copy
 # is as good as the shared one, and a hit then costs no cache round trip (Django makes a new
 # redis-py client for every cache call, some 0.3 ms of CPU: bench/findings/3-throughput.md).
-RECENT_ENTRIES = 16
-_recent: OrderedDict[str, CachedPicker] = OrderedDict()
+RECENT_ENTRIES = 8
+_recent: OrderedDict[str, CachedWindow] = OrderedDict()
 _recent_lock = threading.Lock()
 
 
@@ -148,6 +155,36 @@ def day_param(value: str | None) -> dt.date | None:
         return None
 
 
+StartsByDay = dict[dt.date, list[dt.datetime]]
+ONE_DAY = dt.timedelta(days=1)
+
+
+def window_starts(
+    appointment_type: AppointmentType,
+    window: BookingWindow,
+    *,
+    now: dt.datetime,
+    hold_key: str | None = None,
+    patient_id: int | None = None,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+) -> StartsByDay:
+    """The online window's free starts by local day (one find_slots call, a fixed number of
+    queries), local to the clinic; only between start_date and end_date when given (each day's
+    times depend on that day's rows alone)."""
+    tz = clinic_tz()
+    slots = online_slots(
+        appointment_type,
+        start_date=start_date or window.first_day,
+        end_date=end_date or window.last_day,
+        now=now,
+        hold_key=hold_key,
+        patient_id=patient_id,
+    )
+    starts = [slot.start.astimezone(tz) for slot in slots]
+    return {one: list(group) for one, group in groupby(starts, key=lambda start: start.date())}
+
+
 def offered_days(
     appointment_type: AppointmentType,
     *,
@@ -156,34 +193,67 @@ def offered_days(
     hold_key: str | None = None,
     patient_id: int | None = None,
 ) -> SlotDays:
-    """The online window's free starts (one find_slots call, a fixed number of queries), as the
-    picker shows them for `day`."""
+    """The online window's free starts as the picker shows them for `day`."""
     window = current_window(now)
-    tz = clinic_tz()
-    slots = online_slots(
-        appointment_type,
-        start_date=window.first_day,
-        end_date=window.last_day,
-        now=now,
-        hold_key=hold_key,
-        patient_id=patient_id,
+    by_day = window_starts(
+        appointment_type, window, now=now, hold_key=hold_key, patient_id=patient_id
     )
-    starts = [slot.start.astimezone(tz) for slot in slots]
-    by_day = {one: list(group) for one, group in groupby(starts, key=lambda start: start.date())}
     return slot_days(by_day, first_day=window.first_day, last_day=window.last_day, wanted=day)
 
 
 @dataclass(frozen=True)
-class CachedPicker:
-    html: str
-    first_start: dt.datetime | None  # the earliest time offered in the window
+class CachedWindow:
+    """The window's free starts as of one availability version, from its first day `through` a
+    day (as far as the pages asked for so far needed), and the days rendered from them."""
+
+    first_day: dt.date
+    last_day: dt.date
+    version: int
+    through: dt.date
+    starts_by_day: StartsByDay
     hold_expiry: dt.datetime | None  # when the first hold live at computation runs out
+    # Filled by this process as it renders days (key: the day asked for and the language); never
+    # pickled, so the shared entry holds the starts alone and no thread renders into it mid-write.
+    pages: dict[tuple[dt.date | None, str], str] = field(default_factory=dict, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name != "pages"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, pages={})
+
+    @functools.cached_property
+    def first_start(self) -> dt.datetime | None:
+        """The earliest time offered in the window."""
+        return min((starts[0] for starts in self.starts_by_day.values() if starts), default=None)
 
     def still_true(self, *, now: dt.datetime, not_before: dt.datetime) -> bool:
-        """Whether the picker computed afresh at `now` from the same rows would be the same."""
+        """Whether the window computed afresh at `now` from the same rows would be the same."""
         if self.hold_expiry is not None and now >= self.hold_expiry:
             return False
-        return self.first_start is None or not_before <= self.first_start
+        first_start = self.first_start
+        return first_start is None or not_before <= first_start
+
+    def settles(self, day: dt.date | None) -> bool:
+        """Whether the days known are enough to show `day` as the whole window would."""
+        return settled(
+            self.starts_by_day,
+            first_day=self.first_day,
+            last_day=self.last_day,
+            through=self.through,
+            wanted=day,
+        )
+
+    def page(self, day: dt.date | None) -> str:
+        """The picker's fragment for `day`, rendered once per day and language."""
+        key = (day, translation.get_language() or "")
+        html = self.pages.get(key)
+        if html is None:
+            days = slot_days(
+                self.starts_by_day, first_day=self.first_day, last_day=self.last_day, wanted=day
+            )
+            html = self.pages[key] = str(_render(days))
+        return html
 
 
 def _render(days: SlotDays) -> SafeString:
@@ -202,7 +272,7 @@ def days_html(
     return _render(offered_days(consultation, day=day, now=now, hold_key=hold_key))
 
 
-def _key(day: dt.date | None, window: BookingWindow, version: int) -> str:
+def _key(window: BookingWindow, version: int) -> str:
     database = connection.settings_dict
     parts = (
         KEY_VERSION,
@@ -210,10 +280,8 @@ def _key(day: dt.date | None, window: BookingWindow, version: int) -> str:
         database["PORT"],
         database["NAME"],
         version,
-        day.isoformat() if day else "",
         window.first_day.isoformat(),
         window.last_day.isoformat(),
-        translation.get_language() or "",
         settings.CLINIC_TIME_ZONE,
         settings.ONLINE_MIN_NOTICE,
         PATIENT_SLOT_STEP,
@@ -230,7 +298,7 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def _remember(key: str, value: CachedPicker) -> None:
+def _remember(key: str, value: CachedWindow) -> None:
     with _recent_lock:
         _recent[key] = value
         _recent.move_to_end(key)
@@ -238,7 +306,7 @@ def _remember(key: str, value: CachedPicker) -> None:
             _recent.popitem(last=False)
 
 
-def _cache_get(key: str) -> CachedPicker | None:
+def _cache_get(key: str) -> CachedWindow | None:
     with _recent_lock:
         value = _recent.get(key)
     if value is not None:
@@ -248,45 +316,79 @@ def _cache_get(key: str) -> CachedPicker | None:
     except Exception:  # the cache backend's own errors have no common base (as propel.ratelimit)
         logger.warning("slot page: cache unavailable, computing the picker", exc_info=True)
         return None
-    if not isinstance(value, CachedPicker):
+    if not isinstance(value, CachedWindow):
         return None
     _remember(key, value)
     return value
 
 
-def _cache_set(key: str, value: CachedPicker) -> None:
-    _remember(key, value)
+def _cache_set(key: str, value: CachedWindow) -> None:
     try:
         cache.set(key, value, timeout=CACHE_SECONDS)
     except Exception:
         logger.warning("slot page: cache unavailable, picker not stored", exc_info=True)
+    _remember(key, value)
 
 
 def shared_days_html(*, day: dt.date | None, now: dt.datetime) -> SafeString | None:
     """The picker's day for someone holding nothing, from the cache while the rows it was
     computed from are unchanged; None when online booking is unavailable.
 
-    One small query and one cache read when the entry is there. Computed every time on the SQLite
+    One small query when this process has the window, and one cache read more when only the
+    shared cache has it; the day rendered once per process. Computed every time on the SQLite
     demo database (no version triggers), and inside a caller's transaction, whose uncommitted
     changes must never reach a shared entry.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return days_html(day=day, now=now)
     window = current_window(now)
-    # Only days inside the window are keys of their own: anything else shows the first day.
+    # Only days inside the window are pages of their own: anything else shows the first day.
     day = day if day is not None and window.first_day <= day <= window.last_day else None
-    cached = _cache_get(_key(day, window, availability_version()))
-    if cached is not None and cached.still_true(now=now, not_before=window.not_before):
-        return mark_safe(cached.html)  # noqa: S308 (our own rendering, stored below)
-    with _one_snapshot():
-        version = availability_version()
-        consultation = consultation_type()
-        if consultation is None:
-            return None
-        offered = offered_days(consultation, day=day, now=now)
-        hold_expiry = next_hold_expiry(window.first_day, window.last_day, now=now)
-    html = _render(offered)
-    _cache_set(
-        _key(day, window, version), CachedPicker(str(html), offered.first_start, hold_expiry)
-    )
-    return html
+    cached = _cache_get(_key(window, availability_version()))
+    if cached is not None and not cached.still_true(now=now, not_before=window.not_before):
+        cached = None
+    if cached is None or not cached.settles(day):
+        with _one_snapshot():
+            consultation = consultation_type()
+            if consultation is None:
+                return None
+            cached = _extend(cached, consultation, window, day=day, now=now)
+        _cache_set(_key(window, cached.version), cached)
+    return mark_safe(cached.page(day))  # noqa: S308 (our own rendering)
+
+
+def _extend(
+    cached: CachedWindow | None,
+    consultation: AppointmentType,
+    window: BookingWindow,
+    *,
+    day: dt.date | None,
+    now: dt.datetime,
+) -> CachedWindow:
+    """`cached` (or nothing) with the days `day`'s page needs computed, in the caller's snapshot:
+    its row and the next, then a fortnight more at a time while a later free day is needed (the
+    next available one, the window's first). Days already known are kept only while the version
+    they were computed at is still the snapshot's."""
+    version = availability_version()
+    if cached is None or cached.version != version:
+        cached = CachedWindow(
+            window.first_day, window.last_day, version, window.first_day - ONE_DAY, {}, None
+        )
+    target = needed_through(window.first_day, window.last_day, day)
+    while True:
+        if cached.through < target:
+            start = cached.through + ONE_DAY
+            found = window_starts(consultation, window, now=now, start_date=start, end_date=target)
+            expiry = next_hold_expiry(start, target, now=now)
+            cached = CachedWindow(
+                cached.first_day,
+                cached.last_day,
+                version,
+                target,
+                cached.starts_by_day | found,
+                min(filter(None, (cached.hold_expiry, expiry)), default=None),
+                dict(cached.pages),  # pages are final once rendered
+            )
+        if cached.settles(day):
+            return cached
+        target = min(window.last_day, cached.through + dt.timedelta(days=ROW_DAYS))

@@ -13,8 +13,10 @@ from scheduling.availability import (
     ClinicCalendar,
     Interval,
     Resource,
+    WorkingDays,
     free_slots,
     local_interval,
+    works_during,
 )
 from tests.clinic_time import LA, TUESDAY, at
 
@@ -198,3 +200,27 @@ def test_no_slot_ever_overlaps_a_busy_interval_or_leaves_opening_hours(busy):
     for slot in found:
         assert not any(interval.overlaps(slot.start, slot.end) for interval in busy)
         assert calendar.is_open_for(slot.start, slot.end, include_extra=False)
+
+
+# Both clock changes of 2027 and the days around them, any minute of the day.
+around_clock_changes = st.sampled_from(
+    [dt.datetime(2027, 3, 13, 8), dt.datetime(2027, 11, 6, 7)]
+).flatmap(
+    lambda first: st.datetimes(
+        min_value=first, max_value=first + dt.timedelta(days=3), timezones=st.just(dt.UTC)
+    )
+)
+night_and_day = {
+    6: [(dt.time(0), dt.time(5)), (dt.time(9), dt.time(17))],
+    0: [(dt.time(1), dt.time(3))],
+}
+
+
+@given(probes=st.lists(st.tuples(around_clock_changes, st.integers(1, 300)), max_size=20))
+def test_working_days_answers_as_works_during_on_and_around_clock_changes(probes):
+    """free_slots' memo of each day's working windows changes nothing, even on DST days."""
+    for hours in (night_and_day, None):
+        working = WorkingDays(hours, LA)
+        for start, minutes in probes:
+            end = start + dt.timedelta(minutes=minutes)
+            assert working.works_during(start, end) == works_during(hours, start, end, LA)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from scheduling.online.slot_days import MOST_SHOWN, group_name, slot_days, time_groups
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from scheduling.online.slot_days import (
+    MOST_SHOWN,
+    group_name,
+    settled,
+    slot_days,
+    time_groups,
+)
 from tests.clinic_time import LA, MONDAY, TUESDAY, WEDNESDAY, at
 
 FIRST, LAST = TUESDAY, TUESDAY + dt.timedelta(days=60)
@@ -90,3 +99,27 @@ def test_a_window_opening_on_a_saturday_starts_its_row_on_monday():
 def test_an_empty_window_shows_nothing_and_links_nowhere():
     days = slot_days({}, first_day=FIRST, last_day=FIRST - dt.timedelta(days=1), wanted=None)
     assert (days.row, days.groups, days.next_available, days.later) == ([], [], None, None)
+
+
+@given(
+    first_day=st.sampled_from([TUESDAY, TUESDAY + dt.timedelta(days=4)]),  # a Tuesday, a Saturday
+    free=st.sets(st.integers(0, 60), max_size=12),
+    wanted=st.none() | st.integers(-2, 62),
+)
+@example(first_day=TUESDAY, free={0, 50}, wanted=20)  # the next available day is far on
+@example(first_day=TUESDAY, free={45}, wanted=None)  # so is the first
+def test_a_settled_prefix_shows_what_the_whole_window_shows(first_day, free, wanted):
+    """The slot page computes the days from the window's first only as far as a page needs: for
+    every prefix `settled` accepts, the picker is the one the whole window gives."""
+    last_day = first_day + dt.timedelta(days=60)
+    by_day = {
+        first_day + dt.timedelta(days=n): [at(first_day + dt.timedelta(days=n), 10)] for n in free
+    }
+    day = None if wanted is None else first_day + dt.timedelta(days=wanted)
+    whole = slot_days(by_day, first_day=first_day, last_day=last_day, wanted=day)
+    for known in range(61):
+        through = first_day + dt.timedelta(days=known)
+        prefix = {one: starts for one, starts in by_day.items() if one <= through}
+        if settled(prefix, first_day=first_day, last_day=last_day, through=through, wanted=day):
+            assert slot_days(prefix, first_day=first_day, last_day=last_day, wanted=day) == whole
+    assert settled(by_day, first_day=first_day, last_day=last_day, through=last_day, wanted=day)
