@@ -28,6 +28,7 @@ from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
     AppointmentType,
+    BlockedTime,
     Clinician,
     Closure,
     ExtraOpening,
@@ -304,6 +305,25 @@ class AppointmentAdmin(PatientReadAuditMixin, admin.ModelAdmin):
     list_select_related = ("patient", "appointment_type", "room", "clinician")
     date_hierarchy = "start"
     inlines = [StatusHistoryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BlockedTime)
+class BlockedTimeAdmin(admin.ModelAdmin):
+    """Read-only: blocked time is added on the staff time-off page (scheduling.time_off), which
+    lists the booked visits it would hit before saving."""
+
+    list_display = ("start", "end", "clinician", "room", "reason", "note")
+    list_filter = ("reason",)
+    list_select_related = ("clinician", "room")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

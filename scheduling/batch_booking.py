@@ -35,6 +35,7 @@ from django.http import HttpRequest
 from intake.models import Patient, SubmissionStatus
 from scheduling.audit import audit_patient_events
 from scheduling.availability import Interval
+from scheduling.blocked import as_taken, blocked_refusal
 from scheduling.booking_facts import ClinicFacts, Window, WindowQuery, load_booking_facts
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import Action
@@ -224,25 +225,49 @@ class _Placer:
             calendar=facts.calendar,
             closures=facts.closures,
         )
-        room, clinician = choose_resources(
-            start=start,
-            end=end,
-            appointment_type=batch.appointment_type,
-            choice=Choice(
-                rooms=self.locked.rooms,
-                clinicians=self.locked.clinicians,
-                explicit_room=batch.room_id is not None,
-                explicit_clinician=batch.clinician_id is not None,
-                hours=facts.hours,
-            ),
-            calendar=facts.calendar,
-            booked=[*self.window.booked, *self.placed],
-            held=self.window.held,
-            patient_id=batch.patient_id,
-        )
+        room, clinician = self._choose(start, end)
         clinician_id = clinician.pk if clinician else None
         self.placed.append(Taken(room.pk, clinician_id, batch.patient_id, start, end))
         return Placement(start, end, room, clinician)
+
+    def _choose(self, start: dt.datetime, end: dt.datetime) -> tuple[Room, Clinician | None]:
+        """The first free room and clinician; blocked time (scheduling.blocked) makes them busy,
+        and a room or clinician staff named, or the last candidates, blocked then is refused
+        naming them and the blocked span."""
+        batch, locked, blocked = self.batch, self.locked, self.window.blocked
+        named = blocked_refusal(
+            start,
+            end,
+            blocked,
+            rooms=locked.rooms if batch.room_id is not None else [],
+            clinicians=locked.clinicians if batch.clinician_id is not None else [],
+        )
+        if named is not None:
+            raise named
+        try:
+            return choose_resources(
+                start=start,
+                end=end,
+                appointment_type=batch.appointment_type,
+                choice=Choice(
+                    rooms=locked.rooms,
+                    clinicians=locked.clinicians,
+                    explicit_room=batch.room_id is not None,
+                    explicit_clinician=batch.clinician_id is not None,
+                    hours=self.facts.hours,
+                ),
+                calendar=self.facts.calendar,
+                booked=[*self.window.booked, *self.placed, *as_taken(blocked)],
+                held=self.window.held,
+                patient_id=batch.patient_id,
+            )
+        except SchedulingError as error:
+            if error.code != "no_resource":
+                raise
+            refusal = blocked_refusal(
+                start, end, blocked, rooms=locked.rooms, clinicians=locked.clinicians
+            )
+            raise refusal or error from None
 
 
 def batch_place(batch: Batch, locked: Locked) -> list[Placement]:

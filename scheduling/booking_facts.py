@@ -6,7 +6,8 @@ whatever the number of sessions (scheduling.batch_booking): `load_booking_facts`
 - What is taken around the sessions: active appointments that overlap a session on a candidate
   room or clinician or for the patient; live holds that overlap one (except the booking's own);
   and, when asked, the patient's treatment visits near each session (for the spacing rule) and
-  their upcoming online bookings of the type (for the online cap).
+  their upcoming online bookings of the type (for the online cap); blocked time (time off, a
+  room out of use) that overlaps a session on a candidate room or clinician.
 
 It is a UNION ALL of small querysets in one row shape (SHAPE), so a booking pays one round trip
 instead of one per table; on PostgreSQL the same read is fixed SQL text
@@ -23,7 +24,7 @@ import datetime as dt
 import operator
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,11 +45,13 @@ from django.db.models import (
 from django.db.models.functions import Cast
 
 from scheduling.availability import ClinicCalendar, Interval, TimeSpan, WeeklyHours
+from scheduling.blocked import Blocked
 from scheduling.booking_facts_sql import facts_rows
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentType,
+    BlockedTime,
     BookedVia,
     Closure,
     ExtraOpening,
@@ -190,12 +193,14 @@ class Window:
     """What is taken around a booking's sessions (scheduling.resources.Taken rows): active
     appointments (`booked`) and live holds (`held`); the starts of the patient's other active
     treatment visits near each session (`treatments`, when asked); how many upcoming online
-    bookings of the type the patient has (`online_upcoming`, when asked)."""
+    bookings of the type the patient has (`online_upcoming`, when asked); blocked time on the
+    candidate rooms and clinicians (`blocked`)."""
 
     booked: list[Taken]
     held: list[Taken]
     treatments: list[dt.datetime]
     online_upcoming: int
+    blocked: list[Blocked] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -257,10 +262,16 @@ def _window_parts(query: WindowQuery) -> list[QuerySet[Any]]:
         .filter(_overlapping_any(sessions), uses_resources)
         .exclude(key=query.hold_key or "")
     )
+    blocked = (
+        BlockedTime.objects.overlapping(span.start, span.end)
+        .filter(_overlapping_any(sessions))
+        .filter(uses_resources)
+    )
     patient_column = {"patient": F("patient_id")}
     parts = [
         _shaped(overlapping.filter(whose), "booked", **TAKEN_COLUMNS, **patient_column),
         _shaped(held, "held", **TAKEN_COLUMNS),
+        _shaped(blocked, "blocked", **TAKEN_COLUMNS, reason=F("reason")),
     ]
     if query.patient_id is None:
         return parts
@@ -335,13 +346,16 @@ def load_booking_facts(query: WindowQuery) -> tuple[ClinicFacts, Window]:
     booked: list[Taken] = []
     held: list[Taken] = []
     treatments: list[dt.datetime] = []
+    blocked: list[Blocked] = []
     online = 0
     for part, *values in _rows(query, first_day, last_day):
         if part in FACT_PARTS:
             facts.read(part, dict(zip(SHAPE, values, strict=True)))
             continue
         room, clinician, patient, start, end = values[7:]
-        if part == "booked":
+        if part == "blocked":
+            blocked.append(Blocked(room, clinician, values[6], start, end))
+        elif part == "booked":
             booked.append(Taken(room, clinician, patient, start, end))
         elif part == "held":
             held.append(Taken(room, clinician, None, start, end))
@@ -349,5 +363,11 @@ def load_booking_facts(query: WindowQuery) -> tuple[ClinicFacts, Window]:
             treatments.append(start)
         else:
             online += 1
-    window = Window(booked=booked, held=held, treatments=treatments, online_upcoming=online)
+    window = Window(
+        booked=booked,
+        held=held,
+        treatments=treatments,
+        online_upcoming=online,
+        blocked=blocked,
+    )
     return facts.facts(tz), window

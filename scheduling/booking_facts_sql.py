@@ -59,6 +59,15 @@ SELECT 'held', NULL::bigint, NULL::int, NULL::date, NULL::date, NULL::time, NULL
    AND (h.room_id = ANY(%(rooms)s::bigint[]) OR h.clinician_id = ANY(%(clinicians)s::bigint[]))
    AND h.key <> %(hold_key)s
 UNION ALL
+SELECT 'blocked', NULL::bigint, NULL::int, NULL::date, NULL::date, NULL::time, NULL::time,
+       b.reason, b.room_id, b.clinician_id, NULL::bigint, b."start", b."end"
+  FROM scheduling_blockedtime b
+ WHERE tstzrange(b."start", b."end", '[)') && tstzrange(%(span_start)s, %(span_end)s, '[)')
+   AND EXISTS (
+        SELECT 1 FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) s(lo, hi)
+        WHERE b."start" < s.hi AND b."end" > s.lo)
+   AND (b.room_id = ANY(%(rooms)s::bigint[]) OR b.clinician_id = ANY(%(clinicians)s::bigint[]))
+UNION ALL
 SELECT 'treatment', NULL::bigint, NULL::int, NULL::date, NULL::date, NULL::time, NULL::time,
        NULL::varchar, NULL::bigint, NULL::bigint, NULL::bigint, a."start", NULL::timestamptz
   FROM scheduling_appointment a JOIN scheduling_appointmenttype t ON t.id = a.appointment_type_id

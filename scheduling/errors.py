@@ -26,6 +26,16 @@ class SchedulingError(DomainError):
         "room_taken": _("{room} is already booked at that time."),
         "clinician_taken": _("{clinician} already has an appointment at that time."),
         "patient_taken": _("The patient already has an appointment at that time."),
+        # Blocked time (scheduling.time_off): {reason} is its category, {span} when it runs.
+        "clinician_blocked": _("{name} is off at that time ({reason}, {span})."),
+        "room_blocked": _("{name} is blocked at that time ({reason}, {span})."),
+        "time_off_dates": _("The end of blocked time must be after its start."),
+        "time_off_resource": _("Choose a clinician or a room (one of them)."),
+        "time_off_visits_changed": _(
+            "The visits in that time changed since the list was shown. Nothing was saved: "
+            "check the list again."
+        ),
+        "time_off_not_found": _("That blocked time could not be found."),
         "infusion_too_close": _(
             "Treatment visits must start at least {hours} hours apart; the patient has one on "
             "{when}."

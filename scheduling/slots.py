@@ -1,9 +1,9 @@
 """Availability through the database: loads the engine's inputs in a fixed number of queries.
 
 Whatever the date range or the number of appointments, `find_slots` runs seven queries (opening
-hours, closures, extra openings, rooms, working hours, busy appointments and live slot holds in one,
-the patient's own). `availability_version` tells whether any of those rows changed since, so a
-caller can reuse slots computed before (scheduling.online.slot_page).
+hours, closures, extra openings, rooms, working hours, busy appointments, live slot holds and
+blocked time in one, the patient's own). `availability_version` tells whether any of those rows
+changed since, so a caller can reuse slots computed before (scheduling.online.slot_page).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from scheduling.availability import (
 from scheduling.models import (
     Appointment,
     AppointmentType,
+    BlockedTime,
     Closure,
     ExtraOpening,
     OpeningHours,
@@ -100,7 +101,8 @@ def load_busy(
     now: dt.datetime,
     hold_key: str | None = None,
 ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """Active appointments and live slot holds in `span` per room and per clinician, in one query.
+    """Active appointments, live slot holds and blocked time (scheduling.time_off) in `span` per
+    room and per clinician, in one query.
 
     A hold counts as busy for everyone but its holder (`hold_key`).
     """
@@ -123,9 +125,16 @@ def load_busy(
         .order_by()
         .values_list(*columns)
     )
-    for room_id, clinician_id, start, end in _rows(appointments.union(holds, all=True)):
+    blocked = (
+        BlockedTime.objects.overlapping(span.start, span.end)
+        .filter(uses_resources)
+        .order_by()
+        .values_list(*columns)
+    )
+    for room_id, clinician_id, start, end in _rows(appointments.union(holds, blocked, all=True)):
         interval = Interval(start, end)
-        by_room[room_id].append(interval)
+        if room_id is not None:
+            by_room[room_id].append(interval)
         if clinician_id is not None:
             by_clinician[clinician_id].append(interval)
     return by_room, by_clinician
@@ -233,8 +242,9 @@ def staff_slots(
 def availability_version() -> int:
     """The counter every committed change to the rows find_slots reads moves on (appointments,
     holds, appointment types, opening hours, closures, extra openings, rooms, clinicians, working
-    hours: triggers in migration 0009, PostgreSQL only). Within one snapshot, one value means one
-    state of those rows; only the passing of time (live holds, the caller's `now`) is not in it."""
+    hours, blocked time: triggers in migrations 0009 and 0014, PostgreSQL only). Within one
+    snapshot, one value means one state of those rows; only the passing of time (live holds, the
+    caller's `now`) is not in it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT version FROM scheduling_availability_version")
         (version,) = cursor.fetchone()

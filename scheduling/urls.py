@@ -3,7 +3,7 @@ address reads as its prefix plus its path, and a wing's pages sit together."""
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from scheduling import views
+from scheduling import time_off_views, views
 from scheduling.calendar import appointment_views, closure_views, feeds
 from scheduling.calendar import patient_views as staff_patient_views
 from scheduling.calendar import views as calendar_views
@@ -66,6 +66,13 @@ staff_pages: list[URLPattern | URLResolver] = [
     path("day/", day_sheet_views.day_sheet, name="day_sheet"),
     path("closures/new/", closure_views.closure_new, name="closure_new"),
     path("closures/<int:closure_id>/", closure_views.closure_detail, name="closure"),
+    path("time-off/", time_off_views.time_off_list, name="time_off"),
+    path("time-off/new/", time_off_views.time_off_new, name="time_off_new"),
+    path(
+        "time-off/<int:block_id>/delete/",
+        time_off_views.time_off_remove,
+        name="time_off_delete",
+    ),
     path("visits/<int:appointment_id>/", include(visit_pages)),
     path("patients/<int:patient_id>/", staff_patient_views.patient_detail, name="patient"),
     path(

@@ -1,5 +1,6 @@
 """Scheduling's models, one module per aggregate: the clinic's resources and hours (clinic),
-appointments, courses and holds (appointments), the day of a visit (visits), reminders (reminders).
+appointments, courses and holds (appointments), the day of a visit (visits), reminders (reminders),
+blocked time (time_off).
 
 Every model and choice is re-exported here: `from scheduling.models import Appointment` keeps
 working, and Django finds the models through these imports.
@@ -40,6 +41,7 @@ from scheduling.models.reminders import (
     ReminderKind,
     ReminderState,
 )
+from scheduling.models.time_off import BlockedReason, BlockedTime, BlockedTimeQuerySet
 from scheduling.models.visits import (
     GateOutcome,
     PreInfusionCheckIn,
@@ -60,6 +62,9 @@ __all__ = [
     "AppointmentStatus",
     "AppointmentStatusChange",
     "AppointmentType",
+    "BlockedReason",
+    "BlockedTime",
+    "BlockedTimeQuerySet",
     "BookedVia",
     "BookingRequest",
     "Clinician",
