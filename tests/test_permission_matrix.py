@@ -46,6 +46,8 @@ from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
+    BlockedReason,
+    BlockedTime,
     Clinician,
     Closure,
     InfusionCourse,
@@ -251,6 +253,16 @@ def closure(w: World, t: str) -> dict[str, Any]:
     return {"closure_id": row.pk}
 
 
+def blocked(w: World, t: str) -> dict[str, Any]:
+    start = dt.datetime(2027, 7, 6, 16, 0, tzinfo=dt.UTC)
+    row, _ = BlockedTime.objects.get_or_create(
+        clinician=w.clinician,
+        start=start,
+        defaults={"end": start + dt.timedelta(hours=2), "reason": BlockedReason.TRAINING},
+    )
+    return {"block_id": row.pk}
+
+
 def pat(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk}
 
@@ -363,6 +375,11 @@ MATRIX: dict[str, Row] = {
     # staff, like every calendar change.
     "scheduling:closure_new": Row(none, ALL_STAFF),
     "scheduling:closure": Row(closure, ALL_STAFF),
+    # Time off and blocked time (scheduling.time_off_views): every staff role sees it; front desk
+    # and admin change it.
+    "scheduling:time_off": Row(none, ALL_STAFF),
+    "scheduling:time_off_new": Row(none, who(LOGIN, LOGIN, LOGIN, 200, 403, 200)),
+    "scheduling:time_off_delete": Row(blocked, staff_post(OK, 403, OK), "POST"),
     # day sheet and visits
     "scheduling:day_sheet": Row(none, ALL_STAFF),
     "scheduling:visit": Row(visit, ALL_STAFF),

@@ -15,6 +15,7 @@ from scheduling.models import AppointmentStatus, BookedVia
 from scheduling.spacing import Spacing
 from tests import factories as make
 from tests.clinic_time import LA, at
+from tests.scheduling.time_off_support import block
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -87,6 +88,12 @@ def scene():
         room=room, start=ten, end=ten + two_hours, expires_at=NOW - dt.timedelta(minutes=1)
     )
     make.SlotHoldFactory(clinician=clinician, start=ten + dt.timedelta(days=1))  # no session then
+    # Blocked time (scheduling.time_off): the room's and the clinician's in the session; another
+    # clinician's, and the clinician's on another day, are not read.
+    block(ten - two_hours, ten + dt.timedelta(hours=1), room=room, reason="maintenance")
+    block(ten + dt.timedelta(hours=1), ten + two_hours, clinician=clinician)
+    block(ten, ten + two_hours, clinician=make.ClinicianFactory())
+    block(ten + dt.timedelta(days=1), ten + dt.timedelta(days=2), clinician=clinician)
     return {
         "room": room,
         "clinician": clinician,
@@ -127,6 +134,7 @@ def test_one_session_reads_the_same_rows_on_both_paths(scene):
     assert {"weekly", "closure", "extra", "work", "booked", "held", "treatment", "online"} <= set(
         parts
     )
+    assert parts.count("blocked") == 2
     assert parts.count("booked") == 3
     assert parts.count("held") == 1
     assert parts.count("treatment") == 2

@@ -136,6 +136,10 @@ NO_STATUS = {
     "scheduling:calendar_week",
     "scheduling:clinician_feed",
     "scheduling:closure",
+    # Blocked time never changes a visit: the visits it hits stay booked, to move.
+    "scheduling:time_off",
+    "scheduling:time_off_new",
+    "scheduling:time_off_delete",
     "scheduling:course_detail",
     "scheduling:day_sheet",
     "scheduling:feed_revoke",
