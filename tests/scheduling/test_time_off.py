@@ -13,6 +13,7 @@ from django.urls import reverse
 from scheduling.booking import appointment_book, appointment_move
 from scheduling.courses.services import CourseConflict, course_book
 from scheduling.errors import SchedulingError
+from scheduling.holds import slot_hold_create
 from scheduling.models import AppointmentStatus, BlockedReason, BlockedTime
 from scheduling.slots import find_slots, staff_slots
 from scheduling.time_off import time_off_blocks, time_off_hits, time_off_save
@@ -419,3 +420,12 @@ def test_the_confirm_page_runs_the_same_queries_for_one_visit_or_many(
         consultation_at(clinic, at(TUESDAY, hour))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert desk.post(reverse("scheduling:time_off_new"), form(clinic)).status_code == 200
+
+
+def test_an_online_hold_on_the_only_clinicians_time_off_is_refused(clinic):
+    block(at(TUESDAY, 9), at(TUESDAY, 19), clinician=clinic.clinician)
+    with pytest.raises(SchedulingError) as refused:
+        slot_hold_create(
+            appointment_type_id=clinic.consultation.pk, start=at(TUESDAY, 15), minutes=10
+        )
+    assert refused.value.code == "clinician_blocked"
