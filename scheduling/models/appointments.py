@@ -70,6 +70,18 @@ class CourseStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class CourseEndReason(models.TextChoices):
+    """Why a course stopped before its planned sessions were done (issue 20's dropout reasons)."""
+
+    PATIENT_CHOICE = "patient_choice", _("Patient's choice")
+    SIDE_EFFECTS = "side_effects", _("Side effects")
+    CLINICAL_DECISION = "clinical_decision", _("Clinical decision")
+    COST = "cost", _("Cost")
+    MOVED_AWAY = "moved_away", _("Moved away")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    OTHER = "other", _("Other")
+
+
 class InfusionCourse(models.Model):
     """A planned course of infusions (often 4-8 over 4-8 weeks), booked all at once by
     scheduling.courses.services; its sessions are the appointments pointing at it. Maintenance
@@ -86,6 +98,13 @@ class InfusionCourse(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set together when a course is ended before its planned sessions are done (blank otherwise).
+    end_reason = models.CharField(max_length=32, choices=CourseEndReason.choices, blank=True)
+    end_note = models.TextField(blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
