@@ -65,9 +65,14 @@ class BookedVia(models.TextChoices):
 
 
 class CourseStatus(models.TextChoices):
+    """A course ended before its planned sessions were done is CANCELLED when none of its
+    sessions was completed (it never really started) and ENDED_EARLY when at least one was: both
+    record why, by whom and when (scheduling.courses.services.course_end)."""
+
     ACTIVE = "active", _("In progress")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
+    ENDED_EARLY = "ended_early", _("Ended early")
 
 
 class CourseEndReason(models.TextChoices):
@@ -108,6 +113,14 @@ class InfusionCourse(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A course ended early always says why and when (course_end writes them together).
+            models.CheckConstraint(
+                condition=~models.Q(status="ended_early")
+                | (~models.Q(end_reason="") & models.Q(ended_at__isnull=False)),
+                name="course_ended_early_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"course of {self.planned_sessions} for patient {self.patient_id}"
