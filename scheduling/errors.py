@@ -145,6 +145,8 @@ class SchedulingError(DomainError):
         "course_not_completed": _(
             "Maintenance infusions follow a completed course; this course still has sessions to go."
         ),
+        "course_end_reason": _("Choose why the course is ending."),
+        "course_end_note": _("Say in a few words why the course is ending (reason: other)."),
         "not_course_session": _("This appointment is not part of an infusion course."),
         "not_movable": _("An appointment that is {status} cannot be moved."),
         # The day of a visit (scheduling.visits): written for staff.

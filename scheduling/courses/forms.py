@@ -15,7 +15,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.models import Weekday
+from scheduling.courses.services import end_reason_refusal
+from scheduling.models import CourseEndReason, Weekday
 from scheduling.notices import notice_reason_field
 from scheduling.slots import clinic_tz
 from scheduling.time_fields import (
@@ -30,7 +31,7 @@ from scheduling.time_fields import to_local_input as to_local_input  # the views
 if TYPE_CHECKING:
     from scheduling.courses.conflicts import CourseConflict
 
-REASON_MAX_LENGTH = 300
+END_NOTE_MAX_LENGTH = 1000
 
 # An alternative's button value names the UTC instant, not the clinic wall time: on the fall-back
 # night a wall time happens twice, and the button must mean the one that was offered.
@@ -253,14 +254,31 @@ class SessionMoveForm(ClinicTimeForm):
     notice_reason = notice_reason_field()
 
 
-class CancelRemainingForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=REASON_MAX_LENGTH,
-        widget=forms.TextInput,
-        help_text=_("Shown in the appointments' history. No health details, please."),
+class CourseEndForm(forms.Form):
+    """Ending a course early: why (CourseEndReason), a note ("other" needs one), and the reason
+    the patient's message gives for the cancelled sessions."""
+
+    end_reason = forms.ChoiceField(
+        label=_("Why is the course ending?"),
+        choices=[("", _("Choose a reason")), *CourseEndReason.choices],
+    )
+    end_note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=END_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Needed when the reason is Other. Seen by clinicians and admin only."),
     )
     notice_reason = notice_reason_field()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "end_reason" in cleaned and "end_note" in cleaned:
+            refusal = end_reason_refusal(cleaned["end_reason"], cleaned["end_note"])
+            if refusal is not None:
+                field = "end_note" if refusal.code == "course_end_note" else "end_reason"
+                self.add_error(field, refusal.message)
+        return cleaned
 
 
 class MaintenanceForm(ClinicTimeForm):

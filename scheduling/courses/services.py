@@ -43,13 +43,14 @@ from scheduling.courses.planner import (
     course_problems,
     plan_course,
 )
+from scheduling.courses.progress import course_progress as course_progress  # views, tests
 from scheduling.errors import SchedulingError
 from scheduling.locking import booking_transaction
 from scheduling.models import (
-    OPEN_STATUSES,
     Appointment,
     AppointmentStatus,
     AppointmentType,
+    CourseEndReason,
     CourseStatus,
     InfusionCourse,
 )
@@ -290,27 +291,8 @@ def _book_sessions(
     return course
 
 
-def course_progress(course: InfusionCourse, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Where a course stands: counts of `done` (completed), `upcoming` (open, OPEN_STATUSES, not
-    yet over), `to_record` (open but over, outcome not yet recorded), `cancelled` and `no_show`;
-    `planned`; `sessions` (the course's appointments in time order) and `maintenance`
-    (maintenance infusions after it, in time order)."""
-    now = now or timezone.now()
-    sessions = course_sessions(course)
-    waiting = set(OPEN_STATUSES)
-    return {
-        "planned": course.planned_sessions,
-        "done": sum(s.status == AppointmentStatus.COMPLETED for s in sessions),
-        "upcoming": sum(s.status in waiting and s.end > now for s in sessions),
-        "to_record": sum(s.status in waiting and s.end <= now for s in sessions),
-        "cancelled": sum(s.status == AppointmentStatus.CANCELLED for s in sessions),
-        "no_show": sum(s.status == AppointmentStatus.NO_SHOW for s in sessions),
-        "status": course.status,
-        "sessions": sessions,
-        "maintenance": list(
-            course.sessions.filter(appointment_type__code=MAINTENANCE_TYPE_CODE).order_by("start")
-        ),
-    }
+# A course stopped before its planned sessions were done: nothing of it can be changed any more.
+ENDED = (CourseStatus.CANCELLED, CourseStatus.ENDED_EARLY)
 
 
 def _not_active(course: InfusionCourse) -> SchedulingError:
@@ -341,7 +323,7 @@ def course_session_move(
         if appointment.course_id is None:
             raise SchedulingError("not_course_session")
         course = locked_course(appointment.course_id)
-        if course.status == CourseStatus.CANCELLED:
+        if course.status in ENDED:
             raise _not_active(course)
         if appointment.appointment_type.code != MAINTENANCE_TYPE_CODE:
             sessions = [s for s in course_sessions(course) if s.is_active]
@@ -364,6 +346,84 @@ def course_session_move(
         )
 
 
+END_HISTORY_REASON = "Course ended early"  # each cancelled session's history: no health details
+
+
+def end_reason_refusal(end_reason: str, end_note: str) -> SchedulingError | None:
+    """Why a course cannot end with this reason and note, or None: the reason must be a
+    CourseEndReason, and "other" needs a note (not just spaces). Pure; the form asks it too."""
+    if end_reason not in CourseEndReason.values:
+        return SchedulingError("course_end_reason")
+    if end_reason == CourseEndReason.OTHER and not end_note.strip():
+        return SchedulingError("course_end_note")
+    return None
+
+
+def course_end(
+    *,
+    course_id: int,
+    actor: Any,
+    end_reason: str,
+    end_note: str = "",
+    request: HttpRequest | None = None,
+    now: dt.datetime | None = None,
+    notice_reason: str = "",
+) -> int:
+    """End an active course before its planned sessions are done: the one door for it (the
+    course page, and any command or admin action, call this). Return how many sessions were
+    cancelled.
+
+    `end_reason` is a CourseEndReason (SchedulingError("course_end_reason") otherwise); OTHER
+    needs an `end_note` (SchedulingError("course_end_note")). Every booked session that has not
+    started yet is cancelled through appointment_transition (the lifecycle: history, audit,
+    the patient's notices sharing one batch, so one message lists them all). The course becomes
+    ENDED_EARLY when at least one session was completed, CANCELLED when none was, and records the
+    reason, the note, who and when. Locks the course row; all or nothing."""
+    now = now or timezone.now()
+    end_note = end_note.strip()
+    refusal = end_reason_refusal(end_reason, end_note)
+    if refusal is not None:
+        raise refusal
+    notice = ChangeNotice(reason=notice_reason, batch=uuid.uuid4())
+    with transaction.atomic():
+        course = locked_course(course_id)
+        if course.status != CourseStatus.ACTIVE:
+            raise _not_active(course)
+        sessions = course_sessions(course)
+        remaining = [
+            s.pk for s in sessions if s.status == AppointmentStatus.BOOKED and s.start > now
+        ]
+        for appointment_id in remaining:
+            appointment_transition(
+                appointment_id=appointment_id,
+                to_status=AppointmentStatus.CANCELLED,
+                actor=actor,
+                reason=END_HISTORY_REASON,
+                request=request,
+                now=now,
+                notice=notice,
+            )
+        started = any(s.status == AppointmentStatus.COMPLETED for s in sessions)
+        status = CourseStatus.ENDED_EARLY if started else CourseStatus.CANCELLED
+        InfusionCourse.objects.filter(pk=course.pk).update(
+            status=status,
+            end_reason=end_reason,
+            end_note=end_note,
+            ended_by=actor if getattr(actor, "pk", None) else None,
+            ended_at=now,
+            updated_at=now,
+        )
+        audit_patient_event(
+            course,
+            "course.ended_early" if started else "course.cancelled",
+            actor=actor,
+            request=request,
+            # The reason's code only: the note may say more than an audit detail should.
+            detail={"cancelled_sessions": len(remaining), "end_reason": end_reason},
+        )
+    return len(remaining)
+
+
 def course_cancel_remaining(
     *,
     course_id: int,
@@ -373,42 +433,17 @@ def course_cancel_remaining(
     now: dt.datetime | None = None,
     notice_reason: str = "",
 ) -> int:
-    """Cancel every booked session of an active course that has not started yet (through
-    appointment_transition, with history and audit), mark the course cancelled, and return how
-    many sessions were cancelled. Locks the course row; all or nothing. The patient's notices
-    (one per session, with `notice_reason`) share one batch: one message lists them all."""
-    now = now or timezone.now()
-    notice = ChangeNotice(reason=notice_reason, batch=uuid.uuid4())
-    with transaction.atomic():
-        course = locked_course(course_id)
-        if course.status != CourseStatus.ACTIVE:
-            raise _not_active(course)
-        remaining = list(
-            course.sessions.filter(status=AppointmentStatus.BOOKED, start__gt=now)
-            .order_by("start")
-            .values_list("pk", flat=True)
-        )
-        for appointment_id in remaining:
-            appointment_transition(
-                appointment_id=appointment_id,
-                to_status=AppointmentStatus.CANCELLED,
-                actor=actor,
-                reason=reason,
-                request=request,
-                now=now,
-                notice=notice,
-            )
-        InfusionCourse.objects.filter(pk=course.pk).update(
-            status=CourseStatus.CANCELLED, updated_at=now
-        )
-        audit_patient_event(
-            course,
-            "course.cancelled",
-            actor=actor,
-            request=request,
-            detail={"cancelled_sessions": len(remaining)},
-        )
-    return len(remaining)
+    """course_end with the reason "other" and `reason` as its note: kept for older callers (the
+    benchmarks). New code calls course_end."""
+    return course_end(
+        course_id=course_id,
+        actor=actor,
+        end_reason=CourseEndReason.OTHER,
+        end_note=reason,
+        request=request,
+        now=now,
+        notice_reason=notice_reason,
+    )
 
 
 def course_add_maintenance(
@@ -429,7 +464,7 @@ def course_add_maintenance(
             course = InfusionCourse.objects.filter(pk=course_id).first()
             if course is None:
                 raise SchedulingError("course_not_found")
-            if course.status == CourseStatus.CANCELLED:
+            if course.status in ENDED:
                 raise _not_active(course)
             raise SchedulingError("course_not_completed")
         course = locked_course(course_id)

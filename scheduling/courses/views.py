@@ -1,6 +1,6 @@
 """Staff pages for infusion courses: plan and book a course for a cleared patient on one page
-(two submits: propose, book), then follow it on the course page (progress, move one session,
-cancel the rest, add maintenance infusions).
+(two submits: propose, book), then follow it on the course page (progress, outcome measures
+for clinicians and admin, move one session, end the course early with a reason, add maintenance).
 
 The views check access, bind a form and call one service of scheduling.courses.services; the rules
 (how many sessions, how far apart, what is free) live there. Every SchedulingError becomes a form
@@ -24,21 +24,22 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from intake.clearance import clearance_status
 from intake.models import Patient
-from propel.roles import Capability, staff_required
-from scheduling.audit import audit_shown
+from propel.roles import Capability, can, staff_required
+from scheduling.audit import audit_patient_event, audit_shown
 from scheduling.courses.forms import (
-    CancelRemainingForm,
+    CourseEndForm,
     CoursePlanForm,
     CourseSessionsForm,
     MaintenanceForm,
     SessionMoveForm,
     to_local_input,
 )
+from scheduling.courses.outcomes import course_outcomes
 from scheduling.courses.services import (
     CourseConflict,
     course_add_maintenance,
     course_book,
-    course_cancel_remaining,
+    course_end,
     course_progress,
     course_propose,
     course_session_move,
@@ -161,7 +162,9 @@ def _book(
 
 
 def _course_or_404(course_id: int) -> InfusionCourse:
-    return get_object_or_404(InfusionCourse.objects.select_related("patient"), pk=course_id)
+    return get_object_or_404(
+        InfusionCourse.objects.select_related("patient", "ended_by"), pk=course_id
+    )
 
 
 def _render_detail(
@@ -170,7 +173,7 @@ def _render_detail(
     *,
     move_form: SessionMoveForm | None = None,
     move_for: int | None = None,
-    cancel_form: CancelRemainingForm | None = None,
+    end_form: CourseEndForm | None = None,
     maintenance_form: MaintenanceForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -200,7 +203,6 @@ def _render_detail(
                 "form": form,
             }
         )
-    has_upcoming = any(row["movable"] for row in rows)
     # All sessions over and at least one done: course_add_maintenance completes the course first.
     all_done = (
         course.status == CourseStatus.ACTIVE
@@ -209,14 +211,22 @@ def _render_detail(
         and progress["done"] > 0
     )
     audit_shown(request, [course.patient_id])
+    # Scores are health information: clinicians and admin only, and each read is audited.
+    outcomes = None
+    if can(request.user, Capability.HEALTH_RECORD):
+        outcomes = course_outcomes(course, progress["sessions"])
+        audit_patient_event(course, "course.outcomes_viewed", actor=request.user, request=request)
     context = {
         "course": course,
         "patient": course.patient,
         "progress": progress,
         "rows": rows,
-        "can_cancel": course.status == CourseStatus.ACTIVE and has_upcoming,
+        # Ending early: an active course with fewer sessions done than planned.
+        "can_end": course.status == CourseStatus.ACTIVE
+        and (progress["remaining"] > 0 or progress["done"] < course.planned_sessions),
+        "outcomes": outcomes,
         "can_add_maintenance": course.status == CourseStatus.COMPLETED or all_done,
-        "cancel_form": cancel_form or CancelRemainingForm(auto_id="cancel-%s"),
+        "end_form": end_form or CourseEndForm(auto_id="end-%s"),
         "maintenance_form": maintenance_form or MaintenanceForm(auto_id="maintenance-%s"),
     }
     return render(request, "scheduling/courses/detail.html", context, status=status)
@@ -317,17 +327,18 @@ def _course_form_view(
     return view
 
 
-def _act_cancel(request: HttpRequest, course: InfusionCourse, cleaned: dict[str, Any]) -> str:
-    count = course_cancel_remaining(
+def _act_end(request: HttpRequest, course: InfusionCourse, cleaned: dict[str, Any]) -> str:
+    count = course_end(
         course_id=course.pk,
         actor=request.user,
-        reason=cleaned["reason"],
+        end_reason=cleaned["end_reason"],
+        end_note=cleaned.get("end_note") or "",
         request=request,
         notice_reason=cleaned.get("notice_reason") or "",
     )
     return ngettext(
-        "Cancelled %(count)d remaining session.",
-        "Cancelled %(count)d remaining sessions.",
+        "Course ended; %(count)d remaining session cancelled.",
+        "Course ended; %(count)d remaining sessions cancelled.",
         count,
     ) % {"count": count}
 
@@ -339,8 +350,9 @@ def _act_maintenance(request: HttpRequest, course: InfusionCourse, cleaned: dict
     return _("Maintenance infusion booked.")
 
 
+# The URL keeps its name (scheduling:course_cancel); the action ends the course early.
 course_cancel = _course_form_view(
-    CancelRemainingForm, "cancel", field="reason", error_field=None, act=_act_cancel
+    CourseEndForm, "end", field="end_reason", error_field=None, act=_act_end
 )
 course_maintenance = _course_form_view(
     MaintenanceForm, "maintenance", field="start", error_field="start", act=_act_maintenance

@@ -65,9 +65,26 @@ class BookedVia(models.TextChoices):
 
 
 class CourseStatus(models.TextChoices):
+    """A course ended before its planned sessions were done is CANCELLED when none of its
+    sessions was completed (it never really started) and ENDED_EARLY when at least one was: both
+    record why, by whom and when (scheduling.courses.services.course_end)."""
+
     ACTIVE = "active", _("In progress")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
+    ENDED_EARLY = "ended_early", _("Ended early")
+
+
+class CourseEndReason(models.TextChoices):
+    """Why a course stopped before its planned sessions were done (issue 20's dropout reasons)."""
+
+    PATIENT_CHOICE = "patient_choice", _("Patient's choice")
+    SIDE_EFFECTS = "side_effects", _("Side effects")
+    CLINICAL_DECISION = "clinical_decision", _("Clinical decision")
+    COST = "cost", _("Cost")
+    MOVED_AWAY = "moved_away", _("Moved away")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    OTHER = "other", _("Other")
 
 
 class InfusionCourse(models.Model):
@@ -86,9 +103,24 @@ class InfusionCourse(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set together when a course is ended before its planned sessions are done (blank otherwise).
+    end_reason = models.CharField(max_length=32, choices=CourseEndReason.choices, blank=True)
+    end_note = models.TextField(blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # A course ended early always says why and when (course_end writes them together).
+            models.CheckConstraint(
+                condition=~models.Q(status="ended_early")
+                | (~models.Q(end_reason="") & models.Q(ended_at__isnull=False)),
+                name="course_ended_early_has_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"course of {self.planned_sessions} for patient {self.patient_id}"

@@ -326,7 +326,7 @@ def test_the_course_page_shows_progress_and_sessions_in_time_order(desk, cleared
         3,
     )
     page = response.content.decode()
-    assert 'id="progress-done">1<' in page and 'id="progress-upcoming">3<' in page
+    assert 'id="progress-done">1<' in page and 'id="progress-remaining">3<' in page
     assert [row["appointment"].pk for row in response.context["rows"]] == [s.pk for s in sessions]
     assert "Infusion 1" in page and "Dr Course" in page and "Casey Cleared" in page
     assert page.index("No-show") < page.index("Cancelled</span>")
@@ -386,31 +386,33 @@ def test_moving_another_courses_session_is_refused(desk, cleared, clinic):
     assert response.status_code == 400
 
 
-def test_cancelling_the_remaining_sessions(desk, cleared):
+def test_ending_the_course_early_cancels_the_remaining_sessions(desk, cleared):
     course = booked_course(desk, cleared)
     first = course.sessions.order_by("start")[0]
     Appointment.objects.filter(pk=first.pk).update(status=AppointmentStatus.COMPLETED)
     response = desk.post(
-        reverse("scheduling:course_cancel", args=[course.pk]), {"reason": "Patient moved away"}
+        reverse("scheduling:course_cancel", args=[course.pk]), {"end_reason": "moved_away"}
     )
     assert response.status_code == 302
     course.refresh_from_db()
-    assert course.status == CourseStatus.CANCELLED
+    assert course.status == CourseStatus.ENDED_EARLY and course.end_reason == "moved_away"
     assert course.sessions.filter(status=AppointmentStatus.CANCELLED).count() == 5
     page = desk.get(detail_url(course)).content.decode()
-    assert "Cancelled 5 remaining sessions." in page
-    # Cancelling again is refused with the service's message, not a 500.
-    again = desk.post(reverse("scheduling:course_cancel", args=[course.pk]), {"reason": "Again"})
+    assert "Course ended; 5 remaining sessions cancelled." in page
+    # Ending again is refused with the service's message, not a 500.
+    again = desk.post(reverse("scheduling:course_cancel", args=[course.pk]), {"end_reason": "cost"})
     assert again.status_code == 400
     assert "cannot be changed" in again.content.decode()
 
 
-@pytest.mark.parametrize("reason", ["", "x" * 301, "x" * 100_000])
-def test_cancelling_needs_a_short_reason(desk, cleared, reason):
+@pytest.mark.parametrize(
+    "data", [{}, {"end_reason": ""}, {"end_reason": "x" * 100_000}, {"reason": "Moved away"}]
+)
+def test_ending_the_course_needs_a_reason(desk, cleared, data):
     course = booked_course(desk, cleared)
-    response = desk.post(reverse("scheduling:course_cancel", args=[course.pk]), {"reason": reason})
+    response = desk.post(reverse("scheduling:course_cancel", args=[course.pk]), data)
     assert response.status_code == 400
-    assert "reason" in response.context["cancel_form"].errors
+    assert "end_reason" in response.context["end_form"].errors
     assert not course.sessions.filter(status=AppointmentStatus.CANCELLED).exists()
 
 
@@ -480,7 +482,7 @@ def test_course_actions_by_persona(client_as, cleared, persona, expected):
                 "new_start": to_local_input(session.start + dt.timedelta(hours=1)),
             },
         ),
-        (reverse("scheduling:course_cancel", args=[course.pk]), {"reason": "Changed plans"}),
+        (reverse("scheduling:course_cancel", args=[course.pk]), {"end_reason": "cost"}),
     ]
     for url, data in posts:
         response = browser.post(url, data)

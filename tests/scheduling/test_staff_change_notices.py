@@ -313,7 +313,7 @@ def test_moving_a_course_session_plans_one_notice(course, desk):
 
 def test_cancelling_a_course_plans_one_notice_per_session_in_one_batch(course, desk):
     url = reverse("scheduling:course_cancel", args=[course.pk])
-    data = {"reason": "Patient moved away", "notice_reason": NoticeReason.PATIENT_REQUEST}
+    data = {"end_reason": "moved_away", "notice_reason": NoticeReason.PATIENT_REQUEST}
 
     assert desk.post(url, data).status_code == 302
     desk.post(url, data)  # sent twice: the course is no longer active
