@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('intake', '0006_consent_email_backfill'),
-        ('scheduling', '0014_courses_end_reason'),
+        ('scheduling', '0015_courses_end_reason'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

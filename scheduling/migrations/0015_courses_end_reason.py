@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0013_perfwindow_appointment_span_index'),
+        ('scheduling', '0014_timeoff_blocked_time'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
