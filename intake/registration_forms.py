@@ -20,6 +20,7 @@ from intake.patient_registration import NewCaller
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 DATE_OF_BIRTH_FORMATS = ["%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d"]
 SEND_EMAIL, SEND_SMS = "email", "sms"
+MAX_CONFIRMED = 50  # more ids than duplicates are ever shown (intake.duplicates.SHOWN)
 
 
 def _phone(label: Any, **kwargs: Any) -> PhoneNumberField:
@@ -72,7 +73,7 @@ class NewPatientForm(forms.Form):
     )
     # The ids of the likely duplicates the front desk was shown and chose not to use: a
     # deliberate "none of these, create new". A duplicate not in it is shown first.
-    confirmed_new = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    confirmed_new = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_date_of_birth(self) -> dt.date:
         born: dt.date = self.cleaned_data["date_of_birth"]
@@ -84,7 +85,8 @@ class NewPatientForm(forms.Form):
 
     def clean_confirmed_new(self) -> frozenset[int]:
         text = self.cleaned_data.get("confirmed_new") or ""
-        return frozenset(int(part) for part in text.split(",") if part.strip().isdigit())
+        parts = text.split(",")[:MAX_CONFIRMED]
+        return frozenset(int(part) for part in parts if part.strip().isdigit() and len(part) < 12)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -190,3 +190,22 @@ def test_a_text_asked_for_in_quiet_hours_waits_for_the_morning(client_as, time_m
     client_as("front_desk").post(URL, caller())
     text = Reminder.objects.get(channel=ReminderChannel.SMS)
     assert text.due_at == dt.datetime(2027, 2, 11, 16, 0, tzinfo=dt.UTC)  # 8am Sacramento
+
+
+def test_a_garbled_confirmation_is_ignored_not_an_error(desk):
+    known = PatientFactory(email="alex.sample@example.test")
+    response = desk.post(URL, caller(confirmed_new="x," * 5000 + "99999999999999999999"))
+    assert response.status_code == 200 and f'value="{known.pk}"' in response.text
+    assert Patient.objects.count() == 1
+
+
+@pytest.mark.parametrize("many", [1, 30])
+def test_the_duplicates_page_runs_a_constant_number_of_queries(
+    desk, many, django_assert_max_num_queries
+):
+    PatientFactory.create_batch(
+        many, first_name="Alex", last_name="Sample", date_of_birth=dt.date(1980, 3, 27)
+    )
+    with django_assert_max_num_queries(9):
+        response = desk.post(URL, caller())
+    assert response.status_code == 200
