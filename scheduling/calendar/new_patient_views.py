@@ -7,7 +7,8 @@ questionnaire link by email and/or text (the outbox, scheduling.reminder_plan
 
 A second submit of the same caller (a double click, the back button) finds the patient the first
 one created and shows it as a duplicate, so it never creates a second patient unless the front
-desk says so again, having seen it.
+desk says so again, having seen it; two submits at the very same time take turns on a lock
+(intake.patient_registration.registration_serialise) around the check and the creation.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from intake.duplicates import likely_duplicates
-from intake.patient_registration import patient_register
+from intake.patient_registration import patient_register, registration_serialise
 from intake.registration_forms import SEND_EMAIL, SEND_SMS, NewPatientForm
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
@@ -39,26 +40,28 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, PAGE, {"form": form, "duplicates": []}, status=400)
     caller = form.caller()
-    duplicates = likely_duplicates(
-        first_name=caller.first_name,
-        last_name=caller.last_name,
-        date_of_birth=caller.date_of_birth,
-        email=caller.email,
-        mobile=caller.mobile,
-    )
-    shown = [d.patient.pk for d in duplicates]
-    if not set(shown) <= form.cleaned_data["confirmed_new"]:
-        audit_shown(request, shown)
-        context = {"form": form, "duplicates": duplicates, "confirm": ",".join(map(str, shown))}
-        return render(request, PAGE, context)
     with transaction.atomic():
-        patient = patient_register(caller, request=request)
-        for choice in form.cleaned_data["send_link"]:
-            patient_message_plan(
-                patient_id=patient.pk,
-                kind=ReminderKind.QUESTIONNAIRE_LINK,
-                channel=CHANNELS[choice],
-            )
+        registration_serialise(caller.date_of_birth)
+        duplicates = likely_duplicates(
+            first_name=caller.first_name,
+            last_name=caller.last_name,
+            date_of_birth=caller.date_of_birth,
+            email=caller.email,
+            mobile=caller.mobile,
+        )
+        shown = [d.patient.pk for d in duplicates]
+        if set(shown) <= form.cleaned_data["confirmed_new"]:
+            patient = patient_register(caller, request=request)
+            for choice in form.cleaned_data["send_link"]:
+                patient_message_plan(
+                    patient_id=patient.pk,
+                    kind=ReminderKind.QUESTIONNAIRE_LINK,
+                    channel=CHANNELS[choice],
+                )
+        else:
+            audit_shown(request, shown)
+            context = {"form": form, "duplicates": duplicates, "confirm": ",".join(map(str, shown))}
+            return render(request, PAGE, context)
     messages.success(
         request, _("%(name)s was added. Now book the consultation.") % {"name": patient}
     )

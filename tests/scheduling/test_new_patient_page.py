@@ -206,6 +206,6 @@ def test_the_duplicates_page_runs_a_constant_number_of_queries(
     PatientFactory.create_batch(
         many, first_name="Alex", last_name="Sample", date_of_birth=dt.date(1980, 3, 27)
     )
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(12):
         response = desk.post(URL, caller())
     assert response.status_code == 200
