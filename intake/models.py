@@ -10,6 +10,23 @@ from phonenumber_field.modelfields import PhoneNumberField
 from propel.append_only import AppendOnlyModel
 
 
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    SPANISH = "es", _("Spanish")
+
+
+class HeardAbout(models.TextChoices):
+    """How a new patient heard of the clinic (asked by the front desk on the phone)."""
+
+    CLINICIAN = "clinician", _("Referred by a clinician")
+    FRIEND = "friend", _("Friend or family")
+    SEARCH = "search", _("Web search")
+    SOCIAL = "social", _("Social media")
+    INSURANCE = "insurance", _("Insurance or directory")
+    EVENT = "event", _("Event or talk")
+    OTHER = "other", _("Other")
+
+
 class Patient(models.Model):
     """A person who books with the clinic. Contact details only; health information lives in intake
     submissions, which later issues add."""
@@ -26,6 +43,19 @@ class Patient(models.Model):
     consent_email_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     consent_sms = models.BooleanField(_("text message reminders"), default=False)
     consent_sms_at = models.DateTimeField(null=True, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    # Asked when the front desk registers a caller (intake.patient_registration); blank otherwise.
+    heard_about = models.CharField(
+        _("how they heard of the clinic"), max_length=16, choices=HeardAbout.choices, blank=True
+    )
+    heard_about_other = models.CharField(
+        _("heard of the clinic: other"), max_length=200, blank=True
+    )
+    referrer_name = models.CharField(_("referring clinician"), max_length=200, blank=True)
+    referrer_practice = models.CharField(_("referring practice"), max_length=200, blank=True)
+    referrer_phone = PhoneNumberField(_("referring clinician's phone"), blank=True)
     escort_name = models.CharField(_("escort or driver"), max_length=200, blank=True)
     escort_phone = PhoneNumberField(_("escort's phone"), blank=True)
     # Bumped to revoke every link the patient was sent (intake.links).

@@ -100,7 +100,11 @@ BEFORE_KINDS = frozenset(
 # file.
 NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
 # Emails about a patient (no appointment): transactional, email only, link made at send time.
-PATIENT_KINDS = frozenset({ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST})
+PATIENT_KINDS = frozenset(
+    {ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST, ReminderKind.QUESTIONNAIRE_LINK}
+)
+# Of those, the kinds that may also go by text (with the patient's consent to texts).
+PATIENT_SMS_KINDS = frozenset({ReminderKind.QUESTIONNAIRE_LINK})
 
 # Rows a re-plan may (re)schedule; the others are history.
 REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)
@@ -452,21 +456,31 @@ def reminder_notice_plan(
     return row
 
 
-def patient_message_plan(*, patient_id: int, kind: str, now: dt.datetime | None = None) -> Reminder:
+def patient_message_plan(
+    *,
+    patient_id: int,
+    kind: str,
+    now: dt.datetime | None = None,
+    channel: str = ReminderChannel.EMAIL,
+) -> Reminder:
     """Plan one email about a patient (PATIENT_KINDS: a fresh link, a request for more
-    information), due at once, for the dispatch sweep to send like any reminder.
+    information, a new patient's questionnaire link), due at once, for the dispatch sweep to send
+    like any reminder. A text (PATIENT_SMS_KINDS only) waits for the end of the quiet hours.
 
     Call inside the transaction of the request that promises it: a broker outage then delays the
     email and never loses it. The link in it is signed when it is sent, never stored here.
     """
     if kind not in PATIENT_KINDS:
         raise ValueError(f"{kind!r} is not a message about a patient")
-    return Reminder.objects.create(
-        patient_id=patient_id,
-        kind=kind,
-        channel=ReminderChannel.EMAIL,
-        due_at=now or timezone.now(),
-    )
+    if channel != ReminderChannel.EMAIL and kind not in PATIENT_SMS_KINDS:
+        raise ValueError(f"{kind!r} goes by email only")
+    due = now or timezone.now()
+    if channel == ReminderChannel.SMS:
+        times = reminder_times()
+        due = after_quiet_hours(
+            due, tz=clinic_tz(), start_hour=times.quiet_start_hour, end_hour=times.quiet_end_hour
+        )
+    return Reminder.objects.create(patient_id=patient_id, kind=kind, channel=channel, due_at=due)
 
 
 def booking_request_message_plan(

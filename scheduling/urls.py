@@ -4,7 +4,7 @@ address reads as its prefix plus its path, and a wing's pages sit together."""
 from django.urls import URLPattern, URLResolver, include, path
 
 from scheduling import time_off_views, views
-from scheduling.calendar import appointment_views, closure_views, feeds
+from scheduling.calendar import appointment_views, closure_views, feeds, new_patient_views
 from scheduling.calendar import patient_views as staff_patient_views
 from scheduling.calendar import views as calendar_views
 from scheduling.courses import views as course_views
@@ -74,6 +74,7 @@ staff_pages: list[URLPattern | URLResolver] = [
         name="time_off_delete",
     ),
     path("visits/<int:appointment_id>/", include(visit_pages)),
+    path("patients/new/", new_patient_views.patient_new, name="patient_new"),
     path("patients/<int:patient_id>/", staff_patient_views.patient_detail, name="patient"),
     path(
         "patients/<int:patient_id>/links/revoke/",

@@ -367,6 +367,7 @@ MATRIX: dict[str, Row] = {
     "scheduling:calendar": Row(none, ALL_STAFF),
     "scheduling:calendar_week": Row(none, ALL_STAFF),
     "scheduling:appointment_new": Row(none, ALL_STAFF),
+    "scheduling:patient_new": Row(none, ALL_STAFF),
     "scheduling:appointment": Row(appt, ALL_STAFF),
     "scheduling:appointment_status": Row(appt, EVERY_STAFF_POST, "POST"),
     "scheduling:appointment_cancel": Row(appt, EVERY_STAFF_POST, "POST"),

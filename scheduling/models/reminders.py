@@ -29,6 +29,8 @@ class ReminderKind(models.TextChoices):
     # transaction of the request that promises them, their link made fresh at send time.
     PATIENT_LINK = "patient_link", _("New link to the patient's page")
     INFORMATION_REQUEST = "information_request", _("Care team needs more information")
+    # The questionnaire link the front desk sends a caller it registered (by email or text).
+    QUESTIONNAIRE_LINK = "questionnaire_link", _("Questionnaire link for a new patient")
     BOOKING_REQUEST = "booking_request", _("Confirm an online booking")
 
 

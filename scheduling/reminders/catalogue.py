@@ -169,6 +169,15 @@ CATALOGUE: tuple[Entry, ...] = (
         email_templates("information_request"),
     ),
     Entry(
+        ReminderKind.QUESTIONNAIRE_LINK,
+        "at once, when the front desk registers a caller and sends the questionnaire link (by "
+        "email, and by text when the caller agreed to texts on the call; a text waits for the end "
+        "of the quiet hours)",
+        PATIENT_ANY_ADDRESS,
+        (EMAIL, SMS),
+        (*email_templates("questionnaire_link"), "reminders/questionnaire_link_sms.txt"),
+    ),
+    Entry(
         ReminderKind.BOOKING_REQUEST,
         "at once, when someone asks for a consultation on the public booking form: the link that "
         "confirms it",

@@ -220,6 +220,22 @@ def _information_request_context(
     }
 
 
+def _questionnaire_link_context(
+    reminder: Reminder, _questionnaires: Questionnaires | None
+) -> dict[str, Any]:
+    # A new caller's first message: the questionnaire, and the page to see their bookings.
+    patient = reminder.patient
+    assert patient is not None
+    token = patient_link_token(patient)
+    site = settings.SITE_URL
+    return {
+        "first_name": patient.first_name,
+        "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
+        "questionnaire_url": site + reverse("intake:start", args=[token]),
+        "manage_url": site + reverse("scheduling:patient_home", args=[token]),
+    }
+
+
 def _booking_request_context(
     reminder: Reminder, _questionnaires: Questionnaires | None
 ) -> dict[str, Any]:
@@ -240,7 +256,10 @@ EMAIL_ONLY_CONTEXTS = {
     ReminderKind.PATIENT_LINK: _patient_link_context,
     ReminderKind.INFORMATION_REQUEST: _information_request_context,
     ReminderKind.BOOKING_REQUEST: _booking_request_context,
+    ReminderKind.QUESTIONNAIRE_LINK: _questionnaire_link_context,
 }
+# Of those, the ones that may go by text too: templates/reminders/<kind>_sms.txt.
+PATIENT_SMS_TEMPLATES = {ReminderKind.QUESTIONNAIRE_LINK: "reminders/questionnaire_link_sms.txt"}
 
 
 def _opt_out_url(reminder: Reminder) -> str:
@@ -260,6 +279,10 @@ def _render_email_only(
         **EMAIL_ONLY_CONTEXTS[kind](reminder, questionnaires),
         "opt_out_url": opt_out_url,
     }
+    if reminder.channel == ReminderChannel.SMS and kind in PATIENT_SMS_TEMPLATES:
+        sms = _one_line(render_to_string(PATIENT_SMS_TEMPLATES[kind], context))
+        _check(kind.value, "SMS", sms, context["first_name"])
+        return RenderedMessage(subject="", text="", html="", sms=sms, opt_out_url="")
     base = f"emails/{kind.value}"
     subject = _one_line(render_to_string(f"{base}_subject.txt", context))
     _check(kind.value, "subject", subject, context["first_name"])

@@ -150,6 +150,7 @@ NO_STATUS = {
     "scheduling:patient_contact",
     "scheduling:patient_home",
     "scheduling:patient_links_revoke",
+    "scheduling:patient_new",
     "scheduling:patient_ics",
     "scheduling:reminder_resend",
     "scheduling:reminders",
