@@ -237,6 +237,7 @@ def test_a_dropped_move_is_refused_with_the_rule_then_accepted(staff, clinic):
     refused = staff.post(url, dropped)
     assert refused.status_code == 409
     [reason] = refused.context["move_form"].non_field_errors()
+    assert reason.startswith("No room or clinician is free at that time.")
     assert reason in refused.content.decode()
     visit.refresh_from_db()
     assert visit.start == at(TUESDAY, 9)
@@ -261,3 +262,20 @@ def test_the_all_rooms_week_and_the_clinician_day_run_the_same_queries_for_10_or
     assert count_queries(staff, reverse("scheduling:calendar"), {"date": "2027-01-05", **by}) == (
         count_queries(staff, reverse("scheduling:calendar"), {"date": "2027-01-12", **by})
     )
+
+
+def test_the_board_pages_with_visits_cells_and_blocked_time_are_valid_html(staff, clinic):
+    from tests.propel.html_validity import parse_errors, unknown_attributes
+
+    AppointmentFactory(room=clinic["consult"], start=at(TUESDAY, 10))
+    ClosureFactory(start_date=WEDNESDAY, reason="Staff training")
+    pages = [
+        day(staff),
+        day(staff, by="clinician"),
+        day(staff, WEDNESDAY),
+        staff.get(reverse("scheduling:calendar_week"), {"date": "2027-01-05"}),
+    ]
+    for page in pages:
+        document = page.content.decode()
+        assert "cal-cell" in document or "cal-blocked" in document
+        assert parse_errors(document) == [] and unknown_attributes(document) == []
