@@ -24,6 +24,7 @@ from tests.factories import (
     AppointmentTypeFactory,
     ClinicianFactory,
     ClosureFactory,
+    ExtraOpeningFactory,
     PatientFactory,
     RoomFactory,
     open_weekdays,
@@ -279,3 +280,31 @@ def test_the_board_pages_with_visits_cells_and_blocked_time_are_valid_html(staff
         document = page.content.decode()
         assert "cal-cell" in document or "cal-blocked" in document
         assert parse_errors(document) == [] and unknown_attributes(document) == []
+
+
+def test_an_extra_opening_is_drawn_on_the_grid_with_its_cells(staff, clinic):
+    saturday = TUESDAY + dt.timedelta(days=4)
+    ExtraOpeningFactory(date=saturday, opens=dt.time(9), closes=dt.time(12), note="Open Saturday")
+    response = day(staff, saturday)
+    [column, *_] = response.context["columns"]
+    assert [p.css for p in column.extra_spans] == ["slot-start-0 slot-span-12"]
+    assert len(column.cells) == 6
+    assert 'class="cal-extra-open slot-start-0 slot-span-12"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"time": "25:99", "room": "x", "appointment_type": "999999", "date": "2027-02-30"},
+        {"time": "=1+1" * 30, "clinician": "-1"},
+    ],
+)
+def test_a_bad_prefill_is_never_a_500(staff, clinic, params):
+    patient = PatientFactory()
+    new = reverse("scheduling:appointment_new")
+    assert staff.get(new, params).status_code == 200
+    assert staff.get(new, {**params, "patient": patient.pk}).status_code in (200, 400)
+    visit = AppointmentFactory(room=clinic["consult"], start=at(TUESDAY, 11))
+    move = reverse("scheduling:appointment_move", kwargs={"appointment_id": visit.pk})
+    page = staff.get(move, params)
+    assert page.status_code == 200 and page.context["requested"] is None
