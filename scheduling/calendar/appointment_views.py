@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -196,7 +197,13 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
         slots = _slot_choices(kind, day, patient_id=None)
     if not (posted and form.is_valid()):
         return _page(
-            request, MOVE, appointment, 400 if posted else 200, move_form=form, slots=slots
+            request,
+            MOVE,
+            appointment,
+            400 if posted else 200,
+            move_form=form,
+            slots=slots,
+            requested=_requested(form, slots),
         )
     try:
         booking.appointment_move(
@@ -214,6 +221,15 @@ def appointment_move(request: HttpRequest, appointment_id: int) -> HttpResponse:
     return redirect("scheduling:appointment", appointment_id=appointment.pk)
 
 
+def _requested(form: MoveForm, slots: list[SlotChoice]) -> dt.datetime | None:
+    """A time asked for in the address (a visit dropped on the calendar) that is not among the
+    free times: offered as it is, so pressing Move lets the service say why it is refused."""
+    start = form.cleaned_data.get("start") if form.is_valid() else None
+    if start is None or any(slot.start == start for slot in slots):
+        return None
+    return start.astimezone(clinic_tz())
+
+
 @staff_required(Capability.CALENDAR)
 def appointment_new(request: HttpRequest) -> HttpResponse:
     """Step 1: find the patient (?q=). Step 2 (?patient=): type and date, then a free time.
@@ -228,6 +244,8 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         "form": form,
         "slots": _booking_slots(form),
         "patient": patient,
+        "prefill": (prefill := _prefill(request)),
+        "prefill_query": urlencode(prefill),
     }
     shown = [p.pk for p in context["patients"]] + ([patient.pk] if patient else [])
     audit_shown(request, shown)
@@ -236,6 +254,17 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
         return render(request, NEW, context, status=status)
     assert form is not None  # a POST always binds the booking form
     return _book(request, form, context)
+
+
+PREFILL = ("appointment_type", "date", "time", "room", "clinician")
+
+
+def _prefill(request: HttpRequest) -> list[tuple[str, str]]:
+    """What a click on an empty calendar cell filled in (type, date, time, room, clinician),
+    carried through the patient search to step 2, whose form validates it."""
+    if request.method != "GET":
+        return []
+    return [(name, request.GET[name][:40]) for name in PREFILL if request.GET.get(name)]
 
 
 def _chosen_patient(value: str | None) -> Patient | None:

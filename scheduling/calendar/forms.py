@@ -36,6 +36,11 @@ class ResourceIds(TypedDict):
 
 class CalendarDateForm(forms.Form):
     date = forms.DateField(label=_("Date"), required=False, widget=DATE_INPUT)
+    by = forms.ChoiceField(
+        label=_("Columns"),
+        required=False,
+        choices=[("", _("Rooms")), ("clinician", _("Clinicians"))],
+    )
 
 
 class WeekForm(forms.Form):

@@ -1,10 +1,12 @@
-"""Staff calendar: the day view (a column per room) and the week view (a column per day, for a
-room or a clinician). Every view needs Capability.CALENDAR. The appointment pages are in
-scheduling.calendar.appointment_views.
+"""Staff calendar: the day view (a column per room, or per clinician) and the week view (every
+room as a sub-column of each day, or a column per day for one room or clinician). Every view
+needs Capability.CALENDAR. The appointment pages are in scheduling.calendar.appointment_views;
+what a column holds is built in scheduling.calendar.columns.
 
 The calendar pages run a fixed number of queries whatever the number of appointments: opening
-hours, closures and extra openings (three), rooms or the week's resources, the appointments with
-their patient, type, room and clinician (one), and the clearance badges (two, in a batch).
+hours, closures and extra openings (three), the blocked time (scheduling.calendar.blocks), the
+rooms or clinicians, the offered types, the appointments with their patient, type, room and
+clinician (one), and the clearance badges (two, in a batch).
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from intake.clearance import ClearanceStatus, clearance_statuses
 from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
 from scheduling.availability import TimeSpan, days
+from scheduling.calendar.blocks import BlockedSpan, Window, calendar_blocks
+from scheduling.calendar.columns import Column, DayHours, fill
 from scheduling.calendar.forms import CalendarDateForm, WeekForm
-from scheduling.calendar.grid import Grid, Placement, grid_for
+from scheduling.calendar.grid import grid_for
 from scheduling.models import (
     Appointment,
+    AppointmentType,
     Clinician,
     Closure,
     ExtraOpening,
@@ -39,16 +43,6 @@ from scheduling.models.spans import id_equals
 from scheduling.slots import clinic_today, clinic_tz, utc_range
 
 # --- Loading -----------------------------------------------------------------------------------
-
-
-@dataclass
-class DayHours:
-    """What the clinic does on one date: its open spans, why it is closed, extra-opening notes."""
-
-    day: dt.date
-    spans: list[TimeSpan] = field(default_factory=list)
-    closure: str | None = None
-    extra_notes: list[str] = field(default_factory=list)
 
 
 def _load_hours(first: dt.date, last: dt.date) -> dict[dt.date, DayHours]:
@@ -68,60 +62,15 @@ def _load_hours(first: dt.date, last: dt.date) -> dict[dt.date, DayHours]:
         extra[row[0]].append(row[1:])
     hours = {}
     for day in days(first, last):
+        extra_spans = [(opens, closes) for opens, closes, _note in extra.get(day, ())]
+        spans = sorted([*weekly.get(day.weekday(), ()), *extra_spans])
         reason = next((r for start, end, r in closures if start <= day <= end), None)
         if reason is not None:
-            hours[day] = DayHours(day, closure=reason)
+            hours[day] = DayHours(day, closure=reason, closed_spans=spans)
             continue
-        spans = list(weekly.get(day.weekday(), ()))
-        spans.extend((opens, closes) for opens, closes, _note in extra.get(day, ()))
         notes = [note or _("Extra opening") for _o, _c, note in extra.get(day, ())]
-        hours[day] = DayHours(day, spans=sorted(spans), extra_notes=notes)
+        hours[day] = DayHours(day, spans=spans, extra_notes=notes, extra_spans=extra_spans)
     return hours
-
-
-@dataclass(frozen=True)
-class Block:
-    appointment: Appointment
-    placement: Placement
-    clearance: ClearanceStatus | None
-
-
-@dataclass
-class Column:
-    """One column of the grid: a room on a day, or a day for a room or clinician."""
-
-    title: str
-    day: dt.date
-    hours: DayHours
-    open_spans: list[Placement] = field(default_factory=list)
-    blocks: list[Block] = field(default_factory=list)
-
-
-def _fill(
-    columns: list[Column],
-    keys: list[Any],
-    grid: Grid | None,
-    appointments: list[Appointment],
-    key_of: Any,
-) -> None:
-    """Put each appointment into the column whose key it has, with its rows and badge."""
-    tz = clinic_tz()
-    clearances = clearance_statuses({a.patient_id for a in appointments}, today=clinic_today())
-    by_key = dict(zip(keys, columns, strict=True))
-    for column in columns:
-        if grid is not None:
-            column.open_spans = [p for s in column.hours.spans if (p := grid.place_span(s))]
-    if grid is None:
-        return
-    for appointment in appointments:
-        column = by_key.get(key_of(appointment))
-        if column is None:
-            continue
-        placement = grid.place(appointment.start, appointment.end, day=column.day, tz=tz)
-        if placement is not None:
-            column.blocks.append(
-                Block(appointment, placement, clearances.get(appointment.patient_id))
-            )
 
 
 def _appointments(first: dt.date, last: dt.date, whose: Q) -> list[Appointment]:
@@ -134,29 +83,72 @@ def _appointments(first: dt.date, last: dt.date, whose: Q) -> list[Appointment]:
     )
 
 
+def _types() -> list[AppointmentType]:
+    """The offered types, the one an empty room cell pre-fills first for its room's kind."""
+    return list(AppointmentType.objects.filter(active=True).order_by("pk"))
+
+
 # --- Calendar ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AgendaDay:
+    """One day of the agenda list shown instead of the grid on a narrow screen."""
+
+    day: dt.date
+    blocked: list[BlockedSpan] = field(default_factory=list)
+    appointments: list[Appointment] = field(default_factory=list)
+
+
+def _agenda(
+    first: dt.date, last: dt.date, appointments: list[Appointment], blocked: list[BlockedSpan]
+) -> list[AgendaDay]:
+    tz = clinic_tz()
+    agenda = {day: AgendaDay(day) for day in days(first, last)}
+    for appointment in appointments:
+        if (entry := agenda.get(appointment.start.astimezone(tz).date())) is not None:
+            entry.appointments.append(appointment)
+    for span in blocked:
+        for entry in agenda.values():
+            if span.start.astimezone(tz).date() <= entry.day < span.end.astimezone(tz).date():
+                entry.blocked.append(span)
+    return list(agenda.values())
 
 
 @staff_required(Capability.CALENDAR)
 def calendar_day(request: HttpRequest) -> HttpResponse:
     form = CalendarDateForm(request.GET or None)
-    day = (form.is_valid() and form.cleaned_data["date"]) or clinic_today()
+    cleaned = form.cleaned_data if form.is_valid() else {}
+    day = cleaned.get("date") or clinic_today()
+    by_clinician = cleaned.get("by") == "clinician"
     hours = _load_hours(day, day)[day]
-    rooms = list(Room.objects.filter(active=True).order_by("kind", "name"))
-    grid = grid_for([hours.spans])
-    columns = [Column(room.name, day, hours) for room in rooms]
-    appointments = _appointments(day, day, Q(room__in=rooms)) if grid else []
-    _fill(columns, [r.pk for r in rooms], grid, appointments, lambda a: a.room_id)
+    blocked = calendar_blocks(Window(day, day))
+    grid = grid_for([hours.drawn_spans])
+    if by_clinician:
+        clinicians = list(Clinician.objects.filter(active=True).order_by("display_name", "pk"))
+        columns = [Column(c.display_name, day, hours, key=c.pk, clinician=c) for c in clinicians]
+        whose, key_of = Q(clinician__in=clinicians), lambda a: a.clinician_id
+    else:
+        rooms = list(Room.objects.filter(active=True).order_by("kind", "name"))
+        columns = [Column(r.name, day, hours, key=r.pk, room=r) for r in rooms]
+        whose, key_of = Q(room__in=rooms), lambda a: a.room_id
+    appointments = _appointments(day, day, whose) if grid else []
+    fill(columns, grid, appointments, key_of, blocked, _types() if grid else [])
+    by = {"by": "clinician"} if by_clinician else {}
     context = {
         "form": form,
         "view": "day",
         "day": day,
+        "by_clinician": by_clinician,
         "hours": hours,
         "grid": grid,
         "columns": columns,
-        "previous": _url("scheduling:calendar", date=day - dt.timedelta(days=1)),
-        "next": _url("scheduling:calendar", date=day + dt.timedelta(days=1)),
-        "today_url": _url("scheduling:calendar"),
+        "agenda": _agenda(day, day, appointments, blocked),
+        "previous": _url("scheduling:calendar", date=day - dt.timedelta(days=1), **by),
+        "next": _url("scheduling:calendar", date=day + dt.timedelta(days=1), **by),
+        "today_url": _url("scheduling:calendar", **by),
+        "rooms_url": _url("scheduling:calendar", date=day),
+        "clinicians_url": _url("scheduling:calendar", date=day, by="clinician"),
         "week_url": _url("scheduling:calendar_week", date=day),
     }
     status = 400 if form.errors else 200
@@ -173,8 +165,16 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
     day = cleaned.get("date") or clinic_today()
     monday = day - dt.timedelta(days=day.weekday())
     sunday = monday + dt.timedelta(days=6)
-    room, clinician = _week_owner(cleaned.get("room"), cleaned.get("clinician"))
-    grid, columns = _week_columns(monday, sunday, room=room, clinician=clinician)
+    room, clinician = cleaned.get("room"), cleaned.get("clinician")
+    hours = _load_hours(monday, sunday)
+    blocked = calendar_blocks(Window(monday, sunday))
+    grid = grid_for(h.drawn_spans for h in hours.values())
+    if room is None and clinician is None:
+        columns, whose, key_of = _all_rooms_columns(hours)
+    else:
+        columns, whose, key_of = _owner_columns(hours, room=room, clinician=clinician)
+    appointments = _appointments(monday, sunday, whose) if grid else []
+    fill(columns, grid, appointments, key_of, blocked, _types() if grid else [])
     params = {"clinician": clinician.pk} if clinician else {"room": room.pk} if room else {}
     context = {
         "form": form,
@@ -186,6 +186,7 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
         "clinician": clinician,
         "grid": grid,
         "columns": columns,
+        "agenda": _agenda(monday, sunday, appointments, blocked),
         "previous": _url("scheduling:calendar_week", date=monday - dt.timedelta(days=7), **params),
         "next": _url("scheduling:calendar_week", date=monday + dt.timedelta(days=7), **params),
         "today_url": _url("scheduling:calendar_week", **params),
@@ -198,36 +199,45 @@ def calendar_week(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _week_owner(
-    room: Room | None, clinician: Clinician | None
-) -> tuple[Room | None, Clinician | None]:
-    """Whose week to show: the chosen clinician or room, else the first active room."""
-    if room is None and clinician is None:
-        room = Room.objects.filter(active=True).order_by("kind", "name").first()
-    return room, clinician
+def _day_title(day: dt.date) -> str:
+    return day.strftime("%a %b %-d")
 
 
-def _week_columns(
-    monday: dt.date, sunday: dt.date, *, room: Room | None, clinician: Clinician | None
-) -> tuple[Grid | None, list[Column]]:
-    """The week's grid and one column a day, holding the clinician's appointments if one is
-    chosen, else the room's."""
-    hours = _load_hours(monday, sunday)
-    grid = grid_for(h.spans for h in hours.values())
-    week = list(days(monday, sunday))
-    columns = [Column(d.strftime("%a %b %-d"), d, hours[d]) for d in week]
-    if grid is None or (room is None and clinician is None):
-        appointments = []
-    else:
-        owner = (
-            id_equals("clinician_id", clinician.pk)
-            if clinician is not None
-            else id_equals("room_id", room.pk)  # type: ignore[union-attr]
+def _all_rooms_columns(hours: dict[dt.date, DayHours]) -> tuple[list[Column], Q, Any]:
+    """Every active room as a sub-column of each day of the week."""
+    rooms = list(Room.objects.filter(active=True).order_by("kind", "name"))
+    columns = [
+        Column(
+            room.name,
+            day,
+            hours[day],
+            key=(day, room.pk),
+            room=room,
+            group=_day_title(day),
+            first_of_group=index == 0,
         )
-        appointments = _appointments(monday, sunday, owner)
+        for day in hours
+        for index, room in enumerate(rooms)
+    ]
     tz = clinic_tz()
-    _fill(columns, week, grid, appointments, lambda a: a.start.astimezone(tz).date())
-    return grid, columns
+    return columns, Q(room__in=rooms), lambda a: (a.start.astimezone(tz).date(), a.room_id)
+
+
+def _owner_columns(
+    hours: dict[dt.date, DayHours], *, room: Room | None, clinician: Clinician | None
+) -> tuple[list[Column], Q, Any]:
+    """One column a day for the clinician if one is chosen, else for the room."""
+    columns = [
+        Column(_day_title(day), day, hours[day], key=day, room=room, clinician=clinician)
+        for day in hours
+    ]
+    owner = (
+        id_equals("clinician_id", clinician.pk)
+        if clinician is not None
+        else id_equals("room_id", room.pk)  # type: ignore[union-attr]
+    )
+    tz = clinic_tz()
+    return columns, owner, lambda a: a.start.astimezone(tz).date()
 
 
 def _shown(columns: list[Column]) -> set[int]:

@@ -88,15 +88,20 @@ def test_cancelled_appointments_are_drawn_with_their_status(staff):
     assert "status-cancelled" in body and "Cancelled" in body
 
 
-def test_a_closure_shows_its_reason_and_no_grid(staff):
+def test_a_closure_shows_its_reason_drawn_over_the_grid_with_nothing_to_book(staff):
     open_weekdays()
-    RoomFactory()
+    RoomFactory(name="Consult A")
     ClosureFactory(start_date=TUESDAY, reason="Staff training")
     response = day_page(staff, TUESDAY)
-    assert response.context["grid"] is None
+    assert response.context["grid"].rows == 40
+    [column] = response.context["columns"]
+    [blocked] = column.blocked
+    assert blocked.placement.css == "slot-start-0 slot-span-40"
+    assert column.cells == []
     body = response.content.decode()
     assert "The clinic is closed: Staff training" in body
-    assert "cal-grid" not in body
+    assert 'class="cal-blocked cal-blocked-closure slot-start-0 slot-span-40">Closed: Staff' in body
+    assert "cal-cell" not in body
 
 
 def test_an_extra_opening_is_drawn_only_on_its_own_date(staff):
