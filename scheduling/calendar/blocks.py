@@ -1,10 +1,9 @@
 """What the staff calendar draws over its grid as blocked time: spans when no visit should sit
 there, each with a label and, when it blocks only one room or clinician, which one.
 
-One function, `calendar_blocks(window)`, feeds every calendar view. Today it returns the
-clinic's closures (whole days, every room and clinician); staff time off and a room's blocked
-time (training, maintenance) are added here by the module that owns them, so the views and
-templates draw them without change.
+One function, `calendar_blocks(window)`, feeds every calendar view: the clinic's closures (whole
+days, every room and clinician) and staff time off and a room's blocked time
+(`scheduling.time_off`, drawn only in that clinician's or room's column).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from scheduling.models import Closure
 from scheduling.slots import clinic_tz
+from scheduling.time_off import time_off_blocks
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def calendar_blocks(window: Window) -> list[BlockedSpan]:
     """Every blocked span that touches the window, in one query per source."""
     tz = clinic_tz()
     rows = Closure.objects.filter(start_date__lte=window.last, end_date__gte=window.first)
-    return [
+    closures = [
         BlockedSpan(
             start=dt.datetime.combine(start, dt.time(), tzinfo=tz),
             end=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
@@ -61,3 +61,18 @@ def calendar_blocks(window: Window) -> list[BlockedSpan]:
             "start_date", "end_date", "reason"
         )
     ]
+    first = dt.datetime.combine(window.first, dt.time(), tzinfo=tz)
+    after = dt.datetime.combine(window.last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    time_off = [
+        BlockedSpan(
+            start=span.start,
+            end=span.end,
+            label=span.label,
+            # A clinician's time off, or a room out of use.
+            kind="time_off" if span.clinician_id is not None else "blocked",
+            room_id=span.room_id,
+            clinician_id=span.clinician_id,
+        )
+        for span in time_off_blocks(first, after)
+    ]
+    return closures + time_off

@@ -30,6 +30,7 @@ from tests.factories import (
     open_weekdays,
 )
 from tests.scheduling.test_calendar_pages import count_queries, fill
+from tests.scheduling.time_off_support import block
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
 
@@ -183,6 +184,30 @@ def test_closures_are_blocked_spans_and_the_view_draws_whatever_calendar_blocks_
     assert "15:30-0800" in {c.time for c in drawn["Consult A"].cells}
     body = response.content.decode()
     assert 'class="cal-blocked cal-blocked-blocked slot-start-20 slot-span-8">Maintenance' in body
+
+
+def test_staff_time_off_and_a_room_out_of_use_are_drawn_in_their_own_columns(staff, clinic):
+    block(at(TUESDAY, 14), at(TUESDAY, 16), clinician=clinic["doctor"], note="Course")
+    block(at(TUESDAY, 9), at(TUESDAY, 11), room=clinic["infusion_room"], reason="maintenance")
+    spans = calendar_blocks(Window(TUESDAY, TUESDAY))
+    assert {(span.kind, span.clinician_id, span.room_id) for span in spans} == {
+        ("time_off", clinic["doctor"].pk, None),
+        ("blocked", None, clinic["infusion_room"].pk),
+    }
+
+    by_room = columns_by_title(day(staff))
+    [room_block] = by_room["Infusion 1"].blocked
+    assert room_block.span.label == "Maintenance"
+    assert by_room["Consult A"].blocked == []
+    assert "9:00-0800" not in {c.time for c in by_room["Infusion 1"].cells}
+
+    by_clinician = day(staff, by="clinician")
+    drawn = columns_by_title(by_clinician)
+    [time_off] = drawn["Dr Example"].blocked
+    assert time_off.span.label.endswith("Course")
+    assert drawn["Dr Sample"].blocked == []
+    assert not {"14:00-0800", "15:30-0800"} & {c.time for c in drawn["Dr Example"].cells}
+    assert "cal-blocked cal-blocked-time_off" in by_clinician.content.decode()
 
 
 def test_a_blocked_span_for_a_clinician_shows_only_in_their_column():
