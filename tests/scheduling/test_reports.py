@@ -397,3 +397,11 @@ def test_page_queries_are_constant(
             reverse("scheduling:reports"), {"first": "2026-12-01", "last": "2027-03-31"}
         )
     assert response.status_code == 200
+
+
+def test_long_chart_labels_are_shortened():
+    svg = bar_chart("c", "t", [("Clinician: " + "x" * 60, 1.0)])
+    description, drawn = svg.split("</desc>")
+    assert "x" * 60 in description  # read whole by a screen reader
+    assert "x" * 60 not in drawn
+    assert "\N{HORIZONTAL ELLIPSIS}" in drawn
