@@ -9,6 +9,8 @@ import io
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from propel.models import AuditEvent
@@ -244,11 +246,12 @@ def scores(phq9, gad7, pain):
 
 def ended_course(session_end_day, rounds):
     made = course(CourseStatus.COMPLETED, created=at(1, 9))
+    session_start = at(session_end_day, 9) if isinstance(session_end_day, int) else session_end_day
     AppointmentFactory(
         patient=made.patient,
         course=made,
         infusion=True,
-        start=at(session_end_day, 9),
+        start=session_start,
         status=AppointmentStatus.COMPLETED,
     )
     for number, (day, values) in enumerate(rounds, start=1):
@@ -371,8 +374,8 @@ def test_chart_is_an_image_with_escaped_text():
     assert "&lt;script&gt;" in svg
 
 
-def build_clinic_data(clinic, weeks):
-    for week in range(weeks):
+def build_clinic_data(clinic, weeks, first_week=0):
+    for week in range(first_week, first_week + weeks):
         start = dt.datetime(2027, 1, 4, 17, tzinfo=UTC) + dt.timedelta(weeks=week)
         visit(clinic, start, AppointmentStatus.COMPLETED)
         cancelled(clinic, start + dt.timedelta(hours=2), dt.timedelta(hours=1))
@@ -384,6 +387,32 @@ def build_clinic_data(clinic, weeks):
             due_at=start,
         )
         course(CourseStatus.CANCELLED, CourseEndReason.COST, created=start)
+        ended_course(
+            start + dt.timedelta(days=1),
+            [(start - dt.timedelta(days=30), scores(20, 12, 8)), (start, scores(4, 6, 2))],
+        )
+        Visit.objects.create(
+            appointment=visit(clinic, start + dt.timedelta(hours=4), AppointmentStatus.DEFERRED),
+            deferred_reason=f"Reason {week}",
+            deferred_at=start,
+        )
+
+
+def test_page_queries_do_not_grow_with_the_data(clinic, client_for, admin_user):
+    client = client_for(admin_user)
+    url = reverse("scheduling:reports")
+    query = {"first": "2026-12-01", "last": "2027-03-31"}
+    counts = []
+    for first_week, weeks in ((0, 1), (1, 8)):
+        build_clinic_data(clinic, weeks, first_week)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, query)
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    page = response.content.decode()
+    assert "Reason 8" in page  # the larger data set is on the page
+    assert "<td>9</td><td>9</td>" in page  # nine courses, each with a baseline and a later score
 
 
 @pytest.mark.parametrize("weeks", [1, 6])
