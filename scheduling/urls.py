@@ -11,6 +11,7 @@ from scheduling.courses import views as course_views
 from scheduling.online import confirm_views, contact_views, patient_views, public_views
 from scheduling.reminders import sms_webhook
 from scheduling.reminders import views as reminder_views
+from scheduling.reports import views as report_views
 from scheduling.visits import day_sheet_views
 from scheduling.visits import item_views as visit_item_views
 from scheduling.visits import visit_views as day_views
@@ -91,6 +92,8 @@ staff_pages: list[URLPattern | URLResolver] = [
         reminder_views.reminder_resend,
         name="reminder_resend",
     ),
+    path("reports/", report_views.reports, name="reports"),
+    path("reports/<slug:key>.csv", report_views.report_csv, name="report_csv"),
 ]
 
 # book/: online booking, open to anyone (scheduling.online.public_views, confirm_views).

@@ -146,6 +146,8 @@ def take(targets: dict[str, object]) -> None:
         shoot(clinician, "chart.png")
         clinician.goto(f"{BASE}{targets['visit']}")
         shoot(clinician, "visit.png", full_page=True)
+        clinician.goto(f"{BASE}/staff/reports/")
+        shoot(clinician, "reports.png")
 
         desk = browser.new_context(viewport=DESKTOP).new_page()
         sign_in(desk, "frontdesk", targets["password"], targets["codes"][0])

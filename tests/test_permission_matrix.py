@@ -420,6 +420,9 @@ MATRIX: dict[str, Row] = {
         lambda w, t: {"reminder_id": w.reminder.pk}, EVERY_STAFF_POST, "POST"
     ),
     "scheduling:appointment_reminders": Row(appt, ALL_STAFF),
+    # reports: every staff role; the clinical reports' CSV only clinicians and admin
+    "scheduling:reports": Row(none, ALL_STAFF),
+    "scheduling:report_csv": Row(lambda w, t: {"key": "delivery"}, ALL_STAFF),
     # inbound SMS: only with the provider's signature (none here)
     "scheduling:sms_webhook": Row(none, everyone(403), "POST"),
     # online booking and link requests: anyone

@@ -119,6 +119,7 @@ def test_staff_pages_have_no_accessibility_violations(desktop_page, live_server,
             reverse("scheduling:availability"),
             reverse("scheduling:feed_settings"),
             reverse("scheduling:time_off"),
+            reverse("scheduling:reports"),
         ],
     )
     assert not {**login, **found}, json.dumps({**login, **found}, indent=1)

@@ -97,7 +97,9 @@ def _fetch(client: Client, url: str, **headers: str) -> tuple[str, list[AuditEve
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = client.get(url, headers=headers)
     assert response.status_code == 200, f"{url}: {response.status_code}"
-    return response.content.decode(), list(AuditEvent.objects.filter(id__gt=last))
+    # A CSV download streams (scheduling.reports).
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode(), list(AuditEvent.objects.filter(id__gt=last))
 
 
 def _check(world: World, name: str, body: str, events: list[AuditEvent]) -> str | None:

@@ -154,6 +154,8 @@ NO_STATUS = {
     "scheduling:patient_ics",
     "scheduling:reminder_resend",
     "scheduling:reminders",
+    "scheduling:report_csv",
+    "scheduling:reports",
     "scheduling:sms_webhook",
     "scheduling:today",
     "scheduling:visit",
