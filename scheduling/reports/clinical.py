@@ -26,6 +26,9 @@ from scheduling.reports.period import Period
 from scheduling.reports.tables import Report, percent
 
 
+STOPPED_SHORT = (CourseStatus.ENDED_EARLY, CourseStatus.CANCELLED)
+
+
 def courses(period: Period) -> Report:
     span = period.span
     counts = {
@@ -40,9 +43,11 @@ def courses(period: Period) -> Report:
     }
     completed = sum(n for (status, _r), n in counts.items() if status == CourseStatus.COMPLETED)
     active = sum(n for (status, _r), n in counts.items() if status == CourseStatus.ACTIVE)
-    early = {
-        reason: n for (status, reason), n in counts.items() if status == CourseStatus.CANCELLED
-    }
+    # Ended early after some sessions, or cancelled before any: both stopped short of the plan.
+    early: dict[str, int] = defaultdict(int)
+    for (status, reason), n in counts.items():
+        if status in STOPPED_SHORT:
+            early[reason] += n
     ended = completed + sum(early.values())
     rows = [(_("Completed"), completed, percent(completed, ended))]
     for reason in CourseEndReason:

@@ -220,7 +220,12 @@ def test_reminder_delivery_by_channel():
 
 def course(status, reason="", created=None):
     made = InfusionCourse.objects.create(
-        patient=PatientFactory(), planned_sessions=6, span_weeks=6, status=status, end_reason=reason
+        patient=PatientFactory(),
+        planned_sessions=6,
+        span_weeks=6,
+        status=status,
+        end_reason=reason,
+        ended_at=at(6, 9) if reason else None,
     )
     InfusionCourse.objects.filter(pk=made.pk).update(created_at=created or at(5, 9))
     return made
@@ -228,8 +233,8 @@ def course(status, reason="", created=None):
 
 def test_course_completion_and_dropout_reasons():
     course(CourseStatus.COMPLETED)
-    course(CourseStatus.CANCELLED, CourseEndReason.SIDE_EFFECTS)
-    course(CourseStatus.CANCELLED, CourseEndReason.COST)
+    course(CourseStatus.ENDED_EARLY, CourseEndReason.SIDE_EFFECTS)  # after some sessions
+    course(CourseStatus.CANCELLED, CourseEndReason.COST)  # before any
     course(CourseStatus.ACTIVE)
     course(CourseStatus.COMPLETED, created=at(12, 9))  # outside
     by_label = {row[0]: row[1:] for row in courses(WEEK).rows}
