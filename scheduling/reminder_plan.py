@@ -100,7 +100,14 @@ BEFORE_KINDS = frozenset(
 # file.
 NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
 # Emails about a patient (no appointment): transactional, email only, link made at send time.
-PATIENT_KINDS = frozenset({ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST})
+PATIENT_KINDS = frozenset(
+    {
+        ReminderKind.PATIENT_LINK,
+        ReminderKind.INFORMATION_REQUEST,
+        ReminderKind.WAITLIST_OFFER,
+        ReminderKind.WAITLIST_GONE,
+    }
+)
 
 # Rows a re-plan may (re)schedule; the others are history.
 REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)

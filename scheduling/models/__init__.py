@@ -49,6 +49,15 @@ from scheduling.models.visits import (
     VitalReading,
     VitalsPolicy,
 )
+from scheduling.models.waitlist import (
+    EntryState,
+    InviteState,
+    OfferState,
+    PartOfDay,
+    WaitlistEntry,
+    WaitlistInvite,
+    WaitlistOffer,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -65,11 +74,15 @@ __all__ = [
     "Clinician",
     "Closure",
     "CourseStatus",
+    "EntryState",
     "ExtraOpening",
     "GateOutcome",
     "InfusionCourse",
+    "InviteState",
     "NoticeReason",
+    "OfferState",
     "OpeningHours",
+    "PartOfDay",
     "PreInfusionCheckIn",
     "ReadingPhase",
     "Reminder",
@@ -84,6 +97,9 @@ __all__ = [
     "VisitItemAcknowledgement",
     "VitalReading",
     "VitalsPolicy",
+    "WaitlistEntry",
+    "WaitlistInvite",
+    "WaitlistOffer",
     "Weekday",
     "WorkingHours",
     "status_word",

@@ -30,6 +30,10 @@ class ReminderKind(models.TextChoices):
     PATIENT_LINK = "patient_link", _("New link to the patient's page")
     INFORMATION_REQUEST = "information_request", _("Care team needs more information")
     BOOKING_REQUEST = "booking_request", _("Confirm an online booking")
+    # The waitlist (scheduling.waitlist): an earlier time held for the patient, and the news
+    # that it went to someone else.
+    WAITLIST_OFFER = "waitlist_offer", _("An earlier time is free")
+    WAITLIST_GONE = "waitlist_gone", _("The earlier time was taken")
 
 
 class NoticeReason(models.TextChoices):
