@@ -22,10 +22,9 @@ WEEKDAYS = [
 ]
 
 
-class WaitlistAskForm(forms.Form):
-    appointment_type = forms.ModelChoiceField(
-        queryset=AppointmentType.objects.none(), label=_("Visit"), empty_label=None
-    )
+class WishesForm(forms.Form):
+    """When the patient can come."""
+
     weekdays = forms.MultipleChoiceField(
         choices=WEEKDAYS,
         required=False,
@@ -43,12 +42,6 @@ class WaitlistAskForm(forms.Form):
         required=False, label=_("Not after"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args: Any, types: QuerySet[AppointmentType], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["appointment_type"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = types
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         earliest, latest = data.get("earliest_date"), data.get("latest_date")
@@ -57,16 +50,34 @@ class WaitlistAskForm(forms.Form):
         return data
 
 
-class StaffWaitlistForm(WaitlistAskForm):
-    """The front desk adds a caller: the patient and, if they want one, a clinician."""
+class StaffWishesForm(WishesForm):
+    """The front desk changes a waiting patient's wishes."""
 
-    patient = forms.ModelChoiceField(
-        queryset=Patient.objects.order_by("last_name", "first_name"), label=_("Patient")
-    )
     clinician = forms.ModelChoiceField(
         queryset=Clinician.objects.filter(active=True),
         required=False,
         label=_("Clinician"),
         empty_label=_("Any clinician"),
+    )
+
+
+class WaitlistAskForm(WishesForm):
+    appointment_type = forms.ModelChoiceField(
+        queryset=AppointmentType.objects.none(), label=_("Visit"), empty_label=None
+    )
+    field_order = ["appointment_type"]
+
+    def __init__(self, *args: Any, types: QuerySet[AppointmentType], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["appointment_type"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = types
+
+
+class StaffWaitlistForm(WaitlistAskForm, StaffWishesForm):
+    """The front desk adds a caller: the patient and, if they want one, a clinician."""
+
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.order_by("last_name", "first_name"), label=_("Patient")
     )
     field_order = ["patient", "appointment_type", "clinician"]

@@ -84,6 +84,13 @@ def entry_add(
         )
 
 
+def entry_update(entry_id: int, **wishes: Any) -> None:
+    """Change a waiting entry's wishes (the front desk, on the caller's word)."""
+    if "weekdays" in wishes:
+        wishes["weekdays"] = "".join(sorted(set(wishes["weekdays"])))
+    WaitlistEntry.objects.filter(pk=entry_id, state=EntryState.WAITING).update(**wishes)
+
+
 def entry_remove(entry_id: int) -> None:
     WaitlistEntry.objects.filter(pk=entry_id, state=EntryState.WAITING).update(
         state=EntryState.REMOVED
@@ -275,6 +282,8 @@ def _book(
     if booked is not None and booked.status == AppointmentStatus.BOOKED:
         SlotHold.objects.filter(key=offer.hold_key).delete()
         with transaction.atomic():
+            # The patient's own move (the lifecycle lets a patient move a treatment visit when
+            # cleared on the new date), with every rule of a move: spacing, hours, overlaps.
             return appointment_move(
                 appointment_id=booked.pk,
                 new_start=offer.start,

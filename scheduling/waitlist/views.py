@@ -24,12 +24,13 @@ from scheduling.models import (
     WaitlistEntry,
     WaitlistInvite,
 )
-from scheduling.waitlist.forms import StaffWaitlistForm, WaitlistAskForm
+from scheduling.waitlist.forms import StaffWaitlistForm, StaffWishesForm, WaitlistAskForm
 from scheduling.waitlist.services import (
     WaitlistError,
     entry_add,
     entry_remove,
     entry_shift,
+    entry_update,
     offer_accept,
 )
 
@@ -154,6 +155,8 @@ def staff_waitlist(request: HttpRequest) -> HttpResponse:
         else:
             entry_shift(entry_id, up=action == "up")
         return redirect("scheduling:waitlist")
+    if action == "edit" or (not posted and request.GET.get("edit")):
+        return _edit(request, entry_id or _int(request.GET.get("edit")))
     form = StaffWaitlistForm(request.POST if action == "add" else None, types=types)
     if action == "add" and form.is_valid():
         clinician = form.cleaned_data.get("clinician")
@@ -167,3 +170,38 @@ def staff_waitlist(request: HttpRequest) -> HttpResponse:
         return redirect("scheduling:waitlist")
     context = {"entries": _entries(Q()), "form": form, "now": timezone.now()}
     return render(request, "scheduling/waitlist/staff.html", context, status=400 if action else 200)
+
+
+def _edit(request: HttpRequest, entry_id: int | None) -> HttpResponse:
+    """The front desk's edit of one waiting entry's wishes (GET ?edit=<id>, POST action=edit)."""
+    entry = (
+        WaitlistEntry.objects.select_related("patient", "appointment_type")
+        .filter(pk=entry_id or 0, state=EntryState.WAITING)
+        .first()
+    )
+    if entry is None:
+        messages.error(request, _("That patient is no longer waiting."))
+        return redirect("scheduling:waitlist")
+    posted = request.method == "POST"
+    initial = {
+        "weekdays": list(entry.weekdays),
+        "part_of_day": entry.part_of_day,
+        "earliest_date": entry.earliest_date,
+        "latest_date": entry.latest_date,
+        "clinician": entry.clinician_id,
+    }
+    form = StaffWishesForm(request.POST if posted else None, initial=initial)
+    if posted and form.is_valid():
+        data = form.cleaned_data
+        entry_update(
+            entry.pk,
+            weekdays="".join(data["weekdays"]),
+            part_of_day=data["part_of_day"],
+            earliest_date=data["earliest_date"],
+            latest_date=data["latest_date"],
+            clinician=data["clinician"],
+        )
+        messages.success(request, _("Saved."))
+        return redirect("scheduling:waitlist")
+    context = {"entry": entry, "form": form}
+    return render(request, "scheduling/waitlist/edit.html", context, status=400 if posted else 200)

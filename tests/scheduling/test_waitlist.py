@@ -235,3 +235,39 @@ def test_a_slot_no_longer_free_is_not_offered(online_clinic):
     wait(online_clinic, PatientFactory())
     consultation_at(online_clinic, FREED, patient=PatientFactory())
     assert free(online_clinic) is None
+
+
+def test_a_course_session_wanted_on_another_day_is_moved_with_the_courses_rules(db):
+    from tests.factories import AppointmentFactory, clear_patient, infusion_clinic
+
+    clinic = infusion_clinic()
+    patient = PatientFactory()
+    clear_patient(patient)
+    session = AppointmentFactory(
+        patient=patient,
+        appointment_type=clinic.infusion,
+        room=clinic.room,
+        clinician=clinic.clinician,
+        start=LATER,
+    )
+    entry_add(patient_id=patient.pk, appointment_type=clinic.infusion, appointment=session)
+    offer = slot_freed(
+        appointment_type_id=clinic.infusion.pk,
+        start=FREED,
+        room_id=clinic.room.pk,
+        clinician_id=clinic.clinician.pk,
+        now=NOW,
+    )
+    moved = offer_accept(invite_id=offer.invites.get().pk, patient=patient, now=NOW)
+    assert (moved.pk, moved.start) == (session.pk, FREED)
+
+
+def test_the_front_desk_changes_a_patients_wishes(online_clinic):
+    from scheduling.waitlist.services import entry_update
+
+    entry = wait(online_clinic, PatientFactory(), part_of_day=PartOfDay.MORNING)
+    assert free(online_clinic) is None
+    entry_update(entry.pk, part_of_day=PartOfDay.ANY, weekdays="22")
+    entry.refresh_from_db()
+    assert entry.weekdays == "2"
+    assert free(online_clinic) is not None

@@ -161,3 +161,48 @@ def test_the_staff_list_runs_the_same_queries_for_2_or_12_entries(
     for _ in range(10):
         entry_add(patient_id=PatientFactory().pk, appointment_type=online_clinic.consultation)
     assert count() == few
+
+
+def test_the_front_desk_changes_a_callers_wishes(client_for, front_desk, online_clinic):
+    client = client_for(front_desk)
+    url = reverse("scheduling:waitlist")
+    entry = entry_add(patient_id=PatientFactory().pk, appointment_type=online_clinic.consultation)
+    assert client.get(url, {"edit": entry.pk}).status_code == 200
+    bad = {"action": "edit", "entry": entry.pk, "part_of_day": "any"}
+    bad |= {"earliest_date": "2027-02-01", "latest_date": "2027-01-01"}
+    assert client.post(url, bad).status_code == 400
+    response = client.post(
+        url,
+        {
+            "action": "edit",
+            "entry": entry.pk,
+            "weekdays": ["3", "1"],
+            "part_of_day": PartOfDay.MORNING,
+            "clinician": online_clinic.clinician.pk,
+        },
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.weekdays, entry.part_of_day) == ("13", "morning")
+    assert entry.clinician == online_clinic.clinician
+    assert client.get(url, {"edit": "999999"}).status_code == 302
+
+
+def test_the_edit_page_and_an_offer_on_the_patients_page_are_valid_html(
+    client, client_for, front_desk, online_clinic, patient
+):
+    from tests.propel.html_validity import parse_errors, unknown_attributes
+
+    offered(online_clinic, patient)
+    me = open_session(client, patient)
+    entry = WaitlistEntry.objects.get(patient=patient)
+    staff = client_for(front_desk)
+    pages = [
+        client.get(page(me)),
+        staff.get(reverse("scheduling:waitlist"), {"edit": entry.pk}),
+        staff.get(reverse("scheduling:waitlist")),
+    ]
+    for response in pages:
+        document = response.content.decode()
+        assert not parse_errors(document)
+        assert not unknown_attributes(document)
