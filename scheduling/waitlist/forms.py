@@ -53,6 +53,10 @@ class WishesForm(forms.Form):
 class StaffWishesForm(WishesForm):
     """The front desk changes a waiting patient's wishes."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["weekdays"].label = _("Days the patient can come")
+
     clinician = forms.ModelChoiceField(
         queryset=Clinician.objects.filter(active=True),
         required=False,

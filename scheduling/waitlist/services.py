@@ -254,7 +254,8 @@ def offer_accept(
         invite.refresh_from_db()
         if invite.state == InviteState.ACCEPTED and offer.appointment is not None:
             return offer.appointment
-        if offer.state == OfferState.TAKEN or invite.state == InviteState.GONE:
+        left = invite.entry.state == EntryState.REMOVED
+        if offer.state == OfferState.TAKEN or invite.state == InviteState.GONE or left:
             raise WaitlistError("gone")
         if not offer.is_open(now):
             raise WaitlistError("expired")

@@ -271,3 +271,16 @@ def test_the_front_desk_changes_a_patients_wishes(online_clinic):
     entry.refresh_from_db()
     assert entry.weekdays == "2"
     assert free(online_clinic) is not None
+
+
+def test_a_patient_removed_from_the_list_can_no_longer_accept(online_clinic):
+    from scheduling.waitlist.services import entry_remove
+
+    patient = PatientFactory()
+    entry = wait(online_clinic, patient)
+    invite = free(online_clinic).invites.get()
+    entry_remove(entry.pk)
+    with pytest.raises(WaitlistError) as refused:
+        offer_accept(invite_id=invite.pk, patient=patient, now=NOW)
+    assert refused.value.code == "gone"
+    assert not Appointment.objects.exists()
