@@ -85,3 +85,9 @@ class StaffWaitlistForm(WaitlistAskForm, StaffWishesForm):
         queryset=Patient.objects.order_by("last_name", "first_name"), label=_("Patient")
     )
     field_order = ["patient", "appointment_type", "clinician"]
+
+    def patient_ids(self) -> list[int]:
+        """The patients the form's choice names (for the page's read audit)."""
+        field = self.fields["patient"]
+        assert isinstance(field, forms.ModelChoiceField) and field.queryset is not None
+        return list(field.queryset.values_list("pk", flat=True))

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from intake.link_pages import patient_link_page
 from intake.models import Patient
 from propel.roles import Capability, staff_required
+from scheduling.audit import audit_shown
 from scheduling.models import (
     AppointmentStatus,
     AppointmentType,
@@ -168,7 +169,11 @@ def staff_waitlist(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Added to the waitlist."))
         return redirect("scheduling:waitlist")
-    context = {"entries": _entries(Q()), "form": form, "now": timezone.now()}
+    entries = _entries(Q())
+    # The list and the add form's choice of patient name patients: one read audit row.
+    listed = {entry.patient_id for entry in entries}
+    audit_shown(request, sorted(listed | set(form.patient_ids())))
+    context = {"entries": entries, "form": form, "now": timezone.now()}
     return render(request, "scheduling/waitlist/staff.html", context, status=400 if action else 200)
 
 
@@ -203,5 +208,6 @@ def _edit(request: HttpRequest, entry_id: int | None) -> HttpResponse:
         )
         messages.success(request, _("Saved."))
         return redirect("scheduling:waitlist")
+    audit_shown(request, [entry.patient_id])
     context = {"entry": entry, "form": form}
     return render(request, "scheduling/waitlist/edit.html", context, status=400 if posted else 200)

@@ -70,7 +70,7 @@ def test_the_offer_email_links_to_the_page_and_names_no_visit_type(client, onlin
     offered(online_clinic, patient)
     deliver_due_reminders(now=NOW)
     (email,) = mail.outbox
-    assert "earlier time" in email.subject.lower()
+    assert "earlier appointment" in email.subject.lower()
     assert "/waitlist/" in email.body
     assert "onsultation" not in email.subject + email.body
 
