@@ -109,13 +109,12 @@ def _accept(request: HttpRequest, patient: Patient, token: str) -> HttpResponse:
     try:
         if invite_id is None:
             raise WaitlistError("gone")
-        appointment = offer_accept(invite_id=invite_id, patient=patient, request=request)
+        offer_accept(invite_id=invite_id, patient=patient, request=request)
     except WaitlistError as error:
         context = {"patient": patient, "token": token, "code": error.code, "reason": error.message}
         status = GONE_STATUS if error.code in ("gone", "expired") else 409
         return render(request, "scheduling/waitlist/offer_gone.html", context, status=status)
     messages.success(request, _("It is yours: the earlier time is booked."))
-    del appointment
     return redirect("scheduling:patient_home", token=token)
 
 
