@@ -322,6 +322,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
     # A locked account's email whose task never reached the broker (propel.account_lock).
     "account-lock-emails": {"task": "propel.tasks.account_lock_emails_sweep", "schedule": 300.0},
+    # Waitlist offers past their hold: released and offered to the next patients.
+    "waitlist-offers-expire": {"task": "scheduling.waitlist.tasks.offers_expire", "schedule": 60.0},
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(
@@ -373,6 +375,10 @@ ONLINE_CHANGE_CUTOFF = timedelta(
 )
 ONLINE_MAX_UPCOMING_CONSULTATIONS = env_int("ONLINE_MAX_UPCOMING_CONSULTATIONS", 2, minimum=1)
 SLOT_HOLD_MINUTES = env_int("SLOT_HOLD_MINUTES", 10, minimum=1, maximum=60)
+# The waitlist (scheduling.waitlist): how long a freed slot is held for the patients offered it,
+# and how many waiting patients (first asked first) are offered one slot at once.
+WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 2, minimum=1, maximum=48)
+WAITLIST_OFFER_AT_ONCE = env_int("WAITLIST_OFFER_AT_ONCE", 2, minimum=1, maximum=10)
 # An online booking request is held this long for the emailed confirmation link.
 BOOKING_CONFIRM_MINUTES = env_int("BOOKING_CONFIRM_MINUTES", 30, minimum=5, maximum=1440)
 BOOKING_RATE_PER_IP_PER_HOUR = env_int("BOOKING_RATE_PER_IP_PER_HOUR", 20, minimum=1)

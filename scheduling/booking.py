@@ -54,6 +54,7 @@ from scheduling.queries import appointment_with_type
 from scheduling.rechecks import check_infusion_spacing, check_lifecycle
 from scheduling.reminder_plan import reminders_replan
 from scheduling.resources import bookable_type, error_from_constraint
+from scheduling.waitlist.hooks import slot_freed_on_commit
 
 # Imported from here by the online, visit and course services and the tests: the lock helper,
 # holds and re-checks moved to their own modules (locking, holds, rechecks) and kept this address.
@@ -260,6 +261,7 @@ def appointment_move(
             previous_start=current.start,
         )
         _audit_move(current, new_start, room, clinician, actor=actor, request=request)
+        slot_freed_on_commit(current)
     current.refresh_from_db()
     return current
 

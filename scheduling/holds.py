@@ -25,6 +25,9 @@ def slot_hold_create(
     minutes: int,
     replaces: str | None = None,
     now: dt.datetime | None = None,
+    room_id: int | None = None,
+    clinician_id: int | None = None,
+    self_booked: bool = True,
 ) -> SlotHold:
     """Hold the first free room and clinician at `start` for `minutes`, for a patient booking
     online; raise SchedulingError like appointment_book when nothing is free.
@@ -36,7 +39,7 @@ def slot_hold_create(
     booking requests are purged here too (holds_purge), as well as by beat's sweep.
     """
     now = now or timezone.now()
-    appointment_type = bookable_type(appointment_type_id, self_booked=True)
+    appointment_type = bookable_type(appointment_type_id, self_booked=self_booked)
     batch = Batch(
         patient_id=None,
         appointment_type=appointment_type,
@@ -44,6 +47,8 @@ def slot_hold_create(
         now=now,
         action=None,
         via=BookedVia.ONLINE,
+        room_id=room_id,
+        clinician_id=clinician_id,
     )
     with booking_transaction():
         try:

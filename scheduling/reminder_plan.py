@@ -101,7 +101,13 @@ BEFORE_KINDS = frozenset(
 NOTICE_KINDS = frozenset({ReminderKind.RESCHEDULED_NOTICE, ReminderKind.CANCELLED_NOTICE})
 # Emails about a patient (no appointment): transactional, email only, link made at send time.
 PATIENT_KINDS = frozenset(
-    {ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST, ReminderKind.QUESTIONNAIRE_LINK}
+    {
+        ReminderKind.PATIENT_LINK,
+        ReminderKind.INFORMATION_REQUEST,
+        ReminderKind.QUESTIONNAIRE_LINK,
+        ReminderKind.WAITLIST_OFFER,
+        ReminderKind.WAITLIST_GONE,
+    }
 )
 # Of those, the kinds that may also go by text (with the patient's consent to texts).
 PATIENT_SMS_KINDS = frozenset({ReminderKind.QUESTIONNAIRE_LINK})

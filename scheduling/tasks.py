@@ -23,6 +23,7 @@ from scheduling.reminders.dispatch import (
     reminder_chunk_send,
     reminder_send,
 )
+from scheduling.waitlist import tasks as waitlist_tasks  # noqa: F401  (registers its tasks)
 
 
 # Kept for one release: messages queued under these names before the notices became reminder

@@ -59,6 +59,7 @@ from scheduling.models import (
 from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
+from scheduling.waitlist.hooks import slot_freed_on_commit
 
 
 def _urgent_alert_open(appointment: Appointment) -> bool:
@@ -386,6 +387,7 @@ def appointment_transition(
                 as_patient=as_patient,
                 now=now,
             )
+            slot_freed_on_commit(appointment)
     return appointment
 
 

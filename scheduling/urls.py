@@ -15,6 +15,7 @@ from scheduling.reports import views as report_views
 from scheduling.visits import day_sheet_views
 from scheduling.visits import item_views as visit_item_views
 from scheduling.visits import visit_views as day_views
+from scheduling.waitlist import views as waitlist_views
 
 app_name = "scheduling"
 
@@ -87,6 +88,7 @@ staff_pages: list[URLPattern | URLResolver] = [
     path("feeds/", feeds.feed_settings, name="feed_settings"),
     path("feeds/<int:clinician_id>/revoke/", feeds.feed_revoke, name="feed_revoke"),
     path("reminders/", reminder_views.reminder_list, name="reminders"),
+    path("waitlist/", waitlist_views.staff_waitlist, name="waitlist"),
     path(
         "reminders/<int:reminder_id>/resend/",
         reminder_views.reminder_resend,
@@ -125,6 +127,7 @@ patient_pages: list[URLPattern | URLResolver] = [
     path("appointments/<int:appointment_id>/", include(patient_appointment_pages)),
     path("check-in/<int:appointment_id>/", patient_views.patient_check_in, name="check_in"),
     path("contact/", contact_views.patient_contact, name="patient_contact"),
+    path("waitlist/", waitlist_views.patient_waitlist, name="patient_waitlist"),
 ]
 
 urlpatterns = [

@@ -80,6 +80,7 @@ def demo_targets() -> dict[str, object]:
         .first()
     )
     mid_course = InfusionCourse.objects.filter(status=CourseStatus.ACTIVE).order_by("pk").first()
+    waitlist_demo()
     return {
         "password": DEMO_PASSWORD,
         "codes": list(DEMO_BACKUP_CODES),
@@ -89,6 +90,39 @@ def demo_targets() -> dict[str, object]:
         "visit": f"/staff/visits/{visit.pk}/",
         "patient": f"/staff/patients/{mid_course.patient_id}/",
     }
+
+
+def waitlist_demo() -> None:
+    """Three demo patients on the waitlist, the first two offered a free time (issue 20)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from intake.models import Patient
+    from scheduling.online.offer import online_slots
+    from scheduling.online.rules import consultation_type
+    from scheduling.waitlist.services import entry_add, slot_freed
+
+    consultation = consultation_type()
+    if consultation is None:
+        return
+    for patient in Patient.objects.order_by("-pk")[:3]:
+        entry_add(patient_id=patient.pk, appointment_type=consultation, part_of_day="afternoon")
+    today = timezone.localdate()
+    slots = online_slots(
+        consultation,
+        start_date=today,
+        end_date=today + dt.timedelta(days=14),
+        now=timezone.now(),
+    )
+    slot = next((slot for slot in slots if timezone.localtime(slot.start).hour >= 12), None)
+    if slot is not None:
+        slot_freed(
+            appointment_type_id=consultation.pk,
+            start=slot.start,
+            room_id=slot.room_ids[0],
+            clinician_id=slot.clinician_ids[0] if slot.clinician_ids else None,
+        )
 
 
 def wait_until_up(server: subprocess.Popen, seconds: float = 30) -> None:
@@ -157,6 +191,8 @@ def take(targets: dict[str, object]) -> None:
         shoot(desk, "day-sheet.png")
         desk.goto(f"{BASE}{targets['patient']}")
         shoot(desk, "patient.png")
+        desk.goto(f"{BASE}/staff/waitlist/")
+        shoot(desk, "waitlist.png")
         desk.goto(f"{BASE}{targets['course']}")
         desk.get_by_role("button", name="Propose dates").click()
         desk.wait_for_load_state("networkidle")

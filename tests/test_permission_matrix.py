@@ -442,6 +442,9 @@ MATRIX: dict[str, Row] = {
     "scheduling:patient_ics": Row(tok_appt, own_link(200)),
     # How we contact you: the link's own patient (another link shows its own patient's page).
     "scheduling:patient_contact": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    # The waitlist (scheduling.waitlist.views): the link's own patient; the front desk's list.
+    "scheduling:patient_waitlist": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    "scheduling:waitlist": Row(none, ALL_STAFF),
     # The opt-out link in every email: its own signed token, whoever opens it (GET changes
     # nothing).
     "intake:email_opt_out": Row(

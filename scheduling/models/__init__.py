@@ -52,6 +52,15 @@ from scheduling.models.visits import (
     VitalReading,
     VitalsPolicy,
 )
+from scheduling.models.waitlist import (
+    EntryState,
+    InviteState,
+    OfferState,
+    PartOfDay,
+    WaitlistEntry,
+    WaitlistInvite,
+    WaitlistOffer,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -72,11 +81,15 @@ __all__ = [
     "Closure",
     "CourseEndReason",
     "CourseStatus",
+    "EntryState",
     "ExtraOpening",
     "GateOutcome",
     "InfusionCourse",
+    "InviteState",
     "NoticeReason",
+    "OfferState",
     "OpeningHours",
+    "PartOfDay",
     "PreInfusionCheckIn",
     "ReadingPhase",
     "Reminder",
@@ -91,6 +104,9 @@ __all__ = [
     "VisitItemAcknowledgement",
     "VitalReading",
     "VitalsPolicy",
+    "WaitlistEntry",
+    "WaitlistInvite",
+    "WaitlistOffer",
     "Weekday",
     "WorkingHours",
     "status_word",

@@ -32,6 +32,10 @@ class ReminderKind(models.TextChoices):
     # The questionnaire link the front desk sends a caller it registered (by email or text).
     QUESTIONNAIRE_LINK = "questionnaire_link", _("Questionnaire link for a new patient")
     BOOKING_REQUEST = "booking_request", _("Confirm an online booking")
+    # The waitlist (scheduling.waitlist): an earlier time held for the patient, and the news
+    # that it went to someone else.
+    WAITLIST_OFFER = "waitlist_offer", _("An earlier time is free")
+    WAITLIST_GONE = "waitlist_gone", _("The earlier time was taken")
 
 
 class NoticeReason(models.TextChoices):

@@ -185,6 +185,22 @@ CATALOGUE: tuple[Entry, ...] = (
         (EMAIL,),
         email_templates("booking_request"),
     ),
+    Entry(
+        ReminderKind.WAITLIST_OFFER,
+        "at once, when a cancelled, deferred or moved visit frees a time a waitlisted patient "
+        "asked for: the link to their page, where the time is held for them for "
+        "WAITLIST_OFFER_HOURS",
+        PATIENT_EMAIL,
+        (EMAIL,),
+        email_templates("waitlist_offer"),
+    ),
+    Entry(
+        ReminderKind.WAITLIST_GONE,
+        "at once, when another patient offered the same time accepted it first",
+        PATIENT_EMAIL,
+        (EMAIL,),
+        email_templates("waitlist_gone"),
+    ),
 )
 
 # Templates every message about an appointment shares.

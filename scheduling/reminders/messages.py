@@ -250,6 +250,19 @@ def _booking_request_context(
     }
 
 
+def _waitlist_context(reminder: Reminder, _questionnaires: Questionnaires | None) -> dict[str, Any]:
+    # Neutral: no visit type, only that a time is held and where to accept it.
+    patient = reminder.patient
+    assert patient is not None
+    token = patient_link_token(patient)
+    url = settings.SITE_URL + reverse("scheduling:patient_waitlist", args=[token])
+    return {
+        "first_name": patient.first_name,
+        "hours": settings.WAITLIST_OFFER_HOURS,
+        "manage_url": url,
+    }
+
+
 # Emails without an appointment: templates/emails/<kind>_{subject.txt,body.txt,body.html}, each
 # with its own context. No calendar file and no SMS.
 EMAIL_ONLY_CONTEXTS = {
@@ -257,6 +270,8 @@ EMAIL_ONLY_CONTEXTS = {
     ReminderKind.INFORMATION_REQUEST: _information_request_context,
     ReminderKind.BOOKING_REQUEST: _booking_request_context,
     ReminderKind.QUESTIONNAIRE_LINK: _questionnaire_link_context,
+    ReminderKind.WAITLIST_OFFER: _waitlist_context,
+    ReminderKind.WAITLIST_GONE: _waitlist_context,
 }
 # Of those, the ones that may go by text too: templates/reminders/<kind>_sms.txt.
 PATIENT_SMS_TEMPLATES = {ReminderKind.QUESTIONNAIRE_LINK: "reminders/questionnaire_link_sms.txt"}
