@@ -25,7 +25,6 @@ from scheduling.models import ATTENDED_STATUSES, CourseEndReason, CourseStatus, 
 from scheduling.reports.period import Period
 from scheduling.reports.tables import Report, percent
 
-
 STOPPED_SHORT = (CourseStatus.ENDED_EARLY, CourseStatus.CANCELLED)
 
 
