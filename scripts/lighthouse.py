@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -166,6 +167,13 @@ def main() -> int:
 
     db_url = os.environ.get("LH_DATABASE_URL", DEFAULT_DB)
     var_dir = Path(tempfile.mkdtemp(prefix="propel-lh-"))
+    try:
+        return measure(args, db_url, var_dir)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)  # the collected files; --keep's reports stay
+
+
+def measure(args: argparse.Namespace, db_url: str, var_dir: Path) -> int:
     reports_dir = args.keep or var_dir / "reports"
     reports_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(db_url, var_dir, args.mode)
