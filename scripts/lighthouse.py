@@ -120,6 +120,7 @@ METRICS = (
 
 
 def score(report: Report, category: str) -> float:
+    # A run Lighthouse could not score (e.g. NO_NAVSTART under load) counts as 0, never as a pass.
     value = report["categories"][category]["score"]  # type: ignore[index]
     return float(value) if value is not None else 0.0
 
