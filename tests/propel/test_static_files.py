@@ -90,4 +90,5 @@ def test_a_name_without_its_hash_is_cached_briefly(collected):
 def test_pages_link_the_hashed_names(collected):
     body = Client().get("/").content.decode()
     assert re.search(r'href="/static/css/propel\.[0-9a-f]{12}\.css"', body), body[:800]
-    assert re.search(r'src="/static/vendor/htmx-2\.0\.11/htmx\.min\.[0-9a-f]{12}\.js"', body)
+    bundle = r'src="/static/vendor/bootstrap-5\.3\.9/bootstrap\.bundle\.min\.[0-9a-f]{12}\.js"'
+    assert re.search(bundle, body)
