@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.forms.fields import BaseTemporalField
-from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
+from propel import formatting
 from scheduling.slots import clinic_tz
 
 FIRST, SECOND = "first", "second"
@@ -134,7 +134,7 @@ def occurrence_label(instant: dt.datetime, tz: ZoneInfo, which: str) -> str:
     """The wall time with its zone abbreviation and which it is: 1:30 AM PDT (first)."""
     local = instant.astimezone(tz)
     # Django's "T" format is empty for a time that happens twice, so the name comes from Python.
-    text = f"{dateformat.format(local, 'g:i A')} {local.tzname()}"
+    text = f"{formatting.local_time(local)} {local.tzname()}"
     if which == FIRST:
         return str(_("%(time)s (first)") % {"time": text})
     return str(_("%(time)s (second)") % {"time": text})

@@ -49,6 +49,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from propel import formatting
 from scheduling.models import AppointmentType
 from scheduling.online.offer import online_slots
 from scheduling.online.rules import (
@@ -91,16 +92,16 @@ class DayLink:
 
 
 def _day_label(day: dt.date) -> str:
-    return formats.date_format(day, "l, F j")
+    return formatting.local_date(day)
 
 
 def _times(starts: list[dt.datetime], labels: dict[tuple[int, int], str]) -> list[tuple[str, str]]:
-    """(the start for the form, ISO 8601; "3:00 PM") for each local start."""
+    """(the start for the form, ISO 8601; "3:00 p.m.") for each local start."""
     times = []
     for start in starts:
         wall = (start.hour, start.minute)
         if wall not in labels:
-            labels[wall] = formats.time_format(start, "g:i A")
+            labels[wall] = formatting.local_time(start)
         times.append((start.isoformat(), labels[wall]))
     return times
 

@@ -35,8 +35,8 @@ def utc(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
 
 
-FIRST_0130 = utc(FALL, 8, 30)  # 1:30 AM PDT
-SECOND_0130 = utc(FALL, 9, 30)  # 1:30 AM PST
+FIRST_0130 = utc(FALL, 8, 30)  # 1:30 a.m. PDT
+SECOND_0130 = utc(FALL, 9, 30)  # 1:30 a.m. PST
 LATER = [utc(FALL, 18) + dt.timedelta(weeks=week) for week in (1, 2, 3)]  # Sundays, 10 AM
 
 
@@ -172,7 +172,7 @@ def test_a_session_in_the_repeated_hour_shows_which_one_it_is_on_its_move_form(d
     assert question.field.asked
     assert question.value() == "second"
     html = response.content.decode()
-    assert "1:30 AM PDT (first)" in html and "1:30 AM PST (second)" in html
+    assert "1:30 a.m. PDT (first)" in html and "1:30 a.m. PST (second)" in html
     # The other sessions happen once: no question.
     assert not any(forms[start]["new_start_occurrence"].field.asked for start in LATER)
     # Sent back as shown, the form means the same instant.

@@ -146,8 +146,8 @@ def test_booking_form_asks_which_when_the_time_happens_twice(booking_data):
     chooser = form.fields["time_occurrence"]
     assert chooser.asked and chooser.required
     assert [label for _value, label in chooser.choices] == [
-        "1:30 AM PDT (first)",
-        "1:30 AM PST (second)",
+        "1:30 a.m. PDT (first)",
+        "1:30 a.m. PST (second)",
     ]
 
 
@@ -243,7 +243,7 @@ def test_course_sessions_proposed_in_the_second_hour_keep_which_one():
     assert asked == ["start_0_occurrence"]
     html = str(proposed["start_0_occurrence"])
     assert (
-        "1:30 AM PST (second)" in html
+        "1:30 a.m. PST (second)" in html
         and 'value="second" required id="id_start_0_occurrence_1" checked' in html
     )
     data = {"count": "4"}
@@ -340,7 +340,7 @@ def test_a_time_that_happens_twice_is_a_400_asking_which(desk, night_clinic):
     assert response.status_code == 400
     body = response.content.decode()
     assert TWICE_MESSAGE in body
-    assert "1:30 AM PDT (first)" in body and "1:30 AM PST (second)" in body
+    assert "1:30 a.m. PDT (first)" in body and "1:30 a.m. PST (second)" in body
     assert 'type="radio" name="time_occurrence"' in body
     assert '<input type="hidden" name="time" value="01:30">' in body
     assert not Appointment.objects.exists()
@@ -432,7 +432,7 @@ def test_moving_into_the_gap_or_the_repeated_hour_on_the_move_page(desk, night_c
 
     twice = desk.post(url, {"date": FALL.isoformat(), "time": "01:30"})
     assert twice.status_code == 400
-    assert "1:30 AM PST (second)" in twice.content.decode()
+    assert "1:30 a.m. PST (second)" in twice.content.decode()
 
     moved = desk.post(url, {"date": FALL.isoformat(), "time": "01:30", "time_occurrence": SECOND})
     assert moved.status_code == 302, moved.content.decode()
@@ -453,7 +453,7 @@ def test_the_course_planner_asks_which_for_a_session_in_the_repeated_hour(desk, 
     assert response.status_code == 400
     body = response.content.decode()
     assert TWICE_MESSAGE in body
-    assert "1:30 AM PST (second)" in body
+    assert "1:30 a.m. PST (second)" in body
 
     gap = desk.post(
         url, {"action": "book", "count": "4", "start_0": "2027-03-14T02:30", **sessions}
