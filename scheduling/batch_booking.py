@@ -37,6 +37,7 @@ from scheduling.audit import audit_patient_events
 from scheduling.availability import Interval
 from scheduling.booking_facts import ClinicFacts, Window, WindowQuery, load_booking_facts
 from scheduling.errors import SchedulingError
+from scheduling.fixed_insert import insert_instances, insert_rows
 from scheduling.lifecycle import Action
 from scheduling.locking import lock_resources
 from scheduling.models import (
@@ -88,7 +89,8 @@ class Batch:
     upcoming online bookings of the type. `confirm`/`confirm_batch`: the confirmation and its
     batch (scheduling.reminder_plan). `course_id`: the InfusionCourse the sessions belong to;
     `course`: the course they make up, booked with them (its "course.booked" event is written
-    with theirs).
+    with theirs). `cleared_days`: the days of `starts` the patient's clearance covers, when the
+    caller read them just before (a course); else the batch reads them under its locks.
     """
 
     patient_id: int | None
@@ -110,6 +112,7 @@ class Batch:
     confirm_batch: uuid.UUID | None = None
     course_id: int | None = None
     course: InfusionCourse | None = None
+    cleared_days: frozenset[dt.date] | None = None
 
     @property
     def sessions(self) -> list[Interval]:
@@ -258,6 +261,7 @@ def batch_place(batch: Batch, locked: Locked) -> list[Placement]:
             starts=batch.starts,
             actor=batch.actor,
             as_patient=batch.as_patient,
+            cleared_days=batch.cleared_days,
         )
     # The spacing rule follows the type as loaded before the locks (the lifecycle check re-reads
     # the clearance policy itself).
@@ -318,14 +322,16 @@ def _insert(batch: Batch, placements: Sequence[Placement]) -> list[Appointment]:
     if len(rows) == 1:
         # No savepoint: a refusal rolls back the caller's booking transaction anyway.
         try:
-            return Appointment.objects.bulk_create(rows)
+            insert_instances(rows)
         except IntegrityError as error:
             raise SessionRefused(
                 0, error_from_constraint(error, placements[0].room, placements[0].clinician)
             ) from error
+        return rows
     try:
         with transaction.atomic():
-            return Appointment.objects.bulk_create(rows)
+            insert_instances(rows)
+        return rows
     except IntegrityError:
         return _insert_one_by_one(rows, placements)
 
@@ -350,11 +356,13 @@ def _insert_one_by_one(
 def _record(batch: Batch, locked: Locked, appointments: list[Appointment]) -> None:
     """Status history, reminder rows and audit events for the new appointments, in their
     transaction; the hold used is released."""
-    AppointmentStatusChange.objects.bulk_create(
-        AppointmentStatusChange(
-            appointment=appointment, to_status=appointment.status, at=batch.now, by=batch.actor
-        )
-        for appointment in appointments
+    by_id = batch.actor.pk if batch.actor is not None else None
+    insert_rows(
+        AppointmentStatusChange,
+        [
+            {"appointment_id": a.pk, "to_status": a.status, "at": batch.now, "by_id": by_id}
+            for a in appointments
+        ],
     )
     if locked.patient is None:
         raise ValueError("a booking needs its patient")
