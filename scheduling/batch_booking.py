@@ -29,17 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpRequest
 
 from intake.models import Patient, SubmissionStatus
 from scheduling.audit import audit_patient_events
 from scheduling.availability import Interval
 from scheduling.booking_facts import ClinicFacts, Window, WindowQuery, load_booking_facts
+from scheduling.compiled_locks import lock_candidates
 from scheduling.errors import SchedulingError
 from scheduling.fixed_insert import insert_instances, insert_rows
 from scheduling.lifecycle import Action
-from scheduling.locking import lock_resources
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
@@ -61,7 +60,6 @@ from scheduling.reminder_plan import reminders_plan_booked
 from scheduling.resources import (
     Choice,
     Taken,
-    candidates,
     check_open,
     choose_resources,
     error_from_constraint,
@@ -159,19 +157,14 @@ def batch_lock(batch: Batch, *, also_clinician_id: int | None = None) -> Locked:
         if start <= batch.now:
             raise SessionRefused(index, SchedulingError("in_past"))
     hold = (batch.hold_key, batch.starts[0], batch.now) if batch.hold_key else None
-    chosen = candidates(
-        batch.appointment_type,
-        room_id=batch.room_id,
-        clinician_id=batch.clinician_id,
-        hold=hold,
-    )
-    clinicians_wanted = chosen.clinicians
-    if also_clinician_id is not None:
-        clinicians_wanted = Q(pk=also_clinician_id) | (clinicians_wanted or Q(pk__in=[]))
     try:
-        rooms, clinicians, patient = lock_resources(
-            rooms=chosen.rooms,
-            clinicians=clinicians_wanted,
+        # The three lock queries compiled once per shape (scheduling.compiled_locks).
+        rooms, clinicians, patient = lock_candidates(
+            batch.appointment_type,
+            room_id=batch.room_id,
+            clinician_id=batch.clinician_id,
+            hold=hold,
+            also_clinician_id=also_clinician_id,
             patient_id=batch.patient_id,
             key=batch.idempotency_key,
         )
