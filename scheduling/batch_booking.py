@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpRequest
 
 from intake.models import Patient, SubmissionStatus
@@ -37,9 +36,10 @@ from scheduling.audit import audit_patient_events
 from scheduling.availability import Interval
 from scheduling.blocked import as_taken, blocked_refusal
 from scheduling.booking_facts import ClinicFacts, Window, WindowQuery, load_booking_facts
+from scheduling.compiled_locks import lock_candidates
 from scheduling.errors import SchedulingError
+from scheduling.fixed_insert import insert_instances, insert_rows
 from scheduling.lifecycle import Action
-from scheduling.locking import lock_resources
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
@@ -61,7 +61,6 @@ from scheduling.reminder_plan import reminders_plan_booked
 from scheduling.resources import (
     Choice,
     Taken,
-    candidates,
     check_open,
     choose_resources,
     error_from_constraint,
@@ -89,7 +88,8 @@ class Batch:
     upcoming online bookings of the type. `confirm`/`confirm_batch`: the confirmation and its
     batch (scheduling.reminder_plan). `course_id`: the InfusionCourse the sessions belong to;
     `course`: the course they make up, booked with them (its "course.booked" event is written
-    with theirs).
+    with theirs). `cleared_days`: the days of `starts` the patient's clearance covers, when the
+    caller read them just before (a course); else the batch reads them under its locks.
     """
 
     patient_id: int | None
@@ -111,6 +111,7 @@ class Batch:
     confirm_batch: uuid.UUID | None = None
     course_id: int | None = None
     course: InfusionCourse | None = None
+    cleared_days: frozenset[dt.date] | None = None
 
     @property
     def sessions(self) -> list[Interval]:
@@ -157,19 +158,14 @@ def batch_lock(batch: Batch, *, also_clinician_id: int | None = None) -> Locked:
         if start <= batch.now:
             raise SessionRefused(index, SchedulingError("in_past"))
     hold = (batch.hold_key, batch.starts[0], batch.now) if batch.hold_key else None
-    chosen = candidates(
-        batch.appointment_type,
-        room_id=batch.room_id,
-        clinician_id=batch.clinician_id,
-        hold=hold,
-    )
-    clinicians_wanted = chosen.clinicians
-    if also_clinician_id is not None:
-        clinicians_wanted = Q(pk=also_clinician_id) | (clinicians_wanted or Q(pk__in=[]))
     try:
-        rooms, clinicians, patient = lock_resources(
-            rooms=chosen.rooms,
-            clinicians=clinicians_wanted,
+        # The three lock queries compiled once per shape (scheduling.compiled_locks).
+        rooms, clinicians, patient = lock_candidates(
+            batch.appointment_type,
+            room_id=batch.room_id,
+            clinician_id=batch.clinician_id,
+            hold=hold,
+            also_clinician_id=also_clinician_id,
             patient_id=batch.patient_id,
             key=batch.idempotency_key,
         )
@@ -283,6 +279,7 @@ def batch_place(batch: Batch, locked: Locked) -> list[Placement]:
             starts=batch.starts,
             actor=batch.actor,
             as_patient=batch.as_patient,
+            cleared_days=batch.cleared_days,
         )
     # The spacing rule follows the type as loaded before the locks (the lifecycle check re-reads
     # the clearance policy itself).
@@ -343,14 +340,16 @@ def _insert(batch: Batch, placements: Sequence[Placement]) -> list[Appointment]:
     if len(rows) == 1:
         # No savepoint: a refusal rolls back the caller's booking transaction anyway.
         try:
-            return Appointment.objects.bulk_create(rows)
+            insert_instances(rows)
         except IntegrityError as error:
             raise SessionRefused(
                 0, error_from_constraint(error, placements[0].room, placements[0].clinician)
             ) from error
+        return rows
     try:
         with transaction.atomic():
-            return Appointment.objects.bulk_create(rows)
+            insert_instances(rows)
+        return rows
     except IntegrityError:
         return _insert_one_by_one(rows, placements)
 
@@ -375,11 +374,13 @@ def _insert_one_by_one(
 def _record(batch: Batch, locked: Locked, appointments: list[Appointment]) -> None:
     """Status history, reminder rows and audit events for the new appointments, in their
     transaction; the hold used is released."""
-    AppointmentStatusChange.objects.bulk_create(
-        AppointmentStatusChange(
-            appointment=appointment, to_status=appointment.status, at=batch.now, by=batch.actor
-        )
-        for appointment in appointments
+    by_id = batch.actor.pk if batch.actor is not None else None
+    insert_rows(
+        AppointmentStatusChange,
+        [
+            {"appointment_id": a.pk, "to_status": a.status, "at": batch.now, "by_id": by_id}
+            for a in appointments
+        ],
     )
     if locked.patient is None:
         raise ValueError("a booking needs its patient")

@@ -82,18 +82,30 @@ def lock_resources(
     Read in the statement that locks the patient, after the rooms' and clinicians' locks: a
     booking with the same key that committed while this one waited for them is seen.
     (Same key, same candidates: a booking carrying it holds them until it commits.)"""
-    locked_rooms = list(Room.objects.select_for_update().filter(rooms).order_by("pk"))
-    locked_clinicians = (
-        list(Clinician.objects.select_for_update().filter(clinicians).order_by("pk"))
-        if clinicians is not None
-        else []
-    )
+    locked_rooms = list(rooms_to_lock(rooms))
+    locked_clinicians = list(clinicians_to_lock(clinicians)) if clinicians is not None else []
     if patient_id is None:
         return locked_rooms, locked_clinicians, None
+    patient = patient_to_lock(patient_id, key=key).get()
+    return locked_rooms, locked_clinicians, patient
+
+
+def rooms_to_lock(rooms: Q) -> QuerySet[Room]:
+    """lock_resources' first query: the rooms of `rooms`, locked, by id."""
+    return Room.objects.select_for_update().filter(rooms).order_by("pk")
+
+
+def clinicians_to_lock(clinicians: Q) -> QuerySet[Clinician]:
+    """lock_resources' second query: the clinicians of `clinicians`, locked, by id."""
+    return Clinician.objects.select_for_update().filter(clinicians).order_by("pk")
+
+
+def patient_to_lock(patient_id: int, *, key: str | None) -> QuerySet[Patient]:
+    """lock_resources' third query: the patient, locked, with `screening` and, with `key`,
+    `keyed` and `keyed_for` (see lock_resources)."""
     about: dict[str, Any] = {"screening": latest_screening_status()}
     if key:
         keyed = Appointment.objects.filter(idempotency_key=key)
         about["keyed"] = Subquery(keyed.values("pk")[:1])
         about["keyed_for"] = Subquery(keyed.values("patient_id")[:1])
-    patient = Patient.objects.select_for_update().annotate(**about).get(pk=patient_id)
-    return locked_rooms, locked_clinicians, patient
+    return Patient.objects.select_for_update().annotate(**about).filter(pk=patient_id)

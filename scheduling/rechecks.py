@@ -77,13 +77,18 @@ def lifecycle_check(
     starts: Sequence[dt.datetime],
     actor: Any,
     as_patient: bool,
+    cleared_days: frozenset[dt.date] | None = None,
 ) -> LifecycleCheck:
     """Read what the lifecycle table needs for booking or moving to `starts` (the type's policy
     under the booking's locks, and, for a treatment, the clearance on every day of `starts` in
-    one read); call inside the booking transaction, then `.check(start, now=...)` each."""
+    one read); call inside the booking transaction, then `.check(start, now=...)` each.
+    `cleared_days`: the days of `starts` the clearance covers, when the caller has just read
+    them (a course, scheduling.courses.services); then they are not read again."""
     treatment = _needs_clearance_now(appointment_type)
     cleared: frozenset[dt.date] = frozenset()
-    if treatment:
+    if treatment and cleared_days is not None:
+        cleared = cleared_days
+    elif treatment:
         by_day = clearance_by_day(patient_id, [clinic_date(start) for start in starts])
         cleared = frozenset(day for day, status in by_day.items() if status.is_cleared)
     return LifecycleCheck(

@@ -66,6 +66,7 @@ from django.utils import timezone
 
 from intake.models import Patient, SubmissionStatus
 from intake.selectors import questionnaire_status
+from scheduling.fixed_insert import insert_rows
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -297,26 +298,47 @@ def reminders_plan_booked(
     now: dt.datetime,
     confirmation: bool = True,
     batch: uuid.UUID | None = None,
-) -> list[Reminder]:
+) -> int:
     """Plan the reminder rows of appointments just booked for `patient` (none planned yet), in
-    one INSERT; returns them. What reminders_replan would write for each, without its reads:
-    the caller (scheduling.batch_booking) has the appointments, their type and the patient, read
-    under the booking's locks, and whether the patient's latest screening round is submitted
-    (`screening_submitted`, read with the patient: intake.selectors.latest_screening_status).
-    `batch`: the batch of the confirmation rows (one message for a course's sessions). Call
-    inside the booking's transaction."""
-    rows = [
-        _new_row(appointment, kind, channel, due, batch)
-        for appointment in appointments
-        for (kind, channel), due in _plan_for(
-            appointment,
-            patient=patient,
+    one INSERT (scheduling.fixed_insert); returns how many. What reminders_replan would write
+    for each, without its reads: the caller (scheduling.batch_booking) has the appointments,
+    their type and the patient, read under the booking's locks, and whether the patient's
+    latest screening round is submitted (`screening_submitted`, read with the patient:
+    intake.selectors.latest_screening_status). The patient's channels, the clinic's zone and
+    the reminder times are read once for all the appointments (a course plans every session in
+    one pass). `batch`: the batch of the confirmation rows (one message for a course's
+    sessions). Call inside the booking's transaction."""
+    email_ok = bool(patient.consent_email and patient.email)
+    sms_ok = bool(patient.consent_sms and patient.mobile)
+    tz = clinic_tz()
+    times = reminder_times()
+    rows = []
+    for appointment in appointments:
+        kind = appointment_kind(appointment)
+        plan = plan_reminders(
+            appointment_kind=kind,
+            start=appointment.start,
+            end=appointment.end,
             now=now,
+            email_ok=email_ok,
+            sms_ok=sms_ok,
+            intake_done=kind != CONSULTATION or screening_submitted,
+            tz=tz,
+            times=times,
             confirmation=confirmation,
-            screening_submitted=screening_submitted,
-        ).items()
-    ]
-    return Reminder.objects.bulk_create(rows)
+            confirmation_email=bool(patient.email),
+        )
+        rows += [
+            {
+                "appointment_id": appointment.pk,
+                "kind": reminder_kind,
+                "channel": channel,
+                "due_at": due,
+                "batch": batch if reminder_kind == ReminderKind.CONFIRMATION else None,
+            }
+            for reminder_kind, channel, due in plan
+        ]
+    return len(insert_rows(Reminder, rows))
 
 
 def reminders_replan(

@@ -286,6 +286,9 @@ def _book_sessions(
             confirm_batch=new_batch(),
             course_id=course.pk,
             course=course,
+            # _check_course read the clearance on every session's day and found each covered:
+            # read once per course, not again under the locks.
+            cleared_days=frozenset(clinic_date(start) for start in ordered),
         )
         batch_book(batch, batch_lock(batch))
     return course

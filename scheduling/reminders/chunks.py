@@ -25,6 +25,9 @@ class Message(NamedTuple):
     lead: int
     rows: Q
     related: tuple[str, ...]
+    # The batch and channel the rows share (a batch's message); None for a lone row.
+    batch: uuid.UUID | None = None
+    channel: str | None = None
 
 
 ABOUT_APPOINTMENT = ("appointment__patient", "appointment__appointment_type")
@@ -77,7 +80,9 @@ def read_chunk(lead_ids: list[int]) -> Chunk:
             chunk.messages.append(Message(lead, Q(pk=lead), related))
         elif (batch, channel) not in seen:
             seen.add((batch, channel))
-            chunk.messages.append(Message(lead, Q(batch=batch, channel=channel), related))
+            chunk.messages.append(
+                Message(lead, Q(batch=batch, channel=channel), related, batch, channel)
+            )
         if batch is not None or kind in QUESTIONNAIRE_KINDS:
             patients.add(appointment_patient or patient)
     patients.discard(None)

@@ -91,6 +91,7 @@ from scheduling.reminders.delivery import (  # noqa: F401 (the names callers kno
     idempotency_key,
 )
 from scheduling.reminders.delivery import deliver as _deliver  # noqa: F401
+from scheduling.reminders.message_lock import lock_message_rows
 from scheduling.reminders.relevance import (  # noqa: F401 (TRANSACTIONAL_KINDS: named here)
     TRANSACTIONAL_KINDS,
     skip_reason,
@@ -386,13 +387,9 @@ def _lock_message(message: Message) -> list[Reminder]:
     try:
         # No savepoint (two round trips per send): a lock timeout ends the caller's transaction,
         # which then writes nothing (the message is "not_claimed").
+        # The query's text is compiled once per shape (scheduling.reminders.message_lock).
         with transaction.atomic(savepoint=False):
-            return list(
-                Reminder.objects.select_for_update(of=("self",))
-                .select_related(*message.related)
-                .filter(message.rows, state=ReminderState.SENDING)
-                .order_by("pk")
-            )
+            return lock_message_rows(message)
     except OperationalError as error:
         if is_lock_timeout(error):
             return []
