@@ -286,9 +286,9 @@ def _book_sessions(
             confirm_batch=new_batch(),
             course_id=course.pk,
             course=course,
-            # _check_course read the clearance on every session's day and found each covered:
-            # read once per course, not again under the locks.
-            cleared_days=frozenset(clinic_date(start) for start in ordered),
+            # The clearance is read again here, under the booking's locks, although
+            # _check_course found it covering every session: a clinician's decline or a new
+            # screening round in between must still stop the course (one query, on purpose).
         )
         batch_book(batch, batch_lock(batch))
     return course

@@ -45,11 +45,11 @@ FRONT_DESK = 12
 ONLINE = 15
 INFUSION = 14
 # The course's checks before its transaction (the patient, the type, the clearance on every day:
-# 4), BEGIN, SET LOCAL, the course row, the batch's locks and reads as for one infusion without
-# its clearance, which the course has just read (5), the appointments' INSERT in a savepoint (it
-# names the session an overlap refusal is about: 3), one INSERT each for the history, reminders
-# and audit events, COMMIT.
-COURSE = 19
+# 4), BEGIN, SET LOCAL, the course row, the batch's locks and reads as for one infusion with the
+# clearance read again under the locks (7), the appointments' INSERT in a savepoint (it names the
+# session an overlap refusal is about: 3), one INSERT each for the history, reminders and audit
+# events, COMMIT.
+COURSE = 21
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import time_machine
 
 from propel.models import AuditEvent
 from scheduling.booking import appointment_move
+from scheduling.courses import services as course_services
 from scheduling.courses.planner import PlanError, check_course
 from scheduling.courses.services import (
     CourseConflict,
@@ -35,6 +36,7 @@ from scheduling.slots import find_slots
 from tests.clinic_time import LA, at
 from tests.factories import (
     AppointmentFactory,
+    ClearanceDecisionFactory,
     ClosureFactory,
     SubmittedScreeningFactory,
     UserFactory,
@@ -196,6 +198,30 @@ def test_a_clearance_ending_mid_course_is_refused_naming_the_first_uncovered_ses
         "Session 4 on Tue, Jan 26, 2027 at 10:00 a.m.: The patient's clearance is valid only until "
         "Wed, Jan 20, 2027, before this date."
     )
+    assert not Appointment.objects.exists() and not InfusionCourse.objects.exists()
+
+
+def test_a_clearance_declined_after_the_first_check_still_stops_the_course(
+    patient, desk, monkeypatch
+):
+    """The clearance is read again under the booking's locks: a clinician's decline between the
+    course's first checks and its transaction books nothing."""
+    clearance = clear_patient(patient)
+    checked = course_services._check_course
+
+    def check_then_decline(**kwargs):
+        appointment_type = checked(**kwargs)
+        ClearanceDecisionFactory(
+            submission=clearance.submission,
+            declined=True,
+            decided_at=clearance.decided_at + dt.timedelta(hours=1),
+        )
+        return appointment_type
+
+    monkeypatch.setattr(course_services, "_check_course", check_then_decline)
+    with pytest.raises(SchedulingError) as refused:
+        book(patient, SIX_TUESDAYS, desk)
+    assert "A clinician declined the patient for infusion." in refused.value.message
     assert not Appointment.objects.exists() and not InfusionCourse.objects.exists()
 
 
