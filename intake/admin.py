@@ -41,7 +41,19 @@ class PatientAdmin(PatientReadAuditMixin, admin.ModelAdmin):
     form = PatientAdminForm
     list_display = ("last_name", "first_name", "date_of_birth", "email", "mobile")
     search_fields = ("last_name", "first_name", "email")
-    readonly_fields = ("consent_email_at", "consent_sms_at", "created_at", "updated_at")
+    # What the front desk asked on the call (intake.patient_registration): shown, not edited.
+    readonly_fields = (
+        "consent_email_at",
+        "consent_sms_at",
+        "preferred_language",
+        "heard_about",
+        "heard_about_other",
+        "referrer_name",
+        "referrer_practice",
+        "referrer_phone",
+        "created_at",
+        "updated_at",
+    )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         wanted = {name: form.cleaned_data[name] for name in CONSENT_FIELDS}

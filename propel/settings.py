@@ -324,6 +324,11 @@ CELERY_BEAT_SCHEDULE = {
     "account-lock-emails": {"task": "propel.tasks.account_lock_emails_sweep", "schedule": 300.0},
     # Waitlist offers past their hold: released and offered to the next patients.
     "waitlist-offers-expire": {"task": "scheduling.waitlist.tasks.offers_expire", "schedule": 60.0},
+    # Freed slots whose on-commit offer task never reached the broker (scheduling.waitlist.freed).
+    "waitlist-freed-slots": {
+        "task": "scheduling.waitlist.tasks.freed_slots_sweep",
+        "schedule": 60.0,
+    },
 }
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(

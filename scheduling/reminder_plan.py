@@ -108,10 +108,18 @@ PATIENT_KINDS = frozenset(
         ReminderKind.QUESTIONNAIRE_LINK,
         ReminderKind.WAITLIST_OFFER,
         ReminderKind.WAITLIST_GONE,
+        ReminderKind.WAITLIST_LAPSED,
     }
 )
 # Of those, the kinds that may also go by text (with the patient's consent to texts).
-PATIENT_SMS_KINDS = frozenset({ReminderKind.QUESTIONNAIRE_LINK})
+PATIENT_SMS_KINDS = frozenset(
+    {
+        ReminderKind.QUESTIONNAIRE_LINK,
+        ReminderKind.WAITLIST_OFFER,
+        ReminderKind.WAITLIST_GONE,
+        ReminderKind.WAITLIST_LAPSED,
+    }
+)
 
 # Rows a re-plan may (re)schedule; the others are history.
 REPLANNABLE = (ReminderState.PENDING, ReminderState.CANCELLED, ReminderState.SKIPPED)

@@ -54,6 +54,7 @@ from scheduling.models.visits import (
 )
 from scheduling.models.waitlist import (
     EntryState,
+    FreedSlot,
     InviteState,
     OfferState,
     PartOfDay,
@@ -83,6 +84,7 @@ __all__ = [
     "CourseStatus",
     "EntryState",
     "ExtraOpening",
+    "FreedSlot",
     "GateOutcome",
     "InfusionCourse",
     "InviteState",

@@ -36,6 +36,8 @@ class ReminderKind(models.TextChoices):
     # that it went to someone else.
     WAITLIST_OFFER = "waitlist_offer", _("An earlier time is free")
     WAITLIST_GONE = "waitlist_gone", _("The earlier time was taken")
+    # An offer nobody accepted in time: the patient is told it lapsed and they are still waiting.
+    WAITLIST_LAPSED = "waitlist_lapsed", _("The earlier time offered has lapsed")
 
 
 class NoticeReason(models.TextChoices):

@@ -108,3 +108,30 @@ class WaitlistInvite(models.Model):
 
     def __str__(self) -> str:
         return f"waitlist invite {self.pk} ({self.state})"
+
+
+class FreedSlot(models.Model):
+    """A visit's time freed (cancelled, deferred, moved), written in the transaction that freed
+    it: the outbox of the waitlist. A worker offers it once (`processed_at` set in the same
+    transaction as the offer); the on-commit task only speeds that up, and the beat sweep
+    (scheduling.waitlist.tasks.freed_slots_sweep) offers the ones a broker outage held up."""
+
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE)
+    start = models.DateTimeField()
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE)
+    clinician = models.ForeignKey(Clinician, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="freed_slot_unprocessed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"freed slot {self.pk}"

@@ -190,16 +190,24 @@ CATALOGUE: tuple[Entry, ...] = (
         "at once, when a cancelled, deferred or moved visit frees a time a waitlisted patient "
         "asked for: the link to their page, where the time is held for them for "
         "WAITLIST_OFFER_HOURS",
-        PATIENT_EMAIL,
-        (EMAIL,),
-        email_templates("waitlist_offer"),
+        PATIENT_ANY_ADDRESS,
+        (EMAIL, SMS),
+        (*email_templates("waitlist_offer"), "reminders/waitlist_offer_sms.txt"),
     ),
     Entry(
         ReminderKind.WAITLIST_GONE,
         "at once, when another patient offered the same time accepted it first",
-        PATIENT_EMAIL,
-        (EMAIL,),
-        email_templates("waitlist_gone"),
+        PATIENT_ANY_ADDRESS,
+        (EMAIL, SMS),
+        (*email_templates("waitlist_gone"), "reminders/waitlist_gone_sms.txt"),
+    ),
+    Entry(
+        ReminderKind.WAITLIST_LAPSED,
+        "at once, when a time offered to the patient was held for WAITLIST_OFFER_HOURS and "
+        "nobody accepted it: it has gone to the next in line, and they are still on the list",
+        PATIENT_ANY_ADDRESS,
+        (EMAIL, SMS),
+        (*email_templates("waitlist_lapsed"), "reminders/waitlist_lapsed_sms.txt"),
     ),
 )
 

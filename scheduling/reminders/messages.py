@@ -272,9 +272,18 @@ EMAIL_ONLY_CONTEXTS = {
     ReminderKind.QUESTIONNAIRE_LINK: _questionnaire_link_context,
     ReminderKind.WAITLIST_OFFER: _waitlist_context,
     ReminderKind.WAITLIST_GONE: _waitlist_context,
+    ReminderKind.WAITLIST_LAPSED: _waitlist_context,
 }
 # Of those, the ones that may go by text too: templates/reminders/<kind>_sms.txt.
-PATIENT_SMS_TEMPLATES = {ReminderKind.QUESTIONNAIRE_LINK: "reminders/questionnaire_link_sms.txt"}
+PATIENT_SMS_TEMPLATES = {
+    kind: f"reminders/{kind.value}_sms.txt"
+    for kind in (
+        ReminderKind.QUESTIONNAIRE_LINK,
+        ReminderKind.WAITLIST_OFFER,
+        ReminderKind.WAITLIST_GONE,
+        ReminderKind.WAITLIST_LAPSED,
+    )
+}
 
 
 def _opt_out_url(reminder: Reminder) -> str:

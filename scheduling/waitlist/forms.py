@@ -79,15 +79,10 @@ class WaitlistAskForm(WishesForm):
 
 
 class StaffWaitlistForm(WaitlistAskForm, StaffWishesForm):
-    """The front desk adds a caller: the patient and, if they want one, a clinician."""
+    """The front desk adds a caller: the patient found by the page's search (a hidden id, so the
+    page names only the patient chosen) and, if they want one, a clinician."""
 
     patient = forms.ModelChoiceField(
-        queryset=Patient.objects.order_by("last_name", "first_name"), label=_("Patient")
+        queryset=Patient.objects.all(), label=_("Patient"), widget=forms.HiddenInput
     )
     field_order = ["patient", "appointment_type", "clinician"]
-
-    def patient_ids(self) -> list[int]:
-        """The patients the form's choice names (for the page's read audit)."""
-        field = self.fields["patient"]
-        assert isinstance(field, forms.ModelChoiceField) and field.queryset is not None
-        return list(field.queryset.values_list("pk", flat=True))

@@ -33,13 +33,14 @@ from scheduling.models import (
     InviteState,
     OfferState,
     PartOfDay,
+    ReminderChannel,
     ReminderKind,
     SlotHold,
     WaitlistEntry,
     WaitlistInvite,
     WaitlistOffer,
 )
-from scheduling.reminder_plan import patient_message_plan
+from scheduling.reminder_plan import after_quiet_hours, patient_message_plan, reminder_times
 from scheduling.slots import clinic_tz
 
 NOON = 12
@@ -158,7 +159,7 @@ def _candidates(
         )
         .exclude(pk__in=invited_here)
         .exclude(pk__in=busy)
-        .select_related("appointment_type", "appointment")
+        .select_related("appointment_type", "appointment", "patient")
         .order_by("position", "created_at", "pk")
     )
     chosen: list[WaitlistEntry] = []
@@ -168,6 +169,23 @@ def _candidates(
             if len(chosen) == count:
                 break
     return chosen
+
+
+def _tell(
+    patient: Patient, kind: str, *, now: dt.datetime, until: dt.datetime | None = None
+) -> None:
+    """Plan the message to the patient: an email, and a text too when they agreed to texts and
+    have a mobile. A text waits for the end of the quiet hours: one that would then arrive after
+    `until` (an offer's hold) is not planned, since the time would be gone by then."""
+    patient_message_plan(patient_id=patient.pk, kind=kind, now=now)
+    if not (patient.consent_sms and patient.mobile):
+        return
+    times = reminder_times()
+    due = after_quiet_hours(
+        now, tz=clinic_tz(), start_hour=times.quiet_start_hour, end_hour=times.quiet_end_hour
+    )
+    if until is None or due < until:
+        patient_message_plan(patient_id=patient.pk, kind=kind, now=now, channel=ReminderChannel.SMS)
 
 
 def slot_freed(
@@ -217,21 +235,17 @@ def slot_freed(
         )
         for entry in entries:
             WaitlistInvite.objects.create(offer=offer, entry=entry)
-            patient_message_plan(
-                patient_id=entry.patient_id, kind=ReminderKind.WAITLIST_OFFER, now=now
-            )
+            _tell(entry.patient, ReminderKind.WAITLIST_OFFER, now=now, until=expires_at)
     return offer
 
 
 def _tell_the_others(offer: WaitlistOffer, *, now: dt.datetime) -> None:
-    others = list(offer.invites.filter(state=InviteState.SENT).select_related("entry"))
+    others = list(offer.invites.filter(state=InviteState.SENT).select_related("entry__patient"))
     WaitlistInvite.objects.filter(pk__in=[invite.pk for invite in others]).update(
         state=InviteState.GONE
     )
     for invite in others:
-        patient_message_plan(
-            patient_id=invite.entry.patient_id, kind=ReminderKind.WAITLIST_GONE, now=now
-        )
+        _tell(invite.entry.patient, ReminderKind.WAITLIST_GONE, now=now)
 
 
 def offer_accept(
@@ -323,7 +337,17 @@ def offers_expire(*, now: dt.datetime | None = None) -> list[int]:
         for offer in offers:
             offer.state = OfferState.EXPIRED
             offer.save(update_fields=["state"])
-            offer.invites.filter(state=InviteState.SENT).update(state=InviteState.EXPIRED)
+            lapsed = list(
+                offer.invites.filter(state=InviteState.SENT).select_related("entry__patient")
+            )
+            WaitlistInvite.objects.filter(pk__in=[invite.pk for invite in lapsed]).update(
+                state=InviteState.EXPIRED
+            )
+            # Told in the same transaction: their offer lapsed, and they are still waiting (an
+            # entry someone removed meanwhile is not "still on the list": no message).
+            for invite in lapsed:
+                if invite.entry.state == EntryState.WAITING:
+                    _tell(invite.entry.patient, ReminderKind.WAITLIST_LAPSED, now=now)
             SlotHold.objects.filter(key=offer.hold_key).delete()
     for offer in offers:
         slot_freed(

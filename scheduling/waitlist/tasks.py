@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from celery import shared_task
 
+from scheduling.waitlist.freed import freed_slot_offer as offer_freed_slot
+from scheduling.waitlist.freed import freed_slots_sweep as sweep_freed_slots
 from scheduling.waitlist.services import offers_expire as expire_offers
-from scheduling.waitlist.services import slot_freed as offer_slot
 
 
-@shared_task(name="scheduling.waitlist.tasks.slot_freed", ignore_result=True)
-def slot_freed(appointment_type_id: int, start: int, room_id: int, clinician_id: int) -> None:
-    offer_slot(
-        appointment_type_id=appointment_type_id,
-        start=dt.datetime.fromtimestamp(start, tz=dt.UTC),
-        room_id=room_id,
-        clinician_id=clinician_id or None,
-    )
+@shared_task(name="scheduling.waitlist.tasks.freed_slot_offer", ignore_result=True)
+def freed_slot_offer(freed_slot_id: int) -> None:
+    offer_freed_slot(freed_slot_id=freed_slot_id)
+
+
+@shared_task(name="scheduling.waitlist.tasks.freed_slots_sweep", ignore_result=True)
+def freed_slots_sweep() -> None:
+    sweep_freed_slots()
 
 
 @shared_task(name="scheduling.waitlist.tasks.offers_expire", ignore_result=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from intake.link_pages import patient_link_page
 from intake.models import Patient
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
+from scheduling.calendar.forms import PatientSearchForm
 from scheduling.models import (
     AppointmentStatus,
     AppointmentType,
@@ -157,7 +158,11 @@ def staff_waitlist(request: HttpRequest) -> HttpResponse:
         return redirect("scheduling:waitlist")
     if action == "edit" or (not posted and request.GET.get("edit")):
         return _edit(request, entry_id or _int(request.GET.get("edit")))
-    form = StaffWaitlistForm(request.POST if action == "add" else None, types=types)
+    chosen = _chosen_patient(request.POST if action == "add" else request.GET)
+    initial = {"patient": chosen.pk} if chosen else None
+    form = StaffWaitlistForm(
+        request.POST if action == "add" else None, types=types, initial=initial
+    )
     if action == "add" and form.is_valid():
         clinician = form.cleaned_data.get("clinician")
         _add_from(
@@ -168,12 +173,29 @@ def staff_waitlist(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Added to the waitlist."))
         return redirect("scheduling:waitlist")
+    # The caller is found with the new-appointment page's search: only the matches are named.
+    search = PatientSearchForm(request.GET if "q" in request.GET else None)
+    matches = list(search.matches()) if search.is_valid() else []
     entries = _entries(Q())
-    # The list and the add form's choice of patient name patients: one read audit row.
-    listed = {entry.patient_id for entry in entries}
-    audit_shown(request, sorted(listed | set(form.patient_ids())))
-    context = {"entries": entries, "form": form, "now": timezone.now()}
-    return render(request, "scheduling/waitlist/staff.html", context, status=400 if action else 200)
+    # The list, the search's matches and the chosen caller name patients: one read audit row.
+    shown = {entry.patient_id for entry in entries} | {patient.pk for patient in matches}
+    audit_shown(request, sorted(shown | ({chosen.pk} if chosen else set())))
+    context = {
+        "entries": entries,
+        "form": form,
+        "search": search,
+        "matches": matches,
+        "chosen": chosen,
+        "now": timezone.now(),
+    }
+    status = 400 if action or search.errors else 200
+    return render(request, "scheduling/waitlist/staff.html", context, status=status)
+
+
+def _chosen_patient(data: QueryDict) -> Patient | None:
+    """The caller chosen from the search's matches (?patient=, or the add form's hidden id)."""
+    patient_id = _int(data.get("patient"))
+    return Patient.objects.filter(pk=patient_id).first() if patient_id else None
 
 
 def _edit(request: HttpRequest, entry_id: int | None) -> HttpResponse:

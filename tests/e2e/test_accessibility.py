@@ -122,6 +122,8 @@ def test_staff_pages_have_no_accessibility_violations(desktop_page, live_server,
             reverse("scheduling:time_off"),
             reverse("scheduling:reports"),
             reverse("scheduling:waitlist"),
+            reverse("scheduling:waitlist") + f"?q={world.patient.last_name}",
+            reverse("scheduling:waitlist") + f"?patient={world.patient.pk}",
         ],
     )
     assert not {**login, **found}, json.dumps({**login, **found}, indent=1)

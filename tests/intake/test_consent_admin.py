@@ -63,3 +63,14 @@ def test_a_patient_added_by_staff_gets_email_reminders(client_for, admin_user):
     assert ConsentEvent.objects.count() == 0
     added = Patient.objects.get(email=patient.email)
     assert added.consent_email and added.consent_email_at is not None
+
+
+def test_the_admin_shows_the_call_answers_read_only(client_for, admin_user):
+    from intake.models import HeardAbout
+
+    patient = PatientFactory(heard_about=HeardAbout.CLINICIAN, referrer_name="Dr Pat Referral")
+    url = reverse("admin:intake_patient_change", args=[patient.pk])
+    page = client_for(admin_user).get(url)
+    assert page.status_code == 200
+    assert "Dr Pat Referral" in page.content.decode()
+    assert 'name="referrer_name"' not in page.content.decode()

@@ -27,7 +27,7 @@ from scheduling.models import (
 from scheduling.online.changes import online_consultation_cancel
 from scheduling.queries import rescheduled_from
 from scheduling.reminders.dispatch import email_message_id
-from scheduling.waitlist.hooks import SLOT_FREED_TASK
+from scheduling.waitlist.hooks import FREED_SLOT_TASK
 from tests.clinic_time import LA, WEDNESDAY, at, stopped_clock
 from tests.factories import (
     AppointmentFactory,
@@ -43,7 +43,7 @@ from tests.scheduling.reminder_support import deliver_due_reminders
 def broker_calls(callbacks: list) -> list:
     """What a change queued after commit, but the waitlist's offer of the freed time
     (scheduling.waitlist.hooks): the change itself queues nothing."""
-    return [call for call in callbacks if SLOT_FREED_TASK not in getattr(call, "args", ())]
+    return [call for call in callbacks if FREED_SLOT_TASK not in getattr(call, "args", ())]
 
 
 pytestmark = pytest.mark.django_db

@@ -112,3 +112,26 @@ def test_the_page_costs_the_same_queries_for_one_or_many_appointments(
         )
     with django_assert_max_num_queries(one):
         assert staff.get(page_url(patient)).status_code == 200
+
+
+def test_the_page_shows_what_the_front_desk_asked_on_the_call(client_as):
+    from intake.models import HeardAbout, Language
+    from tests.factories import PatientFactory
+
+    caller = PatientFactory(
+        preferred_language=Language.SPANISH,
+        heard_about=HeardAbout.OTHER,
+        heard_about_other="Radio advert",
+        referrer_name="Dr Pat Referral",
+        referrer_practice="Example Family Practice",
+        referrer_phone="+19165550177",
+    )
+    page = client_as("front_desk").get(page_url(caller)).content.decode()
+    for shown in ("Spanish", "Other: Radio advert", "Dr Pat Referral, Example Family Practice"):
+        assert shown in page
+    assert "(916) 555-0177" in page
+
+
+def test_a_patient_registered_before_shows_nothing_was_asked(client_as, patient):
+    page = client_as("front_desk").get(page_url(patient)).content.decode()
+    assert "Not asked" in page and "No referring clinician" in page and "English" in page

@@ -32,6 +32,7 @@ from scheduling.waitlist.services import (
 )
 from tests.clinic_time import at, stopped_clock
 from tests.factories import PatientFactory, consultation_at
+from tests.scheduling.waitlist_support import offer_to
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +51,7 @@ def wait(clinic, patient, **wishes):
 
 
 def free(clinic, start=FREED, now=NOW):
-    return slot_freed(
-        appointment_type_id=clinic.consultation.pk,
-        start=start,
-        room_id=clinic.room.pk,
-        clinician_id=clinic.clinician.pk,
-        now=now,
-    )
+    return offer_to(clinic, start=start, now=now)
 
 
 def invited(offer):

@@ -14,11 +14,12 @@ from django.urls import reverse
 
 from intake.links import patient_link_token
 from scheduling.models import Appointment, EntryState, PartOfDay, WaitlistEntry
-from scheduling.waitlist.services import entry_add, slot_freed
+from scheduling.waitlist.services import entry_add
 from tests.clinic_time import at, stopped_clock
 from tests.factories import PatientFactory, consultation_at
 from tests.patient_links import open_link, open_session
 from tests.scheduling.reminder_support import deliver_due_reminders
+from tests.scheduling.waitlist_support import offer_to
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +37,7 @@ def page(token: str) -> str:
 
 
 def offered(clinic, *patients):
-    for patient in patients:
-        entry_add(patient_id=patient.pk, appointment_type=clinic.consultation)
-    return slot_freed(
-        appointment_type_id=clinic.consultation.pk,
-        start=FREED,
-        room_id=clinic.room.pk,
-        clinician_id=clinic.clinician.pk,
-        now=NOW,
-    )
+    return offer_to(clinic, *patients, start=FREED, now=NOW)
 
 
 def test_a_patient_asks_for_an_earlier_time_from_their_page(client, online_clinic, patient):
