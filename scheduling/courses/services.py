@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from intake.clearance import clearance_refusal, clearance_status, clinic_date, has_valid_clearance
 from intake.models import Patient
-from intake.selectors import clearance_by_day
 from scheduling.audit import audit_patient_event
 from scheduling.availability import Interval
 from scheduling.batch_booking import Batch, SessionRefused, aware_utc, batch_book, batch_lock
@@ -167,16 +166,17 @@ def course_book(
     """Book a whole course, every session or none, and return the new InfusionCourse.
 
     Sessions are numbered in time order. Before anything is written: the rules (count, span,
-    gap, weekly cap; PlanError("course_rules") listing every problem), no session in the past,
-    and a clearance valid on every session's date (SchedulingError("course_session_clearance")
-    naming the first uncovered session). Then, in one transaction, the course row and every
+    gap, weekly cap; PlanError("course_rules") listing every problem) and no session in the
+    past. Then, in one transaction, the course row and every
     session as one batch (scheduling.batch_booking: one lock set in the booking's order, the
     window's calendar, hours, holds and busy times read once, each session checked in time order
     with the rules a single booking uses, then one INSERT each for the appointments, their
     status history, their reminder rows and the audit events; the confirmations share one batch:
     one message listing every session, scheduling.reminder_plan). The number of queries does not
     depend on the number of sessions. Any refusal rolls back everything and raises
-    CourseConflict naming the session, with alternatives for it computed after the rollback. A
+    CourseConflict naming the session, with alternatives for it computed after the rollback, or,
+    when the patient's clearance (read once, under the locks) does not cover a session,
+    SchedulingError("course_session_clearance") naming the first such session and why. A
     lock wait that times out is retried a couple of times before it is reported.
     """
     now = now or timezone.now()
@@ -209,6 +209,15 @@ def course_book(
             )
             if error.code == "busy" and attempt < BOOK_ATTEMPTS:
                 continue
+            if error.code == "needs_clearance":
+                # Read once, under the booking's locks (so a clinician's decline a moment earlier
+                # still stops the course): the first session the clearance does not cover, and
+                # why; other times would not help, so no alternatives.
+                raise SchedulingError(
+                    "course_session_clearance",
+                    **session_label(index, ordered[index]),
+                    why=error.params["why"],
+                ) from error
             raise course_conflict(
                 error,
                 index=index,
@@ -244,14 +253,8 @@ def _check_course(
     for index, start in enumerate(ordered):
         if start <= now:
             raise SchedulingError("course_session_past", **session_label(index, start))
-    cleared = clearance_by_day(patient_id, [clinic_date(start) for start in ordered])
-    for index, start in enumerate(ordered):
-        if not cleared[clinic_date(start)].is_cleared:
-            raise SchedulingError(
-                "course_session_clearance",
-                **session_label(index, start),
-                why=clearance_refusal(patient_id, start, now=now),
-            )
+    # The clearance on every session's day is read once, under the booking's locks
+    # (rechecks.lifecycle_check), not here: see course_book.
     return appointment_type
 
 
@@ -286,9 +289,7 @@ def _book_sessions(
             confirm_batch=new_batch(),
             course_id=course.pk,
             course=course,
-            # The clearance is read again here, under the booking's locks, although
-            # _check_course found it covering every session: a clinician's decline or a new
-            # screening round in between must still stop the course (one query, on purpose).
+            # The clearance is read under the booking's locks (rechecks.lifecycle_check), once.
         )
         batch_book(batch, batch_lock(batch))
     return course

@@ -44,12 +44,11 @@ NEXT_TUESDAY = TUESDAY + dt.timedelta(weeks=1)
 FRONT_DESK = 12
 ONLINE = 15
 INFUSION = 14
-# The course's checks before its transaction (the patient, the type, the clearance on every day:
-# 4), BEGIN, SET LOCAL, the course row, the batch's locks and reads as for one infusion with the
-# clearance read again under the locks (7), the appointments' INSERT in a savepoint (it names the
-# session an overlap refusal is about: 3), one INSERT each for the history, reminders and audit
-# events, COMMIT.
-COURSE = 21
+# The course's checks before its transaction (the patient and the type: 2), BEGIN, SET LOCAL,
+# the course row, the batch's locks and reads as for one infusion, the clearance read there, once,
+# under the locks (7), the appointments' INSERT in a savepoint (it names the session an overlap
+# refusal is about: 3), one INSERT each for the history, reminders and audit events, COMMIT.
+COURSE = 19
 
 
 @pytest.fixture(autouse=True)

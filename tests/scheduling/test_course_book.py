@@ -204,8 +204,8 @@ def test_a_clearance_ending_mid_course_is_refused_naming_the_first_uncovered_ses
 def test_a_clearance_declined_after_the_first_check_still_stops_the_course(
     patient, desk, monkeypatch
 ):
-    """The clearance is read again under the booking's locks: a clinician's decline between the
-    course's first checks and its transaction books nothing."""
+    """The clearance is read under the booking's locks, not before them: a clinician's decline
+    between the course's first checks and its transaction books nothing."""
     clearance = clear_patient(patient)
     checked = course_services._check_course
 
