@@ -100,6 +100,36 @@ def consent_set(
     return True
 
 
+def consents_first_recorded(
+    *,
+    patient_id: int,
+    email: bool,
+    sms: bool,
+    source: str,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> None:
+    """What a new patient said when first asked (an online booking, a call to the front desk):
+    email as answered, texts only when given (never a withdrawal the patient did not make)."""
+    consent_set(
+        patient_id=patient_id,
+        channel=ConsentChannel.EMAIL,
+        given=email,
+        source=source,
+        now=now,
+        request=request,
+    )
+    if sms:
+        consent_set(
+            patient_id=patient_id,
+            channel=ConsentChannel.SMS,
+            given=True,
+            source=source,
+            now=now,
+            request=request,
+        )
+
+
 def consent_preferences_set(
     *,
     patient_id: int,

@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from intake.consent import consent_set
-from intake.models import ConsentChannel, ConsentSource, Patient
+from intake.consent import consents_first_recorded
+from intake.models import ConsentSource, Patient
 from propel.audit import audit_record
 
 
@@ -76,22 +76,13 @@ def patient_register(
             obj=patient,
             detail={"source": "staff_phone"},
         )
-        consent_set(
+        consents_first_recorded(
             patient_id=patient.pk,
-            channel=ConsentChannel.EMAIL,
-            given=True,
+            email=True,
+            sms=caller.sms_consent,
             source=ConsentSource.STAFF,
             now=now,
             request=request,
         )
-        if caller.sms_consent:
-            consent_set(
-                patient_id=patient.pk,
-                channel=ConsentChannel.SMS,
-                given=True,
-                source=ConsentSource.STAFF,
-                now=now,
-                request=request,
-            )
         patient.refresh_from_db()
     return patient

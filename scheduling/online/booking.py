@@ -21,8 +21,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
-from intake.consent import consent_set
-from intake.models import ConsentChannel, ConsentSource, Patient
+from intake.consent import consents_first_recorded
+from intake.models import ConsentSource, Patient
 from intake.selectors import hard_stop_raised
 from propel.audit import audit_record
 from propel.ratelimit import ratelimit_hit
@@ -141,23 +141,14 @@ def _find_or_create_patient(
     )
     # What the form said, with its time and source (intake.consent): email reminders as the box
     # was left (ticked unless the patient unticked it), texts only when ticked.
-    consent_set(
+    consents_first_recorded(
         patient_id=patient.pk,
-        channel=ConsentChannel.EMAIL,
-        given=details.consent_email,
+        email=details.consent_email,
+        sms=details.consent_sms and bool(patient.mobile),
         source=ConsentSource.BOOKING,
         now=now,
         request=request,
     )
-    if details.consent_sms and patient.mobile:
-        consent_set(
-            patient_id=patient.pk,
-            channel=ConsentChannel.SMS,
-            given=True,
-            source=ConsentSource.BOOKING,
-            now=now,
-            request=request,
-        )
     patient.refresh_from_db()
     return patient, True
 
