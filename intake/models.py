@@ -432,3 +432,7 @@ class CrisisNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} step {self.step} for alert {self.alert_id}"
+
+
+# Consent forms, signatures, documents, requirements and referrals (what must be on file).
+from intake.paperwork_models import *  # noqa: E402, F403
