@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from intake.consent import consent_preferences_set
 from intake.models import ConsentSource, OnCallClinician, Patient
+from intake.paperwork_models import PatientDocument
 from propel.admin import PatientReadAuditMixin
 
 CONSENT_FIELDS = ("consent_email", "consent_sms")
@@ -83,3 +84,40 @@ class OnCallClinicianAdmin(admin.ModelAdmin):
     list_editable = ("order", "active")
     list_filter = ("role", "active")
     ordering = ("role", "order", "pk")
+
+
+@admin.register(PatientDocument)
+class PatientDocumentAdmin(PatientReadAuditMixin, admin.ModelAdmin[PatientDocument]):
+    """Uploads, read-only and without their files: a document is opened on the staff patient
+    page (intake:staff_document, audited), added through intake.documents' checks and set aside
+    there with a reason, never changed or deleted here."""
+
+    list_display = ("id", "patient", "kind", "content_type", "size", "source", "uploaded_at")
+    list_filter = ("kind", "source", ("removed_at", admin.EmptyFieldListFilter))
+    list_select_related = ("patient",)
+    fields = (
+        "patient",
+        "referral",
+        "kind",
+        "original_name",
+        "content_type",
+        "size",
+        "sha256",
+        "source",
+        "uploaded_by",
+        "uploaded_at",
+        "removed_at",
+        "removed_by",
+        "removed_reason",
+    )
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

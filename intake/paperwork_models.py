@@ -10,10 +10,13 @@ missing for a step, waivers), intake.referrals (the public form and the front de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.files.storage import Storage, storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -21,11 +24,30 @@ from intake.models import Patient
 from propel.append_only import AppendOnlyModel
 
 
+class _DocumentsStorage(LazyObject):
+    """storages["documents"], looked up on first use and again after STORAGES changes (a test's
+    temporary folder): a FileField calls its storage callable once, when the model is defined,
+    and would otherwise keep the store of that moment for ever (Django's default_storage is
+    lazy for the same reason)."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["documents"]
+
+
+_documents_storage = _DocumentsStorage()
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STORAGES":
+        _documents_storage._wrapped = empty
+
+
 def documents_storage() -> Storage:
     """The private store of signed forms and uploads (settings.STORAGES["documents"]): outside
     the web root, the file system in the demo, S3-compatible in production. Files are served only
     through intake's audited views, never by a URL of the store."""
-    return storages["documents"]
+    return cast(Storage, _documents_storage)
 
 
 class ConsentFormKind(models.TextChoices):

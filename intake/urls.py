@@ -1,6 +1,13 @@
 from django.urls import path
 
-from intake import about_questions, opt_out_pages, review_views, staff_views, views
+from intake import (
+    about_questions,
+    document_pages,
+    opt_out_pages,
+    review_views,
+    staff_views,
+    views,
+)
 
 app_name = "intake"
 
@@ -41,6 +48,24 @@ urlpatterns = [
         "p/<str:token>/check-in/round/<int:round>/<slug:section_key>/",
         views.check_in_section,
         name="check_in_section",
+    ),
+    # Documents (intake.document_pages): the patient's uploads on their link; staff open, upload
+    # and set aside on the patient page.
+    path("p/<str:token>/documents/", document_pages.documents, name="documents"),
+    path(
+        "staff/patients/<int:patient_id>/documents/<int:document_id>/",
+        document_pages.staff_document,
+        name="staff_document",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/documents/new/",
+        document_pages.staff_document_upload,
+        name="staff_document_upload",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/documents/<int:document_id>/set-aside/",
+        document_pages.staff_document_set_aside,
+        name="staff_document_set_aside",
     ),
     path("staff/intake/", staff_views.submission_list, name="staff_submissions"),
     path(

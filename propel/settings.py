@@ -16,6 +16,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from propel.demo_secret import demo_secret_key
+from propel.documents_store import documents_storage_config
 from propel.env import (
     env_bool,
     env_choice,
@@ -237,15 +238,20 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))) if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Signed forms and uploaded documents: a private store outside the web root, never served by URL
-# (intake.documents serves them through an audited view). The file system in the demo.
+# (intake.document_pages serves them through an audited view). The file system in the demo; a
+# private, encrypted S3-compatible bucket when DOCUMENTS_S3_BUCKET is set (propel.documents_store).
 DOCUMENTS_ROOT = Path(env_str("DOCUMENTS_ROOT", str(VAR_DIR / "documents")))
 DOCUMENTS_MAX_UPLOAD_MB = env_int("DOCUMENTS_MAX_UPLOAD_MB", 20, minimum=1, maximum=100)
+# An upload past DOCUMENTS_MAX_UPLOAD_MB is cut short, not kept (propel.uploads); the form then
+# says the file is too large.
+FILE_UPLOAD_HANDLERS = [
+    "propel.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "documents": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DOCUMENTS_ROOT), "base_url": None},
-    },
+    "documents": documents_storage_config(root=DOCUMENTS_ROOT),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

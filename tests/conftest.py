@@ -154,6 +154,25 @@ def _private_cache(settings) -> None:
     settings.CACHES = caches
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _documents_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory):
+    """Signed forms and uploads go to a folder of this test session, never var/documents.
+    override_settings sends setting_changed, which resets Django's cached stores and
+    intake.paperwork_models' lazy documents store."""
+    from django.test import override_settings
+
+    folder = tmp_path_factory.mktemp("documents")
+    stores = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder), "base_url": None},
+        },
+    }
+    with override_settings(STORAGES=stores):
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from intake.document_pages import staff_documents_section
 from intake.links import patient_links_revoke
 from intake.models import Patient
 from propel.audit import audit_patients_viewed
@@ -60,6 +61,7 @@ def _page(
 ) -> HttpResponse:
     audit_patients_viewed(request, page=PAGE, patient_ids=[patient.pk])
     context = _patient_context(patient, form)
+    context["documents"] = staff_documents_section(request, patient)
     return render(request, "scheduling/calendar/patient.html", context, status=status)
 
 
