@@ -30,7 +30,7 @@ class DocumentField(forms.FileField):
         kwargs.setdefault("max_length", None)
         super().__init__(**kwargs)
 
-    def clean(self, data: Any, initial: Any = None) -> CleanDocument | None:  # type: ignore[override]
+    def clean(self, data: Any, initial: Any = None) -> CleanDocument | None:
         upload = super().clean(data, initial)
         if not upload:
             return None
@@ -42,6 +42,6 @@ class DocumentField(forms.FileField):
 
 def document_help_text() -> str:
     return str(
-        _("A PDF or a photo (JPEG, PNG or HEIC), up to %(limit)s MB. A photo from your phone is fine.")
+        _("A PDF or a photo, up to %(limit)s MB. A photo from your phone is fine.")
         % {"limit": max_upload_mb()}
     )

@@ -18,9 +18,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -109,9 +110,7 @@ def documents(request: HttpRequest, patient: Patient, token: str) -> HttpRespons
         "uploads": uploads,
         "choose_again": CHOOSE_AGAIN if form is not None and form.errors else "",
     }
-    return render(
-        request, "intake/documents/patient.html", context, status=400 if posted else 200
-    )
+    return render(request, "intake/documents/patient.html", context, status=400 if posted else 200)
 
 
 # --- Staff ------------------------------------------------------------------------------------
@@ -159,12 +158,13 @@ def staff_document(request: HttpRequest, patient_id: int, document_id: int) -> H
         obj=document,
         detail={"kind": document.kind},
     )
-    response = FileResponse(
-        document.file.open("rb"),
-        content_type=document.content_type,
-        as_attachment=False,
-        filename=document_download_name(document),
+    # Read whole (at most DOCUMENTS_MAX_UPLOAD_MB), so the file is closed before the answer goes.
+    with document.file.open("rb") as stored:
+        response = HttpResponse(stored.read(), content_type=document.content_type)
+    disposition = content_disposition_header(
+        as_attachment=False, filename=document_download_name(document)
     )
+    response["Content-Disposition"] = disposition or "inline"
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"

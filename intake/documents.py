@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-import filetype
+import filetype  # type: ignore[import-untyped] # no type hints shipped
 import pillow_heif
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -210,13 +210,11 @@ def _check_pdf(data: bytes) -> None:
         active = _pdf_has_active_content(reader)
     except DocumentRefused:
         raise
-    except Exception:  # noqa: BLE001 - a hostile or broken PDF can raise anything inside pypdf
+    except Exception:  # a hostile or broken PDF can raise anything inside pypdf
         raise _refuse_unreadable(_("PDF")) from None
     if active:
         raise DocumentRefused(
-            _(
-                "This PDF contains active content; please print it to PDF again or send a scan."
-            )
+            _("This PDF contains active content; please print it to PDF again or send a scan.")
         )
 
 
@@ -239,7 +237,7 @@ def _pdf_has_active_content(reader: PdfReader) -> bool:
         if visited > MAX_PDF_OBJECTS:
             return True  # too tangled to vouch for
         if isinstance(item, DictionaryObject):
-            keys = {str(k) for k in item.keys()}
+            keys = {str(k) for k in item}
             if keys & ACTIVE_PDF_KEYS or "/XFA" in keys:
                 return True
             if str(item.get("/Type", "")) == "/Action" and _unsafe_action(item):
@@ -364,18 +362,19 @@ def document_store(
     stored: str | None = None
     try:
         with transaction.atomic():
-            if patient_id is not None:
-                Patient.objects.select_for_update().only("pk").get(pk=patient_id)
-            else:
-                Referral.objects.select_for_update().only("pk").get(pk=referral_id)
-            existing = PatientDocument.objects.filter(
-                patient_id=patient_id,
-                referral_id=referral_id,
+            same = PatientDocument.objects.filter(
                 kind=kind,
                 sha256=sha256,
                 removed_at__isnull=True,
                 uploaded_at__gte=now - DOUBLE_SUBMIT_WINDOW,
-            ).first()
+            )
+            if patient_id is not None:
+                Patient.objects.select_for_update().only("pk").get(pk=patient_id)
+                same = same.filter(patient_id=patient_id)
+            elif referral_id is not None:
+                Referral.objects.select_for_update().only("pk").get(pk=referral_id)
+                same = same.filter(referral_id=referral_id, patient__isnull=True)
+            existing = same.first()
             if existing is not None:
                 return existing
             document = PatientDocument(
@@ -464,5 +463,6 @@ def document_may_open(user: Any, kind: str) -> bool:
 def document_download_name(document: PatientDocument) -> str:
     """A safe file name to serve the document under: the kind and number, the stored type's
     extension (never the sender's name, which could be anything)."""
-    extension = document.file.name.rpartition(".")[2] if "." in document.file.name else "bin"
+    name = document.file.name or ""
+    extension = name.rpartition(".")[2] if "." in name else "bin"
     return f"{document.kind.replace('_', '-')}-{document.pk}.{extension}"

@@ -40,7 +40,7 @@ _documents_storage = _DocumentsStorage()
 @receiver(setting_changed)
 def _storages_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "STORAGES":
-        _documents_storage._wrapped = empty
+        _documents_storage._wrapped = empty  # type: ignore[assignment] # LazyObject's reset
 
 
 def documents_storage() -> Storage:

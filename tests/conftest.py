@@ -61,6 +61,10 @@ SLOW_TESTS = {
     ("test_deploy_check.py", "test_check_deploy_fails_until_the_static_files_are_collected"),
     ("test_secret_keys.py", "test_two_fresh_demo_installations_start_with_different_private_keys"),
     ("test_secret_keys.py", "test_fallback_keys_are_read_from_the_environment"),
+    (
+        "test_documents_store.py",
+        "test_production_settings_read_the_bucket_from_the_environment",
+    ),
     # migrate, collectstatic and check --deploy in three Python starts: ~6 s.
     (
         "test_start_production.py",

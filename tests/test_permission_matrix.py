@@ -267,6 +267,25 @@ def pat(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk}
 
 
+def tok_document(w: World, t: str) -> dict[str, Any]:
+    """The patient's photo ID, stored once per world through the real service."""
+    from intake.documents import CleanDocument, document_store
+    from intake.paperwork_models import PatientDocument
+
+    document = PatientDocument.objects.filter(patient=w.patient).first()
+    if document is None:
+        clean = CleanDocument(
+            data=b"%PDF-1.4\n%%EOF\n",
+            content_type="application/pdf",
+            extension=".pdf",
+            original_name="id.pdf",
+        )
+        document = document_store(
+            clean=clean, kind="photo_id", source="staff", patient_id=w.patient.pk
+        )
+    return {"patient_id": w.patient.pk, "document_id": document.pk}
+
+
 def who(
     anonymous: int | str,
     patient: int | str,
@@ -361,6 +380,14 @@ MATRIX: dict[str, Row] = {
         "POST",
     ),
     "intake:chart_decide": Row(pat, CLEARANCE_POST, "POST"),
+    # Documents (intake.document_pages): the patient's own on their link (another link shows
+    # its own patient's page); staff open (the world's is a photo ID, which front desk may open:
+    # a clinical kind answers front desk 403, tests/intake/test_document_pages.py), upload and
+    # set aside.
+    "intake:documents": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    "intake:staff_document": Row(tok_document, ALL_STAFF),
+    "intake:staff_document_upload": Row(pat, EVERY_STAFF_POST, "POST"),
+    "intake:staff_document_set_aside": Row(tok_document, EVERY_STAFF_POST, "POST"),
     # scheduling: staff calendar and appointments
     "scheduling:today": Row(none, ALL_STAFF),
     "scheduling:availability": Row(none, ALL_STAFF),

@@ -14,7 +14,7 @@ from intake.questions import SECTIONS
 from scheduling.models import Closure
 from tests.e2e.conftest import give_backup_code, sign_in
 from tests.factories import TEST_PASSWORD, open_weekdays
-from tests.test_permission_matrix import World, build_world, token_for
+from tests.test_permission_matrix import World, build_world, tok_document, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -70,6 +70,7 @@ def test_patient_pages_have_no_accessibility_violations(phone_page, live_server,
         f"/p/{token}/",
         f"/p/{token}/waitlist/",
         f"/p/{token}/contact/",
+        f"/p/{token}/documents/",
         f"/p/{token}/appointments/{appointment}/cancel/",
         f"/p/{token}/appointments/{appointment}/reschedule/",
         f"/p/{token}/check-in/{world.infusion.pk}/",
@@ -92,6 +93,7 @@ def test_staff_pages_have_no_accessibility_violations(desktop_page, live_server,
     closure = Closure.objects.create(
         start_date=world.infusion.start.date(), end_date=world.infusion.start.date(), reason="Fake"
     )
+    tok_document(world, "")  # the patient page's Documents section with a row in it
     found = check(
         desktop_page,
         [
