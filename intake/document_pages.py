@@ -167,7 +167,13 @@ def staff_document(request: HttpRequest, patient_id: int, document_id: int) -> H
     response["Content-Disposition"] = disposition or "inline"
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    # Opened as a page of its own (target=_blank), never in a frame: a sandboxed frame stops
+    # Chrome's PDF viewer, a sandboxed page does not (it drops a PDF's CSP). The browser's own
+    # image and PDF pages style themselves inline, hence style-src.
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+        "frame-ancestors 'none'"
+    )
     response["Referrer-Policy"] = "no-referrer"
     return response
 

@@ -320,3 +320,33 @@ def test_the_admin_lists_documents_read_only_without_their_files(admin_user, pat
     )
     assert page.status_code == 200
     assert document.file.name not in page.content.decode()
+
+
+def test_the_error_and_refusal_pages_parse_without_errors(client, client_for, front_desk, patient):
+    from tests.propel.html_validity import parse_errors, unknown_attributes
+
+    referral = stored_document(patient, "referral")
+    stored_document(patient, "photo_id")
+    desk = client_for(front_desk)
+    pages = [
+        desk.get(open_url(referral)),
+        desk.get(staff_page(patient)),
+        desk.post(
+            reverse("intake:staff_document_upload", args=[patient.pk]),
+            {"kind": "records", "file": upload("notes.pdf", EXECUTABLE)},
+        ),
+    ]
+    open_session(client, patient)
+    pages.append(
+        client.post(documents_url(), {"kind": "records", "file": upload("a.pdf", EXECUTABLE)})
+    )
+    for page in pages:
+        document = page.content.decode()
+        assert not parse_errors(document), parse_errors(document)
+        assert not unknown_attributes(document)
+
+
+def test_the_patients_page_links_to_their_documents(client, patient):
+    open_session(client, patient)
+    page = client.get(reverse("scheduling:patient_home", args=[ME]))
+    assert documents_url() in page.content.decode()
