@@ -276,3 +276,35 @@ def test_who_may_open_which_kind(personas, kind, desk_opens, clinician_opens, ad
     assert document_may_open(personas["clinician"], kind) is clinician_opens
     assert document_may_open(personas["admin"], kind) is admin_opens
     assert document_may_open(personas["no role"], kind) is False
+
+
+@pytest.mark.django_db
+def test_a_referring_offices_letter_is_stored_under_the_referral(rf):
+    from intake.paperwork_models import Referral
+
+    referral = Referral.objects.create(
+        referrer_name="Dr. Fake Example",
+        referrer_practice="Example Oncology (fake)",
+        referrer_phone="+19165550142",
+        referrer_email="office@example.test",
+        patient_first_name="Testy",
+        patient_last_name="McFakeface",
+        patient_phone="+19165550100",
+        reason="[fake] referral for evaluation",
+        received_at=NOW,
+    )
+    clean = document_check(upload("letter.pdf", pdf_bytes()))
+    document = document_store(
+        clean=clean, kind="referral", source="referral", referral_id=referral.pk, now=NOW
+    )
+    assert (document.referral_id, document.patient_id, document.source) == (
+        referral.pk,
+        None,
+        "referral",
+    )
+    event = AuditEvent.objects.get(action="document.uploaded")
+    assert event.patient_id is None and event.detail["referral_id"] == referral.pk
+    again = document_store(
+        clean=clean, kind="referral", source="referral", referral_id=referral.pk, now=NOW
+    )
+    assert again.pk == document.pk
