@@ -127,11 +127,13 @@ def _refuse_type() -> DocumentRefused:
     )
 
 
-def _refuse_unreadable(what: str) -> DocumentRefused:
-    return DocumentRefused(
-        _("We could not open this %(what)s. Please try another copy, or take a photo of it.")
-        % {"what": what}
-    )
+def _refuse_unreadable(pdf: bool) -> DocumentRefused:
+    # Two whole sentences, not one with a word put in: translations need the whole sentence.
+    if pdf:
+        message = _("We could not open this PDF. Please try another copy, or take a photo of it.")
+    else:
+        message = _("We could not open this picture. Please try another copy or another photo.")
+    return DocumentRefused(message)
 
 
 def safe_original_name(name: str | None) -> str:
@@ -206,12 +208,12 @@ def _check_pdf(data: bytes) -> None:
                 )
             )
         if len(reader.pages) == 0:
-            raise _refuse_unreadable(_("PDF"))
+            raise _refuse_unreadable(pdf=True)
         active = _pdf_has_active_content(reader)
     except DocumentRefused:
         raise
     except Exception:  # a hostile or broken PDF can raise anything inside pypdf
-        raise _refuse_unreadable(_("PDF")) from None
+        raise _refuse_unreadable(pdf=True) from None
     if active:
         raise DocumentRefused(
             _("This PDF contains active content; please print it to PDF again or send a scan.")
@@ -285,7 +287,7 @@ def _clean_image(data: bytes, mime: str) -> bytes:
     except Image.DecompressionBombError:
         raise _image_too_large() from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise _refuse_unreadable(_("picture")) from None
+        raise _refuse_unreadable(pdf=False) from None
 
 
 def _image_too_large() -> DocumentRefused:

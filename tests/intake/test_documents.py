@@ -118,6 +118,18 @@ def test_a_photo_loses_its_exif_location_and_is_turned_upright():
     assert cleaned.size == (30, 40)
 
 
+def test_a_pngs_text_chunks_are_dropped():
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "taken at 1010 Hurley Way")
+    out = io.BytesIO()
+    Image.new("RGB", (5, 5)).save(out, "PNG", pnginfo=info)
+    clean = document_check(upload("scan.png", out.getvalue(), "image/png"))
+    assert b"Hurley" not in clean.data
+    assert Image.open(io.BytesIO(clean.data)).info == {}
+
+
 def test_heic_is_accepted_and_stored_as_jpeg():
     clean = document_check(upload("IMG_0002.HEIC", heic_bytes(), "image/heic"))
     assert (clean.content_type, clean.extension) == ("image/jpeg", ".jpg")
