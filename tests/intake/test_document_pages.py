@@ -350,3 +350,18 @@ def test_the_patients_page_links_to_their_documents(client, patient):
     open_session(client, patient)
     page = client.get(reverse("scheduling:patient_home", args=[ME]))
     assert documents_url() in page.content.decode()
+
+
+def test_the_patients_documents_page_costs_the_same_with_one_or_ten_uploads(
+    client, patient, django_assert_max_num_queries
+):
+    stored_document(patient, "referral", source="patient")
+    open_session(client, patient)
+    client.get(documents_url())  # warm
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(documents_url()).status_code == 200
+    for kind in ["photo_id", "records", "insurance"] * 3:
+        stored_document(patient, kind, source="patient")
+    with django_assert_max_num_queries(len(queries)):
+        page = client.get(documents_url())
+    assert page.content.decode().count("list-group-item") == 10
