@@ -34,7 +34,14 @@ def documents_storage_config(
     """
     bucket = env_str("DOCUMENTS_S3_BUCKET", "", environ)
     if not bucket:
-        return {"BACKEND": FILE_SYSTEM, "OPTIONS": {"location": str(root), "base_url": None}}
+        # Readable by the app's own user only (not the umask's group- and world-readable).
+        on_disk: dict[str, Any] = {
+            "location": str(root),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        }
+        return {"BACKEND": FILE_SYSTEM, "OPTIONS": on_disk}
     encryption = env_choice("DOCUMENTS_S3_ENCRYPTION", "AES256", ("aes256", "aws:kms"), environ)
     object_parameters: dict[str, str] = {
         "ServerSideEncryption": "AES256" if encryption == "aes256" else "aws:kms"

@@ -170,7 +170,11 @@ def _documents_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory):
         **settings.STORAGES,
         "documents": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(folder), "base_url": None},
+            "OPTIONS": {
+                **settings.STORAGES["documents"].get("OPTIONS", {}),
+                "location": str(folder),
+                "base_url": None,
+            },
         },
     }
     with override_settings(STORAGES=stores):

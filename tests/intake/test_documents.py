@@ -169,6 +169,7 @@ def test_a_stored_document_has_a_random_name_its_sha256_and_an_audit_event(patie
         data = stored.read()
     assert data == clean.data
     assert document.sha256 == hashlib.sha256(data).hexdigest()
+    assert Path(document.file.path).stat().st_mode & 0o777 == 0o600
     assert (document.size, document.original_name) == (len(data), "My oncology letter.pdf")
     event = AuditEvent.objects.get(action="document.uploaded")
     assert event.patient_id == patient.pk

@@ -17,7 +17,15 @@ ROOT = Path("/srv/propel/documents")
 
 def test_without_a_bucket_documents_stay_on_the_file_system_without_a_url():
     config = documents_storage_config(root=ROOT, environ={})
-    assert config == {"BACKEND": FILE_SYSTEM, "OPTIONS": {"location": str(ROOT), "base_url": None}}
+    assert config == {
+        "BACKEND": FILE_SYSTEM,
+        "OPTIONS": {
+            "location": str(ROOT),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
 
 
 def test_a_bucket_gives_a_private_encrypted_never_overwritten_s3_store():
