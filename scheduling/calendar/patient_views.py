@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from intake.consent_pages import staff_consent_context
 from intake.links import patient_links_revoke
 from intake.models import Patient
 from propel.audit import audit_patients_viewed
@@ -52,6 +53,7 @@ def _patient_context(patient: Patient, form: LinksRevokeForm) -> dict[str, Any]:
         "form": form,
         "messages_sent": patient_messages(patient.pk)[:HISTORY_LIMIT],
         "history_limit": HISTORY_LIMIT,
+        "consent": staff_consent_context(patient),
     }
 
 
