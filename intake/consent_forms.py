@@ -32,6 +32,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -216,7 +217,7 @@ def consent_version_publish(
     text: str,
     effective_date: dt.date,
     resign_required: bool,
-    by: object = None,
+    by: Any = None,
     request: HttpRequest | None = None,
 ) -> ConsentFormVersion:
     """A new version of a form, numbered after the last one (versions are never edited: a
@@ -432,7 +433,7 @@ def consent_paper_record(
     signed_on: dt.date,
     signed_name: str,
     paper_document_id: int,
-    recorded_by: object,
+    recorded_by: Any,
     request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> ConsentSignature:

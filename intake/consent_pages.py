@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -105,8 +105,8 @@ def _forms_url(token: str) -> str:
 def forms_page(request: HttpRequest, patient: Patient, token: str) -> HttpResponse:
     today = timezone.localdate()
     if request.method == "POST":
-        data = post_data(request) or {}
-        what = data.get("request", "")
+        data = post_data(request)
+        what = data.get("request", "") if data is not None else ""
         if what == "paper_forms":
             consent_paper_request(patient_id=patient.pk, action=PAPER_FORMS_REQUESTED)
             messages.success(
@@ -118,7 +118,9 @@ def forms_page(request: HttpRequest, patient: Patient, token: str) -> HttpRespon
             )
         elif what == "paper_copy":
             signature = get_object_or_404(
-                ConsentSignature, pk=_int(data.get("signature")), patient=patient
+                ConsentSignature,
+                pk=_int(data.get("signature") if data is not None else None),
+                patient=patient,
             )
             consent_paper_request(
                 patient_id=patient.pk, action=PAPER_COPY_REQUESTED, signature_id=signature.pk
@@ -207,14 +209,13 @@ def form_sign(request: HttpRequest, patient: Patient, token: str, kind: str) -> 
     return render(request, "intake/consent/sign.html", context, status=status)
 
 
-def _pdf_response(signature: ConsentSignature) -> FileResponse:
+def _pdf_response(signature: ConsentSignature) -> HttpResponse:
+    """The signed PDF as a download (a few kilobytes: read whole), never cached."""
     name = f"{signature.version.form.kind}-form-v{signature.version.number}.pdf"
-    response = FileResponse(
-        signature.pdf.open("rb"),
-        as_attachment=True,
-        filename=name,
-        content_type="application/pdf",
-    )
+    with signature.pdf.open("rb") as handle:
+        data = handle.read()
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     patch_cache_control(response, no_store=True, private=True)
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -253,6 +254,16 @@ def staff_signature_pdf(request: HttpRequest, patient_id: int, signature_id: int
 # --- Staff: a paper signature ------------------------------------------------------------------
 
 
+class PaperScanField(forms.ModelChoiceField):
+    """The patient's scans of signed paper forms, named by file name and upload date."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return _("%(name)s, uploaded %(when)s") % {
+            "name": obj.original_name,
+            "when": timezone.localtime(obj.uploaded_at).date().isoformat(),
+        }
+
+
 class PaperSignatureForm(forms.Form):
     form_kind = forms.ChoiceField(label=_lazy("Form"), choices=ConsentFormKind.choices)
     signed_on = forms.DateField(
@@ -261,7 +272,7 @@ class PaperSignatureForm(forms.Form):
         help_text=_lazy("Month, day and year, for example 03/27/2026."),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
-    paper_document = forms.ModelChoiceField(
+    paper_document = PaperScanField(
         label=_lazy("Scan of the signed form"),
         queryset=PatientDocument.objects.none(),
         empty_label=_lazy("Choose the scan"),
@@ -280,13 +291,6 @@ class PaperSignatureForm(forms.Form):
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = PatientDocument.objects.filter(
             patient_id=patient_id, kind=DocumentKind.PAPER_CONSENT, removed_at__isnull=True
-        )
-        field.label_from_instance = lambda document: (
-            _("%(name)s, uploaded %(when)s")
-            % {
-                "name": document.original_name,
-                "when": timezone.localtime(document.uploaded_at).date().isoformat(),
-            }
         )
 
 

@@ -44,13 +44,18 @@ def test_signing_records_version_hash_time_ip_agent_and_a_pdf():
     assert signature.version == version
     assert signature.method == "electronic"
     assert signature.signed_at == NOW
-    assert (signature.ip, signature.user_agent) == ("203.0.113.7", "Mozilla/5.0 (iPhone) TestBrowser")
+    assert (signature.ip, signature.user_agent) == (
+        "203.0.113.7",
+        "Mozilla/5.0 (iPhone) TestBrowser",
+    )
     assert signature.text_sha256 == hashlib.sha256(version.text.encode("utf-8")).hexdigest()
     assert signature.pdf.name.startswith("signed/")
     event = AuditEvent.objects.get(action="consent.signed", patient_id=patient.pk)
     assert event.detail == {"form": "electronic", "version": 1, "method": "electronic"}
     # The signed copy is in the outbox, in the same transaction.
-    assert Reminder.objects.filter(patient=patient, kind="signed_copy", channel="email").count() == 1
+    assert (
+        Reminder.objects.filter(patient=patient, kind="signed_copy", channel="email").count() == 1
+    )
 
 
 def test_the_pdf_holds_every_line_of_the_exact_text_and_its_hash():
@@ -65,9 +70,18 @@ def test_the_pdf_holds_every_line_of_the_exact_text_and_its_hash():
     assert printed is not None
     assert printed.group(0) == hashlib.sha256(signature.version.text.encode()).hexdigest()
     assert printed.group(0) == signature.text_sha256
-    for fact in ("Propel Clinic", "Informed consent for treatment", "Version 1", "Zoë Ñúñez",
-                 "1970-01-01", "203.0.113.7", "TestBrowser", "UTC", "2027-01-05 10:00:00 PST",
-                 "2027-01-05 18:00:00 UTC"):
+    for fact in (
+        "Propel Clinic",
+        "Informed consent for treatment",
+        "Version 1",
+        "Zoë Ñúñez",
+        "1970-01-01",
+        "203.0.113.7",
+        "TestBrowser",
+        "UTC",
+        "2027-01-05 10:00:00 PST",
+        "2027-01-05 18:00:00 UTC",
+    ):
         assert fact in squashed, fact
 
 
@@ -100,7 +114,9 @@ def test_the_typed_name_must_be_the_patients_with_case_space_and_accents_tolerat
     with pytest.raises(ConsentRefused) as refused:
         sign(patient, "electronic", typed_name="Someone Else")
     assert refused.value.field == "typed_name"
-    assert sign(patient, "electronic", typed_name="JOSE de la pena").signed_name == "JOSE de la pena"
+    assert (
+        sign(patient, "electronic", typed_name="JOSE de la pena").signed_name == "JOSE de la pena"
+    )
 
 
 def test_agreeing_is_required():
@@ -169,8 +185,12 @@ def test_a_drawn_signature_data_url_is_decoded_or_refused():
     url = "data:image/png;base64," + base64.b64encode(data).decode()
     assert drawn_signature_from_data_url(url) == data
     assert drawn_signature_from_data_url("  ") is None
-    for bad in ("data:image/svg+xml;base64,PHN2Zz4=", "data:image/png;base64,@@@",
-                "javascript:alert(1)", "data:image/png;base64," + "A" * 400_000):
+    for bad in (
+        "data:image/svg+xml;base64,PHN2Zz4=",
+        "data:image/png;base64,@@@",
+        "javascript:alert(1)",
+        "data:image/png;base64," + "A" * 400_000,
+    ):
         with pytest.raises(ConsentRefused):
             drawn_signature_from_data_url(bad)
     with pytest.raises(ConsentRefused):

@@ -110,6 +110,12 @@ NO_STATUS = {
     "intake:check_in_summary",
     "intake:crisis",
     "intake:email_opt_out",
+    # Consent forms (intake.consent_pages): signatures and their PDFs, no appointment.
+    "intake:form_sign",
+    "intake:form_signed_pdf",
+    "intake:forms",
+    "intake:staff_consent_paper",
+    "intake:staff_signature_pdf",
     "intake:review_queue",
     "intake:staff_submission",
     "intake:staff_submissions",
