@@ -113,6 +113,19 @@ clinic.]""",
 ]
 
 
+def unwrapped(raw: str) -> str:
+    """The text as stored: blocks apart by a blank line, each block's heading (if any) on its own
+    line and its body as one line (the source above is wrapped for reading; a phone re-wraps)."""
+    blocks = []
+    for block in raw.strip().split("\n\n"):
+        lines = block.split("\n")
+        if len(lines) > 1 and not lines[0].startswith("["):
+            blocks.append(lines[0] + "\n" + " ".join(lines[1:]))
+        else:
+            blocks.append(" ".join(lines))
+    return "\n\n".join(blocks)
+
+
 def consent_defaults_add(consent_form_model: Any, version_model: Any) -> None:
     """get_or_create each form and its version 1 (models passed in: the migration's historical
     ones, or the real ones)."""
@@ -123,5 +136,9 @@ def consent_defaults_add(consent_form_model: Any, version_model: Any) -> None:
         version_model.objects.get_or_create(
             form=form,
             number=1,
-            defaults={"text": text, "effective_date": EFFECTIVE, "resign_required": True},
+            defaults={
+                "text": unwrapped(text),
+                "effective_date": EFFECTIVE,
+                "resign_required": True,
+            },
         )

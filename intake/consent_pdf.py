@@ -65,11 +65,36 @@ def unicode_font() -> Path | None:
     return None
 
 
+# Letters and punctuation outside Latin-1 that NFKD does not take apart (a lawyer's curly quotes).
+TRANSLITERATION = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Œ": "OE",
+        "œ": "oe",
+        "ı": "i",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "•": "-",
+    }
+)
+
+
 def latin1_safe(text: str) -> str:
     """What the core fonts can print: accents kept where Latin-1 has them, others decomposed
-    (é stays, ł -> l), anything else as '?'. Used only without a Unicode font."""
+    (é stays, ł -> l, curly quotes straight), anything else as '?'. Used only without a Unicode
+    font."""
     out = []
-    for char in text:
+    for char in text.translate(TRANSLITERATION):
         try:
             char.encode("latin-1")
             out.append(char)

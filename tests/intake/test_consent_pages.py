@@ -297,3 +297,19 @@ def test_the_signed_copy_email_names_no_form_and_no_health_word():
             assert word not in part.lower(), (word, part)
     token = patient_link_token(patient)
     assert reverse("intake:forms", args=[token]) in message.text
+
+
+def test_the_pages_parse_as_html_in_every_state(client, front_desk):
+    from tests.propel.html_validity import parse_errors
+
+    patient = PatientFactory()
+    me = open_session(client, patient)
+    pages = [client.get(forms_url(me)), client.get(sign_url(me, "treatment"))]
+    pages.append(client.post(sign_url(me, "electronic"), answers(patient, agreed="")))
+    client.post(sign_url(me, "electronic"), answers(patient))
+    client.post(forms_url(me), {"request": "paper_forms"})
+    pages += [client.get(forms_url(me)), client.get(sign_url(me, "electronic"))]
+    pages.append(verified_client(front_desk).get(reverse("scheduling:patient", args=[patient.pk])))
+    for page in pages:
+        assert page.status_code in (200, 400)
+        assert not parse_errors(page.content.decode()), parse_errors(page.content.decode())

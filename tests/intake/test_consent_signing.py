@@ -195,3 +195,15 @@ def test_a_drawn_signature_data_url_is_decoded_or_refused():
             drawn_signature_from_data_url(bad)
     with pytest.raises(ConsentRefused):
         drawn_signature_clean(b"x" * (300 * 1024))
+
+
+def test_without_a_unicode_font_the_core_font_keeps_the_text_and_the_hash(monkeypatch):
+    from intake import consent_pdf
+
+    assert consent_pdf.latin1_safe("Zoë Łukasz 東") == "Zoë Lukasz ?"
+    monkeypatch.setattr(consent_pdf, "unicode_font", lambda: None)
+    signature = sign(PatientFactory(first_name="Zoë"), "electronic")
+    text = squash(pdf_text(signature))
+    for line in signature.version.text.splitlines():
+        assert squash(line) in text, line
+    assert signature.text_sha256 in text and "Zoë" in text
