@@ -201,6 +201,7 @@ def test_without_a_unicode_font_the_core_font_keeps_the_text_and_the_hash(monkey
     from intake import consent_pdf
 
     assert consent_pdf.latin1_safe("Zoë Łukasz 東") == "Zoë Lukasz ?"
+    assert consent_pdf.latin1_safe("\u201ca\u201d \u2013 b\u2019s") == '"a" - b\'s'
     monkeypatch.setattr(consent_pdf, "unicode_font", lambda: None)
     signature = sign(PatientFactory(first_name="Zoë"), "electronic")
     text = squash(pdf_text(signature))
