@@ -313,3 +313,19 @@ def test_the_pages_parse_as_html_in_every_state(client, front_desk):
     for page in pages:
         assert page.status_code in (200, 400)
         assert not parse_errors(page.content.decode()), parse_errors(page.content.decode())
+
+
+def test_the_forms_page_costs_the_same_with_more_signatures(client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    patient = PatientFactory()
+    me = open_session(client, patient)
+    client.get(forms_url(me))
+    with CaptureQueriesContext(connection) as before:
+        client.get(forms_url(me))
+    for kind in ("electronic", "treatment", "financial", "privacy"):
+        sign(patient, kind)
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        page = client.get(forms_url(me))
+    assert page.text.count("Download PDF") == 4
