@@ -5,8 +5,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from intake.consent import consent_preferences_set
+from intake.consent_forms import consent_version_publish
 from intake.models import ConsentSource, OnCallClinician, Patient
-from intake.paperwork_models import PatientDocument
+from intake.paperwork_models import (
+    ConsentForm,
+    ConsentFormVersion,
+    ConsentSignature,
+    PatientDocument,
+)
 from propel.admin import PatientReadAuditMixin
 
 CONSENT_FIELDS = ("consent_email", "consent_sms")
@@ -112,6 +118,106 @@ class PatientDocumentAdmin(PatientReadAuditMixin, admin.ModelAdmin[PatientDocume
     )
     readonly_fields = fields
     actions = None
+
+
+# --- Consent forms (issue 21): versions are append-only, signatures read-only ------------------
+
+
+class ConsentFormVersionInline(admin.TabularInline):
+    """The form's versions, read-only: a new version is added on its own page."""
+
+    model = ConsentFormVersion
+    fields = ("number", "effective_date", "resign_required", "created_at", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ConsentForm)
+class ConsentFormAdmin(admin.ModelAdmin):
+    """The clinic's forms: title, order, in use. Their texts are versions (add one with "Add
+    consent form version"); a form is never deleted (signatures point at its versions)."""
+
+    list_display = ("title", "kind", "order", "active")
+    list_editable = ("order", "active")
+    inlines = (ConsentFormVersionInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("kind",) if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConsentFormVersionAdminForm(forms.ModelForm):
+    class Meta:
+        model = ConsentFormVersion
+        fields = ("form", "text", "effective_date", "resign_required")
+
+
+@admin.register(ConsentFormVersion)
+class ConsentFormVersionAdmin(admin.ModelAdmin):
+    """Adding a version publishes it with the next number (intake.consent_forms
+    .consent_version_publish); an existing version is shown read-only, never changed or deleted,
+    so what a patient signed never changes."""
+
+    form = ConsentFormVersionAdminForm
+    list_display = ("form", "number", "effective_date", "resign_required", "created_at")
+    list_filter = ("form",)
+    readonly_fields = ("number", "created_at", "created_by")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        published = consent_version_publish(
+            form_id=obj.form_id,
+            text=obj.text,
+            effective_date=obj.effective_date,
+            resign_required=obj.resign_required,
+            by=request.user,
+            request=request,
+        )
+        obj.pk = published.pk
+        obj.number = published.number
+        obj._state.adding = False
+
+
+@admin.register(ConsentSignature)
+class ConsentSignatureAdmin(PatientReadAuditMixin, admin.ModelAdmin):
+    """Signatures, read-only (no add, change or delete), audited like every patient list. The
+    PDF is not linked here: staff open it from the patient page (audited, intake.consent_pages)."""
+
+    list_display = ("patient", "version", "method", "signed_at")
+    list_filter = ("method", "version__form")
+    list_select_related = ("patient", "version__form")
+    fields = (
+        "patient",
+        "version",
+        "method",
+        "signed_name",
+        "signed_at",
+        "ip",
+        "user_agent",
+        "text_sha256",
+        "pdf_sha256",
+        "recorded_by",
+        "paper_document",
+    )
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

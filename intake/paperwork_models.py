@@ -133,6 +133,14 @@ class ConsentSignature(AppendOnlyModel):
     recorded_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The scan of a paper signature (intake.consent_forms.consent_paper_record).
+    paper_document = models.ForeignKey(
+        "intake.PatientDocument",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["signed_at", "id"]

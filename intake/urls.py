@@ -2,6 +2,7 @@ from django.urls import path
 
 from intake import (
     about_questions,
+    consent_pages,
     document_pages,
     opt_out_pages,
     review_views,
@@ -66,6 +67,24 @@ urlpatterns = [
         "staff/patients/<int:patient_id>/documents/<int:document_id>/set-aside/",
         document_pages.staff_document_set_aside,
         name="staff_document_set_aside",
+    ),
+    # Consent forms (intake.consent_pages): sign on the link, the signed PDFs.
+    path("p/<str:token>/forms/", consent_pages.forms_page, name="forms"),
+    path(
+        "p/<str:token>/forms/signed/<int:signature_id>.pdf",
+        consent_pages.form_signed_pdf,
+        name="form_signed_pdf",
+    ),
+    path("p/<str:token>/forms/<slug:kind>/", consent_pages.form_sign, name="form_sign"),
+    path(
+        "staff/patients/<int:patient_id>/forms/<int:signature_id>.pdf",
+        consent_pages.staff_signature_pdf,
+        name="staff_signature_pdf",
+    ),
+    path(
+        "staff/patients/<int:patient_id>/forms/paper/",
+        consent_pages.staff_consent_paper,
+        name="staff_consent_paper",
     ),
     path("staff/intake/", staff_views.submission_list, name="staff_submissions"),
     path(

@@ -109,6 +109,7 @@ PATIENT_KINDS = frozenset(
         ReminderKind.WAITLIST_OFFER,
         ReminderKind.WAITLIST_GONE,
         ReminderKind.WAITLIST_LAPSED,
+        ReminderKind.SIGNED_COPY,
     }
 )
 # Of those, the kinds that may also go by text (with the patient's consent to texts).

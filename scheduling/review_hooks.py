@@ -15,6 +15,7 @@ from django.db.models import Min
 
 from intake.check_in_window import set_check_in_gate
 from intake.consent import set_consent_listener
+from intake.consent_forms import set_signed_copy_writer
 from intake.information_request import set_information_request_writer
 from intake.review import set_consultation_lookup
 from scheduling.check_ins import check_in_gate
@@ -45,6 +46,12 @@ def information_request_write(patient_id: int) -> None:
     patient_message_plan(patient_id=patient_id, kind=ReminderKind.INFORMATION_REQUEST)
 
 
+def signed_copy_write(patient_id: int) -> None:
+    """intake's "your signed form is ready" email, as an outbox row in the signature's
+    transaction."""
+    patient_message_plan(patient_id=patient_id, kind=ReminderKind.SIGNED_COPY)
+
+
 def consent_replan(patient_id: int, now: dt.datetime) -> int:
     """After a change of the patient's consent, in its transaction: re-plan the reminders of
     every booked appointment still to come (an opt-out cancels the pending rows of that channel,
@@ -65,5 +72,7 @@ def register() -> None:
     set_check_in_gate(check_in_gate)
     # The outbox writer for intake's "the care team needs more information" email.
     set_information_request_writer(information_request_write)
+    # The outbox writer for the email saying a signed consent form is ready to download.
+    set_signed_copy_writer(signed_copy_write)
     # Pending reminders follow the patient's consent.
     set_consent_listener(consent_replan)

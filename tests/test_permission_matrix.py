@@ -31,6 +31,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from intake.consent_defaults import consent_defaults_add
+from intake.consent_forms import consent_sign
 from intake.link_sessions import ME
 from intake.links import patient_link_token
 from intake.models import (
@@ -41,6 +43,7 @@ from intake.models import (
     Patient,
 )
 from intake.opt_out import email_opt_out_token
+from intake.paperwork_models import ConsentForm, ConsentFormVersion
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
@@ -286,6 +289,34 @@ def tok_document(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk, "document_id": document.pk}
 
 
+def _signature(w: World) -> Any:
+    """The patient's signature of the consent to electronic records (made once per world)."""
+    consent_defaults_add(ConsentForm, ConsentFormVersion)
+    return consent_sign(
+        patient_id=w.patient.pk,
+        form_kind="electronic",
+        date_of_birth=w.patient.date_of_birth,
+        agreed=True,
+        typed_name=f"{w.patient.first_name} {w.patient.last_name}",
+        drawn_signature_png=None,
+        ip=None,
+        user_agent="",
+    )
+
+
+def tok_form(w: World, t: str) -> dict[str, Any]:
+    consent_defaults_add(ConsentForm, ConsentFormVersion)
+    return {"token": t, "kind": "electronic"}
+
+
+def tok_signature(w: World, t: str) -> dict[str, Any]:
+    return {"token": t, "signature_id": _signature(w).pk}
+
+
+def pat_signature(w: World, t: str) -> dict[str, Any]:
+    return {"patient_id": w.patient.pk, "signature_id": _signature(w).pk}
+
+
 def who(
     anonymous: int | str,
     patient: int | str,
@@ -353,6 +384,13 @@ MATRIX: dict[str, Row] = {
     # Crisis resources after a step with a positive item 9 (the patient's round has an alert);
     # without one, on to the questionnaire.
     "intake:crisis": Row(tok, who(404, 200, 302, 404, 404, 404)),
+    # Consent forms (intake.consent_pages): the link's own patient's forms; their own PDFs.
+    "intake:forms": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    "intake:form_sign": Row(tok_form, who(404, 200, 200, 404, 404, 404)),
+    "intake:form_signed_pdf": Row(tok_signature, own_link(200)),
+    # A signed form's PDF (audited) and a paper signature: every staff role.
+    "intake:staff_signature_pdf": Row(pat_signature, ALL_STAFF),
+    "intake:staff_consent_paper": Row(pat, EVERY_STAFF_POST, "POST"),
     "intake:check_in_crisis": Row(tok_round("check_in_draft"), own_link(302)),
     "intake:check_in_start": Row(tok_round("check_in_draft"), own_link(302)),
     "intake:check_in_review": Row(tok_round("check_in_draft"), own_link(200)),

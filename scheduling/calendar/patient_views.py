@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from intake.consent_pages import staff_consent_context
 from intake.document_pages import staff_documents_section
 from intake.links import patient_links_revoke
 from intake.models import Patient
@@ -53,6 +54,7 @@ def _patient_context(patient: Patient, form: LinksRevokeForm) -> dict[str, Any]:
         "form": form,
         "messages_sent": patient_messages(patient.pk)[:HISTORY_LIMIT],
         "history_limit": HISTORY_LIMIT,
+        "consent": staff_consent_context(patient),
     }
 
 

@@ -38,6 +38,8 @@ class ReminderKind(models.TextChoices):
     WAITLIST_GONE = "waitlist_gone", _("The earlier time was taken")
     # An offer nobody accepted in time: the patient is told it lapsed and they are still waiting.
     WAITLIST_LAPSED = "waitlist_lapsed", _("The earlier time offered has lapsed")
+    # A consent form the patient signed on their link: its PDF is on their forms page.
+    SIGNED_COPY = "signed_copy", _("Signed form ready to download")
 
 
 class NoticeReason(models.TextChoices):

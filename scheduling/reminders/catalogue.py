@@ -209,6 +209,14 @@ CATALOGUE: tuple[Entry, ...] = (
         (EMAIL, SMS),
         (*email_templates("waitlist_lapsed"), "reminders/waitlist_lapsed_sms.txt"),
     ),
+    Entry(
+        ReminderKind.SIGNED_COPY,
+        "at once, when the patient signs a consent form on their link: the signed copy is ready "
+        "on their forms page (the email names no form and carries no attachment)",
+        PATIENT_EMAIL,
+        (EMAIL,),
+        email_templates("signed_copy"),
+    ),
 )
 
 # Templates every message about an appointment shares.

@@ -263,6 +263,21 @@ def _waitlist_context(reminder: Reminder, _questionnaires: Questionnaires | None
     }
 
 
+def _signed_copy_context(
+    reminder: Reminder, _questionnaires: Questionnaires | None
+) -> dict[str, Any]:
+    # Neutral: no form title (a form can name the treatment), no attachment; the PDF is on the
+    # patient's forms page behind their link.
+    patient = reminder.patient
+    assert patient is not None
+    token = patient_link_token(patient)
+    return {
+        "first_name": patient.first_name,
+        "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
+        "forms_url": settings.SITE_URL + reverse("intake:forms", args=[token]),
+    }
+
+
 # Emails without an appointment: templates/emails/<kind>_{subject.txt,body.txt,body.html}, each
 # with its own context. No calendar file and no SMS.
 EMAIL_ONLY_CONTEXTS = {
@@ -273,6 +288,7 @@ EMAIL_ONLY_CONTEXTS = {
     ReminderKind.WAITLIST_OFFER: _waitlist_context,
     ReminderKind.WAITLIST_GONE: _waitlist_context,
     ReminderKind.WAITLIST_LAPSED: _waitlist_context,
+    ReminderKind.SIGNED_COPY: _signed_copy_context,
 }
 # Of those, the ones that may go by text too: templates/reminders/<kind>_sms.txt.
 PATIENT_SMS_TEMPLATES = {

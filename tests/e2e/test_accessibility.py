@@ -9,7 +9,9 @@ import json
 import pytest
 from django.urls import reverse
 
+from intake.consent_defaults import consent_defaults_add
 from intake.opt_out import email_opt_out_token
+from intake.paperwork_models import ConsentForm, ConsentFormVersion
 from intake.questions import SECTIONS
 from scheduling.models import Closure
 from tests.e2e.conftest import give_backup_code, sign_in
@@ -60,6 +62,7 @@ def test_patient_pages_have_no_accessibility_violations(phone_page, live_server,
     token = token_for(world, "patient")
     other = token_for(world, "other_link")  # a patient with a questionnaire to fill in
     appointment = world.appointment.pk
+    consent_defaults_add(ConsentForm, ConsentFormVersion)  # a transactional test emptied them
     pages = [
         "/",
         "/book/",
@@ -74,6 +77,9 @@ def test_patient_pages_have_no_accessibility_violations(phone_page, live_server,
         f"/p/{token}/appointments/{appointment}/cancel/",
         f"/p/{token}/appointments/{appointment}/reschedule/",
         f"/p/{token}/check-in/{world.infusion.pk}/",
+        f"/p/{token}/forms/",
+        f"/p/{token}/forms/electronic/",
+        f"/p/{token}/forms/treatment/",  # the consent to electronic records comes first
         f"/p/{token}/intake/help-now/",  # the crisis page (the round has a crisis alert)
         f"/p/{token}/intake/answers/{world.submission.round}/",
         f"/p/{token}/intake/sent/{world.submission.round}/",

@@ -34,6 +34,7 @@ INTAKE_READS = {
     "intake:staff_submission": "chart.viewed",
     "intake:chart": "chart.viewed",
     "intake:review_queue": "review.queue_viewed",
+    "intake:staff_signature_pdf": "consent.pdf_viewed",
 }
 
 # Staff GET pages (with a staff role let in), by URL name.
@@ -97,9 +98,9 @@ def _fetch(client: Client, url: str, **headers: str) -> tuple[str, list[AuditEve
     last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = client.get(url, headers=headers)
     assert response.status_code == 200, f"{url}: {response.status_code}"
-    # A CSV download streams (scheduling.reports).
+    # A CSV download streams (scheduling.reports); a signed form's PDF is binary.
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    return body.decode(), list(AuditEvent.objects.filter(id__gt=last))
+    return body.decode(errors="replace"), list(AuditEvent.objects.filter(id__gt=last))
 
 
 def _check(world: World, name: str, body: str, events: list[AuditEvent]) -> str | None:

@@ -114,6 +114,12 @@ NO_STATUS = {
     "intake:staff_document_set_aside",
     "intake:staff_document_upload",
     "intake:email_opt_out",
+    # Consent forms (intake.consent_pages): signatures and their PDFs, no appointment.
+    "intake:form_sign",
+    "intake:form_signed_pdf",
+    "intake:forms",
+    "intake:staff_consent_paper",
+    "intake:staff_signature_pdf",
     "intake:review_queue",
     "intake:staff_submission",
     "intake:staff_submissions",
