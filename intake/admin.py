@@ -119,6 +119,15 @@ class PatientDocumentAdmin(PatientReadAuditMixin, admin.ModelAdmin[PatientDocume
     readonly_fields = fields
     actions = None
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 # --- Consent forms (issue 21): versions are append-only, signatures read-only ------------------
 
