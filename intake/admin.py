@@ -2,10 +2,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from intake.consent import consent_preferences_set
 from intake.models import ConsentSource, OnCallClinician, Patient
+from intake.paperwork_models import Referral
+from intake.referrals import audit_referrals_viewed
 from propel.admin import PatientReadAuditMixin
 
 CONSENT_FIELDS = ("consent_email", "consent_sms")
@@ -83,3 +85,51 @@ class OnCallClinicianAdmin(admin.ModelAdmin):
     list_editable = ("order", "active")
     list_filter = ("role", "active")
     ordering = ("role", "order", "pk")
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    """Referrals from other offices, read-only (the front desk works them on their queue,
+    intake.referrals). Every list and page shown is audited as `referral.viewed`."""
+
+    list_display = ("reference", "received_at", "referrer_practice", "status", "patient")
+    list_filter = ("status",)
+    search_fields = ("reference", "referrer_practice", "patient_last_name")
+    ordering = ("-received_at", "-pk")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            audit_referrals_viewed(
+                request,
+                page="admin:intake_referral_changelist",
+                referrals=list(changelist.result_list),
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if original is not None:
+            audit_referrals_viewed(
+                request, page="admin:intake_referral_change", referrals=[original], clinical=True
+            )
+        return response
