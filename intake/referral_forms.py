@@ -87,7 +87,9 @@ class ReferralForm(forms.Form):
         ),
     )
     permission = forms.BooleanField(
-        label=_("The patient has agreed to be referred to the clinic and to be contacted by us."),
+        label=_(
+            "We confirm the patient has agreed to this referral and to be contacted by the clinic."
+        ),
         error_messages={
             "required": _("Please confirm the patient has agreed to this referral."),
         },

@@ -92,6 +92,7 @@ def referral(request: HttpRequest) -> HttpResponse:
         details=form.details(),
         letter=form.cleaned_data["letter"],
         form_key=form.cleaned_data["form_key"],
+        request=request,
     )
     request.session[SENT_SESSION_KEY] = received.reference
     return redirect("intake:referral_sent")

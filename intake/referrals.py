@@ -132,13 +132,15 @@ def referral_receive(
     details: ReferralDetails,
     letter: CleanDocument | None = None,
     form_key: str | None = None,
+    request: HttpRequest | None = None,
     now: dt.datetime | None = None,
 ) -> Referral:
     """Record a referral from the public form, its letter, and its confirmation email (due now,
     sent after commit by a task, or by the sweep if the broker is down), in one transaction.
 
     Idempotent on `form_key`: a second submit of the same form returns the first referral and
-    stores nothing. Audited `referral.received` (no field values).
+    stores nothing. Audited `referral.received` (no field values; the sender's IP address from
+    `request`).
     """
     now = now or timezone.now()
     if form_key and (found := Referral.objects.filter(form_key=form_key).first()):
@@ -146,13 +148,17 @@ def referral_receive(
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                referral = _referral_create(details, letter, form_key=form_key, now=now)
+                referral = _referral_create(
+                    details, letter, form_key=form_key, request=request, now=now
+                )
             return referral
-        except IntegrityError:
+        except IntegrityError as error:
             # Two submits of one form at once (the other won), or, once in a blue moon, a
             # reference already taken: look for the first; else draw another reference.
             if form_key and (found := Referral.objects.filter(form_key=form_key).first()):
                 return found
+            if "reference" not in str(error):
+                raise
     raise RuntimeError("could not draw a free referral reference")
 
 
@@ -161,6 +167,7 @@ def _referral_create(
     letter: CleanDocument | None,
     *,
     form_key: str | None,
+    request: HttpRequest | None,
     now: dt.datetime,
 ) -> Referral:
     referral = Referral.objects.create(
@@ -185,10 +192,12 @@ def _referral_create(
             kind=DocumentKind.REFERRAL,
             source=DocumentSource.REFERRAL,
             referral_id=referral.pk,
+            request=request,
             now=now,
         )
     audit_record(
         action="referral.received",
+        request=request,
         obj=referral,
         detail={"letter": letter is not None},
     )

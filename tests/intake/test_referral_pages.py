@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from fpdf import FPDF
+from hypothesis import given
 from PIL import Image
 
 from intake.documents import CleanDocument, document_store
@@ -24,6 +25,7 @@ from intake.paperwork_models import DocumentKind, PatientDocument, Referral
 from intake.referrals import referral_confirmations_send
 from propel.models import AuditEvent
 from tests.factories import PatientFactory, ReferralFactory
+from tests.hostile import HOSTILE, assert_escaped, assert_no_500, hostile_data
 from tests.personas import verified_client
 from tests.propel.html_validity import parse_errors
 
@@ -378,3 +380,93 @@ def test_the_new_patient_page_ignores_a_linked_or_bogus_referral(front_desk, pat
         response = client.get(reverse("scheduling:patient_new") + f"?referral={value}")
         assert response.status_code == 200
         assert "Linkedperson" not in response.content.decode()
+
+
+def test_a_duplicate_shown_on_the_new_patient_page_links_the_referral(front_desk):
+    patient = PatientFactory(first_name="Quinn", last_name="Zebulon")
+    referral = referral_with_letter(
+        patient_first_name="Quinn",
+        patient_last_name="Zebulon",
+        patient_date_of_birth=patient.date_of_birth,
+    )
+    client = verified_client(front_desk)
+    response = client.post(
+        reverse("scheduling:patient_new"),
+        {
+            "first_name": "Quinn",
+            "last_name": "Zebulon",
+            "date_of_birth": patient.date_of_birth.strftime("%m/%d/%Y"),
+            "email": "someone.else@mail.example",
+            "preferred_language": "en",
+            "referral": str(referral.pk),
+        },
+    )
+    html = response.content.decode()
+    detail = reverse("intake:referral_detail", args=[referral.pk])
+    assert f'action="{detail}"' in html and f'name="patient" value="{patient.pk}"' in html
+    assert not parse_errors(html)
+    client.post(detail, {"action": "link", "patient": patient.pk})
+    assert Referral.objects.get(pk=referral.pk).patient_id == patient.pk
+    assert Patient.objects.filter(last_name="Zebulon").count() == 1
+
+
+# --- Admin ---------------------------------------------------------------------------------------
+
+
+def test_the_admin_lists_referrals_read_only_and_audited(admin_user):
+    referral = ReferralFactory()
+    client = verified_client(admin_user)
+    listing = client.get(reverse("admin:intake_referral_changelist"))
+    assert listing.status_code == 200 and referral.reference in listing.content.decode()
+    page = client.get(reverse("admin:intake_referral_change", args=[referral.pk]))
+    assert page.status_code == 200
+    assert 'name="status"' not in page.content.decode()  # nothing to edit
+    assert client.get(reverse("admin:intake_referral_add")).status_code == 403
+    pages = set(
+        AuditEvent.objects.filter(action="referral.viewed").values_list("detail__page", flat=True)
+    )
+    assert pages == {"admin:intake_referral_changelist", "admin:intake_referral_change"}
+
+
+# --- Hostile input -------------------------------------------------------------------------------
+
+FIELDS = (*FORM, "website", "letter")
+
+
+@pytest.mark.slow  # Hypothesis, 40 posts: ~3 s
+@HOSTILE
+@given(data=hostile_data(FIELDS))
+def test_the_form_takes_anything_without_a_500(settings, data):
+    settings.REFERRAL_RATE_PER_IP_PER_HOUR = 10_000
+    response = Client().post(reverse("intake:referral"), data)
+    assert_no_500(response)
+    assert_escaped(response, data)
+    for referral in Referral.objects.all():
+        assert referral.status == "new" and referral.patient_id is None
+
+
+def test_a_referral_takes_nothing_but_its_own_fields_from_the_request(client, patient, clock):
+    extra = {
+        "status": "closed",
+        "patient": patient.pk,
+        "patient_id": patient.pk,
+        "reference": "EVIL-0000",
+        "confirmation_sent_at": "2027-01-01T00:00:00Z",
+        "note": "injected",
+    }
+    assert send(client, **extra).status_code == 302
+    referral = Referral.objects.get()
+    assert (referral.status, referral.patient_id, referral.note) == ("new", None, "")
+    assert referral.reference != "EVIL-0000" and referral.confirmation_sent_at is None
+
+
+def test_a_confirmation_that_could_not_be_sent_is_shown_to_the_front_desk(front_desk):
+    failed = ReferralFactory(confirmation_attempts=8, confirmation_error="SMTPServerDisconnected")
+    waiting = ReferralFactory(confirmation_due_at=NOW)
+    client = verified_client(front_desk)
+    queue = client.get(reverse("intake:referral_queue")).content.decode()
+    assert queue.count("The confirmation email could not be sent.") == 1
+    page = client.get(reverse("intake:referral_detail", args=[failed.pk])).content.decode()
+    assert "could not be sent: call the office" in page
+    page = client.get(reverse("intake:referral_detail", args=[waiting.pk])).content.decode()
+    assert "waiting to be sent" in page

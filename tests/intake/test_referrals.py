@@ -305,3 +305,11 @@ def test_beat_sweeps_the_confirmations_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["referral-confirmations"]
     assert entry["schedule"] <= 60
     assert task_by_name(entry["task"]).name == "intake.tasks.referral_confirmations_sweep"
+
+
+def test_a_reference_already_taken_is_drawn_again(monkeypatch):
+    taken = ReferralFactory(reference="AAAA-AAAA")
+    drawn = iter(["AAAA-AAAA", "BBBB-BBBB"])
+    monkeypatch.setattr("intake.referrals.referral_reference_new", lambda: next(drawn))
+    referral = referral_receive(details=DETAILS, now=NOW)
+    assert referral.reference == "BBBB-BBBB" and referral.pk != taken.pk
