@@ -88,9 +88,10 @@ class OnCallClinicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(PatientReadAuditMixin, admin.ModelAdmin):
     """Referrals from other offices, read-only (the front desk works them on their queue,
-    intake.referrals). Every list and page shown is audited as `referral.viewed`."""
+    intake.referrals). Every list and page shown is audited as `referral.viewed`, and, for
+    referrals linked to a patient, as `patient.viewed` (PatientReadAuditMixin)."""
 
     list_display = ("reference", "received_at", "referrer_practice", "status", "patient")
     list_filter = ("status",)

@@ -119,6 +119,8 @@ def referral_queue(request: HttpRequest) -> HttpResponse:
     rows = list(referrals_for_queue(status or None))
     today = timezone.localdate()
     audit_referrals_viewed(request, page="intake:referral_queue", referrals=rows)
+    linked = [r.patient_id for r in rows if r.patient_id is not None]
+    audit_patients_viewed(request, page="intake:referral_queue", patient_ids=linked)
     context = {
         "filter_form": filter_form,
         "rows": [(r, age_in_days(r.received_at, today)) for r in rows],
@@ -210,7 +212,10 @@ def _detail_page(
     audit_referrals_viewed(
         request, page="intake:referral_detail", referrals=[referral], clinical=clinical
     )
+    # The linked patient (named on the page), the search's matches and the likely duplicates.
     shown = [p.pk for p in matches] + [d.patient.pk for d in suggestions]
+    if referral.patient_id is not None:
+        shown.append(referral.patient_id)
     audit_patients_viewed(request, page="intake:referral_detail", patient_ids=shown)
     context = {
         "referral": referral,

@@ -470,3 +470,12 @@ def test_a_confirmation_that_could_not_be_sent_is_shown_to_the_front_desk(front_
     assert "could not be sent: call the office" in page
     page = client.get(reverse("intake:referral_detail", args=[waiting.pk])).content.decode()
     assert "waiting to be sent" in page
+
+
+def test_the_queue_audits_the_linked_patients_it_shows(front_desk, patient):
+    linked = ReferralFactory(patient=patient)
+    ReferralFactory()
+    verified_client(front_desk).get(reverse("intake:referral_queue"))
+    viewed = AuditEvent.objects.get(action="patient.viewed")
+    assert viewed.detail == {"page": "intake:referral_queue", "patient_ids": [patient.pk]}
+    assert linked.pk in AuditEvent.objects.get(action="referral.viewed").detail["referral_ids"]
