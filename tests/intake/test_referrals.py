@@ -313,3 +313,13 @@ def test_a_reference_already_taken_is_drawn_again(monkeypatch):
     monkeypatch.setattr("intake.referrals.referral_reference_new", lambda: next(drawn))
     referral = referral_receive(details=DETAILS, now=NOW)
     assert referral.reference == "BBBB-BBBB" and referral.pk != taken.pk
+
+
+def test_the_demo_referrals_are_obviously_fake_and_waiting_in_the_queue():
+    from demo.seed import seed_referrals
+    from intake.referrals import referrals_for_queue
+
+    assert seed_referrals(now=NOW) == 3
+    queue = list(referrals_for_queue())
+    assert len(queue) == 3 and queue[0].status == "contacted"
+    assert all("[DEMO]" in r.reason and r.referrer_email.endswith(".example") for r in queue)
