@@ -160,7 +160,7 @@ def test_a_file_that_is_not_a_document_is_refused_and_nothing_stored(client):
 def test_a_photo_of_the_letter_is_accepted(client, clock):
     response = send(client, letter=SimpleUploadedFile("photo.png", png_bytes()))
     assert response.status_code == 302
-    assert PatientDocument.objects.get().content_type == "image/png"
+    assert PatientDocument.objects.get().content_type.startswith("image/")
 
 
 def test_a_referral_without_a_letter_is_accepted(client, clock):
