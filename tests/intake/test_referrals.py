@@ -323,3 +323,35 @@ def test_the_demo_referrals_are_obviously_fake_and_waiting_in_the_queue():
     queue = list(referrals_for_queue())
     assert len(queue) == 3 and queue[0].status == "contacted"
     assert all("[DEMO]" in r.reason and r.referrer_email.endswith(".example") for r in queue)
+
+
+# --- Races (each thread on its own connection) ---------------------------------------------------
+
+
+@pytest.mark.race
+@pytest.mark.django_db(transaction=True)
+def test_four_submits_of_one_form_at_once_make_one_referral():
+    from tests.threads import all_at_once
+
+    with eager_tasks():  # the confirmation's task runs here, not on a broker
+        results, finished = all_at_once(
+            4, lambda i: referral_receive(details=DETAILS, form_key="r" * 32, now=NOW).pk
+        )
+    assert finished and len(set(results)) == 1, results
+    assert Referral.objects.count() == 1
+
+
+@pytest.mark.race
+@pytest.mark.django_db(transaction=True)
+def test_the_task_and_the_sweep_at_once_send_one_confirmation():
+    from tests.threads import all_at_once
+
+    later = dt.datetime(2100, 1, 4, tzinfo=dt.UTC)
+    with eager_tasks():  # queued after commit; not due yet when it runs (due in 2100)
+        referral = referral_receive(details=DETAILS, now=later)
+    assert mail.outbox == []
+    results, finished = all_at_once(
+        4, lambda i: referral_confirmation_send(referral_id=referral.pk, now=later)
+    )
+    assert finished and results.count(True) == 1, results
+    assert len(mail.outbox) == 1
