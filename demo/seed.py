@@ -34,6 +34,7 @@ from intake.models import (
     Patient,
 )
 from intake.questions import SECTION_KEYS
+from intake.referrals import ReferralDetails, referral_receive, referral_status_set
 from intake.screening import intake_submit, submission_open
 from propel.roles import Role
 from propel.second_factor import BACKUP_CODE_DIGITS
@@ -375,6 +376,39 @@ def seed_clearances(*, patients: list[Patient], now: dt.datetime, rng: random.Ra
     return booked
 
 
+# Referrals from other offices waiting in the front desk's queue (intake.referrals): obviously fake.
+DEMO_REFERRALS = (
+    ("Avery", "Referralsample", "Depression: two medicines tried, no lasting response. [DEMO]", 3),
+    ("Jordan", "Referralexample", "Cancer pain not controlled by current medicines. [DEMO]", 1),
+    ("Casey", "Referraldemo", "PTSD with depression; therapy ongoing. [DEMO]", 0),
+)
+
+
+def seed_referrals(*, now: dt.datetime) -> int:
+    """Three referrals sent through the public form, one already called."""
+    for index, (first, last, reason, days_ago) in enumerate(DEMO_REFERRALS):
+        referral = referral_receive(
+            details=ReferralDetails(
+                referrer_name=f"Dr. Demo Referrer {index + 1}",
+                referrer_practice="Sample Psychiatry (demo)",
+                referrer_phone="+19165550190",
+                referrer_email=f"office{index + 1}@referrer.example",
+                patient_first_name=first,
+                patient_last_name=last,
+                patient_date_of_birth=dt.date(1970 + 7 * index, 3, 14),
+                patient_phone=f"+1916555018{index}",
+                patient_email="",
+                reason=reason,
+            ),
+            now=now - dt.timedelta(days=days_ago, hours=2),
+        )
+        if index == 0:
+            referral_status_set(
+                referral_id=referral.pk, status="contacted", note="Left a voicemail (demo)", now=now
+            )
+    return len(DEMO_REFERRALS)
+
+
 def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = now.astimezone(clinic_tz()).date()
@@ -387,4 +421,5 @@ def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     seed_screenings(patients=patients, now=now)
     booked += seed_clearances(patients=patients, now=now, rng=rng)
     seed_stories(patients=patients, now=now)
+    seed_referrals(now=now)
     return logins, booked

@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from intake.consent import consent_preferences_set
 from intake.consent_forms import consent_version_publish
@@ -12,8 +12,10 @@ from intake.paperwork_models import (
     ConsentFormVersion,
     ConsentSignature,
     PatientDocument,
+    Referral,
 )
-from propel.admin import PatientReadAuditMixin
+from intake.referrals import audit_referrals_viewed
+from propel.admin import PatientReadAuditMixin, ReadOnlyAdminMixin
 
 CONSENT_FIELDS = ("consent_email", "consent_sms")
 
@@ -93,7 +95,9 @@ class OnCallClinicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(PatientDocument)
-class PatientDocumentAdmin(PatientReadAuditMixin, admin.ModelAdmin[PatientDocument]):
+class PatientDocumentAdmin(
+    ReadOnlyAdminMixin, PatientReadAuditMixin, admin.ModelAdmin[PatientDocument]
+):
     """Uploads, read-only and without their files: a document is opened on the staff patient
     page (intake:staff_document, audited), added through intake.documents' checks and set aside
     there with a reason, never changed or deleted here."""
@@ -119,14 +123,45 @@ class PatientDocumentAdmin(PatientReadAuditMixin, admin.ModelAdmin[PatientDocume
     readonly_fields = fields
     actions = None
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdminMixin, PatientReadAuditMixin, admin.ModelAdmin):
+    """Referrals from other offices, read-only (the front desk works them on their queue,
+    intake.referrals). Every list and page shown is audited as `referral.viewed`, and, for
+    referrals linked to a patient, as `patient.viewed` (PatientReadAuditMixin)."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    list_display = ("reference", "received_at", "referrer_practice", "status", "patient")
+    list_filter = ("status",)
+    search_fields = ("reference", "referrer_practice", "patient_last_name")
+    ordering = ("-received_at", "-pk")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            audit_referrals_viewed(
+                request,
+                page="admin:intake_referral_changelist",
+                referrals=list(changelist.result_list),
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = (getattr(response, "context_data", None) or {}).get("original")
+        if original is not None:
+            audit_referrals_viewed(
+                request, page="admin:intake_referral_change", referrals=[original], clinical=True
+            )
+        return response
 
 
 # --- Consent forms (issue 21): versions are append-only, signatures read-only ------------------
@@ -206,7 +241,7 @@ class ConsentFormVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentSignature)
-class ConsentSignatureAdmin(PatientReadAuditMixin, admin.ModelAdmin):
+class ConsentSignatureAdmin(ReadOnlyAdminMixin, PatientReadAuditMixin, admin.ModelAdmin):
     """Signatures, read-only (no add, change or delete), audited like every patient list. The
     PDF is not linked here: staff open it from the patient page (audited, intake.consent_pages)."""
 
@@ -227,12 +262,3 @@ class ConsentSignatureAdmin(PatientReadAuditMixin, admin.ModelAdmin):
         "paper_document",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

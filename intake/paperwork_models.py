@@ -309,6 +309,17 @@ class Referral(models.Model):
     )
     handled_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(_("front desk note"), blank=True)
+    # What the referring office quotes when it calls (not the id: nothing to count or guess).
+    reference = models.CharField(_("reference"), max_length=9, unique=True)
+    # The form's one-time key: a second submit of the same form finds the first referral.
+    form_key = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    # The confirmation email to the referring office: the referral is its own outbox row (one
+    # email per referral, intake.referrals). Due while `confirmation_due_at` is set; cleared when
+    # sent or given up.
+    confirmation_due_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmation_attempts = models.PositiveSmallIntegerField(default=0)
+    confirmation_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["received_at", "id"]
@@ -318,7 +329,12 @@ class Referral(models.Model):
                 fields=["received_at"],
                 condition=models.Q(status__in=["new", "contacted"]),
                 name="referral_open",
-            )
+            ),
+            models.Index(
+                fields=["confirmation_due_at"],
+                condition=models.Q(confirmation_due_at__isnull=False),
+                name="referral_confirmation_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -74,6 +74,10 @@ class NewPatientForm(forms.Form):
     # The ids of the likely duplicates the front desk was shown and chose not to use: a
     # deliberate "none of these, create new". A duplicate not in it is shown first.
     confirmed_new = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The referral this patient comes from (intake.referrals), when opened from its page.
+    referral = forms.IntegerField(
+        required=False, min_value=1, max_value=2**62, widget=forms.HiddenInput
+    )
 
     def clean_date_of_birth(self) -> dt.date:
         born: dt.date = self.cleaned_data["date_of_birth"]

@@ -89,3 +89,20 @@ def send_crisis_notifications() -> None:
 @shared_task(name="intake.tasks.send_information_request", ignore_result=True)
 def send_information_request(decision_id: int) -> None:
     information_request_plan(decision_id=decision_id)
+
+
+@shared_task(name="intake.tasks.send_referral_confirmation", ignore_result=True)
+def send_referral_confirmation(referral_id: int) -> None:
+    """Queued after a referral's commit: its confirmation to the referring office (once; a mail
+    error is retried by the sweep, intake.referrals)."""
+    from intake.referrals import referral_confirmation_send
+
+    referral_confirmation_send(referral_id=referral_id)
+
+
+@shared_task(name="intake.tasks.referral_confirmations_sweep", ignore_result=True)
+def referral_confirmations_sweep() -> None:
+    """Beat, every minute: the referral confirmations whose task never ran or whose retry is due."""
+    from intake.referrals import referral_confirmations_send
+
+    referral_confirmations_send()

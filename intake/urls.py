@@ -5,6 +5,7 @@ from intake import (
     consent_pages,
     document_pages,
     opt_out_pages,
+    referral_pages,
     review_views,
     staff_views,
     views,
@@ -17,6 +18,20 @@ urlpatterns = [
     path("email-reminders/stop/<str:token>/", opt_out_pages.email_opt_out, name="email_opt_out"),
     # Where the questionnaires' standard instruments come from (public, about no one).
     path("questions/about/", about_questions.about_questions, name="about_questions"),
+    # Referrals from other clinicians' offices (intake.referrals): the public form, the queue.
+    path("refer/", referral_pages.referral, name="referral"),
+    path("refer/sent/", referral_pages.referral_sent, name="referral_sent"),
+    path("staff/referrals/", referral_pages.referral_queue, name="referral_queue"),
+    path(
+        "staff/referrals/<int:referral_id>/",
+        referral_pages.referral_detail,
+        name="referral_detail",
+    ),
+    path(
+        "staff/referrals/<int:referral_id>/documents/<int:document_id>/",
+        referral_pages.referral_document,
+        name="referral_document",
+    ),
     path("p/<str:token>/intake/", views.start, name="start"),
     path("p/<str:token>/intake/review/", views.review, name="review"),
     path("p/<str:token>/intake/sent/<int:round>/", views.submitted, name="submitted"),

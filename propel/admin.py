@@ -70,6 +70,20 @@ class PropelAdminSite(admin.AdminSite):
 admin.site.__class__ = PropelAdminSite
 
 
+class ReadOnlyAdminMixin:
+    """For a ModelAdmin of rows the application writes through its services (uploads, signatures,
+    referrals): shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class PatientReadAuditMixin:
     """For a ModelAdmin whose pages show patients: its list page and its change page each write
     one "patient.viewed" row with the patients shown (propel.audit.audit_patients_viewed), as the

@@ -332,6 +332,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "propel.tasks.heartbeat", "schedule": 30.0},
     # A crisis alert whose email was never queued or never got through is sent by this sweep.
     "crisis-alert-sweep": {"task": "intake.tasks.crisis_alerts_sweep", "schedule": 60.0},
+    # Referral confirmations to referring offices not sent yet (intake.referrals).
+    "referral-confirmations": {
+        "task": "intake.tasks.referral_confirmations_sweep",
+        "schedule": 60.0,
+    },
     # Claims due reminder rows and queues their sends (scheduling.reminders.dispatch); no ETA tasks.
     "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
     # A locked account's email whose task never reached the broker (propel.account_lock).
@@ -403,6 +408,8 @@ BOOKING_CONFIRM_MINUTES = env_int("BOOKING_CONFIRM_MINUTES", 30, minimum=5, maxi
 BOOKING_RATE_PER_IP_PER_HOUR = env_int("BOOKING_RATE_PER_IP_PER_HOUR", 20, minimum=1)
 BOOKING_RATE_PER_EMAIL_PER_DAY = env_int("BOOKING_RATE_PER_EMAIL_PER_DAY", 5, minimum=1)
 LINK_REQUEST_RATE_PER_IP_PER_HOUR = env_int("LINK_REQUEST_RATE_PER_IP_PER_HOUR", 10, minimum=1)
+# Referrals from other offices (intake.referrals): form submissions per IP address per hour.
+REFERRAL_RATE_PER_IP_PER_HOUR = env_int("REFERRAL_RATE_PER_IP_PER_HOUR", 10, minimum=1)
 # Who is emailed at once when a patient's answers need a clinician now (no health details sent).
 CLINICIAN_ALERT_EMAILS = env_list("CLINICIAN_ALERT_EMAILS", ["on-call@propel.example"])
 # The port `make run` serves on (the Procfile binds 127.0.0.1:$PORT); the links in emails and texts

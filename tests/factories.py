@@ -390,3 +390,23 @@ def clear_patient(patient: Patient, *, valid_until: dt.date = dt.date(2027, 7, 5
     return ClearanceDecisionFactory(
         submission=SubmittedScreeningFactory(patient=patient), valid_until=valid_until
     )
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A referral from a (fake) referring office, received 2027-01-04 17:00 UTC, new."""
+
+    class Meta:
+        model = "intake.Referral"
+
+    referrer_name = "Dr. Test Referrer"
+    referrer_practice = factory.Sequence(lambda n: f"Example Psychiatry {n}")
+    referrer_phone = "+19165550100"
+    referrer_email = factory.Sequence(lambda n: f"office{n}@referrer.example")
+    patient_first_name = "Rowan"
+    patient_last_name = factory.Sequence(lambda n: f"Referred{n}")
+    patient_date_of_birth = dt.date(1979, 5, 17)
+    patient_phone = "+19165550142"
+    patient_email = ""
+    reason = "Treatment-resistant depression; two SSRIs tried (fake example text)."
+    received_at = dt.datetime(2027, 1, 4, 17, 0, tzinfo=dt.UTC)
+    reference = factory.Sequence(lambda n: f"TST-{n:05d}"[:9])

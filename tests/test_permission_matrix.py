@@ -33,6 +33,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from intake.consent_defaults import consent_defaults_add
 from intake.consent_forms import consent_sign
+from intake.documents import CleanDocument, document_store
 from intake.link_sessions import ME
 from intake.links import patient_link_token
 from intake.models import (
@@ -43,7 +44,14 @@ from intake.models import (
     Patient,
 )
 from intake.opt_out import email_opt_out_token
-from intake.paperwork_models import ConsentForm, ConsentFormVersion
+from intake.paperwork_models import (
+    ConsentForm,
+    ConsentFormVersion,
+    DocumentKind,
+    DocumentSource,
+    PatientDocument,
+    Referral,
+)
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
@@ -65,6 +73,7 @@ from tests.factories import (
     CrisisAlertFactory,
     FlagFactory,
     PatientFactory,
+    ReferralFactory,
     SlotHoldFactory,
     UserFactory,
     clear_patient,
@@ -317,6 +326,22 @@ def pat_signature(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk, "signature_id": _signature(w).pk}
 
 
+def referral(w: World, t: str) -> dict[str, Any]:
+    row = Referral.objects.filter(patient=w.patient).first() or ReferralFactory(patient=w.patient)
+    return {"referral_id": row.pk}
+
+
+def referral_document(w: World, t: str) -> dict[str, Any]:
+    referral_id = referral(w, t)["referral_id"]
+    document = PatientDocument.objects.filter(referral_id=referral_id).first() or document_store(
+        clean=CleanDocument(b"%PDF-1.4\n%%EOF\n", "application/pdf", "pdf", "letter.pdf"),
+        kind=DocumentKind.REFERRAL,
+        source=DocumentSource.REFERRAL,
+        referral_id=referral_id,
+    )
+    return {"referral_id": referral_id, "document_id": document.pk}
+
+
 def who(
     anonymous: int | str,
     patient: int | str,
@@ -522,6 +547,13 @@ MATRIX: dict[str, Row] = {
     ),
     "scheduling:patient_reschedule": Row(tok_appt, own_link(200)),
     "scheduling:patient_reschedule_confirm": Row(tok_appt, own_link(302)),
+    # Referrals (intake.referrals): the public form; its "sent" page only after a referral (the
+    # reference is in the session); the front desk's queue; the letter for clinicians and admin.
+    "intake:referral": Row(none, everyone(200)),
+    "intake:referral_sent": Row(none, everyone(302)),
+    "intake:referral_queue": Row(none, ALL_STAFF),
+    "intake:referral_detail": Row(referral, ALL_STAFF),
+    "intake:referral_document": Row(referral_document, HEALTH),
     # The Django admin has its own tests; here only that it is shut to everyone but admins.
     "admin:index": Row(none, who(LOGIN, LOGIN, LOGIN, 302, 302, 200)),
 }

@@ -21,7 +21,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from intake.duplicates import likely_duplicates
+from intake.paperwork_models import Referral
 from intake.patient_registration import patient_register, registration_serialise
+from intake.referrals import (
+    ReferralError,
+    new_patient_initial,
+    referral_for_new_patient,
+    referral_link_patient,
+)
 from intake.registration_forms import SEND_EMAIL, SEND_SMS, NewPatientForm
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
@@ -35,7 +42,11 @@ CHANNELS = {SEND_EMAIL: ReminderChannel.EMAIL, SEND_SMS: ReminderChannel.SMS}
 @staff_required(Capability.CALENDAR)
 def patient_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, PAGE, {"form": NewPatientForm(), "duplicates": []})
+        # Opened from a referral's page (?referral=<id>: an id, no patient detail in the address):
+        # the referral's details filled in, and the referral linked to the patient created.
+        referral = referral_for_new_patient(request, request.GET.get("referral"))
+        initial = new_patient_initial(referral) if referral is not None else None
+        return render(request, PAGE, {"form": NewPatientForm(initial=initial), "duplicates": []})
     form = NewPatientForm(request.POST)
     if not form.is_valid():
         return render(request, PAGE, {"form": form, "duplicates": []}, status=400)
@@ -52,6 +63,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         shown = [d.patient.pk for d in duplicates]
         if set(shown) <= form.cleaned_data["confirmed_new"]:
             patient = patient_register(caller, request=request)
+            _referral_link(request, form.cleaned_data["referral"], patient.pk)
             for choice in form.cleaned_data["send_link"]:
                 patient_message_plan(
                     patient_id=patient.pk,
@@ -66,3 +78,15 @@ def patient_new(request: HttpRequest) -> HttpResponse:
         request, _("%(name)s was added. Now book the consultation.") % {"name": patient}
     )
     return redirect(reverse("scheduling:appointment_new") + f"?patient={patient.pk}")
+
+
+def _referral_link(request: HttpRequest, referral_id: int | None, patient_id: int) -> None:
+    """Link the referral the page was opened from to the new patient (its letter with it)."""
+    if referral_id is None:
+        return
+    try:
+        referral_link_patient(referral_id=referral_id, patient_id=patient_id, request=request)
+    except (ReferralError, Referral.DoesNotExist):
+        messages.warning(
+            request, _("The referral could not be linked: link it from the referral's page.")
+        )

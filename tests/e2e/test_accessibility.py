@@ -15,7 +15,7 @@ from intake.paperwork_models import ConsentForm, ConsentFormVersion
 from intake.questions import SECTIONS
 from scheduling.models import Closure
 from tests.e2e.conftest import give_backup_code, sign_in
-from tests.factories import TEST_PASSWORD, open_weekdays
+from tests.factories import TEST_PASSWORD, ReferralFactory, open_weekdays
 from tests.test_permission_matrix import World, build_world, tok_document, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,6 +85,7 @@ def test_patient_pages_have_no_accessibility_violations(phone_page, live_server,
         f"/p/{token}/intake/sent/{world.submission.round}/",
         *[f"/p/{other}/intake/{section.key}/" for section in SECTIONS],
         reverse("intake:email_opt_out", args=[email_opt_out_token(world.patient.pk)]),
+        reverse("intake:referral"),  # the public form for referring offices
         "/no-such-page/",
     ]
     found = check(phone_page, pages, {"/no-such-page/": 404})
@@ -132,6 +133,9 @@ def test_staff_pages_have_no_accessibility_violations(desktop_page, live_server,
             reverse("scheduling:waitlist"),
             reverse("scheduling:waitlist") + f"?q={world.patient.last_name}",
             reverse("scheduling:waitlist") + f"?patient={world.patient.pk}",
+            reverse("intake:referral_queue"),
+            reverse("intake:referral_detail", args=[ReferralFactory().pk]),
+            reverse("scheduling:patient_new") + f"?referral={ReferralFactory().pk}",
         ],
     )
     assert not {**login, **found}, json.dumps({**login, **found}, indent=1)
