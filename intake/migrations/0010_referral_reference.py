@@ -15,7 +15,7 @@ def fill_references(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intake", "0008_paperwork_consents_documents_referrals"),
+        ("intake", "0009_consent_forms_placeholder"),
     ]
 
     operations = [
