@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from intake.consent import consent_preferences_set
 from intake.models import ConsentSource, OnCallClinician, Patient
+from intake.paperwork_models import Requirement, RequirementWaiver
 from propel.admin import PatientReadAuditMixin
 
 CONSENT_FIELDS = ("consent_email", "consent_sms")
@@ -83,3 +84,42 @@ class OnCallClinicianAdmin(admin.ModelAdmin):
     list_editable = ("order", "active")
     list_filter = ("role", "active")
     ordering = ("role", "order", "pk")
+
+
+# --- What must be on file (issue 21, intake.requirements) ---------------------------------------
+
+
+@admin.register(Requirement)
+class RequirementAdmin(admin.ModelAdmin):
+    """What the clinic wants on file before each step: a signed form or a kind of document.
+    intake.requirements decides what is missing; a form with no version in force is not asked."""
+
+    list_display = ("__str__", "step", "consent_form", "document_kind", "waivable", "active")
+    list_editable = ("waivable", "active")
+    list_filter = ("step", "active", "waivable")
+    fields = ("step", "consent_form", "document_kind", "waivable", "active")
+    ordering = ("step", "pk")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Waivers point at requirements: one no longer wanted is taken out of force instead.
+        return False
+
+
+@admin.register(RequirementWaiver)
+class RequirementWaiverAdmin(PatientReadAuditMixin, admin.ModelAdmin):
+    """Clinicians' waivers, read-only (append-only; given on the staff patient page)."""
+
+    list_display = ("patient", "requirement", "by", "at")
+    list_filter = ("requirement__step",)
+    fields = ("patient", "requirement", "reason", "by", "at")
+    readonly_fields = fields
+    ordering = ("-at", "-pk")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
