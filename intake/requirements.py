@@ -152,7 +152,10 @@ def _met(
 
 
 def _is_on_file(
-    requirement: Requirement, patient_id: int, signed: dict[int, set[int]], docs: dict[int, set[str]]
+    requirement: Requirement,
+    patient_id: int,
+    signed: dict[int, set[int]],
+    docs: dict[int, set[str]],
 ) -> bool:
     if requirement.consent_form_id is not None:
         return requirement.consent_form_id in signed.get(patient_id, set())
@@ -226,7 +229,8 @@ def requirement_lines(patient_id: int, *, today: dt.date) -> dict[str, list[Requ
     return lines
 
 
-def _reason_ok(reason: str) -> bool:
+def waiver_reason_ok(reason: str) -> bool:
+    """A waiver's reason is a clinician's sentence: at least REASON_MIN_WORDS words."""
     return len(reason.split()) >= REASON_MIN_WORDS
 
 
@@ -247,7 +251,7 @@ def requirement_waive(
     if not can(user, Capability.CLEARANCE_DECIDE):
         raise WaiverRefused(_("Only a clinician may waive what must be on file."))
     reason = " ".join(reason.split())
-    if not _reason_ok(reason):
+    if not waiver_reason_ok(reason):
         raise WaiverRefused(
             _("Give the reason for the waiver in a few words (at least %(n)d).")
             % {"n": REASON_MIN_WORDS}

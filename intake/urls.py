@@ -1,6 +1,13 @@
 from django.urls import path
 
-from intake import about_questions, opt_out_pages, review_views, staff_views, views
+from intake import (
+    about_questions,
+    opt_out_pages,
+    requirement_pages,
+    review_views,
+    staff_views,
+    views,
+)
 
 app_name = "intake"
 
@@ -65,4 +72,13 @@ urlpatterns = [
         review_views.decide_view,
         name="chart_decide",
     ),
+    # What must be on file (intake.requirements): a clinician waives one item for a patient.
+    path(
+        "staff/patients/<int:patient_id>/requirements/<int:requirement_id>/waive/",
+        requirement_pages.requirement_waive_view,
+        name="requirement_waive",
+    ),
+    # STUB(issue21): replaced at merge by helper A (intake:forms) and helper B (intake:documents).
+    path("p/<str:token>/forms/", requirement_pages.forms_stub, name="forms"),
+    path("p/<str:token>/documents/", requirement_pages.documents_stub, name="documents"),
 ]

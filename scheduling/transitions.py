@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intake.requirements import MissingItem, missing_items, visit_step
+from intake.requirements import MissingItem
 from intake.selectors import (
     clearance_refusal,
     has_open_crisis_alert,
@@ -58,6 +58,7 @@ from scheduling.models import (
     status_word,
 )
 from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
+from scheduling.paperwork import visits_missing
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
 from scheduling.waitlist.hooks import slot_freed_on_commit
@@ -90,14 +91,8 @@ def _vitals_state(visit: Visit) -> str:
 def paperwork_missing(appointment: Appointment, *, now: dt.datetime) -> list[MissingItem]:
     """What the clinic wants on file for this visit's step and the patient has not given
     (intake.requirements; a treatment visit: the first infusion's, a consultation: its own)."""
-    step = visit_step(
-        needs_clearance=appointment.appointment_type.needs_clearance,
-        type_code=appointment.appointment_type.code,
-    )
-    if step is None:
-        return []
     today = now.astimezone(clinic_tz()).date()
-    return missing_items([appointment.patient_id], step=step, today=today)[appointment.patient_id]
+    return visits_missing([appointment], today=today)[appointment.pk]
 
 
 def _paperwork_done(appointment: Appointment, *, now: dt.datetime) -> bool:

@@ -152,9 +152,7 @@ def _no_seeded_requirements(request: pytest.FixtureRequest) -> None:
     them). Tests of the paperwork gate make their own (tests/intake/requirement_factories.py)."""
     marker = request.node.get_closest_marker("django_db")
     names = request.fixturenames
-    transactional = "transactional_db" in names or bool(
-        marker and marker.kwargs.get("transaction")
-    )
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
     if not (transactional or marker or "db" in names):
         return
     request.getfixturevalue("transactional_db" if transactional else "db")

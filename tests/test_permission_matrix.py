@@ -41,6 +41,7 @@ from intake.models import (
     Patient,
 )
 from intake.opt_out import email_opt_out_token
+from intake.paperwork_models import DocumentKind, Requirement, RequirementWaiver
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
 from scheduling.models import (
@@ -202,6 +203,7 @@ def snapshot() -> tuple:
         FlagAcknowledgement.objects.count(),
         ClearanceDecision.objects.count(),
         list(CrisisAlert.objects.values_list("acknowledged_at")),
+        RequirementWaiver.objects.count(),
     )
 
 
@@ -265,6 +267,13 @@ def blocked(w: World, t: str) -> dict[str, Any]:
 
 def pat(w: World, t: str) -> dict[str, Any]:
     return {"patient_id": w.patient.pk}
+
+
+def requirement(w: World, t: str) -> dict[str, Any]:
+    row, _ = Requirement.objects.get_or_create(
+        step="first_infusion", consent_form=None, document_kind=DocumentKind.PHOTO_ID
+    )
+    return {"patient_id": w.patient.pk, "requirement_id": row.pk}
 
 
 def who(
@@ -361,6 +370,11 @@ MATRIX: dict[str, Row] = {
         "POST",
     ),
     "intake:chart_decide": Row(pat, CLEARANCE_POST, "POST"),
+    # What must be on file: a clinician waives an item (empty reason: the form again, 400).
+    "intake:requirement_waive": Row(requirement, CLEARANCE_POST, "POST"),
+    # STUB(issue21): helpers A and B's rows replace these two at merge.
+    "intake:forms": Row(tok, who(404, 200, 200, 404, 404, 404)),
+    "intake:documents": Row(tok, who(404, 200, 200, 404, 404, 404)),
     # scheduling: staff calendar and appointments
     "scheduling:today": Row(none, ALL_STAFF),
     "scheduling:availability": Row(none, ALL_STAFF),

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from intake.links import patient_links_revoke
 from intake.models import Patient
+from intake.requirement_pages import staff_on_file
 from propel.audit import audit_patients_viewed
 from propel.models import AuditEvent
 from propel.roles import Capability, staff_required
@@ -60,6 +61,7 @@ def _page(
 ) -> HttpResponse:
     audit_patients_viewed(request, page=PAGE, patient_ids=[patient.pk])
     context = _patient_context(patient, form)
+    context["on_file"] = staff_on_file(patient.pk, user=request.user)
     return render(request, "scheduling/calendar/patient.html", context, status=status)
 
 

@@ -106,6 +106,9 @@ PATIENT_ANSWERS = {
 # Pages and endpoints that change no appointment and no visit.
 NO_STATUS = {
     "intake:about_questions",
+    "intake:documents",
+    "intake:forms",
+    "intake:requirement_waive",
     "intake:chart",
     "intake:check_in_crisis",
     "intake:check_in_submitted",
