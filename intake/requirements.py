@@ -195,7 +195,8 @@ def missing_items_by_step(
         result[step][pid] = []
     if not pairs:
         return result
-    requirements = _requirements({step for _pid, step in pairs}, today)
+    # Every step's requirements, whatever the steps asked: the same queries for any mix of visits.
+    requirements = _requirements(RequirementStep.values, today)
     ids = sorted({pid for pid, _step in pairs})
     signed, documents, waivers = _met(ids, requirements, today)
     for pid, step in pairs:

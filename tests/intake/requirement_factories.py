@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 
 import factory
+from django.db.models import Max
 from django.utils import timezone
 
 from intake.paperwork_models import (
@@ -42,7 +43,7 @@ class ConsentFormVersionFactory(factory.django.DjangoModelFactory):
         model = ConsentFormVersion
 
     form = factory.SubFactory(ConsentFormFactory)
-    number = factory.Sequence(lambda n: n + 1)
+    number = factory.LazyAttribute(lambda o: next_number(o.form.kind))
     text = "[PLACEHOLDER: the clinic's lawyer writes this form's text]"
     effective_date = EFFECTIVE
 
@@ -106,11 +107,19 @@ def form_requirement(
     step: str = RequirementStep.CONSULTATION,
     waivable: bool = False,
 ) -> Requirement:
-    """A form with a version in force since EFFECTIVE, required before `step`."""
-    version = ConsentFormVersionFactory(form=ConsentFormFactory(kind=kind), number=1)
+    """A form with a version in force since EFFECTIVE, required before `step`. The form may exist
+    (migrations seed the four, maybe with versions): the new version is numbered after theirs."""
+    version = ConsentFormVersionFactory(
+        form=ConsentFormFactory(kind=kind), number=next_number(kind)
+    )
     return RequirementFactory(
         step=step, consent_form=version.form, document_kind="", waivable=waivable
     )
+
+
+def next_number(kind: str) -> int:
+    latest = ConsentFormVersion.objects.filter(form__kind=kind).aggregate(n=Max("number"))["n"]
+    return (latest or 0) + 1
 
 
 def clinic_defaults() -> dict[str, Requirement]:
@@ -124,7 +133,7 @@ def clinic_defaults() -> dict[str, Requirement]:
 
 
 def sign(patient: object, requirement: Requirement) -> ConsentSignature:
-    """The patient signs the form's version 1 (the one form_requirement made)."""
+    """The patient signs the form's newest version (the one form_requirement made)."""
     assert requirement.consent_form is not None
     version = requirement.consent_form.versions.order_by("-number").first()
     return ConsentSignatureFactory(patient=patient, version=version)
