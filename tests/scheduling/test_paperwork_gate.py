@@ -7,6 +7,8 @@ reason."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from django.db import connection
@@ -28,6 +30,7 @@ from tests.intake.requirement_factories import (
     sign,
 )
 from tests.patient_links import open_session
+from tests.propel.html_validity import parse_errors
 from tests.scheduling.visit_walk import NORMAL, check_in, clinician, start_infusion
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +305,29 @@ def test_an_infusion_lists_documents_to_upload_or_bring(defaults, clock, client)
     assert "Upload or bring: Photo ID" in html
     assert reverse("intake:documents", args=[token]) in html
     assert "bring the document with you" in html
+
+
+def test_the_pages_that_show_it_are_valid_html(
+    defaults, clock, client, client_for, clinician_user, front_desk
+):
+    appointment = infusion()
+    RequirementWaiverFactory(
+        patient=appointment.patient, requirement=defaults[DocumentKind.REFERRAL], reason=REASON
+    )
+    staff = client_for(clinician_user)
+    pages = {
+        "patient page": staff.get(reverse("scheduling:patient", args=[appointment.patient_id])),
+        "day sheet": client_for(front_desk).get(reverse("scheduling:day_sheet")),
+        "visit": staff.get(reverse("scheduling:visit", args=[appointment.pk])),
+        "waiver refused": staff.post(
+            waive_url(appointment.patient_id, defaults[DocumentKind.PHOTO_ID].pk), {"reason": "x"}
+        ),
+    }
+    token = open_session(client, appointment.patient)
+    pages["patient's own page"] = client.get(reverse("scheduling:patient_home", args=[token]))
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert "Photo ID" in html, name
+        assert parse_errors(html) == [], name
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))
