@@ -180,7 +180,7 @@ def missing_items(
 ) -> dict[int, list[MissingItem]]:
     """patient id -> what is still missing before `step` (empty list: nothing), in the clinic's
     order (forms by their order, then documents). At most six queries for any number of
-    patients; one when the clinic requires nothing for the step."""
+    patients; one when the clinic requires nothing at all."""
     return missing_items_by_step({(pid, step) for pid in patient_ids}, today=today).get(step, {})
 
 
