@@ -240,15 +240,17 @@ def requirement_waive(
     patient_id: int,
     requirement_id: int,
     reason: str,
-    request: HttpRequest,
+    request: HttpRequest | None = None,
+    actor: Any = None,
     now: dt.datetime | None = None,
 ) -> RequirementWaiver:
     """A clinician waives one requirement for a patient, with a reason: an append-only
     RequirementWaiver and the audit event `requirement.waived`, in one transaction. Refused
     (WaiverRefused, nothing stored) for anyone but a clinician, a requirement that may not be
     waived or is not in force, a reason of fewer than REASON_MIN_WORDS words, or an item waived
-    already (two clinicians at once: the patient's row is locked)."""
-    user: Any = request.user
+    already (two clinicians at once: the patient's row is locked). Who waives: `actor`, else the
+    request's user (a page); a command or the demo data passes `actor` and no request."""
+    user: Any = actor if actor is not None else getattr(request, "user", None)
     if not can(user, Capability.CLEARANCE_DECIDE):
         raise WaiverRefused(_("Only a clinician may waive what must be on file."))
     reason = " ".join(reason.split())
@@ -274,6 +276,7 @@ def requirement_waive(
         )
         audit_record(
             action="requirement.waived",
+            actor=user,
             request=request,
             patient_id=patient_id,
             obj=waiver,

@@ -238,6 +238,18 @@ def test_a_second_waiver_of_the_same_item_is_refused(patient, clinician_user):
     assert RequirementWaiver.objects.count() == 1
 
 
+def test_a_command_waives_as_the_clinician_it_names(patient, clinician_user):
+    requirement = RequirementFactory()
+    requirement_waive(
+        patient_id=patient.pk, requirement_id=requirement.pk, reason=REASON, actor=clinician_user
+    )
+    assert AuditEvent.objects.get(action="requirement.waived").actor == clinician_user
+    with pytest.raises(WaiverRefused, match="Only a clinician"):
+        requirement_waive(
+            patient_id=patient.pk, requirement_id=RequirementFactory().pk, reason=REASON
+        )
+
+
 def test_a_requirement_out_of_force_is_not_waived(patient, clinician_user):
     requirement = RequirementFactory(active=False)
     with pytest.raises(WaiverRefused, match="not in force"):
