@@ -13,6 +13,8 @@ from intake.paperwork_models import (
     ConsentSignature,
     PatientDocument,
     Referral,
+    Requirement,
+    RequirementWaiver,
 )
 from intake.referrals import audit_referrals_viewed
 from propel.admin import PatientReadAuditMixin, ReadOnlyAdminMixin
@@ -262,3 +264,33 @@ class ConsentSignatureAdmin(ReadOnlyAdminMixin, PatientReadAuditMixin, admin.Mod
         "paper_document",
     )
     readonly_fields = fields
+
+
+# --- What must be on file (issue 21, intake.requirements) ---------------------------------------
+
+
+@admin.register(Requirement)
+class RequirementAdmin(admin.ModelAdmin):
+    """What the clinic wants on file before each step: a signed form or a kind of document.
+    intake.requirements decides what is missing; a form with no version in force is not asked."""
+
+    list_display = ("__str__", "step", "consent_form", "document_kind", "waivable", "active")
+    list_editable = ("waivable", "active")
+    list_filter = ("step", "active", "waivable")
+    fields = ("step", "consent_form", "document_kind", "waivable", "active")
+    ordering = ("step", "pk")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Waivers point at requirements: one no longer wanted is taken out of force instead.
+        return False
+
+
+@admin.register(RequirementWaiver)
+class RequirementWaiverAdmin(ReadOnlyAdminMixin, PatientReadAuditMixin, admin.ModelAdmin):
+    """Clinicians' waivers, read-only (append-only; given on the staff patient page)."""
+
+    list_display = ("patient", "requirement", "by", "at")
+    list_filter = ("requirement__step",)
+    fields = ("patient", "requirement", "reason", "by", "at")
+    readonly_fields = fields
+    ordering = ("-at", "-pk")

@@ -6,6 +6,7 @@ from intake import (
     document_pages,
     opt_out_pages,
     referral_pages,
+    requirement_pages,
     review_views,
     staff_views,
     views,
@@ -123,5 +124,11 @@ urlpatterns = [
         "staff/patients/<int:patient_id>/chart/decide/",
         review_views.decide_view,
         name="chart_decide",
+    ),
+    # What must be on file (intake.requirements): a clinician waives one item for a patient.
+    path(
+        "staff/patients/<int:patient_id>/requirements/<int:requirement_id>/waive/",
+        requirement_pages.requirement_waive_view,
+        name="requirement_waive",
     ),
 ]

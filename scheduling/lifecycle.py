@@ -78,6 +78,9 @@ class Need(enum.StrEnum):
     """Preconditions. Each names what is missing and where staff do it (`WHERE`)."""
 
     CLEARANCE = "clearance"
+    # What the clinic wants on file before the step (intake.requirements): the consents before a
+    # consultation's check-in, the referral letter and photo ID before an infusion starts.
+    PAPERWORK = "paperwork"
     IDENTITY = "identity"
     ESCORT = "escort"
     DAY_OF_ANSWERS = "day_of_answers"
@@ -102,6 +105,7 @@ class Rule:
     when: When
     needs: tuple[Need, ...] = ()  # every appointment
     treatment_needs: tuple[Need, ...] = ()  # treatment visits only
+    consultation_needs: tuple[Need, ...] = ()  # visits that are not treatment visits only
     treatment_only: bool = False
     # Where a treatment visit may come from when narrower than `sources`.
     treatment_sources: frozenset[str | None] | None = None
@@ -120,6 +124,7 @@ class Rule:
 # The day-of gate of an infusion, in the order staff meet it.
 START_GATE = (
     Need.CLEARANCE,
+    Need.PAPERWORK,
     Need.IDENTITY,
     Need.ESCORT,
     Need.DAY_OF_ANSWERS,
@@ -145,6 +150,9 @@ RULES: dict[Action, Rule] = {
         when=When.VISIT_DAY,
         needs=(Need.IDENTITY,),
         treatment_needs=(Need.ESCORT, Need.DAY_OF_ANSWERS, Need.NO_A13),
+        # A consultation's paperwork is due at check-in; a treatment visit's at the start, not
+        # here: the front desk checks the patient in and scans the ID they brought.
+        consultation_needs=(Need.PAPERWORK,),
         form_fills=(Need.IDENTITY, Need.ESCORT, Need.DAY_OF_ANSWERS, Need.NO_A13),
         label=_("Check in"),
     ),
@@ -251,6 +259,7 @@ class Facts:
     start: dt.datetime
     treatment: bool = False
     clearance: bool = False  # valid on the visit's clinic-local date
+    paperwork: bool = False  # nothing the clinic wants on file for the visit's step is missing
     identity: bool = False
     escort: bool = False
     day_of_answers: bool = False
@@ -274,6 +283,7 @@ class Refusal:
 # Where each missing precondition is put right: an anchor on the visit screen, or "chart".
 WHERE: dict[Need, str] = {
     Need.CLEARANCE: "chart",
+    Need.PAPERWORK: "on-file",
     Need.IDENTITY: "check-in",
     Need.ESCORT: "check-in",
     Need.DAY_OF_ANSWERS: "check-in",
@@ -289,6 +299,7 @@ WHERE: dict[Need, str] = {
 def _satisfied(need: Need, facts: Facts) -> bool:
     return {
         Need.CLEARANCE: facts.clearance,
+        Need.PAPERWORK: facts.paperwork,
         Need.IDENTITY: facts.identity,
         Need.ESCORT: facts.escort,
         Need.DAY_OF_ANSWERS: facts.day_of_answers,
@@ -345,7 +356,7 @@ def refusals(
         return [Refusal("nothing_to_do")]
     if not date_allows(rule.when, start=facts.start, now=now, tz=tz):
         return [Refusal(rule.when)]
-    needs = rule.needs + (rule.treatment_needs if facts.treatment else ())
+    needs = rule.needs + (rule.treatment_needs if facts.treatment else rule.consultation_needs)
     return [Refusal(need, WHERE[need]) for need in needs if not _satisfied(need, facts)]
 
 
@@ -385,8 +396,9 @@ def diagram() -> str:
 def table_markdown() -> str:
     """The table itself as Markdown: action, from, to, who, when, preconditions."""
     rows = [
-        "| action | from | to | who | when | needs (all) | needs (treatment visits) |",
-        "|---|---|---|---|---|---|---|",
+        "| action | from | to | who | when | needs (all) | needs (treatment visits) "
+        "| needs (other visits) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for action, rule in RULES.items():
         sources = ", ".join(sorted("(new)" if s is None else s for s in rule.sources))
@@ -401,9 +413,10 @@ def table_markdown() -> str:
         if rule.treatment_sources:
             narrower = ", ".join(sorted(str(s) for s in rule.treatment_sources))
             treatment = f"from {narrower} only; {treatment}"
+        others = ", ".join(n.value for n in rule.consultation_needs) or "-"
         rows.append(
             f"| {action.value} | {sources} | {target} | {who} | {rule.when.value} | {needs} "
-            f"| {treatment} |"
+            f"| {treatment} | {others} |"
         )
     return "\n".join(rows)
 
@@ -423,7 +436,10 @@ def document() -> str:
             "take the action, on which clinic-local dates, and what must be done first. A refusal "
             "names every missing step and links to where it is done (HTTP 409); nothing changes.",
             "Treatment visits are the appointment types that need a clinician's clearance "
-            "(infusion, maintenance).",
+            "(infusion, maintenance). `paperwork` is what the clinic wants on file "
+            "(`intake/requirements.py`): for a consultation, checked at check-in; for a treatment "
+            "visit, at the start (the first infusion's requirements, at every start); other "
+            "visits need none.",
             "",
             "```mermaid",
             diagram(),

@@ -22,6 +22,11 @@ Decisions (issue 7):
   screening is not submitted, intake_nudge_48h; a treatment visit (type.needs_clearance) gets
   infusion_prep_48h, check_in_link, infusion_2h and follow_up_next_day; any other type (follow-up
   visits) gets consultation_24h. Every booking also gets a confirmation, due at once.
+- Paperwork (issue 21): a consultation and a treatment visit get paperwork_72h,
+  REMINDER_PAPERWORK_HOURS_BEFORE (72) before the start, planned whatever is on file at booking
+  (what is missing is decided when it is due: scheduling.reminders.relevance skips it when
+  nothing is). Booked inside the 72 hours it is not planned, as every reminder whose moment has
+  passed: the confirmation links to the patient's page, which lists what is missing.
 - Channels: email when the patient consented to email and has an address; SMS when they consented
   to text messages and have a mobile. The confirmation email (with the calendar file) goes to any
   address on file, as the other booking emails do, online bookings included.
@@ -93,6 +98,7 @@ BEFORE_KINDS = frozenset(
         ReminderKind.INFUSION_PREP_48H,
         ReminderKind.CHECK_IN_LINK,
         ReminderKind.INFUSION_2H,
+        ReminderKind.PAPERWORK_72H,
     }
 )
 
@@ -138,6 +144,7 @@ class ReminderTimes:
     check_in_before: dt.timedelta = dt.timedelta(hours=24)
     infusion_soon_before: dt.timedelta = dt.timedelta(hours=2)
     follow_up_after: dt.timedelta = dt.timedelta(hours=24)
+    paperwork_before: dt.timedelta = dt.timedelta(hours=72)
     quiet_start_hour: int = 21
     quiet_end_hour: int = 8
 
@@ -153,6 +160,7 @@ def reminder_times() -> ReminderTimes:
         check_in_before=hours("REMINDER_CHECK_IN_HOURS_BEFORE"),
         infusion_soon_before=hours("REMINDER_INFUSION_SOON_HOURS_BEFORE"),
         follow_up_after=hours("REMINDER_FOLLOW_UP_HOURS_AFTER"),
+        paperwork_before=hours("REMINDER_PAPERWORK_HOURS_BEFORE"),
         quiet_start_hour=settings.SMS_QUIET_HOURS_START,
         quiet_end_hour=settings.SMS_QUIET_HOURS_END,
     )
@@ -223,6 +231,8 @@ def plan_reminders(
     wanted: list[tuple[str, dt.datetime]] = []
     if confirmation:
         wanted.append((ReminderKind.CONFIRMATION, now))
+    if appointment_kind in (CONSULTATION, TREATMENT):
+        wanted.append((ReminderKind.PAPERWORK_72H, start - times.paperwork_before))
     if appointment_kind == CONSULTATION:
         wanted.append((ReminderKind.CONSULTATION_24H, start - times.consultation_before))
         if not intake_done:

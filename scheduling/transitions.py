@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from intake.requirements import MissingItem
 from intake.selectors import (
     clearance_refusal,
     has_open_crisis_alert,
@@ -57,6 +58,7 @@ from scheduling.models import (
     status_word,
 )
 from scheduling.notices import DEFAULT, ChangeNotice, change_notice_plan
+from scheduling.paperwork import visits_missing
 from scheduling.reminder_plan import reminders_cancel
 from scheduling.slots import clinic_tz
 from scheduling.waitlist.hooks import slot_freed_on_commit
@@ -86,6 +88,23 @@ def _vitals_state(visit: Visit) -> str:
     return "missing"
 
 
+def paperwork_missing(appointment: Appointment, *, now: dt.datetime) -> list[MissingItem]:
+    """What the clinic wants on file for this visit's step and the patient has not given
+    (intake.requirements; a treatment visit: the first infusion's, a consultation: its own)."""
+    today = now.astimezone(clinic_tz()).date()
+    return visits_missing([appointment], today=today)[appointment.pk]
+
+
+def _paperwork_done(appointment: Appointment, *, now: dt.datetime) -> bool:
+    """Read only where the table looks at it: a consultation's check-in (booked), a treatment
+    visit's start (checked in); elsewhere it decides nothing and costs no query."""
+    treatment = appointment.appointment_type.needs_clearance
+    due = AppointmentStatus.CHECKED_IN if treatment else AppointmentStatus.BOOKED
+    if appointment.status != due:
+        return True
+    return not paperwork_missing(appointment, now=now)
+
+
 def load_facts(appointment: Appointment, visit: Visit | None, *, now: dt.datetime) -> Facts:
     """What the lifecycle table looks at for this appointment now. `appointment` comes with its
     type; the type's `needs_clearance` (clinic policy) is read as loaded, so load it under the
@@ -96,6 +115,7 @@ def load_facts(appointment: Appointment, visit: Visit | None, *, now: dt.datetim
         start=appointment.start,
         treatment=treatment,
         clearance=(not treatment) or has_valid_clearance(appointment.patient_id, appointment.start),
+        paperwork=_paperwork_done(appointment, now=now),
     )
     if visit is None:
         return dataclasses.replace(
@@ -185,6 +205,13 @@ def _need_message(need: Need, facts: Facts, appointment: Appointment, *, now: dt
             "The patient has no valid clearance for %(day)s. %(why)s A clinician clears the "
             "patient from their chart."
         ) % {"day": _day(facts.start), "why": why}
+    if need == Need.PAPERWORK:
+        items = paperwork_missing(appointment, now=now)
+        return _(
+            "Not on file yet: %(items)s. Upload a document on the patient's page (What must be "
+            "on file), where a clinician may also waive an item with a reason; the patient signs "
+            "forms on their link."
+        ) % {"items": "; ".join(item.label for item in items)}
     if need == Need.NO_OPEN_ITEMS:
         return _(
             "%(count)d of the patient's day-of answers need a clinician's acknowledgement "
@@ -217,6 +244,8 @@ def refusal_url(refusal: Refusal, appointment: Appointment) -> str:
         return ""
     if refusal.where == "chart":
         return reverse("intake:chart", args=[appointment.patient_id])
+    if refusal.where == "on-file":
+        return f"{reverse('scheduling:patient', args=[appointment.patient_id])}#on-file"
     return f"{reverse('scheduling:visit', args=[appointment.pk])}#{refusal.where}"
 
 

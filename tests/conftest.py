@@ -149,6 +149,23 @@ def _postgres_for_marked_tests(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_seeded_requirements(request: pytest.FixtureRequest) -> None:
+    """The clinic's default requirements (intake migration 0010) would hold every check-in of a
+    consultation and every start of an infusion for paperwork: a test database test starts with
+    none (the first transactional test's flush would wipe them anyway, so no test may rely on
+    them). Tests of the paperwork gate make their own (tests/intake/requirement_factories.py)."""
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    if not (transactional or marker or "db" in names):
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from intake.paperwork_models import Requirement
+
+    Requirement.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
 def _private_cache(settings) -> None:
     """Rate-limit counters live in the shared cache (Redis under `make test`): a key prefix of the
     test's own keeps tests, and parallel runs on the same Redis, from counting each other's hits,

@@ -51,6 +51,8 @@ from intake.paperwork_models import (
     DocumentSource,
     PatientDocument,
     Referral,
+    Requirement,
+    RequirementWaiver,
 )
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
@@ -214,6 +216,7 @@ def snapshot() -> tuple:
         FlagAcknowledgement.objects.count(),
         ClearanceDecision.objects.count(),
         list(CrisisAlert.objects.values_list("acknowledged_at")),
+        RequirementWaiver.objects.count(),
     )
 
 
@@ -342,6 +345,13 @@ def referral_document(w: World, t: str) -> dict[str, Any]:
     return {"referral_id": referral_id, "document_id": document.pk}
 
 
+def requirement(w: World, t: str) -> dict[str, Any]:
+    row, _ = Requirement.objects.get_or_create(
+        step="first_infusion", consent_form=None, document_kind=DocumentKind.PHOTO_ID
+    )
+    return {"patient_id": w.patient.pk, "requirement_id": row.pk}
+
+
 def who(
     anonymous: int | str,
     patient: int | str,
@@ -451,6 +461,8 @@ MATRIX: dict[str, Row] = {
     "intake:staff_document": Row(tok_document, ALL_STAFF),
     "intake:staff_document_upload": Row(pat, EVERY_STAFF_POST, "POST"),
     "intake:staff_document_set_aside": Row(tok_document, EVERY_STAFF_POST, "POST"),
+    # What must be on file: a clinician waives an item (empty reason: the form again, 400).
+    "intake:requirement_waive": Row(requirement, CLEARANCE_POST, "POST"),
     # scheduling: staff calendar and appointments
     "scheduling:today": Row(none, ALL_STAFF),
     "scheduling:availability": Row(none, ALL_STAFF),

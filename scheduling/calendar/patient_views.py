@@ -27,6 +27,7 @@ from intake.consent_pages import staff_consent_context
 from intake.document_pages import staff_documents_section
 from intake.links import patient_links_revoke
 from intake.models import Patient
+from intake.requirement_pages import staff_on_file
 from propel.audit import audit_patients_viewed
 from propel.models import AuditEvent
 from propel.roles import Capability, staff_required
@@ -64,6 +65,7 @@ def _page(
     audit_patients_viewed(request, page=PAGE, patient_ids=[patient.pk])
     context = _patient_context(patient, form)
     context["documents"] = staff_documents_section(request, patient)
+    context["on_file"] = staff_on_file(patient.pk, user=request.user)
     return render(request, "scheduling/calendar/patient.html", context, status=status)
 
 

@@ -20,6 +20,9 @@ class ReminderKind(models.TextChoices):
     CHECK_IN_LINK = "check_in_link", _("Pre-visit check-in link")
     INFUSION_2H = "infusion_2h", _("Visit in two hours")
     FOLLOW_UP_NEXT_DAY = "follow_up_next_day", _("Next-day follow-up")
+    # Forms to sign or documents to send before the visit (intake.requirements), sent only when
+    # something is still missing when it is due.
+    PAPERWORK_72H = "paperwork_72h", _("Forms or documents still needed")
     # Notices of a change the patient made online: sent once through this outbox like every
     # reminder, so a change made while the broker is down is still announced
     # (scheduling.online.services).

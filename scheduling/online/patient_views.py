@@ -46,7 +46,8 @@ from scheduling.online.visit_status import (
     appointment_status_now,
     moves_of,
 )
-from scheduling.slots import zone_label
+from scheduling.paperwork import next_visit_missing
+from scheduling.slots import clinic_today, zone_label
 
 PatientView = Callable[..., HttpResponse]
 # Refusals of a move after which the confirm page offers the nearest free times; any other
@@ -156,6 +157,10 @@ def patient_home(request: HttpRequest, patient: Patient, token: str) -> HttpResp
         "questionnaire_url": reverse("intake:start", args=[token]),
         "cutoff_hours": change_cutoff_hours(),
         "check_in_steps": len(section_keys(SubmissionKind.CHECK_IN)),
+        # "Before your visit on <date>": what to sign, upload or bring (scheduling.paperwork).
+        "paperwork": next_visit_missing(
+            [row.appointment for row in upcoming], today=clinic_today()
+        ),
     }
     return render(request, "scheduling/patient/home.html", context)
 

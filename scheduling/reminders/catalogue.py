@@ -105,6 +105,16 @@ CATALOGUE: tuple[Entry, ...] = (
         appointment_templates("intake_nudge_48h"),
     ),
     Entry(
+        ReminderKind.PAPERWORK_72H,
+        "{paperwork_before} h before a consultation or a treatment visit, only while something the "
+        "clinic wants on file for it is missing (forms to sign, a document to send or bring; "
+        "checked again when it is due; not planned for a booking made inside those hours); it "
+        "says whether forms or documents, never which",
+        PATIENT_BY_CONSENT,
+        (EMAIL, SMS),
+        appointment_templates("paperwork_72h"),
+    ),
+    Entry(
         ReminderKind.INFUSION_PREP_48H,
         "{infusion_prep_before} h before a treatment visit; the email gives the preparation "
         "(a driver home, food and drink, what to bring)",
@@ -242,6 +252,7 @@ def offsets_in_hours(times: ReminderTimes) -> dict[str, int]:
             "check_in_before",
             "infusion_soon_before",
             "follow_up_after",
+            "paperwork_before",
         )
     }
 

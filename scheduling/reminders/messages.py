@@ -44,6 +44,7 @@ from scheduling.models import (
     ReminderKind,
     RoomKind,
 )
+from scheduling.paperwork import visits_missing
 from scheduling.queries import rescheduled_from
 from scheduling.slots import clinic_tz, zone_label
 
@@ -113,6 +114,9 @@ def _links(
     links = {"manage_url": site + reverse("scheduling:patient_home", args=[token])}
     if reminder.kind == ReminderKind.CHECK_IN_LINK:
         links["check_in_url"] = site + reverse("scheduling:check_in", args=[token, appointment.pk])
+    if reminder.kind == ReminderKind.PAPERWORK_72H:
+        links["forms_url"] = site + reverse("intake:forms", args=[token])
+        links["documents_url"] = site + reverse("intake:documents", args=[token])
     if reminder.kind == ReminderKind.INTAKE_NUDGE_48H or (
         reminder.kind in (ReminderKind.CONFIRMATION, ReminderKind.RESCHEDULED_NOTICE)
         and _questionnaire_status(appointment.patient_id, questionnaires) != "submitted"
@@ -164,6 +168,20 @@ def _context(
         },
         **_when(appointment.start),
         **_links(reminder, appointment, questionnaires),
+        **_paperwork(reminder, appointment),
+    }
+
+
+def _paperwork(reminder: Reminder, appointment: Appointment) -> dict[str, bool]:
+    """For the paperwork reminder: whether forms are to be signed, documents to be sent (never
+    which: a referral letter says too much in a message)."""
+    if reminder.kind != ReminderKind.PAPERWORK_72H:
+        return {}
+    today = timezone.now().astimezone(clinic_tz()).date()
+    items = visits_missing([appointment], today=today)[appointment.pk]
+    return {
+        "sign_forms": any(item.kind == "form" for item in items),
+        "send_documents": any(item.kind == "document" for item in items),
     }
 
 

@@ -4,7 +4,8 @@ The dispatcher (scheduling.reminders.dispatch) asks `skip_reason` for every row 
 just before sending: a "before" reminder whose appointment has started or is no longer booked, the
 follow-up for a visit not attended or more than a day late, a notice once the time it names passed,
 a booking request already confirmed or expired, a channel the patient has no address for or opted
-out of, and the questionnaire nudge once the questionnaire is in, are skipped, not sent late.
+out of, the questionnaire nudge once the questionnaire is in, and the paperwork reminder once
+nothing is missing on file for the visit (scheduling.paperwork), are skipped, not sent late.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from scheduling.models import (
     ReminderChannel,
     ReminderKind,
 )
+from scheduling.paperwork import visits_missing
 from scheduling.reminder_plan import NOTICE_KINDS, PATIENT_KINDS
+from scheduling.slots import clinic_tz
 
 # Sent to any address on file: the patient asked for the booking, made the change themselves, asked
 # for a link, or the care team needs their answers.
@@ -100,7 +103,21 @@ def skip_reason(
         == "submitted"
     ):
         return "questionnaire already submitted"
+    if reason is None and reminder.kind == ReminderKind.PAPERWORK_72H:
+        return paperwork_skip_reason(reminder, now=now)
     return reason
+
+
+def paperwork_skip_reason(reminder: Reminder, *, now: dt.datetime) -> str | None:
+    """The paperwork reminder goes only while something is still missing for its visit's step
+    (intake.requirements, read when it is due: a form signed or a document sent since booking,
+    or a clinician's waiver, and it is not sent)."""
+    appointment = reminder.appointment
+    assert appointment is not None
+    today = now.astimezone(clinic_tz()).date()
+    if not visits_missing([appointment], today=today)[appointment.pk]:
+        return "nothing missing on file"
+    return None
 
 
 def recipient_patient(reminder: Reminder) -> Patient:

@@ -3,7 +3,8 @@ the patient's pre-infusion check-in, escort), refreshed in place by htmx.
 
 Access: Capability.CALENDAR. The sheet runs a fixed number of queries whatever the number of
 appointments: the appointments with their patient, type, room, clinician and visit (one),
-clearance badges (two, in a batch) and pre-infusion check-ins with their round's status (one).
+clearance badges (two, in a batch), pre-infusion check-ins with their round's status (one) and
+what is still missing on file (scheduling.paperwork: at most six, in a batch).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from intake.clearance import ClearanceStatus, clearance_statuses
+from intake.requirements import MissingItem
 from propel.http import partial_or_page
 from propel.roles import Capability, staff_required
 from scheduling.audit import audit_shown
 from scheduling.check_ins import check_in_progress
-from scheduling.models import Appointment, Visit
+from scheduling.models import Appointment, AppointmentStatus, Visit
+from scheduling.paperwork import visits_missing
 from scheduling.slots import clinic_today, clinic_tz, utc_range
 from scheduling.visits.forms import DayForm
 
@@ -49,6 +52,8 @@ class DayRow:
     check_in: CheckInDone
     escort: Escort
     escort_name: str
+    # What the clinic wants on file for this visit and has not got (a visit still to happen).
+    paperwork: list[MissingItem]
 
 
 def _escort(appointment: Appointment, visit: Visit | None) -> tuple[Escort, str]:
@@ -79,6 +84,8 @@ def day_rows(day: dt.date) -> list[DayRow]:
     }
     clearances = clearance_statuses({a.patient_id for a in appointments}, today=day)
     check_ins = _check_ins(appointments)
+    waiting = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+    paperwork = visits_missing([a for a in appointments if a.status in waiting], today=day)
     rows = []
     for appointment in appointments:
         visit = visits_by_id.get(appointment.pk)
@@ -91,6 +98,7 @@ def day_rows(day: dt.date) -> list[DayRow]:
                 check_in=check_ins.get(appointment.pk, CheckInDone.NOT_NEEDED),
                 escort=escort,
                 escort_name=escort_name,
+                paperwork=paperwork.get(appointment.pk, []),
             )
         )
     return rows

@@ -40,7 +40,7 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.slots import clinic_today, clinic_tz
-from scheduling.transitions import offered_actions
+from scheduling.transitions import offered_actions, paperwork_missing
 from scheduling.visits.forms import (
     NO,
     YES,
@@ -261,6 +261,11 @@ def visit_context(
         **items_context(appointment, visit, user, now),
         "stage": stage,
         "clearance": clearance_status(appointment.patient_id, today=clinic_today()),
+        "paperwork": (
+            paperwork_missing(appointment, now=now)
+            if appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+            else []
+        ),
         "is_front_desk": may(user, Step.CHECK_IN),
         "is_clinician": clinician,
         "emergency": bool(visit and visit.gate_outcome == GateOutcome.EMERGENCY),

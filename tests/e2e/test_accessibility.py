@@ -16,6 +16,7 @@ from intake.questions import SECTIONS
 from scheduling.models import Closure
 from tests.e2e.conftest import give_backup_code, sign_in
 from tests.factories import TEST_PASSWORD, ReferralFactory, open_weekdays
+from tests.intake.requirement_factories import RequirementWaiverFactory, clinic_defaults
 from tests.test_permission_matrix import World, build_world, tok_document, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -55,7 +56,12 @@ def check(page, paths: list[str], expected_status: dict[str, int] | None = None)
 @pytest.fixture
 def world(db) -> World:
     open_weekdays()
-    return build_world()
+    found = build_world()
+    # What must be on file: the patient's "Before your visit" card, the day sheet's column, the
+    # staff patient page's section with a waiver form and a waiver given, the visit's list.
+    requirements = clinic_defaults()
+    RequirementWaiverFactory(patient=found.patient, requirement=requirements["referral"])
+    return found
 
 
 def test_patient_pages_have_no_accessibility_violations(phone_page, live_server, world):

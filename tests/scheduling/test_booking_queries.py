@@ -81,8 +81,9 @@ def test_a_front_desk_consultation_runs_twelve_queries(desk, django_assert_num_q
             start=at(NEXT_TUESDAY, 10),
             actor=desk,
         )
-    # Every row one INSERT: confirmation, 24-hour reminder and intake nudge, by email and text.
-    assert Reminder.objects.filter(appointment=appointment).count() == 6
+    # Every row one INSERT: confirmation, 72-hour paperwork, 24-hour reminder and intake nudge,
+    # by email and text.
+    assert Reminder.objects.filter(appointment=appointment).count() == 8
 
 
 def test_an_online_consultation_runs_fifteen_queries(django_assert_num_queries):

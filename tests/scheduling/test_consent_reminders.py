@@ -79,6 +79,7 @@ def test_a_new_online_booking_gets_email_reminders_by_default(online_clinic):
     assert (patient.consent_email, patient.consent_email_at) == (True, NOW)
     assert planned(patient) == {
         ("confirmation", "email"),
+        ("paperwork_72h", "email"),
         ("consultation_24h", "email"),
         ("intake_nudge_48h", "email"),
     }
@@ -121,6 +122,7 @@ def test_an_opt_out_cancels_pending_email_reminders_and_an_opt_in_plans_them_aga
     assert planned(booked) == {
         ("confirmation", "email"),  # the confirmation of the booking still goes
         ("confirmation", "sms"),
+        ("paperwork_72h", "sms"),
         ("consultation_24h", "sms"),
         ("intake_nudge_48h", "sms"),
     }
@@ -253,7 +255,7 @@ def test_after_the_backfill_the_replan_command_plans_email_reminders(online_clin
     assert "1 upcoming appointment" in out.getvalue()
     assert {("consultation_24h", "email"), ("intake_nudge_48h", "email")} <= planned(patient)
     call_command("reminders_replan", stdout=StringIO())  # again: nothing more
-    assert Reminder.objects.filter(appointment__patient=patient).count() == 3
+    assert Reminder.objects.filter(appointment__patient=patient).count() == 4
 
 
 def test_the_contact_page_runs_a_fixed_number_of_queries(

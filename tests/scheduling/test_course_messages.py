@@ -119,6 +119,7 @@ def test_every_session_gets_the_reminders_of_a_treatment_visit(course, patient):
     for session in sessions(course)[1:]:
         assert {kind for kind, _, _ in planned[session.pk]} == {
             ReminderKind.CONFIRMATION,
+            ReminderKind.PAPERWORK_72H,
             ReminderKind.INFUSION_PREP_48H,
             ReminderKind.CHECK_IN_LINK,
             ReminderKind.INFUSION_2H,

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 
 from intake.models import SubmissionStatus
+from intake.paperwork_models import DocumentKind
 from propel.roles import Role
 from scheduling.errors import SchedulingError
 from scheduling.lifecycle import ACTION_FOR_STATUS, Party, refusals
@@ -33,7 +34,7 @@ from scheduling.models import (
     VitalReading,
 )
 from scheduling.slots import clinic_tz
-from scheduling.transitions import appointment_transition, load_facts
+from scheduling.transitions import appointment_transition, load_facts, paperwork_missing
 from tests.clinic_time import TUESDAY, at
 from tests.factories import (
     AppointmentFactory,
@@ -47,6 +48,7 @@ from tests.factories import (
     infusion_type,
     open_weekdays,
 )
+from tests.intake.requirement_factories import RequirementFactory
 from tests.personas import verified_client
 from tests.scheduling.visit_walk import CHECK_IN_FORM, NORMAL
 from tests.test_permission_matrix import _all_url_names
@@ -104,12 +106,14 @@ PATIENT_ANSWERS = {
 # Pages and endpoints that change no appointment and no visit.
 NO_STATUS = {
     "intake:about_questions",
+    "intake:documents",
+    "intake:forms",
+    "intake:requirement_waive",
     "intake:chart",
     "intake:check_in_crisis",
     "intake:check_in_submitted",
     "intake:check_in_summary",
     "intake:crisis",
-    "intake:documents",
     "intake:staff_document",
     "intake:staff_document_set_aside",
     "intake:staff_document_upload",
@@ -117,7 +121,6 @@ NO_STATUS = {
     # Consent forms (intake.consent_pages): signatures and their PDFs, no appointment.
     "intake:form_sign",
     "intake:form_signed_pdf",
-    "intake:forms",
     "intake:staff_consent_paper",
     "intake:staff_signature_pdf",
     "intake:referral",
@@ -263,6 +266,8 @@ def gate_held(appointment: Appointment, now: dt.datetime) -> list[str]:
     for name in ("clearance", "identity", "escort", "day_of_answers"):
         if not getattr(facts, name):
             missing.append(name)
+    if paperwork_missing(appointment, now=now):
+        missing.append("paperwork")
     if facts.a13_yes or facts.open_items or facts.urgent_alert:
         missing.append("open item")
     if visit.gate_outcome not in (GateOutcome.PROCEED, GateOutcome.PROCEED_WITH_NOTE) and not (
@@ -296,6 +301,8 @@ def world(variant: str) -> Appointment:
         PreInfusionCheckIn.objects.create(appointment=appointment, submission=round_)
         if variant == "maoi_review":
             FlagFactory(submission=round_, severity="review", rule_id="maoi_started")
+    if variant == "no_photo_id":
+        RequirementFactory(document_kind=DocumentKind.PHOTO_ID)
     if variant == "crisis":
         CrisisAlertFactory(submission=decision.submission, raised_at=START - dt.timedelta(hours=1))
     return appointment
@@ -308,6 +315,7 @@ VARIANTS = (
     "sign_off_vitals",
     "crisis",
     "next_week",
+    "no_photo_id",
 )
 MOMENTS = {
     "day_before": at(TUESDAY - dt.timedelta(days=1), 9, 30),

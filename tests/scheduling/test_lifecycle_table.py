@@ -41,6 +41,7 @@ STATUSES = [None, *S.values]
 ALL_PARTIES = [frozenset({p}) for p in Party]
 GATE_FIELDS = (
     "clearance",
+    "paperwork",
     "identity",
     "escort",
     "day_of_answers",
@@ -53,6 +54,7 @@ GATE_FIELDS = (
 )
 GOOD = {
     "clearance": True,
+    "paperwork": True,
     "identity": True,
     "escort": True,
     "day_of_answers": True,
@@ -65,6 +67,7 @@ GOOD = {
 }
 BAD = {
     "clearance": False,
+    "paperwork": False,
     "identity": False,
     "escort": False,
     "day_of_answers": False,
@@ -118,6 +121,7 @@ def test_no_combination_reaches_in_progress_or_completed_for_an_infusion_without
             assert parties == {Party.CLINICIAN}
             assert moment_name.startswith("visit_day")
             assert facts.clearance and facts.identity and facts.escort and facts.day_of_answers
+            assert facts.paperwork
             assert not facts.a13_yes and facts.open_items == 0 and not facts.urgent_alert
             assert facts.vitals == "passed"
         if facts.treatment and target == S.COMPLETED:
@@ -134,6 +138,7 @@ def test_each_start_gate_alone_stops_the_infusion_and_is_named():
     for need in START_GATE:
         field = {
             Need.CLEARANCE: "clearance",
+            Need.PAPERWORK: "paperwork",
             Need.IDENTITY: "identity",
             Need.ESCORT: "escort",
             Need.DAY_OF_ANSWERS: "day_of_answers",
@@ -208,6 +213,25 @@ def test_a_treatment_visit_is_not_completed_straight_from_check_in():
     facts = dataclasses.replace(facts, ended=True, discharged=False)
     found = refusals(Action.COMPLETE, facts, {Party.FRONT_DESK}, now=START, tz=LA)
     assert [r.code for r in found] == [Need.DISCHARGE]
+
+
+def test_paperwork_holds_a_consultations_check_in_and_an_infusions_start_only():
+    now = MOMENTS["visit_day_early"]
+    desk = {Party.FRONT_DESK}
+    missing = {**GOOD, "paperwork": False}
+    consultation = Facts(status=S.BOOKED, start=START, treatment=False, **missing)
+    found = refusals(Action.CHECK_IN, consultation, desk, now=now, tz=LA)
+    assert [(r.code, r.where) for r in found] == [(Need.PAPERWORK, "on-file")]
+    # A treatment visit is checked in with its paperwork missing (the desk scans the ID then)...
+    infusion = Facts(status=S.BOOKED, start=START, treatment=True, **missing)
+    assert not refusals(Action.CHECK_IN, infusion, desk, now=now, tz=LA)
+    # ...and its start waits for it.
+    infusion = dataclasses.replace(infusion, status=S.CHECKED_IN)
+    found = refusals(Action.START, infusion, {Party.CLINICIAN}, now=now, tz=LA)
+    assert [r.code for r in found] == [Need.PAPERWORK]
+    # A consultation's completion does not ask again.
+    checked_in = dataclasses.replace(consultation, status=S.CHECKED_IN)
+    assert not refusals(Action.COMPLETE, checked_in, desk, now=now, tz=LA)
 
 
 def test_a_consultation_completes_from_check_in_without_infusion_steps():

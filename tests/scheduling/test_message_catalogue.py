@@ -81,6 +81,7 @@ def test_the_plans_are_the_planners_answer_for_each_kind_of_visit():
     treatment = sample_plan(TREATMENT, times)
     assert [kind for kind, channel, _ in treatment if channel == "email"] == [
         "confirmation",
+        "paperwork_72h",
         "infusion_prep_48h",
         "check_in_link",
         "infusion_2h",

@@ -78,12 +78,21 @@ def test_the_24h_reminder_goes_out_when_due_and_not_before(
     booked, django_capture_on_commit_callbacks
 ):
     sweep(django_capture_on_commit_callbacks, now=NOW)
-    assert sweep(django_capture_on_commit_callbacks, now=DAY_BEFORE - dt.timedelta(minutes=1)) == [
-        r.pk for r in Reminder.objects.filter(kind="intake_nudge_48h")
-    ]
+    early = sweep(django_capture_on_commit_callbacks, now=DAY_BEFORE - dt.timedelta(minutes=1))
+    # The paperwork reminder (72 h) and the nudge (48 h); the clinic asks for no paperwork here.
+    assert sorted(early) == sorted(
+        Reminder.objects.filter(kind__in=["paperwork_72h", "intake_nudge_48h"]).values_list(
+            "pk", flat=True
+        )
+    )
     claimed = sweep(django_capture_on_commit_callbacks, now=DAY_BEFORE)
     assert {r.kind for r in Reminder.objects.filter(pk__in=claimed)} == {"consultation_24h"}
-    assert set(Reminder.objects.values_list("state", flat=True)) == {ReminderState.SENT}
+    assert set(Reminder.objects.exclude(kind="paperwork_72h").values_list("state", flat=True)) == {
+        ReminderState.SENT
+    }
+    assert set(Reminder.objects.filter(kind="paperwork_72h").values_list("state", flat=True)) == {
+        ReminderState.SKIPPED
+    }
     assert len(mail.outbox) == 3 and len(sms_lines()) == 3
 
 
@@ -248,7 +257,7 @@ def test_redis_down_at_booking_still_books_and_the_reminder_goes_out_once_it_is_
                 appointment_type_id=clinic.consultation.pk,
                 start=at(FRIDAY, 10),
             )
-        assert Reminder.objects.filter(appointment=appointment).count() == 6
+        assert Reminder.objects.filter(appointment=appointment).count() == 8
         # Still down at the first sweep: the claim commits, queueing the sends fails (logged).
         with caplog.at_level(logging.ERROR, logger="scheduling.reminders.dispatch"):
             claimed = sweep(django_capture_on_commit_callbacks, now=NOW)

@@ -65,13 +65,14 @@ def test_consultation_gets_confirmation_24h_and_nudge_on_both_channels():
     result = plan()
     assert keys(result) == {
         (kind, channel)
-        for kind in ("confirmation", "consultation_24h", "intake_nudge_48h")
+        for kind in ("confirmation", "paperwork_72h", "consultation_24h", "intake_nudge_48h")
         for channel in ("email", "sms")
     }
     now = at(dt.date(2027, 1, 4), 10)
     assert due(result, "confirmation", "email") == now
     assert due(result, "consultation_24h", "email") == at(dt.date(2027, 1, 7), 10)
     assert due(result, "intake_nudge_48h", "sms") == at(dt.date(2027, 1, 6), 10)
+    assert due(result, "paperwork_72h", "email") == at(dt.date(2027, 1, 5), 10)
     assert [when for *_, when in result] == sorted(when for *_, when in result)
     assert all(when.tzinfo == UTC for *_, when in result)
 
@@ -85,12 +86,14 @@ def test_treatment_visit_gets_prep_check_in_two_hours_and_follow_up():
     result = plan(appointment_kind=TREATMENT, start=start, end=start + dt.timedelta(hours=2))
     assert {kind for kind, _, _ in result} == {
         "confirmation",
+        "paperwork_72h",
         "infusion_prep_48h",
         "check_in_link",
         "infusion_2h",
         "follow_up_next_day",
     }
     assert due(result, "infusion_prep_48h", "email") == at(dt.date(2027, 1, 6), 10)
+    assert due(result, "paperwork_72h", "sms") == at(dt.date(2027, 1, 5), 10)
     assert due(result, "check_in_link", "email") == at(dt.date(2027, 1, 7), 10)
     assert due(result, "infusion_2h", "sms") == at(dt.date(2027, 1, 8), 8)
     assert due(result, "follow_up_next_day", "email") == at(dt.date(2027, 1, 9), 12)
@@ -107,7 +110,10 @@ def test_channels_follow_consent_and_the_confirmation_email_goes_regardless():
     no_email = plan(email_ok=False)
     assert keys(no_email) == {
         ("confirmation", "email"),
-        *{(k, "sms") for k in ("confirmation", "consultation_24h", "intake_nudge_48h")},
+        *{
+            (k, "sms")
+            for k in ("confirmation", "paperwork_72h", "consultation_24h", "intake_nudge_48h")
+        },
     }
     no_sms = plan(sms_ok=False)
     assert {channel for _, channel, _ in no_sms} == {"email"}
@@ -184,7 +190,7 @@ def test_booking_writes_the_plan(clinic):
     planned = rows(appointment.pk)
     assert set(planned) == {
         (kind, channel)
-        for kind in ("confirmation", "consultation_24h", "intake_nudge_48h")
+        for kind in ("confirmation", "paperwork_72h", "consultation_24h", "intake_nudge_48h")
         for channel in ("email", "sms")
     }
     assert {r.state for r in planned.values()} == {ReminderState.PENDING}
