@@ -275,7 +275,7 @@ def test_the_staff_lines_say_on_file_missing_or_waived(patient):
 
 def test_the_migration_seeds_the_defaults_once():
     Requirement.objects.all().delete()
-    migration = importlib.import_module("intake.migrations.0010_requirements_defaults")
+    migration = importlib.import_module("intake.migrations.0011_requirements_defaults")
     migration.seed_defaults(apps, None)
     migration.seed_defaults(apps, None)  # again: nothing doubled
     rows = Requirement.objects.select_related("consent_form")

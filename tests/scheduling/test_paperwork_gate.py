@@ -282,10 +282,11 @@ def test_the_patients_page_says_what_to_sign_and_bring_before_the_visit(defaults
     sign(patient, defaults[ConsentFormKind.ELECTRONIC])
     token = open_session(client, patient)
     html = client.get(reverse("scheduling:patient_home", args=[token])).content.decode()
-    assert "Before your visit on" in html
-    assert "Sign: Financial policy" in html and "Sign: Consent to electronic" not in html
-    assert reverse("intake:forms", args=[token]) in html
-    assert reverse("intake:documents", args=[token]) not in html  # nothing to upload for it
+    card = html.split('id="before-your-visit"')[1].split("</section>")[0]
+    assert "Before your visit on" in card
+    assert "Sign: Financial policy" in card and "Sign: Consent to electronic" not in card
+    assert reverse("intake:forms", args=[token]) in card
+    assert reverse("intake:documents", args=[token]) not in card  # nothing to upload for it
 
 
 def test_the_patients_page_says_nothing_when_nothing_is_missing(defaults, clock, client):
