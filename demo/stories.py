@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
+from demo.paperwork import seed_paperwork
 from intake.decisions import clearance_decide, flag_acknowledge
 from intake.examples import complete_answers
 from intake.models import DecisionKind, IntakeSubmission, Patient
@@ -220,6 +221,14 @@ def seed_stories(*, patients: list[Patient], now: dt.datetime) -> None:
     today = now.astimezone(clinic_tz()).date()
     open_today_at_weekends(today)
     monday = today - dt.timedelta(days=today.weekday())
+    # Signed and sent before the earliest course session (the completed course, seven weeks ago).
+    seed_paperwork(
+        signed=[patients[i] for i in (MID_COURSE, COMPLETED, DEFERRED_TODAY, INFUSION_TODAY)]
+        + [patients[CONSULTATION_TODAY]],
+        infusion=[patients[i] for i in (MID_COURSE, COMPLETED, DEFERRED_TODAY, INFUSION_TODAY)],
+        id_waived=patients[COMPLETED],
+        at=_local(monday - dt.timedelta(weeks=8), 10),
+    )
     if not InfusionCourse.objects.filter(patient=patients[MID_COURSE]).exists():
         # Started last week: a few sessions done, the rest ahead.
         book_course(

@@ -112,3 +112,25 @@ def test_a_holiday_is_not_closed_on_the_day_the_demo_is_tried():
         start_date__lte=new_years_day.date(), end_date__gte=new_years_day.date()
     )
     assert len(day_rows(new_years_day.date())) >= 3
+
+
+def test_the_demo_paperwork_goes_through_the_real_gate():
+    """The clinic's default requirements are in force in the demo: the story patients signed
+    every form and sent their documents (one ID waived by a clinician), so their visits passed
+    the gate; a patient with only a consultation booked still has everything to do."""
+    from intake.paperwork_models import ConsentForm, ConsentSignature, RequirementWaiver
+    from intake.requirements import missing_items
+
+    seed(WEDNESDAY_LATE_MORNING)
+    patients = demo_patients()
+    today = WEDNESDAY_LATE_MORNING.date()
+    forms = ConsentForm.objects.filter(active=True).count()
+    for index in (MID_COURSE, COMPLETED, DEFERRED_TODAY, INFUSION_TODAY, CONSULTATION_TODAY):
+        assert ConsentSignature.objects.filter(patient=patients[index]).count() == forms
+    infusion = [patients[i] for i in (MID_COURSE, COMPLETED, DEFERRED_TODAY, INFUSION_TODAY)]
+    missing = missing_items([p.pk for p in infusion], step="first_infusion", today=today)
+    assert all(not missing.get(p.pk) for p in infusion)
+    assert RequirementWaiver.objects.filter(patient=patients[COMPLETED]).count() == 1
+    newcomer = patients[0]
+    assert missing_items([newcomer.pk], step="consultation", today=today)[newcomer.pk]
+    assert InfusionCourse.objects.get(patient=patients[COMPLETED]).status == CourseStatus.COMPLETED
