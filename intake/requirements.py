@@ -14,8 +14,11 @@ What counts:
   `requirement_waive`) means the item is no longer missing.
 
 Steps: a consultation needs the "consultation" requirements; a treatment visit (an appointment
-type that needs clearance: infusion, maintenance) needs the "first_infusion" ones, checked at
-every start, so a document set aside later is asked for again. Other visits need nothing.
+type that needs clearance: infusion, maintenance) needs the "first_infusion" ones and the
+consultation's too (STEP_COVERS: a form that must be signed before the consultation must still
+count at an infusion, so a new version that asks patients to sign again holds the next infusion
+until they have), checked at every start, so a document set aside later is asked for again.
+Other visits need nothing.
 """
 
 from __future__ import annotations
@@ -184,6 +187,15 @@ def missing_items(
     return missing_items_by_step({(pid, step) for pid in patient_ids}, today=today).get(step, {})
 
 
+# The requirements a step asks for: its own and those of every step before it.
+STEP_COVERS: dict[str, frozenset[str]] = {
+    RequirementStep.CONSULTATION: frozenset({RequirementStep.CONSULTATION}),
+    RequirementStep.FIRST_INFUSION: frozenset(
+        {RequirementStep.CONSULTATION, RequirementStep.FIRST_INFUSION}
+    ),
+}
+
+
 def missing_items_by_step(
     pairs: Iterable[tuple[int, str]], *, today: dt.date
 ) -> dict[str, dict[int, list[MissingItem]]]:
@@ -203,7 +215,7 @@ def missing_items_by_step(
         result[step][pid] = [
             _item(r)
             for r in requirements
-            if r.step == step
+            if r.step in STEP_COVERS[step]
             and not _is_on_file(r, pid, signed, documents)
             and r.pk not in waivers.get(pid, {})
         ]

@@ -75,7 +75,12 @@ def test_the_defaults_ask_every_consent_before_the_consultation_and_two_document
         "Sign: Financial policy",
         "Sign: Acknowledgement of the notice of privacy practices",
     ]
+    # An infusion asks for the consultation's forms too (a form must still count at every start).
     assert missing_for(patient, FIRST_INFUSION) == [
+        "Sign: Consent to electronic records and signatures",
+        "Sign: Informed consent for treatment",
+        "Sign: Financial policy",
+        "Sign: Acknowledgement of the notice of privacy practices",
         "Upload or bring: Referral letter",
         "Upload or bring: Photo ID",
     ]
@@ -132,11 +137,16 @@ def test_a_set_aside_document_or_another_kind_or_patient_does_not_count(patient,
     assert missing_for(other_patient) == []
 
 
-def test_a_requirement_out_of_force_or_of_another_step_is_not_asked(patient):
+def test_a_requirement_out_of_force_or_of_a_later_step_is_not_asked(patient):
     RequirementFactory(document_kind=DocumentKind.PHOTO_ID, active=False)
     RequirementFactory(step=CONSULTATION, document_kind=DocumentKind.INSURANCE)
-    assert missing_for(patient, FIRST_INFUSION) == []
+    RequirementFactory(step=FIRST_INFUSION, document_kind=DocumentKind.REFERRAL)
     assert missing_for(patient, CONSULTATION) == ["Upload or bring: Insurance card"]
+    # What the consultation asks is asked again at an infusion, never the other way round.
+    assert missing_for(patient, FIRST_INFUSION) == [
+        "Upload or bring: Insurance card",
+        "Upload or bring: Referral letter",
+    ]
 
 
 def test_a_waived_requirement_is_not_missing_for_that_patient_only(patient, other_patient):
@@ -178,7 +188,8 @@ def test_missing_items_costs_the_same_queries_for_one_or_many_patients(
     with django_assert_max_num_queries(6):
         many = missing_items([p.pk for p in patients], step=FIRST_INFUSION, today=TODAY)
     assert len(many) == 12 and one[patients[0].pk] == many[patients[0].pk]
-    assert [len(many[p.pk]) for p in patients[:4]] == [1, 0, 2, 0]
+    # Four forms and a photo ID missing (the letter waived), nothing, all six, nothing.
+    assert [len(many[p.pk]) for p in patients[:4]] == [5, 0, 6, 0]
 
 
 def test_nothing_required_costs_one_query(patient, django_assert_num_queries):

@@ -15,7 +15,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from intake.paperwork_models import ConsentFormKind, DocumentKind, RequirementWaiver
+from intake.paperwork_models import (
+    ConsentFormKind,
+    ConsentFormVersion,
+    DocumentKind,
+    RequirementWaiver,
+)
 from propel.models import AuditEvent
 from scheduling.errors import SchedulingError
 from scheduling.models import AppointmentStatus
@@ -97,6 +102,7 @@ def test_the_infusion_starts_with_the_documents_on_file_or_waived(
     defaults, clock, client_for, clinician_user
 ):
     appointment = infusion()
+    signed_consents(appointment.patient, defaults)
     PatientDocumentFactory(patient=appointment.patient, kind=DocumentKind.PHOTO_ID)
     response = client_for(clinician_user).post(
         reverse(
@@ -112,6 +118,25 @@ def test_the_infusion_starts_with_the_documents_on_file_or_waived(
     start_infusion(appointment, now=NOW)
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.IN_PROGRESS
+
+
+def test_an_infusion_asks_again_for_a_form_signed_before_a_new_version(defaults, clock):
+    """The consultation's forms are checked at every infusion start too: a version that asks
+    patients to sign again holds the next infusion until they have."""
+    appointment = infusion()
+    give_all(appointment.patient, defaults)
+    form = defaults[ConsentFormKind.TREATMENT].consent_form
+    latest = form.versions.order_by("-number").first()
+    ConsentFormVersion.objects.create(
+        form=form,
+        number=latest.number + 1,
+        text="[PLACEHOLDER] A material change.",
+        effective_date=NOW.date(),
+        resign_required=True,
+    )
+    check_in(appointment, now=NOW)
+    with pytest.raises(SchedulingError, match="Sign: Informed consent for treatment"):
+        start_infusion_after_check_in(appointment)
 
 
 def test_a_set_aside_document_stops_counting_at_the_start(defaults, clock):

@@ -23,6 +23,7 @@ from tests.intake.requirement_factories import (
     RequirementWaiverFactory,
     clinic_defaults,
     give_all,
+    sign,
 )
 from tests.scheduling.reminder_support import consenting_patient, reminder_clinic, sms_lines
 
@@ -62,6 +63,11 @@ def sweep(capture, *, now):
 
 def paperwork_rows(appointment):
     return Reminder.objects.filter(appointment=appointment, kind="paperwork_72h")
+
+
+def sign_consents(patient, defaults) -> None:
+    for kind in ConsentFormKind.values:
+        sign(patient, defaults[kind])
 
 
 def test_it_is_planned_72_hours_before_a_consultation_and_a_treatment_visit(clinic):
@@ -116,6 +122,7 @@ def test_it_is_skipped_when_everything_is_on_file_by_then(
 def test_a_waiver_counts_as_nothing_missing(clinic, defaults, django_capture_on_commit_callbacks):
     patient = consenting_patient(cleared=True)
     appointment = book(clinic, patient, infusion=True)
+    sign_consents(patient, defaults)
     PatientDocumentFactory(patient=patient, kind=DocumentKind.PHOTO_ID)
     RequirementWaiverFactory(patient=patient, requirement=defaults[DocumentKind.REFERRAL])
     sweep(django_capture_on_commit_callbacks, now=DUE)
@@ -125,7 +132,7 @@ def test_a_waiver_counts_as_nothing_missing(clinic, defaults, django_capture_on_
 def test_a_treatment_visit_asks_for_documents_with_the_link_and_a_short_text(clinic, defaults):
     patient = consenting_patient(cleared=True, first_name="Maximiliana-Josephine")
     appointment = book(clinic, patient, infusion=True)
-    # Forms missing too (the consultation's): the infusion's step asks only for its documents.
+    sign_consents(patient, defaults)  # only the infusion's documents are missing
     row = paperwork_rows(appointment).get(channel="sms")
     with time_machine.travel(DUE, tick=False):
         message = render_reminder(row, channel="sms", now=DUE)
