@@ -80,6 +80,11 @@ def demo_targets() -> dict[str, object]:
         .first()
     )
     mid_course = InfusionCourse.objects.filter(status=CourseStatus.ACTIVE).order_by("pk").first()
+    # A patient who has signed nothing yet, and one whose letter and ID are on file (issue 21).
+    from intake.paperwork_models import PatientDocument
+
+    unsigned = next(s.patient for s in screenings if not s.patient.consent_signatures.exists())
+    sent = PatientDocument.objects.filter(patient__isnull=False).order_by("pk").first()
     waitlist_demo()
     return {
         "password": DEMO_PASSWORD,
@@ -89,6 +94,8 @@ def demo_targets() -> dict[str, object]:
         "course": f"/staff/patients/{cleared.patient_id}/course/new/",
         "visit": f"/staff/visits/{visit.pk}/",
         "patient": f"/staff/patients/{mid_course.patient_id}/",
+        "consent": f"/p/{patient_link_token(unsigned)}/forms/electronic/",
+        "documents": f"/p/{patient_link_token(sent.patient)}/documents/",
     }
 
 
@@ -170,6 +177,10 @@ def take(targets: dict[str, object]) -> None:
         shoot(phone, "questionnaire-step.png")
         phone.goto(f"{BASE}{targets['crisis']}")
         shoot(phone, "crisis-screen.png")
+        phone.goto(f"{BASE}{targets['consent']}")
+        shoot(phone, "consent-sign.png")
+        phone.goto(f"{BASE}{targets['documents']}")
+        shoot(phone, "patient-documents.png")
 
         clinician = browser.new_context(viewport=DESKTOP).new_page()
         sign_in(clinician, "clinician1", targets["password"], targets["codes"][0])
@@ -193,6 +204,8 @@ def take(targets: dict[str, object]) -> None:
         shoot(desk, "patient.png")
         desk.goto(f"{BASE}/staff/waitlist/")
         shoot(desk, "waitlist.png")
+        desk.goto(f"{BASE}/staff/referrals/")
+        shoot(desk, "referrals.png")
         desk.goto(f"{BASE}{targets['course']}")
         desk.get_by_role("button", name="Propose dates").click()
         desk.wait_for_load_state("networkidle")
