@@ -5,10 +5,12 @@ language; the staff side always in English."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from html import escape
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
@@ -27,8 +29,15 @@ from intake.instruments import (
     validated_instruments,
 )
 from intake.models import IntakeSubmission, SubmissionStatus
-from tests.factories import section_post_data
-from tests.patient_links import open_session
+from scheduling.check_ins import check_in_open
+from tests.clinic_time import at
+from tests.factories import (
+    AppointmentFactory,
+    IntakeSubmissionFactory,
+    check_in_step_url,
+    section_post_data,
+)
+from tests.patient_links import open_link, open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +127,36 @@ def test_the_same_pages_in_english_are_unchanged(client, token):
     assert not shows(page, PUBLISHED["phq9"]["items"]["phq9_1"])
     assert NOTE_CLASS not in page
     assert page.count('lang="en"') == 1  # <html lang="en"> only
+
+
+def test_the_review_page_reads_the_answers_back_in_the_published_spanish(client, patient, token):
+    IntakeSubmissionFactory(patient=patient, complete=True)
+    in_spanish(client)
+    page = client.get(reverse("intake:review", kwargs={"token": token})).text
+
+    for text in PUBLISHED["phq9"]["items"].values():
+        if text != PUBLISHED["phq9"]["items"]["phq9_difficulty"]:  # shown only after a yes
+            assert shows(page, text)
+    assert shows(page, PUBLISHED["gad7"]["items"]["gad7_1"])
+    assert shows(page, PUBLISHED["phq9"]["response_options"]["0"])
+    assert not shows(page, instrument("phq9").item("phq9_1").text)
+
+
+def test_the_check_in_pages_show_the_published_spanish_too(client, patient):
+    visit = at(dt.date(2027, 3, 11), 10)
+    appointment = AppointmentFactory(patient=patient, infusion=True, start=visit)
+    submission = check_in_open(appointment_id=appointment.pk, now=visit - dt.timedelta(hours=2))
+    in_spanish(client)
+    with time_machine.travel(visit - dt.timedelta(hours=1), tick=False):
+        phq9 = open_link(client, check_in_step_url(patient, submission, "phq9"))
+        pain = client.get(phq9.wsgi_request.path.replace("/phq9/", "/pain/"))
+
+    assert phq9.status_code == 200
+    for text in PUBLISHED["phq9"]["items"].values():
+        assert shows(phq9.text, text)
+    assert NOTE_CLASS not in phq9.text
+    assert shows(pain.text, instrument("nrs11_pain").stem)
+    assert pain.text.count(f'class="alert alert-info {NOTE_CLASS}"') == 1
 
 
 def test_an_item_without_published_spanish_stays_english_marked_and_explained(client, token):
