@@ -46,6 +46,13 @@ PUBLISHED = json.loads(SPANISH_FILE.read_text(encoding="utf-8"))["instruments"]
 NOTE_CLASS = "instrument-english-only"
 
 
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A request in Spanish leaves Spanish active in this thread: later tests expect English."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def in_spanish(client) -> None:
     """The patient chose Spanish (the language switch's cookie; Accept-Language agrees)."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
