@@ -144,7 +144,7 @@ class Entry:
         if self.question is not None:
             return question_text(self.question)
         assert self.item is not None  # an entry is a question or an item
-        return self.item.text
+        return instruments_.shown_item(self.item).text  # published wording, active language
 
     @property
     def kind(self) -> str:
@@ -155,7 +155,8 @@ class Entry:
 
     def option_label(self, value: Any) -> str:
         if self.item is not None:
-            return _option_label(((o.value, o.label) for o in self.item.options), value)
+            options = instruments_.shown_item(self.item).options
+            return _option_label(((o.value, o.label) for o in options), value)
         return _option_label(self.question.options if self.question else (), value)
 
 

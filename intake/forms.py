@@ -27,6 +27,7 @@ from intake.answers import (
     section_entries,
     shown_keys,
 )
+from intake.instruments import shown
 from intake.question_fields import (
     ADD_ROWS,
     MEDICATIONS_KEY,
@@ -304,11 +305,19 @@ class SectionForm(forms.Form):
         for kind, spec in self._blocks_spec:
             if kind == "instrument":
                 entries = self._by_instrument[spec.id]
+                shown_ = shown(spec)  # the wording in the active language (published only)
+                items = [self._question_block(entry) for entry in entries]
+                for item_block, entry in zip(items, entries, strict=True):
+                    item = shown_.item(entry.key)
+                    # One English item in an instrument otherwise in Spanish (a wholly English
+                    # instrument is marked lang="en" as a whole, with its note above it).
+                    if item.english_only and not shown_.english_only:
+                        item_block.lang = "en"
                 blocks.append(
                     Block(
                         kind="instrument",
-                        instrument=spec,
-                        items=[self._question_block(entry) for entry in entries],
+                        instrument=shown_,
+                        items=items,
                         **self._describe(entries[0].block_condition),
                     )
                 )

@@ -21,7 +21,7 @@ from intake.answers import (
     Entry,
     question_text,
 )
-from intake.instruments import Instrument
+from intake.instruments import Instrument, shown, shown_item
 from intake.questions import MAX_MEDICATIONS, MEDICATION_UNITS, Question
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -180,13 +180,20 @@ def question_field(question: Question, *, today: dt.date) -> forms.Field:
 
 
 def item_field(instrument: Instrument, entry: Entry) -> forms.Field:
-    item = entry.item
-    assert item is not None  # called for instrument items only
+    assert entry.item is not None  # called for instrument items only
+    # In the active language: the published Spanish text, or the English (never a translation).
+    item = shown_item(entry.item)
     # The scale's end labels, verbatim ("0: No pain · 10: Worst pain imaginable").
-    anchors = " · ".join(f"{value}: {label}" for value, label in item.anchors)
+    help_text = " · ".join(f"{value}: {label}" for value, label in item.anchors)
+    if item.english_only and not shown(instrument).english_only:
+        # One English item inside an instrument otherwise shown in Spanish (the GAD-7's
+        # difficulty question): say why here; a wholly English instrument says it once above.
+        help_text = _t(
+            "This question is shown in English because we only use the published validated version."
+        )
     return forms.TypedChoiceField(
         label=item.text,
-        help_text=anchors,
+        help_text=help_text,
         choices=[(option.value, option.label) for option in item.options],
         coerce=int,
         empty_value=None,
@@ -283,6 +290,8 @@ class Block:
     # (two rows of large targets on a phone), "grid" for short answer labels (a compact group of
     # large targets, labels in full), "" for a plain list.
     layout: str = ""
+    # "en" on an instrument item shown in English on a Spanish page (published text only).
+    lang: str = ""
     instrument: Instrument | None = None
     items: list[Block] = dataclasses.field(default_factory=list)
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
