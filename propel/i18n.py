@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import polib
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -85,10 +87,15 @@ def msgfmt_path() -> str | None:
     return shutil.which("msgfmt")
 
 
-def _check_placeholders(po_path: Path) -> None:
-    import polib
+def _read(po_path: Path) -> polib.POFile:
+    try:
+        return polib.pofile(str(po_path), check_for_duplicates=True)
+    except (OSError, ValueError) as error:
+        raise CatalogueError(f"cannot read {po_path}: {error}") from error
 
-    for entry in polib.pofile(str(po_path)).translated_entries():
+
+def _check_placeholders(po_path: Path) -> None:
+    for entry in _read(po_path).translated_entries():
         brace = "python-brace-format" in entry.flags
         wanted = placeholders(entry.msgid, brace=brace)
         if entry.msgid_plural:
@@ -118,12 +125,7 @@ def _compile_msgfmt(msgfmt: str, po_path: Path, target: Path) -> None:
 
 
 def _compile_polib(po_path: Path, target: Path) -> None:
-    import polib
-
-    try:
-        catalogue = polib.pofile(str(po_path), check_for_duplicates=True)
-    except (OSError, ValueError) as error:
-        raise CatalogueError(f"polib cannot read {po_path}: {error}") from error
+    catalogue = _read(po_path)
     # Like msgfmt: fuzzy and obsolete entries are left out of the .mo.
     catalogue.save_as_mofile(str(target))
 
