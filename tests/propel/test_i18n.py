@@ -32,6 +32,7 @@ from tests.personas import verified_client
 LA = ZoneInfo("America/Los_Angeles")
 CATALOGUE = Path(django_settings.BASE_DIR) / "locale" / "es" / "LC_MESSAGES" / "django.po"
 HAS_MSGFMT = shutil.which("msgfmt") is not None
+TIME = "g:i a"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -85,11 +86,16 @@ def test_the_command_compiles_every_catalogue(locale_dir, tool):
     (locale_dir / "django.po").write_text(GOOD_PO, encoding="utf-8")
     call_command("compile_translations", f"--{tool}", verbosity=0)
     mo = read_mo(locale_dir / "django.mo")
-    assert mo.gettext("Book a consultation") == "Reserve una consulta"
-    assert mo.gettext("Hello %(name)s") == "Hola %(name)s"
-    assert mo.pgettext("format", "g:i a") == "g:i a"
-    assert mo.ngettext("%(n)s visit", "%(n)s visits", 2) == "%(n)s visitas"
-    assert mo.gettext("Cancel") == "Cancel"  # fuzzy: left out, as msgfmt does
+    # Through variables: makemessages must not take these test strings into the real catalogue.
+    book, hello, visit, visits, cancel = (
+        "Book a consultation", "Hello %(name)s", "%(n)s visit", "%(n)s visits", "Cancel"
+    )
+    look_up, look_up_plural, look_up_in = mo.gettext, mo.ngettext, mo.pgettext
+    assert look_up(book) == "Reserve una consulta"
+    assert look_up(hello) == "Hola %(name)s"
+    assert look_up_in("format", TIME) == "g:i a"
+    assert look_up_plural(visit, visits, 2) == "%(n)s visitas"
+    assert look_up(cancel) == "Cancel"  # fuzzy: left out, as msgfmt does
 
 
 @pytest.mark.skipif(not HAS_MSGFMT, reason="no msgfmt")
@@ -107,7 +113,9 @@ def test_without_msgfmt_polib_is_used(locale_dir, monkeypatch, capsys):
     (locale_dir / "django.po").write_text(GOOD_PO, encoding="utf-8")
     call_command("compile_translations")
     assert "with polib" in capsys.readouterr().out
-    assert read_mo(locale_dir / "django.mo").gettext("Book a consultation") == "Reserve una consulta"
+    book = "Book a consultation"
+    look_up = read_mo(locale_dir / "django.mo").gettext
+    assert look_up(book) == "Reserve una consulta"
 
 
 @pytest.mark.parametrize(
@@ -293,3 +301,19 @@ def test_the_language_service_writes_only_changes():
 def test_the_catalogue_for_the_tests_exists():
     assert CATALOGUE.exists()
     assert polib.pofile(str(CATALOGUE)).metadata["Language"] == "es"
+
+
+# --- Crisis resources ----------------------------------------------------------------------------
+
+
+def test_the_crisis_resources_give_the_lifelines_spanish_option():
+    from django.template.loader import render_to_string
+
+    with translation.override("es"):
+        spanish = render_to_string("intake/_crisis_resources.html", {"as_part": True})
+    assert "Para ayuda en español, llame al 988 y oprima 2." in spanish
+    assert 'href="tel:988"' in spanish and 'href="sms:988"' in spanish
+    assert 'href="tel:911"' in spanish
+    english = render_to_string("intake/_crisis_resources.html", {"as_part": True})
+    assert '<p class="fs-5 fw-semibold" lang="es">Para ayuda en español, llame al 988 y oprima 2.</p>' in english
+    assert "call or text 988" in english and "911" in english

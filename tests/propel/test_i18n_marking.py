@@ -103,7 +103,10 @@ PATIENT_TEMPLATE_FILES = [
     "emails/waitlist_offer_subject.txt",
 ]
 # Names and numbers that are the same in every language.
-ALLOWED_TEXT = {"Propel Clinic", "Propel", "988", "911", "988lifeline.org", "PHQ-9", "GAD-7", "PCL-5"}
+ALLOWED_TEXT = {
+    # The crisis line's Spanish option, shown in Spanish on English pages (intake/_crisis_resources).
+    "Para ayuda en español, llame al 988 y oprima 2.",
+    "Propel Clinic", "Propel", "988", "911", "988lifeline.org", "PHQ-9", "GAD-7", "PCL-5"}
 # Attributes a person reads or hears; every other attribute is for the browser.
 READ_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "aria-roledescription", "label"}
 LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
