@@ -1,9 +1,9 @@
 """One way to write a date, a time, a phone number and a name, on every page, email and text.
 
 - Date: "Tue, Dec 8, 2026" (Spanish: "martes, 8 de diciembre de 2026").
-- Time: "10:00 a.m." (Spanish: "10:00 a. m."); with `zone=True` "10:00 a.m. PT" (messages, and anything read outside the
-  clinic's zone). In the hour clocks repeat when they fall back, "PT" alone would name two
-  instants, so that hour says "PDT" or "PST".
+- Time: "10:00 a.m." (Spanish: "10:00 a. m."); with `zone=True` "10:00 a.m. PT" (messages, and
+  anything read outside the clinic's zone). In the hour clocks repeat when they fall back, "PT"
+  alone would name two instants, so that hour says "PDT" or "PST".
 - Date and time: "Tue, Dec 8, 2026, 10:00 a.m." (and the zone, as above).
 - Phone: "(916) 915-9215" for a US number, "+44 20 7946 0958" for another country's; text that
   is not a number is shown as it was given.

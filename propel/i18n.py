@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polib
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation

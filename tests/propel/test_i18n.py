@@ -80,7 +80,8 @@ def read_mo(path: Path) -> gettext.GNUTranslations:
 
 
 @pytest.mark.parametrize(
-    "tool", [pytest.param("msgfmt", marks=pytest.mark.skipif(not HAS_MSGFMT, reason="no msgfmt")), "polib"]
+    "tool",
+    [pytest.param("msgfmt", marks=pytest.mark.skipif(not HAS_MSGFMT, reason="no msgfmt")), "polib"],
 )
 def test_the_command_compiles_every_catalogue(locale_dir, tool):
     (locale_dir / "django.po").write_text(GOOD_PO, encoding="utf-8")
@@ -88,7 +89,11 @@ def test_the_command_compiles_every_catalogue(locale_dir, tool):
     mo = read_mo(locale_dir / "django.mo")
     # Through variables: makemessages must not take these test strings into the real catalogue.
     book, hello, visit, visits, cancel = (
-        "Book a consultation", "Hello %(name)s", "%(n)s visit", "%(n)s visits", "Cancel"
+        "Book a consultation",
+        "Hello %(name)s",
+        "%(n)s visit",
+        "%(n)s visits",
+        "Cancel",
     )
     look_up, look_up_plural, look_up_in = mo.gettext, mo.ngettext, mo.pgettext
     assert look_up(book) == "Reserve una consulta"
@@ -119,20 +124,21 @@ def test_without_msgfmt_polib_is_used(locale_dir, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
-    "tool", [pytest.param("msgfmt", marks=pytest.mark.skipif(not HAS_MSGFMT, reason="no msgfmt")), "polib"]
+    "tool",
+    [pytest.param("msgfmt", marks=pytest.mark.skipif(not HAS_MSGFMT, reason="no msgfmt")), "polib"],
 )
 @pytest.mark.parametrize(
     "broken",
     [
         'msgid "Book"\nReserve una consulta\n',  # a line that is not PO
         'msgid "Book"\nmsgstr "Reserve"\n\nmsgid "Book"\nmsgstr "Libro"\n',  # a duplicate
-        '#, python-format\nmsgid "Hello %(name)s"\nmsgstr "Hola %(nombre)s"\n',  # a renamed placeholder
+        '#, python-format\nmsgid "Hello %(name)s"\nmsgstr "Hola %(nombre)s"\n',  # renamed
         '#, python-format\nmsgid "At %(time)s"\nmsgstr "A la hora"\n',  # a dropped placeholder
     ],
 )
 def test_a_broken_catalogue_fails_the_build(locale_dir, tool, broken):
     (locale_dir / "django.po").write_text(PO_HEADER + broken, encoding="utf-8")
-    with pytest.raises(CommandError, match="django.po"):
+    with pytest.raises(CommandError, match=r"django\.po"):
         call_command("compile_translations", f"--{tool}", verbosity=0)
     assert not (locale_dir / "django.mo").exists()
 
@@ -212,7 +218,10 @@ def test_every_public_page_has_the_switch_named_in_each_language(client):
         html = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
         assert 'action="/i18n/setlang/"' in html, url
         assert 'lang="en">English</button>' in html, url
-        assert '<span class="btn btn-sm btn-secondary disabled" lang="es" aria-current="true">Español</span>' in html, url
+        assert (
+            '<span class="btn btn-sm btn-secondary disabled" lang="es" aria-current="true">'
+            "Español</span>" in html
+        ), url
 
 
 @pytest.mark.django_db
@@ -315,5 +324,8 @@ def test_the_crisis_resources_give_the_lifelines_spanish_option():
     assert 'href="tel:988"' in spanish and 'href="sms:988"' in spanish
     assert 'href="tel:911"' in spanish
     english = render_to_string("intake/_crisis_resources.html", {"as_part": True})
-    assert '<p class="fs-5 fw-semibold" lang="es">Para ayuda en español, llame al 988 y oprima 2.</p>' in english
+    assert (
+        '<p class="fs-5 fw-semibold" lang="es">Para ayuda en español, llame al 988 y oprima 2.</p>'
+        in english
+    )
     assert "call or text 988" in english and "911" in english
