@@ -116,8 +116,11 @@ def test_a_spanish_speaking_patient_books_answers_and_cancels(live_server, spani
     expect(start).to_be_visible()
     in_spanish(page)
     appointment = Appointment.objects.get()
-    # Booking in Spanish from a Spanish browser: messages follow the patient's page language
-    # once they switch; the booking form itself asks nothing more.
+    # The patient's page opens in the language they booked in: the booking stores it as their
+    # preferred_language (helper I2's part of issue 22, scheduling.online.booking), and a link
+    # opened without a language cookie uses it (intake.link_pages). Before that part is merged
+    # the patient's page below says lang="en".
+    assert appointment.patient.preferred_language == "es"
     start.click()
     page.wait_for_url(re.compile(r"/intake/"))
     in_spanish(page)
