@@ -28,7 +28,7 @@ PYTEST_ARGS ?=
 # `make test-fast PYTEST_ARGS=--create-db` builds them afresh, e.g. after editing a migration.
 FAST_MARKERS := not e2e and not race and not fault and not slow
 
-.PHONY: help venv dirs run test test-fast lint typecheck format migrations-check screenshots bench
+.PHONY: help venv dirs run test test-fast lint typecheck format messages migrations-check screenshots bench
 
 help:
 	@echo "make run               demo clinic at http://127.0.0.1:$(PORT)/ (PORT=8080 for another port; web, worker, beat; this machine only)"
@@ -37,6 +37,7 @@ help:
 	@echo "make lint              ruff check, ruff format --check, mypy and the import contracts (.importlinter)"
 	@echo "make typecheck         mypy alone (settings in pyproject.toml: strict for propel and the pure rules)"
 	@echo "make format            ruff format and ruff check --fix"
+	@echo "make messages          refresh locale/es/LC_MESSAGES/django.po from the code (then translate the new entries)"
 	@echo "make migrations-check  fail when a model change has no migration"
 	@echo "make screenshots       PNGs of the main pages into docs/screenshots/ (needs /usr/bin/chromium)"
 	@echo "make bench             benchmarks on PostgreSQL + Redis into docs/benchmarks.md (~10 min)"
@@ -60,6 +61,8 @@ run: venv
 
 test: venv
 	@$(TEST_ENV) $(PYTHON) scripts/preflight.py
+	@echo "+ manage.py compile_translations"
+	@$(TEST_ENV) $(PYTHON) manage.py compile_translations --verbosity 0
 	@echo "+ manage.py makemigrations --check --dry-run"
 	@$(TEST_ENV) $(PYTHON) manage.py makemigrations --check --dry-run
 	@echo "+ pytest $(PYTEST_ARGS)"
@@ -67,6 +70,7 @@ test: venv
 
 test-fast: venv
 	@$(TEST_ENV) $(PYTHON) scripts/preflight.py
+	@$(TEST_ENV) $(PYTHON) manage.py compile_translations --verbosity 0
 	@echo "+ pytest -m \"$(FAST_MARKERS)\" -n auto $(PYTEST_ARGS)"
 	@$(TEST_ENV) $(PYTHON) -m pytest -m "$(FAST_MARKERS)" -n auto --reuse-db $(PYTEST_ARGS)
 
@@ -84,6 +88,11 @@ typecheck: venv
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The Spanish catalogue after a string changed in the code (needs GNU gettext's xgettext):
+# new entries arrive untranslated, and tests/propel/test_i18n_catalogue.py fails until translated.
+messages: venv
+	$(PYTHON) manage.py makemessages -l es --no-obsolete
 
 migrations-check: venv dirs
 	$(PYTHON) manage.py makemigrations --check --dry-run

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from intake.link_sessions import ME, patient_session_check, patient_session_open
 from intake.links import LinkCheck, LinkRefusal, patient_link_check
@@ -81,12 +82,23 @@ def _answer(
         return link_invalid(request)
 
 
+def _patient_language(request: HttpRequest, language: str) -> None:
+    """A browser that never chose a language (no cookie) gets the patient's stored one
+    (intake.language), rather than the Accept-Language guess."""
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES or not language:
+        return
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()
+
+
 def patient_link_page(view: LinkView) -> LinkView:
     """A page addressed by `<token>`: the view gets (request, patient, ME, ...) or never runs."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
         check = _check(request, token)
+        if check.patient is not None:
+            _patient_language(request, check.patient.preferred_language)
         if check.patient is not None and token != ME and request.method in ("GET", "HEAD"):
             swap = redirect(swapped_address(request))
             return keep_private(swap, what="patient page", referrer_policy=NO_REFERRER)

@@ -4,6 +4,7 @@ from intake import (
     about_questions,
     consent_pages,
     document_pages,
+    language,
     opt_out_pages,
     referral_pages,
     requirement_pages,
@@ -15,6 +16,8 @@ from intake import (
 app_name = "intake"
 
 urlpatterns = [
+    # The language switch on every public and patient page (intake.language).
+    path("i18n/setlang/", language.set_language, name="set_language"),
     # The one-click opt-out of email reminders in every email (intake.opt_out).
     path("email-reminders/stop/<str:token>/", opt_out_pages.email_opt_out, name="email_opt_out"),
     # Where the questionnaires' standard instruments come from (public, about no one).

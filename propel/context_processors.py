@@ -4,8 +4,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 
 from propel import formatting
+from propel.i18n import staff_path
 from propel.roles import Capability, can, second_factor_verified
 
 
@@ -23,4 +25,17 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
             "review": verified and can(user, Capability.HEALTH_RECORD),
             "admin": verified and can(user, Capability.CLINIC_ADMIN),
         },
+    }
+
+
+def languages(request: HttpRequest) -> dict[str, Any]:
+    """The language switch (templates/components/_language_switch.html): on every page but the
+    staff ones (always English, propel.i18n), each language named in itself ("Español")."""
+    current = translation.get_language() or settings.LANGUAGE_CODE
+    return {
+        "language_switch": {
+            "show": not staff_path(request.path_info),
+            "current": translation.get_supported_language_variant(current),
+            "choices": [(code, str(name)) for code, name in settings.LANGUAGES],
+        }
     }

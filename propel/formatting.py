@@ -1,9 +1,9 @@
 """One way to write a date, a time, a phone number and a name, on every page, email and text.
 
-- Date: "Tue, Dec 8, 2026".
-- Time: "10:00 a.m."; with `zone=True` "10:00 a.m. PT" (messages, and anything read outside the
-  clinic's zone). In the hour clocks repeat when they fall back, "PT" alone would name two
-  instants, so that hour says "PDT" or "PST".
+- Date: "Tue, Dec 8, 2026" (Spanish: "martes, 8 de diciembre de 2026").
+- Time: "10:00 a.m." (Spanish: "10:00 a. m."); with `zone=True` "10:00 a.m. PT" (messages, and
+  anything read outside the clinic's zone). In the hour clocks repeat when they fall back, "PT"
+  alone would name two instants, so that hour says "PDT" or "PST".
 - Date and time: "Tue, Dec 8, 2026, 10:00 a.m." (and the zone, as above).
 - Phone: "(916) 915-9215" for a US number, "+44 20 7946 0958" for another country's; text that
   is not a number is shown as it was given.
@@ -29,11 +29,18 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.dateformat import time_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext
 
 # The clinic's zone as a reader sees it after a time, whatever the season.
 ZONE_ABBREVIATIONS = {"America/Los_Angeles": gettext_lazy("PT")}
 DEFAULT_REGION = "US"
+# Django's own words for the time of day (its date format "a"), which it looks up with gettext: our
+# catalogue comes first, so these entries give Spanish the RAE's "a. m." / "p. m." where Django's
+# catalogue has "a.m.". Marked here only so makemessages keeps them in locale/es.
+# Translators: the morning half of a 12-hour time, as in "10:00 a.m.".
+MORNING = gettext_noop("a.m.")
+# Translators: the afternoon half of a 12-hour time, as in "3:00 p.m.".
+AFTERNOON = gettext_noop("p.m.")
 
 
 def date_pattern() -> str:

@@ -561,6 +561,8 @@ MATRIX: dict[str, Row] = {
     "scheduling:patient_reschedule_confirm": Row(tok_appt, own_link(302)),
     # Referrals (intake.referrals): the public form; its "sent" page only after a referral (the
     # reference is in the session); the front desk's queue; the letter for clinicians and admin.
+    # The language switch (intake.language): anyone, back to the page it came from.
+    "intake:set_language": Row(none, everyone(302), "POST"),
     "intake:referral": Row(none, everyone(200)),
     "intake:referral_sent": Row(none, everyone(302)),
     "intake:referral_queue": Row(none, ALL_STAFF),
