@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +30,14 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from intake.links import patient_link_token
 from intake.opt_out import email_opt_out_url
 from intake.selectors import questionnaire_status
 from propel import formatting
+from propel.message_language import in_language
+from propel.sms import gsm7_fold
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.ics import patient_calendar_files
 from scheduling.models import (
@@ -48,8 +52,24 @@ from scheduling.paperwork import visits_missing
 from scheduling.queries import rescheduled_from
 from scheduling.slots import clinic_tz, zone_label
 
-# Checked at render time as a last line of defence (the tests check the full list).
-NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
+# Checked at render time as a last line of defence (the tests check the full list), in English
+# and Spanish, without accents and case (`_folded`): "infusión" and "INFUSION" are both caught.
+# Each is the start of a word ("suicid" catches suicide, suicidio, suicida).
+NEVER_IN_SMS_OR_SUBJECT = (
+    "ketamine",
+    "ketamina",
+    "infusion",
+    "depresion",
+    "ansiedad",
+    "suicid",
+    "dolor",
+    "cancer",
+    "tept",
+    "estres postraumatico",
+)
+NEVER_PATTERN = re.compile(
+    r"\b(?:" + "|".join(re.escape(word) for word in NEVER_IN_SMS_OR_SUBJECT) + ")"
+)
 URL = re.compile(r"https?://\S+")
 
 # The PROPOSED fasting default (reference §8): configurable, to be approved by the medical director.
@@ -189,17 +209,37 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _folded(text: str) -> str:
+    """`text` in lower case without accents ("Infusión" -> "infusion")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def health_words(text: str) -> list[str]:
+    """The words of NEVER_IN_SMS_OR_SUBJECT that `text` carries, accents and case ignored."""
+    return NEVER_PATTERN.findall(_folded(text))
+
+
+def _sms_text(template: str, context: Mapping[str, Any]) -> str:
+    """One SMS, on one line, in GSM-7 (propel.sms.gsm7_fold: "día" -> "dia"), so a Spanish
+    text costs the same segments as an English one."""
+    return gsm7_fold(_one_line(render_to_string(template, context)))
+
+
 def _check(kind: str, part: str, text: str, first_name: str) -> None:
     # The patient's own name is theirs to carry, and a link's signed token is random letters:
     # only the template's words are checked.
     words = URL.sub("", text)
-    lowered = (words.replace(first_name, "") if first_name else words).lower()
-    if any(word in lowered for word in NEVER_IN_SMS_OR_SUBJECT):
+    if first_name:
+        words = words.replace(first_name, "")
+    if health_words(words):
         raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
 
 
 def _clinic() -> dict[str, str]:
     return {
+        # Rendering runs in the patient's language (in_language): `<html lang>` says which.
+        "LANGUAGE_CODE": get_language(),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_address": settings.CLINIC_ADDRESS,
         "clinic_phone": formatting.phone(settings.CLINIC_PHONE),
@@ -338,7 +378,7 @@ def _render_email_only(
         "opt_out_url": opt_out_url,
     }
     if reminder.channel == ReminderChannel.SMS and kind in PATIENT_SMS_TEMPLATES:
-        sms = _one_line(render_to_string(PATIENT_SMS_TEMPLATES[kind], context))
+        sms = _sms_text(PATIENT_SMS_TEMPLATES[kind], context)
         _check(kind.value, "SMS", sms, context["first_name"])
         return RenderedMessage(subject="", text="", html="", sms=sms, opt_out_url="")
     base = f"emails/{kind.value}"
@@ -353,7 +393,32 @@ def _render_email_only(
     )
 
 
+def reminder_language(reminder: Reminder) -> str:
+    """The language the message is written in: its patient's preferred language (the booking
+    request's, for the email confirming one), whatever language the sender runs in."""
+    if reminder.appointment is not None:
+        return reminder.appointment.patient.preferred_language
+    if reminder.patient is not None:
+        return reminder.patient.preferred_language
+    if reminder.booking_request is not None:
+        return reminder.booking_request.language
+    return ""
+
+
 def render_reminder(
+    reminder: Reminder,
+    *,
+    now: dt.datetime | None = None,
+    channel: str | None = None,
+    questionnaires: Questionnaires | None = None,
+) -> RenderedMessage:
+    """Every part of one reminder's message in the patient's language (`reminder_language`);
+    see _render_reminder."""
+    with in_language(reminder_language(reminder)):
+        return _render_reminder(reminder, now=now, channel=channel, questionnaires=questionnaires)
+
+
+def _render_reminder(
     reminder: Reminder,
     *,
     now: dt.datetime | None = None,
@@ -375,7 +440,7 @@ def render_reminder(
     context["opt_out_url"] = _opt_out_url(reminder) if email else ""
     subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
     sms = (
-        _one_line(render_to_string(f"{base}_sms.txt", context))
+        _sms_text(f"{base}_sms.txt", context)
         if channel != ReminderChannel.EMAIL
         else ""
     )
@@ -473,6 +538,18 @@ def render_batch(
     now: dt.datetime | None = None,
     questionnaires: Questionnaires | None = None,
 ) -> RenderedMessage:
+    """The batch's message in its patient's language; see _render_batch."""
+    with in_language(reminder_language(rows[0])):
+        return _render_batch(rows, channel=channel, now=now, questionnaires=questionnaires)
+
+
+def _render_batch(
+    rows: list[Reminder],
+    *,
+    channel: str,
+    now: dt.datetime | None = None,
+    questionnaires: Questionnaires | None = None,
+) -> RenderedMessage:
     """One message for the rows of a batch (the confirmations of a course's sessions, the
     notices of one staff action): every entry with its date, time and zone, the place, what
     happened to it (confirmed / moved from <old time> / cancelled), the clinic's reason in plain
@@ -500,7 +577,7 @@ def render_batch(
     context["opt_out_url"] = _opt_out_url(lead) if email else ""
     subject = _one_line(render_to_string("reminders/batch_subject.txt", context)) if email else ""
     sms = (
-        _one_line(render_to_string("reminders/batch_sms.txt", context))
+        _sms_text("reminders/batch_sms.txt", context)
         if channel != ReminderChannel.EMAIL
         else ""
     )
