@@ -103,9 +103,7 @@ def sms_segments(text: str) -> int:
         return _pack(
             [2 if char in GSM7_EXTENSION else 1 for char in text], GSM7_SEGMENT, GSM7_CONCATENATED
         )
-    return _pack(
-        [2 if ord(char) > 0xFFFF else 1 for char in text], UCS2_SEGMENT, UCS2_CONCATENATED
-    )
+    return _pack([2 if ord(char) > 0xFFFF else 1 for char in text], UCS2_SEGMENT, UCS2_CONCATENATED)
 
 
 class SmsError(Exception):

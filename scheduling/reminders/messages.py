@@ -439,11 +439,7 @@ def _render_reminder(
     email = channel != ReminderChannel.SMS
     context["opt_out_url"] = _opt_out_url(reminder) if email else ""
     subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
-    sms = (
-        _sms_text(f"{base}_sms.txt", context)
-        if channel != ReminderChannel.EMAIL
-        else ""
-    )
+    sms = _sms_text(f"{base}_sms.txt", context) if channel != ReminderChannel.EMAIL else ""
     for part, text in (("subject", subject), ("SMS", sms)):
         _check(kind.value, part, text, context["first_name"])
     attachments: list[tuple[str, bytes, str]] = []
@@ -576,11 +572,7 @@ def _render_batch(
     email = channel != ReminderChannel.SMS
     context["opt_out_url"] = _opt_out_url(lead) if email else ""
     subject = _one_line(render_to_string("reminders/batch_subject.txt", context)) if email else ""
-    sms = (
-        _sms_text("reminders/batch_sms.txt", context)
-        if channel != ReminderChannel.EMAIL
-        else ""
-    )
+    sms = _sms_text("reminders/batch_sms.txt", context) if channel != ReminderChannel.EMAIL else ""
     for part, text in (("subject", subject), ("SMS", sms)):
         _check("batch", part, text, context["first_name"])
     attachments = (
