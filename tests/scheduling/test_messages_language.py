@@ -16,7 +16,8 @@ import pytest
 from django.core import mail
 from django.utils import translation
 
-from intake.models import Language
+from intake import crisis
+from intake.models import AlertPriority, Language
 from propel import emails, formatting
 from propel.sms import gsm7_fold, is_gsm7, sms_segments
 from scheduling import ics
@@ -316,3 +317,18 @@ def test_a_rendered_text_with_a_spanish_health_word_is_refused(monkeypatch):
     )
     with pytest.raises(messages.UnsafeReminder):
         render_reminder(row(appointment, ReminderKind.INFUSION_2H, "sms"), channel="sms")
+
+
+def test_the_clinician_s_crisis_text_stays_english_from_a_spanish_answer(monkeypatch):
+    seen: list[str] = []
+    real = crisis._
+
+    def gettext(text):
+        seen.append(translation.get_language())
+        return real(text)
+
+    monkeypatch.setattr(crisis, "_", gettext)
+    with translation.override("es"):
+        body = crisis.sms_body(priority=AlertPriority.IMMEDIATE, patient_id=7)
+        assert translation.get_language() == "es"
+    assert body.startswith("A patient needs a clinician now.") and set(seen) == {"en"}
