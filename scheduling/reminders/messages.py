@@ -12,8 +12,17 @@ requested), so the patient's calendar follows.
 
 Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
 date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the
-words "ketamine" or "infusion"; tests/scheduling/test_reminder_content.py checks every kind and
-channel. Bodies say "appointment" or "visit". Only the 48-hour preparation email body gives the
+words "ketamine" or "infusion" (nor their Spanish, checked without accents:
+NEVER_IN_SMS_OR_SUBJECT); tests/scheduling/test_reminder_content.py checks every kind and channel,
+for an English and a Spanish patient.
+
+Language (issue 22): every message is rendered in its patient's preferred language
+(`reminder_language`: Patient.preferred_language; for a booking request, the language its form was
+filled in), whatever language the sender runs in (translation.override, propel.message_language):
+words, Django's month and day names and `<html lang>` follow the patient; links carry nothing
+language-specific (the patient's pages open in their language from the same preference). A text
+is folded into GSM-7 (propel.sms.gsm7_fold: "día" -> "dia") so Spanish costs the same segments as
+English. Bodies say "appointment" or "visit". Only the 48-hour preparation email body gives the
 preparation guidance (reference §8), with "blood-pressure medicine" the one medicine it names.
 """
 
