@@ -39,7 +39,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 
 from intake.links import patient_link_token
 from intake.opt_out import email_opt_out_url
@@ -184,7 +184,7 @@ def _context(
         "staff_change": reminder.previous_start is not None or bool(reminder.reason),
         "reason": reminder.get_reason_display() if reminder.reason else "",
         "first_name": patient.first_name,
-        "visit_word": "consultation" if is_consultation else "visit",
+        "visit_word": visit_word(is_consultation),
         **_clinic(),
         "prep": {
             "solids_hours": getattr(settings, "PREP_SOLIDS_HOURS", DEFAULT_PREP_SOLIDS_HOURS),
@@ -212,6 +212,15 @@ def _paperwork(reminder: Reminder, appointment: Appointment) -> dict[str, bool]:
         "sign_forms": any(item.kind == "form" for item in items),
         "send_documents": any(item.kind == "document" for item in items),
     }
+
+
+def visit_word(is_consultation: bool) -> str:
+    """What the message calls the appointment, in the language rendering runs in."""
+    # Translators: what a message calls an appointment ("Your consultation was moved").
+    if is_consultation:
+        return pgettext("message", "consultation")
+    # Translators: what a message calls an appointment that is not a consultation.
+    return pgettext("message", "visit")
 
 
 def _one_line(text: str) -> str:
@@ -513,11 +522,7 @@ def _batch_entry(reminder: Reminder) -> dict[str, Any]:
         "previous": _previous_when(reminder, _previous(reminder)),
         # A reason explains a change: a plain confirmation has none to give.
         "reason": _reason(reminder) if state != "confirmed" else "",
-        "visit_word": (
-            "consultation"
-            if appointment.appointment_type.room_kind == RoomKind.CONSULT
-            else "visit"
-        ),
+        "visit_word": visit_word(appointment.appointment_type.room_kind == RoomKind.CONSULT),
         **_when(appointment.start),
     }
 

@@ -332,3 +332,19 @@ def test_the_clinician_s_crisis_text_stays_english_from_a_spanish_answer(monkeyp
         body = crisis.sms_body(priority=AlertPriority.IMMEDIATE, patient_id=7)
         assert translation.get_language() == "es"
     assert body.startswith("A patient needs a clinician now.") and set(seen) == {"en"}
+
+
+def test_what_a_message_calls_the_visit_is_translated(monkeypatch):
+    """The word in "Your consultation was moved" comes from the catalogue (msgctxt "message"), in
+    the patient's language, not an English word inside a Spanish sentence."""
+    seen: list[tuple[str, str, str]] = []
+
+    def pgettext(context, text):
+        seen.append((context, text, translation.get_language()))
+        return f"[{text}]"
+
+    monkeypatch.setattr(messages, "pgettext", pgettext)
+    appointment = AppointmentFactory(patient=spanish_patient())
+    message = render_reminder(row(appointment, ReminderKind.CANCELLED_NOTICE, "email"))
+    assert ("message", "consultation", "es") in seen
+    assert "[consultation]" in message.subject
