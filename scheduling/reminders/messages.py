@@ -246,10 +246,12 @@ def _sms_text(template: str, context: Mapping[str, Any]) -> str:
 
 def _check(kind: str, part: str, text: str, first_name: str) -> None:
     # The patient's own name is theirs to carry, and a link's signed token is random letters:
-    # only the template's words are checked.
-    words = URL.sub("", text)
-    if first_name:
-        words = words.replace(first_name, "")
+    # only the template's words are checked. Both folded first (an SMS says "Maria Dolores" for
+    # María Dolores, and "dolor" must not refuse her messages).
+    words = _folded(URL.sub("", text))
+    name = _folded(first_name.strip())
+    if name:
+        words = words.replace(name, "")
     if health_words(words):
         raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
 

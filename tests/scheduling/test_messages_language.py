@@ -51,9 +51,8 @@ def languages_seen(monkeypatch):
 
 
 def spanish_patient(**fields):
-    return PatientFactory(
-        first_name="Lucía", mobile="+19165550123", preferred_language=Language.SPANISH, **fields
-    )
+    fields = {"first_name": "Lucía", "mobile": "+19165550123", **fields}
+    return PatientFactory(preferred_language=Language.SPANISH, **fields)
 
 
 def row(appointment, kind, channel, **fields) -> Reminder:
@@ -348,3 +347,13 @@ def test_what_a_message_calls_the_visit_is_translated(monkeypatch):
     message = render_reminder(row(appointment, ReminderKind.CANCELLED_NOTICE, "email"))
     assert ("message", "consultation", "es") in seen
     assert "[consultation]" in message.subject
+
+
+@pytest.mark.parametrize("channel", ReminderChannel.values)
+def test_a_patient_named_dolores_still_gets_her_messages(channel):
+    """The word "dolor" (pain) is a health word; María Dolores's own name is hers to carry,
+    accented in an email, folded in a text."""
+    appointment = AppointmentFactory(patient=spanish_patient(first_name="María Dolores"))
+    for kind in (ReminderKind.CONFIRMATION, ReminderKind.CONSULTATION_24H):
+        message = render_reminder(row(appointment, kind, channel), channel=channel)
+        assert "Dolores" in (message.sms or message.subject + message.text)
