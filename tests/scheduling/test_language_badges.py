@@ -12,6 +12,7 @@ from django.urls import reverse
 from intake.models import Language, Patient
 from tests.clinic_time import TUESDAY, at
 from tests.factories import AppointmentFactory, PatientFactory, RoomFactory, open_weekdays
+from tests.propel.html_validity import parse_errors, unknown_attributes
 from tests.scheduling.test_calendar_pages import count_queries, fill
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("morning")]
@@ -54,6 +55,13 @@ def test_staff_see_that_the_patient_prefers_spanish(visits, client_for, clinicia
     assert BADGE.search(html), page
     if page in ("day", "week", "day sheet"):  # both patients listed: one badge, Lucía's
         assert len(BADGE.findall(html)) == (2 if page in ("day", "week") else 1)
+
+
+@pytest.mark.parametrize("page", ["day", "week", "day sheet", "appointment", "visit", "patient"])
+def test_the_pages_with_a_badge_are_valid_html(visits, client_for, clinician_user, page):
+    url, params = pages(visits, "es")[page]
+    document = client_for(clinician_user).get(url, params).content.decode()
+    assert parse_errors(document) == [] and unknown_attributes(document) == []
 
 
 @pytest.mark.parametrize("page", ["appointment", "visit", "patient"])
