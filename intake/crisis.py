@@ -53,6 +53,7 @@ from intake.models import (
 )
 from propel.audit import audit_record
 from propel.emails import send_email
+from propel.message_language import STAFF_LANGUAGE, in_language
 from propel.roles import Role
 from propel.sms import SmsPermanentError, SmsTransientError, get_sms_backend
 from propel.tasks_queue import enqueue_on_commit
@@ -76,12 +77,15 @@ def chart_url(patient_id: int) -> str:
 
 
 def sms_body(*, priority: str, patient_id: int) -> str:
-    """The text to a clinician: how soon and where, nothing else (no name, no health detail)."""
-    if priority == AlertPriority.IMMEDIATE:
-        lead = _("A patient needs a clinician now.")
-    else:
-        lead = _("A patient needs a clinician today.")
-    return f"{lead} {_('Open Propel:')} {chart_url(patient_id)}"
+    """The text to a clinician: how soon and where, nothing else (no name, no health detail).
+    In English, the staff's language, even when a Spanish answer raised the alert (issue 22); the
+    email goes through propel.emails, English too."""
+    with in_language(STAFF_LANGUAGE):
+        if priority == AlertPriority.IMMEDIATE:
+            lead = _("A patient needs a clinician now.")
+        else:
+            lead = _("A patient needs a clinician today.")
+        return f"{lead} {_('Open Propel:')} {chart_url(patient_id)}"
 
 
 # --- Raising -----------------------------------------------------------------------------------

@@ -3,6 +3,12 @@
 Templates live in templates/emails/<name>_subject.txt, <name>_body.txt and <name>_body.html.
 Content rule for every email (the design card): the minimum a patient needs (first name, date,
 time, place, a link); never a diagnosis, score, medication or the word "ketamine" in a subject.
+
+Language (issue 22): the emails built here go to staff and offices (alerts, a locked account, a
+referral's receipt), so they are rendered in English (`language`, STAFF_LANGUAGE) whatever
+language the request that triggers them runs in: a crisis alert raised while a patient answers
+in Spanish still reaches the clinician in English. Messages to patients go through the outbox
+(scheduling.reminders.messages), in the patient's language.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from propel.message_language import STAFF_LANGUAGE, in_language
 
 FORBIDDEN_IN_SUBJECT = ("ketamine",)
 
@@ -27,8 +35,24 @@ def build_email(
     to: list[str],
     context: Mapping[str, Any],
     attachments: Iterable[tuple[str, bytes | str, str]] = (),
+    language: str = STAFF_LANGUAGE,
+) -> EmailMultiAlternatives:
+    with in_language(language) as code:
+        return _build_email(
+            name=name, to=to, context=context, attachments=attachments, language=code
+        )
+
+
+def _build_email(
+    *,
+    name: str,
+    to: list[str],
+    context: Mapping[str, Any],
+    attachments: Iterable[tuple[str, bytes | str, str]],
+    language: str,
 ) -> EmailMultiAlternatives:
     full_context = {
+        "LANGUAGE_CODE": language,
         "clinic": {
             "name": settings.CLINIC_NAME,
             "address": settings.CLINIC_ADDRESS,

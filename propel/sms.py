@@ -8,6 +8,13 @@ Every `send` takes an optional `idempotency_key`: a caller that may retry (the r
 passes the same key each time, and a backend that can deduplicate sends the message at most once
 per key. Errors: `SmsTransientError` is worth retrying later (network trouble, provider 5xx, rate
 limit); `SmsPermanentError` is not (the provider refused this message).
+
+Length (issue 22). A text in the GSM-7 alphabet costs 160 characters a segment (153 each when it
+takes several); ONE character outside it (á, í, ó, ú: Spanish's everyday accents are not in it,
+though é, ñ, ü, ¿ and ¡ are) sends the whole text as UCS-2, 70 a segment (67 each of several).
+So every SMS we send is folded into GSM-7 first (`gsm7_fold`: á -> a, Ó -> O, curly quotes ->
+straight ones; what GSM-7 has is kept), and `sms_segments` counts what a text costs, GSM-7
+extension characters (€ [ ] { } ~ ^ | \\) counting twice.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sys
+import unicodedata
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +34,76 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 HTTP_TIMEOUT_SECONDS = 10
+
+# The GSM 03.38 default alphabet, and its extension table (each sent as ESC + character: two).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_SEGMENT, GSM7_CONCATENATED = 160, 153
+UCS2_SEGMENT, UCS2_CONCATENATED = 70, 67
+# Characters outside GSM-7 whose closest letter is not simply the unaccented one.
+GSM7_SUBSTITUTES = {
+    "ç": "Ç",
+    "\u00a0": " ",  # no-break space
+    "\u202f": " ",  # narrow no-break space
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "º": "o",
+    "ª": "a",
+}
+
+
+def is_gsm7(text: str) -> bool:
+    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+
+
+def _gsm7_char(char: str) -> str:
+    if char in GSM7_BASIC or char in GSM7_EXTENSION:
+        return char
+    if char in GSM7_SUBSTITUTES:
+        return GSM7_SUBSTITUTES[char]
+    decomposed = unicodedata.normalize("NFD", char)
+    base = "".join(part for part in decomposed if not unicodedata.combining(part))
+    if base and is_gsm7(base):
+        return base
+    return char  # nothing close: the text goes as UCS-2
+
+
+def gsm7_fold(text: str) -> str:
+    """`text` with every character GSM-7 lacks replaced by its closest GSM-7 letter ("á" -> "a",
+    "Ú" -> "U"); those it has (é, ñ, ü, ¿, ¡) are kept. A character with no close letter stays."""
+    return "".join(_gsm7_char(char) for char in text)
+
+
+def _pack(units: list[int], first: int, each: int) -> int:
+    """How many segments `units` (the cost of each character, never split) take."""
+    total = sum(units)
+    if total <= first:
+        return 1 if units else 0
+    segments, used = 1, 0
+    for cost in units:
+        if used + cost > each:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
+
+
+def sms_segments(text: str) -> int:
+    """How many segments `text` is sent as: GSM-7 (160, or 153 each when concatenated; an
+    extension character costs two and is never split), otherwise UCS-2 (70, or 67 each; a
+    character outside the BMP costs two)."""
+    if is_gsm7(text):
+        return _pack(
+            [2 if char in GSM7_EXTENSION else 1 for char in text], GSM7_SEGMENT, GSM7_CONCATENATED
+        )
+    return _pack([2 if ord(char) > 0xFFFF else 1 for char in text], UCS2_SEGMENT, UCS2_CONCATENATED)
 
 
 class SmsError(Exception):

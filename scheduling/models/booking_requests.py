@@ -25,6 +25,9 @@ class BookingRequest(models.Model):
     mobile = models.CharField(max_length=32)
     consent_email = models.BooleanField(default=False)
     consent_sms = models.BooleanField(default=False)
+    # The language the form was filled in (the active language, issue 22): the confirmation email
+    # is written in it, and a patient the confirmation creates prefers it.
+    language = models.CharField(max_length=2, default="en")
     start = models.DateTimeField()
     hold_key = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,7 @@ from intake.consent import consents_first_recorded
 from intake.models import ConsentSource, Patient
 from intake.selectors import hard_stop_raised
 from propel.audit import audit_record
+from propel.message_language import active_language, message_language
 from propel.ratelimit import ratelimit_hit
 from scheduling.batch_booking import Batch, aware_utc
 from scheduling.booking import (
@@ -131,6 +132,9 @@ def _find_or_create_patient(
         date_of_birth=details.date_of_birth,
         email=normalise_email(details.email),
         mobile=details.mobile,
+        # The language they booked in (issue 22): every message and link then speaks it. Only a
+        # new record: a matched one is never changed from this form.
+        preferred_language=message_language(details.language or active_language()),
     )
     audit_record(
         action="patient.created",
@@ -315,6 +319,7 @@ def _typed(details: PatientDetails) -> dict[str, Any]:
         "mobile": details.mobile,
         "consent_email": details.consent_email,
         "consent_sms": details.consent_sms,
+        "language": message_language(details.language or active_language()),
     }
 
 
@@ -327,6 +332,7 @@ def _details_of(booking_request: BookingRequest) -> PatientDetails:
         mobile=booking_request.mobile,
         consent_email=booking_request.consent_email,
         consent_sms=booking_request.consent_sms,
+        language=booking_request.language,
     )
 
 

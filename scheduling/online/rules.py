@@ -136,6 +136,8 @@ class PatientDetails:
     mobile: str
     consent_email: bool
     consent_sms: bool
+    # The language the form was filled in ("" for the active one): a new patient prefers it.
+    language: str = ""
 
     def matches(self, patient: Patient) -> bool:
         return (

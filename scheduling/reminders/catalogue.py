@@ -361,6 +361,14 @@ def document(times: ReminderTimes | None = None) -> str:
             "skipped rather than sent late. Staff see every row, with its state, on the patient's "
             "page and at `/staff/reminders/`, and can send a failed one again.",
             "",
+            "Every message is written in the patient's preferred language "
+            "(`Patient.preferred_language`; a booking request: the language its form was filled "
+            "in, which becomes the new patient's), whatever the language of the staff member or "
+            "worker sending it; `<html lang>` says which. Texts are folded into the GSM-7 "
+            "alphabet (á -> a; é, ñ, ü, ¿, ¡ kept) so a Spanish text costs the same 160-character "
+            "segments as an English one (`propel/sms.py`, `sms_segments`). Messages to staff and "
+            "offices (alerts, the referral receipt) stay English.",
+            "",
             "Consent (`intake/consent.py`): email reminders are on for every patient with an "
             "email until they opt out; texts need the patient's express consent. Every email to a "
             "patient carries a one-click opt-out (a link in the footer and the `List-Unsubscribe` "

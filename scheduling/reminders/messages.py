@@ -12,8 +12,17 @@ requested), so the patient's calendar follows.
 
 Content rule (design card, issue 7): an SMS or an email subject carries the minimum (first name,
 date, time, clinic, phone, a link) and never a diagnosis, score, medication, eligibility, or the
-words "ketamine" or "infusion"; tests/scheduling/test_reminder_content.py checks every kind and
-channel. Bodies say "appointment" or "visit". Only the 48-hour preparation email body gives the
+words "ketamine" or "infusion" (nor their Spanish, checked without accents:
+NEVER_IN_SMS_OR_SUBJECT); tests/scheduling/test_reminder_content.py checks every kind and channel,
+for an English and a Spanish patient.
+
+Language (issue 22): every message is rendered in its patient's preferred language
+(`reminder_language`: Patient.preferred_language; for a booking request, the language its form was
+filled in), whatever language the sender runs in (translation.override, propel.message_language):
+words, Django's month and day names and `<html lang>` follow the patient; links carry nothing
+language-specific (the patient's pages open in their language from the same preference). A text
+is folded into GSM-7 (propel.sms.gsm7_fold: "día" -> "dia") so Spanish costs the same segments as
+English. Bodies say "appointment" or "visit". Only the 48-hour preparation email body gives the
 preparation guidance (reference §8), with "blood-pressure medicine" the one medicine it names.
 """
 
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,11 +39,14 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext
 
 from intake.links import patient_link_token
 from intake.opt_out import email_opt_out_url
 from intake.selectors import questionnaire_status
 from propel import formatting
+from propel.message_language import in_language
+from propel.sms import gsm7_fold
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.ics import patient_calendar_files
 from scheduling.models import (
@@ -48,8 +61,24 @@ from scheduling.paperwork import visits_missing
 from scheduling.queries import rescheduled_from
 from scheduling.slots import clinic_tz, zone_label
 
-# Checked at render time as a last line of defence (the tests check the full list).
-NEVER_IN_SMS_OR_SUBJECT = ("ketamine", "infusion")
+# Checked at render time as a last line of defence (the tests check the full list), in English
+# and Spanish, without accents and case (`_folded`): "infusión" and "INFUSION" are both caught.
+# Each is the start of a word ("suicid" catches suicide, suicidio, suicida).
+NEVER_IN_SMS_OR_SUBJECT = (
+    "ketamine",
+    "ketamina",
+    "infusion",
+    "depresion",
+    "ansiedad",
+    "suicid",
+    "dolor",
+    "cancer",
+    "tept",
+    "estres postraumatico",
+)
+NEVER_PATTERN = re.compile(
+    r"\b(?:" + "|".join(re.escape(word) for word in NEVER_IN_SMS_OR_SUBJECT) + ")"
+)
 URL = re.compile(r"https?://\S+")
 
 # The PROPOSED fasting default (reference §8): configurable, to be approved by the medical director.
@@ -155,7 +184,7 @@ def _context(
         "staff_change": reminder.previous_start is not None or bool(reminder.reason),
         "reason": reminder.get_reason_display() if reminder.reason else "",
         "first_name": patient.first_name,
-        "visit_word": "consultation" if is_consultation else "visit",
+        "visit_word": visit_word(is_consultation),
         **_clinic(),
         "prep": {
             "solids_hours": getattr(settings, "PREP_SOLIDS_HOURS", DEFAULT_PREP_SOLIDS_HOURS),
@@ -185,21 +214,52 @@ def _paperwork(reminder: Reminder, appointment: Appointment) -> dict[str, bool]:
     }
 
 
+def visit_word(is_consultation: bool) -> str:
+    """What the message calls the appointment, in the language rendering runs in."""
+    # Translators: what a message calls an appointment ("Your consultation was moved").
+    if is_consultation:
+        return pgettext("message", "consultation")
+    # Translators: what a message calls an appointment that is not a consultation.
+    return pgettext("message", "visit")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _folded(text: str) -> str:
+    """`text` in lower case without accents ("Infusión" -> "infusion")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def health_words(text: str) -> list[str]:
+    """The words of NEVER_IN_SMS_OR_SUBJECT that `text` carries, accents and case ignored."""
+    return NEVER_PATTERN.findall(_folded(text))
+
+
+def _sms_text(template: str, context: Mapping[str, Any]) -> str:
+    """One SMS, on one line, in GSM-7 (propel.sms.gsm7_fold: "día" -> "dia"), so a Spanish
+    text costs the same segments as an English one."""
+    return gsm7_fold(_one_line(render_to_string(template, context)))
+
+
 def _check(kind: str, part: str, text: str, first_name: str) -> None:
     # The patient's own name is theirs to carry, and a link's signed token is random letters:
-    # only the template's words are checked.
-    words = URL.sub("", text)
-    lowered = (words.replace(first_name, "") if first_name else words).lower()
-    if any(word in lowered for word in NEVER_IN_SMS_OR_SUBJECT):
+    # only the template's words are checked. Both folded first (an SMS says "Maria Dolores" for
+    # María Dolores, and "dolor" must not refuse her messages).
+    words = _folded(URL.sub("", text))
+    name = _folded(first_name.strip())
+    if name:
+        words = words.replace(name, "")
+    if health_words(words):
         raise UnsafeReminder(f"the {part} of reminder {kind!r} names something it must not")
 
 
 def _clinic() -> dict[str, str]:
     return {
+        # Rendering runs in the patient's language (in_language): `<html lang>` says which.
+        "LANGUAGE_CODE": get_language(),
         "clinic_name": settings.CLINIC_NAME,
         "clinic_address": settings.CLINIC_ADDRESS,
         "clinic_phone": formatting.phone(settings.CLINIC_PHONE),
@@ -338,7 +398,7 @@ def _render_email_only(
         "opt_out_url": opt_out_url,
     }
     if reminder.channel == ReminderChannel.SMS and kind in PATIENT_SMS_TEMPLATES:
-        sms = _one_line(render_to_string(PATIENT_SMS_TEMPLATES[kind], context))
+        sms = _sms_text(PATIENT_SMS_TEMPLATES[kind], context)
         _check(kind.value, "SMS", sms, context["first_name"])
         return RenderedMessage(subject="", text="", html="", sms=sms, opt_out_url="")
     base = f"emails/{kind.value}"
@@ -353,7 +413,32 @@ def _render_email_only(
     )
 
 
+def reminder_language(reminder: Reminder) -> str:
+    """The language the message is written in: its patient's preferred language (the booking
+    request's, for the email confirming one), whatever language the sender runs in."""
+    if reminder.appointment is not None:
+        return reminder.appointment.patient.preferred_language
+    if reminder.patient is not None:
+        return reminder.patient.preferred_language
+    if reminder.booking_request is not None:
+        return reminder.booking_request.language
+    return ""
+
+
 def render_reminder(
+    reminder: Reminder,
+    *,
+    now: dt.datetime | None = None,
+    channel: str | None = None,
+    questionnaires: Questionnaires | None = None,
+) -> RenderedMessage:
+    """Every part of one reminder's message in the patient's language (`reminder_language`);
+    see _render_reminder."""
+    with in_language(reminder_language(reminder)):
+        return _render_reminder(reminder, now=now, channel=channel, questionnaires=questionnaires)
+
+
+def _render_reminder(
     reminder: Reminder,
     *,
     now: dt.datetime | None = None,
@@ -374,11 +459,7 @@ def render_reminder(
     email = channel != ReminderChannel.SMS
     context["opt_out_url"] = _opt_out_url(reminder) if email else ""
     subject = _one_line(render_to_string(f"{base}_subject.txt", context)) if email else ""
-    sms = (
-        _one_line(render_to_string(f"{base}_sms.txt", context))
-        if channel != ReminderChannel.EMAIL
-        else ""
-    )
+    sms = _sms_text(f"{base}_sms.txt", context) if channel != ReminderChannel.EMAIL else ""
     for part, text in (("subject", subject), ("SMS", sms)):
         _check(kind.value, part, text, context["first_name"])
     attachments: list[tuple[str, bytes, str]] = []
@@ -443,11 +524,7 @@ def _batch_entry(reminder: Reminder) -> dict[str, Any]:
         "previous": _previous_when(reminder, _previous(reminder)),
         # A reason explains a change: a plain confirmation has none to give.
         "reason": _reason(reminder) if state != "confirmed" else "",
-        "visit_word": (
-            "consultation"
-            if appointment.appointment_type.room_kind == RoomKind.CONSULT
-            else "visit"
-        ),
+        "visit_word": visit_word(appointment.appointment_type.room_kind == RoomKind.CONSULT),
         **_when(appointment.start),
     }
 
@@ -467,6 +544,18 @@ def _batch_appointments(rows: list[Reminder]) -> list[Appointment]:
 
 
 def render_batch(
+    rows: list[Reminder],
+    *,
+    channel: str,
+    now: dt.datetime | None = None,
+    questionnaires: Questionnaires | None = None,
+) -> RenderedMessage:
+    """The batch's message in its patient's language; see _render_batch."""
+    with in_language(reminder_language(rows[0])):
+        return _render_batch(rows, channel=channel, now=now, questionnaires=questionnaires)
+
+
+def _render_batch(
     rows: list[Reminder],
     *,
     channel: str,
@@ -499,11 +588,7 @@ def render_batch(
     email = channel != ReminderChannel.SMS
     context["opt_out_url"] = _opt_out_url(lead) if email else ""
     subject = _one_line(render_to_string("reminders/batch_subject.txt", context)) if email else ""
-    sms = (
-        _one_line(render_to_string("reminders/batch_sms.txt", context))
-        if channel != ReminderChannel.EMAIL
-        else ""
-    )
+    sms = _sms_text("reminders/batch_sms.txt", context) if channel != ReminderChannel.EMAIL else ""
     for part, text in (("subject", subject), ("SMS", sms)):
         _check("batch", part, text, context["first_name"])
     attachments = (

@@ -14,11 +14,17 @@ from django.conf import settings
 
 from scheduling.models import NoticeReason, Reminder, ReminderChannel, ReminderKind
 from scheduling.reminders.messages import RenderedMessage, render_message
-from tests.scheduling.test_reminder_content import appointments, forbidden_in
+from tests.scheduling.test_reminder_content import (
+    any_language_appointments,
+    appointments,
+    forbidden_in,
+)
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["appointments"]  # the scan's fixture: a consultation and a treatment visit
+# The scan's fixtures: a consultation and a treatment visit, for an English patient, and for an
+# English then a Spanish one (issue 22).
+__all__ = ["any_language_appointments", "appointments"]
 
 
 # Batches (one message listing the messages of one action): every mix of entries, with and
@@ -56,8 +62,10 @@ def rendered_batch(appointments, kinds, channel, reason: str = "") -> RenderedMe
 @pytest.mark.parametrize("mix", list(BATCH_MIXES))
 @pytest.mark.parametrize("reason", ["", *NoticeReason.values])
 @pytest.mark.parametrize("channel", ReminderChannel.values)
-def test_batch_sms_and_subject_name_nothing_about_health(appointments, mix, reason, channel):
-    message = rendered_batch(appointments, BATCH_MIXES[mix], channel, reason)
+def test_batch_sms_and_subject_name_nothing_about_health(
+    any_language_appointments, mix, reason, channel
+):
+    message = rendered_batch(any_language_appointments, BATCH_MIXES[mix], channel, reason)
     assert forbidden_in(message.sms) == []
     assert forbidden_in(message.subject) == []
     text = message.sms or message.subject

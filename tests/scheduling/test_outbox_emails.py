@@ -83,11 +83,13 @@ def test_the_row_stores_no_link_the_link_is_signed_when_sent(settings):
     assert "https://elsewhere.example/p/" in render_reminder(row).text
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("kind", [ReminderKind.PATIENT_LINK, ReminderKind.INFORMATION_REQUEST])
-def test_patient_emails_render_with_a_working_link_and_no_health_words(kind):
-    patient = PatientFactory(first_name="Alex")
+def test_patient_emails_render_with_a_working_link_and_no_health_words(kind, language):
+    patient = PatientFactory(first_name="Alex", preferred_language=language)
     message = render_reminder(Reminder(patient=patient, kind=kind, channel="email"))
     assert message.sms == "" and message.attachments == []
+    assert f'<html lang="{language}">' in message.html
     for text in (message.subject, message.text, message.html):
         assert forbidden_in(text, FORBIDDEN) == []
     links = re.findall(r'href="([^"]+)"', message.html)

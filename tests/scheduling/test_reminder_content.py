@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.urls import resolve
+from django.utils import translation
 
 from intake import policy
 from intake.links import patient_from_token
 from intake.opt_out import email_opt_out_patient
+from propel import formatting
+from propel.sms import gsm7_fold, is_gsm7, sms_segments
 from scheduling.models import NoticeReason, Reminder, ReminderChannel, ReminderKind, RoomKind
 from scheduling.reminders.messages import EMAIL_ONLY_CONTEXTS, RenderedMessage, render_reminder
 from tests.factories import (
@@ -41,6 +45,17 @@ HEALTH_WORDS = (
     "score",
     "dose",
     "mg",
+    # Spanish (issue 22), matched without accents (words_only folds them).
+    "ketamina",
+    "depresi",
+    "ansiedad",
+    "tept",
+    "estres postraumatico",
+    "dolor",
+    "psiqui",
+    "puntuaci",
+    "elegib",
+    "dosis",
 )
 
 
@@ -60,8 +75,11 @@ URL = re.compile(r"https?://\S+")
 
 
 def words_only(text: str) -> str:
-    """The text without its links (a signed token is random letters) or the patient's name."""
-    return URL.sub("", text).replace("Alex", "").lower()
+    """The text without its links (a signed token is random letters) or the patient's name, in
+    lower case without accents ("Infusión" -> "infusion")."""
+    lowered = URL.sub("", text).replace("Alex", "").lower()
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def forbidden_in(text: str, forbidden: tuple[str, ...] = FORBIDDEN) -> list[str]:
@@ -71,7 +89,18 @@ def forbidden_in(text: str, forbidden: tuple[str, ...] = FORBIDDEN) -> list[str]
 
 @pytest.fixture
 def appointments():
-    patient = PatientFactory(first_name="Alex", mobile="+19165550123")
+    return make_appointments("en")
+
+
+@pytest.fixture(params=["en", "es"])
+def any_language_appointments(request):
+    """The same appointments for a patient who prefers English, then one who prefers Spanish
+    (issue 22): the checks that hold in every language run in both."""
+    return make_appointments(request.param)
+
+
+def make_appointments(language: str):
+    patient = PatientFactory(first_name="Alex", mobile="+19165550123", preferred_language=language)
     consultation = AppointmentFactory(patient=patient)
     infusion_type = AppointmentTypeFactory(
         code="infusion", name="Infusion", duration_minutes=120, room_kind=RoomKind.INFUSION
@@ -109,32 +138,39 @@ def test_the_forbidden_list_covers_medicines_from_the_policy():
 
 
 @pytest.mark.parametrize(("visit", "kind", "channel"), CASES)
-def test_sms_and_subject_name_nothing_about_health(appointments, visit, kind, channel):
-    message = rendered(appointments[visit], kind, channel)
+def test_sms_and_subject_name_nothing_about_health(any_language_appointments, visit, kind, channel):
+    message = rendered(any_language_appointments[visit], kind, channel)
     assert forbidden_in(message.sms) == []
     assert forbidden_in(message.subject) == []
     assert "\n" not in message.subject and message.subject
 
 
 @pytest.mark.parametrize(("visit", "kind"), [(v, k) for v, k, c in CASES if c == "sms"])
-def test_sms_carries_the_minimum(appointments, visit, kind):
-    appointment = appointments[visit]
+def test_sms_carries_the_minimum(any_language_appointments, visit, kind):
+    appointment = any_language_appointments[visit]
     sms = rendered(appointment, kind).sms
-    assert len(sms) <= 320
+    # Two segments at most, in GSM-7 whatever the language (propel.sms: "día" goes as "dia").
+    assert len(sms) <= 320 and is_gsm7(sms) and sms_segments(sms) <= 2
     assert "Alex" in sms
     assert "Propel Clinic" in sms
     assert settings.CLINIC_PHONE in sms
-    day = "Tue, Jan 5, 2027" if visit == "consultation" else "Tue, Jan 12, 2027"
+    language = appointment.patient.preferred_language
+    with translation.override(language):
+        day = gsm7_fold(formatting.local_date(appointment.start))
+        time = gsm7_fold(formatting.local_time(appointment.start, zone=True))
+    if language == "en":
+        assert day == ("Tue, Jan 5, 2027" if visit == "consultation" else "Tue, Jan 12, 2027")
+        assert time == "9:00 a.m. PT"
     assert day in sms
     if kind != ReminderKind.FOLLOW_UP_NEXT_DAY:
-        assert "9:00 a.m. PT" in sms
+        assert time in sms
     links = URL.findall(sms)
     assert len(links) == 1
 
 
 @pytest.mark.parametrize(("visit", "kind"), [(v, k) for v, k, c in CASES if c == "email"])
-def test_email_bodies_greet_and_stay_clear_of_health_detail(appointments, visit, kind):
-    message = rendered(appointments[visit], kind, ReminderChannel.EMAIL)
+def test_email_bodies_greet_and_stay_clear_of_health_detail(any_language_appointments, visit, kind):
+    message = rendered(any_language_appointments[visit], kind, ReminderChannel.EMAIL)
     for body in (message.text, message.html):
         assert "Alex" in body
         assert settings.CLINIC_PHONE in body
@@ -146,8 +182,10 @@ def test_email_bodies_greet_and_stay_clear_of_health_detail(appointments, visit,
 
 
 @pytest.mark.parametrize(("visit", "kind", "channel"), CASES)
-def test_every_link_resolves_to_a_working_patient_page(appointments, visit, kind, channel):
-    appointment = appointments[visit]
+def test_every_link_resolves_to_a_working_patient_page(
+    any_language_appointments, visit, kind, channel
+):
+    appointment = any_language_appointments[visit]
     message = rendered(appointment, kind, channel)
     links = URL.findall(message.sms) + URL.findall(message.text)
     links += re.findall(r'href="([^"]+)"', message.html)
@@ -236,8 +274,10 @@ STAFF_NOTICE_CASES = [
 
 
 @pytest.mark.parametrize(("visit", "kind", "reason"), STAFF_NOTICE_CASES)
-def test_staff_change_notices_name_nothing_about_health(appointments, visit, kind, reason):
-    appointment = appointments[visit]
+def test_staff_change_notices_name_nothing_about_health(
+    any_language_appointments, visit, kind, reason
+):
+    appointment = any_language_appointments[visit]
     reminder = Reminder(
         appointment=appointment,
         kind=kind,
