@@ -41,6 +41,18 @@ DEFAULT_REGION = "US"
 MORNING = gettext_noop("a.m.")
 # Translators: the afternoon half of a 12-hour time, as in "3:00 p.m.".
 AFTERNOON = gettext_noop("p.m.")
+# Django's weekday names (its date format "l"), for the same reason: its Spanish catalogue
+# capitalises them ("Martes"), and a weekday inside a Spanish sentence is lower case ("el martes,
+# 8 de diciembre").
+WEEKDAY_NAMES = (
+    gettext_noop("Monday"),
+    gettext_noop("Tuesday"),
+    gettext_noop("Wednesday"),
+    gettext_noop("Thursday"),
+    gettext_noop("Friday"),
+    gettext_noop("Saturday"),
+    gettext_noop("Sunday"),
+)
 
 
 def date_pattern() -> str:

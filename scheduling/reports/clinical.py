@@ -63,7 +63,7 @@ def courses(period: Period) -> Report:
     return Report(
         key="courses",
         title=_("Course completion and dropout reasons"),
-        columns=(_("Outcome"), _("Courses"), _("% of ended courses")),
+        columns=(_("Outcome"), _("Courses"), _("Share of ended courses (percent)")),
         rows=rows,
         bars=[(str(label), float(n)) for label, n, _p in rows],
         note=_("Courses started in the range, by how they ended."),

@@ -54,7 +54,10 @@ def sign(page, patient, title: str, *, draw: bool) -> None:
     page.get_by_label("I have read this form and I agree to it.").check()
     page.get_by_label("Type your full name").fill(f"{patient.first_name} {patient.last_name}")
     if draw:
-        box = page.locator("canvas.signature-canvas").bounding_box()
+        canvas = page.locator("canvas.signature-canvas")
+        # Mouse events land only inside the viewport: bring the box into view first.
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
         assert box is not None
         page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
         page.mouse.down()
