@@ -106,6 +106,7 @@ PATIENT_ANSWERS = {
 # Pages and endpoints that change no appointment and no visit.
 NO_STATUS = {
     "intake:about_questions",
+    "intake:set_language",
     "intake:documents",
     "intake:forms",
     "intake:requirement_waive",
