@@ -217,6 +217,9 @@ def seed_patients(rng: random.Random) -> list[Patient]:
                 "last_name": last,
                 "date_of_birth": dt.date(1950 + rng.randrange(50), rng.randrange(1, 13), 15),
                 "mobile": f"+1916555{100 + index:04d}",
+                # One in four reads Spanish first: their messages and pages are in Spanish and
+                # staff see the "ES" badge (an interpreter may be needed).
+                "preferred_language": "es" if index % 4 == 1 else "en",
             },
         )
         seed_consents(patient, index)

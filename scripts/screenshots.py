@@ -177,6 +177,11 @@ def take(targets: dict[str, object]) -> None:
         shoot(phone, "questionnaire-step.png")
         phone.goto(f"{BASE}{targets['crisis']}")
         shoot(phone, "crisis-screen.png")
+        spanish = browser.new_context(
+            viewport=PHONE, locale="es-US", extra_http_headers={"Accept-Language": "es-US,es"}
+        ).new_page()
+        spanish.goto(f"{BASE}/book/")
+        shoot(spanish, "slot-picker-es.png")
         phone.goto(f"{BASE}{targets['consent']}")
         shoot(phone, "consent-sign.png")
         phone.goto(f"{BASE}{targets['documents']}")
