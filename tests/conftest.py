@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -259,3 +259,14 @@ def client_as(request, client) -> Callable[[str | None], Client]:
         return verified_client(request.getfixturevalue(persona)) if persona else client
 
     return as_persona
+
+
+@pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A test that renders in Spanish (translation.activate, a request through LocaleMiddleware in
+    the test's thread) leaves the thread in Spanish: the next test starts in the default
+    language."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

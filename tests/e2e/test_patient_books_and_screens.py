@@ -131,12 +131,12 @@ def test_a_patient_books_with_the_keyboard_alone(live_server, phone_page: Page):
     # Email reminders start ticked; texts need the patient's own tick.
     tab_to(page, '[name="consent_sms"]')
     page.keyboard.press("Space")
-    tab_to(page, 'button[type="submit"]')
+    tab_to(page, 'main button[type="submit"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Check your email to confirm")).to_be_visible()
 
     page.goto(confirm_path_from_email())
-    tab_to(page, 'button[type="submit"]')
+    tab_to(page, 'main button[type="submit"]')
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Start your health questionnaire")).to_be_visible()
     appointment = Appointment.objects.get()
@@ -157,7 +157,7 @@ def test_a_questionnaire_step_can_be_answered_with_the_keyboard_alone(
         # Tab enters each radio group; Space picks its first answer ("Not at all").
         tab_to(page, f'input[name="phq9_{number}"]')
         page.keyboard.press("Space")
-    tab_to(page, '[type="submit"]')
+    tab_to(page, 'main [type="submit"]')
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/intake/phq9/" not in url)
     answers = IntakeSubmission.objects.get(patient=patient).answers
