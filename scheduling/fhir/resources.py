@@ -11,11 +11,13 @@ queries. The one-row builders are the batch ones on a list of one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.flag import Flag as FhirFlag
 from fhir.resources.R4B.location import Location as FhirLocation
@@ -76,6 +78,21 @@ DEFERRED_REASON = "Deferred on the day of the visit"
 PROPEL_EXTENSION_BASE = "https://propel.clinic/fhir/StructureDefinition"
 FLAG_SOURCE_EXTENSION = f"{PROPEL_EXTENSION_BASE}/flag-source"
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_english(builder: Callable[P, R]) -> Callable[P, R]:
+    """Displays (language, room kind, severity, reading phase) are written in English whatever
+    the active language of the request or task: the EHR reads one language."""
+
+    @functools.wraps(builder)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translation.override("en"):
+            return builder(*args, **kwargs)
+
+    return wrapper
+
 
 def as_json(resource: Resource) -> dict[str, Any]:
     """The resource as FHIR JSON (a dict ready for json.dumps)."""
@@ -126,6 +143,7 @@ def organization() -> FhirOrganization:
     )
 
 
+@_in_english
 def locations(rooms: Sequence[Room]) -> list[FhirLocation]:
     ids = fhir_ids(LOCATION, [room.pk for room in rooms])
     clinic = clinic_organization_id()
@@ -157,6 +175,7 @@ def location(room: Room) -> FhirLocation:
     return locations([room])[0]
 
 
+@_in_english
 def practitioners(clinicians: Sequence[Clinician]) -> list[FhirPractitioner]:
     ids = fhir_ids(PRACTITIONER, [clinician.pk for clinician in clinicians])
     return [
@@ -213,6 +232,7 @@ def _patient_json(patient: Patient, value: str) -> dict[str, Any]:
     }
 
 
+@_in_english
 def patients(rows: Sequence[Patient]) -> list[FhirPatient]:
     ids = fhir_ids(PATIENT, [row.pk for row in rows])
     return [FhirPatient.model_validate(_patient_json(row, ids[row.pk])) for row in rows]
@@ -230,6 +250,7 @@ def appointment_rows(queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
     return queryset.select_related("patient", "clinician", "room", "appointment_type")
 
 
+@_in_english
 def appointments(rows: Sequence[Appointment]) -> list[FhirAppointment]:
     ids = fhir_ids(APPOINTMENT, [row.pk for row in rows])
     patient_ids = fhir_ids(PATIENT, {row.patient_id for row in rows})
@@ -300,6 +321,7 @@ def score_total(submission: IntakeSubmission, instrument_id: str) -> int | None:
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
+@_in_english
 def score_observations(submissions: Sequence[IntakeSubmission]) -> list[FhirObservation]:
     """One Observation per coded score (codes.SCORE_CODES) of each sent submission that has a
     complete total; a missing or incomplete score makes no Observation (nothing is invented)."""
@@ -347,6 +369,7 @@ def vital_reading_rows(queryset: QuerySet[VitalReading]) -> QuerySet[VitalReadin
     return queryset.select_related("visit__appointment")
 
 
+@_in_english
 def vital_sign_observations(readings: Sequence[VitalReading]) -> list[FhirObservation]:
     """For each reading: the blood pressure panel (systolic and diastolic as components), heart
     rate, SpO2 and, when weighed, body weight; category vital-signs, units UCUM."""
@@ -429,6 +452,7 @@ def flag_rows(queryset: QuerySet[Flag]) -> QuerySet[Flag]:
     return queryset.select_related("submission")
 
 
+@_in_english
 def flags(rows: Sequence[Flag]) -> list[FhirFlag]:
     """Eligibility flags: the rule as code, its severity as a second category, the rule's source
     (the guideline it comes from) as an extension, raised by the clinic's rules (author)."""

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from fhir.resources.R4B.appointment import Appointment as FhirAppointment
 from fhir.resources.R4B.flag import Flag as FhirFlag
 from fhir.resources.R4B.location import Location as FhirLocation
@@ -18,7 +19,7 @@ from fhir.resources.R4B.organization import Organization as FhirOrganization
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner as FhirPractitioner
 
-from intake.models import Flag
+from intake.models import Flag, IntakeSubmission
 from propel.roles import Role
 from scheduling.fhir import codes, resources
 from scheduling.fhir.ids import fhir_id
@@ -238,13 +239,20 @@ def test_batch_builders_cost_constant_queries():
                 start=dt.datetime(2027, 2, 1, 17, tzinfo=dt.UTC) + dt.timedelta(days=_)
             )
             FlagFactory()
+            visit_reading(weight_lb=150)
+            scored_submission(phq9={"total": 3}, gad7={"total": 4})
         resources.appointments(list(resources.appointment_rows(Appointment.objects.all())))
         resources.flags(list(resources.flag_rows(Flag.objects.all())))
+        resources.vital_sign_observations(list(VitalReading.objects.all()))
+        resources.score_observations(list(IntakeSubmission.objects.all()))
         with CaptureQueriesContext(connection) as queries:
             rows = list(resources.appointment_rows(Appointment.objects.all()))
             resources.appointments(rows)
             resources.patients([row.patient for row in rows])
             resources.flags(list(resources.flag_rows(Flag.objects.all())))
+            readings = resources.vital_reading_rows(VitalReading.objects.all())
+            resources.vital_sign_observations(list(readings))
+            resources.score_observations(list(IntakeSubmission.objects.all()))
         return len(queries)
 
     assert cost(1) == cost(4)
@@ -262,3 +270,10 @@ def test_build_functions_return_validated_json():
     assert resources.build_organization()["resourceType"] == "Organization"
     assert resources.build_flag(FlagFactory())["resourceType"] == "Flag"
     assert str(row.pk) not in {appointment_json["id"], patient_json["id"]}
+
+
+def test_displays_are_english_whatever_the_active_language():
+    row = PatientFactory(preferred_language="es")
+    with translation.override("es"):
+        built = resources.patient(row)
+    assert built.communication[0].language.coding[0].display == "Spanish"
