@@ -35,6 +35,7 @@ from scheduling.models.clinic import (
     Weekday,
     WorkingHours,
 )
+from scheduling.models.fhir_clients import FhirClient
 from scheduling.models.reminders import (
     NoticeReason,
     Reminder,
@@ -84,6 +85,7 @@ __all__ = [
     "CourseStatus",
     "EntryState",
     "ExtraOpening",
+    "FhirClient",
     "FreedSlot",
     "GateOutcome",
     "InfusionCourse",
