@@ -11,4 +11,5 @@ urlpatterns = [
     path("auth/token", views.token, name="token"),
     path("<str:resource_type>", views.search, name="search"),
     path("<str:resource_type>/<str:fhir_id>", views.read, name="read"),
+    path("<path:rest>", views.unknown, name="unknown"),
 ]

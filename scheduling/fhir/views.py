@@ -297,3 +297,11 @@ def token(request: HttpRequest, client: FhirClient | None) -> tuple[dict[str, An
         "expires_in": access.TOKEN_SECONDS,
         "scope": " ".join(found.scopes),
     }, []
+
+
+@fhir_endpoint("unknown", methods=("GET", "POST", "PUT", "PATCH", "DELETE"), public=True)
+def unknown(
+    request: HttpRequest, client: FhirClient | None, *, rest: str
+) -> tuple[dict[str, Any], list[int]]:
+    """Any other address under /fhir/R4/: a 404 OperationOutcome, not the site's HTML page."""
+    raise not_found("nothing is served at this address (see /fhir/R4/metadata)")

@@ -8,6 +8,7 @@ import base64
 import pytest
 import time_machine
 from django.contrib.auth.hashers import check_password
+from django.test import Client
 
 from propel.models import AuditEvent
 from scheduling.fhir import access
@@ -183,3 +184,17 @@ def test_errors_are_operation_outcomes_for_bad_parameters(client):
         outcome(fhir_get(client, f"{BASE}Patient?{query}", new), 400, "invalid")
     for query in ("status=unknown", "date=tomorrow", "patient=a&patient=b"):
         outcome(fhir_get(client, f"{BASE}Appointment?{query}", new), 400, "invalid")
+
+
+def test_the_token_endpoint_needs_no_csrf_token():
+    new = api_client()
+    browserless = Client(enforce_csrf_checks=True)
+    response = browserless.post(
+        f"{BASE}auth/token", {"grant_type": "client_credentials"}, **basic(new)
+    )
+    assert response.status_code == 200
+
+
+def test_other_addresses_under_the_api_are_operation_outcomes(client):
+    for path in ("Patient/x/_history", "Patient/", "a/b/c/d"):
+        outcome(client.get(BASE + path), 404, "not-found")

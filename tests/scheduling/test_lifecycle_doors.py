@@ -185,6 +185,7 @@ NO_STATUS = {
     "fhir:read",
     "fhir:search",
     "fhir:token",
+    "fhir:unknown",
 }
 
 
