@@ -1,4 +1,5 @@
-# STUB(issue23): helper F1's scheduling/fhir/ids.py replaces this stand-in (same interface).
+# STUB(issue23): helper F1's scheduling/fhir/ids.py replaces this stand-in (same interface:
+# fhir_ids, fhir_id, resolve).
 """Stable FHIR ids that are not the database id (stand-in: pk plus a keyed MAC)."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 
@@ -25,6 +27,10 @@ def _base36(n: int) -> str:
         out = digits[r] + out
         if n == 0:
             return out
+
+
+def fhir_ids(resource_type: str, pks: Iterable[int]) -> dict[int, str]:
+    return {int(pk): fhir_id(resource_type, int(pk)) for pk in pks}
 
 
 def fhir_id(resource_type: str, pk: int) -> str:

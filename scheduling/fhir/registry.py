@@ -13,7 +13,7 @@ from intake.models import Patient
 from scheduling.fhir import ids, resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.search import date_filter, single
-from scheduling.models import Appointment, AppointmentStatus
+from scheduling.models import Appointment
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class SearchParam:
 class ResourceKind:
     type: str
     queryset: Callable[[], QuerySet[Any]]
-    build: Callable[[Any], dict[str, Any]]
+    # A page of rows -> their resources as JSON, a constant number of queries whatever its size.
+    build: Callable[[list[Any]], list[dict[str, Any]]]
     patient_id: Callable[[Any], int]  # the patient each row is about (the audit's "touched")
     params: tuple[SearchParam, ...]
     order: tuple[str, ...]
@@ -57,16 +58,15 @@ def _patient_reference(values: list[str]) -> Q:
     return Q(patient_id=pk) if pk is not None else Q(pk__in=[])
 
 
-# The lifecycle statuses behind each FHIR Appointment.status. It must agree with the resources'
-# own mapping: tests/fhir/test_api.py checks every lifecycle status through build_appointment.
-APPOINTMENT_STATUS_SEARCH: dict[str, tuple[str, ...]] = {
-    "booked": (AppointmentStatus.BOOKED,),
-    "checked-in": (AppointmentStatus.CHECKED_IN,),
-    "arrived": (AppointmentStatus.IN_PROGRESS,),
-    "fulfilled": (AppointmentStatus.COMPLETED,),
-    "cancelled": (AppointmentStatus.CANCELLED, AppointmentStatus.DEFERRED),
-    "noshow": (AppointmentStatus.NO_SHOW,),
-}
+# The lifecycle statuses behind each FHIR Appointment.status (the resources' own mapping, reversed).
+def _statuses_by_code(mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for status, code in mapping.items():
+        found[code] = (*found.get(code, ()), str(status))
+    return found
+
+
+APPOINTMENT_STATUS_SEARCH = _statuses_by_code(resources.APPOINTMENT_STATUS)
 FHIR_APPOINTMENT_CODES = (
     "proposed",
     "pending",
@@ -101,17 +101,15 @@ REGISTRY: dict[str, ResourceKind] = {
         ResourceKind(
             type="Patient",
             queryset=lambda: Patient.objects.all(),
-            build=resources.build_patient,
+            build=lambda rows: resources.all_of(resources.patients, rows),
             patient_id=lambda patient: patient.pk,
             params=(LAST_UPDATED,),
             order=("pk",),
         ),
         ResourceKind(
             type="Appointment",
-            queryset=lambda: Appointment.objects.select_related(
-                "patient", "clinician", "room", "appointment_type"
-            ),
-            build=resources.build_appointment,
+            queryset=lambda: resources.appointment_rows(Appointment.objects.all()),
+            build=lambda rows: resources.all_of(resources.appointments, rows),
             patient_id=lambda appointment: appointment.patient_id,
             params=(
                 SearchParam(

@@ -177,7 +177,7 @@ def read(
     row = kind.queryset().filter(pk=pk).first() if pk is not None else None
     if row is None:
         raise not_found(f"no {kind.type} with the id '{fhir_id[:64]}'")
-    return kind.build(row), [kind.patient_id(row)]
+    return kind.build([row])[0], [kind.patient_id(row)]
 
 
 @fhir_endpoint("search")
@@ -211,16 +211,14 @@ def search(
         links.append(link("next", offset + count))
     if offset:
         links.append(link("previous", max(0, offset - count)))
-    entries = []
-    for row in page:
-        resource = kind.build(row)
-        entries.append(
-            {
-                "fullUrl": f"{base}{kind.type}/{resource['id']}",
-                "resource": resource,
-                "search": {"mode": "match"},
-            }
-        )
+    entries = [
+        {
+            "fullUrl": f"{base}{kind.type}/{resource['id']}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
+        for resource in kind.build(page)
+    ]
     bundle = {
         "resourceType": "Bundle",
         "type": "searchset",
