@@ -10,9 +10,16 @@ from pathlib import Path
 from django.conf import settings
 from django.urls import reverse
 
-from demo.seed import DEMO_BACKUP_CODES, DEMO_PASSWORD, DemoLogin
+from demo.seed import (
+    DEMO_BACKUP_CODES,
+    DEMO_FHIR_CLIENT_ID,
+    DEMO_FHIR_SECRET,
+    DEMO_PASSWORD,
+    DemoLogin,
+)
 from intake.links import patient_link_token
 from intake.models import IntakeSubmission, Patient
+from scheduling.fhir.ids import fhir_id
 from scheduling.models import Appointment
 
 FILE_EMAIL = "django.core.mail.backends.filebased.EmailBackend"
@@ -59,6 +66,19 @@ def patient_links(*, site: str, now: dt.datetime) -> list[PatientLink]:
     return links
 
 
+def fhir_lines(*, site: str) -> list[str]:
+    """The demo EHR's API client and the curl line that reads a demo patient (docs/fhir.md)."""
+    lines = [
+        "  FHIR R4 read API (the EHR's view, docs/fhir.md): client id "
+        f"{DEMO_FHIR_CLIENT_ID}, secret {DEMO_FHIR_SECRET}",
+    ]
+    patient = Patient.objects.filter(email__endswith=".test").order_by("pk").first()
+    if patient is not None:
+        url = f"{site}/fhir/R4/Patient/{fhir_id('Patient', patient.pk)}"
+        lines.append(f"    curl -u {DEMO_FHIR_CLIENT_ID}:{DEMO_FHIR_SECRET} {url}")
+    return lines
+
+
 def delivery_lines() -> list[str]:
     """Where the demo's patient messages go, read from the backends the settings chose."""
     lines = []
@@ -97,4 +117,4 @@ def banner(*, site: str, logins: list[DemoLogin], now: dt.datetime) -> list[str]
         for link in links:
             lines += [f"    {link.what}, {link.patient.first_name} {link.patient.last_name}:"]
             lines += [f"      {link.url}"]
-    return [*lines, "", *delivery_lines(), ""]
+    return [*lines, "", *fhir_lines(site=site), "", *delivery_lines(), ""]

@@ -40,6 +40,8 @@ from propel.roles import Role
 from propel.second_factor import BACKUP_CODE_DIGITS
 from scheduling.booking import appointment_book
 from scheduling.errors import SchedulingError
+from scheduling.fhir.access import fhir_client_with_secret, scope_for
+from scheduling.fhir.registry import REGISTRY
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
@@ -58,6 +60,9 @@ from scheduling.transitions import appointment_transition
 DEMO_PASSWORD = "propel-demo-password"  # noqa: S105 - printed on purpose, demo only
 DEMO_BACKUP_CODES = [str(digit) * BACKUP_CODE_DIGITS for digit in range(1, 10)]
 DEMO_EMAIL_DOMAIN = "example.test"
+# The EHR's API client (issue 23): printed on start, like the staff password; demo only.
+DEMO_FHIR_CLIENT_ID = "propel-demo-ehr"
+DEMO_FHIR_SECRET = "propel-demo-fhir-secret"  # noqa: S105 - printed on purpose, demo only
 
 STAFF = [
     # username, role, clinician name shown (None for non-clinicians), weekdays worked
@@ -412,12 +417,23 @@ def seed_referrals(*, now: dt.datetime) -> int:
     return len(DEMO_REFERRALS)
 
 
+def seed_fhir_client() -> None:
+    """The demo EHR's read-only client with every scope the API serves (secret reset each run)."""
+    fhir_client_with_secret(
+        client_id=DEMO_FHIR_CLIENT_ID,
+        name="Demo EHR (demo)",
+        scopes=[scope_for(resource_type) for resource_type in REGISTRY],
+        secret=DEMO_FHIR_SECRET,
+    )
+
+
 def seed_demo(*, now: dt.datetime) -> tuple[list[DemoLogin], int]:
     rng = random.Random(2026)  # noqa: S311 - demo data, not security
     today = now.astimezone(clinic_tz()).date()
     with transaction.atomic():
         logins = seed_staff()
         seed_on_call()
+        seed_fhir_client()
         seed_clinic(today)
         patients = seed_patients(rng)
     booked = seed_appointments(patients=patients, today=today, now=now, rng=rng)

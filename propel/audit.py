@@ -20,20 +20,27 @@ def audit_record(
     obj: Any = None,
     detail: dict[str, Any] | None = None,
     save: bool = True,
+    actor_label: str | None = None,
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it records.
 
     `actor` defaults to the request's user; `obj` is any model instance (its type and pk are kept).
     `detail` must name what was read or changed, never copy the health information itself.
+    `actor_label` names an actor that is not a user (an API client: "fhir:<client id>").
     `save=False` returns the event unsaved, for a caller that appends several at once
     (audit_records_append).
     """
-    if actor is None and request is not None and request.user.is_authenticated:
+    if (
+        actor is None
+        and actor_label is None
+        and request is not None
+        and request.user.is_authenticated
+    ):
         actor = request.user
     event = AuditEvent(
         action=action,
         actor=actor,
-        actor_label=actor.get_username() if actor is not None else "system",
+        actor_label=actor_label or (actor.get_username() if actor is not None else "system"),
         patient_id=patient_id,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("propel.site_urls")),
     path("", include("intake.urls")),
     path("", include("scheduling.urls")),
+    # The FHIR R4 read API for the clinic's EHR (issue 23).
+    path("fhir/R4/", include("scheduling.fhir.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -333,3 +333,7 @@ class BlockedTimeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The FHIR API's clients (issue 23) are registered by their own module.
+from scheduling.fhir import admin as _fhir_admin  # noqa: E402, F401

@@ -56,6 +56,7 @@ from intake.paperwork_models import (
 )
 from scheduling.booking_tokens import booking_confirm_token
 from scheduling.calendar.feeds import clinician_feed_token
+from scheduling.fhir.ids import fhir_id
 from scheduling.models import (
     Appointment,
     AppointmentStatusChange,
@@ -568,6 +569,17 @@ MATRIX: dict[str, Row] = {
     "intake:referral_queue": Row(none, ALL_STAFF),
     "intake:referral_detail": Row(referral, ALL_STAFF),
     "intake:referral_document": Row(referral_document, HEALTH),
+    # The FHIR API (scheduling.fhir): not a staff or patient page. Its clients authenticate with
+    # their own credentials (tests/fhir), never a session or a patient link: without them every
+    # persona gets the 401 OperationOutcome; the CapabilityStatement is public.
+    "fhir:metadata": Row(none, everyone(200)),
+    "fhir:token": Row(none, everyone(400), "POST"),
+    "fhir:search": Row(lambda w, t: {"resource_type": "Patient"}, everyone(401)),
+    "fhir:read": Row(
+        lambda w, t: {"resource_type": "Patient", "fhir_id": fhir_id("Patient", w.patient.pk)},
+        everyone(401),
+    ),
+    "fhir:unknown": Row(lambda w, t: {"rest": "Patient/x/_history"}, everyone(404)),
     # The Django admin has its own tests; here only that it is shut to everyone but admins.
     "admin:index": Row(none, who(LOGIN, LOGIN, LOGIN, 302, 302, 200)),
 }

@@ -180,6 +180,12 @@ NO_STATUS = {
     "scheduling:sms_webhook",
     "scheduling:today",
     "scheduling:visit",
+    # The FHIR API only reads (scheduling.fhir).
+    "fhir:metadata",
+    "fhir:read",
+    "fhir:search",
+    "fhir:token",
+    "fhir:unknown",
 }
 
 

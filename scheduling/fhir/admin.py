@@ -1,0 +1,111 @@
+"""FHIR API clients in the Django admin (issue 23, item 4): add one (its secret is shown once, in
+the message after saving), choose its read scopes, revoke it or give it a new secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from propel.audit import audit_record
+from scheduling.fhir import access
+from scheduling.fhir.registry import REGISTRY
+from scheduling.models import FhirClient
+
+
+def scope_choices() -> list[tuple[str, str]]:
+    return [(access.scope_for(t), access.scope_for(t)) for t in REGISTRY]
+
+
+class FhirClientForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes (read only)"),
+        choices=scope_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = FhirClient
+        fields = ("name", "scopes", "active")
+
+
+def _show_secret(request: HttpRequest, client: FhirClient, secret: str) -> None:
+    messages.warning(
+        request,
+        _(
+            "Client id %(id)s, secret %(secret)s. Copy the secret now: it is shown only once "
+            "and cannot be recovered (make a new one if it is lost)."
+        )
+        % {"id": client.client_id, "secret": secret},
+    )
+
+
+@admin.register(FhirClient)
+class FhirClientAdmin(admin.ModelAdmin):
+    form = FhirClientForm
+    list_display = ("name", "client_id", "active", "created_at", "last_used_at")
+    readonly_fields = ("client_id", "created_at", "last_used_at")
+    actions = ("revoke", "new_secret")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: the audit log names the client id
+
+    def save_model(
+        self, request: HttpRequest, obj: FhirClient, form: ModelForm, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            audit_record(
+                action="fhir.client_changed",
+                request=request,
+                obj=obj,
+                detail={"client": obj.client_id, "scopes": obj.scopes, "active": obj.active},
+            )
+            return
+        new = access.fhir_client_create(name=obj.name, scopes=list(obj.scopes))
+        if not obj.active:
+            FhirClient.objects.filter(pk=new.client.pk).update(active=False)
+        obj.pk, obj.client_id = new.client.pk, new.client.client_id
+        obj.secret_hash, obj.created_at = new.client.secret_hash, new.client.created_at
+        obj._state.adding = False
+        audit_record(
+            action="fhir.client_created",
+            request=request,
+            obj=obj,
+            detail={"client": obj.client_id, "scopes": obj.scopes},
+        )
+        _show_secret(request, obj, new.secret)
+
+    @admin.action(description=_("Revoke the selected clients"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[FhirClient]) -> None:
+        for client in queryset.filter(active=True):
+            client.active = False
+            client.save(update_fields=["active"])
+            audit_record(
+                action="fhir.client_revoked",
+                request=request,
+                obj=client,
+                detail={"client": client.client_id},
+            )
+        messages.success(request, _("Revoked: their calls and tokens stop working now."))
+
+    @admin.action(description=_("Give the selected client a new secret"))
+    def new_secret(self, request: HttpRequest, queryset: QuerySet[FhirClient]) -> None:
+        if queryset.count() != 1:
+            messages.error(request, _("Choose exactly one client."))
+            return
+        client = queryset.get()
+        secret = access.fhir_client_new_secret(client)
+        audit_record(
+            action="fhir.client_new_secret",
+            request=request,
+            obj=client,
+            detail={"client": client.client_id},
+        )
+        _show_secret(request, client, secret)

@@ -1,0 +1,305 @@
+"""The FHIR R4 read API (issue 23, item 2): /fhir/R4/metadata, read by id, search with paging,
+and the token endpoint of the static-client design (scheduling.fhir.access).
+
+Every answer is application/fhir+json; every error an OperationOutcome (scheduling.fhir.errors);
+every call by a client is rate limited and audited with the client and the patients it touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from propel.audit import audit_record
+from propel.http import client_ip
+from propel.ratelimit import ratelimit_hit
+from scheduling.fhir import access, ids
+from scheduling.fhir.errors import (
+    FHIR_JSON,
+    FhirError,
+    bad_request,
+    error_response,
+    fhir_response,
+    not_found,
+)
+from scheduling.fhir.registry import REGISTRY, ResourceKind
+from scheduling.fhir.search import parse_count, parse_offset
+from scheduling.models import FhirClient
+
+FHIR_VERSION = "4.0.1"  # R4; the models are fhir.resources' R4B (the R4 line), see docs/fhir.md
+JSON_TYPES = ("application/fhir+json", "application/json", "application/*", "*/*")
+JSON_FORMATS = ("json", "application/json", "application/fhir+json")
+# Parameters every search takes besides its resource's own.
+PAGING = ("_count", "_offset", "_format")
+# Failed sign-ins per address a minute before a 429 (slows guessing secrets).
+AUTH_FAILURES_PER_MINUTE = 20
+WWW_AUTHENTICATE = 'Basic realm="fhir", Bearer realm="fhir"'
+
+# (request, client, **url kwargs) -> (body, ids of the patients it touched)
+Handler = Callable[..., tuple[dict[str, Any], list[int]]]
+
+
+def _accepts_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    if not accept.strip():
+        return True
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return any(kind in JSON_TYPES for kind in kinds)
+
+
+def _query(request: HttpRequest) -> dict[str, list[str]]:
+    try:
+        query = {name: request.GET.getlist(name) for name in request.GET}
+    except SuspiciousOperation:  # too many fields
+        raise bad_request("too many query parameters") from None
+    for value in query.get("_format", []):
+        if value not in JSON_FORMATS:
+            raise FhirError(406, "not-supported", "only JSON is served (_format=json)")
+    return query
+
+
+def _authorize(request: HttpRequest) -> FhirClient:
+    client = access.authenticate(request)
+    if client is None:
+        if ratelimit_hit(f"fhir-auth:{client_ip(request)}", AUTH_FAILURES_PER_MINUTE, 60):
+            raise FhirError(429, "throttled", "too many failed sign-ins", {"Retry-After": "60"})
+        raise FhirError(
+            401,
+            "login",
+            "no or bad credentials: HTTP Basic (client id, secret) or a bearer token",
+            {"WWW-Authenticate": WWW_AUTHENTICATE},
+        )
+    if ratelimit_hit(f"fhir:{client.client_id}", access.RATE_LIMIT, access.RATE_WINDOW):
+        raise FhirError(
+            429, "throttled", "too many requests", {"Retry-After": str(access.RATE_WINDOW)}
+        )
+    access.mark_used(client)
+    return client
+
+
+def _audit(
+    request: HttpRequest,
+    client: FhirClient,
+    *,
+    interaction: str,
+    status: int,
+    patient_ids: list[int],
+) -> None:
+    touched = sorted(set(patient_ids))
+    audit_record(
+        action=f"fhir.{interaction}",
+        request=request,
+        actor_label=f"fhir:{client.client_id}",
+        patient_id=touched[0] if len(touched) == 1 else None,
+        detail={
+            "client": client.client_id,
+            "client_name": client.name,
+            "path": request.path[:200],
+            "query": request.META.get("QUERY_STRING", "")[:500],
+            "status": status,
+            "patient_ids": touched,
+        },
+    )
+
+
+def fhir_endpoint(
+    interaction: str,
+    *,
+    methods: tuple[str, ...] = ("GET",),
+    public: bool = False,
+    content_type: str = FHIR_JSON,
+) -> Callable[[Handler], Callable[..., HttpResponse]]:
+    """Method, Accept, credentials, rate limit, errors as OperationOutcome, and the audit row."""
+
+    def decorate(handler: Handler) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+            client = None
+            try:
+                if request.method not in (*methods, *(("HEAD",) if "GET" in methods else ())):
+                    raise FhirError(
+                        405,
+                        "not-supported",
+                        f"{request.method} is not supported here",
+                        {"Allow": ", ".join(methods)},
+                    )
+                if not _accepts_json(request):
+                    raise FhirError(406, "not-supported", "only application/fhir+json is served")
+                if not public:
+                    client = _authorize(request)
+                body, patient_ids = handler(request, client, **kwargs)
+                response = fhir_response(body)
+                response["Content-Type"] = content_type
+            except FhirError as error:
+                body, patient_ids, response = {}, [], error_response(error)
+            if client is not None:
+                _audit(
+                    request,
+                    client,
+                    interaction=interaction,
+                    status=response.status_code,
+                    patient_ids=patient_ids,
+                )
+            return response
+
+        return view
+
+    return decorate
+
+
+def _kind(resource_type: str, client: FhirClient | None) -> ResourceKind:
+    kind = REGISTRY.get(resource_type)
+    if kind is None:
+        raise not_found(f"the resource type '{resource_type[:40]}' is not served")
+    if client is not None and access.scope_for(kind.type) not in client.scopes:
+        raise FhirError(403, "forbidden", f"the client has no scope {access.scope_for(kind.type)}")
+    return kind
+
+
+def _base(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/fhir/R4/")
+
+
+@fhir_endpoint("read")
+def read(
+    request: HttpRequest, client: FhirClient | None, *, resource_type: str, fhir_id: str
+) -> tuple[dict[str, Any], list[int]]:
+    kind = _kind(resource_type, client)
+    _query(request)
+    pk = ids.resolve(kind.type, fhir_id)
+    row = kind.queryset().filter(pk=pk).first() if pk is not None else None
+    if row is None:
+        raise not_found(f"no {kind.type} with the id '{fhir_id[:64]}'")
+    return kind.build([row])[0], [kind.patient_id(row)]
+
+
+@fhir_endpoint("search")
+def search(
+    request: HttpRequest, client: FhirClient | None, *, resource_type: str
+) -> tuple[dict[str, Any], list[int]]:
+    kind = _kind(resource_type, client)
+    query = _query(request)
+    count = parse_count(query.get("_count"))
+    offset = parse_offset(query.get("_offset"))
+    rows = kind.queryset()
+    for name, values in query.items():
+        if name in PAGING:
+            continue
+        param = kind.param(name)
+        if param is None:
+            raise bad_request(f"the search parameter '{name[:40]}' is not supported")
+        rows = rows.filter(param.condition(values))
+    page = list(rows.order_by(*kind.order)[offset : offset + count + 1])
+    has_next = len(page) > count
+    page = page[:count]
+    base = _base(request)
+    own = [(n, v) for n, values in sorted(query.items()) if n not in PAGING for v in values]
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        params = [*own, ("_count", str(count)), *([("_offset", str(at))] if at else [])]
+        return {"relation": relation, "url": f"{base}{kind.type}?{urlencode(params)}"}
+
+    links = [link("self", offset)]
+    if has_next:
+        links.append(link("next", offset + count))
+    if offset:
+        links.append(link("previous", max(0, offset - count)))
+    entries = [
+        {
+            "fullUrl": f"{base}{kind.type}/{resource['id']}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
+        for resource in kind.build(page)
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "timestamp": timezone.now().isoformat(),
+        "link": links,
+        "entry": entries,
+    }
+    return bundle, [kind.patient_id(row) for row in page]
+
+
+def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
+    """Generated from REGISTRY: exactly the types, interactions and parameters served."""
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": now.isoformat(),
+        "publisher": "Propel",
+        "kind": "instance",
+        "implementation": {"description": "Propel's FHIR R4 read API", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": (
+                        "HTTP Basic with a registered client's id and secret, or a bearer token "
+                        f"from {base}auth/token (grant_type=client_credentials). "
+                        "Scopes: system/<type>.read."
+                    ),
+                },
+                "resource": [
+                    {
+                        "type": kind.type,
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": p.name, "type": p.type, "documentation": p.documentation}
+                            for p in kind.params
+                        ],
+                    }
+                    for kind in REGISTRY.values()
+                ],
+            }
+        ],
+    }
+
+
+@fhir_endpoint("metadata", public=True)
+def metadata(request: HttpRequest, client: FhirClient | None) -> tuple[dict[str, Any], list[int]]:
+    _query(request)
+    return capability_statement(_base(request), timezone.now()), []
+
+
+@fhir_endpoint("token", methods=("POST",), public=True, content_type="application/json")
+def token(request: HttpRequest, client: FhirClient | None) -> tuple[dict[str, Any], list[int]]:
+    """OAuth 2 client_credentials: HTTP Basic or client_id/client_secret in the form."""
+    if request.POST.get("grant_type") != "client_credentials":
+        raise bad_request("grant_type must be client_credentials")
+    found = access.client_from_basic(request)
+    if found is None:
+        if ratelimit_hit(f"fhir-auth:{client_ip(request)}", AUTH_FAILURES_PER_MINUTE, 60):
+            raise FhirError(429, "throttled", "too many failed sign-ins", {"Retry-After": "60"})
+        raise FhirError(401, "login", "bad client credentials", {"WWW-Authenticate": "Basic"})
+    access.mark_used(found)
+    audit_record(
+        action="fhir.token",
+        request=request,
+        actor_label=f"fhir:{found.client_id}",
+        detail={"client": found.client_id, "client_name": found.name},
+    )
+    return {
+        "access_token": access.token_issue(found),
+        "token_type": "bearer",
+        "expires_in": access.TOKEN_SECONDS,
+        "scope": " ".join(found.scopes),
+    }, []
+
+
+@fhir_endpoint("unknown", methods=("GET", "POST", "PUT", "PATCH", "DELETE"), public=True)
+def unknown(
+    request: HttpRequest, client: FhirClient | None, *, rest: str
+) -> tuple[dict[str, Any], list[int]]:
+    """Any other address under /fhir/R4/: a 404 OperationOutcome, not the site's HTML page."""
+    raise not_found("nothing is served at this address (see /fhir/R4/metadata)")
