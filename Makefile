@@ -27,6 +27,10 @@ PYTEST_ARGS ?=
 # runs (--reuse-db; new migrations are still applied): building them is a third of a run.
 # `make test-fast PYTEST_ARGS=--create-db` builds them afresh, e.g. after editing a migration.
 FAST_MARKERS := not e2e and not race and not fault and not slow
+# `make test` runs the whole suite in two passes: everything but the fault tests on one process
+# per CPU, then the fault tests alone, one at a time (they stop and restart PostgreSQL and Redis,
+# which would break the other workers' tests). Exit status 5 of the second pass ("no tests ran",
+# when PYTEST_ARGS names files without fault tests) is not a failure.
 
 .PHONY: help venv dirs run test test-fast lint typecheck format messages migrations-check screenshots bench
 
@@ -65,8 +69,10 @@ test: venv
 	@$(TEST_ENV) $(PYTHON) manage.py compile_translations --verbosity 0
 	@echo "+ manage.py makemigrations --check --dry-run"
 	@$(TEST_ENV) $(PYTHON) manage.py makemigrations --check --dry-run
-	@echo "+ pytest $(PYTEST_ARGS)"
-	@$(TEST_ENV) $(PYTHON) -m pytest $(PYTEST_ARGS)
+	@echo "+ pytest -m \"not fault\" -n auto $(PYTEST_ARGS)"
+	@$(TEST_ENV) $(PYTHON) -m pytest -m "not fault" -n auto $(PYTEST_ARGS)
+	@echo "+ pytest -m fault $(PYTEST_ARGS)"
+	@$(TEST_ENV) $(PYTHON) -m pytest -m fault $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-fast: venv
 	@$(TEST_ENV) $(PYTHON) scripts/preflight.py
