@@ -328,6 +328,30 @@ def _pdf_store(
     signature.pdf.save(name, ContentFile(data), save=False)
 
 
+def signed_form_facts(
+    signature: ConsentSignature, patient: Patient, *, recorded_by: Any = None
+) -> SignedFormFacts:
+    """What the PDF of `signature` (not yet saved, its version loaded) prints: the same facts for
+    a signature on the link and a paper one recorded by staff."""
+    version = signature.version
+    return SignedFormFacts(
+        form_title=version.form.title,
+        version_number=version.number,
+        effective_date=version.effective_date,
+        text=version.text,
+        text_sha256=signature.text_sha256,
+        patient_name=f"{patient.first_name} {patient.last_name}",
+        date_of_birth=patient.date_of_birth,
+        typed_name=signature.signed_name,
+        signed_at=signature.signed_at,
+        method_label=str(SignatureMethod(signature.method).label),
+        ip=signature.ip,
+        user_agent=signature.user_agent,
+        drawn_signature_png=bytes(signature.drawn_signature) if signature.drawn_signature else None,
+        recorded_by=getattr(recorded_by, "username", ""),
+    )
+
+
 def consent_sign(
     *,
     patient_id: int,
@@ -398,21 +422,7 @@ def consent_sign(
             text_sha256=text_sha256(version.text),
             drawn_signature=drawn,
         )
-        facts = SignedFormFacts(
-            form_title=version.form.title,
-            version_number=version.number,
-            effective_date=version.effective_date,
-            text=version.text,
-            text_sha256=signature.text_sha256,
-            patient_name=f"{patient.first_name} {patient.last_name}",
-            date_of_birth=patient.date_of_birth,
-            typed_name=typed_name,
-            signed_at=now,
-            method_label=str(SignatureMethod.ELECTRONIC.label),
-            ip=ip,
-            user_agent=user_agent,
-            drawn_signature_png=drawn,
-        )
+        facts = signed_form_facts(signature, patient)
         _pdf_store(signature, version, facts)
         signature.save(force_insert=True)
         # The patient acts (no staff actor); the form's kind and version, no health information.
@@ -476,21 +486,7 @@ def consent_paper_record(
             recorded_by=recorded_by,
             paper_document=document,
         )
-        facts = SignedFormFacts(
-            form_title=version.form.title,
-            version_number=version.number,
-            effective_date=version.effective_date,
-            text=version.text,
-            text_sha256=signature.text_sha256,
-            patient_name=f"{patient.first_name} {patient.last_name}",
-            date_of_birth=patient.date_of_birth,
-            typed_name=signed_name,
-            signed_at=signed_at,
-            method_label=str(SignatureMethod.PAPER.label),
-            ip=None,
-            user_agent="",
-            recorded_by=getattr(recorded_by, "username", ""),
-        )
+        facts = signed_form_facts(signature, patient, recorded_by=recorded_by)
         _pdf_store(signature, version, facts)
         signature.save(force_insert=True)
         audit_record(

@@ -288,14 +288,7 @@ def _information_request_context(
 ) -> dict[str, Any]:
     # Neutral: the clinician's message may be about the patient's health; they read it on the
     # questionnaire page, not in the email.
-    patient = reminder.patient
-    assert patient is not None
-    token = patient_link_token(patient)
-    return {
-        "first_name": patient.first_name,
-        "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
-        "questionnaire_url": settings.SITE_URL + reverse("intake:start", args=[token]),
-    }
+    return _patient_page_context(reminder, "questionnaire_url", "intake:start")
 
 
 def _questionnaire_link_context(
@@ -346,13 +339,19 @@ def _signed_copy_context(
 ) -> dict[str, Any]:
     # Neutral: no form title (a form can name the treatment), no attachment; the PDF is on the
     # patient's forms page behind their link.
+    return _patient_page_context(reminder, "forms_url", "intake:forms")
+
+
+def _patient_page_context(reminder: Reminder, key: str, url_name: str) -> dict[str, Any]:
+    """The first name, how long links last and `key`: the address of one of the patient's pages
+    behind a fresh link (a message about no appointment)."""
     patient = reminder.patient
     assert patient is not None
     token = patient_link_token(patient)
     return {
         "first_name": patient.first_name,
         "valid_days": settings.PATIENT_LINK_MAX_AGE.days,
-        "forms_url": settings.SITE_URL + reverse("intake:forms", args=[token]),
+        key: settings.SITE_URL + reverse(url_name, args=[token]),
     }
 
 
