@@ -33,6 +33,11 @@ def scope_for(resource_type: str) -> str:
     return f"system/{resource_type}.read"
 
 
+def allowed(client: FhirClient, resource_type: str) -> bool:
+    """May this client read this type? The one check the read, search and export all call."""
+    return scope_for(resource_type) in client.scopes
+
+
 @dataclass(frozen=True)
 class NewClient:
     client: FhirClient

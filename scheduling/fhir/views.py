@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from propel.audit import audit_record
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
-from scheduling.fhir import access, ids
+from scheduling.fhir import access
 from scheduling.fhir.errors import (
     FHIR_JSON,
     FhirError,
@@ -29,7 +29,8 @@ from scheduling.fhir.errors import (
     fhir_response,
     not_found,
 )
-from scheduling.fhir.registry import REGISTRY, ResourceKind
+from scheduling.fhir.kinds import Kind
+from scheduling.fhir.registry import REGISTRY
 from scheduling.fhir.search import parse_count, parse_offset
 from scheduling.models import FhirClient
 
@@ -154,11 +155,11 @@ def fhir_endpoint(
     return decorate
 
 
-def _kind(resource_type: str, client: FhirClient | None) -> ResourceKind:
+def _kind(resource_type: str, client: FhirClient | None) -> Kind:
     kind = REGISTRY.get(resource_type)
     if kind is None:
         raise not_found(f"the resource type '{resource_type[:40]}' is not served")
-    if client is not None and access.scope_for(kind.type) not in client.scopes:
+    if client is not None and not access.allowed(client, kind.type):
         raise FhirError(403, "forbidden", f"the client has no scope {access.scope_for(kind.type)}")
     return kind
 
@@ -173,11 +174,10 @@ def read(
 ) -> tuple[dict[str, Any], list[int]]:
     kind = _kind(resource_type, client)
     _query(request)
-    pk = ids.resolve(kind.type, fhir_id)
-    row = kind.queryset().filter(pk=pk).first() if pk is not None else None
-    if row is None:
+    found = kind.read(fhir_id)
+    if found is None:
         raise not_found(f"no {kind.type} with the id '{fhir_id[:64]}'")
-    return kind.build([row])[0], [kind.patient_id(row)]
+    return found.resources[0], found.patient_ids
 
 
 @fhir_endpoint("search")
@@ -185,20 +185,13 @@ def search(
     request: HttpRequest, client: FhirClient | None, *, resource_type: str
 ) -> tuple[dict[str, Any], list[int]]:
     kind = _kind(resource_type, client)
+    if "search-type" not in kind.interactions:
+        raise FhirError(405, "not-supported", f"{kind.type} is read by id only")
     query = _query(request)
     count = parse_count(query.get("_count"))
     offset = parse_offset(query.get("_offset"))
-    rows = kind.queryset()
-    for name, values in query.items():
-        if name in PAGING:
-            continue
-        param = kind.param(name)
-        if param is None:
-            raise bad_request(f"the search parameter '{name[:40]}' is not supported")
-        rows = rows.filter(param.condition(values))
-    page = list(rows.order_by(*kind.order)[offset : offset + count + 1])
-    has_next = len(page) > count
-    page = page[:count]
+    own_query = {name: values for name, values in query.items() if name not in PAGING}
+    page = kind.search(own_query, offset, count)
     base = _base(request)
     own = [(n, v) for n, values in sorted(query.items()) if n not in PAGING for v in values]
 
@@ -207,7 +200,7 @@ def search(
         return {"relation": relation, "url": f"{base}{kind.type}?{urlencode(params)}"}
 
     links = [link("self", offset)]
-    if has_next:
+    if page.has_next:
         links.append(link("next", offset + count))
     if offset:
         links.append(link("previous", max(0, offset - count)))
@@ -217,7 +210,7 @@ def search(
             "resource": resource,
             "search": {"mode": "match"},
         }
-        for resource in kind.build(page)
+        for resource in page.found.resources
     ]
     bundle = {
         "resourceType": "Bundle",
@@ -226,7 +219,7 @@ def search(
         "link": links,
         "entry": entries,
     }
-    return bundle, [kind.patient_id(row) for row in page]
+    return bundle, page.found.patient_ids
 
 
 def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
@@ -253,7 +246,7 @@ def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
                 "resource": [
                     {
                         "type": kind.type,
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "interaction": [{"code": code} for code in kind.interactions],
                         "searchParam": [
                             {"name": p.name, "type": p.type, "documentation": p.documentation}
                             for p in kind.params
