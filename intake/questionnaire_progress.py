@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from intake.models import ClearanceDecision, DecisionKind, IntakeSubmission, SubmissionStatus
+from propel import formatting
 
 NOT_STARTED = "none"
 DRAFT = SubmissionStatus.DRAFT.value
@@ -83,7 +84,7 @@ def questionnaire_facts(patient_id: int) -> QuestionnaireFacts:
 
 
 def _day(moment: dt.datetime, tz: ZoneInfo) -> str:
-    return formats.date_format(moment.astimezone(tz), "M j")
+    return formatting.short_date(moment.astimezone(tz).date())
 
 
 def questionnaire_wording(

@@ -4,6 +4,7 @@
 - Time: "10:00 a.m." (Spanish: "10:00 a. m."); with `zone=True` "10:00 a.m. PT" (messages, and
   anything read outside the clinic's zone). In the hour clocks repeat when they fall back, "PT"
   alone would name two instants, so that hour says "PDT" or "PST".
+- Short date: "Dec 8" (Spanish "8 dic"), in a row of days.
 - Date and time: "Tue, Dec 8, 2026, 10:00 a.m." (and the zone, as above).
 - Phone: "(916) 915-9215" for a US number, "+44 20 7946 0958" for another country's; text that
   is not a number is shown as it was given.
@@ -66,6 +67,12 @@ def calendar_date_pattern() -> str:
     return pgettext("format", "M j, Y")
 
 
+def short_date_pattern() -> str:
+    # Translators: a short date in a row of days or on a chart's axis (Dec 8). Spanish puts the
+    # day first and the month in lower case: "j b" (8 dic).
+    return pgettext("format", "M j")
+
+
 def time_pattern() -> str:
     # Translators: a time as Django's time filter writes it (10:00 a.m.).
     return pgettext("format", "g:i a")
@@ -101,6 +108,15 @@ def calendar_date(value: Any) -> str:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         return ""
     return date_format(value, calendar_date_pattern())
+
+
+def short_date(value: Any) -> str:
+    """ "Dec 8" (Spanish "8 dic"): a day in a row of days, where the year goes without saying."""
+    if isinstance(value, dt.datetime):
+        value = _clinic_local(value).date()
+    if not isinstance(value, dt.date):
+        return ""
+    return date_format(value, short_date_pattern())
 
 
 def local_time(value: Any, zone: bool = False) -> str:

@@ -134,7 +134,7 @@ def days_context(days: SlotDays, base_url: str) -> dict[str, Any]:
                 anchor=f"{day:%Y%m%d}",
                 href=url(day) or "",
                 weekday=formats.date_format(day, "D"),
-                date=formats.date_format(day, "M j"),
+                date=formatting.short_date(day),
                 count=count,
                 current=day == days.day,
             )

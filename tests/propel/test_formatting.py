@@ -221,6 +221,21 @@ def test_the_filters_need_no_load_and_never_fail():
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "language", "expected"),
+    [
+        (dt.date(2026, 12, 8), "en", "Dec 8"),
+        (dt.date(2026, 12, 8), "es", "8 dic"),  # day first, month in lower case
+        (dt.datetime(2026, 12, 9, 7, 30, tzinfo=UTC), "en", "Dec 8"),  # the clinic's day
+        (None, "en", ""),
+        ("2026-12-08", "es", ""),
+    ],
+)
+def test_short_date_in_a_row_of_days(value, language, expected):
+    with translation.override(language):
+        assert formatting.short_date(value) == expected
+
+
 def test_spanish_needs_no_template_change():
     with translation.override("es"):
         text = render("{{ day|local_date }}", day=dt.date(2026, 12, 8))
