@@ -188,3 +188,18 @@ PARTICIPATION_STATUS_SOURCE = "https://hl7.org/fhir/R4B/valueset-participationst
 # Patient.communication.language: BCP-47 (urn:ietf:bcp:47), https://hl7.org/fhir/R4B/valueset-languages.html
 LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
 LANGUAGE_SOURCE = "https://hl7.org/fhir/R4B/valueset-languages.html"
+
+# --- Clinical area (Observation, Flag, Practitioner, Location, Organization in the read API) ---
+
+# The clinician's clearance decision (intake.ClearanceDecision) as an Observation. It is this
+# clinic's own decision under its own policy, which no public terminology names, so it is coded
+# in Propel's own code system, as the flag's rule and severity are; its value is DecisionKind's
+# value (cleared, declined, needs_information) in CLEARANCE_DECISION_SYSTEM.
+CLEARANCE_SYSTEM = f"{PROPEL_SYSTEM_BASE}/clearance"
+CLEARANCE_DECISION_SYSTEM = f"{PROPEL_SYSTEM_BASE}/clearance-decision"
+CLEARANCE = Code(
+    CLEARANCE_SYSTEM,
+    "infusion-clearance",
+    "Clinician's clearance for infusion",
+    "https://propel.clinic/fhir/CodeSystem/clearance (Propel's own code system, docs/fhir.md)",
+)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from intake.models import Patient
+from scheduling.fhir import kinds_clinical as clinical
 from scheduling.fhir import resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.kinds import (
@@ -81,6 +82,14 @@ APPOINTMENT = RowKind(
     order=("start", "pk"),
 )
 
-KINDS: tuple[Kind, ...] = (PATIENT, APPOINTMENT)
+KINDS: tuple[Kind, ...] = (
+    PATIENT,
+    clinical.PRACTITIONER,
+    clinical.ORGANIZATION,
+    clinical.LOCATION,
+    APPOINTMENT,
+    clinical.OBSERVATION,
+    clinical.FLAG,
+)
 
 REGISTRY: dict[str, Kind] = {kind.type: kind for kind in KINDS}

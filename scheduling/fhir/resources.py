@@ -27,7 +27,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner as FhirPractitioner
 from fhir.resources.R4B.resource import Resource
 
-from intake.models import Flag, IntakeSubmission, Patient, SubmissionStatus
+from intake.models import ClearanceDecision, Flag, IntakeSubmission, Patient, SubmissionStatus
 from scheduling.fhir import codes
 from scheduling.fhir.ids import fhir_id, fhir_ids
 from scheduling.models import (
@@ -53,6 +53,7 @@ OBSERVATION_KEYS = {
     "heart_rate": "Observation.heart_rate",
     "spo2": "Observation.spo2",
     "weight": "Observation.weight",
+    "clearance": "Observation.clearance",
 }
 # The clinic is one Organization, not a row: its id is kept under this pk.
 CLINIC_PK = 1
@@ -321,44 +322,53 @@ def score_total(submission: IntakeSubmission, instrument_id: str) -> int | None:
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
+def score_rows(
+    queryset: QuerySet[IntakeSubmission], instrument_id: str
+) -> QuerySet[IntakeSubmission]:
+    """Sent submissions whose `instrument_id` total is present (the rows `score_total` accepts:
+    scoring writes an int or null), so each row makes exactly one Observation of that score."""
+    total = f"scores__{instrument_id}__total"
+    return queryset.filter(
+        status=SubmissionStatus.SUBMITTED, **{f"{total}__isnull": False}
+    ).exclude(**{total: None})
+
+
 @_in_english
-def score_observations(submissions: Sequence[IntakeSubmission]) -> list[FhirObservation]:
-    """One Observation per coded score (codes.SCORE_CODES) of each sent submission that has a
-    complete total; a missing or incomplete score makes no Observation (nothing is invented)."""
-    wanted = [
-        (submission, instrument_id, code)
-        for submission in submissions
-        for instrument_id, code in codes.SCORE_CODES.items()
-        if score_total(submission, instrument_id) is not None
+def score_observations_of(
+    instrument_id: str, submissions: Sequence[IntakeSubmission]
+) -> list[FhirObservation]:
+    """One Observation of the coded score `instrument_id` (codes.SCORE_CODES) per sent submission
+    with a complete total; a missing or incomplete score makes none (nothing is invented)."""
+    code = codes.SCORE_CODES[instrument_id]
+    scored = [(row, score_total(row, instrument_id)) for row in submissions]
+    wanted = [(row, total) for row, total in scored if total is not None]
+    ids = fhir_ids(OBSERVATION_KEYS[instrument_id], [row.pk for row, _ in wanted])
+    patient_ids = fhir_ids(PATIENT, {row.patient_id for row, _ in wanted})
+    return [
+        FhirObservation.model_validate(
+            {
+                "id": ids[row.pk],
+                "meta": _meta(row.updated_at),
+                "status": "final",
+                "category": [_concept(codes.SURVEY)],
+                "code": _concept(code),
+                "subject": _ref("Patient", patient_ids[row.patient_id]),
+                "effectiveDateTime": row.submitted_at,
+                "issued": row.submitted_at,
+                "valueQuantity": _quantity(total, codes.SCORE),
+            }
+        )
+        for row, total in wanted
     ]
-    ids = {
-        instrument_id: fhir_ids(
-            OBSERVATION_KEYS[instrument_id],
-            [submission.pk for submission, key, _ in wanted if key == instrument_id],
-        )
+
+
+def score_observations(submissions: Sequence[IntakeSubmission]) -> list[FhirObservation]:
+    """Every coded score's Observations of these submissions, one score after the other."""
+    return [
+        observation
         for instrument_id in codes.SCORE_CODES
-    }
-    patient_ids = fhir_ids(PATIENT, {submission.patient_id for submission, _, _ in wanted})
-    built = []
-    for submission, instrument_id, code in wanted:
-        total = score_total(submission, instrument_id)
-        assert total is not None
-        built.append(
-            FhirObservation.model_validate(
-                {
-                    "id": ids[instrument_id][submission.pk],
-                    "meta": _meta(submission.updated_at),
-                    "status": "final",
-                    "category": [_concept(codes.SURVEY)],
-                    "code": _concept(code),
-                    "subject": _ref("Patient", patient_ids[submission.patient_id]),
-                    "effectiveDateTime": submission.submitted_at,
-                    "issued": submission.submitted_at,
-                    "valueQuantity": _quantity(total, codes.SCORE),
-                }
-            )
-        )
-    return built
+        for observation in score_observations_of(instrument_id, submissions)
+    ]
 
 
 # --- Observation: vital signs -----------------------------------------------------------------
@@ -369,79 +379,98 @@ def vital_reading_rows(queryset: QuerySet[VitalReading]) -> QuerySet[VitalReadin
     return queryset.select_related("visit__appointment")
 
 
+def _blood_pressure(reading: VitalReading) -> dict[str, Any]:
+    return {
+        "code": _concept(codes.BP_PANEL),
+        "component": [
+            {
+                "code": _concept(codes.SYSTOLIC),
+                "valueQuantity": _quantity(reading.systolic, codes.MM_HG),
+            },
+            {
+                "code": _concept(codes.DIASTOLIC),
+                "valueQuantity": _quantity(reading.diastolic, codes.MM_HG),
+            },
+        ],
+    }
+
+
+def _heart_rate(reading: VitalReading) -> dict[str, Any]:
+    return {
+        "code": _concept(codes.HEART_RATE),
+        "valueQuantity": _quantity(reading.heart_rate, codes.PER_MINUTE),
+    }
+
+
+def _spo2(reading: VitalReading) -> dict[str, Any]:
+    return {
+        "code": {
+            "coding": [_coding(codes.SPO2), _coding(codes.SPO2_PULSE_OXIMETRY)],
+            "text": codes.SPO2_PULSE_OXIMETRY.display,
+        },
+        "valueQuantity": _quantity(reading.spo2, codes.PERCENT),
+    }
+
+
+def _weight(reading: VitalReading) -> dict[str, Any]:
+    if reading.weight_lb is None:
+        raise ValueError("a reading without a weight makes no weight Observation")
+    return {
+        "code": _concept(codes.BODY_WEIGHT),
+        "valueQuantity": _quantity(reading.weight_lb, codes.POUND),
+    }
+
+
+# Each vital sign's OBSERVATION_KEYS key -> what its Observation says of a reading, in the order
+# a reading's Observations are listed. Weight only where the patient was weighed.
+VITAL_SIGNS: dict[str, Callable[[VitalReading], dict[str, Any]]] = {
+    "bp": _blood_pressure,
+    "heart_rate": _heart_rate,
+    "spo2": _spo2,
+    "weight": _weight,
+}
+
+
+def vital_sign_rows(queryset: QuerySet[VitalReading], key: str) -> QuerySet[VitalReading]:
+    """The readings that make an Observation of the vital sign `key` (VITAL_SIGNS), one each."""
+    rows = vital_reading_rows(queryset)
+    return rows.filter(weight_lb__isnull=False) if key == "weight" else rows
+
+
 @_in_english
+def vital_sign_observations_of(key: str, readings: Sequence[VitalReading]) -> list[FhirObservation]:
+    """The vital sign `key` (VITAL_SIGNS) of each reading: category vital-signs, units UCUM; a
+    reading without a weight makes no weight Observation."""
+    part = VITAL_SIGNS[key]
+    wanted = [r for r in readings if key != "weight" or r.weight_lb is not None]
+    ids = fhir_ids(OBSERVATION_KEYS[key], [reading.pk for reading in wanted])
+    patient_ids = fhir_ids(PATIENT, {reading.visit.appointment.patient_id for reading in wanted})
+    return [
+        FhirObservation.model_validate(
+            {
+                "id": ids[reading.pk],
+                # Readings are written once, when taken (scheduling.visits.gate), never changed.
+                "meta": _meta(reading.taken_at),
+                "status": "final",
+                "category": [_concept(codes.VITAL_SIGNS)],
+                "subject": _ref("Patient", patient_ids[reading.visit.appointment.patient_id]),
+                "effectiveDateTime": reading.taken_at,
+                "note": [{"text": str(reading.get_phase_display())}],
+                **part(reading),
+            }
+        )
+        for reading in wanted
+    ]
+
+
 def vital_sign_observations(readings: Sequence[VitalReading]) -> list[FhirObservation]:
-    """For each reading: the blood pressure panel (systolic and diastolic as components), heart
-    rate, SpO2 and, when weighed, body weight; category vital-signs, units UCUM."""
-    pks = [reading.pk for reading in readings]
-    ids = {key: fhir_ids(OBSERVATION_KEYS[key], pks) for key in ("bp", "heart_rate", "spo2")}
-    ids["weight"] = fhir_ids(
-        OBSERVATION_KEYS["weight"], [r.pk for r in readings if r.weight_lb is not None]
-    )
-    patient_ids = fhir_ids(PATIENT, {reading.visit.appointment.patient_id for reading in readings})
-    built = []
-    for reading in readings:
-        common = {
-            "status": "final",
-            "category": [_concept(codes.VITAL_SIGNS)],
-            "subject": _ref("Patient", patient_ids[reading.visit.appointment.patient_id]),
-            "effectiveDateTime": reading.taken_at,
-            "note": [{"text": str(reading.get_phase_display())}],
-        }
-        built.append(
-            FhirObservation.model_validate(
-                {
-                    **common,
-                    "id": ids["bp"][reading.pk],
-                    "code": _concept(codes.BP_PANEL),
-                    "component": [
-                        {
-                            "code": _concept(codes.SYSTOLIC),
-                            "valueQuantity": _quantity(reading.systolic, codes.MM_HG),
-                        },
-                        {
-                            "code": _concept(codes.DIASTOLIC),
-                            "valueQuantity": _quantity(reading.diastolic, codes.MM_HG),
-                        },
-                    ],
-                }
-            )
-        )
-        built.append(
-            FhirObservation.model_validate(
-                {
-                    **common,
-                    "id": ids["heart_rate"][reading.pk],
-                    "code": _concept(codes.HEART_RATE),
-                    "valueQuantity": _quantity(reading.heart_rate, codes.PER_MINUTE),
-                }
-            )
-        )
-        built.append(
-            FhirObservation.model_validate(
-                {
-                    **common,
-                    "id": ids["spo2"][reading.pk],
-                    "code": {
-                        "coding": [_coding(codes.SPO2), _coding(codes.SPO2_PULSE_OXIMETRY)],
-                        "text": codes.SPO2_PULSE_OXIMETRY.display,
-                    },
-                    "valueQuantity": _quantity(reading.spo2, codes.PERCENT),
-                }
-            )
-        )
-        if reading.weight_lb is not None:
-            built.append(
-                FhirObservation.model_validate(
-                    {
-                        **common,
-                        "id": ids["weight"][reading.pk],
-                        "code": _concept(codes.BODY_WEIGHT),
-                        "valueQuantity": _quantity(reading.weight_lb, codes.POUND),
-                    }
-                )
-            )
-    return built
+    """Every vital sign's Observations of these readings (blood pressure panel with systolic and
+    diastolic as components, heart rate, SpO2 and, when weighed, body weight)."""
+    return [
+        observation
+        for key in VITAL_SIGNS
+        for observation in vital_sign_observations_of(key, readings)
+    ]
 
 
 # --- Flag -------------------------------------------------------------------------------------
@@ -463,6 +492,8 @@ def flags(rows: Sequence[Flag]) -> list[FhirFlag]:
         FhirFlag.model_validate(
             {
                 "id": ids[row.pk],
+                # Flags are written once, at submission (intake.eligibility), never changed.
+                "meta": _meta(row.created_at),
                 "status": "active",
                 "category": [
                     _concept(codes.FLAG_CLINICAL),
@@ -500,6 +531,67 @@ def flags(rows: Sequence[Flag]) -> list[FhirFlag]:
 
 def flag(row: Flag) -> FhirFlag:
     return flags([row])[0]
+
+
+# --- Observation: the clinician's clearance ----------------------------------------------------
+
+
+def clearance_rows(queryset: QuerySet[ClearanceDecision]) -> QuerySet[ClearanceDecision]:
+    """Decisions with the deciding user's Clinician row (the performer), in one query."""
+    return queryset.select_related("decided_by__clinician")
+
+
+@_in_english
+def clearance_observations(decisions: Sequence[ClearanceDecision]) -> list[FhirObservation]:
+    """Each clearance decision as an Observation in Propel's code systems (no public terminology
+    has "cleared for infusion"): the decision as valueCodeableConcept; a clearance's days as
+    effectivePeriod (from the decision to valid_until, a clinic date, inclusive), the other
+    decisions at their instant; the reason and a hard-stop override as notes; performer the
+    deciding clinician when they have a Clinician row. Decisions are append-only, so each is
+    final; the latest one is the patient's standing (docs/fhir.md)."""
+    ids = fhir_ids(OBSERVATION_KEYS["clearance"], [row.pk for row in decisions])
+    patient_ids = fhir_ids(PATIENT, {row.patient_id for row in decisions})
+    clinicians = {row.pk: getattr(row.decided_by, "clinician", None) for row in decisions}
+    clinician_ids = fhir_ids(PRACTITIONER, {c.pk for c in clinicians.values() if c is not None})
+    built = []
+    for row in decisions:
+        data: dict[str, Any] = {
+            "id": ids[row.pk],
+            "meta": _meta(row.decided_at),
+            "status": "final",
+            "code": _concept(codes.CLEARANCE),
+            "subject": _ref("Patient", patient_ids[row.patient_id]),
+            "issued": row.decided_at,
+            "valueCodeableConcept": {
+                "coding": [
+                    {
+                        "system": codes.CLEARANCE_DECISION_SYSTEM,
+                        "code": row.kind,
+                        "display": str(row.get_kind_display()),
+                    }
+                ],
+                "text": str(row.get_kind_display()),
+            },
+        }
+        if row.valid_until is not None:
+            data["effectivePeriod"] = {
+                "start": row.decided_at,
+                "end": row.valid_until.isoformat(),
+            }
+        else:
+            data["effectiveDateTime"] = row.decided_at
+        notes = [row.reason] if row.reason else []
+        if row.override_reason:
+            notes.append(f"Hard stop overridden: {row.override_reason}")
+        if notes:
+            data["note"] = [{"text": text} for text in notes]
+        clinician = clinicians[row.pk]
+        if clinician is not None:
+            data["performer"] = [
+                _ref("Practitioner", clinician_ids[clinician.pk], clinician.display_name)
+            ]
+        built.append(FhirObservation.model_validate(data))
+    return built
 
 
 def all_of(builder: Any, rows: Iterable[Any]) -> list[dict[str, Any]]:

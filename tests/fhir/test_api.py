@@ -13,10 +13,19 @@ from intake.models import Patient
 from propel.models import AuditEvent
 from scheduling.fhir.ids import fhir_id
 from scheduling.fhir.registry import APPOINTMENT_STATUS_SEARCH, REGISTRY
-from scheduling.fhir.resources import build_appointment
+from scheduling.fhir.resources import (
+    OBSERVATION_KEYS,
+    build_appointment,
+    clinic_organization_id,
+)
 from scheduling.fhir.search import MAX_COUNT
 from scheduling.models import Appointment, AppointmentStatus
-from tests.factories import AppointmentFactory, PatientFactory
+from tests.factories import (
+    AppointmentFactory,
+    FlagFactory,
+    PatientFactory,
+    SubmittedScreeningFactory,
+)
 from tests.fhir.support import api_client, fhir_get, outcome, validated
 
 pytestmark = pytest.mark.django_db
@@ -48,17 +57,27 @@ def test_every_served_type_answers_read_and_search(client):
     """What the CapabilityStatement claims, the API does (no type listed but not served)."""
     new = api_client()
     appointment = AppointmentFactory()
-    rows = {"Patient": appointment.patient, "Appointment": appointment}
+    scored = SubmittedScreeningFactory(scores={"phq9": {"total": 7}})
+    ids = {
+        "Patient": fhir_id("Patient", appointment.patient_id),
+        "Practitioner": fhir_id("Practitioner", appointment.clinician_id),
+        "Organization": clinic_organization_id(),
+        "Location": fhir_id("Location", appointment.room_id),
+        "Appointment": fhir_id("Appointment", appointment.pk),
+        "Observation": fhir_id(OBSERVATION_KEYS["phq9"], scored.pk),
+        "Flag": fhir_id("Flag", FlagFactory().pk),
+    }
     statement = client.get(BASE + "metadata").json()
     for entry in statement["rest"][0]["resource"]:
         resource_type = entry["type"]
-        row = rows[resource_type]
-        read = fhir_get(client, f"{BASE}{resource_type}/{fhir_id(resource_type, row.pk)}", new)
+        read = fhir_get(client, f"{BASE}{resource_type}/{ids[resource_type]}", new)
         assert read.status_code == 200, read.content
         assert validated(read.json())["resourceType"] == resource_type
         found = fhir_get(client, f"{BASE}{resource_type}", new)
         assert found.status_code == 200
-        assert validated(found.json())["type"] == "searchset"
+        bundle = validated(found.json())
+        assert bundle["type"] == "searchset"
+        assert ids[resource_type] in [e["resource"]["id"] for e in bundle["entry"]]
 
 
 def test_read_a_patient_by_its_stable_id_not_the_database_id(client):
@@ -79,8 +98,8 @@ def test_an_id_of_another_type_is_not_found(client):
 
 
 def test_an_unserved_type_is_not_found(client):
-    outcome(fhir_get(client, f"{BASE}Observation", api_client()), 404, "not-found")
-    outcome(fhir_get(client, f"{BASE}Observation/abc", api_client()), 404, "not-found")
+    outcome(fhir_get(client, f"{BASE}Medication", api_client()), 404, "not-found")
+    outcome(fhir_get(client, f"{BASE}Medication/abc", api_client()), 404, "not-found")
 
 
 def test_appointment_search_by_patient_date_and_status(client):

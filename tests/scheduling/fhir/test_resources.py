@@ -19,30 +19,26 @@ from fhir.resources.R4B.organization import Organization as FhirOrganization
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner as FhirPractitioner
 
-from intake.models import Flag, IntakeSubmission
-from propel.roles import Role
+from intake.models import ClearanceDecision, Flag, IntakeSubmission
 from scheduling.fhir import codes, resources
 from scheduling.fhir.ids import fhir_id
 from scheduling.models import (
     Appointment,
     AppointmentStatus,
-    ReadingPhase,
-    Visit,
     VitalReading,
 )
 from tests.factories import (
     AppointmentFactory,
+    ClearanceDecisionFactory,
     ClinicianFactory,
     FlagFactory,
     PatientFactory,
     RoomFactory,
     SubmittedScreeningFactory,
-    UserFactory,
 )
+from tests.fhir.clinical_support import TAKEN, vital_reading
 
 pytestmark = [pytest.mark.django_db]
-
-TAKEN = dt.datetime(2027, 1, 5, 17, 10, tzinfo=dt.UTC)
 
 
 def parsed(model, resource):
@@ -163,24 +159,8 @@ def test_incomplete_or_unsent_scores_make_no_observation():
     assert resources.score_observations([incomplete, draft]) == []
 
 
-def visit_reading(weight_lb=None):
-    appointment = AppointmentFactory(infusion=True, status=AppointmentStatus.CHECKED_IN)
-    visit = Visit.objects.create(appointment=appointment)
-    return VitalReading.objects.create(
-        visit=visit,
-        phase=ReadingPhase.BEFORE,
-        systolic=128,
-        diastolic=82,
-        heart_rate=71,
-        spo2=97,
-        weight_lb=weight_lb,
-        taken_at=TAKEN,
-        taken_by=UserFactory(role=Role.CLINICIAN),
-    )
-
-
 def test_vital_signs_bp_panel_heart_rate_spo2_weight():
-    reading = visit_reading(weight_lb=172)
+    reading = vital_reading(weight_lb=172)
     built = [parsed(FhirObservation, o) for o in resources.vital_sign_observations([reading])]
     by_code = {o.code.coding[0].code: o for o in built}
     assert set(by_code) == {"85354-9", "8867-4", "2708-6", "29463-7"}
@@ -213,7 +193,7 @@ def test_vital_signs_bp_panel_heart_rate_spo2_weight():
 
 
 def test_a_reading_without_weight_has_no_weight_observation():
-    built = resources.vital_sign_observations([visit_reading()])
+    built = resources.vital_sign_observations([vital_reading()])
     assert [o.code.coding[0].code for o in built] == ["85354-9", "8867-4", "2708-6"]
 
 
@@ -239,7 +219,7 @@ def test_batch_builders_cost_constant_queries():
                 start=dt.datetime(2027, 2, 1, 17, tzinfo=dt.UTC) + dt.timedelta(days=_)
             )
             FlagFactory()
-            visit_reading(weight_lb=150)
+            vital_reading(weight_lb=150)
             scored_submission(phq9={"total": 3}, gad7={"total": 4})
         resources.appointments(list(resources.appointment_rows(Appointment.objects.all())))
         resources.flags(list(resources.flag_rows(Flag.objects.all())))
@@ -277,3 +257,60 @@ def test_displays_are_english_whatever_the_active_language():
     with translation.override("es"):
         built = resources.patient(row)
     assert built.communication[0].language.coding[0].display == "Spanish"
+
+
+@pytest.mark.parametrize("instrument_id", ["phq9", "gad7"])
+def test_score_rows_are_exactly_the_submissions_that_make_a_score_observation(instrument_id):
+    """The read API pages over score_rows: each row must make exactly one Observation."""
+    patient = PatientFactory()
+    variants = [
+        {instrument_id: {"total": 0}},
+        {instrument_id: {"total": 21, "band": "severe"}},
+        {instrument_id: {"total": None, "missing": ["x"]}},
+        {instrument_id: {"band": "none"}},
+        {"pcl5": {"total": 40}},
+        {},
+    ]
+    rows = [
+        SubmittedScreeningFactory(patient=patient, round=i + 1, scores=scores)
+        for i, scores in enumerate(variants)
+    ]
+    SubmittedScreeningFactory(
+        round=1, status="draft", submitted_at=None, scores={instrument_id: {"total": 3}}
+    )
+    selected = list(resources.score_rows(IntakeSubmission.objects.all(), instrument_id))
+    assert sorted(row.pk for row in selected) == [rows[0].pk, rows[1].pk]
+    built = resources.score_observations_of(instrument_id, selected)
+    assert [o.id for o in built] == [
+        fhir_id(f"Observation.{instrument_id}", r.pk) for r in selected
+    ]
+    everything = resources.score_observations_of(
+        instrument_id, list(IntakeSubmission.objects.all())
+    )
+    assert len(everything) == len(selected)
+
+
+def test_vital_sign_rows_of_weight_are_the_weighed_readings():
+    weighed, unweighed = vital_reading(weight_lb=160), vital_reading(day=1)
+    for key in resources.VITAL_SIGNS:
+        rows = list(resources.vital_sign_rows(VitalReading.objects.all(), key))
+        assert len(resources.vital_sign_observations_of(key, rows)) == len(rows)
+        expected = [weighed] if key == "weight" else [weighed, unweighed]
+        assert sorted(r.pk for r in rows) == sorted(r.pk for r in expected)
+
+
+@pytest.mark.parametrize(
+    ("traits", "value"),
+    [
+        ({}, "cleared"),
+        ({"declined": True}, "declined"),
+        ({"needs_information": True}, "needs_information"),
+    ],
+)
+def test_clearance_decisions_validate_as_observations(traits, value):
+    row = ClearanceDecisionFactory(**traits)
+    rows = list(resources.clearance_rows(ClearanceDecision.objects.filter(pk=row.pk)))
+    built = [parsed(FhirObservation, o) for o in resources.clearance_observations(rows)]
+    assert [o.valueCodeableConcept.coding[0].code for o in built] == [value]
+    assert built[0].code.coding[0].code == codes.CLEARANCE.code
+    assert built[0].subject.reference == f"Patient/{fhir_id('Patient', row.patient_id)}"
