@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from django.utils.crypto import salted_hmac
 from fhir.resources.R4B.schedule import Schedule as FhirSchedule
 from fhir.resources.R4B.slot import Slot as FhirSlot
 
+from scheduling.availability import Slot
 from scheduling.fhir import codes
 from scheduling.fhir.ids import fhir_ids
 from scheduling.fhir.resources import LOCATION, PRACTITIONER, as_json
@@ -136,7 +137,7 @@ def slot_key(value: str) -> SlotKey | None:
 
 def _expand(
     appointment_type: AppointmentType,
-    slots: Iterable[Any],
+    slots: Iterable[Slot],
     schedule: ScheduleRef | None,
 ) -> list[FreeSlot]:
     key = schedule_key_for(appointment_type)
@@ -210,9 +211,9 @@ def service_type(appointment_type: AppointmentType) -> dict[str, Any]:
 
 def _schedules(
     key: str,
-    rows: Sequence[Clinician] | Sequence[Room],
-    serves: Any,
-    name: Any,
+    rows: Sequence[Any],
+    serves: Callable[[AppointmentType, Any], bool],
+    name: Callable[[Any], str],
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
     ids = fhir_ids(key, [row.pk for row in rows])
