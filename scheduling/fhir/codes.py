@@ -203,3 +203,17 @@ CLEARANCE = Code(
     "Clinician's clearance for infusion",
     "https://propel.clinic/fhir/CodeSystem/clearance (Propel's own code system, docs/fhir.md)",
 )
+
+# --- Schedule and Slot (helper H4, scheduling.fhir.schedule_resources) ------------------------
+
+# Propel's own code system for the clinic's appointment types (editable data: consultation,
+# infusion visit...), by their `code`: Schedule.serviceType and Slot.serviceType. No public
+# terminology names these visits; HL7's example service-type codes do not fit a ketamine clinic.
+APPOINTMENT_TYPE_SYSTEM = f"{PROPEL_SYSTEM_BASE}/appointment-type"
+
+SLOT_STATUS_SOURCE = "https://hl7.org/fhir/R4B/codesystem-slotstatus.xml.html"
+# Slot.status is a required binding to http://hl7.org/fhir/ValueSet/slotstatus; Propel serves
+# only free slots, but a search may name any of these (another is a 400).
+SLOT_STATUSES = frozenset(
+    {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
+)

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from intake.models import Patient
 from scheduling.fhir import kinds_clinical as clinical
-from scheduling.fhir import resources
+from scheduling.fhir import kinds_schedule, resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.kinds import (
     Kind,
@@ -90,6 +90,7 @@ KINDS: tuple[Kind, ...] = (
     APPOINTMENT,
     clinical.OBSERVATION,
     clinical.FLAG,
+    *kinds_schedule.KINDS,
 )
 
 REGISTRY: dict[str, Kind] = {kind.type: kind for kind in KINDS}
