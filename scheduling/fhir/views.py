@@ -335,7 +335,10 @@ def token(request: HttpRequest) -> HttpResponse:
         return response
     client = None
     try:
-        if request.POST.get("grant_type") != "client_credentials":
+        grant_type = request.POST.get("grant_type", "")
+        if not grant_type:
+            raise OAuthError("invalid_request", "grant_type is missing (client_credentials)")
+        if grant_type != "client_credentials":
             raise OAuthError("unsupported_grant_type", "grant_type must be client_credentials")
         try:
             client, method = _token_client(request)

@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.hashers import check_password
 from django.test import Client
@@ -347,7 +348,7 @@ def test_the_token_endpoint_answers_oauth_errors(client, rsa_key):
     new = api_client()
     registered = keyed_client(rsa_key)
     oauth_error(client.post(TOKEN, {"grant_type": "password"}), 400, "unsupported_grant_type")
-    oauth_error(client.post(TOKEN, {}), 400, "unsupported_grant_type")
+    oauth_error(client.post(TOKEN, {}), 400, "invalid_request")
     both = request_token(client, assertion(rsa_key, registered), **{"client_secret": new.secret})
     oauth_error(both, 400, "invalid_request")
     wrong_type = request_token(
@@ -458,3 +459,41 @@ def test_the_admin_will_not_give_a_keyed_client_a_secret(client_for, admin_user,
     )
     assert "remove its keys first" in page.content.decode()
     assert FhirClient.objects.get(pk=registered.pk).secret_hash == before
+
+
+def test_failed_token_requests_are_rate_limited_by_address(client, rsa_key):
+    registered = keyed_client(rsa_key)
+    with time_machine.travel("2026-12-01 10:00:05Z", tick=False):
+        bad = assertion(rsa_key, registered, claims={"aud": "https://elsewhere/token"})
+        statuses = [request_token(client, bad).status_code for _ in range(21)]
+        assert statuses[:20] == [401] * 20
+        response = request_token(client, bad)
+        oauth_error(response, 429, "invalid_client")
+        assert response["Retry-After"] == "60"
+
+
+def test_the_documented_example_gets_a_token(client):
+    """docs/fhir.md's worked example: a key made as it says, its printed JWKS accepted by the
+    admin's check, its assertion accepted by the token endpoint."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    public = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwks = json.loads(
+        json.dumps({"keys": [{**public, "kid": "ehr-2026-12", "alg": "ES384", "use": "sig"}]})
+    )
+    registered = api_client().client
+    access.fhir_client_set_keys(registered, smart.clean_jwks(jwks))
+    now = int(time.time())
+    signed = jwt.encode(
+        {
+            "iss": registered.client_id,
+            "sub": registered.client_id,
+            "aud": smart.token_url(),
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+        },
+        key,
+        algorithm="ES384",
+        headers={"kid": "ehr-2026-12"},
+    )
+    response = request_token(client, signed, scope="system/Patient.rs system/Appointment.rs")
+    assert response.json()["scope"] == "system/Appointment.rs system/Patient.rs"
