@@ -5,8 +5,10 @@ CapabilityStatement say where and how."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.hashers import check_password
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -497,3 +500,37 @@ def test_the_documented_example_gets_a_token(client):
     )
     response = request_token(client, signed, scope="system/Patient.rs system/Appointment.rs")
     assert response.json()["scope"] == "system/Appointment.rs system/Patient.rs"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+@pytest.mark.race
+def test_two_racing_requests_with_one_assertion_get_one_token(rsa_key):
+    """Both pass every check at once; the unique constraint on (client, jti) lets one through."""
+    registered = keyed_client(rsa_key)
+    signed = assertion(rsa_key, registered)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            start.wait(timeout=10)
+            smart.verify_assertion(
+                signed,
+                client_id="",
+                audience=smart.token_url(),
+                now=dt.datetime.now(dt.UTC),
+            )
+            outcomes.append("token")
+        except smart.OAuthError as error:
+            outcomes.append(error.error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["invalid_client", "token"]
+    assert FhirAssertionUse.objects.count() == 1
