@@ -194,6 +194,8 @@ def _verify_signed(
         raise invalid_client(f"the client assertion has no {error.claim}") from None
     except jwt.PyJWTError as error:
         raise invalid_client(f"the client assertion does not verify ({error})") from None
+    except (OverflowError, ValueError, TypeError):  # e.g. a signed exp of 1e999 (infinity)
+        raise invalid_client("the client assertion's claims are malformed") from None
     if verified["sub"] != client.client_id:
         raise invalid_client("the assertion's sub must be the client id (as iss)")
     exp = verified["exp"]

@@ -22,6 +22,9 @@ from django.contrib.auth.hashers import check_password
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from propel.models import AuditEvent
@@ -534,3 +537,27 @@ def test_two_racing_requests_with_one_assertion_get_one_token(rsa_key):
         thread.join(timeout=30)
     assert sorted(outcomes) == ["invalid_client", "token"]
     assert FhirAssertionUse.objects.count() == 1
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    garbage=st.text(max_size=300)
+    | st.builds(".".join, st.lists(st.text(max_size=80), min_size=3, max_size=3))
+)
+def test_any_assertion_text_is_an_oauth_error_never_a_500(client, garbage):
+    response = request_token(client, garbage)
+    assert response.status_code in (400, 401, 429)
+    assert "error" in response.json()
+
+
+def test_a_signed_infinite_exp_is_invalid_client(client, rsa_key):
+    registered = keyed_client(rsa_key)
+    header = {"alg": "RS384", "kid": rsa_key.kid, "typ": "JWT"}
+    body = (
+        f'{{"iss": "{registered.client_id}", "sub": "{registered.client_id}", '
+        f'"aud": "{smart.token_url()}", "exp": 1e999, "jti": "x"}}'
+    )
+    signed = jwt.api_jws.encode(body.encode(), rsa_key.private, "RS384", headers=header)
+    oauth_error(request_token(client, signed), 401, "invalid_client")
