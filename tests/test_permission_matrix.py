@@ -571,8 +571,10 @@ MATRIX: dict[str, Row] = {
     "intake:referral_document": Row(referral_document, HEALTH),
     # The FHIR API (scheduling.fhir): not a staff or patient page. Its clients authenticate with
     # their own credentials (tests/fhir), never a session or a patient link: without them every
-    # persona gets the 401 OperationOutcome; the CapabilityStatement is public.
+    # persona gets the 401 OperationOutcome; the CapabilityStatement and the SMART configuration
+    # are public; the token endpoint answers an empty form with OAuth's 400.
     "fhir:metadata": Row(none, everyone(200)),
+    "fhir:smart_configuration": Row(none, everyone(200)),
     "fhir:token": Row(none, everyone(400), "POST"),
     "fhir:search": Row(lambda w, t: {"resource_type": "Patient"}, everyone(401)),
     "fhir:read": Row(

@@ -1,5 +1,6 @@
 """FHIR API clients in the Django admin (issue 23, item 4): add one (its secret is shown once, in
-the message after saving), choose its read scopes, revoke it or give it a new secret."""
+the message after saving), choose its read scopes, register its public keys for SMART Backend
+Services (then it has no secret), revoke it or give it a new secret."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from propel.audit import audit_record
-from scheduling.fhir import access
+from scheduling.fhir import access, smart
 from scheduling.fhir.registry import REGISTRY
 from scheduling.models import FhirClient
 
@@ -32,7 +33,20 @@ class FhirClientForm(forms.ModelForm):
 
     class Meta:
         model = FhirClient
-        fields = ("name", "scopes", "active")
+        fields = ("name", "scopes", "jwks", "active")
+        help_texts = {
+            "jwks": _(
+                'SMART Backend Services: the client\'s public JSON Web Key Set, {"keys": [...]}, '
+                "RSA or EC (P-384) public keys, each with a kid. A client with keys signs its "
+                "token requests and has no secret. Leave empty for a client with a secret."
+            )
+        }
+
+    def clean_jwks(self) -> dict[str, Any]:
+        try:
+            return smart.clean_jwks(self.cleaned_data.get("jwks"))
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 def _show_secret(request: HttpRequest, client: FhirClient, secret: str) -> None:
@@ -44,6 +58,11 @@ def _show_secret(request: HttpRequest, client: FhirClient, secret: str) -> None:
         )
         % {"id": client.client_id, "secret": secret},
     )
+
+
+def _kids(client: FhirClient) -> list[str]:
+    keys = client.jwks.get("keys", []) if isinstance(client.jwks, dict) else []
+    return [key.get("kid", "") for key in keys]
 
 
 @admin.register(FhirClient)
@@ -61,16 +80,31 @@ class FhirClientAdmin(admin.ModelAdmin):
     ) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            if "jwks" in form.changed_data:
+                access.fhir_client_set_keys(obj, obj.jwks)
+                if not obj.jwks:
+                    messages.warning(
+                        request,
+                        _("Keys removed: give the client a new secret so that it can sign in."),
+                    )
             audit_record(
                 action="fhir.client_changed",
                 request=request,
                 obj=obj,
-                detail={"client": obj.client_id, "scopes": obj.scopes, "active": obj.active},
+                detail={
+                    "client": obj.client_id,
+                    "scopes": obj.scopes,
+                    "active": obj.active,
+                    "kids": _kids(obj),
+                },
             )
             return
+        jwks = obj.jwks
         new = access.fhir_client_create(name=obj.name, scopes=list(obj.scopes))
         if not obj.active:
             FhirClient.objects.filter(pk=new.client.pk).update(active=False)
+        if jwks:
+            access.fhir_client_set_keys(new.client, jwks)
         obj.pk, obj.client_id = new.client.pk, new.client.client_id
         obj.secret_hash, obj.created_at = new.client.secret_hash, new.client.created_at
         obj._state.adding = False
@@ -78,9 +112,19 @@ class FhirClientAdmin(admin.ModelAdmin):
             action="fhir.client_created",
             request=request,
             obj=obj,
-            detail={"client": obj.client_id, "scopes": obj.scopes},
+            detail={"client": obj.client_id, "scopes": obj.scopes, "kids": _kids(obj)},
         )
-        _show_secret(request, obj, new.secret)
+        if jwks:
+            messages.success(
+                request,
+                _(
+                    "Client id %(id)s. It signs its token requests with its registered keys "
+                    "(SMART Backend Services) and has no secret."
+                )
+                % {"id": obj.client_id},
+            )
+        else:
+            _show_secret(request, obj, new.secret)
 
     @admin.action(description=_("Revoke the selected clients"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[FhirClient]) -> None:
@@ -101,6 +145,12 @@ class FhirClientAdmin(admin.ModelAdmin):
             messages.error(request, _("Choose exactly one client."))
             return
         client = queryset.get()
+        if client.jwks:
+            messages.error(
+                request,
+                _("This client signs with its registered keys: remove its keys first."),
+            )
+            return
         secret = access.fhir_client_new_secret(client)
         audit_record(
             action="fhir.client_new_secret",

@@ -217,3 +217,18 @@ SLOT_STATUS_SOURCE = "https://hl7.org/fhir/R4B/codesystem-slotstatus.xml.html"
 SLOT_STATUSES = frozenset(
     {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"}
 )
+
+# --- SMART Backend Services (helper "smart": access, CapabilityStatement.rest.security) ---------
+
+# CapabilityStatement.rest.security.service: "OAuth2 using SMART-on-FHIR profile".
+RESTFUL_SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+SMART_ON_FHIR = Code(
+    RESTFUL_SECURITY_SERVICE,
+    "SMART-on-FHIR",
+    "SMART-on-FHIR",
+    "https://hl7.org/fhir/R4/valueset-restful-security-service.html",
+)
+# The token endpoint in the CapabilityStatement, for clients that read it there (SMART App
+# Launch 2 prefers .well-known/smart-configuration): HL7/smart-app-launch
+# input/fsh/smart-extensions.fsh, Extension oauth-uris.
+SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"

@@ -9,6 +9,7 @@ app_name = "fhir"
 urlpatterns = [
     path("metadata", views.metadata, name="metadata"),
     path("auth/token", views.token, name="token"),
+    path(".well-known/smart-configuration", views.smart_configuration, name="smart_configuration"),
     path("<str:resource_type>", views.search, name="search"),
     path("<str:resource_type>/<str:fhir_id>", views.read, name="read"),
     path("<path:rest>", views.unknown, name="unknown"),

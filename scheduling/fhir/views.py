@@ -1,7 +1,8 @@
 """The FHIR R4 read API (issue 23, item 2): /fhir/R4/metadata, read by id, search with paging,
-and the token endpoint of the static-client design (scheduling.fhir.access).
+the OAuth token endpoint and the SMART configuration (scheduling.fhir.access and .smart).
 
-Every answer is application/fhir+json; every error an OperationOutcome (scheduling.fhir.errors);
+Every answer is application/fhir+json; every error an OperationOutcome (scheduling.fhir.errors)
+except the token endpoint's, which are OAuth 2 errors;
 every call by a client is rate limited and audited with the client and the patients it touched.
 """
 
@@ -13,14 +14,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from propel.audit import audit_record
 from propel.http import client_ip
 from propel.ratelimit import ratelimit_hit
-from scheduling.fhir import access
+from scheduling.fhir import access, smart
+from scheduling.fhir.codes import SMART_OAUTH_URIS, SMART_ON_FHIR
 from scheduling.fhir.errors import (
     FHIR_JSON,
     FhirError,
@@ -32,6 +34,7 @@ from scheduling.fhir.errors import (
 from scheduling.fhir.kinds import Kind
 from scheduling.fhir.registry import REGISTRY
 from scheduling.fhir.search import parse_count, parse_offset
+from scheduling.fhir.smart import OAuthError, invalid_client
 from scheduling.models import FhirClient
 
 FHIR_VERSION = "4.0.1"  # R4; the models are fhir.resources' R4B (the R4 line), see docs/fhir.md
@@ -237,10 +240,31 @@ def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": {
+                    "extension": [
+                        {
+                            "url": SMART_OAUTH_URIS,
+                            "extension": [{"url": "token", "valueUri": smart.token_url()}],
+                        }
+                    ],
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": SMART_ON_FHIR.system,
+                                    "code": SMART_ON_FHIR.code,
+                                    "display": SMART_ON_FHIR.display,
+                                }
+                            ],
+                            "text": "SMART Backend Services (client_credentials)",
+                        }
+                    ],
                     "description": (
-                        "HTTP Basic with a registered client's id and secret, or a bearer token "
-                        f"from {base}auth/token (grant_type=client_credentials). "
-                        "Scopes: system/<type>.read."
+                        "SMART Backend Services: a bearer token from "
+                        f"{smart.token_url()} (grant_type=client_credentials) for a JWT client "
+                        "assertion signed RS384 or ES384 with a registered key, or for a "
+                        "registered client's id and secret; HTTP Basic with the id and secret "
+                        "also works. Scopes: system/<type>.read or system/<type>.rs. See "
+                        f"{base}.well-known/smart-configuration."
                     ),
                 },
                 "resource": [
@@ -265,29 +289,123 @@ def metadata(request: HttpRequest, client: FhirClient | None) -> tuple[dict[str,
     return capability_statement(_base(request), timezone.now()), []
 
 
-@fhir_endpoint("token", methods=("POST",), public=True, content_type="application/json")
-def token(request: HttpRequest, client: FhirClient | None) -> tuple[dict[str, Any], list[int]]:
-    """OAuth 2 client_credentials: HTTP Basic or client_id/client_secret in the form."""
-    if request.POST.get("grant_type") != "client_credentials":
-        raise bad_request("grant_type must be client_credentials")
+def _oauth_response(body: dict[str, Any], status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"  # RFC 6749, section 5.1
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _token_client(request: HttpRequest) -> tuple[FhirClient, str]:
+    """The client the token request speaks for and how it proved it, or OAuthError."""
+    assertion = request.POST.get("client_assertion", "")
+    assertion_type = request.POST.get("client_assertion_type", "")
+    if assertion or assertion_type:
+        if request.headers.get("Authorization") or request.POST.get("client_secret"):
+            raise OAuthError("invalid_request", "use one client authentication method, not two")
+        if assertion_type != smart.ASSERTION_TYPE:
+            raise OAuthError(
+                "invalid_request", f"client_assertion_type must be {smart.ASSERTION_TYPE}"
+            )
+        if not assertion:
+            raise OAuthError("invalid_request", "client_assertion is missing")
+        client = smart.verify_assertion(
+            assertion,
+            client_id=request.POST.get("client_id", ""),
+            audience=smart.token_url(),
+            now=timezone.now(),
+        )
+        return client, "private_key_jwt"
     found = access.client_from_basic(request)
     if found is None:
-        if ratelimit_hit(f"fhir-auth:{client_ip(request)}", AUTH_FAILURES_PER_MINUTE, 60):
-            raise FhirError(429, "throttled", "too many failed sign-ins", {"Retry-After": "60"})
-        raise FhirError(401, "login", "bad client credentials", {"WWW-Authenticate": "Basic"})
-    access.mark_used(found)
+        raise invalid_client("bad client credentials")
+    return found, "client_secret"
+
+
+@csrf_exempt
+def token(request: HttpRequest) -> HttpResponse:
+    """OAuth 2 client_credentials (SMART Backend Services): a signed JWT client assertion, or
+    the client's id and secret (HTTP Basic or form fields). Answers and errors are OAuth 2 JSON
+    (RFC 6749, sections 5.1 and 5.2), not OperationOutcomes: token clients are OAuth clients."""
+    if request.method != "POST":
+        response = _oauth_response(
+            {"error": "invalid_request", "error_description": "POST only"}, 405
+        )
+        response["Allow"] = "POST"
+        return response
+    client = None
+    try:
+        grant_type = request.POST.get("grant_type", "")
+        if not grant_type:
+            raise OAuthError("invalid_request", "grant_type is missing (client_credentials)")
+        if grant_type != "client_credentials":
+            raise OAuthError("unsupported_grant_type", "grant_type must be client_credentials")
+        try:
+            client, method = _token_client(request)
+        except OAuthError as error:
+            if error.error == "invalid_client" and ratelimit_hit(
+                f"fhir-auth:{client_ip(request)}", AUTH_FAILURES_PER_MINUTE, 60
+            ):
+                raise OAuthError("invalid_client", "too many failed sign-ins", 429) from None
+            raise
+        grant = access.grant_scopes(client, request.POST.get("scope", ""))
+    except OAuthError as error:
+        response = _oauth_response(
+            {"error": error.error, "error_description": error.description}, error.status
+        )
+        if error.status == 401 and "client_assertion" not in request.POST:
+            response["WWW-Authenticate"] = 'Basic realm="fhir"'
+        if error.status == 429:
+            response["Retry-After"] = "60"
+        known = client or error.client
+        if known is not None:
+            audit_record(
+                action="fhir.token_refused",
+                request=request,
+                actor_label=f"fhir:{known.client_id}",
+                detail={"client": known.client_id, "error": error.error},
+            )
+        return response
+    access.mark_used(client)
     audit_record(
         action="fhir.token",
         request=request,
-        actor_label=f"fhir:{found.client_id}",
-        detail={"client": found.client_id, "client_name": found.name},
+        actor_label=f"fhir:{client.client_id}",
+        detail={
+            "client": client.client_id,
+            "client_name": client.name,
+            "method": method,
+            "scope": grant.text,
+        },
     )
-    return {
-        "access_token": access.token_issue(found),
-        "token_type": "bearer",
-        "expires_in": access.TOKEN_SECONDS,
-        "scope": " ".join(found.scopes),
-    }, []
+    return _oauth_response(
+        {
+            "access_token": access.token_issue(client, grant.scopes),
+            "token_type": "bearer",
+            "expires_in": access.TOKEN_SECONDS,
+            "scope": grant.text,
+        }
+    )
+
+
+def smart_configuration(request: HttpRequest) -> HttpResponse:
+    """/fhir/R4/.well-known/smart-configuration: public, JSON whatever the Accept header says
+    (SMART App Launch 2, conformance: "servers SHALL respond with application/json")."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(
+            FhirError(
+                405, "not-supported", f"{request.method} is not supported here", {"Allow": "GET"}
+            )
+        )
+    types = list(REGISTRY)
+    scopes = [
+        "system/*.read",
+        "system/*.rs",
+        *(access.scope_for(t) for t in types),
+        *(f"system/{t}.rs" for t in types),
+    ]
+    body = smart.smart_configuration(token_endpoint=smart.token_url(), scopes=scopes)
+    return JsonResponse(body, json_dumps_params={"indent": 2})
 
 
 @fhir_endpoint("unknown", methods=("GET", "POST", "PUT", "PATCH", "DELETE"), public=True)

@@ -36,7 +36,7 @@ from scheduling.models.clinic import (
     WorkingHours,
 )
 from scheduling.models.fhir import FhirId
-from scheduling.models.fhir_clients import FhirClient
+from scheduling.models.fhir_clients import FhirAssertionUse, FhirClient
 from scheduling.models.reminders import (
     NoticeReason,
     Reminder,
@@ -86,6 +86,7 @@ __all__ = [
     "CourseStatus",
     "EntryState",
     "ExtraOpening",
+    "FhirAssertionUse",
     "FhirClient",
     "FhirId",
     "FreedSlot",

@@ -111,13 +111,18 @@ def test_a_token_dies_with_time_a_new_secret_and_revocation(client):
     outcome(fhir_get(client, url, new), 401, "login")  # the old secret too
 
 
-def test_the_token_endpoint_refuses_bad_requests(client):
+def test_the_token_endpoint_refuses_bad_requests_with_oauth_errors(client):
+    """The token endpoint is an OAuth endpoint: its errors are RFC 6749 JSON, not
+    OperationOutcomes (tests/fhir/test_smart_backend.py has the rest)."""
     new = api_client()
-    outcome(
-        client.post(f"{BASE}auth/token", {"grant_type": "password"}, **basic(new)), 400, "invalid"
-    )
-    outcome(client.post(f"{BASE}auth/token", {"grant_type": "client_credentials"}), 401, "login")
-    outcome(client.get(f"{BASE}auth/token", **basic(new)), 405, "not-supported")
+    wrong_grant = client.post(f"{BASE}auth/token", {"grant_type": "password"}, **basic(new))
+    assert wrong_grant.status_code == 400
+    assert wrong_grant.json()["error"] == "unsupported_grant_type"
+    anonymous = client.post(f"{BASE}auth/token", {"grant_type": "client_credentials"})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "invalid_client"
+    assert anonymous["WWW-Authenticate"].startswith("Basic")
+    assert client.get(f"{BASE}auth/token", **basic(new)).status_code == 405
 
 
 def test_methods_other_than_get_are_405(client):

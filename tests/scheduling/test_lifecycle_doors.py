@@ -182,6 +182,7 @@ NO_STATUS = {
     "scheduling:visit",
     # The FHIR API only reads (scheduling.fhir).
     "fhir:metadata",
+    "fhir:smart_configuration",
     "fhir:read",
     "fhir:search",
     "fhir:token",
