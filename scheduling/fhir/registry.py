@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from intake.models import Patient
-from scheduling.fhir import resources
+from scheduling.fhir import kinds_paperwork, resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.kinds import (
     Kind,
@@ -81,6 +81,6 @@ APPOINTMENT = RowKind(
     order=("start", "pk"),
 )
 
-KINDS: tuple[Kind, ...] = (PATIENT, APPOINTMENT)
+KINDS: tuple[Kind, ...] = (PATIENT, APPOINTMENT, *kinds_paperwork.KINDS)
 
 REGISTRY: dict[str, Kind] = {kind.type: kind for kind in KINDS}

@@ -41,7 +41,8 @@ def test_metadata_lists_exactly_what_is_served(client):
     for resource_type, kind in REGISTRY.items():
         names = {p["name"] for p in served[resource_type]["searchParam"]}
         assert names == {p.name for p in kind.params}
-        assert [i["code"] for i in served[resource_type]["interaction"]] == ["read", "search-type"]
+        interactions = [i["code"] for i in served[resource_type]["interaction"]]
+        assert interactions == list(kind.interactions)
 
 
 def test_every_served_type_answers_read_and_search(client):
@@ -52,6 +53,8 @@ def test_every_served_type_answers_read_and_search(client):
     statement = client.get(BASE + "metadata").json()
     for entry in statement["rest"][0]["resource"]:
         resource_type = entry["type"]
+        if resource_type not in rows:
+            continue  # each area's own test reads its types (tests/fhir/test_paperwork_api.py)
         row = rows[resource_type]
         read = fhir_get(client, f"{BASE}{resource_type}/{fhir_id(resource_type, row.pk)}", new)
         assert read.status_code == 200, read.content
