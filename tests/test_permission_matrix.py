@@ -581,6 +581,7 @@ MATRIX: dict[str, Row] = {
         lambda w, t: {"resource_type": "Patient", "fhir_id": fhir_id("Patient", w.patient.pk)},
         everyone(401),
     ),
+    "fhir:binary": Row(lambda w, t: {"fhir_id": "x"}, everyone(401)),
     "fhir:unknown": Row(lambda w, t: {"rest": "Patient/x/_history"}, everyone(404)),
     # The Django admin has its own tests; here only that it is shut to everyone but admins.
     "admin:index": Row(none, who(LOGIN, LOGIN, LOGIN, 302, 302, 200)),

@@ -232,3 +232,48 @@ SMART_ON_FHIR = Code(
 # Launch 2 prefers .well-known/smart-configuration): HL7/smart-app-launch
 # input/fsh/smart-extensions.fsh, Extension oauth-uris.
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+# --- Paperwork (H3): Consent, DocumentReference, Binary -----------------------------------------
+
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_SCOPE_SOURCE = "https://build.fhir.org/ig/HL7/UTG/CodeSystem-consentscope.html"
+# Consent.scope is a required binding with four codes (adr, research, patient-privacy,
+# treatment); Propel's forms use two of them (docs/fhir.md, "Consent").
+SCOPE_TREATMENT = Code(CONSENT_SCOPE, "treatment", "Treatment", CONSENT_SCOPE_SOURCE)
+SCOPE_PRIVACY = Code(CONSENT_SCOPE, "patient-privacy", "Privacy Consent", CONSENT_SCOPE_SOURCE)
+
+CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
+# "npp": acknowledgement of a custodian's notice of privacy practices (Propel's privacy form).
+CATEGORY_NPP = Code(
+    CONSENT_CATEGORY,
+    "npp",
+    "Notice of Privacy Practices",
+    "https://github.com/HL7/UTG (input/sourceOfTruth/fhir/codeSystems/"
+    "CodeSystem-consentcategorycodes.xml, concept npp 'Notice of Privacy Practices')",
+)
+# LOINC's own name is "Consent Document"; FHIR's consent-category value set shows it as
+# "Patient Consent". Used as Consent.category and as the DocumentReference.type of a signed form.
+CONSENT_DOCUMENT = Code(
+    LOINC,
+    "59284-0",
+    "Consent Document",
+    "https://build.fhir.org/ig/hl7ch/ch-core/ValueSet-ConsentCategoriesVS.html (expansion from "
+    "tx.fhir.org, LOINC 2.82: 59284-0 'Consent Document'); FHIR R5's consent-category value "
+    "set lists it as 'Patient Consent' (https://hl7.org/fhir/R5/valueset-consent-category.html)",
+)
+REFERRAL_NOTE = Code(
+    LOINC,
+    "57133-1",
+    "Referral note",
+    "https://hl7.org/fhir/us/ccda/STU1.2/ValueSet-2.16.840.1.113883.1.11.20.2.3.html "
+    "(C-CDA on FHIR ReferralDocumentType: 57133-1 'Referral note')",
+)
+# Not confirmed, so not used: a LOINC document code for an insurance card, a photo ID or
+# "medical records" as a whole. Those kinds carry Propel's document-kind code alone.
+
+# Propel's own: the clinic's consent forms and the kinds of documents on file.
+CONSENT_FORM_SYSTEM = f"{PROPEL_SYSTEM_BASE}/consent-form"
+DOCUMENT_KIND_SYSTEM = f"{PROPEL_SYSTEM_BASE}/document-kind"
+SIGNED_FORM_KIND = "signed_form"  # the PDF record Propel writes of every signature
+
+LOINC_CODES = (*LOINC_CODES, CONSENT_DOCUMENT, REFERRAL_NOTE)

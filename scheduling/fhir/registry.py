@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from intake.models import Patient
 from scheduling.fhir import kinds_clinical as clinical
-from scheduling.fhir import kinds_schedule, resources
+from scheduling.fhir import kinds_paperwork, kinds_schedule, resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.kinds import (
     Kind,
@@ -90,6 +90,7 @@ KINDS: tuple[Kind, ...] = (
     APPOINTMENT,
     clinical.OBSERVATION,
     clinical.FLAG,
+    *kinds_paperwork.KINDS,
     *kinds_schedule.KINDS,
 )
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduling.fhir import views
+from scheduling.fhir import binary_views, views
 
 app_name = "fhir"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("metadata", views.metadata, name="metadata"),
     path("auth/token", views.token, name="token"),
     path(".well-known/smart-configuration", views.smart_configuration, name="smart_configuration"),
+    path("Binary/<str:fhir_id>", binary_views.binary, name="binary"),
     path("<str:resource_type>", views.search, name="search"),
     path("<str:resource_type>/<str:fhir_id>", views.read, name="read"),
     path("<path:rest>", views.unknown, name="unknown"),

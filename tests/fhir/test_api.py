@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from intake.models import Patient
 from propel.models import AuditEvent
 from scheduling.fhir.ids import fhir_id
+from scheduling.fhir.paperwork_resources import BINARY_KEYS, DOCUMENT_REFERENCE_KEYS
 from scheduling.fhir.registry import APPOINTMENT_STATUS_SEARCH, REGISTRY
 from scheduling.fhir.resources import (
     OBSERVATION_KEYS,
@@ -28,10 +29,13 @@ from tests.factories import (
     open_weekdays,
 )
 from tests.fhir.support import api_client, fhir_get, outcome, validated
+from tests.intake.document_files import stored_document
+from tests.intake.requirement_factories import ConsentSignatureFactory
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/fhir/R4/"
+FHIR_JSON = {"HTTP_ACCEPT": "application/fhir+json"}
 DEC_1 = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)
 
 
@@ -51,7 +55,8 @@ def test_metadata_lists_exactly_what_is_served(client):
     for resource_type, kind in REGISTRY.items():
         names = {p["name"] for p in served[resource_type]["searchParam"]}
         assert names == {p.name for p in kind.params}
-        assert [i["code"] for i in served[resource_type]["interaction"]] == ["read", "search-type"]
+        interactions = [i["code"] for i in served[resource_type]["interaction"]]
+        assert interactions == list(kind.interactions)
 
 
 def test_every_served_type_answers_read_and_search(client):
@@ -60,6 +65,7 @@ def test_every_served_type_answers_read_and_search(client):
     open_weekdays()  # so that there are free Slots
     appointment = AppointmentFactory()
     scored = SubmittedScreeningFactory(scores={"phq9": {"total": 7}})
+    document = stored_document(appointment.patient)
     ids = {
         "Patient": fhir_id("Patient", appointment.patient_id),
         "Practitioner": fhir_id("Practitioner", appointment.clinician_id),
@@ -68,6 +74,9 @@ def test_every_served_type_answers_read_and_search(client):
         "Appointment": fhir_id("Appointment", appointment.pk),
         "Observation": fhir_id(OBSERVATION_KEYS["phq9"], scored.pk),
         "Flag": fhir_id("Flag", FlagFactory().pk),
+        "Consent": fhir_id("Consent", ConsentSignatureFactory(patient=appointment.patient).pk),
+        "DocumentReference": fhir_id(DOCUMENT_REFERENCE_KEYS["document"], document.pk),
+        "Binary": fhir_id(BINARY_KEYS["document"], document.pk),
     }
     statement = client.get(BASE + "metadata").json()
     for entry in statement["rest"][0]["resource"]:
@@ -85,7 +94,7 @@ def test_every_served_type_answers_read_and_search(client):
             if value is None:
                 value = listed[0]
             assert value in listed
-        read = fhir_get(client, f"{BASE}{resource_type}/{value}", new)
+        read = fhir_get(client, f"{BASE}{resource_type}/{value}", new, **FHIR_JSON)
         assert read.status_code == 200, read.content
         assert validated(read.json())["resourceType"] == resource_type
 

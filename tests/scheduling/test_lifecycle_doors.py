@@ -181,6 +181,7 @@ NO_STATUS = {
     "scheduling:today",
     "scheduling:visit",
     # The FHIR API only reads (scheduling.fhir).
+    "fhir:binary",
     "fhir:metadata",
     "fhir:smart_configuration",
     "fhir:read",
