@@ -17,6 +17,7 @@ from scheduling.fhir.kinds import (
     last_updated,
     patient_reference,
 )
+from scheduling.fhir.kinds_questionnaire import KINDS as QUESTIONNAIRE_KINDS
 from scheduling.models import Appointment
 
 
@@ -81,6 +82,6 @@ APPOINTMENT = RowKind(
     order=("start", "pk"),
 )
 
-KINDS: tuple[Kind, ...] = (PATIENT, APPOINTMENT)
+KINDS: tuple[Kind, ...] = (PATIENT, APPOINTMENT, *QUESTIONNAIRE_KINDS)
 
 REGISTRY: dict[str, Kind] = {kind.type: kind for kind in KINDS}

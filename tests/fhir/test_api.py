@@ -12,11 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from intake.models import Patient
 from propel.models import AuditEvent
 from scheduling.fhir.ids import fhir_id
+from scheduling.fhir.questionnaires import RESPONSE_KEYS
 from scheduling.fhir.registry import APPOINTMENT_STATUS_SEARCH, REGISTRY
 from scheduling.fhir.resources import build_appointment
 from scheduling.fhir.search import MAX_COUNT
 from scheduling.models import Appointment, AppointmentStatus
-from tests.factories import AppointmentFactory, PatientFactory
+from tests.factories import AppointmentFactory, PatientFactory, SubmittedScreeningFactory
 from tests.fhir.support import api_client, fhir_get, outcome, validated
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +49,17 @@ def test_every_served_type_answers_read_and_search(client):
     """What the CapabilityStatement claims, the API does (no type listed but not served)."""
     new = api_client()
     appointment = AppointmentFactory()
-    rows = {"Patient": appointment.patient, "Appointment": appointment}
+    submission = SubmittedScreeningFactory(patient=appointment.patient)
+    read_ids = {
+        "Patient": fhir_id("Patient", appointment.patient_id),
+        "Appointment": fhir_id("Appointment", appointment.pk),
+        "Questionnaire": "phq9",
+        "QuestionnaireResponse": fhir_id(RESPONSE_KEYS["phq9"], submission.pk),
+    }
     statement = client.get(BASE + "metadata").json()
     for entry in statement["rest"][0]["resource"]:
         resource_type = entry["type"]
-        row = rows[resource_type]
-        read = fhir_get(client, f"{BASE}{resource_type}/{fhir_id(resource_type, row.pk)}", new)
+        read = fhir_get(client, f"{BASE}{resource_type}/{read_ids[resource_type]}", new)
         assert read.status_code == 200, read.content
         assert validated(read.json())["resourceType"] == resource_type
         found = fhir_get(client, f"{BASE}{resource_type}", new)
