@@ -277,3 +277,120 @@ DOCUMENT_KIND_SYSTEM = f"{PROPEL_SYSTEM_BASE}/document-kind"
 SIGNED_FORM_KIND = "signed_form"  # the PDF record Propel writes of every signature
 
 LOINC_CODES = (*LOINC_CODES, CONSENT_DOCUMENT, REFERRAL_NOTE)
+
+# --- Questionnaire (H2) -----------------------------------------------------------------------
+# The LOINC codes of the instruments' Questionnaires and their answers. Item and answer codes were
+# read in HL7's Person-Centered Outcomes IG (hl7.fhir.us.pco), whose Questionnaires are generated
+# from LOINC's panels, and the answer list on LOINC's own page. Answer ids (LA...) carry no mod-10
+# check digit, so they are kept in the tables below, not as module-level codes (test_codes checks
+# those); tests/fhir/test_questionnaire_api.py checks these tables.
+
+PCO_PHQ9 = (
+    "https://github.com/HL7/pco-ig/blob/005ac9fa48831504cf17ff4cae3ef3ce2a9ef85f/"
+    "Questionnaire-44249-1.json (HL7 PCO IG, http://hl7.org/fhir/us/pco/Questionnaire/44249-1)"
+)
+PCO_GAD7 = (
+    "https://github.com/HL7/pco-ig/blob/005ac9fa48831504cf17ff4cae3ef3ce2a9ef85f/"
+    "Questionnaire-69737-5.json (HL7 PCO IG, http://hl7.org/fhir/us/pco/Questionnaire/69737-5)"
+)
+LL358_3 = "https://loinc.org/LL358-3 (LOINC answer list: Not at all/Several days/More than half...)"
+
+GAD7_PANEL = Code(LOINC, "69737-5", "Generalized anxiety disorder 7 item (GAD-7)", PCO_GAD7)
+PAIN_NRS = Code(
+    LOINC,
+    "72514-3",
+    "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+    "https://github.com/hl7-be/patient-monitoring/blob/master/input/fsh/valuesets/ScalePain.fsh "
+    "(HL7 Belgium: 'Pain severity - 0-10 verbal numeric rating ... See https://loinc.org/72514-3')",
+)
+LOINC_CODES = (*LOINC_CODES, GAD7_PANEL, PAIN_NRS)
+
+# The Questionnaire's own code (Questionnaire.code), by Propel instrument id.
+QUESTIONNAIRE_CODES: dict[str, Code] = {"phq9": PHQ9_PANEL, "gad7": GAD7_PANEL}
+
+
+def _item(code: str, display: str, source: str) -> Code:
+    return Code(LOINC, code, display, source)
+
+
+# LOINC question codes by Propel item id (intake/data/instruments.json). Items not here have no
+# confirmed LOINC code: they are coded in Propel's own system (docs/fhir.md lists them).
+QUESTIONNAIRE_ITEM_CODES: dict[str, Code] = {
+    "phq9_1": _item("44250-9", "Little interest or pleasure in doing things", PCO_PHQ9),
+    "phq9_2": _item("44255-8", "Feeling down, depressed, or hopeless", PCO_PHQ9),
+    "phq9_3": _item("44259-0", "Trouble falling or staying asleep, or sleeping too much", PCO_PHQ9),
+    "phq9_4": _item("44254-1", "Feeling tired or having little energy", PCO_PHQ9),
+    "phq9_5": _item("44251-7", "Poor appetite or overeating", PCO_PHQ9),
+    "phq9_6": _item(
+        "44258-2",
+        "Feeling bad about yourself-or that you are a failure or have let yourself or your "
+        "family down",
+        PCO_PHQ9,
+    ),
+    "phq9_7": _item(
+        "44252-5",
+        "Trouble concentrating on things, such as reading the newspaper or watching television",
+        PCO_PHQ9,
+    ),
+    "phq9_8": _item(
+        "44253-3",
+        "Moving or speaking so slowly that other people could have noticed. Or the opposite-"
+        "being so fidgety or restless that you have been moving around a lot more than usual",
+        PCO_PHQ9,
+    ),
+    "phq9_9": _item(
+        "44260-8",
+        "Thoughts that you would be better off dead, or of hurting yourself in some way",
+        PCO_PHQ9,
+    ),
+    "phq9_difficulty": _item(
+        "69722-7",
+        "How difficult have these problems made it for you to do your work, take care of "
+        "things at home, or get along with other people?",
+        PCO_PHQ9,
+    ),
+    "gad7_1": _item("69725-0", "Feeling nervous, anxious or on edge", PCO_GAD7),
+    "gad7_2": _item(
+        "68509-9",
+        "Over the past 2 weeks have you not been able to stop or control worrying",
+        PCO_GAD7,
+    ),
+    "gad7_3": _item("69733-4", "Worrying too much about different things", PCO_GAD7),
+    "gad7_4": _item("69734-2", "Trouble relaxing", PCO_GAD7),
+    "gad7_5": _item("69735-9", "Being so restless that it is hard to sit still", PCO_GAD7),
+    "gad7_6": _item("69689-8", "Becoming easily annoyed or irritable.", PCO_GAD7),
+    "gad7_7": _item("69736-7", "Feeling afraid as if something awful might happen", PCO_GAD7),
+    "nrs_now": PAIN_NRS,
+}
+
+# The totals as Questionnaire items (the score Observations' codes).
+QUESTIONNAIRE_TOTAL_CODES: dict[str, Code] = {"phq9": PHQ9_TOTAL, "gad7": GAD7_TOTAL}
+
+# LOINC answers by option value.
+FREQUENCY_ANSWERS: dict[int, Code] = {
+    0: Code(LOINC, "LA6568-5", "Not at all", LL358_3),
+    1: Code(LOINC, "LA6569-3", "Several days", LL358_3),
+    2: Code(LOINC, "LA6570-1", "More than half the days", LL358_3),
+    3: Code(LOINC, "LA6571-9", "Nearly every day", LL358_3),
+}
+DIFFICULTY_ANSWERS: dict[int, Code] = {
+    0: Code(LOINC, "LA6572-7", "Not difficult at all", PCO_PHQ9),
+    1: Code(LOINC, "LA6573-5", "Somewhat difficult", PCO_PHQ9),
+    2: Code(LOINC, "LA6575-0", "Very difficult", PCO_PHQ9),
+    3: Code(LOINC, "LA6574-3", "Extremely difficult", PCO_PHQ9),
+}
+# LOINC answers by Propel item id. The GAD-7 difficulty item has no confirmed LOINC question code,
+# but its four answers are the same LOINC answers as the PHQ-9's (same wording, same values).
+# GAD-7 item 2 (68509-9): LOINC's own list for it says "More days than not" (LA18938-3) at 2; the
+# patient saw "More than half the days", so that answer (LA6570-1) is sent (docs/fhir.md).
+QUESTIONNAIRE_ANSWER_CODES: dict[str, dict[int, Code]] = {
+    **{f"phq9_{n}": FREQUENCY_ANSWERS for n in range(1, 10)},
+    **{f"gad7_{n}": FREQUENCY_ANSWERS for n in range(1, 8)},
+    "phq9_difficulty": DIFFICULTY_ANSWERS,
+    "gad7_difficulty": DIFFICULTY_ANSWERS,
+}
+
+# What has no confirmed code is coded in Propel's own system for its instrument,
+# f"{PROPEL_SYSTEM_BASE}/<instrument id>" (question codes: the item ids; answer codes: the option
+# values). The Questionnaires' canonical urls live under this base.
+QUESTIONNAIRE_URL_BASE = "https://propel.clinic/fhir/Questionnaire"

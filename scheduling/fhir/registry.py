@@ -18,6 +18,7 @@ from scheduling.fhir.kinds import (
     last_updated,
     patient_reference,
 )
+from scheduling.fhir.kinds_questionnaire import KINDS as QUESTIONNAIRE_KINDS
 from scheduling.models import Appointment
 
 
@@ -90,6 +91,7 @@ KINDS: tuple[Kind, ...] = (
     APPOINTMENT,
     clinical.OBSERVATION,
     clinical.FLAG,
+    *QUESTIONNAIRE_KINDS,
     *kinds_paperwork.KINDS,
     *kinds_schedule.KINDS,
 )

@@ -13,6 +13,7 @@ from intake.models import Patient
 from propel.models import AuditEvent
 from scheduling.fhir.ids import fhir_id
 from scheduling.fhir.paperwork_resources import BINARY_KEYS, DOCUMENT_REFERENCE_KEYS
+from scheduling.fhir.questionnaires import RESPONSE_KEYS
 from scheduling.fhir.registry import APPOINTMENT_STATUS_SEARCH, REGISTRY
 from scheduling.fhir.resources import (
     OBSERVATION_KEYS,
@@ -66,6 +67,7 @@ def test_every_served_type_answers_read_and_search(client):
     appointment = AppointmentFactory()
     scored = SubmittedScreeningFactory(scores={"phq9": {"total": 7}})
     document = stored_document(appointment.patient)
+    submission = SubmittedScreeningFactory(patient=appointment.patient)
     ids = {
         "Patient": fhir_id("Patient", appointment.patient_id),
         "Practitioner": fhir_id("Practitioner", appointment.clinician_id),
@@ -77,6 +79,8 @@ def test_every_served_type_answers_read_and_search(client):
         "Consent": fhir_id("Consent", ConsentSignatureFactory(patient=appointment.patient).pk),
         "DocumentReference": fhir_id(DOCUMENT_REFERENCE_KEYS["document"], document.pk),
         "Binary": fhir_id(BINARY_KEYS["document"], document.pk),
+        "Questionnaire": "phq9",
+        "QuestionnaireResponse": fhir_id(RESPONSE_KEYS["phq9"], submission.pk),
     }
     statement = client.get(BASE + "metadata").json()
     for entry in statement["rest"][0]["resource"]:
