@@ -52,6 +52,8 @@ def _prefer(request: HttpRequest) -> set[str]:
 
 def _kick_off(request: HttpRequest, client: FhirClient | None, level: str) -> HttpResponse:
     assert client is not None  # not a public endpoint
+    if request.method != "GET":  # HEAD, which fhir_endpoint lets through, must not start one
+        raise FhirError(405, "not-supported", "kick off with GET", {"Allow": "GET"})
     # The IG lets a server treat a kick-off without Prefer: respond-async as if it had it; this
     # one does (every export is asynchronous).
     lenient = "handling=lenient" in _prefer(request)

@@ -230,6 +230,8 @@ def test_wrong_methods_and_accept_headers(client):
     outcome(client.post(BASE + "$export", **basic(new)), 405, "not-supported")
     outcome(client.delete(BASE + "$export", **basic(new)), 405, "not-supported")
     outcome(kick_off(client, new, HTTP_ACCEPT="text/html"), 406, "not-supported")
+    assert client.head(BASE + "$export", **basic(new)).status_code == 405
+    assert not ExportJob.objects.exists()
 
 
 @settings(
