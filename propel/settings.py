@@ -358,7 +358,7 @@ CELERY_BEAT_SCHEDULE = {
 # FHIR Bulk Data exports (scheduling.fhir.export, docs/fhir.md "Bulk export"): a completed
 # export's files live this long, then the sweep deletes them; a client runs at most this many
 # exports at once (the next kick-off is a 429); a file holds at most this many resources.
-FHIR_EXPORT_TTL_HOURS = env_int("FHIR_EXPORT_TTL_HOURS", 24, minimum=1, maximum=24 * 7)
+FHIR_EXPORT_TTL_HOURS = env_int("FHIR_EXPORT_TTL_HOURS", 24, minimum=1, maximum=168)
 FHIR_EXPORT_MAX_ACTIVE_PER_CLIENT = env_int(
     "FHIR_EXPORT_MAX_ACTIVE_PER_CLIENT", 2, minimum=1, maximum=20
 )

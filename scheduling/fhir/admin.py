@@ -150,11 +150,11 @@ class ExportJobAdmin(admin.ModelAdmin):
     fields = readonly_fields
     actions = ("cancel",)
 
-    @admin.display(description=_("types"))
+    @admin.display(description="types")
     def types_list(self, job: ExportJob) -> str:
         return ", ".join(job.types)
 
-    @admin.display(description=_("progress"))
+    @admin.display(description="progress")
     def progress(self, job: ExportJob) -> str:
         return job.progress
 
@@ -167,7 +167,7 @@ class ExportJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # cancel instead: the files go, the job stays for the record
 
-    @admin.action(description=_("Cancel the selected exports (their files are deleted)"))
+    @admin.action(description="Cancel the selected exports (their files are deleted)")
     def cancel(self, request: HttpRequest, queryset: QuerySet[ExportJob]) -> None:
         cancelled = 0
         for job in queryset.select_related("client"):
@@ -179,4 +179,4 @@ class ExportJobAdmin(admin.ModelAdmin):
                     obj=job,
                     detail={"client": job.client.client_id, "export": job.public_id},
                 )
-        messages.success(request, _("Cancelled: %(n)d.") % {"n": cancelled})
+        messages.success(request, f"Cancelled: {cancelled}.")

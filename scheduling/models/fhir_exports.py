@@ -3,30 +3,29 @@ wrote (scheduling.fhir.export runs them; docs/fhir.md, "Bulk export").
 
 Each file keeps the ids of the patients its resources are about (a JSON list: a clinic's export
 names at most a few thousand patients per file), so a download is audited with exactly the
-patients it carried, as a read or search is.
+patients it carried, as a read or search is. Staff and machine facing: labels in English only.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.fhir_clients import FhirClient
 
 
 class ExportLevel(models.TextChoices):
-    SYSTEM = "system", _("System ($export)")
-    PATIENT = "patient", _("All patients (Patient/$export)")
+    SYSTEM = "system", "System ($export)"
+    PATIENT = "patient", "All patients (Patient/$export)"
 
 
 class ExportStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    COMPLETED = "completed", _("Completed")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-    EXPIRED = "expired", _("Expired")
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
 
 
 # A job in one of these still has work to do (and counts toward the client's concurrent jobs).
@@ -70,7 +69,7 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = _("FHIR bulk export")
+        verbose_name = "FHIR bulk export"
         indexes = [
             models.Index(fields=["client", "status"], name="fhir_export_client_status"),
             models.Index(fields=["status", "expires_at"], name="fhir_export_status_expiry"),
@@ -90,8 +89,8 @@ class ExportJob(models.Model):
 
 
 class ExportFileKind(models.TextChoices):
-    OUTPUT = "output", _("Output")
-    ERROR = "error", _("Error")
+    OUTPUT = "output", "Output"
+    ERROR = "error", "Error"
 
 
 class ExportFile(models.Model):
