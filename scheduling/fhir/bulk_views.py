@@ -36,10 +36,7 @@ MANIFEST_JSON = "application/json"
 
 
 def _information(text: str) -> dict[str, Any]:
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "information", "code": "informational", "diagnostics": text}],
-    }
+    return export.outcome("information", "informational", text)
 
 
 def _prefer(request: HttpRequest) -> set[str]:

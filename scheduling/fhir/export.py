@@ -34,7 +34,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
@@ -283,13 +283,13 @@ class _Run:
         self.limit = settings.FHIR_EXPORT_FILE_RESOURCES
         self.store = documents_storage()
 
-    def _mine(self) -> Any:
+    def mine(self) -> QuerySet[ExportJob]:
         return ExportJob.objects.filter(
             pk=self.job.pk, attempt=self.job.attempt, status=ExportStatus.RUNNING
         )
 
     def progress(self, **changes: Any) -> None:
-        if not self._mine().update(progress_at=timezone.now(), **changes):
+        if not self.mine().update(progress_at=timezone.now(), **changes):
             raise _Stopped
 
     def save_file(
@@ -380,7 +380,8 @@ class _Run:
 
 
 def outcome(severity: str, code: str, diagnostics: str) -> dict[str, Any]:
-    """One OperationOutcome line of an error file, validated by the R4B model."""
+    """An OperationOutcome (a line of an error file, the body of a 202), validated by the R4B
+    model."""
     body = {
         "resourceType": "OperationOutcome",
         "issue": [{"severity": severity, "code": code, "diagnostics": diagnostics}],
@@ -441,7 +442,7 @@ def export_run(*, job_id: int) -> None:
         if len(failed) == len(job.types):
             run.discard()
             finished = timezone.now()
-            run._mine().update(
+            run.mine().update(
                 status=ExportStatus.FAILED,
                 error="every type failed to export (see the worker's log)",
                 finished_at=finished,
@@ -451,7 +452,7 @@ def export_run(*, job_id: int) -> None:
         if outcomes:
             run.write_outcomes(outcomes)
         finished = timezone.now()
-        done = run._mine().update(
+        done = run.mine().update(
             status=ExportStatus.COMPLETED,
             finished_at=finished,
             expires_at=finished + _ttl(),
@@ -465,7 +466,7 @@ def export_run(*, job_id: int) -> None:
     except Exception:
         run.discard()
         finished = timezone.now()
-        run._mine().update(
+        run.mine().update(
             status=ExportStatus.FAILED,
             error="the export failed (an internal error; see the worker's log)",
             finished_at=finished,
