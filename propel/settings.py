@@ -351,7 +351,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scheduling.waitlist.tasks.freed_slots_sweep",
         "schedule": 60.0,
     },
+    # FHIR bulk exports past their life (files deleted) and jobs whose task never ran
+    # (scheduling.fhir.export).
+    "fhir-exports-sweep": {"task": "scheduling.fhir.tasks.fhir_exports_sweep", "schedule": 300.0},
 }
+# FHIR Bulk Data exports (scheduling.fhir.export, docs/fhir.md "Bulk export"): a completed
+# export's files live this long, then the sweep deletes them; a client runs at most this many
+# exports at once (the next kick-off is a 429); a file holds at most this many resources.
+FHIR_EXPORT_TTL_HOURS = env_int("FHIR_EXPORT_TTL_HOURS", 24, minimum=1, maximum=168)
+FHIR_EXPORT_MAX_ACTIVE_PER_CLIENT = env_int(
+    "FHIR_EXPORT_MAX_ACTIVE_PER_CLIENT", 2, minimum=1, maximum=20
+)
+FHIR_EXPORT_FILE_RESOURCES = env_int(
+    "FHIR_EXPORT_FILE_RESOURCES", 10_000, minimum=1, maximum=1_000_000
+)
 # /healthz calls the worker down when its last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(
     seconds=env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 120, minimum=30)

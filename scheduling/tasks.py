@@ -14,6 +14,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from intake.models import Patient
+from scheduling.fhir import tasks as fhir_tasks  # noqa: F401  (registers its tasks)
 from scheduling.holds import holds_purge
 from scheduling.models import ReminderKind
 from scheduling.reminder_plan import patient_message_plan, reminder_notice_plan

@@ -583,6 +583,13 @@ MATRIX: dict[str, Row] = {
     ),
     "fhir:binary": Row(lambda w, t: {"fhir_id": "x"}, everyone(401)),
     "fhir:unknown": Row(lambda w, t: {"rest": "Patient/x/_history"}, everyone(404)),
+    # The bulk export (scheduling.fhir.bulk_views): the same client credentials, nothing else.
+    "fhir:export": Row(none, everyone(401)),
+    "fhir:patient_export": Row(none, everyone(401)),
+    "fhir:export_status": Row(lambda w, t: {"job_id": "0" * 32}, everyone(401)),
+    "fhir:export_file": Row(
+        lambda w, t: {"job_id": "0" * 32, "file_name": "Patient-1-0.ndjson"}, everyone(401)
+    ),
     # The Django admin has its own tests; here only that it is shut to everyone but admins.
     "admin:index": Row(none, who(LOGIN, LOGIN, LOGIN, 302, 302, 200)),
 }

@@ -14,9 +14,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from propel.audit import audit_record
-from scheduling.fhir import access, smart
+from scheduling.fhir import access, export, smart
 from scheduling.fhir.registry import REGISTRY
-from scheduling.models import FhirClient
+from scheduling.models import ExportJob, FhirClient
 
 
 def scope_choices() -> list[tuple[str, str]]:
@@ -159,3 +159,74 @@ class FhirClientAdmin(admin.ModelAdmin):
             detail={"client": client.client_id},
         )
         _show_secret(request, client, secret)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Bulk exports, read only, with their progress; cancel goes through the same service as a
+    client's DELETE (scheduling.fhir.export.export_cancel)."""
+
+    list_display = (
+        "public_id",
+        "client",
+        "level",
+        "types_list",
+        "status",
+        "progress",
+        "created_at",
+        "expires_at",
+    )
+    list_filter = ("status", "level")
+    list_select_related = ("client",)
+    readonly_fields = (
+        "public_id",
+        "client",
+        "level",
+        "types",
+        "since",
+        "output_format",
+        "request_url",
+        "warnings",
+        "status",
+        "progress",
+        "attempt",
+        "error",
+        "transaction_time",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "expires_at",
+    )
+    fields = readonly_fields
+    actions = ("cancel",)
+
+    @admin.display(description="types")
+    def types_list(self, job: ExportJob) -> str:
+        return ", ".join(job.types)
+
+    @admin.display(description="progress")
+    def progress(self, job: ExportJob) -> str:
+        return job.progress
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # cancel instead: the files go, the job stays for the record
+
+    @admin.action(description="Cancel the selected exports (their files are deleted)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[ExportJob]) -> None:
+        cancelled = 0
+        for job in queryset.select_related("client"):
+            if export.export_cancel(job=job):
+                cancelled += 1
+                audit_record(
+                    action="fhir.export_cancelled",
+                    request=request,
+                    obj=job,
+                    detail={"client": job.client.client_id, "export": job.public_id},
+                )
+        messages.success(request, f"Cancelled: {cancelled}.")

@@ -11,6 +11,7 @@ OperationOutcome errors as every other read; never cached (no-store).
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 
@@ -63,7 +64,7 @@ def _file_response(request: HttpRequest, fhir_id: str) -> tuple[HttpResponse, li
 
 
 @csrf_exempt
-def binary(request: HttpRequest, fhir_id: str) -> HttpResponse:
+def binary(request: HttpRequest, fhir_id: str) -> HttpResponseBase:
     if wants_resource(request):
         response = views.read(request, resource_type="Binary", fhir_id=fhir_id)
         response["Cache-Control"] = NO_STORE

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -46,23 +47,35 @@ PAGING = ("_count", "_offset", "_format")
 AUTH_FAILURES_PER_MINUTE = 20
 WWW_AUTHENTICATE = 'Basic realm="fhir", Bearer realm="fhir"'
 
-# (request, client, **url kwargs) -> (body, ids of the patients it touched)
-Handler = Callable[..., tuple[dict[str, Any], list[int]]]
+# The bulk export's operations (scheduling.fhir.bulk_views), as the Bulk Data Access IG v2 names
+# them (https://github.com/HL7/bulk-data, input/fsh/instances/export.fsh and patient-export.fsh).
+EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+PATIENT_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+BULK_DATA_CAPABILITIES = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
+
+# (request, client, **url kwargs) -> (body, ids of the patients it touched); the body is a
+# resource as a dict, or a whole HttpResponse (an export's 202, a file's stream).
+Handler = Callable[..., tuple[dict[str, Any] | HttpResponseBase, list[int]]]
 
 
-def _accepts_json(request: HttpRequest) -> bool:
+def _accepts(request: HttpRequest, types: tuple[str, ...]) -> bool:
     accept = request.headers.get("Accept", "")
     if not accept.strip():
         return True
     kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    return any(kind in JSON_TYPES for kind in kinds)
+    return any(kind in types for kind in kinds)
+
+
+def query_params(request: HttpRequest) -> dict[str, list[str]]:
+    """The query string as lists of values; too many fields is a 400, not Django's error."""
+    try:
+        return {name: request.GET.getlist(name) for name in request.GET}
+    except SuspiciousOperation:  # too many fields
+        raise bad_request("too many query parameters") from None
 
 
 def _query(request: HttpRequest) -> dict[str, list[str]]:
-    try:
-        query = {name: request.GET.getlist(name) for name in request.GET}
-    except SuspiciousOperation:  # too many fields
-        raise bad_request("too many query parameters") from None
+    query = query_params(request)
     for value in query.get("_format", []):
         if value not in JSON_FORMATS:
             raise FhirError(406, "not-supported", "only JSON is served (_format=json)")
@@ -107,6 +120,7 @@ def _audit(
             "client_name": client.name,
             "path": request.path[:200],
             "query": request.META.get("QUERY_STRING", "")[:500],
+            "method": request.method,
             "status": status,
             "patient_ids": touched,
         },
@@ -119,12 +133,14 @@ def fhir_endpoint(
     methods: tuple[str, ...] = ("GET",),
     public: bool = False,
     content_type: str = FHIR_JSON,
-) -> Callable[[Handler], Callable[..., HttpResponse]]:
-    """Method, Accept, credentials, rate limit, errors as OperationOutcome, and the audit row."""
+    accepts: tuple[str, ...] = JSON_TYPES,
+) -> Callable[[Handler], Callable[..., HttpResponseBase]]:
+    """Method, Accept, credentials, rate limit, errors as OperationOutcome, and the audit row.
+    A handler returns a resource (answered as `content_type`) or an HttpResponse of its own."""
 
-    def decorate(handler: Handler) -> Callable[..., HttpResponse]:
+    def decorate(handler: Handler) -> Callable[..., HttpResponseBase]:
         @csrf_exempt
-        def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+        def view(request: HttpRequest, **kwargs: str) -> HttpResponseBase:
             client = None
             try:
                 if request.method not in (*methods, *(("HEAD",) if "GET" in methods else ())):
@@ -134,13 +150,18 @@ def fhir_endpoint(
                         f"{request.method} is not supported here",
                         {"Allow": ", ".join(methods)},
                     )
-                if not _accepts_json(request):
-                    raise FhirError(406, "not-supported", "only application/fhir+json is served")
+                if not _accepts(request, accepts):
+                    raise FhirError(
+                        406, "not-supported", f"only {accepts[0]} is served at this address"
+                    )
                 if not public:
                     client = _authorize(request)
                 body, patient_ids = handler(request, client, **kwargs)
-                response = fhir_response(body)
-                response["Content-Type"] = content_type
+                if isinstance(body, HttpResponseBase):
+                    response = body
+                else:
+                    response = fhir_response(body)
+                    response["Content-Type"] = content_type
             except FhirError as error:
                 body, patient_ids, response = {}, [], error_response(error)
             if client is not None:
@@ -225,14 +246,35 @@ def search(
     return bundle, page.found.patient_ids
 
 
+def _resource_capabilities(kind: Kind) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "type": kind.type,
+        "interaction": [{"code": code} for code in kind.interactions],
+        "searchParam": [
+            {"name": p.name, "type": p.type, "documentation": p.documentation} for p in kind.params
+        ],
+    }
+    if kind.type == "Patient":
+        entry["operation"] = [
+            {
+                "name": "export",
+                "definition": PATIENT_EXPORT_DEFINITION,
+                "documentation": "Bulk export of every patient's compartment (docs/fhir.md)",
+            }
+        ]
+    return entry
+
+
 def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
-    """Generated from REGISTRY: exactly the types, interactions and parameters served."""
+    """Generated from REGISTRY: exactly the types, interactions, parameters and operations
+    served (the bulk export: system level, and patient level while Patient is served)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
         "date": now.isoformat(),
         "publisher": "Propel",
         "kind": "instance",
+        "instantiates": [BULK_DATA_CAPABILITIES],
         "implementation": {"description": "Propel's FHIR R4 read API", "url": base},
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json"],
@@ -267,16 +309,16 @@ def capability_statement(base: str, now: dt.datetime) -> dict[str, Any]:
                         f"{base}.well-known/smart-configuration."
                     ),
                 },
-                "resource": [
+                "resource": [_resource_capabilities(kind) for kind in REGISTRY.values()],
+                "operation": [
                     {
-                        "type": kind.type,
-                        "interaction": [{"code": code} for code in kind.interactions],
-                        "searchParam": [
-                            {"name": p.name, "type": p.type, "documentation": p.documentation}
-                            for p in kind.params
-                        ],
+                        "name": "export",
+                        "definition": EXPORT_DEFINITION,
+                        "documentation": (
+                            "Bulk export (NDJSON files, _since, _type), asynchronous: "
+                            "Prefer: respond-async (docs/fhir.md)"
+                        ),
                     }
-                    for kind in REGISTRY.values()
                 ],
             }
         ],

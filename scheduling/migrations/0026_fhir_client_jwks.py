@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0024_fhir_clients'),
+        ('scheduling', '0025_fhir_exports'),
     ]
 
     operations = [

@@ -37,6 +37,14 @@ from scheduling.models.clinic import (
 )
 from scheduling.models.fhir import FhirId
 from scheduling.models.fhir_clients import FhirAssertionUse, FhirClient
+from scheduling.models.fhir_exports import (
+    ACTIVE_EXPORT_STATUSES,
+    ExportFile,
+    ExportFileKind,
+    ExportJob,
+    ExportLevel,
+    ExportStatus,
+)
 from scheduling.models.reminders import (
     NoticeReason,
     Reminder,
@@ -66,6 +74,7 @@ from scheduling.models.waitlist import (
 )
 
 __all__ = [
+    "ACTIVE_EXPORT_STATUSES",
     "ACTIVE_STATUSES",
     "ATTENDED_STATUSES",
     "CALLED_OFF_STATUSES",
@@ -85,6 +94,11 @@ __all__ = [
     "CourseEndReason",
     "CourseStatus",
     "EntryState",
+    "ExportFile",
+    "ExportFileKind",
+    "ExportJob",
+    "ExportLevel",
+    "ExportStatus",
     "ExtraOpening",
     "FhirAssertionUse",
     "FhirClient",

@@ -188,6 +188,11 @@ NO_STATUS = {
     "fhir:search",
     "fhir:token",
     "fhir:unknown",
+    # The bulk export writes its own jobs and files, never an appointment (scheduling.fhir.export).
+    "fhir:export",
+    "fhir:export_file",
+    "fhir:export_status",
+    "fhir:patient_export",
 }
 
 
