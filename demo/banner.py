@@ -18,7 +18,7 @@ from demo.seed import (
     DemoLogin,
 )
 from intake.links import patient_link_token
-from intake.models import IntakeSubmission, Patient
+from intake.models import IntakeSubmission, Patient, SubmissionStatus
 from scheduling.fhir.ids import fhir_id
 from scheduling.models import Appointment
 
@@ -67,15 +67,19 @@ def patient_links(*, site: str, now: dt.datetime) -> list[PatientLink]:
 
 
 def fhir_lines(*, site: str) -> list[str]:
-    """The demo EHR's API client and the curl line that reads a demo patient (docs/fhir.md)."""
+    """The demo EHR's API client and the curl lines that read a demo patient who has sent a
+    questionnaire, and that patient's answers (docs/fhir.md)."""
     lines = [
         "  FHIR R4 read API (the EHR's view, docs/fhir.md): client id "
         f"{DEMO_FHIR_CLIENT_ID}, secret {DEMO_FHIR_SECRET}",
     ]
-    patient = Patient.objects.filter(email__endswith=".test").order_by("pk").first()
+    demo = Patient.objects.filter(email__endswith=".test").order_by("pk")
+    patient = demo.filter(submissions__status=SubmissionStatus.SUBMITTED).first() or demo.first()
     if patient is not None:
-        url = f"{site}/fhir/R4/Patient/{fhir_id('Patient', patient.pk)}"
-        lines.append(f"    curl -u {DEMO_FHIR_CLIENT_ID}:{DEMO_FHIR_SECRET} {url}")
+        pid = fhir_id("Patient", patient.pk)
+        login = f"curl -u {DEMO_FHIR_CLIENT_ID}:{DEMO_FHIR_SECRET}"
+        lines.append(f"    {login} {site}/fhir/R4/Patient/{pid}")
+        lines.append(f'    {login} "{site}/fhir/R4/QuestionnaireResponse?patient={pid}"')
     return lines
 
 

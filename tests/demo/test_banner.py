@@ -3,6 +3,7 @@ links that open, and where the demo's messages are written."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from io import StringIO
@@ -69,3 +70,28 @@ def test_delivery_lines_follow_the_backends(settings, tmp_path):
     ]
     settings.EMAIL_BACKEND = "anymail.backends.example.EmailBackend"
     assert delivery_lines()[0] == "  Emails: sent through anymail.backends.example.EmailBackend"
+
+
+def test_the_fhir_curl_lines_read_a_patient_and_their_questionnaire_responses(settings):
+    """The two curl lines the banner prints answer, with the demo client, and the second one
+    finds that patient's answers (the README's line that reads a QuestionnaireResponse)."""
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    text = banner()
+    found = re.findall(
+        r"curl -u (\S+):(\S+) \"?http://127\.0\.0\.1:8000(/fhir/R4/\S+?)\"?$", text, re.M
+    )
+    assert [path.split("?")[0].split("/")[3] for _, _, path in found] == [
+        "Patient",
+        "QuestionnaireResponse",
+    ], text
+    client_id, secret = found[0][:2]
+    auth = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    with time_machine.travel(NOW, tick=False):
+        patient = Client().get(found[0][2], HTTP_AUTHORIZATION=auth)
+        answers = Client().get(found[1][2], HTTP_AUTHORIZATION=auth)
+    assert patient.status_code == 200 and patient.json()["resourceType"] == "Patient"
+    bundle = answers.json()
+    assert answers.status_code == 200 and bundle["type"] == "searchset"
+    assert bundle["entry"], "the banner's patient has sent a questionnaire"
+    reference = f"Patient/{patient.json()['id']}"
+    assert {e["resource"]["subject"]["reference"] for e in bundle["entry"]} == {reference}
