@@ -13,25 +13,12 @@ from django.test import Client
 from fhir.resources.R4B import get_fhir_model_class
 
 from scheduling.fhir.access import NewClient
-from scheduling.fhir.kinds import RowKind
-from scheduling.fhir.resources import all_of, practitioners
-from scheduling.models import Clinician, ExportJob
+from scheduling.models import ExportJob
 from tests.eager import eager_tasks
 from tests.fhir.support import basic
 
 BASE = "/fhir/R4/"
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
-
-# A type outside the Patient compartment (a Practitioner is about no patient), with no
-# last-updated time: tests add it to the registry to see what a patient-level export leaves out.
-PRACTITIONER = RowKind(
-    type="Practitioner",
-    queryset=lambda: Clinician.objects.all(),
-    build=lambda rows: all_of(practitioners, rows),
-    patient_id=lambda clinician: None,
-    since_field=None,
-    patient_field=None,
-)
 
 
 @contextmanager

@@ -25,7 +25,6 @@ from scheduling.models import ExportFile, ExportJob, ExportStatus
 from tests.factories import AppointmentFactory, ClinicianFactory, PatientFactory
 from tests.fhir.bulk_support import (
     BASE,
-    PRACTITIONER,
     export_done,
     job_of,
     kick_off,
@@ -35,17 +34,21 @@ from tests.fhir.bulk_support import (
     run,
     status_path,
 )
-from tests.fhir.support import ALL_SCOPES, api_client, basic, validated
+from tests.fhir.support import api_client, basic, validated
 
 pytestmark = pytest.mark.django_db
 
 DEC_1 = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)
 
-
-@pytest.fixture
-def with_practitioner(monkeypatch):
-    """A served type outside the Patient compartment (the registry on main has none yet)."""
-    monkeypatch.setitem(REGISTRY, "Practitioner", PRACTITIONER)
+# The tests of the export's mechanism (progress, reruns, a failing type, the audit) ask for these
+# two types, so they hold whatever other types the registry serves; the tests of the whole (the
+# default type set, the patient level, _since, the demo) derive theirs from REGISTRY.
+TWO_TYPES = "_type=Patient,Appointment"
+# The types about a patient: a patient-level export writes these and only these.
+COMPARTMENT = [t for t, kind in REGISTRY.items() if kind.in_patient_compartment]
+# Outside the Patient compartment: the clinic's reference data (practitioners, the clinic,
+# rooms, questionnaires, schedules, free slots).
+REFERENCE = [t for t in REGISTRY if t not in COMPARTMENT]
 
 
 def by_type(manifest: dict) -> dict[str, list[dict]]:
@@ -60,7 +63,7 @@ def test_kick_off_poll_run_and_download_every_file(client, django_capture_on_com
     appointments = [AppointmentFactory(start=DEC_1 + dt.timedelta(days=i)) for i in range(3)]
     PatientFactory()  # a patient with no appointment
     with queued_tasks(django_capture_on_commit_callbacks) as callbacks:
-        response = kick_off(client, new)
+        response = kick_off(client, new, TWO_TYPES)
         assert response.status_code == 202
         assert validated(response.json())["resourceType"] == "OperationOutcome"
         location = response["Content-Location"]
@@ -79,7 +82,7 @@ def test_kick_off_poll_run_and_download_every_file(client, django_capture_on_com
     assert done["Expires"]
     manifest = done.json()
     assert manifest["transactionTime"] == job.transaction_time.isoformat()
-    assert manifest["request"] == "http://testserver/fhir/R4/$export"
+    assert manifest["request"] == f"http://testserver/fhir/R4/$export?{TWO_TYPES}"
     assert manifest["requiresAccessToken"] is True
     assert manifest["error"] == []
     files = by_type(manifest)
@@ -146,35 +149,44 @@ def test_since_exports_only_what_changed_after_it(client, django_capture_on_comm
 def test_since_with_nothing_newer_gives_an_empty_output(client, django_capture_on_commit_callbacks):
     new = api_client()
     with time_machine.travel(DEC_1, tick=False):
-        PatientFactory()
+        AppointmentFactory()
+    since = "_since=2026-12-02T00:00:00%2B00:00"
     manifest = export_done(
         client,
         new,
-        "_since=2026-12-02T00:00:00%2B00:00",
+        f"{since}&_type={','.join(COMPARTMENT)}",
         capture=django_capture_on_commit_callbacks,
     )
     assert manifest["output"] == []
+    # Without _type: nothing about a patient either. Only reference data keeping no change time
+    # (each kind's export writes it whatever _since) may be there.
+    everything = export_done(client, new, since, capture=django_capture_on_commit_callbacks)
+    assert everything["error"] == []
+    assert set(by_type(everything)) <= set(REFERENCE)
 
 
-@pytest.mark.usefixtures("with_practitioner")
 def test_patient_level_leaves_out_types_outside_the_compartment(
     client, django_capture_on_commit_callbacks
 ):
-    new = api_client(scopes=[*ALL_SCOPES, "system/Practitioner.read"])
+    assert {"Patient", "Appointment"} <= set(COMPARTMENT)
+    assert {"Practitioner", "Organization", "Location"} <= set(REFERENCE)
+    new = api_client()
     AppointmentFactory()
     ClinicianFactory()
     system = export_done(client, new, capture=django_capture_on_commit_callbacks)
-    assert set(by_type(system)) == {"Patient", "Appointment", "Practitioner"}
-    practitioners = lines_of(client, new, by_type(system)["Practitioner"][0]["url"])
+    # Without _type, a system-level export is of every served type (the client holds every scope).
+    assert ExportJob.objects.get(level="system").types == list(REGISTRY)
+    exported = by_type(system)
+    assert {"Patient", "Appointment", "Practitioner", "Organization", "Location"} <= set(exported)
+    practitioners = lines_of(client, new, exported["Practitioner"][0]["url"])
     assert {p["resourceType"] for p in practitioners} == {"Practitioner"}
     patient_level = export_done(
         client, new, path="Patient/$export", capture=django_capture_on_commit_callbacks
     )
-    assert set(by_type(patient_level)) == {"Patient", "Appointment"}
-    assert ExportJob.objects.filter(level="patient").get().types == ["Patient", "Appointment"]
+    assert ExportJob.objects.get(level="patient").types == COMPARTMENT
+    assert {"Patient", "Appointment"} <= set(by_type(patient_level)) <= set(COMPARTMENT)
 
 
-@pytest.mark.usefixtures("with_practitioner")
 def test_since_does_not_hold_back_a_type_with_no_last_updated_time(
     client, django_capture_on_commit_callbacks
 ):
@@ -214,7 +226,7 @@ def test_a_file_keeps_its_size_and_checksum(client, django_capture_on_commit_cal
     PatientFactory()
     manifest = export_done(client, new, capture=django_capture_on_commit_callbacks)
     row = ExportFile.objects.get(resource_type="Patient")
-    response = client.get(urlsplit(manifest["output"][0]["url"]).path, **basic(new))
+    response = client.get(urlsplit(by_type(manifest)["Patient"][0]["url"]).path, **basic(new))
     body = b"".join(response.streaming_content)
     assert (len(body), hashlib.sha256(body).hexdigest()) == (row.size, row.sha256)
     assert response["Content-Length"] == str(row.size)
@@ -223,7 +235,7 @@ def test_a_file_keeps_its_size_and_checksum(client, django_capture_on_commit_cal
 def test_a_rerun_of_the_same_job_restarts_cleanly(client, django_capture_on_commit_callbacks):
     new = api_client()
     PatientFactory()
-    export_done(client, new, capture=django_capture_on_commit_callbacks)
+    export_done(client, new, TWO_TYPES, capture=django_capture_on_commit_callbacks)
     job = ExportJob.objects.get()
     first = list(ExportFile.objects.values_list("storage_key", flat=True))
     # As if the worker died mid-run and the broker delivered the task again.
@@ -258,7 +270,7 @@ def test_a_type_that_fails_is_reported_in_the_error_file_and_the_rest_is_exporte
         raise RuntimeError("boom")
 
     monkeypatch.setitem(REGISTRY, "Appointment", replace(REGISTRY["Appointment"], queryset=broken))
-    manifest = export_done(client, new, capture=django_capture_on_commit_callbacks)
+    manifest = export_done(client, new, TWO_TYPES, capture=django_capture_on_commit_callbacks)
     assert set(by_type(manifest)) == {"Patient"}
     [error] = manifest["error"]
     assert error["type"] == "OperationOutcome"
@@ -418,7 +430,11 @@ def test_the_capability_statement_lists_exactly_the_export_operations(client):
     by_resource = {
         r["type"]: [o["definition"] for o in r.get("operation", [])] for r in rest["resource"]
     }
-    assert by_resource == {"Patient": [PATIENT_EXPORT_DEFINITION], "Appointment": []}
+    # Every served type, in the registry's order; only Patient carries the patient-level export.
+    assert list(by_resource) == list(REGISTRY)
+    assert by_resource == {
+        t: [PATIENT_EXPORT_DEFINITION] if t == "Patient" else [] for t in REGISTRY
+    }
     assert statement["instantiates"] == [
         "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
     ]
@@ -429,9 +445,9 @@ def test_the_admin_lists_exports_with_their_progress_and_cancels_through_the_ser
 ):
     new = api_client(name="Clinic EHR")
     PatientFactory.create_batch(2)
-    export_done(client, new, capture=django_capture_on_commit_callbacks)
+    export_done(client, new, TWO_TYPES, capture=django_capture_on_commit_callbacks)
     with queued_tasks(django_capture_on_commit_callbacks):
-        kick_off(client, new)
+        kick_off(client, new, TWO_TYPES)
     staff = client_for(admin_user)
     listing = staff.get(reverse("admin:scheduling_exportjob_changelist"))
     assert listing.status_code == 200
@@ -455,7 +471,7 @@ def test_the_admin_lists_exports_with_their_progress_and_cancels_through_the_ser
 def test_the_run_is_audited_without_health_information(client, django_capture_on_commit_callbacks):
     new = api_client()
     PatientFactory()
-    export_done(client, new, capture=django_capture_on_commit_callbacks)
+    export_done(client, new, TWO_TYPES, capture=django_capture_on_commit_callbacks)
     event = AuditEvent.objects.get(action="fhir.export_run")
     job = ExportJob.objects.get()
     assert event.detail == {
@@ -472,7 +488,11 @@ def test_the_run_is_audited_without_health_information(client, django_capture_on
 def test_a_bulk_export_of_the_demo_clinic_is_valid_ndjson_for_every_type(
     client, django_capture_on_commit_callbacks
 ):
-    """Issue 23's "done when": every served type, every line valid in the R4B models."""
+    """Issue 23's "done when": every served type, every line valid in the R4B models.
+
+    Every type a client can search is exported. Binary is read by id only (no search-type): its
+    kind exports nothing by design, as the file is what each DocumentReference's attachment URL
+    gives, so a Binary file is never in the manifest."""
     from io import StringIO
 
     from django.core.management import call_command
@@ -483,9 +503,22 @@ def test_a_bulk_export_of_the_demo_clinic_is_valid_ndjson_for_every_type(
     manifest = export_done(client, new, capture=django_capture_on_commit_callbacks)
     assert manifest["error"] == []
     exported = by_type(manifest)
-    assert set(exported) == set(REGISTRY)
+    exportable = {t for t, kind in REGISTRY.items() if "search-type" in kind.interactions}
+    assert set(REGISTRY) - exportable == {"Binary"}
+    assert list(REGISTRY["Binary"].export()) == []
+    assert set(exported) == exportable
+    categories: set[str] = set()
     for resource_type, items in exported.items():
         for item in items:
             lines = lines_of(client, new, item["url"])
             assert len(lines) == item["count"] > 0
             assert {line["resourceType"] for line in lines} == {resource_type}
+            if resource_type == "Observation":
+                categories |= {
+                    coding["code"]
+                    for line in lines
+                    for category in line.get("category", [])
+                    for coding in category["coding"]
+                }
+    # Observation has several sources: the demo's scores and its day-of vital signs both export.
+    assert {"survey", "vital-signs"} <= categories

@@ -213,11 +213,10 @@ def test_handling_lenient_drops_what_is_unserved_and_says_so_in_the_error_file(
     assert "system/Appointment.read" in texts
 
 
-def test_patient_level_type_outside_the_compartment_is_a_400(client, monkeypatch):
+def test_patient_level_type_outside_the_compartment_is_a_400(client):
     from scheduling.fhir.registry import REGISTRY
-    from tests.fhir.bulk_support import PRACTITIONER
 
-    monkeypatch.setitem(REGISTRY, "Practitioner", PRACTITIONER)
+    assert not REGISTRY["Practitioner"].in_patient_compartment
     new = api_client(scopes=["system/Patient.read", "system/Practitioner.read"])
     body = outcome(
         kick_off(client, new, "_type=Practitioner", path="Patient/$export"), 400, "invalid"
