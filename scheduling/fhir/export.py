@@ -117,8 +117,14 @@ def _once(name: str, values: list[str]) -> str:
     return values[0]
 
 
+def _listable(kind: Kind) -> bool:
+    """A type read by id only (Binary) is not exported: nothing lists it, and its files are
+    what the exported DocumentReferences' attachment URLs give."""
+    return "search-type" in kind.interactions
+
+
 def _eligible(kind: Kind, level: str) -> bool:
-    return level == ExportLevel.SYSTEM or kind.in_patient_compartment
+    return _listable(kind) and (level == ExportLevel.SYSTEM or kind.in_patient_compartment)
 
 
 def kickoff_parse(
@@ -175,6 +181,13 @@ def kickoff_parse(
             kind = REGISTRY.get(resource_type)
             if kind is None:
                 problem(bad_request(f"_type: '{resource_type[:40]}' is not a type served here"))
+            elif not _listable(kind):
+                problem(
+                    bad_request(
+                        f"_type: {resource_type} is read by id only and not exported (its files "
+                        "are at the exported DocumentReferences' attachment URLs)"
+                    )
+                )
             elif not _eligible(kind, level):
                 problem(
                     bad_request(

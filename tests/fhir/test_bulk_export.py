@@ -45,10 +45,13 @@ DEC_1 = dt.datetime(2026, 12, 1, 17, 0, tzinfo=dt.UTC)
 # default type set, the patient level, _since, the demo) derive theirs from REGISTRY.
 TWO_TYPES = "_type=Patient,Appointment"
 # The types about a patient: a patient-level export writes these and only these.
-COMPARTMENT = [t for t, kind in REGISTRY.items() if kind.in_patient_compartment]
+# Every type that can be listed is exported; Binary (read by id only) is not: its files are at
+# the exported DocumentReferences' attachment URLs.
+EXPORTABLE = [t for t, kind in REGISTRY.items() if "search-type" in kind.interactions]
+COMPARTMENT = [t for t in EXPORTABLE if REGISTRY[t].in_patient_compartment]
 # Outside the Patient compartment: the clinic's reference data (practitioners, the clinic,
 # rooms, questionnaires, schedules, free slots).
-REFERENCE = [t for t in REGISTRY if t not in COMPARTMENT]
+REFERENCE = [t for t in EXPORTABLE if t not in COMPARTMENT]
 
 
 def by_type(manifest: dict) -> dict[str, list[dict]]:
@@ -174,8 +177,10 @@ def test_patient_level_leaves_out_types_outside_the_compartment(
     AppointmentFactory()
     ClinicianFactory()
     system = export_done(client, new, capture=django_capture_on_commit_callbacks)
-    # Without _type, a system-level export is of every served type (the client holds every scope).
-    assert ExportJob.objects.get(level="system").types == list(REGISTRY)
+    # Without _type, a system-level export is of every exportable type (the client holds every
+    # scope); Binary is not one.
+    assert ExportJob.objects.get(level="system").types == EXPORTABLE
+    assert "Binary" not in EXPORTABLE
     exported = by_type(system)
     assert {"Patient", "Appointment", "Practitioner", "Organization", "Location"} <= set(exported)
     practitioners = lines_of(client, new, exported["Practitioner"][0]["url"])

@@ -167,6 +167,7 @@ def test_a_huge_count_on_the_export_is_a_400_and_on_a_search_is_capped(client):
     [
         "_type=Condition",
         "_type=Patient,Nonsense",
+        "_type=Binary",  # read by id only: its files come through the DocumentReferences
         "_type=",
         "_type=,",
         "_typeFilter=Patient%3Factive%3Dtrue",
