@@ -120,6 +120,7 @@ def walk_visit(appointment: Appointment, *, now: dt.datetime) -> None:
                     diastolic=78,
                     heart_rate=72,
                     spo2=98,
+                    weight_lb=168,  # ketamine is dosed by weight: the EHR reads it
                     now=at,
                 ),
             ),

@@ -513,6 +513,7 @@ def test_a_bulk_export_of_the_demo_clinic_is_valid_ndjson_for_every_type(
     assert list(REGISTRY["Binary"].export()) == []
     assert set(exported) == exportable
     categories: set[str] = set()
+    observed: set[str] = set()
     for resource_type, items in exported.items():
         for item in items:
             lines = lines_of(client, new, item["url"])
@@ -525,5 +526,8 @@ def test_a_bulk_export_of_the_demo_clinic_is_valid_ndjson_for_every_type(
                     for category in line.get("category", [])
                     for coding in category["coding"]
                 }
-    # Observation has several sources: the demo's scores and its day-of vital signs both export.
+                observed |= {coding["code"] for line in lines for coding in line["code"]["coding"]}
+    # Observation has several sources: the demo's scores and its day-of vital signs both export,
+    # every vital sign among them (blood pressure panel, heart rate, SpO2, weight).
     assert {"survey", "vital-signs"} <= categories
+    assert {"44261-6", "85354-9", "8867-4", "59408-5", "29463-7"} <= observed
