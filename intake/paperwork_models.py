@@ -16,6 +16,7 @@ from django.core.files.storage import Storage, storages
 from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
@@ -122,6 +123,10 @@ class ConsentSignature(AppendOnlyModel):
     )
     signed_name = models.CharField(_("typed full name"), max_length=200)
     signed_at = models.DateTimeField()
+    # When Propel stored it: the signing itself on the link, but for a paper signature the day
+    # staff recorded the scan, which may be weeks after the date written on the form. What an
+    # incremental export (_since) compares, so a late-recorded paper signature is not missed.
+    recorded_at = models.DateTimeField(default=timezone.now)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     text_sha256 = models.CharField(max_length=64)

@@ -133,7 +133,8 @@ def superseded_at(today: dt.date) -> dict[int, dt.datetime]:
 def consent_rows(queryset: QuerySet[ConsentSignature] | None = None) -> QuerySet[ConsentSignature]:
     """Signatures with their version and form (one query), and two computed columns:
     `superseded_at` (None while the signature counts) and `changed_at` (meta.lastUpdated, what
-    _lastUpdated and _since compare: the later of the signing and the superseding)."""
+    _lastUpdated and _since compare: the latest of the signing, its recording (a paper form is
+    recorded after the date written on it) and the superseding)."""
     rows = ConsentSignature.objects.all() if queryset is None else queryset
     flips = superseded_at(timezone.localdate())
     superseded = Case(
@@ -143,7 +144,7 @@ def consent_rows(queryset: QuerySet[ConsentSignature] | None = None) -> QuerySet
     )
     return rows.select_related("version__form").annotate(
         superseded_at=superseded,
-        changed_at=Greatest(F("signed_at"), Coalesce(superseded, F("signed_at"))),
+        changed_at=Greatest(F("signed_at"), F("recorded_at"), Coalesce(superseded, F("signed_at"))),
     )
 
 

@@ -153,6 +153,33 @@ def test_a_paper_signature_points_at_the_scan(client, at_now):
     assert (codes.LOINC, "59284-0") in _codings(reference["type"])
 
 
+def test_a_paper_form_recorded_weeks_after_its_signing_is_seen_by_an_incremental_read(
+    client, at_now
+):
+    """Consent.dateTime is the date on the form; _lastUpdated (and so the bulk export's _since)
+    reads when staff recorded it, so an EHR polling since last week does not miss it."""
+    new = api_client()
+    patient = PatientFactory()
+    scan = stored_document(patient, "paper_consent")
+    signature = consent_paper_record(
+        patient_id=patient.pk,
+        form_kind="financial",
+        signed_on=NOW.date() - dt.timedelta(days=30),
+        signed_name="",
+        paper_document_id=scan.pk,
+        recorded_by=UserFactory(front_desk=True),
+    )
+    assert signature.recorded_at == NOW > signature.signed_at
+    consent = _read(client, "Consent", _consent_id(signature), new)
+    assert consent["dateTime"].startswith(str(NOW.date() - dt.timedelta(days=30)))
+    assert consent["meta"]["lastUpdated"].startswith(str(NOW.date()))
+    week_ago = (NOW - dt.timedelta(days=7)).date()
+    bundle = fhir_get(client, f"{BASE}Consent?_lastUpdated=gt{week_ago}", new).json()
+    assert _found(bundle) == [_consent_id(signature)]
+    batches = CONSENT.export(since=NOW - dt.timedelta(days=7))
+    assert [r["id"] for found in batches for r in found.resources] == [_consent_id(signature)]
+
+
 def test_a_signature_superseded_by_a_version_asking_to_sign_again_is_inactive(client, forms):
     new = api_client()
     patient = PatientFactory()
