@@ -344,6 +344,7 @@ def score_observations_of(
     wanted = [(row, total) for row, total in scored if total is not None]
     ids = fhir_ids(OBSERVATION_KEYS[instrument_id], [row.pk for row, _ in wanted])
     patient_ids = fhir_ids(PATIENT, {row.patient_id for row, _ in wanted})
+    answers = _response_ids(instrument_id, [row.pk for row, _ in wanted])
     return [
         FhirObservation.model_validate(
             {
@@ -356,10 +357,27 @@ def score_observations_of(
                 "effectiveDateTime": row.submitted_at,
                 "issued": row.submitted_at,
                 "valueQuantity": _quantity(total, codes.SCORE),
+                # The answers the score was computed from, when they are served.
+                "derivedFrom": [_ref("QuestionnaireResponse", answers[row.pk])]
+                if row.pk in answers
+                else None,
             }
         )
         for row, total in wanted
     ]
+
+
+def _response_ids(instrument_id: str, pks: list[int]) -> dict[int, str]:
+    """The QuestionnaireResponse ids of these submissions' answers to the instrument, for the
+    ones that have a response served (scheduling.fhir.questionnaires decides which): one query,
+    plus the ids' batch."""
+    # Imported here: the questionnaires module builds on this one.
+    from scheduling.fhir.questionnaires import RESPONSE_KEYS, submissions_with
+
+    if not pks:
+        return {}
+    answered = IntakeSubmission.objects.filter(submissions_with(instrument_id), pk__in=pks)
+    return fhir_ids(RESPONSE_KEYS[instrument_id], answered.values_list("pk", flat=True))
 
 
 def score_observations(submissions: Sequence[IntakeSubmission]) -> list[FhirObservation]:

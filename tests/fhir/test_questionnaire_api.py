@@ -446,3 +446,23 @@ def test_every_response_key_fits_the_id_table():
     limit = FhirId._meta.get_field("resource_type").max_length
     assert all(len(key) <= limit for key in RESPONSE_KEYS.values())
     assert len(set(RESPONSE_KEYS.values())) == len(RESPONSE_KEYS)
+
+
+def test_a_score_observation_points_at_the_answers_it_was_computed_from(client):
+    """The PHQ-9 and GAD-7 totals are derivedFrom their QuestionnaireResponse, which the same
+    client can read; a total without served answers points at nothing (no dangling reference)."""
+    new = api_client()
+    submission = _sent()
+    for instrument_id in ("phq9", "gad7"):
+        observation_id = fhir_id(f"Observation.{instrument_id}", submission.pk)
+        observation = validated(fhir_get(client, f"{BASE}Observation/{observation_id}", new).json())
+        reference = observation["derivedFrom"][0]["reference"]
+        assert reference == (
+            f"QuestionnaireResponse/{fhir_id(RESPONSE_KEYS[instrument_id], submission.pk)}"
+        )
+        answers = validated(fhir_get(client, f"{BASE}{reference}", new).json())
+        assert answers["questionnaire"] == canonical(instrument_id)
+    bare = SubmittedScreeningFactory(answers={}, scores={"phq9": {"total": 7}})
+    observation_id = fhir_id("Observation.phq9", bare.pk)
+    observation = validated(fhir_get(client, f"{BASE}Observation/{observation_id}", new).json())
+    assert "derivedFrom" not in observation
