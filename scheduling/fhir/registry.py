@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.db.models import Q
 
 from intake.models import Patient
+from scheduling.fhir import codes, kinds_paperwork, kinds_schedule, resources
 from scheduling.fhir import kinds_clinical as clinical
-from scheduling.fhir import kinds_paperwork, kinds_schedule, resources
 from scheduling.fhir.errors import bad_request
 from scheduling.fhir.kinds import (
     Kind,
@@ -31,25 +31,13 @@ def _statuses_by_code(mapping: dict[str, str]) -> dict[str, tuple[str, ...]]:
 
 
 APPOINTMENT_STATUS_SEARCH = _statuses_by_code(resources.APPOINTMENT_STATUS)
-FHIR_APPOINTMENT_CODES = (
-    "proposed",
-    "pending",
-    "booked",
-    "arrived",
-    "fulfilled",
-    "cancelled",
-    "noshow",
-    "entered-in-error",
-    "checked-in",
-    "waitlist",
-)
 
 
 def _appointment_status(values: list[str]) -> Q:
     statuses: set[str] = set()
     for value in values:
         for code in value.split(","):
-            if code not in FHIR_APPOINTMENT_CODES:
+            if code not in codes.APPOINTMENT_STATUSES:
                 raise bad_request(f"status: '{code[:40]}' is not an Appointment status code")
             statuses.update(APPOINTMENT_STATUS_SEARCH.get(code, ()))
     return Q(status__in=sorted(statuses))
