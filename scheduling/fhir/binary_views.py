@@ -24,20 +24,15 @@ RESOURCE_TYPES = ("application/fhir+json", "application/json", "application/json
 NO_STORE = "no-store, private"
 
 
-def _accept(request: HttpRequest) -> list[str]:
-    accept = request.headers.get("Accept", "")
-    return [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
-
-
 def wants_resource(request: HttpRequest) -> bool:
     """Whether the client asked for the Binary resource rather than the file."""
     if any(value in views.JSON_FORMATS for value in request.GET.getlist("_format")):
         return True
-    return any(kind in RESOURCE_TYPES for kind in _accept(request))
+    return any(kind in RESOURCE_TYPES for kind in views.accepted_types(request))
 
 
 def accepts_file(request: HttpRequest, content_type: str) -> bool:
-    kinds = _accept(request)
+    kinds = views.accepted_types(request)
     family = content_type.split("/")[0] + "/*"
     return not kinds or any(kind in ("*/*", family, content_type) for kind in kinds)
 

@@ -36,25 +36,13 @@ from scheduling.fhir.kinds import (
     last_updated,
     patient_reference,
 )
-from scheduling.fhir.search import single
+from scheduling.fhir.search import single, token_parts
 from scheduling.models import Clinician, Room, VitalReading
 
 NOTHING = Q(pk__in=[])
 
 
 # --- Token and string parameters ----------------------------------------------------------------
-
-
-def token_parts(name: str, value: str) -> list[tuple[str | None, str]]:
-    """A token value's comma-separated alternatives as (system or None for any, code); "|code"
-    asks for a code without a system (none of Propel's codes: matches nothing). Empty is a 400."""
-    parts: list[tuple[str | None, str]] = []
-    for part in value.split(","):
-        system, bar, code = part.rpartition("|")
-        if not code:
-            raise bad_request(f"{name}: '{value[:60]}' is not a token (code or system|code)")
-        parts.append((system if bar else None, code))
-    return parts
 
 
 def matches_token(name: str, values: list[str], served: tuple[codes.Code, ...]) -> bool:

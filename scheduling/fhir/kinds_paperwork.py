@@ -30,6 +30,7 @@ from scheduling.fhir.kinds import (
     patient_reference,
 )
 from scheduling.fhir.resources import all_of
+from scheduling.fhir.search import token_parts
 
 CONSENT_STATUSES = ("draft", "proposed", "active", "rejected", "inactive", "entered-in-error")
 DOCUMENT_STATUSES = ("current", "superseded", "entered-in-error")
@@ -72,14 +73,7 @@ def _signed_form_status(values: list[str]) -> Q:
 
 def _tokens(values: list[str]) -> list[tuple[str | None, str]]:
     """`[system|]code` tokens, comma separated; a bare code matches any system."""
-    found = []
-    for value in values:
-        for token in value.split(","):
-            system, bar, code = token.rpartition("|")
-            if not code:
-                raise bad_request(f"type: '{token[:40]}' has no code")
-            found.append((system if bar else None, code))
-    return found
+    return [part for value in values for part in token_parts("type", value)]
 
 
 def _matches(token: tuple[str | None, str], code: codes.Code | tuple[str, str]) -> bool:

@@ -80,6 +80,18 @@ def date_filter(field: str, name: str, values: list[str]) -> Q:
     return condition
 
 
+def token_parts(name: str, value: str) -> list[tuple[str | None, str]]:
+    """A token value's comma-separated alternatives as (system or None for any, code); "|code"
+    asks for a code without a system (none of Propel's codes: matches nothing). Empty is a 400."""
+    parts: list[tuple[str | None, str]] = []
+    for part in value.split(","):
+        system, bar, code = part.rpartition("|")
+        if not code:
+            raise bad_request(f"{name}: '{value[:60]}' is not a token (code or system|code)")
+        parts.append((system if bar else None, code))
+    return parts
+
+
 def single(name: str, values: list[str]) -> str:
     if len(values) != 1:
         raise bad_request(f"{name}: give it once")

@@ -58,12 +58,15 @@ BULK_DATA_CAPABILITIES = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bu
 Handler = Callable[..., tuple[dict[str, Any] | HttpResponseBase, list[int]]]
 
 
-def _accepts(request: HttpRequest, types: tuple[str, ...]) -> bool:
+def accepted_types(request: HttpRequest) -> list[str]:
+    """The media types of the Accept header, without their parameters; [] when there is none."""
     accept = request.headers.get("Accept", "")
-    if not accept.strip():
-        return True
-    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    return any(kind in types for kind in kinds)
+    return [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+
+
+def _accepts(request: HttpRequest, types: tuple[str, ...]) -> bool:
+    kinds = accepted_types(request)
+    return not kinds or any(kind in types for kind in kinds)
 
 
 def query_params(request: HttpRequest) -> dict[str, list[str]]:
